@@ -1,0 +1,96 @@
+import Foundation
+
+/// Where the dev stack lives and how to reach it; written by `empmon dev up` to `<home>/dev.json` and read
+/// by every other subcommand by default.
+public struct DevSettings: Codable, Sendable, Equatable {
+    public var postgresURL: String
+    public var kafkaBootstrap: String
+    public var postgres: PostgresInstance
+    public var kafka: KafkaInstance
+
+    public struct PostgresInstance: Codable, Sendable, Equatable {
+        public var dataDirectory: String
+        public var port: Int
+        public var pid: Int32?
+        public var binDirectory: String
+    }
+
+    public struct KafkaInstance: Codable, Sendable, Equatable {
+        public var pid: Int32
+        public var brokers: Int
+        public var controlSocket: String
+    }
+}
+
+/// The folder that holds the dev stack's data, logs and settings.
+public struct DevHome: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// `$EMPMON_HOME`, else the nearest `.empmon` folder at or above the working directory, else `./.empmon`.
+    public static func resolve(_ explicit: String? = nil) -> DevHome {
+        if let explicit { return DevHome(path: explicit) }
+        if let home = ProcessInfo.processInfo.environment["EMPMON_HOME"], !home.isEmpty { return DevHome(path: home) }
+        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent(".empmon")
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("dev.json").path) {
+                return DevHome(path: candidate.path)
+            }
+            directory.deleteLastPathComponent()
+        }
+        return DevHome(path: FileManager.default.currentDirectoryPath + "/.empmon")
+    }
+
+    public var settingsFile: String { path + "/dev.json" }
+    public var kafkaLog: String { path + "/kafka.log" }
+    public var kafkaReadyFile: String { path + "/kafka.ready" }
+    public var kafkaControlSocket: String { path + "/kafka.sock" }
+
+    public func loadSettings() throws -> DevSettings? {
+        guard let data = FileManager.default.contents(atPath: settingsFile) else { return nil }
+        do {
+            return try JSONDecoder().decode(DevSettings.self, from: data)
+        } catch {
+            throw DevStackError("\(settingsFile) is not a valid dev settings file: \(error.localizedDescription)")
+        }
+    }
+
+    public func save(_ settings: DevSettings) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try encoder.encode(settings).write(to: URL(fileURLWithPath: settingsFile), options: .atomic)
+    }
+}
+
+public struct DevStackError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Connection settings for subcommands: explicit options win, then environment variables, then the dev stack.
+public struct ConnectionSettings: Sendable {
+    public var postgresURL: String
+    public var kafkaBootstrap: String
+
+    public static func resolve(postgresURL: String?, kafkaBootstrap: String?, home: String? = nil) throws
+        -> ConnectionSettings
+    {
+        let environment = ProcessInfo.processInfo.environment
+        let devHome = DevHome.resolve(home)
+        let dev = try devHome.loadSettings()
+        guard
+            let url = postgresURL ?? environment["EMPMON_POSTGRES_URL"] ?? dev?.postgresURL,
+            let bootstrap = kafkaBootstrap ?? environment["EMPMON_KAFKA_BOOTSTRAP"] ?? dev?.kafkaBootstrap
+        else {
+            throw DevStackError(
+                "no connection settings: pass --postgres-url and --kafka, set EMPMON_POSTGRES_URL and "
+                    + "EMPMON_KAFKA_BOOTSTRAP, or start the dev stack with `empmon dev up` (looked for \(devHome.settingsFile))")
+        }
+        return ConnectionSettings(postgresURL: url, kafkaBootstrap: bootstrap)
+    }
+}

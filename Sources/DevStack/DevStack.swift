@@ -1,0 +1,205 @@
+import Foundation
+import Kafka
+import Logging
+import Postgres
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded development stack: a private PostgreSQL and a mock Kafka cluster in its own process,
+/// both on loopback, both started and stopped by pid.
+public struct DevStack: Sendable {
+    public let home: DevHome
+    let logger: Logger
+
+    public init(home: DevHome, logger: Logger = Logger(label: "empmon.dev")) {
+        self.home = home
+        self.logger = logger
+    }
+
+    private var runAsUser: String? { geteuid() == 0 ? "postgres" : nil }
+
+    /// Starts whatever is not running yet and writes the settings file. Harmless to run twice.
+    @discardableResult
+    public func up(brokers: Int = 3, progress: (String) -> Void = { _ in }) async throws -> DevSettings {
+        try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true)
+        chmod(home.path, 0o755)
+        let previous = try? home.loadSettings()
+
+        let postgres = try localPostgres(previous: previous)
+        if !postgres.isInitialized {
+            progress("initializing PostgreSQL in \(postgres.dataDirectory)")
+            try postgres.initialize()
+        }
+        if postgres.pid == nil {
+            progress("starting PostgreSQL on 127.0.0.1:\(postgres.port)")
+            try postgres.start()
+        } else {
+            progress("PostgreSQL already running (pid \(postgres.pid ?? 0))")
+        }
+        try await postgres.createDatabase()
+
+        let kafka: DevSettings.KafkaInstance
+        if let running = previous?.kafka, isOurMockKafka(running.pid) {
+            progress("mock Kafka already running (pid \(running.pid))")
+            kafka = running
+        } else {
+            progress("starting a mock Kafka cluster of \(brokers) brokers")
+            kafka = try await startMockKafka(brokers: brokers)
+        }
+        let bootstrap = try MockKafkaControl.send("ping", socketPath: kafka.controlSocket)
+            .dropFirst("ok ".count)
+        let settings = DevSettings(
+            postgresURL: postgres.url, kafkaBootstrap: String(bootstrap),
+            postgres: .init(
+                dataDirectory: postgres.dataDirectory, port: postgres.port, pid: postgres.pid,
+                binDirectory: postgres.binDirectory),
+            kafka: kafka)
+        try home.save(settings)
+        return settings
+    }
+
+    /// What is running, as a person would want to see it.
+    public func status() async throws -> DevStatus {
+        guard let settings = try home.loadSettings() else {
+            return DevStatus(settingsFile: home.settingsFile, settings: nil, postgres: "not set up", kafka: "not set up")
+        }
+        let postgres = try localPostgres(previous: settings)
+        var postgresLine = "stopped"
+        if let pid = postgres.pid {
+            do {
+                let connection = try await PostgresConnection.connect(url: settings.postgresURL)
+                let version = try await connection.query("SHOW server_version").first?.decode(String.self, at: 0) ?? "?"
+                postgresLine = "running, pid \(pid), PostgreSQL \(version), \(settings.postgresURL)"
+            } catch {
+                postgresLine = "pid \(pid) is running but does not answer: \(error)"
+            }
+        }
+        var kafkaLine = "stopped"
+        if isOurMockKafka(settings.kafka.pid) {
+            do {
+                let admin = try KafkaAdmin(
+                    configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quietLogger)
+                let brokers = try await admin.brokers(timeout: .seconds(5))
+                let topics = try await admin.listTopics(timeout: .seconds(5))
+                kafkaLine =
+                    "running, pid \(settings.kafka.pid), mock cluster of \(brokers.count) brokers at "
+                    + "\(settings.kafkaBootstrap), \(topics.count) topics"
+            } catch {
+                kafkaLine = "pid \(settings.kafka.pid) is running but does not answer: \(error)"
+            }
+        }
+        return DevStatus(settingsFile: home.settingsFile, settings: settings, postgres: postgresLine, kafka: kafkaLine)
+    }
+
+    /// Stops exactly the processes `up` started, by pid, and nothing else. Returns what it stopped.
+    @discardableResult
+    public func down() throws -> [String] {
+        guard let settings = try home.loadSettings() else { return [] }
+        var stopped: [String] = []
+        if isOurMockKafka(settings.kafka.pid) {
+            kill(settings.kafka.pid, SIGTERM)
+            for _ in 0..<100 where Subprocess.isAlive(settings.kafka.pid) { usleep(50_000) }
+            if Subprocess.isAlive(settings.kafka.pid) { kill(settings.kafka.pid, SIGKILL) }
+            stopped.append("mock Kafka (pid \(settings.kafka.pid))")
+        }
+        let postgres = try localPostgres(previous: settings)
+        if let pid = postgres.pid {
+            try postgres.stop()
+            stopped.append("PostgreSQL (pid \(pid))")
+        }
+        return stopped
+    }
+
+    private func localPostgres(previous: DevSettings?) throws -> LocalPostgres {
+        let runAsUser = self.runAsUser
+        let dataDirectory = previous?.postgres.dataDirectory ?? LocalPostgres.dataDirectory(home: home, runAsUser: runAsUser)
+        let port: Int
+        if let running = LocalPostgres.runningPort(dataDirectory: dataDirectory) {
+            port = running
+        } else if let previous, previous.postgres.dataDirectory == dataDirectory {
+            port = previous.postgres.port
+        } else {
+            port = try Subprocess.freeLoopbackPort()
+        }
+        return LocalPostgres(
+            dataDirectory: dataDirectory, logFile: (dataDirectory as NSString).deletingLastPathComponent + "/postgres.log",
+            binDirectory: try previous?.postgres.binDirectory ?? LocalPostgres.findBinDirectory(), port: port,
+            runAsUser: runAsUser)
+    }
+
+    private func isOurMockKafka(_ pid: Int32) -> Bool {
+        guard Subprocess.isAlive(pid) else { return false }
+        let words = Subprocess.commandLine(of: pid)
+        return words.contains("dev") && words.contains("kafka")
+    }
+
+    private func startMockKafka(brokers: Int) async throws -> DevSettings.KafkaInstance {
+        var socketPath = home.kafkaControlSocket
+        if socketPath.utf8.count > 100 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in home.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            socketPath = "/tmp/empmon-\(String(hash, radix: 16)).sock"
+        }
+        try? FileManager.default.removeItem(atPath: home.kafkaReadyFile)
+        let pid = try Subprocess.spawnDetached(
+            Subprocess.currentExecutable,
+            ["dev", "kafka", "--brokers", String(brokers), "--control-socket", socketPath, "--ready-file", home.kafkaReadyFile],
+            logFile: home.kafkaLog)
+        for _ in 0..<300 {
+            if FileManager.default.fileExists(atPath: home.kafkaReadyFile) {
+                return DevSettings.KafkaInstance(pid: pid, brokers: brokers, controlSocket: socketPath)
+            }
+            if !Subprocess.isAlive(pid) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let log = (try? String(contentsOfFile: home.kafkaLog, encoding: .utf8)) ?? ""
+        if Subprocess.isAlive(pid) { kill(pid, SIGKILL) }
+        throw DevStackError("the mock Kafka cluster did not start; its log (\(home.kafkaLog)) ends:\n\(log.suffix(1500))")
+    }
+
+    private var quietLogger: Logger {
+        var logger = logger
+        logger.logLevel = .critical
+        return logger
+    }
+}
+
+public struct DevStatus: Sendable {
+    public let settingsFile: String
+    public let settings: DevSettings?
+    public let postgres: String
+    public let kafka: String
+
+    public var isRunning: Bool { postgres.hasPrefix("running") && kafka.hasPrefix("running") }
+}
+
+/// The body of `empmon dev kafka`: runs the mock cluster in this process until SIGTERM or SIGINT.
+public enum MockKafkaProcess {
+    public static func run(brokers: Int, controlSocket: String, readyFile: String, logger: Logger) async throws {
+        let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
+        try MockKafkaControl.serve(cluster: cluster, socketPath: controlSocket)
+        try Data(cluster.bootstrapServers.utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
+        logger.info(
+            "mock Kafka cluster up", metadata: ["kafka.bootstrap": "\(cluster.bootstrapServers)", "pid": "\(getpid())"])
+        await waitForTermination()
+        unlink(controlSocket)
+        try? FileManager.default.removeItem(atPath: readyFile)
+        logger.info("mock Kafka cluster stopping")
+        withExtendedLifetime(cluster) {}
+    }
+
+    private static func waitForTermination() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        for await _ in stream { break }
+        sources.forEach { $0.cancel() }
+    }
+}

@@ -1,0 +1,279 @@
+import CLibPQ
+import Dispatch
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One connection to PostgreSQL over libpq.
+///
+/// Every call runs on the connection's own serial queue, so libpq's blocking calls never occupy Swift's
+/// cooperative threads, and calls from several tasks are serialized rather than interleaved. Values are
+/// only ever sent as parameters (`$1`, `$2`, …), never spliced into SQL text.
+public final class PostgresConnection: @unchecked Sendable {
+    // `@unchecked Sendable`: `connection` is touched only on `queue` (and in deinit, when no call can be running).
+    private let connection: OpaquePointer
+    private let queue: DispatchQueue
+    private let logger: Logger
+    /// The URL with its password masked, for messages.
+    public let redactedURL: String
+
+    /// Connects to the server named by a `postgresql://user:password@host:port/database?…` URL (or a
+    /// libpq `key=value` string).
+    public static func connect(url: String, logger: Logger = Logger(label: "empmon.postgres")) async throws
+        -> PostgresConnection
+    {
+        let redacted = try PostgresURL.redact(url)
+        let queue = DispatchQueue(label: "empmon.postgres.connection")
+        let connection: OpaquePointer = try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                guard let connection = PQconnectdb(url) else {
+                    continuation.resume(throwing: PostgresError(.connection, "libpq could not allocate a connection"))
+                    return
+                }
+                if PQstatus(connection) != CONNECTION_OK {
+                    let reason = libpqMessage(connection)
+                    PQfinish(connection)
+                    continuation.resume(throwing: PostgresError(.connection, "cannot connect to \(redacted): \(reason)"))
+                    return
+                }
+                continuation.resume(returning: UnsafeSendable(connection).value)
+            }
+        }
+        return PostgresConnection(connection: connection, queue: queue, logger: logger, redactedURL: redacted)
+    }
+
+    private init(connection: OpaquePointer, queue: DispatchQueue, logger: Logger, redactedURL: String) {
+        self.connection = connection
+        self.queue = queue
+        self.logger = logger
+        self.redactedURL = redactedURL
+        // Server notices (e.g. "relation already exists, skipping") go to the log, not to stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    /// False once the server has gone away or the connection broke.
+    public var isHealthy: Bool {
+        get async { await run { PQstatus($0) == CONNECTION_OK } }
+    }
+
+    /// Runs a statement with parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresRows {
+        let texts = parameters.map(\.postgresText)
+        return try await runThrowing { connection in
+            let result = withCStrings(texts) { pointers in
+                PQexecParams(connection, sql, Int32(pointers.count), nil, pointers.baseAddress, nil, nil, 0)
+            }
+            return try collect(result, connection: connection, statement: sql)
+        }
+    }
+
+    /// Runs one or more statements separated by semicolons, without parameters (for migrations and DDL).
+    public func execute(script sql: String) async throws {
+        try await runThrowing { connection in
+            var result = PQexec(connection, sql)
+            // A multi-statement string yields one result per statement; the last one tells the outcome.
+            while let current = result {
+                _ = try collect(current, connection: connection, statement: sql)
+                result = PQgetResult(connection)
+            }
+        }
+    }
+
+    /// Streams the rows of a query one at a time (libpq single-row mode), so memory does not grow with
+    /// the result. `body` runs on the connection's queue.
+    public func forEachRow(
+        _ sql: String, _ parameters: [any PostgresEncodable] = [],
+        _ body: @escaping @Sendable (PostgresRow) throws -> Void
+    ) async throws {
+        let texts = parameters.map(\.postgresText)
+        try await runThrowing { connection in
+            let sent = withCStrings(texts) { pointers in
+                PQsendQueryParams(connection, sql, Int32(pointers.count), nil, pointers.baseAddress, nil, nil, 0)
+            }
+            guard sent == 1 else { throw PostgresError(.connection, libpqMessage(connection), statement: sql) }
+            PQsetSingleRowMode(connection)
+            var failure: (any Error)?
+            while let result = PQgetResult(connection) {
+                defer { PQclear(result) }
+                // After a failure keep draining, so the connection is ready for the next statement.
+                guard failure == nil else { continue }
+                switch PQresultStatus(result) {
+                case PGRES_SINGLE_TUPLE:
+                    do { try body(PostgresRow(columns: columnNames(result), values: rowValues(result, row: 0))) } catch {
+                        failure = error
+                        PQrequestCancel(connection)
+                    }
+                case PGRES_TUPLES_OK, PGRES_COMMAND_OK: break
+                default: failure = serverError(result, connection: connection, statement: sql)
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    /// Bulk-loads rows with `COPY … FROM STDIN` in text format. `fill` appends the rows to the writer and
+    /// runs on the connection's queue; if it throws, the COPY is aborted and nothing is loaded.
+    /// Returns the number of rows loaded.
+    @discardableResult
+    public func copyIn(_ copyStatement: String, _ fill: @escaping @Sendable (inout PostgresCopyWriter) throws -> Void)
+        async throws -> Int
+    {
+        try await runThrowing { connection in
+            guard let start = PQexec(connection, copyStatement) else {
+                throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement)
+            }
+            let status = PQresultStatus(start)
+            if status != PGRES_COPY_IN {
+                let error =
+                    status == PGRES_FATAL_ERROR
+                    ? serverError(start, connection: connection, statement: copyStatement)
+                    : PostgresError(.usage, "copyIn needs a COPY … FROM STDIN statement", statement: copyStatement)
+                PQclear(start)
+                throw error
+            }
+            PQclear(start)
+            var writer = PostgresCopyWriter { chunk in
+                let sent = chunk.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
+                }
+                if sent != 1 { throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement) }
+            }
+            var fillError: (any Error)?
+            do {
+                try fill(&writer)
+                try writer.flush()
+            } catch {
+                fillError = error
+            }
+            PQputCopyEnd(connection, fillError == nil ? nil : "aborted by the client")
+            var serverFailure: PostgresError?
+            var affected = 0
+            while let result = PQgetResult(connection) {
+                defer { PQclear(result) }
+                if PQresultStatus(result) == PGRES_COMMAND_OK {
+                    affected = Int(String(cString: PQcmdTuples(result))) ?? writer.rowCount
+                } else if serverFailure == nil {
+                    serverFailure = serverError(result, connection: connection, statement: copyStatement)
+                }
+            }
+            if let fillError { throw fillError }
+            if let serverFailure { throw serverFailure }
+            return affected
+        }
+    }
+
+    /// Runs `body` inside a transaction: committed when it returns, rolled back when it throws.
+    public func withTransaction<T: Sendable>(
+        isolation: TransactionIsolation = .readCommitted, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await query("BEGIN ISOLATION LEVEL \(isolation.sql)")
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            do { try await query("ROLLBACK") } catch let rollbackError {
+                logger.warning("rollback failed", metadata: ["db.error": "\(rollbackError)"])
+            }
+            throw error
+        }
+        try await query("COMMIT")
+        return value
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: body(self.connection)) }
+        }
+    }
+
+    private func runThrowing<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(self.connection) }) }
+        }
+    }
+}
+
+public enum TransactionIsolation: Sendable {
+    case readCommitted, repeatableRead, serializable
+
+    var sql: String {
+        switch self {
+        case .readCommitted: "READ COMMITTED"
+        case .repeatableRead: "REPEATABLE READ"
+        case .serializable: "SERIALIZABLE"
+        }
+    }
+}
+
+/// Carries a C pointer across a continuation; safe because the value is handed over, never shared.
+private struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+func libpqMessage(_ connection: OpaquePointer) -> String {
+    guard let message = PQerrorMessage(connection) else { return "unknown libpq error" }
+    return String(cString: message).trimmingTrailingNewlines()
+}
+
+private func withCStrings<R>(_ texts: [String?], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) throws -> R) rethrows
+    -> R
+{
+    let copies: [UnsafeMutablePointer<CChar>?] = texts.map { $0.flatMap { strdup($0) } }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { $0.map { UnsafePointer($0) } }
+    return try pointers.withUnsafeBufferPointer(body)
+}
+
+private func columnNames(_ result: OpaquePointer) -> [String] {
+    (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+}
+
+private func rowValues(_ result: OpaquePointer, row: Int32) -> [String?] {
+    (0..<PQnfields(result)).map { column in
+        PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+    }
+}
+
+/// Turns a result into rows or an error, and frees it.
+private func collect(_ result: OpaquePointer?, connection: OpaquePointer, statement: String) throws -> PostgresRows {
+    guard let result else { throw PostgresError(.connection, libpqMessage(connection), statement: statement) }
+    defer { PQclear(result) }
+    switch PQresultStatus(result) {
+    case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+        return PostgresRows(columns: [], values: [], affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+    case PGRES_TUPLES_OK:
+        let values = (0..<PQntuples(result)).map { rowValues(result, row: $0) }
+        return PostgresRows(columns: columnNames(result), values: values, affectedRows: values.count)
+    case PGRES_COPY_IN, PGRES_COPY_OUT:
+        throw PostgresError(.usage, "COPY statements go through copyIn", statement: statement)
+    default:
+        throw serverError(result, connection: connection, statement: statement)
+    }
+}
+
+private func serverError(_ result: OpaquePointer, connection: OpaquePointer, statement: String) -> PostgresError {
+    func field(_ code: Character) -> String? {
+        PQresultErrorField(result, Int32(code.asciiValue ?? 0)).map { String(cString: $0) }
+    }
+    let sqlState = field("C")
+    let message = field("M") ?? libpqMessage(connection)
+    let lost = PQstatus(connection) != CONNECTION_OK
+    return PostgresError(
+        lost && sqlState == nil ? .connection : .server, message, sqlState: sqlState, detail: field("D"),
+        hint: field("H"), statement: statement)
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var text = self
+        while text.last?.isNewline == true { text.removeLast() }
+        return text
+    }
+}

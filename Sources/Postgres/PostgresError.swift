@@ -1,0 +1,66 @@
+/// An error from the PostgreSQL layer.
+///
+/// `description` names the kind, the SQLSTATE and the server's primary message only, so that it can go
+/// into logs and HTTP responses; the detail, hint and statement are in `debugDescription`.
+public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The connection URL or options could not be understood.
+        public static let invalidURL = Kind("invalid connection URL")
+        /// No connection could be made, or it was lost.
+        public static let connection = Kind("connection")
+        /// The server rejected a statement.
+        public static let server = Kind("server")
+        /// A value could not be decoded into the requested Swift type.
+        public static let decoding = Kind("decoding")
+        /// The API was used in a way that cannot work (e.g. a COPY statement passed to `query`).
+        public static let usage = Kind("usage")
+        /// A migration's recorded checksum no longer matches its text.
+        public static let migration = Kind("migration")
+    }
+
+    public let kind: Kind
+    /// Five-character SQLSTATE, e.g. `23505` for a unique violation, when the server sent one.
+    public let sqlState: String?
+    public let message: String
+    public let detail: String?
+    public let hint: String?
+    /// The statement that failed, kept for debugging only.
+    public let statement: String?
+
+    public init(
+        _ kind: Kind, _ message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil,
+        statement: String? = nil
+    ) {
+        self.kind = kind
+        self.message = message
+        self.sqlState = sqlState
+        self.detail = detail
+        self.hint = hint
+        self.statement = statement
+    }
+
+    public var description: String {
+        "PostgreSQL \(kind) error" + (sqlState.map { " \($0)" } ?? "") + ": \(message)"
+    }
+
+    public var debugDescription: String {
+        var text = description
+        if let detail { text += "\n  detail: \(detail)" }
+        if let hint { text += "\n  hint: \(hint)" }
+        if let statement { text += "\n  statement: \(statement)" }
+        return text
+    }
+
+    /// Errors after which the connection cannot be trusted and must be replaced.
+    public var isConnectionLost: Bool {
+        kind == .connection || sqlState.map { $0.hasPrefix("08") || $0 == "57P01" } == true
+    }
+
+    public static let uniqueViolation = "23505"
+    public static let serializationFailure = "40001"
+    public static let deadlockDetected = "40P01"
+}
