@@ -61,6 +61,10 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage"], swiftSettings: strictSettings),
-        .testTarget(name: "DevStackTests", dependencies: ["DevStack", "Kafka", "Postgres"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "DevStackTests",
+            dependencies: ["DevStack", "Kafka", "Postgres", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
     ]
 )

@@ -80,7 +80,7 @@ public struct ConnectionSettings: Sendable {
     public static func resolve(postgresURL: String?, kafkaBootstrap: String?, home: String? = nil) throws
         -> ConnectionSettings
     {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         let devHome = DevHome.resolve(home)
         let dev = try devHome.loadSettings()
         guard

@@ -13,9 +13,6 @@ enum Subprocess {
     }
 
     /// Runs a program to completion and returns what it printed (stdout and stderr together).
-    ///
-    /// posix_spawn and waitpid rather than Foundation's Process, whose exit detection was seen to miss a
-    /// child that had exited (`runuser` left defunct and the wait never returning).
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], asUser user: String? = nil) throws -> String {
         var executable = executable
@@ -24,21 +21,9 @@ enum Subprocess {
             arguments = ["-u", user, "--", executable] + arguments
             executable = "/usr/sbin/runuser"
         }
-        var template = Array("/tmp/empmon-run-XXXXXX".utf8CString)
-        let outputFD = mkstemp(&template)
-        guard outputFD >= 0 else { throw DevStackError("cannot create a temporary file for \(executable)'s output") }
-        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        close(outputFD)
-        defer { unlink(outputPath) }
-        let pid = try spawn(executable, arguments, outputFile: outputPath, newSession: false)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw DevStackError("lost track of \(executable): \(String(cString: strerror(errno)))") }
-        }
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        guard exitStatus == 0 else {
-            throw Failure(command: ([executable] + arguments).joined(separator: " "), status: exitStatus, output: output)
+        let (status, output) = try ChildProcess.run(executable, arguments)
+        guard status == 0 else {
+            throw Failure(command: ([executable] + arguments).joined(separator: " "), status: status, output: output)
         }
         return output
     }
@@ -48,9 +33,10 @@ enum Subprocess {
         try spawn(executable, arguments, outputFile: logFile, newSession: true)
     }
 
-    private static func spawn(_ executable: String, _ arguments: [String], outputFile: String, newSession: Bool) throws
-        -> Int32
-    {
+    static func spawn(
+        _ executable: String, _ arguments: [String], outputFile: String, newSession: Bool,
+        environment: [String: String]? = nil
+    ) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -65,7 +51,14 @@ enum Subprocess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        let status: Int32
+        if var envp {
+            status = posix_spawn(&pid, executable, &actions, &attributes, argv, &envp)
+        } else {
+            status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        }
         guard status == 0 else {
             throw DevStackError("cannot start \(executable): \(String(cString: strerror(status)))")
         }
@@ -109,5 +102,29 @@ enum Subprocess {
     /// Path of the running executable.
     static var currentExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Runs a program and waits for it, with posix_spawn and waitpid rather than Foundation's Process, whose
+/// exit detection was seen here to miss children that had exited (left defunct, the wait never returning).
+public enum ChildProcess {
+    /// Returns the exit status (128 + signal number when killed by a signal) and everything it printed.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+        -> (status: Int32, output: String)
+    {
+        var template = Array("/tmp/empmon-run-XXXXXX".utf8CString)
+        let outputFD = mkstemp(&template)
+        guard outputFD >= 0 else { throw DevStackError("cannot create a temporary file for \(executable)'s output") }
+        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        close(outputFD)
+        defer { unlink(outputPath) }
+        let pid = try Subprocess.spawn(executable, arguments, outputFile: outputPath, newSession: false, environment: environment)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw DevStackError("lost track of \(executable): \(String(cString: strerror(errno)))") }
+        }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, output)
     }
 }

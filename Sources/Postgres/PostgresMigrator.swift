@@ -37,18 +37,19 @@ public struct PostgresMigrator: Sendable {
     /// Returns the versions applied by this run.
     @discardableResult
     public func migrate(_ connection: PostgresConnection) async throws -> [Int] {
-        try await connection.execute(
-            script: """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version integer PRIMARY KEY,
-                    name text NOT NULL,
-                    checksum text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                )
-                """)
         let lockKey = 0x656d_706d_6f6e  // "empmon"
+        // Taken before anything else, so that concurrent runs do not even race to create the bookkeeping table.
         try await connection.query("SELECT pg_advisory_lock($1)", [lockKey])
         do {
+            try await connection.execute(
+                script: """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        checksum text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """)
             let applied = try await run(connection)
             try await connection.query("SELECT pg_advisory_unlock($1)", [lockKey])
             return applied

@@ -11,7 +11,17 @@ public enum PostgresURL {
             // The reason from libpq never repeats the password; the URL itself is not echoed for that reason.
             throw PostgresError(.invalidURL, reason)
         }
-        PQconninfoFree(options)
+        defer { PQconninfoFree(options) }
+        // libpq parses any port text and only complains when connecting; say so before trying.
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "port", let value = option.pointee.val {
+                let port = String(cString: value)
+                let valid = port.split(separator: ",").allSatisfy { UInt16($0) != nil && $0 != "0" }
+                if !valid { throw PostgresError(.invalidURL, "port '\(port)' is not a number from 1 to 65535") }
+            }
+            option += 1
+        }
         guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
             return url.replacing(/password\s*=\s*('[^']*'|\S+)/, with: "password=***")
         }

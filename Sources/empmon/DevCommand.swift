@@ -9,7 +9,7 @@ struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
         abstract: "The embedded development stack: a private PostgreSQL and a mock Kafka cluster on loopback.",
-        subcommands: [Up.self, Status.self, Down.self, Kafka.self, Broker.self]
+        subcommands: [Up.self, Status.self, Down.self, Env.self, Kafka.self, Broker.self]
     )
 
     struct Up: AsyncParsableCommand {
@@ -53,6 +53,22 @@ struct DevCommand: AsyncParsableCommand {
         func run() async throws {
             let stopped = try DevStack(home: DevHome.resolve(home)).down()
             print(stopped.isEmpty ? "nothing was running" : "stopped " + stopped.joined(separator: ", "))
+        }
+    }
+
+    struct Env: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the dev stack's connection settings as shell exports (eval \"$(empmon dev env)\").")
+
+        @Option(help: "Dev stack folder.") var home: String?
+
+        func run() async throws {
+            guard let settings = try DevHome.resolve(home).loadSettings() else {
+                throw ValidationError("the dev stack is not set up; run `empmon dev up` first")
+            }
+            print("export EMPMON_POSTGRES_URL='\(settings.postgresURL)'")
+            print("export EMPMON_KAFKA_BOOTSTRAP='\(settings.kafkaBootstrap)'")
+            print("export EMPMON_KAFKA_CONTROL_SOCKET='\(settings.kafka.controlSocket)'")
         }
     }
 

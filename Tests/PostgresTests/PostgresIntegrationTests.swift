@@ -1,0 +1,194 @@
+import Postgres
+import Storage
+import Synchronization
+import Testing
+
+@Suite("PostgreSQL layer against a real server")
+struct PostgresIntegrationTests {
+    @Test("1,000,000 rows loaded by COPY arrive complete, with special characters and NULLs intact")
+    func copyMillionRows() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await connection.query("CREATE TABLE persons (id bigint PRIMARY KEY, unit text NOT NULL, note text)")
+            let total = 1_000_000
+            let loaded = try await connection.copyIn("COPY persons (id, unit, note) FROM STDIN") { writer in
+                for id in 0..<total {
+                    let note: String? = id % 10 == 0 ? nil : "row\t\(id)\\n"
+                    try writer.append([id, "1404\(id % 12)", note])
+                }
+            }
+            #expect(loaded == total)
+            let row = try #require(
+                try await connection.query("SELECT count(*), sum(id), count(note) FROM persons").first)
+            let (count, sum, notes) = try row.decode((Int, Int64, Int).self)
+            #expect(count == total)
+            #expect(sum == Int64(total) * Int64(total - 1) / 2)
+            #expect(notes == total - total / 10)
+            let sample = try await connection.query("SELECT note FROM persons WHERE id = $1", [7])
+            #expect(try sample.first?.decode(String.self, at: 0) == "row\t7\\n")
+        }
+    }
+
+    @Test("A failing statement inside a transaction leaves nothing behind")
+    func rollbackOnFailure() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await connection.query("CREATE TABLE ledger (id integer PRIMARY KEY)")
+            await #expect {
+                try await connection.withTransaction { transaction in
+                    for id in 1...100 { try await transaction.query("INSERT INTO ledger (id) VALUES ($1)", [id]) }
+                    try await transaction.copyIn("COPY ledger (id) FROM STDIN") { try $0.append([101]) }
+                    try await transaction.query("INSERT INTO ledger (id) VALUES ($1)", [5])
+                }
+            } throws: { error in
+                (error as? PostgresError)?.sqlState == PostgresError.uniqueViolation
+            }
+            let count = try await connection.query("SELECT count(*) FROM ledger").first?.decode(Int.self, at: 0)
+            #expect(count == 0)
+            // The connection is usable again after the rollback.
+            _ = try await connection.withTransaction { try await $0.query("INSERT INTO ledger (id) VALUES ($1)", [1]) }
+            #expect(try await connection.query("SELECT id FROM ledger").count == 1)
+        }
+    }
+
+    @Test("A COPY whose rows fail is rolled back whole, and the error names the problem")
+    func copyFailure() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await connection.query("CREATE TABLE counts (unit text, value integer NOT NULL)")
+            await #expect {
+                try await connection.copyIn("COPY counts (unit, value) FROM STDIN") { writer in
+                    try writer.append(["140403", 1])
+                    try writer.append(["140404", "many"])
+                }
+            } throws: { error in
+                guard let error = error as? PostgresError else { return false }
+                return error.sqlState == "22P02" && error.kind == .server
+            }
+            struct Abort: Error {}
+            await #expect(throws: Abort.self) {
+                try await connection.copyIn("COPY counts (unit, value) FROM STDIN") { writer in
+                    try writer.append(["140403", 1])
+                    throw Abort()
+                }
+            }
+            #expect(try await connection.query("SELECT count(*) FROM counts").first?.decode(Int.self, at: 0) == 0)
+        }
+    }
+
+    @Test("Parameters are never spliced into SQL: a hostile string is stored as it is")
+    func parametersAreNotSQL() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await connection.query("CREATE TABLE notes (body text)")
+            let hostile = "x'); DROP TABLE notes; --"
+            try await connection.query("INSERT INTO notes (body) VALUES ($1)", [hostile])
+            let stored = try await connection.query("SELECT body FROM notes").decode((String).self)
+            #expect(stored == [hostile])
+        }
+    }
+
+    @Test("Rows decode into Swift types, NULL into Optional, and a wrong type is a clear error")
+    func typedDecoding() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let rows = try await connection.query(
+                "SELECT 42::bigint, 'text', NULL::integer, true, 2.5::float8, '\\x00ff'::bytea, gen_random_uuid()")
+            let row = try #require(rows.first)
+            let (number, text, missing, flag, rate, bytes) = try row.decode(
+                (Int64, String, Int?, Bool, Double, PostgresBytes).self)
+            #expect(number == 42 && text == "text" && missing == nil && flag && rate == 2.5)
+            #expect(bytes.bytes == [0, 255])
+            #expect(rows.columns.count == 7)
+            #expect(throws: PostgresError.self) { try row.decode(Int.self, at: 1) }
+            #expect(throws: PostgresError.self) { try row.decode(Int.self, at: 2) }
+            #expect(throws: PostgresError.self) { try row.decode(Int.self, column: "nope") }
+        }
+    }
+
+    @Test("Large results stream row by row")
+    func streaming() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let seen = Atomic<Int>(0)
+            try await connection.forEachRow("SELECT g FROM generate_series(1, $1) g", [200_000]) { row in
+                let value = try row.decode(Int.self, at: 0)
+                seen.add(value > 0 ? 1 : 0, ordering: .relaxed)
+            }
+            #expect(seen.load(ordering: .relaxed) == 200_000)
+            await #expect(throws: PostgresError.self) {
+                try await connection.forEachRow("SELECT 1/0") { _ in }
+            }
+            #expect(try await connection.query("SELECT 1").count == 1)
+        }
+    }
+
+    @Test("A pool of 3 serves 12 concurrent tasks on at most 3 server connections")
+    func poolConcurrency() async throws {
+        try await withTestDatabase { database in
+            let pool = try PostgresClient(url: database.url, maxConnections: 3)
+            let pids = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        try await pool.withConnection { connection in
+                            try await connection.query("SELECT pg_sleep(0.05)")
+                            return try await connection.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) ?? 0
+                        }
+                    }
+                }
+                var pids: [Int] = []
+                for try await pid in group { pids.append(pid) }
+                return pids
+            }
+            #expect(pids.count == 12)
+            #expect(Set(pids).count <= 3)
+            #expect(Set(pids).count >= 2, "work was spread over several connections")
+        }
+    }
+
+    @Test("Migrations apply once, are recorded, and an edited migration is refused")
+    func migrations() async throws {
+        try await withTestDatabase { database in
+            let first = try await database.connect()
+            let second = try await database.connect()
+            let migrator = try Schema.migrator()
+            async let a = migrator.migrate(first)
+            async let b = migrator.migrate(second)
+            let applied = try await [a, b]
+            #expect(applied.flatMap { $0 }.sorted() == Schema.migrations.map(\.version))
+            #expect(try await migrator.migrate(first).isEmpty)
+            #expect(try await migrator.appliedVersions(first) == Schema.migrations.map(\.version))
+
+            let edited = try PostgresMigrator(migrations: [
+                PostgresMigration(version: 1, name: "consumer offsets", sql: "SELECT 1")
+            ])
+            await #expect {
+                try await edited.migrate(first)
+            } throws: { ($0 as? PostgresError)?.kind == .migration }
+
+            let broken = try PostgresMigrator(
+                migrations: Schema.migrations + [PostgresMigration(version: 999, name: "broken", sql: "CREATE TABLE x (; ")])
+            await #expect(throws: PostgresError.self) { try await broken.migrate(first) }
+            #expect(try await migrator.appliedVersions(first).contains(999) == false)
+        }
+    }
+
+    @Test("A bad URL or a stopped server gives a clear error, never a crash, and never the password")
+    func connectionErrors() async throws {
+        await #expect {
+            _ = try await PostgresConnection.connect(url: "postgresql://user:s3cret@127.0.0.1:notaport/db")
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            return error.kind == .invalidURL && !"\(error)".contains("s3cret")
+        }
+        await #expect {
+            _ = try await PostgresConnection.connect(url: "postgresql://user:s3cret@127.0.0.1:1/db?connect_timeout=2")
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            let text = "\(error)"
+            return error.kind == .connection && text.contains("127.0.0.1") && !text.contains("s3cret")
+                && text.contains("***")
+        }
+        #expect(throws: PostgresError.self) { try PostgresClient(url: "postgresql://[::1") }
+    }
+}

@@ -1,0 +1,31 @@
+import Postgres
+import Testing
+
+@Suite("PostgreSQL layer without a server")
+struct PostgresUnitTests {
+    @Test("Passwords are masked in URLs and key=value strings")
+    func redaction() throws {
+        #expect(try PostgresURL.redact("postgresql://empmon:pa55@db.local:5432/empmon") == "postgresql://empmon:***@db.local:5432/empmon")
+        #expect(try PostgresURL.redact("postgresql://empmon@127.0.0.1:5432/empmon") == "postgresql://empmon@127.0.0.1:5432/empmon")
+        #expect(try PostgresURL.redact("host=db password=pa55 dbname=x") == "host=db password=*** dbname=x")
+        #expect(throws: PostgresError.self) { try PostgresURL.redact("host=db password") }
+    }
+
+    @Test("bytea round-trips through its hex text form")
+    func byteaRoundTrip() throws {
+        let bytes = PostgresBytes((0...255).map { UInt8($0) })
+        let text = try #require(bytes.postgresText)
+        #expect(try PostgresBytes(postgresText: text) == bytes)
+        #expect(throws: PostgresError.self) { try PostgresBytes(postgresText: "\\xZZ") }
+    }
+
+    @Test("Numbers and booleans in text form")
+    func scalars() throws {
+        #expect(try Int(postgresText: "-12") == -12)
+        #expect(throws: PostgresError.self) { try Int(postgresText: "12a") }
+        #expect(try Bool(postgresText: "t") && !(try Bool(postgresText: "f")))
+        #expect(try Double(postgresText: "NaN").isNaN)
+        #expect(Double.infinity.postgresText == "Infinity")
+        #expect((nil as Int?).postgresText == nil)
+    }
+}
