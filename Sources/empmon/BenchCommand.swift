@@ -1,0 +1,146 @@
+import ArgumentParser
+import DevStack
+import Foundation
+import Kafka
+import Logging
+import Postgres
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks, each beside the raw limit measured in the same run.",
+        subcommands: [Foundation.self])
+
+    struct Foundation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Kafka and PostgreSQL layers: Swift consumer vs librdkafka's own loop, COPY vs row-by-row upserts.")
+
+        @Option(help: "Messages to produce and consume (keep under ~5 MiB per mock partition).") var messages = 200_000
+        @Option(help: "Rows to load by COPY.") var rows = 1_000_000
+        @Option(help: "Rows to write one autocommitted upsert at a time (the naive way).") var naiveRows = 5_000
+        @Option(help: "Write the figures as JSON to this file.") var json: String?
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            var quiet = Logger(label: "empmon.bench")
+            quiet.logLevel = .critical
+            let url = try ConnectionSettings.resolve(
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "", home: connection.home
+            ).postgresURL
+            var results: [String: Double] = [:]
+            let clock = ContinuousClock()
+
+            // Kafka: produce, then the Swift group consumer, then librdkafka's bare loop, on one mock cluster.
+            let cluster = try MockKafkaCluster(brokers: 3, logger: quiet)
+            let topic = "bench.records"
+            try cluster.createTopic(topic, partitions: 12)
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: quiet)
+            let payload = [UInt8](repeating: 0x42, count: 100)
+            print("producing \(messages) messages of \(payload.count) bytes …")
+            let produceTime = try await clock.measure {
+                for index in 0..<messages {
+                    try await producer.send(KafkaProducerMessage(topic: topic, key: "1404\(index % 97)", value: payload))
+                }
+                try await producer.flush(timeout: .seconds(120))
+            }
+            results["kafka_produce_per_s"] = Double(messages) / produceTime.seconds
+
+            print("consuming with the Swift group consumer …")
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench"),
+                logger: quiet)
+            try await consumer.subscribe(topics: [topic])
+            var consumed = 0
+            var started: ContinuousClock.Instant?
+            let deadline = clock.now.advanced(by: .seconds(300))
+            while consumed < messages, clock.now < deadline {
+                let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(100))
+                consumed += result.messages.count
+                if case .assigned(let partitions) = result.rebalance {
+                    try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
+                    started = clock.now
+                }
+            }
+            let swiftConsumeTime = (started.map { clock.now - $0 }) ?? .zero
+            try await consumer.close()
+            results["kafka_consume_swift_per_s"] = Double(consumed) / swiftConsumeTime.seconds
+
+            print("consuming with librdkafka's bare loop …")
+            var rawCount = 0
+            let rawTime = try clock.measure {
+                rawCount = try KafkaBaseline.countMessages(
+                    bootstrapServers: cluster.bootstrapServers, topic: topic, partitions: 12, expected: messages,
+                    timeout: .seconds(300))
+            }
+            results["kafka_consume_raw_per_s"] = Double(rawCount) / rawTime.seconds
+
+            // PostgreSQL: COPY against one autocommitted upsert per row.
+            let database = try await PostgresConnection.connect(url: url)
+            try await database.execute(
+                script: """
+                    DROP TABLE IF EXISTS bench_copy, bench_naive;
+                    CREATE UNLOGGED TABLE bench_copy (id bigint, unit text, value integer);
+                    CREATE UNLOGGED TABLE bench_naive (id bigint PRIMARY KEY, unit text, value integer);
+                    """)
+            print("loading \(rows) rows by COPY …")
+            let rowCount = rows
+            let copyTime = try await clock.measure {
+                try await database.copyIn("COPY bench_copy (id, unit, value) FROM STDIN") { writer in
+                    for id in 0..<rowCount { try writer.append([id, "140403001001", id % 1000]) }
+                }
+            }
+            results["pg_copy_rows_per_s"] = Double(rows) / copyTime.seconds
+            print("writing \(naiveRows) rows one upsert at a time …")
+            let naiveTime = try await clock.measure {
+                for id in 0..<naiveRows {
+                    try await database.query(
+                        "INSERT INTO bench_naive (id, unit, value) VALUES ($1, $2, $3) "
+                            + "ON CONFLICT (id) DO UPDATE SET value = bench_naive.value + EXCLUDED.value",
+                        [id, "140403001001", id % 1000])
+                }
+            }
+            results["pg_naive_upserts_per_s"] = Double(naiveRows) / naiveTime.seconds
+            try await database.execute(script: "DROP TABLE bench_copy, bench_naive")
+            results["peak_memory_mib"] = peakMemoryMiB()
+
+            let rate = { (key: String) in String(format: "%12.0f /s", results[key] ?? 0) }
+            print("")
+            print("Kafka (mock cluster, 3 brokers, 12 partitions, \(messages) × \(payload.count) B)")
+            print("  produce, idempotent, acks=all   \(rate("kafka_produce_per_s"))")
+            print("  consume, Swift group consumer   \(rate("kafka_consume_swift_per_s"))")
+            print("  consume, librdkafka bare loop   \(rate("kafka_consume_raw_per_s"))   (raw limit)")
+            print(
+                String(
+                    format: "  Swift / raw                     %12.2f",
+                    (results["kafka_consume_swift_per_s"] ?? 0) / max(1, results["kafka_consume_raw_per_s"] ?? 1)))
+            print("PostgreSQL")
+            print("  COPY FROM STDIN                 \(rate("pg_copy_rows_per_s"))")
+            print("  one upsert per row (naive)      \(rate("pg_naive_upserts_per_s"))")
+            print(
+                String(
+                    format: "  COPY / naive                    %12.0f",
+                    (results["pg_copy_rows_per_s"] ?? 0) / max(1, results["pg_naive_upserts_per_s"] ?? 1)))
+            print(String(format: "peak memory (VmHWM)               %9.0f MiB", results["peak_memory_mib"] ?? 0))
+            if let json {
+                let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+                try data.write(to: URL(fileURLWithPath: json))
+            }
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// The process's peak resident memory, from /proc.
+func peakMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kib / 1024
+}
