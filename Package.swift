@@ -17,6 +17,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C libraries from Debian; only the Kafka and Postgres targets import them.
@@ -40,6 +43,24 @@ let package = Package(
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // Pure Swift values: divisions, periods, indicators, records, validation, signing.
+        .target(
+            name: "Domain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // Protocol Buffers wire format; Generated/ comes from scripts/generate-protos.sh and is committed.
+        .target(
+            name: "Wire",
+            dependencies: ["Domain", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
+        // Reads Topology/ (divisions, topics, targets) from disk.
+        .target(
+            name: "TopologyFiles",
+            dependencies: ["Domain"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Storage",
             dependencies: ["Postgres"],
@@ -53,9 +74,17 @@ let package = Package(
         .executableTarget(
             name: "empmon",
             dependencies: [
-                "Kafka", "Postgres", "Storage", "DevStack",
+                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DomainTests",
+            dependencies: [
+                "Domain", "Wire", "TopologyFiles",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,198 @@
+/// Sex, from the resident ID number.
+public enum Sex: String, Sendable, Hashable, Codable, CaseIterable { case male, female }
+
+/// Labour-market status in the month.
+public enum EmploymentStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case employed, unemployed
+    /// Students, retirees, homemakers and others neither working nor seeking work.
+    case notInLabourForce = "not_in_labour_force"
+}
+
+/// How an employed person works.
+public enum EmploymentForm: String, Sendable, Hashable, Codable, CaseIterable {
+    case employee, flexible
+    case selfEmployed = "self_employed"
+    /// 公益性岗位, publicly funded posts for hard-to-employ persons.
+    case publicWelfarePost = "public_welfare_post"
+}
+
+/// Where an employed person works, relative to home.
+public enum WorkLocation: String, Sendable, Hashable, Codable, CaseIterable {
+    case local
+    case inProvince = "in_province"
+    case outOfProvince = "out_of_province"
+}
+
+/// Person categories tracked by the plan.
+public enum PersonGroup: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case collegeGraduate = "college_graduate"
+    case ruralLabour = "rural_labour"
+    case hardToEmploy = "hard_to_employ"
+    case povertyAlleviated = "poverty_alleviated"
+    case disabled
+    case veteran
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// GB/T 4754-2017 industry sections A–T.
+public enum Sector: String, Sendable, Hashable, Codable, CaseIterable {
+    case a = "A", b = "B", c = "C", d = "D", e = "E", f = "F", g = "G", h = "H", i = "I", j = "J"
+    case k = "K", l = "L", m = "M", n = "N", o = "O", p = "P", q = "Q", r = "R", s = "S", t = "T"
+}
+
+/// Monthly income bands (yuan).
+public enum IncomeBand: String, Sendable, Hashable, Codable, CaseIterable {
+    case below2000 = "below_2000"
+    case from2000To3999 = "2000_3999"
+    case from4000To5999 = "4000_5999"
+    case from6000To7999 = "6000_7999"
+    case atLeast8000 = "8000_plus"
+}
+
+/// One person's situation in one month, as the agent of the person's village or community reports it.
+/// Identities are pseudonymous: keys are HMAC-SHA256 under the city's key, never raw ID numbers.
+public struct PersonStatusRecord: Sendable, Hashable {
+    public static let currentSchemaVersion = 1
+
+    public var recordID: RecordID
+    public var schemaVersion: Int
+    public var unit: DivisionCode
+    public var period: Period
+    /// 64 lowercase hex digits.
+    public var personKey: String
+    public var householdKey: String
+    public var birthYear: Int
+    public var sex: Sex
+    public var status: EmploymentStatus
+    public var employmentForm: EmploymentForm?
+    public var workLocation: WorkLocation?
+    public var sector: Sector?
+    public var registeredUnemployed: Bool
+    public var groups: Set<PersonGroup>
+    public var seekingWork: Bool
+    public var assisted: Bool
+    public var trained: Bool
+    public var incomeBand: IncomeBand?
+    /// Milliseconds since 1970 when the agent accepted the row.
+    public var reportedAtMilliseconds: Int64
+    public var agentID: String
+    /// HMAC-SHA256 of `canonicalBytes` under the agent's secret; empty before signing.
+    public var signature: [UInt8]
+
+    public init(
+        recordID: RecordID, schemaVersion: Int = Self.currentSchemaVersion, unit: DivisionCode, period: Period,
+        personKey: String, householdKey: String, birthYear: Int, sex: Sex, status: EmploymentStatus,
+        employmentForm: EmploymentForm? = nil, workLocation: WorkLocation? = nil, sector: Sector? = nil,
+        registeredUnemployed: Bool = false, groups: Set<PersonGroup> = [], seekingWork: Bool = false,
+        assisted: Bool = false, trained: Bool = false, incomeBand: IncomeBand? = nil, reportedAtMilliseconds: Int64,
+        agentID: String, signature: [UInt8] = []
+    ) {
+        self.recordID = recordID
+        self.schemaVersion = schemaVersion
+        self.unit = unit
+        self.period = period
+        self.personKey = personKey
+        self.householdKey = householdKey
+        self.birthYear = birthYear
+        self.sex = sex
+        self.status = status
+        self.employmentForm = employmentForm
+        self.workLocation = workLocation
+        self.sector = sector
+        self.registeredUnemployed = registeredUnemployed
+        self.groups = groups
+        self.seekingWork = seekingWork
+        self.assisted = assisted
+        self.trained = trained
+        self.incomeBand = incomeBand
+        self.reportedAtMilliseconds = reportedAtMilliseconds
+        self.agentID = agentID
+        self.signature = signature
+    }
+}
+
+/// The monthly counters of a township or county service station.
+public struct UnitActivityReport: Sendable, Hashable {
+    public static let currentSchemaVersion = 1
+
+    public enum Counter: String, Sendable, Hashable, CaseIterable, Codable {
+        case jobsCollected = "jobs_collected"
+        case recruitmentEvents = "recruitment_events"
+        case internshipPosts = "internship_posts"
+        case gigMarketServices = "gig_market_services"
+        case entrepreneurshipTrainees = "entrepreneurship_trainees"
+        case jobsCreatedByEntrepreneurship = "jobs_created_by_entrepreneurship"
+        case trainingCompletions = "training_completions"
+        case labourDisputesHandled = "labour_disputes_handled"
+        case wageArrearsCases = "wage_arrears_cases"
+    }
+
+    public var recordID: RecordID
+    public var schemaVersion: Int
+    public var unit: DivisionCode
+    public var period: Period
+    /// Counters not reported are absent, not zero.
+    public var counters: [Counter: Int64]
+    public var reportedAtMilliseconds: Int64
+    public var agentID: String
+    public var signature: [UInt8]
+
+    public init(
+        recordID: RecordID, schemaVersion: Int = Self.currentSchemaVersion, unit: DivisionCode, period: Period,
+        counters: [Counter: Int64], reportedAtMilliseconds: Int64, agentID: String, signature: [UInt8] = []
+    ) {
+        self.recordID = recordID
+        self.schemaVersion = schemaVersion
+        self.unit = unit
+        self.period = period
+        self.counters = counters
+        self.reportedAtMilliseconds = reportedAtMilliseconds
+        self.agentID = agentID
+        self.signature = signature
+    }
+}
+
+/// A record's identity: a UUID in its canonical lowercase text form, by which the city deduplicates.
+public struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable {
+    public let text: String
+
+    /// Accepts the 8-4-4-4-12 hex form in either case.
+    public init?(_ text: String) {
+        let lower = text.lowercased()
+        let utf8 = Array(lower.utf8)
+        guard utf8.count == 36 else { return nil }
+        for (index, byte) in utf8.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                guard byte == UInt8(ascii: "-") else { return nil }
+            } else {
+                guard (48...57).contains(byte) || (97...102).contains(byte) else { return nil }
+            }
+        }
+        self.text = lower
+    }
+
+    /// A random version-4 UUID.
+    public static func random<G: RandomNumberGenerator>(using generator: inout G) -> RecordID {
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = bytes[6] & 0x0f | 0x40
+        bytes[8] = bytes[8] & 0x3f | 0x80
+        let hex = bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return RecordID(parts.joined(separator: "-"))!
+    }
+
+    public static func random() -> RecordID {
+        var generator = SystemRandomNumberGenerator()
+        return random(using: &generator)
+    }
+
+    public var description: String { text }
+    public static func < (lhs: RecordID, rhs: RecordID) -> Bool { lhs.text < rhs.text }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

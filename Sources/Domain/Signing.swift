@@ -1,0 +1,132 @@
+import Crypto
+
+/// The bytes of a record that its signature covers: every field but the signature, in a fixed order,
+/// each length-prefixed, so that no two different records share them and no wire encoding (protobuf
+/// field order, map order) can change them.
+public enum CanonicalBytes {
+    public static func of(_ record: PersonStatusRecord) -> [UInt8] {
+        var writer = Writer(tag: "empmon.person_status.v1")
+        writer.field(record.recordID.text)
+        writer.field(String(record.schemaVersion))
+        writer.field(record.unit.description)
+        writer.field(record.period.description)
+        writer.field(record.personKey)
+        writer.field(record.householdKey)
+        writer.field(String(record.birthYear))
+        writer.field(record.sex.rawValue)
+        writer.field(record.status.rawValue)
+        writer.field(record.employmentForm?.rawValue)
+        writer.field(record.workLocation?.rawValue)
+        writer.field(record.sector?.rawValue)
+        writer.field(record.registeredUnemployed ? "1" : "0")
+        writer.field(record.groups.sorted().map(\.rawValue).joined(separator: ","))
+        writer.field(record.seekingWork ? "1" : "0")
+        writer.field(record.assisted ? "1" : "0")
+        writer.field(record.trained ? "1" : "0")
+        writer.field(record.incomeBand?.rawValue)
+        writer.field(String(record.reportedAtMilliseconds))
+        writer.field(record.agentID)
+        return writer.bytes
+    }
+
+    public static func of(_ report: UnitActivityReport) -> [UInt8] {
+        var writer = Writer(tag: "empmon.unit_activity.v1")
+        writer.field(report.recordID.text)
+        writer.field(String(report.schemaVersion))
+        writer.field(report.unit.description)
+        writer.field(report.period.description)
+        for counter in UnitActivityReport.Counter.allCases {
+            writer.field(report.counters[counter].map { String($0) })
+        }
+        writer.field(String(report.reportedAtMilliseconds))
+        writer.field(report.agentID)
+        return writer.bytes
+    }
+
+    private struct Writer {
+        var bytes: [UInt8] = []
+
+        init(tag: String) { field(tag) }
+
+        /// A present value as its 4-byte big-endian length and UTF-8; an absent one as length 0xFFFFFFFF.
+        mutating func field(_ value: String?) {
+            guard let value else {
+                bytes += [0xff, 0xff, 0xff, 0xff]
+                return
+            }
+            let utf8 = Array(value.utf8)
+            let length = UInt32(utf8.count)
+            bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+            bytes += utf8
+        }
+    }
+}
+
+/// Signs and verifies records with an agent's secret (HMAC-SHA256 of the canonical bytes).
+public struct RecordSigner: Sendable {
+    // The bytes, not a `SymmetricKey`, which swift-crypto 3 does not mark Sendable; making one is cheap.
+    private let secret: [UInt8]
+    private var key: SymmetricKey { SymmetricKey(data: secret) }
+
+    public init(secret: [UInt8]) { self.secret = secret }
+
+    public func sign(_ record: inout PersonStatusRecord) {
+        record.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(record), using: key))
+    }
+
+    public func sign(_ report: inout UnitActivityReport) {
+        report.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(report), using: key))
+    }
+
+    /// Constant-time comparison of the signature with the one this key makes.
+    public func isValid(_ record: PersonStatusRecord) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(record.signature, authenticating: CanonicalBytes.of(record), using: key)
+    }
+
+    public func isValid(_ report: UnitActivityReport) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(report.signature, authenticating: CanonicalBytes.of(report), using: key)
+    }
+}
+
+/// Turns resident ID numbers and household numbers into the pseudonymous keys that leave the agent:
+/// HMAC-SHA256 under the city's pseudonymization key, with a different domain tag for each kind, as 64
+/// lowercase hex digits. Without the key, a key cannot be traced back to a person, not even by trying
+/// every possible ID number.
+public struct Pseudonymizer: Sendable {
+    private let cityKey: [UInt8]
+    private var key: SymmetricKey { SymmetricKey(data: cityKey) }
+
+    public init(cityKey: [UInt8]) { self.cityKey = cityKey }
+
+    public func personKey(for id: ResidentID) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Array(("person:" + id.normalized).utf8), using: key))
+    }
+
+    /// Why a household number is refused; never repeats the number.
+    public enum HouseholdProblem: Error, Sendable, Hashable, CustomStringConvertible {
+        case empty, tooLong, invalidCharacter
+        public var description: String {
+            switch self {
+            case .empty: "户编号为空 (household number is empty)"
+            case .tooLong: "户编号超过40个字符 (household number longer than 40 characters)"
+            case .invalidCharacter: "户编号只能包含字母、数字和连字符 (household number may hold letters, digits and hyphens only)"
+            }
+        }
+    }
+
+    /// Household numbers have no national format; they are trimmed and upper-cased, and must be letters,
+    /// digits or hyphens.
+    public func householdKey(for number: String) throws(HouseholdProblem) -> String {
+        let normalized = number.trimmingCharacters(in: " \t").uppercased()
+        guard !normalized.isEmpty else { throw .empty }
+        guard normalized.utf8.count <= 40 else { throw .tooLong }
+        guard normalized.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || $0 == 45 }) else {
+            throw .invalidCharacter
+        }
+        return hex(HMAC<SHA256>.authenticationCode(for: Array(("household:" + normalized).utf8), using: key))
+    }
+
+    private func hex(_ code: HashedAuthenticationCode<SHA256>) -> String {
+        Array(code).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}

@@ -1,0 +1,169 @@
+import Domain
+import Foundation
+import SwiftProtobuf
+
+/// Protocol Buffers encoding of records (schema: Topology/records.proto). Decoding refuses anything
+/// the domain cannot represent, with a `ValidationReason` naming the field.
+public enum Wire {
+    public static func encode(_ record: PersonStatusRecord) throws -> [UInt8] {
+        var message = Empmon_V1_PersonStatusRecord()
+        message.recordID = record.recordID.text
+        message.schemaVersion = UInt32(clamping: record.schemaVersion)
+        message.unitCode = record.unit.description
+        message.period = record.period.description
+        message.personKey = record.personKey
+        message.householdKey = record.householdKey
+        message.birthYear = UInt32(clamping: record.birthYear)
+        message.sex = record.sex == .male ? .male : .female
+        message.status = Self.status[record.status] ?? .unspecified
+        message.employmentForm = record.employmentForm.flatMap { Self.form[$0] } ?? .unspecified
+        message.workLocation = record.workLocation.flatMap { Self.location[$0] } ?? .unspecified
+        message.sector = record.sector?.rawValue ?? ""
+        message.registeredUnemployed = record.registeredUnemployed
+        message.groups = record.groups.sorted().compactMap { Self.group[$0] }
+        message.seekingWork = record.seekingWork
+        message.assisted = record.assisted
+        message.trained = record.trained
+        message.incomeBand = record.incomeBand.flatMap { Self.income[$0] } ?? .unspecified
+        message.reportedAtMs = record.reportedAtMilliseconds
+        message.agentID = record.agentID
+        message.signature = Data(record.signature)
+        return try Array(message.serializedBytes() as [UInt8])
+    }
+
+    public static func decodePersonStatus(_ bytes: [UInt8]) throws(ValidationReason) -> PersonStatusRecord {
+        let message: Empmon_V1_PersonStatusRecord
+        do { message = try Empmon_V1_PersonStatusRecord(serializedBytes: bytes) } catch {
+            throw malformed("payload", "不是有效的人员状态记录", "not a valid person status record: \(error)")
+        }
+        let sex: Sex
+        switch message.sex {
+        case .male: sex = .male
+        case .female: sex = .female
+        default: throw malformed("sex", "缺少或无法识别性别", "sex is missing or unknown")
+        }
+        guard let status = Self.status.first(where: { $0.value == message.status })?.key else {
+            throw malformed("status", "缺少或无法识别就业状态", "status is missing or unknown")
+        }
+        var groups: Set<PersonGroup> = []
+        for wireGroup in message.groups {
+            guard let group = Self.group.first(where: { $0.value == wireGroup })?.key else {
+                throw malformed("groups", "人员类别无法识别", "unknown person group \(wireGroup.rawValue)")
+            }
+            groups.insert(group)
+        }
+        var sector: Sector?
+        if !message.sector.isEmpty {
+            switch RecordValidator.sector(message.sector) {
+            case .success(let value): sector = value
+            case .failure(let reason): throw reason
+            }
+        }
+        return PersonStatusRecord(
+            recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
+            unit: try unit(message.unitCode), period: try period(message.period), personKey: message.personKey,
+            householdKey: message.householdKey, birthYear: Int(message.birthYear), sex: sex, status: status,
+            employmentForm: try optionalCase(message.employmentForm, Self.form, field: "employment_form"),
+            workLocation: try optionalCase(message.workLocation, Self.location, field: "work_location"),
+            sector: sector, registeredUnemployed: message.registeredUnemployed, groups: groups,
+            seekingWork: message.seekingWork, assisted: message.assisted, trained: message.trained,
+            incomeBand: try optionalCase(message.incomeBand, Self.income, field: "income_band"),
+            reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
+    }
+
+    public static func encode(_ report: UnitActivityReport) throws -> [UInt8] {
+        var message = Empmon_V1_UnitActivityReport()
+        message.recordID = report.recordID.text
+        message.schemaVersion = UInt32(clamping: report.schemaVersion)
+        message.unitCode = report.unit.description
+        message.period = report.period.description
+        let counters = report.counters
+        if let value = counters[.jobsCollected] { message.jobsCollected = value }
+        if let value = counters[.recruitmentEvents] { message.recruitmentEvents = value }
+        if let value = counters[.internshipPosts] { message.internshipPosts = value }
+        if let value = counters[.gigMarketServices] { message.gigMarketServices = value }
+        if let value = counters[.entrepreneurshipTrainees] { message.entrepreneurshipTrainees = value }
+        if let value = counters[.jobsCreatedByEntrepreneurship] { message.jobsCreatedByEntrepreneurship = value }
+        if let value = counters[.trainingCompletions] { message.trainingCompletions = value }
+        if let value = counters[.labourDisputesHandled] { message.labourDisputesHandled = value }
+        if let value = counters[.wageArrearsCases] { message.wageArrearsCases = value }
+        message.reportedAtMs = report.reportedAtMilliseconds
+        message.agentID = report.agentID
+        message.signature = Data(report.signature)
+        return try Array(message.serializedBytes() as [UInt8])
+    }
+
+    public static func decodeUnitActivity(_ bytes: [UInt8]) throws(ValidationReason) -> UnitActivityReport {
+        let message: Empmon_V1_UnitActivityReport
+        do { message = try Empmon_V1_UnitActivityReport(serializedBytes: bytes) } catch {
+            throw malformed("payload", "不是有效的工作情况报表", "not a valid unit activity report: \(error)")
+        }
+        var counters: [UnitActivityReport.Counter: Int64] = [:]
+        if message.hasJobsCollected { counters[.jobsCollected] = message.jobsCollected }
+        if message.hasRecruitmentEvents { counters[.recruitmentEvents] = message.recruitmentEvents }
+        if message.hasInternshipPosts { counters[.internshipPosts] = message.internshipPosts }
+        if message.hasGigMarketServices { counters[.gigMarketServices] = message.gigMarketServices }
+        if message.hasEntrepreneurshipTrainees { counters[.entrepreneurshipTrainees] = message.entrepreneurshipTrainees }
+        if message.hasJobsCreatedByEntrepreneurship { counters[.jobsCreatedByEntrepreneurship] = message.jobsCreatedByEntrepreneurship }
+        if message.hasTrainingCompletions { counters[.trainingCompletions] = message.trainingCompletions }
+        if message.hasLabourDisputesHandled { counters[.labourDisputesHandled] = message.labourDisputesHandled }
+        if message.hasWageArrearsCases { counters[.wageArrearsCases] = message.wageArrearsCases }
+        return UnitActivityReport(
+            recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
+            unit: try unit(message.unitCode), period: try period(message.period), counters: counters,
+            reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
+    }
+
+    // MARK: - mapping tables
+
+    private static let status: [EmploymentStatus: Empmon_V1_EmploymentStatus] = [
+        .employed: .employed, .unemployed: .unemployed, .notInLabourForce: .notInLabourForce,
+    ]
+    private static let form: [EmploymentForm: Empmon_V1_EmploymentForm] = [
+        .employee: .employee, .flexible: .flexible, .selfEmployed: .selfEmployed, .publicWelfarePost: .publicWelfarePost,
+    ]
+    private static let location: [WorkLocation: Empmon_V1_WorkLocation] = [
+        .local: .local, .inProvince: .inProvince, .outOfProvince: .outOfProvince,
+    ]
+    private static let group: [PersonGroup: Empmon_V1_PersonGroup] = [
+        .collegeGraduate: .collegeGraduate, .ruralLabour: .ruralLabour, .hardToEmploy: .hardToEmploy,
+        .povertyAlleviated: .povertyAlleviated, .disabled: .disabled, .veteran: .veteran,
+    ]
+    private static let income: [IncomeBand: Empmon_V1_IncomeBand] = [
+        .below2000: .below2000, .from2000To3999: .incomeBand20003999, .from4000To5999: .incomeBand40005999,
+        .from6000To7999: .incomeBand60007999, .atLeast8000: .incomeBand8000Plus,
+    ]
+
+    private static func optionalCase<Domain: Hashable, WireCase: SwiftProtobuf.Enum>(
+        _ value: WireCase, _ table: [Domain: WireCase], field: String
+    ) throws(ValidationReason) -> Domain? {
+        if value.rawValue == 0 { return nil }
+        guard let match = table.first(where: { $0.value == value })?.key else {
+            throw malformed(field, "取值无法识别", "unknown value \(value.rawValue)")
+        }
+        return match
+    }
+
+    private static func recordID(_ text: String) throws(ValidationReason) -> RecordID {
+        guard let id = RecordID(text) else { throw malformed("record_id", "记录编号不是有效的UUID", "record id is not a UUID") }
+        return id
+    }
+
+    private static func unit(_ text: String) throws(ValidationReason) -> DivisionCode {
+        guard let code = DivisionCode(text) else {
+            throw malformed("unit", "单位代码“\(text.prefix(20))”不是12位区划代码", "unit '\(text.prefix(20))' is not a 12-digit division code")
+        }
+        return code
+    }
+
+    private static func period(_ text: String) throws(ValidationReason) -> Period {
+        guard let period = Period(text) else {
+            throw malformed("period", "报送期“\(text.prefix(10))”格式应为YYYY-MM", "period '\(text.prefix(10))' is not YYYY-MM")
+        }
+        return period
+    }
+
+    private static func malformed(_ field: String, _ chinese: String, _ english: String) -> ValidationReason {
+        ValidationReason(.init(rawValue: "\(field).malformed"), field: field, chinese: chinese, english: english)
+    }
+}
