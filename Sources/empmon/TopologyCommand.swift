@@ -1,0 +1,135 @@
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Logging
+import TopologyFiles
+
+struct TopologyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topology", abstract: "Changzhi's divisions, the pipeline's topics and the plan's targets.",
+        subcommands: [Show.self, Check.self, Apply.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A unit and the tree below it, with counts per tier.")
+
+        @Argument(help: "Division code or exact name (default: the city).") var unit: String?
+        @Option(help: "Tiers of the tree to print below the unit.") var depth = 1
+
+        func run() async throws {
+            let topology = try TopologyFiles.locate().loadTopology()
+            let root = try resolveUnit(unit, in: topology)
+            print(line(root, topology: topology, indent: ""))
+            printChildren(of: root, topology: topology, indent: "  ", levels: depth)
+        }
+
+        private func printChildren(of division: Division, topology: Topology, indent: String, levels: Int) {
+            guard levels > 0 else { return }
+            for child in topology.children(of: division.code) {
+                print(line(child, topology: topology, indent: indent))
+                printChildren(of: child, topology: topology, indent: indent + "  ", levels: levels - 1)
+            }
+        }
+
+        private func line(_ division: Division, topology: Topology, indent: String) -> String {
+            let below = Tier.allCases.filter { $0 > division.tier }.map { tier in
+                "\(topology.units(of: tier, under: division.code).count) \(tier.chineseName)"
+            }
+            let counts = below.isEmpty ? (division.isUrban ? "居委会/社区" : "村委会") : below.joined(separator: "  ")
+            return "\(indent)\(division.code)  \(division.name)  [\(division.tier.chineseName)]  \(counts)"
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the division list (parents exist, tiers match codes), topics and targets.")
+
+        func run() async throws {
+            let files = try TopologyFiles.locate()
+            let topology = try files.loadTopology()
+            let topics = try files.loadTopics()
+            let targets = try files.loadTargets()
+            print("divisions  \(files.directory)/changzhi-divisions.csv: consistent")
+            for tier in Tier.allCases { print("  \(tier.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(topology.count(of: tier))") }
+            print("topics     \(topics.topics.count): " + topics.topics.map { "\($0.name) (\($0.partitions))" }.joined(separator: ", "))
+            print("targets    \(targets.targets.count) indicators for \(targets.year), unit \(targets.unit)")
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the topics on the configured Kafka cluster; existing topics are left as they are.")
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Replication factor (default: the production setting in topics.json, 1 on the dev mock cluster).")
+        var replicationFactor: Int32?
+
+        func run() async throws {
+            let files = try TopologyFiles.locate()
+            let definitions = try files.loadTopics()
+            let settings = try ConnectionSettings.resolve(
+                postgresURL: connection.postgresURL ?? "", kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
+            let dev = try? DevHome.resolve(connection.home).loadSettings()
+            let onDevMock = dev.map { $0.kafkaBootstrap == settings.kafkaBootstrap } ?? false
+            var logger = Empmon.logger("empmon.topology")
+            logger.logLevel = .critical
+            let admin = try KafkaAdmin(
+                configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: logger)
+            let existing = Dictionary(
+                uniqueKeysWithValues: try await admin.listTopics().filter { $0.error == nil }.map { ($0.name, $0) })
+            let replication = replicationFactor ?? (onDevMock ? 1 : definitions.production.replicationFactor)
+            var failures = 0
+            for topic in definitions.topics {
+                if let present = existing[topic.name] {
+                    let note = present.partitions.count == Int(topic.partitions)
+                        ? "" : " — has \(present.partitions.count) partitions, definition says \(topic.partitions)"
+                    print("exists   \(topic.name)\(note)")
+                    continue
+                }
+                if onDevMock, let dev {
+                    // The mock cluster does not answer CreateTopics; its own process creates topics.
+                    try MockKafkaControl.send(
+                        "create-topic \(topic.name) \(topic.partitions) \(replication)", socketPath: dev.kafka.controlSocket)
+                    print("created  \(topic.name) (\(topic.partitions) partitions, dev mock cluster)")
+                    continue
+                }
+                var configs = topic.configs
+                configs["min.insync.replicas"] = configs["min.insync.replicas"] ?? String(definitions.production.minInsyncReplicas)
+                let outcome = try await admin.createTopics([
+                    KafkaNewTopic(name: topic.name, partitions: topic.partitions, replicationFactor: replication, configs: configs)
+                ])
+                switch outcome[topic.name] {
+                case .created: print("created  \(topic.name) (\(topic.partitions) partitions, replication \(replication))")
+                case .alreadyExisted: print("exists   \(topic.name)")
+                case .failed(let error):
+                    failures += 1
+                    print("FAILED   \(topic.name): \(error)")
+                case nil:
+                    failures += 1
+                    print("FAILED   \(topic.name): no answer from the cluster")
+                }
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+/// A unit given by code or by exact name; names that repeat must be given by code.
+func resolveUnit(_ text: String?, in topology: Topology) throws -> Division {
+    guard let text else { return topology.city }
+    if let code = DivisionCode(text) {
+        guard let division = topology[code] else { throw ValidationError("no unit \(code) in \(topology.city.name)") }
+        return division
+    }
+    let matches = topology.units(named: text)
+    switch matches.count {
+    case 1: return matches[0]
+    case 0: throw ValidationError("no unit named '\(text)'; give a 12-digit code or an exact name")
+    default:
+        throw ValidationError(
+            "'\(text)' names \(matches.count) units; give one of their codes: "
+                + matches.map { "\($0.code) (\($0.code.ancestor(at: .county).flatMap { topology[$0]?.name } ?? ""))" }
+                .joined(separator: ", "))
+    }
+}
