@@ -55,6 +55,12 @@ let package = Package(
             dependencies: ["Domain", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
+        // The agent's input: ledger files (CSV in UTF-8 or GBK, JSON lines) read into signed records.
+        .target(
+            name: "Ledger",
+            dependencies: ["Domain"],
+            swiftSettings: strictSettings
+        ),
         // Reads Topology/ (divisions, topics, targets) from disk.
         .target(
             name: "TopologyFiles",
@@ -63,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "Storage",
-            dependencies: ["Postgres"],
+            dependencies: ["Postgres", "Domain"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -83,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "DomainTests",
             dependencies: [
-                "Domain", "Wire", "TopologyFiles",
+                "Domain", "Wire", "TopologyFiles", "Ledger",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

@@ -31,8 +31,16 @@ struct ConsumerGroupTests {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: .seconds(120))
             while progress.total.load(ordering: .relaxed) < total, clock.now < deadline {
-                if leavesEarly, progress.leaveNow.load(ordering: .relaxed) { break }
-                let result = try await consumer.poll(maxMessages: 500, timeout: .milliseconds(100))
+                if leavesEarly, progress.leaverAssigned.load(ordering: .relaxed),
+                    progress.total.load(ordering: .relaxed) >= total / 3
+                {
+                    break
+                }
+                // Until both members are in the group, the first one reads slowly, so that there is
+                // something left to hand over.
+                let bothJoined = progress.leaverAssigned.load(ordering: .relaxed)
+                if !bothJoined, !leavesEarly { try await Task.sleep(for: .milliseconds(20)) }
+                let result = try await consumer.poll(maxMessages: bothJoined ? 500 : 100, timeout: .milliseconds(100))
                 // Processing and storing the offsets happen together, as in one database transaction.
                 progress.seen.withLock { seen in
                     for message in result.messages {
@@ -42,11 +50,12 @@ struct ConsumerGroupTests {
                     store.record(result.messages)
                 }
                 progress.total.add(result.messages.count, ordering: .relaxed)
-                if !leavesEarly, progress.total.load(ordering: .relaxed) >= total / 3 { progress.leaveNow.store(true, ordering: .relaxed) }
                 switch result.rebalance {
                 case .assigned(let partitions):
                     try await consumer.assign(store.startingOffsets(for: partitions))
-                    maxPartitions = max(maxPartitions, try await consumer.assignment().count)
+                    let owned = try await consumer.assignment().count
+                    maxPartitions = max(maxPartitions, owned)
+                    if leavesEarly, owned > 0 { progress.leaverAssigned.store(true, ordering: .relaxed) }
                 case .revoked, nil:
                     break
                 }
@@ -122,5 +131,5 @@ struct ConsumerGroupTests {
 final class GroupProgress: Sendable {
     let seen = Mutex<[Int: Int]>([:])
     let total = Atomic<Int>(0)
-    let leaveNow = Atomic<Bool>(false)
+    let leaverAssigned = Atomic<Bool>(false)
 }

@@ -1,0 +1,102 @@
+import Domain
+import Foundation
+import Postgres
+
+/// What an enrolled agent needs to work: written by `empmon agent enroll`, read by `empmon agent init`.
+public struct AgentCredentials: Codable, Sendable, Equatable {
+    public var agentID: String
+    public var unit: DivisionCode
+    public var name: String
+    /// The agent's signing secret, base64.
+    public var secret: String
+    /// The city's pseudonymization key, base64: the same for every agent, so one person has one key.
+    public var cityKey: String
+    public var kafkaBootstrap: String
+
+    public var secretBytes: [UInt8] { Array(Data(base64Encoded: secret) ?? Data()) }
+    public var cityKeyBytes: [UInt8] { Array(Data(base64Encoded: cityKey) ?? Data()) }
+}
+
+/// An enrolled agent as the city sees it.
+public struct RegisteredAgent: Sendable, Equatable {
+    public let agentID: String
+    public let unit: DivisionCode
+    public let name: String
+    public let secret: [UInt8]
+    public let createdAt: String
+    public let revokedAt: String?
+
+    public var isRevoked: Bool { revokedAt != nil }
+}
+
+/// The city's registry of agents, in PostgreSQL.
+public struct AgentRegistry: Sendable {
+    public let database: PostgresClient
+
+    public init(database: PostgresClient) { self.database = database }
+
+    /// Registers an agent for a unit's subtree and returns its credentials.
+    public func enroll(unit: Division, name: String, kafkaBootstrap: String) async throws -> AgentCredentials {
+        let secret = randomBytes(32)
+        let agentID = "agent-\(unit.code)-\(String(randomBytes(4).map { String($0, radix: 16).leftPadded(2) }.joined()))"
+        let cityKey = try await pseudonymizationKey()
+        _ = try await database.withConnection { connection in
+            try await connection.query(
+                "INSERT INTO agents (agent_id, unit_code, name, secret) VALUES ($1, $2, $3, $4)",
+                [agentID, unit.code.description, name.isEmpty ? unit.name : name, PostgresBytes(secret)])
+        }
+        return AgentCredentials(
+            agentID: agentID, unit: unit.code, name: name.isEmpty ? unit.name : name,
+            secret: Data(secret).base64EncodedString(), cityKey: Data(cityKey).base64EncodedString(),
+            kafkaBootstrap: kafkaBootstrap)
+    }
+
+    /// Stops the city accepting the agent's records. Returns false if there is no such agent or it was revoked already.
+    public func revoke(agentID: String) async throws -> Bool {
+        try await database.withConnection { connection in
+            try await connection.query(
+                "UPDATE agents SET revoked_at = now() WHERE agent_id = $1 AND revoked_at IS NULL", [agentID]
+            ).affectedRows == 1
+        }
+    }
+
+    public func agent(_ agentID: String) async throws -> RegisteredAgent? {
+        try await list(where: "agent_id = $1", [agentID]).first
+    }
+
+    public func all() async throws -> [RegisteredAgent] { try await list(where: "true", []) }
+
+    private func list(where condition: String, _ parameters: [any PostgresEncodable]) async throws -> [RegisteredAgent] {
+        try await database.withConnection { connection in
+            try await connection.query(
+                "SELECT agent_id, unit_code, name, secret, created_at::text, revoked_at::text FROM agents WHERE \(condition) ORDER BY agent_id",
+                parameters
+            ).map { row in
+                let (id, unit, name, secret, created, revoked) = try row.decode((String, String, String, PostgresBytes, String, String?).self)
+                guard let code = DivisionCode(unit) else { throw PostgresError(.decoding, "agent \(id) has a bad unit code") }
+                return RegisteredAgent(agentID: id, unit: code, name: name, secret: secret.bytes, createdAt: created, revokedAt: revoked)
+            }
+        }
+    }
+
+    /// The city's pseudonymization key, made on first use. Concurrent first uses agree on one key.
+    public func pseudonymizationKey() async throws -> [UInt8] {
+        try await database.withConnection { connection in
+            try await connection.query(
+                "INSERT INTO city_keys (purpose, key) VALUES ('pseudonymization', $1) ON CONFLICT (purpose) DO NOTHING",
+                [PostgresBytes(randomBytes(32))])
+            guard let key = try await connection.query("SELECT key FROM city_keys WHERE purpose = 'pseudonymization'").first
+            else { throw PostgresError(.usage, "the pseudonymization key vanished") }
+            return try key.decode(PostgresBytes.self, at: 0).bytes
+        }
+    }
+
+    private func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
