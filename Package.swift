@@ -61,6 +61,12 @@ let package = Package(
             dependencies: ["Domain"],
             swiftSettings: strictSettings
         ),
+        // The grassroots agent: workspace, fsync'd spool, delivery to Kafka.
+        .target(
+            name: "Agent",
+            dependencies: ["Domain", "Wire", "Ledger", "Kafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         // Reads Topology/ (divisions, topics, targets) from disk.
         .target(
             name: "TopologyFiles",
@@ -80,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "empmon",
             dependencies: [
-                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles",
+                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +104,10 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage"], swiftSettings: strictSettings),
         .testTarget(
             name: "DevStackTests",
-            dependencies: ["DevStack", "Kafka", "Postgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -108,6 +108,21 @@ enum Subprocess {
 /// Runs a program and waits for it, with posix_spawn and waitpid rather than Foundation's Process, whose
 /// exit detection was seen here to miss children that had exited (left defunct, the wait never returning).
 public enum ChildProcess {
+    /// Starts a program in the background with output appended to `logFile`; returns its pid, for the
+    /// caller to wait for or kill.
+    public static func start(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)
+        throws -> Int32
+    {
+        try Subprocess.spawn(executable, arguments, outputFile: logFile, newSession: false, environment: environment)
+    }
+
+    /// Waits for a child started with `start`; returns its exit status (128 + signal when killed).
+    public static func wait(_ pid: Int32) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 { if errno != EINTR { return -1 } }
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// Returns the exit status (128 + signal number when killed by a signal) and everything it printed.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
         -> (status: Int32, output: String)

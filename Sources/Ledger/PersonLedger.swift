@@ -64,6 +64,13 @@ public struct RowError: Error, Sendable, Hashable, CustomStringConvertible {
     public let chinese: String
     public let english: String
 
+    public init(line: Int, column: String, chinese: String, english: String) {
+        self.line = line
+        self.column = column
+        self.chinese = chinese
+        self.english = english
+    }
+
     public var description: String { "第\(line)行 [\(column)]: \(chinese) — line \(line) [\(column)]: \(english)" }
 }
 

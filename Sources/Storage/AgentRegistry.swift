@@ -2,21 +2,6 @@ import Domain
 import Foundation
 import Postgres
 
-/// What an enrolled agent needs to work: written by `empmon agent enroll`, read by `empmon agent init`.
-public struct AgentCredentials: Codable, Sendable, Equatable {
-    public var agentID: String
-    public var unit: DivisionCode
-    public var name: String
-    /// The agent's signing secret, base64.
-    public var secret: String
-    /// The city's pseudonymization key, base64: the same for every agent, so one person has one key.
-    public var cityKey: String
-    public var kafkaBootstrap: String
-
-    public var secretBytes: [UInt8] { Array(Data(base64Encoded: secret) ?? Data()) }
-    public var cityKeyBytes: [UInt8] { Array(Data(base64Encoded: cityKey) ?? Data()) }
-}
-
 /// An enrolled agent as the city sees it.
 public struct RegisteredAgent: Sendable, Equatable {
     public let agentID: String

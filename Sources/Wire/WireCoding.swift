@@ -167,3 +167,11 @@ public enum Wire {
         ValidationReason(.init(rawValue: "\(field).malformed"), field: field, chinese: chinese, english: english)
     }
 }
+
+/// Topic names of the wire contract (also in Topology/topics.json, which a test keeps in step).
+public enum WireTopics {
+    public static let personStatus = "empmon.person-status.records.v1"
+    public static let unitActivity = "empmon.unit-activity.records.v1"
+    public static let deadLetter = "empmon.records.dead-letter.v1"
+    public static let alerts = "empmon.alerts.v1"
+}

@@ -1,5 +1,8 @@
+import Agent
 import ArgumentParser
 import DevStack
+import Ledger
+import Logging
 import Domain
 import Foundation
 import Postgres
@@ -9,7 +12,7 @@ import TopologyFiles
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Reporting agents: the city's registry of them.",
-        subcommands: [Enroll.self, Revoke.self, List.self])
+        subcommands: [Enroll.self, Revoke.self, List.self, Init.self, Submit.self, ReportActivity.self, Flush.self, Status.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -70,4 +73,137 @@ struct AgentCommand: AsyncParsableCommand {
             }
         }
     }
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set up this agent's home from its credentials file.")
+
+        @Option(help: "Credentials file from `empmon agent enroll`.") var credentials: String
+        @Option(help: "Agent home (default: $EMPMON_AGENT_HOME, then ./.empmon-agent).") var home: String?
+
+        func run() async throws {
+            let workspace = try AgentWorkspace.initialize(home: AgentWorkspace.defaultHome(home), credentialsFile: credentials)
+            print("agent \(workspace.credentials.agentID) for \(workspace.credentials.unit) \(workspace.credentials.name) ready in \(workspace.home)")
+        }
+    }
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read a month's ledger (CSV in UTF-8 or GBK, or JSON lines), spool its records, and try to deliver them.")
+
+        @Option(help: "The month, YYYY-MM.") var period: String
+        @Argument(help: "The ledger file.") var file: String
+        @Option(help: "Unit the ledger is for, within the agent's subtree (default: the agent's unit).") var unit: String?
+        @Flag(help: "Send the good rows even if some rows have errors.") var skipInvalid = false
+        @Flag(help: "Only spool; deliver later with `empmon agent flush`.") var offline = false
+        @Option(help: "Seconds to keep trying the broker before leaving records pending.") var timeout = 20
+        @Option(help: "Agent home.") var home: String?
+
+        func run() async throws {
+            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
+            guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let report = try workspace.submitPersons(
+                file: file, bytes: Array(bytes), period: period, unit: unitCode, topology: topology,
+                latestPeriod: currentPeriod(), skipInvalid: skipInvalid)
+            print("\(file): \(report.encoding.rawValue), \(report.rows) rows")
+            if !report.ignoredColumns.isEmpty {
+                print("not used, stays on this computer: " + report.ignoredColumns.joined(separator: "、"))
+            }
+            for error in report.errors { print("  \(error)") }
+            if report.spooled == 0 {
+                print(report.errors.isEmpty ? "nothing to send" : "\(report.errors.count) errors: nothing was sent. Fix the rows, or use --skip-invalid to send the good ones.")
+                if !report.errors.isEmpty { throw ExitCode(1) }
+                return
+            }
+            print("spooled \(report.spooled) records" + (report.errors.isEmpty ? "" : " (\(Set(report.errors.map(\.line)).count) rows skipped)"))
+            if !report.missingFromPrevious.isEmpty {
+                print("note: \(report.missingFromPrevious.count) persons of the previous \(period) submission are not in this file "
+                    + "(previous lines \(report.missingFromPrevious.prefix(20).map(String.init).joined(separator: ", "))); "
+                    + "their earlier records stand until corrected")
+            }
+            if !offline { try await deliver(workspace, timeout: timeout) }
+        }
+    }
+
+    struct ReportActivity: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report-activity", abstract: "Report a township's or county's monthly counters (指标,数值 rows).")
+
+        @Option(help: "The month, YYYY-MM.") var period: String
+        @Argument(help: "The counters file.") var file: String
+        @Option(help: "Unit reported for (default: the agent's unit).") var unit: String?
+        @Flag(help: "Only spool; deliver later with `empmon agent flush`.") var offline = false
+        @Option(help: "Seconds to keep trying the broker before leaving the report pending.") var timeout = 20
+        @Option(help: "Agent home.") var home: String?
+
+        func run() async throws {
+            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
+            guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let report = try workspace.submitActivity(
+                file: file, bytes: Array(bytes), period: period, unit: unitCode, topology: topology, latestPeriod: currentPeriod())
+            for error in report.errors { print("  \(error)") }
+            guard report.spooled > 0 else {
+                print("\(report.errors.count) errors: nothing was sent")
+                throw ExitCode(1)
+            }
+            print("spooled the \(period) activity report")
+            if !offline { try await deliver(workspace, timeout: timeout) }
+        }
+    }
+
+    struct Flush: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deliver every pending record.")
+
+        @Option(help: "Seconds to keep trying the broker.") var timeout = 60
+        @Option(help: "Agent home.") var home: String?
+
+        func run() async throws {
+            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            try await deliver(workspace, timeout: timeout)
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pending, delivered and failing records by month.")
+
+        @Option(help: "Agent home.") var home: String?
+
+        func run() async throws {
+            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            print("agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)")
+            print("kind      period   pending  delivered  failing")
+            for row in try workspace.status() {
+                print("\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(String(row.pending).leftPadded(7))  \(String(row.delivered).leftPadded(9))  \(String(row.failing).leftPadded(7))")
+            }
+        }
+    }
+}
+
+private func parseCommon(period text: String, unit: String?) throws -> (Period, DivisionCode?, Topology) {
+    guard let period = Period(text) else { throw ValidationError("--period must be YYYY-MM, not '\(text)'") }
+    let topology = try TopologyFiles.locate().loadTopology()
+    let code = try unit.map { try resolveUnit($0, in: topology).code }
+    return (period, code, topology)
+}
+
+private func currentPeriod() -> Period {
+    let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "Asia/Shanghai") ?? .current, from: Date())
+    return Period(year: parts.year ?? 2020, month: parts.month ?? 1) ?? Period.earliest
+}
+
+private func deliver(_ workspace: AgentWorkspace, timeout: Int) async throws {
+    var logger = Empmon.logger("empmon.agent")
+    if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .critical }
+    let (pending, outcome) = try await workspace.flush(timeout: .seconds(max(1, timeout)), logger: logger)
+    if pending == 0 {
+        print("nothing pending")
+        return
+    }
+    print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending (\(outcome.lastError ?? "broker unreachable")) — run `empmon agent flush` later" : ""))
+    if outcome.failed > 0 { throw ExitCode(2) }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }

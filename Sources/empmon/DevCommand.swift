@@ -25,6 +25,10 @@ struct DevCommand: AsyncParsableCommand {
             let connection = try await PostgresConnection.connect(url: settings.postgresURL)
             let applied = try await Schema.migrator().migrate(connection)
             if !applied.isEmpty { print("• applied migrations \(applied.map(String.init).joined(separator: ", "))") }
+            let failures = try await applyTopics(bootstrap: settings.kafkaBootstrap, dev: settings, replicationFactor: nil) {
+                if $0.hasPrefix("created") { print("• topic \($0.dropFirst(9))") }
+            }
+            if failures > 0 { throw ExitCode(1) }
             print("dev stack ready; settings in \(stack.home.settingsFile)")
             print("  PostgreSQL  \(settings.postgresURL)")
             print("  Kafka       \(settings.kafkaBootstrap)")

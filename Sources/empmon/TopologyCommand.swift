@@ -66,50 +66,12 @@ struct TopologyCommand: AsyncParsableCommand {
         var replicationFactor: Int32?
 
         func run() async throws {
-            let files = try TopologyFiles.locate()
-            let definitions = try files.loadTopics()
             let settings = try ConnectionSettings.resolve(
                 postgresURL: connection.postgresURL ?? "", kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
             let dev = try? DevHome.resolve(connection.home).loadSettings()
-            let onDevMock = dev.map { $0.kafkaBootstrap == settings.kafkaBootstrap } ?? false
-            var logger = Empmon.logger("empmon.topology")
-            logger.logLevel = .critical
-            let admin = try KafkaAdmin(
-                configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: logger)
-            let existing = Dictionary(
-                uniqueKeysWithValues: try await admin.listTopics().filter { $0.error == nil }.map { ($0.name, $0) })
-            let replication = replicationFactor ?? (onDevMock ? 1 : definitions.production.replicationFactor)
-            var failures = 0
-            for topic in definitions.topics {
-                if let present = existing[topic.name] {
-                    let note = present.partitions.count == Int(topic.partitions)
-                        ? "" : " — has \(present.partitions.count) partitions, definition says \(topic.partitions)"
-                    print("exists   \(topic.name)\(note)")
-                    continue
-                }
-                if onDevMock, let dev {
-                    // The mock cluster does not answer CreateTopics; its own process creates topics.
-                    try MockKafkaControl.send(
-                        "create-topic \(topic.name) \(topic.partitions) \(replication)", socketPath: dev.kafka.controlSocket)
-                    print("created  \(topic.name) (\(topic.partitions) partitions, dev mock cluster)")
-                    continue
-                }
-                var configs = topic.configs
-                configs["min.insync.replicas"] = configs["min.insync.replicas"] ?? String(definitions.production.minInsyncReplicas)
-                let outcome = try await admin.createTopics([
-                    KafkaNewTopic(name: topic.name, partitions: topic.partitions, replicationFactor: replication, configs: configs)
-                ])
-                switch outcome[topic.name] {
-                case .created: print("created  \(topic.name) (\(topic.partitions) partitions, replication \(replication))")
-                case .alreadyExisted: print("exists   \(topic.name)")
-                case .failed(let error):
-                    failures += 1
-                    print("FAILED   \(topic.name): \(error)")
-                case nil:
-                    failures += 1
-                    print("FAILED   \(topic.name): no answer from the cluster")
-                }
-            }
+            let failures = try await applyTopics(
+                bootstrap: settings.kafkaBootstrap, dev: dev.flatMap { $0.kafkaBootstrap == settings.kafkaBootstrap ? $0 : nil },
+                replicationFactor: replicationFactor) { print($0) }
             if failures > 0 { throw ExitCode(1) }
         }
     }
@@ -132,4 +94,47 @@ func resolveUnit(_ text: String?, in topology: Topology) throws -> Division {
                 + matches.map { "\($0.code) (\($0.code.ancestor(at: .county).flatMap { topology[$0]?.name } ?? ""))" }
                 .joined(separator: ", "))
     }
+}
+
+/// Creates the topics of Topology/topics.json that the cluster lacks. On the dev mock cluster (which does
+/// not answer CreateTopics) it asks the mock's own process. Returns the number of failures.
+func applyTopics(
+    bootstrap: String, dev: DevSettings?, replicationFactor: Int32?, report: (String) -> Void
+) async throws -> Int {
+    let definitions = try TopologyFiles.locate().loadTopics()
+    var logger = Empmon.logger("empmon.topology")
+    logger.logLevel = .critical
+    let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
+    let existing = Dictionary(uniqueKeysWithValues: try await admin.listTopics().filter { $0.error == nil }.map { ($0.name, $0) })
+    let replication = replicationFactor ?? (dev != nil ? 1 : definitions.production.replicationFactor)
+    var failures = 0
+    for topic in definitions.topics {
+        if let present = existing[topic.name] {
+            let note = present.partitions.count == Int(topic.partitions)
+                ? "" : " — has \(present.partitions.count) partitions, definition says \(topic.partitions)"
+            report("exists   \(topic.name)\(note)")
+            continue
+        }
+        if let dev {
+            try MockKafkaControl.send("create-topic \(topic.name) \(topic.partitions) \(replication)", socketPath: dev.kafka.controlSocket)
+            report("created  \(topic.name) (\(topic.partitions) partitions, dev mock cluster)")
+            continue
+        }
+        var configs = topic.configs
+        configs["min.insync.replicas"] = configs["min.insync.replicas"] ?? String(definitions.production.minInsyncReplicas)
+        let outcome = try await admin.createTopics([
+            KafkaNewTopic(name: topic.name, partitions: topic.partitions, replicationFactor: replication, configs: configs)
+        ])
+        switch outcome[topic.name] {
+        case .created: report("created  \(topic.name) (\(topic.partitions) partitions, replication \(replication))")
+        case .alreadyExisted: report("exists   \(topic.name)")
+        case .failed(let error):
+            failures += 1
+            report("FAILED   \(topic.name): \(error)")
+        case nil:
+            failures += 1
+            report("FAILED   \(topic.name): no answer from the cluster")
+        }
+    }
+    return failures
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-@Suite("empmon agent: the city's registry")
-struct AgentCommandTests {
+/// Part of the serialized suite of tests that share the test stack (some take its brokers down).
+extension SharedStackTests {
     @Test("enroll writes owner-only credentials; list shows the agent; revoke stops it once")
     func enrollListRevoke() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-agent-\(UUID().uuidString.prefix(8))")

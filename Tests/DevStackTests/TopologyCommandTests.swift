@@ -4,8 +4,8 @@ import Kafka
 import Logging
 import Testing
 
-@Suite("empmon topology against the test stack")
-struct TopologyCommandTests {
+/// Part of the serialized suite of tests that share the test stack (some take its brokers down).
+extension SharedStackTests {
     @Test("check and show report the real tree; apply creates the topics once, then finds them")
     func applyIsIdempotent() async throws {
         let check = try empmon(["topology", "check"])

@@ -1,0 +1,203 @@
+import DevStack
+import Foundation
+import Kafka
+import Logging
+import Testing
+import Wire
+import Domain
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A valid 18-character ID number for 17 leading digits.
+func residentID(_ body: String) -> String {
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    let sum = zip(body.compactMap { $0.wholeNumberValue }, weights).reduce(0) { $0 + $1.0 * $1.1 }
+    return body + String(Array("10X98765432")[sum % 11])
+}
+
+/// `count` distinct people as a UTF-8 ledger with Chinese headers, and their raw ID numbers.
+func makeLedger(count: Int, seed: Int) -> (csv: String, ids: [String]) {
+    var lines = ["姓名,身份证号,户编号,就业状态,就业形式,就业地点,人员类别"]
+    var ids: [String] = []
+    for index in 0..<count {
+        let year = 1970 + (index + seed) % 35
+        let month = 1 + index % 12
+        let day = 1 + index % 28
+        let sequence = String(format: "%03d", (index * 7 + seed) % 1000)
+        let id = residentID(String(format: "140403%04d%02d%02d", year, month, day) + sequence)
+        ids.append(id)
+        let employed = index % 3 != 0
+        lines.append("某某\(index),\(id),H\(seed)-\(index / 3),\(employed ? "就业" : "失业"),\(employed ? "灵活就业" : ""),\(employed ? "省外" : ""),农村劳动力")
+    }
+    return (lines.joined(separator: "\n") + "\n", ids)
+}
+
+struct AgentSandbox {
+    let directory: URL
+    let home: String
+    let agentID: String
+    let secret: [UInt8]
+
+    static func make(unit: String) throws -> AgentSandbox {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-flow-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let credentials = directory.appendingPathComponent("cred.json").path
+        let enroll = try empmon(["agent", "enroll", "--unit", unit, "--out", credentials])
+        guard enroll.status == 0 else { throw DevStackError("enroll failed: \(enroll.output)") }
+        let home = directory.appendingPathComponent("home").path
+        let initialize = try empmon(["agent", "init", "--credentials", credentials, "--home", home])
+        guard initialize.status == 0 else { throw DevStackError("init failed: \(initialize.output)") }
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: credentials))) as? [String: Any]
+        return AgentSandbox(
+            directory: directory, home: home, agentID: object?["agentID"] as? String ?? "",
+            secret: Array(Data(base64Encoded: object?["secret"] as? String ?? "") ?? Data()))
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func agent(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try empmon(["agent"] + arguments + ["--home", home])
+    }
+
+    func spoolText() -> String { (try? String(contentsOfFile: home + "/spool.log", encoding: .utf8)) ?? "" }
+}
+
+/// Every message on the person topic sent by `agentID`, as (record id, payload).
+func messages(from agentID: String, expecting count: Int) async throws -> [(id: String, payload: [UInt8])] {
+    let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
+    var quiet = Logger(label: "test")
+    quiet.logLevel = .critical
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "check-\(UUID().uuidString)"),
+        logger: quiet)
+    try await consumer.subscribe(topics: [WireTopics.personStatus])
+    var found: [(String, [UInt8])] = []
+    var quietPolls = 0
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: .seconds(60))
+    while clock.now < deadline, found.count < count || quietPolls < 10 {
+        let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
+        if case .assigned(let partitions) = result.rebalance {
+            try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
+        }
+        let mine = result.messages.filter { $0.header("empmon.agent") == Array(agentID.utf8) }
+        found += mine.map { (String(decoding: $0.header("empmon.record") ?? [], as: UTF8.self), $0.value) }
+        quietPolls = mine.isEmpty && found.count >= count ? quietPolls + 1 : 0
+    }
+    try await consumer.close()
+    return found
+}
+
+/// Tests that use the test script's dev stack run one at a time: some take its brokers down.
+@Suite("Against the shared test stack, one at a time", .serialized)
+struct SharedStackTests {
+    @Test("Brokers down: everything spooled; brokers up and flush: all delivered, signed, and no raw ID anywhere")
+    func brokerOutage() async throws {
+        let sandbox = try AgentSandbox.make(unit: "140403001001")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        let (csv, ids) = makeLedger(count: 300, seed: 1)
+        let file = try sandbox.write("october.csv", csv)
+
+        for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
+        let submit = try sandbox.agent(["submit", "--period", "2024-10", file, "--timeout", "3"])
+        for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
+        #expect(submit.status == 2, "\(submit.output)")
+        #expect(submit.output.contains("spooled 300 records") && submit.output.contains("still pending"))
+        let pending = try sandbox.agent(["status"])
+        #expect(pending.output.contains("person    2024-10      300          0"), "\(pending.output)")
+
+        let flush = try sandbox.agent(["flush"])
+        #expect(flush.status == 0 && flush.output.contains("delivered 300 of 300"), "\(flush.output)")
+        let after = try sandbox.agent(["status"])
+        #expect(after.output.contains("person    2024-10        0        300"), "\(after.output)")
+        #expect(try sandbox.agent(["flush"]).output.contains("nothing pending"))
+
+        let sent = try await messages(from: sandbox.agentID, expecting: 300)
+        #expect(Set(sent.map(\.id)).count == 300)
+        let signer = RecordSigner(secret: sandbox.secret)
+        var payloadText = ""
+        for (id, payload) in sent {
+            let record = try Wire.decodePersonStatus(payload)
+            #expect(record.recordID.text == id && signer.isValid(record) && record.unit.description == "140403001001")
+            payloadText += String(decoding: payload, as: UTF8.self)
+        }
+        let places = [sandbox.spoolText(), payloadText, submit.output, flush.output,
+            (try? String(contentsOfFile: sandbox.home + "/credentials.json", encoding: .utf8)) ?? ""]
+        for id in ids {
+            #expect(!places.contains { $0.contains(id) || $0.contains(String(id.dropLast())) })
+        }
+        #expect(!places.contains { $0.contains("某某") }, "names stay on the agent's computer")
+    }
+
+    @Test("SIGKILL during flush, then flush again: every record delivered at least once; record ids make it once")
+    func killedDuringFlush() async throws {
+        let sandbox = try AgentSandbox.make(unit: "140400000000")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        // One village in each county, so the records spread over partitions led by every broker.
+        let villages = ["140403001001", "140404100200", "140405100200", "140406100200", "140423100200", "140425100200",
+            "140426100200", "140427100200", "140428100200", "140429100200", "140430100200", "140431100200"]
+        let topology = try #require(try? TopologyFilesHelper.topology())
+        var expected = 0
+        for (index, village) in villages.enumerated() {
+            let unit = topology.units(of: .village, under: DivisionCode(String(village.prefix(6)) + "000000")!).first?.code.description ?? village
+            let (csv, _) = makeLedger(count: 150, seed: 100 + index)
+            let file = try sandbox.write("v\(index).csv", csv)
+            let submit = try sandbox.agent(["submit", "--period", "2024-10", file, "--unit", unit, "--offline"])
+            #expect(submit.status == 0, "\(submit.output)")
+            expected += 150
+        }
+        #expect(try empmon(["dev", "broker", "down", "1"]).status == 0)
+        let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
+        let log = sandbox.directory.appendingPathComponent("flush.log").path
+        let pid = try ChildProcess.start(binary, ["agent", "flush", "--home", sandbox.home, "--timeout", "60"], logFile: log)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(20))
+        while clock.now < deadline, !sandbox.spoolText().contains("\"kind\":\"delivered\"") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        kill(pid, SIGKILL)
+        #expect(ChildProcess.wait(pid) == 128 + SIGKILL)
+        let deliveredBeforeKill = sandbox.spoolText().components(separatedBy: "\"kind\":\"delivered\"").count - 1
+        #expect(deliveredBeforeKill > 0, "some records were confirmed before the kill")
+        #expect(deliveredBeforeKill < expected, "the kill came mid-flush, with records still in flight")
+        #expect(try empmon(["dev", "broker", "up", "1"]).status == 0)
+
+        let again = try sandbox.agent(["flush"])
+        #expect(again.status == 0, "\(again.output)")
+        #expect(again.output.contains("delivered \(expected - deliveredBeforeKill) of \(expected - deliveredBeforeKill)"), "\(again.output)")
+        let sent = try await messages(from: sandbox.agentID, expecting: expected)
+        let distinct = Set(sent.map(\.id))
+        #expect(distinct.count == expected, "every record arrived at least once; the city dedupes by record id")
+        #expect(sent.count >= expected)
+    }
+
+    @Test("A correction replaces the month record by record and names the persons missing from it")
+    func correction() throws {
+        let sandbox = try AgentSandbox.make(unit: "140403001001")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        let (csv, _) = makeLedger(count: 10, seed: 7)
+        let first = try sandbox.write("first.csv", csv)
+        #expect(try sandbox.agent(["submit", "--period", "2024-09", first, "--offline"]).status == 0)
+        var lines = csv.split(separator: "\n").map(String.init)
+        lines.remove(at: 4)  // the person on file line 5 is gone from the correction
+        let second = try sandbox.write("second.csv", lines.joined(separator: "\n") + "\n")
+        let corrected = try sandbox.agent(["submit", "--period", "2024-09", second, "--offline"])
+        #expect(corrected.status == 0, "\(corrected.output)")
+        #expect(corrected.output.contains("1 persons of the previous 2024-09 submission are not in this file (previous lines 5)"))
+        let status = try sandbox.agent(["status"])
+        // 9 corrected records, plus the missing person's earlier one, which stands until the clerk corrects it.
+        #expect(status.output.contains("person    2024-09       10          0"), "superseded records are not sent: \(status.output)")
+    }
+}
+
+import TopologyFiles
+
+enum TopologyFilesHelper {
+    static func topology() throws -> Topology { try TopologyFiles.locate().loadTopology() }
+}
