@@ -67,6 +67,12 @@ let package = Package(
             dependencies: ["Domain", "Wire", "Ledger", "Kafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // A synthetic, seasonal labour force on the real topology, with ground truth.
+        .target(
+            name: "Simulator",
+            dependencies: ["Domain"],
+            swiftSettings: strictSettings
+        ),
         // Reads Topology/ (divisions, topics, targets) from disk.
         .target(
             name: "TopologyFiles",
@@ -86,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "empmon",
             dependencies: [
-                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger",
+                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "DomainTests",
             dependencies: [
-                "Domain", "Wire", "TopologyFiles", "Ledger",
+                "Domain", "Wire", "TopologyFiles", "Ledger", "Simulator",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
