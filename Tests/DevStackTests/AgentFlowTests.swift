@@ -201,3 +201,50 @@ import TopologyFiles
 enum TopologyFilesHelper {
     static func topology() throws -> Topology { try TopologyFiles.locate().loadTopology() }
 }
+
+extension SharedStackTests {
+    @Test("A GBK ledger with bad rows: the exact errors and nothing sent; --skip-invalid sends only the good rows")
+    func gbkLedgerThroughTheCommand() async throws {
+        let sandbox = try AgentSandbox.make(unit: "140403001001")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        let good = residentID("14040319900307123"), other = residentID("14040319851231002")
+        let broken = String(other.dropLast()) + (other.last == "1" ? "2" : "1")
+        let text = "序号,姓名,身份证号,户编号,联系电话,就业状态,就业形式,就业地点\r\n"
+            + "1,张三,\(good),H1,13800000000,就业,单位就业,本地\r\n"
+            + "2,李四,\(broken),H2,13900000000,失业,,\r\n"
+            + "3,王五,\(other),H3,,待业,,\r\n"
+        let path = sandbox.directory.appendingPathComponent("gbk.csv").path
+        try #require(text.data(using: String.Encoding(rawValue: 0x8000_0632))).write(to: URL(fileURLWithPath: path))
+
+        let refused = try sandbox.agent(["submit", "--period", "2024-10", path])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("GB18030/GBK"))
+        #expect(refused.output.contains("line 3 [身份证号]: the ID number's check digit does not match"))
+        #expect(refused.output.contains("line 4 [就业状态]: '待业' is not one of"))
+        #expect(refused.output.contains("nothing was sent"))
+        #expect(!refused.output.contains(broken) && !refused.output.contains("13800000000"))
+        #expect(sandbox.spoolText().isEmpty)
+
+        let skipped = try sandbox.agent(["submit", "--period", "2024-10", path, "--skip-invalid"])
+        #expect(skipped.status == 0, "\(skipped.output)")
+        #expect(skipped.output.contains("spooled 1 records (2 rows skipped)") && skipped.output.contains("delivered 1 of 1"))
+        let sent = try await messages(from: sandbox.agentID, expecting: 1)
+        #expect(sent.count == 1)
+        #expect(try Wire.decodePersonStatus(try #require(sent.first).payload).birthYear == 1990)
+    }
+
+    @Test("A township's activity report: counters in Chinese, spooled, delivered; a bad one is refused whole")
+    func activityReport() throws {
+        let sandbox = try AgentSandbox.make(unit: "140403001000")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        let good = try sandbox.write("activity.csv", "指标,数值\n岗位征集数,120\n招聘活动场次,2\nrecruitment_events_typo,1\n")
+        let refused = try sandbox.agent(["report-activity", "--period", "2024-10", good])
+        #expect(refused.status == 1 && refused.output.contains("unknown counter 'recruitment_events_typo'"))
+        let fixed = try sandbox.write("fixed.csv", "指标,数值\n岗位征集数,\"1,200\"\n招聘活动场次,2\n零工服务人次,35\n")
+        let reported = try sandbox.agent(["report-activity", "--period", "2024-10", fixed])
+        #expect(reported.status == 0 && reported.output.contains("delivered 1 of 1"), "\(reported.output)")
+        #expect(try sandbox.agent(["status"]).output.contains("activity  2024-10        0          1"))
+        let village = try sandbox.agent(["report-activity", "--period", "2024-10", fixed, "--unit", "140403001001"])
+        #expect(village.status == 1 && village.output.contains("activity reports come from a township or county station"))
+    }
+}
