@@ -9,6 +9,9 @@ import Wire
 public struct AgentWorkspace: Sendable {
     public let home: String
     public let credentials: AgentCredentials
+    /// Whether each submission is synced to disk before `submit…` returns (the default). A bulk
+    /// publisher may turn it off and call `spool.sync()` once before delivering.
+    public var syncEachSubmission = true
     public var spool: Spool { Spool(path: home + "/spool.log") }
 
     static func credentialsPath(_ home: String) -> String { home + "/credentials.json" }
@@ -64,10 +67,11 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Reads a person ledger for `unit` and `period`, and spools its signed records. With errors and
-    /// without `skipInvalid`, nothing is spooled.
+    /// without `skipInvalid`, nothing is spooled. `reportMissing` compares with the previous submission
+    /// for the month, which reads the whole spool: bulk publishers (the simulator) turn it off.
     public func submitPersons(
         file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period,
-        skipInvalid: Bool
+        skipInvalid: Bool, reportMissing: Bool = true
     ) throws -> SubmitReport {
         let unit = try scopedUnit(unit)
         let ledger: PersonLedger
@@ -97,8 +101,9 @@ public struct AgentWorkspace: Sendable {
             entry.payload = Data(try Wire.encode(record)).base64EncodedString()
             entries.append(entry)
         }
-        try spool.append(entries)
+        try spool.append(entries, sync: syncEachSubmission)
         report.spooled = built.records.count
+        guard reportMissing else { return report }
         let previous = try spool.load().previousPersons(period: period.description, before: submission)
         let present = Set(built.records.map(\.record.personKey))
         report.missingFromPrevious = previous.filter { !present.contains($0.key) }.map(\.value).sorted()
@@ -130,7 +135,7 @@ public struct AgentWorkspace: Sendable {
         entry.submission = submission
         entry.unit = unit.description
         entry.payload = Data(try Wire.encode(record)).base64EncodedString()
-        try spool.append([submissionEntry(submission, kind: "activity", period: period, file: file, count: 1), entry])
+        try spool.append([submissionEntry(submission, kind: "activity", period: period, file: file, count: 1), entry], sync: syncEachSubmission)
         report.spooled = 1
         return report
     }

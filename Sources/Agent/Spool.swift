@@ -86,7 +86,8 @@ public struct Spool: Sendable {
 
     public init(path: String) { self.path = path }
 
-    public func append(_ entries: [SpoolEntry]) throws {
+    /// Appends whole lines; with `sync` (the default) they are on disk when this returns.
+    public func append(_ entries: [SpoolEntry], sync: Bool = true) throws {
         guard !entries.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -107,6 +108,16 @@ public struct Spool: Sendable {
             }
             written += result
         }
+        if sync {
+            guard fsync(fd) == 0 else { throw AgentError("cannot sync the spool \(path) to disk: \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// Forces everything appended so far to disk (after appends made with `sync: false`).
+    public func sync() throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        guard fd >= 0 else { throw AgentError("cannot open the spool \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
         guard fsync(fd) == 0 else { throw AgentError("cannot sync the spool \(path) to disk: \(String(cString: strerror(errno)))") }
     }
 

@@ -26,10 +26,7 @@ public struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDeb
         let last = characters[17]
         guard (last >= 48 && last <= 57) || last == UInt8(ascii: "X") else { throw .invalidCharacter }
         let digits = body.map { Int($0 - 48) }
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let sum = zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 }
-        let checkCharacters = Array("10X98765432".utf8)
-        guard checkCharacters[sum % 11] == last else { throw .checkDigitMismatch }
+        guard Self.checkCharacter(digits) == last else { throw .checkDigitMismatch }
         let year = digits[6..<10].reduce(0) { $0 * 10 + $1 }
         let month = digits[10] * 10 + digits[11]
         let day = digits[12] * 10 + digits[13]
@@ -42,6 +39,20 @@ public struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDeb
         birthMonth = month
         // The 17th digit (sequence code) is odd for men, even for women.
         sex = digits[16] % 2 == 1 ? .male : .female
+    }
+
+    /// The full 18-character number for 17 leading digits (GB 11643 check character appended), or nil
+    /// if `body` is not 17 ASCII digits. For making test and simulated numbers.
+    public static func appendingCheckCharacter(to body: String) -> String? {
+        let bytes = Array(body.utf8)
+        guard bytes.count == 17, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return body + String(UnicodeScalar(checkCharacter(bytes.map { Int($0 - 48) })))
+    }
+
+    private static func checkCharacter(_ digits: [Int]) -> UInt8 {
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        return Array("10X98765432".utf8)[sum % 11]
     }
 
     public var description: String { "ResidentID(••••••••••••••••••)" }

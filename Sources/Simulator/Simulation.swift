@@ -218,8 +218,6 @@ public struct Simulation: Sendable {
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         let body = county + pad(year, 4) + pad(month, 2) + pad(day, 2) + pad(sequence, 3)
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let sum = zip(body.utf8.map { Int($0 - 48) }, weights).reduce(0) { $0 + $1.0 * $1.1 }
-        return body + String(Array("10X98765432")[sum % 11])
+        return ResidentID.appendingCheckCharacter(to: body) ?? body
     }
 }

@@ -5,8 +5,11 @@ import Foundation
 /// the files in, late months after the following month) and `ground-truth.csv` (every non-zero count
 /// indicator of every unit and month, computed from the simulator's own state; absent means zero).
 public enum SimulationRun {
+    /// - Parameter deliver: where each ledger and report goes, in submission order; by default a file
+    ///   under `out`. `empmon simulate --publish` passes the agent's submit path instead.
     public static func run(
-        topology: Topology, options: SimulationOptions, out: String, progress: (String) -> Void = { _ in }
+        topology: Topology, options: SimulationOptions, out: String, progress: (String) -> Void = { _ in },
+        deliver: ((SimulatedMonth.File) throws -> Void)? = nil
     ) throws {
         var simulation = Simulation(topology: topology, options: options)
         progress("population: \(simulation.personCount) working-age residents in \(topology.count(of: .village)) villages")
@@ -20,16 +23,17 @@ public enum SimulationRun {
         var truth = "unit,period,indicator,value\n"
         let manager = FileManager.default
         try manager.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let write = { (file: SimulatedMonth.File) throws in
+            let path = out + "/" + file.path
+            try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(file.contents.utf8).write(to: URL(fileURLWithPath: path))
+        }
         for monthIndex in 0..<options.months {
             if monthIndex > 0 { simulation.advance() }
             let month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
-            for file in month.files {
-                let path = out + "/" + file.path
-                try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(file.contents.utf8).write(to: URL(fileURLWithPath: path))
-            }
             let onTime = month.files.filter { !month.late.contains($0.path) }
             for file in onTime + deferred {
+                try (deliver ?? write)(file)
                 schedule.append("\(schedule.count),\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
             }
             deferred = month.files.filter { month.late.contains($0.path) }
@@ -46,6 +50,7 @@ public enum SimulationRun {
             previous = month
         }
         for file in deferred {
+            try (deliver ?? write)(file)
             schedule.append("\(schedule.count),\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
         }
         try Data((schedule.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/schedule.csv"))

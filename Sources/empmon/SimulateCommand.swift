@@ -1,5 +1,9 @@
+import Agent
 import ArgumentParser
 import Domain
+import Foundation
+import Ledger
+import Logging
 import Simulator
 import TopologyFiles
 
@@ -15,7 +19,10 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Share of rows written broken, as clerks sometimes do.") var malformed = 0.0
     @Option(help: "Share of village-months submitted after the following month.") var late = 0.0
     @Option(help: "Share of village-months corrected by a second file.") var corrections = 0.0
-    @Option(help: "Output folder.") var out: String
+    @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String
+    @Flag(help: "Send every ledger and report through the agent code path instead of writing files.") var publish = false
+    @Option(help: "With --publish: the home of an agent enrolled for the city (140400000000), set up with `empmon agent init`.")
+    var agentHome: String?
 
     func run() async throws {
         guard let first = Period(start) else { throw ValidationError("--start must be YYYY-MM") }
@@ -33,7 +40,36 @@ struct SimulateCommand: AsyncParsableCommand {
         options.lateShare = late
         options.correctionShare = corrections
         let topology = try TopologyFiles.locate().loadTopology()
-        try SimulationRun.run(topology: topology, options: options, out: out) { print($0) }
-        print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")
+        guard publish else {
+            try SimulationRun.run(topology: topology, options: options, out: out) { print($0) }
+            print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")
+            return
+        }
+        var workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(agentHome))
+        workspace.syncEachSubmission = false
+        guard workspace.credentials.unit == topology.city.code else {
+            throw ValidationError("--publish needs an agent enrolled for the city \(topology.city.code), not \(workspace.credentials.unit)")
+        }
+        var logger = Empmon.logger("empmon.simulate")
+        logger.logLevel = .critical
+        let latest = Period(year: 9999, month: 12) ?? Period.earliest
+        var spooled = 0
+        var rejected = 0
+        // Everything is spooled first (in submission order, late months late), then delivered in one flush.
+        try SimulationRun.run(topology: topology, options: options, out: out, progress: { print($0) }) { file in
+            let period = Period(String(file.path.split(separator: "/")[1])) ?? Period.earliest
+            let report = file.kind == "activity"
+                ? try workspace.submitActivity(file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest)
+                : try workspace.submitPersons(file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest, skipInvalid: true,
+                    reportMissing: false)
+            spooled += report.spooled
+            rejected += Set(report.errors.map(\.line)).count
+        }
+        try workspace.spool.sync()
+        print("spooled \(spooled) records through the agent (\(rejected) rows refused); delivering …")
+        let (pending, outcome) = try await workspace.flush(timeout: .seconds(120), logger: logger)
+        print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
+        print("wrote \(out)/schedule.csv, \(out)/ground-truth.csv")
+        if outcome.failed > 0 { throw ExitCode(2) }
     }
 }

@@ -11,9 +11,7 @@ import Glibc
 
 /// A valid 18-character ID number for 17 leading digits.
 func residentID(_ body: String) -> String {
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    let sum = zip(body.compactMap { $0.wholeNumberValue }, weights).reduce(0) { $0 + $1.0 * $1.1 }
-    return body + String(Array("10X98765432")[sum % 11])
+    ResidentID.appendingCheckCharacter(to: body) ?? body
 }
 
 /// `count` distinct people as a UTF-8 ledger with Chinese headers, and their raw ID numbers.
@@ -246,5 +244,33 @@ extension SharedStackTests {
         #expect(try sandbox.agent(["status"]).output.contains("activity  2024-10        0          1"))
         let village = try sandbox.agent(["report-activity", "--period", "2024-10", fixed, "--unit", "140403001001"])
         #expect(village.status == 1 && village.output.contains("activity reports come from a township or county station"))
+    }
+}
+
+extension SharedStackTests {
+    @Test("simulate --publish sends every accepted record through a city agent")
+    func simulatePublish() async throws {
+        let sandbox = try AgentSandbox.make(unit: "140400000000")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        let out = sandbox.directory.appendingPathComponent("sim").path
+        let run = try empmon([
+            "simulate", "--months", "2", "--scale", "0.0003", "--seed", "5", "--malformed", "0.01", "--start", "2024-03",
+            "--publish", "--agent-home", sandbox.home, "--out", out,
+        ])
+        #expect(run.status == 0, "\(run.output.suffix(600))")
+        #expect(!FileManager.default.fileExists(atPath: out + "/ledgers"), "nothing but the truth and schedule is written")
+        let truth = try String(contentsOfFile: out + "/ground-truth.csv", encoding: .utf8)
+        // Every village's labour force, employed or not, is one accepted record per person and month.
+        var records = 0
+        for line in truth.split(separator: "\n") where line.hasPrefix("140400000000,") {
+            let parts = line.split(separator: ",")
+            if parts[2] == "labour_force" { records += Int(parts[3]) ?? 0 }
+        }
+        let spooled = run.output.split(separator: "\n").first { $0.hasPrefix("spooled ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(spooled >= records, "labour force is a subset of the records sent")
+        #expect(run.output.contains("delivered \(spooled) of \(spooled)"))
+        let stations = 149 + 12  // one activity report per township and county and month, on their own topic
+        let sent = try await messages(from: sandbox.agentID, expecting: spooled - 2 * stations)
+        #expect(Set(sent.map(\.id)).count == spooled - 2 * stations)
     }
 }

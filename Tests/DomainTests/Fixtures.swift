@@ -19,9 +19,7 @@ enum Fixtures {
 
     /// A valid 18-character ID number for the given 17 leading digits (GB 11643 check digit appended).
     static func residentID(_ body: String) -> String {
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let sum = zip(body.compactMap { $0.wholeNumberValue }, weights).reduce(0) { $0 + $1.0 * $1.1 }
-        return body + String(Array("10X98765432")[sum % 11])
+        ResidentID.appendingCheckCharacter(to: body) ?? body
     }
 
     static let village = DivisionCode("140403001001")!  // 和平社区居委会, 潞州区

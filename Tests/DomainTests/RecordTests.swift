@@ -74,6 +74,11 @@ struct RecordTests {
         let id = try ResidentID(text)
         #expect(id.birthYear == 1990 && id.birthMonth == 3 && id.sex == .male)
         #expect(try ResidentID(Fixtures.residentID("14040319851231002")).sex == .female)
+        // The standard's own published example, independent of the check-character code under test.
+        let example = try ResidentID("11010519491231002X")
+        #expect(example.birthYear == 1949 && example.sex == .female)
+        #expect(ResidentID.appendingCheckCharacter(to: "11010519491231002") == "11010519491231002X")
+        #expect(throws: ResidentID.Problem.checkDigitMismatch) { try ResidentID("110105194912310021") }
         #expect(throws: ResidentID.Problem.checkDigitMismatch) {
             try ResidentID(String(text.dropLast()) + (text.last == "1" ? "2" : "1"))
         }
