@@ -71,7 +71,7 @@ public struct Delivery: Sendable {
                 outcome.lastError = "\(error)"
             }
             remaining -= 1
-            if batch.count >= 200 || remaining == 0 {
+            if batch.count >= 50 || remaining == 0 {
                 try spool.append(batch)
                 batch.removeAll()
             }
