@@ -46,6 +46,14 @@ public struct DevHome: Sendable {
     }
 
     public var settingsFile: String { path + "/dev.json" }
+
+    /// A short stable name for this home (FNV-1a of its path), for the places outside it that the stack
+    /// must use: a data folder the `postgres` user can reach, a socket path short enough for Unix sockets.
+    var pathHash: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
     public var kafkaLog: String { path + "/kafka.log" }
     public var kafkaReadyFile: String { path + "/kafka.ready" }
     public var kafkaControlSocket: String { path + "/kafka.sock" }

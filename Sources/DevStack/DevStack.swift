@@ -137,9 +137,7 @@ public struct DevStack: Sendable {
     private func startMockKafka(brokers: Int) async throws -> DevSettings.KafkaInstance {
         var socketPath = home.kafkaControlSocket
         if socketPath.utf8.count > 100 {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in home.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-            socketPath = "/tmp/empmon-\(String(hash, radix: 16)).sock"
+            socketPath = "/tmp/empmon-\(home.pathHash).sock"
         }
         try? FileManager.default.removeItem(atPath: home.kafkaReadyFile)
         let pid = try Subprocess.spawnDetached(

@@ -37,9 +37,7 @@ struct LocalPostgres {
         let preferred = home.path + "/postgres"
         guard let runAsUser else { return preferred }
         if (try? Subprocess.run("/usr/bin/test", ["-x", home.path], asUser: runAsUser)) != nil { return preferred }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in home.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return "/var/tmp/empmon-\(String(hash, radix: 16))/postgres"
+        return "/var/tmp/empmon-\(home.pathHash)/postgres"
     }
 
     var pid: Int32? {
