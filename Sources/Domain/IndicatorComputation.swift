@@ -37,6 +37,7 @@ public struct IndicatorComputation: Sendable {
     ) -> [Period: [DivisionCode: IndicatorCounts]] {
         var result: [Period: [DivisionCode: IndicatorCounts]] = [:]
         let villages = topology.allDivisions.filter { $0.tier == .village }
+        let contributions = IndicatorDelta(topology: topology)
         for period in periods {
             var own: [DivisionCode: IndicatorCounts] = [:]
             func add(_ unit: DivisionCode, _ id: IndicatorID, _ amount: Int64 = 1) { own[unit, default: [:]][id, default: 0] += amount }
@@ -45,52 +46,24 @@ public struct IndicatorComputation: Sendable {
             var households: [DivisionCode: [String: (inLabourForce: Bool, employed: Bool)]] = [:]
             for record in current.values {
                 let unit = record.unit
-                let employed = record.status == .employed
-                let inLabourForce = record.status != .notInLabourForce
-                let hardToEmploy = record.groups.contains(.hardToEmploy)
-                if inLabourForce { add(unit, "labour_force") }
-                if employed { add(unit, "employed") }
-                if record.status == .unemployed { add(unit, "unemployed") }
-                if record.registeredUnemployed { add(unit, "registered_unemployed") }
-                if record.trained { add(unit, "trained") }
-                if let before = previous[record.personKey], employed {
-                    if before.status != .employed {
-                        add(unit, "new_employment")
-                        if topology[unit]?.isUrban == true { add(unit, "new_urban_employment") }
-                    }
-                    if before.registeredUnemployed {
-                        add(unit, "reemployed")
-                        if hardToEmploy { add(unit, "hard_to_employ_reemployed") }
-                    }
-                }
-                if employed, record.groups.contains(.ruralLabour) {
-                    add(unit, "rural_labour_employed")
-                    switch record.workLocation {
-                    case .local: add(unit, "rural_labour_employed_local")
-                    case .inProvince: add(unit, "rural_labour_employed_in_province")
-                    case .outOfProvince: add(unit, "rural_labour_employed_out_of_province")
-                    case nil: break
-                    }
-                }
-                if record.registeredUnemployed || (hardToEmploy && !employed) {
-                    add(unit, "assistance_target")
-                    if record.assisted { add(unit, "assisted") }
-                }
-                if record.groups.contains(.collegeGraduate), inLabourForce {
-                    add(unit, "college_graduates")
-                    if employed { add(unit, "college_graduates_employed") }
-                }
                 var household = households[unit, default: [:]][record.householdKey] ?? (false, false)
-                household.inLabourForce = household.inLabourForce || inLabourForce
-                household.employed = household.employed || employed
+                household.inLabourForce = household.inLabourForce || record.status != .notInLabourForce
+                household.employed = household.employed || record.status == .employed
                 households[unit, default: [:]][record.householdKey] = household
+            }
+            // Each person's counts in the month, transitions from the month before, and "unemployed last
+            // month" from the month before's record: one definition shared with the incremental form.
+            for personKey in Set(current.keys).union(previous.keys) {
+                let slot = contributions.contribution(previous: previous[personKey], current: current[personKey], period: period)
+                for (unitMonth, counts) in slot {
+                    for (id, value) in counts { add(unitMonth.unit, id, value) }
+                }
             }
             for (unit, members) in households {
                 let zero = members.values.filter { $0.inLabourForce && !$0.employed }.count
                 if zero > 0 { add(unit, "zero_employment_households", Int64(zero)) }
                 add(unit, "reporting_units")
             }
-            for record in previous.values where record.registeredUnemployed { add(record.unit, "unemployed_last_month") }
             for village in villages { add(village.code, "expected_units") }
             for report in (activity[period] ?? [:]).values {
                 for (counter, value) in report.counters { add(report.unit, IndicatorID(rawValue: counter.rawValue), value) }

@@ -1,0 +1,331 @@
+/// A person's record for one month, addressed by person and month.
+public struct PersonMonthKey: Hashable, Sendable, Comparable {
+    public let personKey: String
+    public let period: Period
+
+    public init(personKey: String, period: Period) {
+        self.personKey = personKey
+        self.period = period
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.personKey, lhs.period) < (rhs.personKey, rhs.period) }
+}
+
+/// One unit in one month.
+public struct UnitMonth: Hashable, Sendable, Comparable {
+    public let unit: DivisionCode
+    public let period: Period
+
+    public init(unit: DivisionCode, period: Period) {
+        self.unit = unit
+        self.period = period
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.period, lhs.unit) < (rhs.period, rhs.unit) }
+}
+
+/// One household as seen from one village in one month (zero-employment households are counted per unit).
+public struct HouseholdMonth: Hashable, Sendable {
+    public let unit: DivisionCode
+    public let period: Period
+    public let householdKey: String
+
+    public init(unit: DivisionCode, period: Period, householdKey: String) {
+        self.unit = unit
+        self.period = period
+        self.householdKey = householdKey
+    }
+}
+
+/// How many of a household's reported members are in the labour force and employed.
+public struct HouseholdMembers: Hashable, Sendable {
+    public var inLabourForce: Int
+    public var employed: Int
+
+    public init(inLabourForce: Int = 0, employed: Int = 0) {
+        self.inLabourForce = inLabourForce
+        self.employed = employed
+    }
+
+    public var isZeroEmployment: Bool { inLabourForce > 0 && employed == 0 }
+}
+
+/// Which version of a record wins: the later report, and between reports of the same instant the larger id,
+/// so that every processor and every replay picks the same one.
+public enum RecordVersion {
+    public static func isNewer(_ candidate: PersonStatusRecord, than current: PersonStatusRecord) -> Bool {
+        (candidate.reportedAtMilliseconds, candidate.recordID) > (current.reportedAtMilliseconds, current.recordID)
+    }
+
+    public static func isNewer(_ candidate: UnitActivityReport, than current: UnitActivityReport) -> Bool {
+        (candidate.reportedAtMilliseconds, candidate.recordID) > (current.reportedAtMilliseconds, current.recordID)
+    }
+}
+
+/// What stored state a batch needs to see before its effect can be computed.
+public struct BatchState: Sendable {
+    /// Stored person records for the batch's persons in the months around the batch's months
+    /// (every key of `IndicatorDelta.neighbourKeys`); absent keys have no record.
+    public var persons: [PersonMonthKey: PersonStatusRecord]
+    /// Stored member counts of every household the batch touches (`IndicatorDelta.householdsTouched`).
+    public var households: [HouseholdMonth: HouseholdMembers]
+    /// Stored number of person records per village and month for the villages the batch touches.
+    public var reportedPersons: [UnitMonth: Int]
+    /// Stored activity reports of the units and months the batch reports for.
+    public var activity: [UnitMonth: UnitActivityReport]
+
+    public init(
+        persons: [PersonMonthKey: PersonStatusRecord] = [:], households: [HouseholdMonth: HouseholdMembers] = [:],
+        reportedPersons: [UnitMonth: Int] = [:], activity: [UnitMonth: UnitActivityReport] = [:]
+    ) {
+        self.persons = persons
+        self.households = households
+        self.reportedPersons = reportedPersons
+        self.activity = activity
+    }
+}
+
+/// The change a batch makes: the records that replace stored ones, the new derived state to store, and
+/// the change of every indicator of every unit at all four tiers.
+public struct BatchEffect: Sendable {
+    /// Person records newer than what is stored (at most one per person and month).
+    public var acceptedPersons: [PersonStatusRecord] = []
+    /// The stored records they replace.
+    public var supersededPersons: [PersonStatusRecord] = []
+    /// Records that were not newer than the stored or another version in the batch (replays, stale corrections).
+    public var ignoredPersons = 0
+    public var acceptedActivity: [UnitActivityReport] = []
+    public var supersededActivity: [UnitActivityReport] = []
+    public var ignoredActivity = 0
+    /// New member counts of every household whose counts changed.
+    public var households: [HouseholdMonth: HouseholdMembers] = [:]
+    /// New person-record counts of every village and month whose count changed.
+    public var reportedPersons: [UnitMonth: Int] = [:]
+    /// Non-zero changes, rolled up to every ancestor.
+    public var indicatorChanges: [UnitMonth: IndicatorCounts] = [:]
+    /// The months the accepted records are for, and the months their changes reach.
+    public var periods: Set<Period> = []
+}
+
+/// The incremental form of `IndicatorComputation`: what a batch of records changes in the stored
+/// indicators. Applying the effects of any sequence of batches to empty indicators gives exactly what
+/// `IndicatorComputation` computes from the final ledger (tests hold it to that).
+///
+/// Every count except zero-employment households and reporting units is a sum over "slots" (person k,
+/// month Q) of a contribution that depends only on k's records for Q−1 and Q: the record's own counts and
+/// transitions at the month-Q unit, and "unemployed last month" at the month-(Q−1) unit. A new record for
+/// (k, P) changes the slots (k, P) and (k, P+1) — so late months and corrections reach the next month —
+/// and the change is the contribution after minus the contribution before. Zero-employment households
+/// and reporting units are not sums over persons; they come from member counts kept per household and
+/// per village.
+public struct IndicatorDelta: Sendable {
+    public let topology: Topology
+
+    public init(topology: Topology) { self.topology = topology }
+
+    /// Of the records of a batch, the newest per person and month (a batch may carry several versions).
+    public static func newestPerKey(_ records: [PersonStatusRecord]) -> (newest: [PersonStatusRecord], dropped: Int) {
+        var newest: [PersonMonthKey: PersonStatusRecord] = [:]
+        for record in records {
+            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            if let held = newest[key], !RecordVersion.isNewer(record, than: held) { continue }
+            newest[key] = record
+        }
+        return (newest.values.sorted { PersonMonthKey(personKey: $0.personKey, period: $0.period) < PersonMonthKey(personKey: $1.personKey, period: $1.period) },
+            records.count - newest.count)
+    }
+
+    public static func newestPerKey(_ reports: [UnitActivityReport]) -> (newest: [UnitActivityReport], dropped: Int) {
+        var newest: [UnitMonth: UnitActivityReport] = [:]
+        for report in reports {
+            let key = UnitMonth(unit: report.unit, period: report.period)
+            if let held = newest[key], !RecordVersion.isNewer(report, than: held) { continue }
+            newest[key] = report
+        }
+        return (newest.values.sorted { UnitMonth(unit: $0.unit, period: $0.period) < UnitMonth(unit: $1.unit, period: $1.period) },
+            reports.count - newest.count)
+    }
+
+    /// The stored person records the effect of `records` depends on: each person's months P−1, P, P+1.
+    public static func neighbourKeys(of records: [PersonStatusRecord]) -> Set<PersonMonthKey> {
+        var keys = Set<PersonMonthKey>()
+        for record in records {
+            for period in [record.period.previous, record.period, record.period.next] {
+                keys.insert(PersonMonthKey(personKey: record.personKey, period: period))
+            }
+        }
+        return keys
+    }
+
+    /// Households and villages whose stored counts the effect depends on, given the stored records.
+    public static func householdsTouched(by records: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
+        -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>)
+    {
+        var households = Set<HouseholdMonth>()
+        var villages = Set<UnitMonth>()
+        for record in records {
+            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            for version in [record, stored[key]].compactMap({ $0 }) {
+                households.insert(HouseholdMonth(unit: version.unit, period: version.period, householdKey: version.householdKey))
+                villages.insert(UnitMonth(unit: version.unit, period: version.period))
+            }
+        }
+        return (households, villages)
+    }
+
+    /// The effect of a batch on stored state. `persons` and `activity` are the batch's newest versions
+    /// (`newestPerKey`); `state` is what is stored for them.
+    public func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect {
+        var effect = BatchEffect()
+        var own: [UnitMonth: IndicatorCounts] = [:]
+        func add(_ counts: IndicatorCounts, at unitMonth: UnitMonth, sign: Int64) {
+            for (id, value) in counts where value != 0 { own[unitMonth, default: [:]][id, default: 0] += sign * value }
+        }
+
+        var after = state.persons
+        var changedSlots = Set<PersonMonthKey>()
+        for record in persons {
+            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            if let stored = state.persons[key], !RecordVersion.isNewer(record, than: stored) {
+                effect.ignoredPersons += 1
+                continue
+            }
+            if let stored = state.persons[key] { effect.supersededPersons.append(stored) }
+            effect.acceptedPersons.append(record)
+            after[key] = record
+            changedSlots.insert(key)
+            changedSlots.insert(PersonMonthKey(personKey: record.personKey, period: record.period.next))
+        }
+        for slot in changedSlots {
+            let previousKey = PersonMonthKey(personKey: slot.personKey, period: slot.period.previous)
+            for (records, sign) in [(state.persons, Int64(-1)), (after, Int64(1))] {
+                for (unitMonth, counts) in contribution(previous: records[previousKey], current: records[slot], period: slot.period) {
+                    add(counts, at: unitMonth, sign: sign)
+                }
+            }
+        }
+
+        // Household and village counts: remove the superseded version, add the accepted one.
+        var households = state.households
+        var reported = state.reportedPersons
+        for (record, sign) in effect.supersededPersons.map({ ($0, -1) }) + effect.acceptedPersons.map({ ($0, 1) }) {
+            let household = HouseholdMonth(unit: record.unit, period: record.period, householdKey: record.householdKey)
+            var members = households[household] ?? HouseholdMembers()
+            if record.status != .notInLabourForce { members.inLabourForce += sign }
+            if record.status == .employed { members.employed += sign }
+            households[household] = members
+            reported[UnitMonth(unit: record.unit, period: record.period), default: 0] += sign
+        }
+        for (household, members) in households where members != (state.households[household] ?? HouseholdMembers()) {
+            effect.households[household] = members
+            let before = (state.households[household] ?? HouseholdMembers()).isZeroEmployment
+            if before != members.isZeroEmployment {
+                add(["zero_employment_households": 1], at: UnitMonth(unit: household.unit, period: household.period), sign: members.isZeroEmployment ? 1 : -1)
+            }
+        }
+        for (village, count) in reported where count != (state.reportedPersons[village] ?? 0) {
+            effect.reportedPersons[village] = count
+            let before = (state.reportedPersons[village] ?? 0) > 0
+            if before != (count > 0) { add(["reporting_units": 1], at: village, sign: count > 0 ? 1 : -1) }
+        }
+
+        for report in activity {
+            let key = UnitMonth(unit: report.unit, period: report.period)
+            if let stored = state.activity[key] {
+                guard RecordVersion.isNewer(report, than: stored) else {
+                    effect.ignoredActivity += 1
+                    continue
+                }
+                effect.supersededActivity.append(stored)
+                add(Self.counts(of: stored), at: key, sign: -1)
+            }
+            effect.acceptedActivity.append(report)
+            add(Self.counts(of: report), at: key, sign: 1)
+        }
+
+        effect.periods = Set(effect.acceptedPersons.map(\.period) + effect.acceptedActivity.map(\.period))
+        effect.indicatorChanges = rollUp(own)
+        effect.periods.formUnion(effect.indicatorChanges.keys.map(\.period))
+        return effect
+    }
+
+    /// The changes that start monitoring a month: every unit's number of expected reporting villages.
+    public func expectedUnits(for period: Period) -> [UnitMonth: IndicatorCounts] {
+        var own: [UnitMonth: IndicatorCounts] = [:]
+        for village in topology.allDivisions where village.tier == .village {
+            own[UnitMonth(unit: village.code, period: period), default: [:]]["expected_units", default: 0] += 1
+        }
+        return rollUp(own)
+    }
+
+    /// The contribution of the slot (person, `period`) given the person's records for the month before and
+    /// the month itself (see the type's comment), by unit and month.
+    func contribution(previous: PersonStatusRecord?, current: PersonStatusRecord?, period: Period) -> [UnitMonth: IndicatorCounts] {
+        var result: [UnitMonth: IndicatorCounts] = [:]
+        if let previous, previous.registeredUnemployed {
+            result[UnitMonth(unit: previous.unit, period: period), default: [:]]["unemployed_last_month", default: 0] += 1
+        }
+        guard let record = current else { return result }
+        var counts: IndicatorCounts = [:]
+        func add(_ id: IndicatorID) { counts[id, default: 0] += 1 }
+        let employed = record.status == .employed
+        let inLabourForce = record.status != .notInLabourForce
+        let hardToEmploy = record.groups.contains(.hardToEmploy)
+        if inLabourForce { add("labour_force") }
+        if employed { add("employed") }
+        if record.status == .unemployed { add("unemployed") }
+        if record.registeredUnemployed { add("registered_unemployed") }
+        if record.trained { add("trained") }
+        if let previous, employed {
+            if previous.status != .employed {
+                add("new_employment")
+                if topology[record.unit]?.isUrban == true { add("new_urban_employment") }
+            }
+            if previous.registeredUnemployed {
+                add("reemployed")
+                if hardToEmploy { add("hard_to_employ_reemployed") }
+            }
+        }
+        if employed, record.groups.contains(.ruralLabour) {
+            add("rural_labour_employed")
+            switch record.workLocation {
+            case .local: add("rural_labour_employed_local")
+            case .inProvince: add("rural_labour_employed_in_province")
+            case .outOfProvince: add("rural_labour_employed_out_of_province")
+            case nil: break
+            }
+        }
+        if record.registeredUnemployed || (hardToEmploy && !employed) {
+            add("assistance_target")
+            if record.assisted { add("assisted") }
+        }
+        if record.groups.contains(.collegeGraduate), inLabourForce {
+            add("college_graduates")
+            if employed { add("college_graduates_employed") }
+        }
+        for (id, value) in counts { result[UnitMonth(unit: record.unit, period: period), default: [:]][id, default: 0] += value }
+        return result
+    }
+
+    static func counts(of report: UnitActivityReport) -> IndicatorCounts {
+        var counts: IndicatorCounts = [:]
+        for (counter, value) in report.counters { counts[IndicatorID(rawValue: counter.rawValue), default: 0] += value }
+        return counts
+    }
+
+    /// Adds every unit's own changes into its ancestors and drops what cancelled out.
+    public func rollUp(_ own: [UnitMonth: IndicatorCounts]) -> [UnitMonth: IndicatorCounts] {
+        var total: [UnitMonth: IndicatorCounts] = [:]
+        for (unitMonth, counts) in own where topology.contains(unitMonth.unit) {
+            for target in [unitMonth.unit] + unitMonth.unit.ancestors {
+                let key = UnitMonth(unit: target, period: unitMonth.period)
+                for (id, value) in counts where value != 0 { total[key, default: [:]][id, default: 0] += value }
+            }
+        }
+        for (key, counts) in total {
+            let nonZero = counts.filter { $0.value != 0 }
+            total[key] = nonZero.isEmpty ? nil : nonZero
+        }
+        return total
+    }
+}

@@ -1,0 +1,168 @@
+import Domain
+import PropertyBased
+import Testing
+
+/// The incremental indicators a processor keeps must equal the from-scratch computation, whatever order,
+/// batching, replays and corrections the records arrive in.
+@Suite("Incremental indicators")
+struct IndicatorDeltaTests {
+    static let topology = Fixtures.topology
+    static let villages: [DivisionCode] = [
+        IndicatorComputationTests.urbanVillage, IndicatorComputationTests.ruralVillage,
+        topology.units(of: .village, under: DivisionCode("140427000000")!)[3].code,
+    ]
+    static let periods = Period("2024-09")!.through(Period("2024-12")!)
+
+    /// What a processor stores, kept in dictionaries: the ledger, derived counts and the indicators.
+    struct Store {
+        var persons: [PersonMonthKey: PersonStatusRecord] = [:]
+        var households: [HouseholdMonth: HouseholdMembers] = [:]
+        var reported: [UnitMonth: Int] = [:]
+        var activity: [UnitMonth: UnitActivityReport] = [:]
+        var indicators: [UnitMonth: IndicatorCounts] = [:]
+        var monitored: Set<Period> = []
+
+        mutating func apply(persons batchPersons: [PersonStatusRecord], activity batchActivity: [UnitActivityReport], delta: IndicatorDelta) {
+            let persons = IndicatorDelta.newestPerKey(batchPersons).newest
+            let activity = IndicatorDelta.newestPerKey(batchActivity).newest
+            var state = BatchState()
+            for key in IndicatorDelta.neighbourKeys(of: persons) { state.persons[key] = self.persons[key] }
+            let touched = IndicatorDelta.householdsTouched(by: persons, stored: state.persons)
+            for household in touched.households { state.households[household] = households[household] }
+            for village in touched.villages { state.reportedPersons[village] = reported[village] }
+            for report in activity {
+                let key = UnitMonth(unit: report.unit, period: report.period)
+                state.activity[key] = self.activity[key]
+            }
+            let effect = delta.effect(persons: persons, activity: activity, state: state)
+            for record in effect.acceptedPersons { self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record }
+            for report in effect.acceptedActivity { self.activity[UnitMonth(unit: report.unit, period: report.period)] = report }
+            households.merge(effect.households) { $1 }
+            reported.merge(effect.reportedPersons) { $1 }
+            var changes = effect.indicatorChanges
+            for period in effect.periods where !monitored.contains(period) {
+                monitored.insert(period)
+                changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
+            }
+            for (key, counts) in changes {
+                for (id, value) in counts { indicators[key, default: [:]][id, default: 0] += value }
+            }
+        }
+
+        func recomputed(topology: Topology) -> [UnitMonth: IndicatorCounts] {
+            var byPeriod: [Period: [String: PersonStatusRecord]] = [:]
+            for (key, record) in persons { byPeriod[key.period, default: [:]][key.personKey] = record }
+            var activityByPeriod: [Period: [DivisionCode: UnitActivityReport]] = [:]
+            for (key, report) in activity { activityByPeriod[key.period, default: [:]][key.unit] = report }
+            let table = IndicatorComputation(topology: topology).compute(
+                persons: byPeriod, activity: activityByPeriod, periods: monitored.sorted())
+            var result: [UnitMonth: IndicatorCounts] = [:]
+            for (period, units) in table {
+                for (unit, counts) in units where counts.contains(where: { $0.value != 0 }) {
+                    result[UnitMonth(unit: unit, period: period)] = counts.filter { $0.value != 0 }
+                }
+            }
+            return result
+        }
+
+        var nonZeroIndicators: [UnitMonth: IndicatorCounts] {
+            var result: [UnitMonth: IndicatorCounts] = [:]
+            for (key, counts) in indicators {
+                let nonZero = counts.filter { $0.value != 0 }
+                if !nonZero.isEmpty { result[key] = nonZero }
+            }
+            return result
+        }
+    }
+
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func randomRecord(using random: inout SplitMix) -> PersonStatusRecord {
+        let status = EmploymentStatus.allCases.randomElement(using: &random)!
+        var groups = Set<PersonGroup>()
+        for group in [PersonGroup.hardToEmploy, .ruralLabour, .collegeGraduate] where Bool.random(using: &random) { groups.insert(group) }
+        let person = ["a", "b", "c", "d", "e"].randomElement(using: &random)!
+        return PersonStatusRecord(
+            recordID: RecordID.random(using: &random), unit: villages.randomElement(using: &random)!,
+            period: periods.randomElement(using: &random)!, personKey: String(repeating: person, count: 64),
+            householdKey: String(repeating: ["1", "2", "3"].randomElement(using: &random)!, count: 64),
+            birthYear: 1990, sex: .female, status: status,
+            employmentForm: status == .employed ? .flexible : nil,
+            workLocation: status == .employed ? WorkLocation.allCases.randomElement(using: &random)! : nil,
+            registeredUnemployed: status == .unemployed && Bool.random(using: &random), groups: groups,
+            assisted: Bool.random(using: &random), trained: Bool.random(using: &random),
+            reportedAtMilliseconds: Int64.random(in: 0...20, using: &random), agentID: "agent")
+    }
+
+    static func randomReport(using random: inout SplitMix) -> UnitActivityReport {
+        let unit = [villages[0].parent!, villages[2].ancestor(at: .county)!].randomElement(using: &random)!
+        var counters: [UnitActivityReport.Counter: Int64] = [:]
+        for counter in UnitActivityReport.Counter.allCases where Bool.random(using: &random) {
+            counters[counter] = Int64.random(in: 0...50, using: &random)
+        }
+        return UnitActivityReport(
+            recordID: RecordID.random(using: &random), unit: unit, period: periods.randomElement(using: &random)!,
+            counters: counters.isEmpty ? [.jobsCollected: 1] : counters,
+            reportedAtMilliseconds: Int64.random(in: 0...20, using: &random), agentID: "station")
+    }
+
+    @Test("Any stream, in any batches, with replays and corrections, ends equal to the recomputation")
+    func incrementalEqualsRecomputation() async {
+        let delta = IndicatorDelta(topology: Self.topology)
+        await propertyCheck(count: 100, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = SplitMix(state: UInt64(seed))
+            var store = Store()
+            var sent: [PersonStatusRecord] = []
+            for _ in 0..<Int.random(in: 1...12, using: &random) {
+                var persons = (0..<Int.random(in: 0...8, using: &random)).map { _ in Self.randomRecord(using: &random) }
+                // Replays of earlier records (an agent resending after a crash).
+                if !sent.isEmpty, Bool.random(using: &random) { persons.append(sent.randomElement(using: &random)!) }
+                let activity = (0..<Int.random(in: 0...2, using: &random)).map { _ in Self.randomReport(using: &random) }
+                store.apply(persons: persons, activity: activity, delta: delta)
+                sent += persons
+            }
+            #expect(store.nonZeroIndicators == store.recomputed(topology: Self.topology))
+        }
+    }
+
+    @Test("A late October after November, and a corrected October, give November's re-employment")
+    func lateAndCorrectedMonth() throws {
+        let delta = IndicatorDelta(topology: Self.topology)
+        let village = IndicatorComputationTests.urbanVillage
+        var store = Store()
+        var november = IndicatorComputationTests.record("a", "1", village, "2024-11", .employed)
+        november.reportedAtMilliseconds = 10
+        store.apply(persons: [november], activity: [], delta: delta)
+        let key = UnitMonth(unit: village, period: Period("2024-11")!)
+        #expect(store.indicators[key]?["reemployed", default: 0] == 0)
+
+        var october = IndicatorComputationTests.record("a", "1", village, "2024-10", .unemployed, registered: true)
+        october.reportedAtMilliseconds = 20
+        store.apply(persons: [october], activity: [], delta: delta)
+        #expect(store.indicators[key]?["reemployed"] == 1)
+        #expect(store.indicators[key]?["unemployed_last_month"] == 1)
+        #expect(store.indicators[UnitMonth(unit: DivisionCode("140400000000")!, period: Period("2024-11")!)]?["reemployed"] == 1)
+
+        // The village corrects October: the person was not registered after all.
+        var corrected = IndicatorComputationTests.record("a", "1", village, "2024-10", .unemployed)
+        corrected.reportedAtMilliseconds = 30
+        store.apply(persons: [corrected], activity: [], delta: delta)
+        #expect(store.indicators[key]?["reemployed", default: 0] == 0)
+        #expect(store.indicators[key]?["unemployed_last_month", default: 0] == 0)
+        #expect(store.indicators[key]?["new_employment"] == 1)
+
+        // The stale registered version arriving again changes nothing.
+        store.apply(persons: [october], activity: [], delta: delta)
+        #expect(store.indicators[key]?["reemployed", default: 0] == 0)
+        #expect(store.nonZeroIndicators == store.recomputed(topology: Self.topology))
+    }
+}
