@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
         // C libraries from Debian; only the Kafka and Postgres targets import them.
@@ -84,6 +87,18 @@ let package = Package(
             dependencies: ["Postgres", "Domain"],
             swiftSettings: strictSettings
         ),
+        // The city's stream processor: checks, ledger, incremental four-tier indicators, offsets in one
+        // transaction per batch; and the from-scratch verifier.
+        .target(
+            name: "Processor",
+            dependencies: [
+                "Domain", "Wire", "Kafka", "Postgres", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "DevStack",
             dependencies: ["Kafka", "Postgres", "Storage", .product(name: "Logging", package: "swift-log")],
@@ -93,7 +108,11 @@ let package = Package(
             name: "empmon",
             dependencies: [
                 "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
+                "Processor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -51,8 +51,18 @@ public struct AgentRegistry: Sendable {
 
     public func all() async throws -> [RegisteredAgent] { try await list(where: "true", []) }
 
+    /// Every agent, read on a connection the caller holds (the processor's own).
+    public static func all(on connection: PostgresConnection) async throws -> [RegisteredAgent] {
+        try await list(where: "true", [], on: connection)
+    }
+
     private func list(where condition: String, _ parameters: [any PostgresEncodable]) async throws -> [RegisteredAgent] {
-        try await database.withConnection { connection in
+        try await database.withConnection { connection in try await Self.list(where: condition, parameters, on: connection) }
+    }
+
+    private static func list(where condition: String, _ parameters: [any PostgresEncodable], on connection: PostgresConnection)
+        async throws -> [RegisteredAgent]
+    {
             try await connection.query(
                 "SELECT agent_id, unit_code, name, secret, created_at::text, revoked_at::text FROM agents WHERE \(condition) ORDER BY agent_id",
                 parameters
@@ -61,7 +71,6 @@ public struct AgentRegistry: Sendable {
                 guard let code = DivisionCode(unit) else { throw PostgresError(.decoding, "agent \(id) has a bad unit code") }
                 return RegisteredAgent(agentID: id, unit: code, name: name, secret: secret.bytes, createdAt: created, revokedAt: revoked)
             }
-        }
     }
 
     /// The city's pseudonymization key, made on first use. Concurrent first uses agree on one key.

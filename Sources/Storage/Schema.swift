@@ -40,6 +40,145 @@ public enum Schema {
                     created_at timestamptz NOT NULL DEFAULT now()
                 );
                 """),
+        PostgresMigration(
+            version: 3, name: "ledger, derived counts, indicators, rejections",
+            sql: """
+                -- Months are stored as the first day of the month. Partitioned tables get one partition per
+                -- month (empmon_ensure_month), so a closed year can be detached and archived.
+
+                -- The newest version of every person's record for every month (DESIGN.md: a later version
+                -- of the same person and month replaces the earlier one). Versions order by
+                -- (reported_at_ms, record_id).
+                CREATE TABLE person_ledger (
+                    period date NOT NULL CHECK (extract(day FROM period) = 1),
+                    person_key bytea NOT NULL CHECK (length(person_key) = 32),
+                    record_id uuid NOT NULL,
+                    unit_code char(12) NOT NULL,
+                    household_key bytea NOT NULL,
+                    birth_year smallint NOT NULL,
+                    sex text NOT NULL,
+                    status text NOT NULL,
+                    employment_form text,
+                    work_location text,
+                    sector char(1),
+                    registered_unemployed boolean NOT NULL,
+                    groups text[] NOT NULL,
+                    seeking_work boolean NOT NULL,
+                    assisted boolean NOT NULL,
+                    trained boolean NOT NULL,
+                    income_band text,
+                    reported_at_ms bigint NOT NULL,
+                    agent_id text NOT NULL,
+                    signature bytea NOT NULL,
+                    accepted_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (person_key, period)
+                ) PARTITION BY RANGE (period);
+
+                -- Versions that a newer one replaced, kept so that past figures can be reconstructed.
+                CREATE TABLE person_ledger_superseded (
+                    LIKE person_ledger INCLUDING DEFAULTS,
+                    superseded_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX person_ledger_superseded_key ON person_ledger_superseded (person_key, period);
+
+                -- One row per person. A batch locks the rows of its persons first, so that two processors
+                -- never work on one person at once: a person who moved county has months in two partitions.
+                CREATE TABLE persons (
+                    person_key bytea PRIMARY KEY,
+                    first_seen_at timestamptz NOT NULL DEFAULT now()
+                );
+
+                -- Members of each household in each village and month who are in the labour force and
+                -- employed: zero-employment households are counted from these.
+                CREATE TABLE household_members (
+                    period date NOT NULL,
+                    unit_code char(12) NOT NULL,
+                    household_key bytea NOT NULL,
+                    in_labour_force integer NOT NULL CHECK (in_labour_force >= 0),
+                    employed integer NOT NULL CHECK (employed >= 0),
+                    PRIMARY KEY (period, unit_code, household_key)
+                ) PARTITION BY RANGE (period);
+
+                -- Person records per village and month: a village has reported when it is above zero.
+                CREATE TABLE village_reports (
+                    period date NOT NULL,
+                    unit_code char(12) NOT NULL,
+                    persons integer NOT NULL CHECK (persons >= 0),
+                    PRIMARY KEY (period, unit_code)
+                );
+
+                -- The newest activity report of every township and county station for every month.
+                CREATE TABLE activity_ledger (
+                    period date NOT NULL CHECK (extract(day FROM period) = 1),
+                    unit_code char(12) NOT NULL,
+                    record_id uuid NOT NULL,
+                    counters jsonb NOT NULL,
+                    reported_at_ms bigint NOT NULL,
+                    agent_id text NOT NULL,
+                    signature bytea NOT NULL,
+                    accepted_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (unit_code, period)
+                );
+                CREATE TABLE activity_ledger_superseded (
+                    LIKE activity_ledger INCLUDING DEFAULTS,
+                    superseded_at timestamptz NOT NULL DEFAULT now()
+                );
+
+                -- Months with data. Opening a month stores every unit's expected reporting villages.
+                CREATE TABLE monitored_periods (
+                    period date PRIMARY KEY CHECK (extract(day FROM period) = 1),
+                    opened_at timestamptz NOT NULL DEFAULT now()
+                );
+
+                -- Every count indicator of every unit at all four tiers for every month (rates are ratios of
+                -- these; IndicatorCatalogue). A missing row is zero.
+                CREATE TABLE indicator_values (
+                    period date NOT NULL,
+                    unit_code char(12) NOT NULL,
+                    indicator text NOT NULL,
+                    value bigint NOT NULL,
+                    updated_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (period, unit_code, indicator)
+                );
+                CREATE INDEX indicator_values_unit ON indicator_values (unit_code, indicator, period);
+
+                -- Records the processor refused, with the reason (DESIGN.md invariant 3).
+                CREATE TABLE rejections (
+                    id bigserial PRIMARY KEY,
+                    topic text NOT NULL,
+                    partition integer NOT NULL,
+                    "offset" bigint NOT NULL,
+                    record_id text,
+                    agent_id text,
+                    unit_code text,
+                    reason_code text NOT NULL,
+                    field text NOT NULL DEFAULT '',
+                    message_zh text NOT NULL,
+                    message_en text NOT NULL,
+                    payload bytea NOT NULL,
+                    rejected_at timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (topic, partition, "offset")
+                );
+                CREATE INDEX rejections_reason ON rejections (reason_code, rejected_at);
+
+                -- Creates the month partitions of the partitioned tables if they are missing. Concurrent
+                -- callers wait for each other instead of failing on "already exists".
+                CREATE FUNCTION empmon_ensure_month(month date) RETURNS void LANGUAGE plpgsql AS $$
+                DECLARE
+                    parent text;
+                    child text;
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(hashtext('empmon_ensure_month'));
+                    FOREACH parent IN ARRAY ARRAY['person_ledger', 'household_members'] LOOP
+                        child := parent || '_' || to_char(month, 'YYYY_MM');
+                        IF to_regclass(child) IS NULL THEN
+                            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                                child, parent, month, (month + interval '1 month')::date);
+                        END IF;
+                    END LOOP;
+                END;
+                $$;
+                """),
     ]
 
     public static func migrator() throws -> PostgresMigrator {

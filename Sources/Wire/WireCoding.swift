@@ -175,3 +175,43 @@ public enum WireTopics {
     public static let deadLetter = "empmon.records.dead-letter.v1"
     public static let alerts = "empmon.alerts.v1"
 }
+
+extension Wire {
+    public static func encode(_ rejection: RecordRejection) throws -> [UInt8] {
+        var message = Empmon_V1_Rejection()
+        message.recordID = rejection.recordID ?? ""
+        message.agentID = rejection.agentID ?? ""
+        message.reasonCode = rejection.reason.code.rawValue
+        message.field = rejection.reason.field
+        message.messageZh = rejection.chineseMessage
+        message.messageEn = rejection.englishMessage
+        message.topic = rejection.topic
+        message.partition = rejection.partition
+        message.offset = rejection.offset
+        message.payload = Data(rejection.payload)
+        message.rejectedAtMs = rejection.rejectedAtMilliseconds
+        return try Array(message.serializedBytes() as [UInt8])
+    }
+
+    /// A dead-letter message as plain values (for operators' tools and tests).
+    public struct DeadLetter: Sendable, Hashable {
+        public let recordID: String
+        public let agentID: String
+        public let reasonCode: String
+        public let field: String
+        public let messageZh: String
+        public let messageEn: String
+        public let topic: String
+        public let partition: Int32
+        public let offset: Int64
+        public let payload: [UInt8]
+    }
+
+    public static func decodeDeadLetter(_ bytes: [UInt8]) throws -> DeadLetter {
+        let message = try Empmon_V1_Rejection(serializedBytes: bytes)
+        return DeadLetter(
+            recordID: message.recordID, agentID: message.agentID, reasonCode: message.reasonCode, field: message.field,
+            messageZh: message.messageZh, messageEn: message.messageEn, topic: message.topic, partition: message.partition,
+            offset: message.offset, payload: Array(message.payload))
+    }
+}

@@ -1,0 +1,404 @@
+import Domain
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Prometheus
+import ServiceLifecycle
+import Storage
+import Wire
+
+/// What one committed batch did (for logs, benchmarks and tests).
+public struct BatchReport: Sendable {
+    public let messages: Int
+    public let acceptedPersons: Int
+    public let acceptedActivity: Int
+    public let ignored: Int
+    public let rejected: Int
+    public let indicatorRows: Int
+    public let duration: Duration
+    public let committedAt: Date
+    /// Produce timestamps (ms since 1970) of the batch's messages.
+    public let producedAtMilliseconds: [Int64]
+}
+
+public struct ProcessorConfiguration: Sendable {
+    public var group: String = "empmon-processor"
+    public var kafkaBootstrap: String
+    public var databaseURL: String
+    public var topology: Topology
+    /// Largest batch, and how long a batch waits to fill before it is committed anyway.
+    public var batchSize = 5000
+    public var linger: Duration = .milliseconds(200)
+    /// Stop once every assigned partition has been committed up to its end (for demos and tests).
+    public var stopWhenCaughtUp = false
+    public var clientID = "empmon-processor"
+    public var onCommit: (@Sendable (BatchReport) -> Void)?
+
+    public init(kafkaBootstrap: String, databaseURL: String, topology: Topology) {
+        self.kafkaBootstrap = kafkaBootstrap
+        self.databaseURL = databaseURL
+        self.topology = topology
+    }
+}
+
+/// `empmon process`: reads the record topics as a member of a consumer group and, batch by batch, in one
+/// PostgreSQL transaction each: checks and stores the records, updates the indicators of every affected
+/// unit at all tiers, and moves the group's stored offsets (DESIGN.md invariants 1–3). On graceful
+/// shutdown (SIGTERM) it commits the batch in hand and leaves the group.
+public struct StreamProcessor: Service {
+    public let configuration: ProcessorConfiguration
+    public let metrics: ProcessorMetrics
+    private let logger: Logger
+
+    public init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics = ProcessorMetrics(), logger: Logger) {
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var run = try ProcessorRun(configuration: configuration, metrics: metrics, logger: logger)
+        try await run.loop()
+    }
+}
+
+/// The state of one processor while it runs; lives in the processor's single task.
+struct ProcessorRun {
+    let configuration: ProcessorConfiguration
+    let metrics: ProcessorMetrics
+    let logger: Logger
+    let consumer: KafkaConsumer
+    let deadLetters: KafkaProducer
+    let delta: IndicatorDelta
+    var database: ProcessorDatabase
+    var agents: AgentCache
+    /// The stored next offset of every assigned partition; nil while the group has never stored one.
+    var positions: [KafkaTopicPartition: Int64?] = [:]
+    var statistics = RunningStatistics()
+
+    init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics, logger: Logger) throws {
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        var consumerConfiguration = KafkaConsumerConfiguration(
+            bootstrapServers: configuration.kafkaBootstrap, groupID: configuration.group, clientID: configuration.clientID)
+        consumerConfiguration.client.properties["fetch.max.bytes"] = "52428800"
+        var kafkaLogger = logger
+        kafkaLogger.logLevel = max(logger.logLevel, .warning)
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: kafkaLogger)
+        deadLetters = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: configuration.kafkaBootstrap, clientID: configuration.clientID + "-dlq"),
+            logger: kafkaLogger)
+        delta = IndicatorDelta(topology: configuration.topology)
+        database = ProcessorDatabase(url: configuration.databaseURL, applicationName: configuration.clientID, logger: logger)
+        agents = AgentCache()
+    }
+
+    static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+
+    mutating func loop() async throws {
+        try await consumer.subscribe(topics: [WireTopics.personStatus, WireTopics.unitActivity])
+        logger.info("processor started", metadata: ["group": "\(configuration.group)", "batch.size": "\(configuration.batchSize)"])
+        var pending: [KafkaMessage] = []
+        var batchStarted = ContinuousClock.now
+        var lastLag = ContinuousClock.now - .seconds(60)
+        var idlePolls = 0
+        while true {
+            let stopping = Self.stopping
+            let full = pending.count >= configuration.batchSize
+            let due = !pending.isEmpty && ContinuousClock.now - batchStarted >= configuration.linger
+            if !pending.isEmpty, full || due || stopping {
+                try await commit(pending, startedAt: batchStarted)
+                pending = []
+            }
+            if stopping { break }
+            if ContinuousClock.now - lastLag >= .seconds(10) {
+                let lag = await measureLag()
+                statistics.log(logger, lag: lag)
+                lastLag = ContinuousClock.now
+                if configuration.stopWhenCaughtUp, lag == 0, !positions.isEmpty, idlePolls >= 3 { break }
+            }
+            let result = try await consumer.poll(maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
+            if let rebalance = result.rebalance {
+                switch rebalance {
+                case .revoked(let partitions):
+                    let revoked = Set(partitions)
+                    pending.removeAll { revoked.contains($0.topicPartition) }
+                    for partition in partitions { positions[partition] = nil }
+                    logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
+                case .assigned(let partitions):
+                    try await assign(partitions)
+                }
+            }
+            if pending.isEmpty, !result.messages.isEmpty { batchStarted = .now }
+            pending += result.messages
+            idlePolls = result.messages.isEmpty ? idlePolls + 1 : 0
+            if configuration.stopWhenCaughtUp, idlePolls >= 3, pending.isEmpty, ContinuousClock.now - lastLag >= .seconds(1) {
+                lastLag = ContinuousClock.now - .seconds(60)  // check the lag now
+            }
+        }
+        logger.info("processor leaving the group")
+        try? await deadLetters.flush(timeout: .seconds(10))
+        try await consumer.close()
+    }
+
+    /// Answers an assignment with the offsets stored in PostgreSQL (the group's Kafka offsets are never used).
+    mutating func assign(_ partitions: [KafkaTopicPartition]) async throws {
+        let group = configuration.group
+        let stored = try await withDatabaseRetries("reading offsets") { connection in
+            try await ProcessorRun.storedOffsets(of: partitions, group: group, on: connection)
+        }
+        positions = [:]
+        var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
+        for partition in partitions {
+            positions[partition] = .some(stored[partition])
+            offsets[partition] = stored[partition].map { .exact($0) } ?? .beginning
+        }
+        try await consumer.assign(offsets)
+        logger.info("partitions assigned", metadata: ["offsets": "\(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })"])
+    }
+
+    static func storedOffsets(of partitions: [KafkaTopicPartition], group: String, on connection: PostgresConnection) async throws
+        -> [KafkaTopicPartition: Int64]
+    {
+        let rows = try await connection.query(
+            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group])
+        var result: [KafkaTopicPartition: Int64] = [:]
+        let wanted = Set(partitions)
+        for row in rows {
+            let (topic, partition, next) = try row.decode((String, Int32, Int64).self)
+            let key = KafkaTopicPartition(topic: topic, partition: partition)
+            if wanted.contains(key) { result[key] = next }
+        }
+        return result
+    }
+
+    /// Commits a batch, retrying what can be retried. A batch is never skipped: it commits, or the
+    /// processor stops without moving its offsets and the batch is read again.
+    mutating func commit(_ messages: [KafkaMessage], startedAt: ContinuousClock.Instant) async throws {
+        let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+        var persons: [PersonStatusRecord] = []
+        var activity: [UnitActivityReport] = []
+        var rejections: [RecordRejection] = []
+        var moves: [KafkaTopicPartition: Int64] = [:]
+        for message in messages {
+            switch intake.examine(message) {
+            case .person(let record): persons.append(record)
+            case .activity(let report): activity.append(report)
+            case .rejected(let rejection): rejections.append(rejection)
+            }
+            moves[message.topicPartition] = max(moves[message.topicPartition] ?? 0, message.offset + 1)
+        }
+        let newestPersons = IndicatorDelta.newestPerKey(persons)
+        let newestActivity = IndicatorDelta.newestPerKey(activity)
+        try await publishDeadLetters(rejections)
+
+        let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key] ?? nil, next: $0.value) }
+        let delta = self.delta
+        let group = configuration.group
+        let months = Set(newestPersons.newest.map(\.period))
+        let outcome: (effect: BatchEffect, rows: Int)
+        do {
+            outcome = try await withDatabaseRetries("committing a batch") { connection in
+                try await BatchStore.ensureMonths(months, on: connection)
+                return try await connection.withTransaction { connection in
+                    let store = BatchStore(connection: connection)
+                    try await store.advanceOffsets(group: group, offsetMoves)
+                    try await store.insertRejections(rejections)
+                    var state = BatchState()
+                    state.persons = try await store.lockAndReadPersons(IndicatorDelta.neighbourKeys(of: newestPersons.newest))
+                    let touched = IndicatorDelta.householdsTouched(by: newestPersons.newest, stored: state.persons)
+                    state.households = try await store.readHouseholds(touched.households)
+                    state.reportedPersons = try await store.readVillageReports(touched.villages)
+                    state.activity = try await store.readActivity(Set(newestActivity.newest.map { UnitMonth(unit: $0.unit, period: $0.period) }))
+                    let effect = delta.effect(persons: newestPersons.newest, activity: newestActivity.newest, state: state)
+                    var changes = effect.indicatorChanges
+                    for period in try await store.openPeriods(effect.periods) {
+                        changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
+                    }
+                    try await store.write(effect, changes: changes)
+                    return (effect, changes.values.reduce(0) { $0 + $1.count })
+                }
+            }
+        } catch let stale as StaleAssignment {
+            logger.warning("batch dropped: \(stale)")
+            try await resynchronize()
+            return
+        }
+        for (partition, next) in moves { positions[partition] = .some(next) }
+
+        let now = Date()
+        let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
+        let ignored = newestPersons.dropped + newestActivity.dropped + outcome.effect.ignoredPersons + outcome.effect.ignoredActivity
+        metrics.accepted.increment(by: Int64(outcome.effect.acceptedPersons.count + outcome.effect.acceptedActivity.count))
+        metrics.ignored.increment(by: Int64(ignored))
+        metrics.rejected.increment(by: Int64(rejections.count))
+        for rejection in rejections { metrics.rejections(rejection.reason.code).increment() }
+        metrics.batches.increment()
+        let duration = ContinuousClock.now - startedAt
+        metrics.batchDuration.recordNanoseconds(duration.nanoseconds)
+        let produced = messages.compactMap(\.timestampMilliseconds)
+        for timestamp in produced { metrics.freshness.recordNanoseconds(max(0, nowMilliseconds - timestamp) * 1_000_000) }
+        let report = BatchReport(
+            messages: messages.count, acceptedPersons: outcome.effect.acceptedPersons.count,
+            acceptedActivity: outcome.effect.acceptedActivity.count, ignored: ignored, rejected: rejections.count,
+            indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced)
+        statistics.record(report)
+        for rejection in rejections {
+            logger.notice("record rejected", metadata: [
+                "reason": "\(rejection.reason.code)", "agent": "\(rejection.agentID ?? "")", "record": "\(rejection.recordID ?? "")",
+                "partition": "\(rejection.topic)[\(rejection.partition)]@\(rejection.offset)",
+            ])
+        }
+        configuration.onCommit?(report)
+    }
+
+    /// Publishes rejections on the dead-letter topic before the batch commits: if the commit then fails,
+    /// the batch is read again and they are published again (at least once; the table has them exactly once).
+    func publishDeadLetters(_ rejections: [RecordRejection]) async throws {
+        guard !rejections.isEmpty else { return }
+        var attempt = 0
+        while true {
+            do {
+                for rejection in rejections {
+                    _ = try await deadLetters.send(KafkaProducerMessage(
+                        topic: WireTopics.deadLetter, key: rejection.key, value: try Wire.encode(rejection),
+                        headers: [KafkaHeader(key: "empmon.reason", string: rejection.reason.code.rawValue)]))
+                }
+                try await deadLetters.flush(timeout: .seconds(30))
+                return
+            } catch {
+                attempt += 1
+                logger.warning("dead-letter publishing failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                if Self.stopping { throw error }
+                try await Task.sleep(for: .seconds(min(5, attempt)))
+            }
+        }
+    }
+
+    /// After another member moved a partition's stored offset: re-read every stored offset and restart there.
+    mutating func resynchronize() async throws {
+        let partitions = Array(positions.keys)
+        guard !partitions.isEmpty else { return }
+        try await assign(partitions)
+    }
+
+    /// Runs database work, reconnecting and retrying on failures that a retry can mend. Gives up only when
+    /// the processor is asked to stop.
+    mutating func withDatabaseRetries<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                let connection = try await database.connection()
+                return try await body(connection)
+            } catch let stale as StaleAssignment {
+                throw stale
+            } catch {
+                attempt += 1
+                metrics.batchFailures.increment()
+                let postgres = error as? PostgresError
+                if postgres?.isConnectionLost ?? true { database.disconnect() }
+                let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(postgres?.sqlState ?? "")
+                logger.warning("\(what) failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                if Self.stopping { throw error }
+                if !immediate { try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6)))) }
+            }
+        }
+    }
+
+    /// The registry of agents, re-read at most every two seconds so that enrolments and revocations
+    /// take effect within that time.
+    mutating func currentAgents() async throws -> [String: RegisteredAgent] {
+        if let agents = agents.fresh() { return agents }
+        let loaded = try await withDatabaseRetries("reading the agent registry") { connection in
+            try await AgentRegistry.all(on: connection)
+        }
+        agents.store(loaded)
+        return agents.agents
+    }
+
+    /// Records not yet committed, over the assigned partitions; updates the lag gauges.
+    func measureLag() async -> Int64 {
+        var total: Int64 = 0
+        for (partition, stored) in positions {
+            guard let marks = try? await consumer.watermarks(of: partition, timeout: .seconds(2)) else { continue }
+            let lag = max(0, marks.high - max(stored ?? marks.low, marks.low))
+            metrics.lag(partition).set(lag)
+            total += lag
+        }
+        return total
+    }
+}
+
+/// One connection, opened on demand and dropped when it breaks.
+struct ProcessorDatabase {
+    let url: String
+    let applicationName: String
+    let logger: Logger
+    private var current: PostgresConnection?
+
+    init(url: String, applicationName: String, logger: Logger) {
+        self.url = url
+        self.applicationName = applicationName
+        self.logger = logger
+    }
+
+    mutating func connection() async throws -> PostgresConnection {
+        if let current { return current }
+        let separator = url.contains("?") ? "&" : "?"
+        let named = url.hasPrefix("postgres") && !url.contains("application_name=") ? url + separator + "application_name=" + applicationName : url
+        let connection = try await PostgresConnection.connect(url: named, logger: logger)
+        try await connection.execute(script: BatchStore.stagingTables)
+        current = connection
+        return connection
+    }
+
+    mutating func disconnect() { current = nil }
+}
+
+struct AgentCache {
+    private(set) var agents: [String: RegisteredAgent] = [:]
+    private var loadedAt: ContinuousClock.Instant?
+
+    func fresh() -> [String: RegisteredAgent]? {
+        guard let loadedAt, ContinuousClock.now - loadedAt < .seconds(2) else { return nil }
+        return agents
+    }
+
+    mutating func store(_ list: [RegisteredAgent]) {
+        agents = Dictionary(list.map { ($0.agentID, $0) }, uniquingKeysWith: { first, _ in first })
+        loadedAt = .now
+    }
+}
+
+/// Numbers for the periodic log line.
+struct RunningStatistics {
+    var records = 0
+    var batches = 0
+    var durations: [Duration] = []
+    var since = ContinuousClock.now
+
+    mutating func record(_ report: BatchReport) {
+        records += report.messages
+        batches += 1
+        durations.append(report.duration)
+    }
+
+    mutating func log(_ logger: Logger, lag: Int64) {
+        let elapsed = ContinuousClock.now - since
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sorted = durations.sorted()
+        let median = sorted.isEmpty ? "-" : "\(sorted[sorted.count / 2].milliseconds) ms"
+        logger.info("processor progress", metadata: [
+            "records_per_second": "\(seconds > 0 ? Int(Double(records) / seconds) : 0)", "batches": "\(batches)",
+            "batch_p50": "\(median)", "lag": "\(lag)",
+        ])
+        self = RunningStatistics()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+    var milliseconds: Int64 { nanoseconds / 1_000_000 }
+}

@@ -1,0 +1,60 @@
+import Domain
+import Postgres
+
+/// Reads the indicators the processor stored.
+public struct StoredIndicators: Sendable {
+    public let database: PostgresClient
+
+    public init(database: PostgresClient) { self.database = database }
+
+    /// One unit's count indicators for one month (absent = zero).
+    public func counts(unit: DivisionCode, period: Period) async throws -> IndicatorCounts {
+        try await database.withConnection { connection in
+            var counts: IndicatorCounts = [:]
+            for row in try await connection.query(
+                "SELECT indicator, value FROM indicator_values WHERE period = $1::date AND unit_code = $2",
+                ["\(period)-01", unit.description])
+            {
+                let (indicator, value) = try row.decode((String, Int64).self)
+                counts[IndicatorID(rawValue: indicator)] = value
+            }
+            return counts
+        }
+    }
+
+    /// Several units' counts for one month, in one query.
+    public func counts(units: [DivisionCode], period: Period) async throws -> [DivisionCode: IndicatorCounts] {
+        guard !units.isEmpty else { return [:] }
+        return try await database.withConnection { connection in
+            var result: [DivisionCode: IndicatorCounts] = [:]
+            for row in try await connection.query(
+                "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND unit_code = ANY($2::text[])",
+                ["\(period)-01", "{" + units.map(\.description).joined(separator: ",") + "}"])
+            {
+                let (unitText, indicator, value) = try row.decode((String, String, Int64).self)
+                guard let unit = DivisionCode(unitText) else { continue }
+                result[unit, default: [:]][IndicatorID(rawValue: indicator)] = value
+            }
+            return result
+        }
+    }
+
+    /// The months the processor has data for, oldest first.
+    public func monitoredPeriods() async throws -> [Period] {
+        try await database.withConnection { connection in
+            try await connection.query("SELECT to_char(period, 'YYYY-MM') FROM monitored_periods ORDER BY period").compactMap {
+                Period(try $0.decode(String.self, at: 0))
+            }
+        }
+    }
+}
+
+extension IndicatorCatalogue {
+    /// A rate from counts, nil when its denominator is zero.
+    public static func rate(_ indicator: Indicator, in counts: IndicatorCounts) -> Double? {
+        guard case .ratio(let numerator, let denominator) = indicator.rollup else { return nil }
+        let below = counts[denominator] ?? 0
+        guard below != 0 else { return nil }
+        return Double(counts[numerator] ?? 0) / Double(below)
+    }
+}
