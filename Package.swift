@@ -126,11 +126,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage"], swiftSettings: strictSettings),
+        // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).
+        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "DevStackTests",
             dependencies: [
-                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles",
+                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

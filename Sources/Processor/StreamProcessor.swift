@@ -102,7 +102,8 @@ struct ProcessorRun {
         logger.info("processor started", metadata: ["group": "\(configuration.group)", "batch.size": "\(configuration.batchSize)"])
         var pending: [KafkaMessage] = []
         var batchStarted = ContinuousClock.now
-        var lastLag = ContinuousClock.now - .seconds(60)
+        var lastLog = ContinuousClock.now
+        var lastCaughtUpCheck = ContinuousClock.now
         var idlePolls = 0
         while true {
             let stopping = Self.stopping
@@ -113,11 +114,18 @@ struct ProcessorRun {
                 pending = []
             }
             if stopping { break }
-            if ContinuousClock.now - lastLag >= .seconds(10) {
-                let lag = await measureLag()
-                statistics.log(logger, lag: lag)
-                lastLag = ContinuousClock.now
-                if configuration.stopWhenCaughtUp, lag == 0, !positions.isEmpty, idlePolls >= 3 { break }
+            if ContinuousClock.now - lastLog >= .seconds(10) {
+                statistics.log(logger, lag: await measureLag())
+                lastLog = .now
+            }
+            if configuration.stopWhenCaughtUp, pending.isEmpty, idlePolls >= 3, !positions.isEmpty,
+                ContinuousClock.now - lastCaughtUpCheck >= .seconds(1)
+            {
+                lastCaughtUpCheck = .now
+                if await measureLag() == 0 {
+                    statistics.log(logger, lag: 0)
+                    break
+                }
             }
             let result = try await consumer.poll(maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
             if let rebalance = result.rebalance {
@@ -134,9 +142,6 @@ struct ProcessorRun {
             if pending.isEmpty, !result.messages.isEmpty { batchStarted = .now }
             pending += result.messages
             idlePolls = result.messages.isEmpty ? idlePolls + 1 : 0
-            if configuration.stopWhenCaughtUp, idlePolls >= 3, pending.isEmpty, ContinuousClock.now - lastLag >= .seconds(1) {
-                lastLag = ContinuousClock.now - .seconds(60)  // check the lag now
-            }
         }
         logger.info("processor leaving the group")
         try? await deadLetters.flush(timeout: .seconds(10))

@@ -26,7 +26,13 @@ public struct SimulationOptions: Sendable {
     public var lateShare = 0.0
     /// Share of village-months that get a corrected second file.
     public var correctionShare = 0.0
+    /// Only these counties (all when empty): a sample of the city, for tests and trials.
+    public var counties: Set<DivisionCode> = []
     public init() {}
+
+    func includes(_ unit: DivisionCode) -> Bool {
+        counties.isEmpty || unit.ancestor(at: .county).map(counties.contains) == true
+    }
 }
 
 /// One simulated person. The raw ID number exists only here and in the ledger files, as on a clerk's computer.
@@ -60,7 +66,7 @@ public struct Simulation: Sendable {
     public init(topology: Topology, options: SimulationOptions) {
         self.topology = topology
         self.options = options
-        self.villages = topology.allDivisions.filter { $0.tier == .village }
+        self.villages = topology.allDivisions.filter { $0.tier == .village && options.includes($0.code) }
         self.generator = SeededGenerator(seed: options.seed)
         self.period = options.start
         populate()

@@ -66,7 +66,7 @@ extension Simulation {
                 if corrected { month.late.insert(base + ".v2.csv") }
             }
         }
-        for station in topology.allDivisions where station.tier == .township || station.tier == .county {
+        for station in topology.allDivisions where (station.tier == .township || station.tier == .county) && options.includes(station.code) {
             let counters = activityCounters(for: station)
             let lines = ["指标,数值"] + counters.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue),\($0.value)" }
             month.files.append(.init(path: "activity/\(period)/\(station.code).csv", unit: station.code, kind: "activity", contents: lines.joined(separator: "\n") + "\n"))

@@ -7,7 +7,10 @@ struct Empmon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "empmon",
         abstract: "Changzhi employment monitoring: four-tier reporting through Kafka into PostgreSQL.",
-        subcommands: [DevCommand.self, DatabaseCommand.self, TopologyCommand.self, AgentCommand.self, SimulateCommand.self, BenchCommand.self]
+        subcommands: [
+            DevCommand.self, DatabaseCommand.self, TopologyCommand.self, AgentCommand.self, SimulateCommand.self, ProcessCommand.self,
+            VerifyCommand.self, IndicatorsCommand.self, BenchCommand.self,
+        ]
     )
 
     static func logger(_ label: String) -> Logger {

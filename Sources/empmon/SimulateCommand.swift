@@ -19,6 +19,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Share of rows written broken, as clerks sometimes do.") var malformed = 0.0
     @Option(help: "Share of village-months submitted after the following month.") var late = 0.0
     @Option(help: "Share of village-months corrected by a second file.") var corrections = 0.0
+    @Option(help: "Only these counties (12-digit codes, comma-separated); default: the whole city.") var counties: String?
     @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String
     @Flag(help: "Send every ledger and report through the agent code path instead of writing files.") var publish = false
     @Option(help: "With --publish: the home of an agent enrolled for the city (140400000000), set up with `empmon agent init`.")
@@ -40,6 +41,12 @@ struct SimulateCommand: AsyncParsableCommand {
         options.lateShare = late
         options.correctionShare = corrections
         let topology = try TopologyFiles.locate().loadTopology()
+        for text in (counties ?? "").split(separator: ",") {
+            guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county, topology.contains(code) else {
+                throw ValidationError("--counties: '\(text)' is not a county of \(topology.city.name)")
+            }
+            options.counties.insert(code)
+        }
         guard publish else {
             try SimulationRun.run(topology: topology, options: options, out: out) { print($0) }
             print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")

@@ -37,11 +37,11 @@ struct AgentSandbox {
     let agentID: String
     let secret: [UInt8]
 
-    static func make(unit: String) throws -> AgentSandbox {
+    static func make(unit: String, environment: [String: String] = [:]) throws -> AgentSandbox {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-flow-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let credentials = directory.appendingPathComponent("cred.json").path
-        let enroll = try empmon(["agent", "enroll", "--unit", unit, "--out", credentials])
+        let enroll = try empmon(["agent", "enroll", "--unit", unit, "--out", credentials], environment: environment)
         guard enroll.status == 0 else { throw DevStackError("enroll failed: \(enroll.output)") }
         let home = directory.appendingPathComponent("home").path
         let initialize = try empmon(["agent", "init", "--credentials", credentials, "--home", home])

@@ -1,4 +1,5 @@
 import Postgres
+import TestSupport
 import Storage
 import Synchronization
 import Testing

@@ -1,16 +1,15 @@
 import Foundation
 import Postgres
-import Testing
 
 /// A fresh database on the test server for one test, dropped afterwards.
 ///
 /// The server comes from `EMPMON_TEST_POSTGRES_URL` (set by scripts/test.sh, which starts the dev stack).
-struct TestDatabase {
-    let url: String
-    let name: String
+public struct TestDatabase: Sendable {
+    public let url: String
+    public let name: String
     private let adminURL: String
 
-    static func serverURL() throws -> String {
+    public static func serverURL() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["EMPMON_TEST_POSTGRES_URL"] ?? environment["EMPMON_POSTGRES_URL"] else {
             throw PostgresError(.usage, "set EMPMON_TEST_POSTGRES_URL, or run the tests through scripts/test.sh")
@@ -18,7 +17,7 @@ struct TestDatabase {
         return url
     }
 
-    static func create() async throws -> TestDatabase {
+    public static func create() async throws -> TestDatabase {
         let adminURL = try serverURL()
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let admin = try await PostgresConnection.connect(url: adminURL)
@@ -32,17 +31,17 @@ struct TestDatabase {
         return TestDatabase(url: url, name: name, adminURL: adminURL)
     }
 
-    func drop() async {
+    public func drop() async {
         guard let admin = try? await PostgresConnection.connect(url: adminURL) else { return }
         _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
-    func connect() async throws -> PostgresConnection {
+    public func connect() async throws -> PostgresConnection {
         try await PostgresConnection.connect(url: url)
     }
 }
 
-func withTestDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
+public func withTestDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
     let database = try await TestDatabase.create()
     do {
         try await body(database)

@@ -1,0 +1,151 @@
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import Processor
+import Prometheus
+import ServiceLifecycle
+import Storage
+import TopologyFiles
+import UnixSignals
+
+struct ProcessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "process",
+        abstract: "Run a city stream processor: records from Kafka into the ledger and the four-tier indicators, exactly once.",
+        discussion: """
+            Several processors with the same --group share the partitions. SIGTERM or Ctrl-C commits the batch in \
+            hand and leaves the group. Operational numbers are served in Prometheus format at /metrics.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Consumer group; processors of one group share the work.") var group = "empmon-processor"
+    @Option(help: "Largest batch (records per transaction).") var batchSize = 5000
+    @Option(help: "Milliseconds a batch waits to fill before it is committed anyway.") var lingerMs = 200
+    @Option(help: "Port for /metrics and /health (0: none).") var metricsPort = 9464
+    @Option(help: "Address the metrics port listens on.") var metricsHost = "127.0.0.1"
+    @Option(help: "Client id (shows in PostgreSQL's application_name and the broker's logs).") var clientID = "empmon-processor"
+    @Flag(help: "Exit once everything assigned to this processor is committed.") var stopWhenCaughtUp = false
+
+    func validate() throws {
+        guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
+        guard (1...60_000).contains(lingerMs) else { throw ValidationError("--linger-ms must be 1 to 60000") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+    }
+
+    func run() async throws {
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
+        let topology = try TopologyFiles.locate().loadTopology()
+        var configuration = ProcessorConfiguration(kafkaBootstrap: settings.kafkaBootstrap, databaseURL: settings.postgresURL, topology: topology)
+        configuration.group = group
+        configuration.batchSize = batchSize
+        configuration.linger = .milliseconds(lingerMs)
+        configuration.stopWhenCaughtUp = stopWhenCaughtUp
+        configuration.clientID = clientID
+        let logger = Empmon.logger("empmon.process")
+        let metrics = ProcessorMetrics()
+        let processor = StreamProcessor(configuration: configuration, metrics: metrics, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if metricsPort > 0 {
+            let router = Router()
+            router.get("/metrics") { _, _ in metrics.registry.emitToString() }
+            router.get("/health") { _, _ in "ok\n" }
+            var serverLogger = logger
+            serverLogger.logLevel = .warning
+            let server = Application(
+                router: router, configuration: .init(address: .hostname(metricsHost, port: metricsPort)), logger: serverLogger)
+            services.append(.init(service: server))
+            logger.info("metrics at http://\(metricsHost):\(metricsPort)/metrics")
+        }
+        // Last in the list is shut down first: the processor commits and leaves before the metrics go away.
+        services.append(.init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup,
+            failureTerminationBehavior: .gracefullyShutdownGroup))
+        let serviceGroup = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await serviceGroup.run()
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Recompute every indicator from the ledger from scratch and compare with the stored ones; exit 1 on any difference.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Only this month (YYYY-MM); repeatable. Default: every month with data.") var period: [String] = []
+    @Option(help: "Differences to print at most.") var limit = 50
+
+    func run() async throws {
+        let periods = try period.map { text in
+            guard let value = Period(text) else { throw ValidationError("--period '\(text)' is not YYYY-MM") }
+            return value
+        }
+        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let topology = try TopologyFiles.locate().loadTopology()
+        let verifier = IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL)
+        let outcome = try await verifier.verify(periods: periods.isEmpty ? nil : periods) { period in
+            FileHandle.standardError.write(Data("checking \(period)…\n".utf8))
+        }
+        for difference in outcome.differences.prefix(limit) { print(difference) }
+        if outcome.differences.count > limit { print("… and \(outcome.differences.count - limit) more") }
+        let months = outcome.periods.isEmpty ? "no months" : "\(outcome.periods.first!)…\(outcome.periods.last!) (\(outcome.periods.count) months)"
+        if outcome.differences.isEmpty {
+            print("verified: \(outcome.valuesCompared) indicator values over \(months) equal the recomputation from the ledger")
+        } else {
+            print("\(outcome.differences.count) of \(outcome.valuesCompared) indicator values over \(months) differ from the recomputation")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct IndicatorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "indicators", abstract: "Print one unit's indicators for one month, as stored by the processor.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Unit: 12-digit code or exact name (default: the city).") var unit: String?
+    @Option(help: "Month, YYYY-MM.") var period: String
+    @Option(help: "table or json.") var format = "table"
+
+    func run() async throws {
+        guard let month = Period(period) else { throw ValidationError("--period '\(period)' is not YYYY-MM") }
+        guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+        let topology = try TopologyFiles.locate().loadTopology()
+        let division = try resolveUnit(unit, in: topology)
+        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let counts = try await StoredIndicators(database: PostgresClient(url: settings.postgresURL, maxConnections: 1))
+            .counts(unit: division.code, period: month)
+        if format == "json" {
+            var object: [String: Double] = [:]
+            for indicator in IndicatorCatalogue.all {
+                if indicator.unit == .count { object[indicator.id.rawValue] = Double(counts[indicator.id] ?? 0) }
+                else if let rate = IndicatorCatalogue.rate(indicator, in: counts) { object[indicator.id.rawValue] = rate }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(["unit": division.code.description, "period": month.description]), as: UTF8.self))
+            print(String(decoding: try encoder.encode(object), as: UTF8.self))
+            return
+        }
+        print("\(division.name) \(division.code) · \(month)")
+        let width = IndicatorCatalogue.all.map { $0.id.rawValue.count }.max() ?? 30
+        for indicator in IndicatorCatalogue.all {
+            let value: String
+            if indicator.unit == .count {
+                value = String(counts[indicator.id] ?? 0)
+            } else {
+                value = IndicatorCatalogue.rate(indicator, in: counts).map { String(format: "%.1f%%", $0 * 100) } ?? "—"
+            }
+            print("  " + indicator.id.rawValue.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                + value.leftAligned(10) + "  " + indicator.chineseName)
+        }
+    }
+}
+
+extension String {
+    func leftAligned(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

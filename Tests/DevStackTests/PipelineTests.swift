@@ -1,0 +1,234 @@
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import TestSupport
+import Testing
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One pipeline under test: its own database (migrated, with its own agents) and its own consumer group,
+/// on the shared brokers. The record topics also carry other tests' records; their agents are unknown to
+/// this database, so this pipeline rejects them, which is what the city should do.
+struct Pipeline {
+    let database: TestDatabase
+    let group: String
+    let directory: URL
+    var environment: [String: String] { ["EMPMON_POSTGRES_URL": database.url] }
+
+    static func make() async throws -> Pipeline {
+        let database = try await TestDatabase.create()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-pipeline-\(database.name)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let pipeline = Pipeline(database: database, group: "test-\(database.name)", directory: directory)
+        let migrate = try pipeline.run(["db", "migrate"])
+        guard migrate.status == 0 else { throw DevStackError("migrate failed: \(migrate.output)") }
+        return pipeline
+    }
+
+    func cleanUp() async {
+        try? FileManager.default.removeItem(at: directory)
+        await database.drop()
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try empmon(arguments, environment: environment)
+    }
+
+    func agent(for unit: String) throws -> AgentSandbox { try AgentSandbox.make(unit: unit, environment: environment) }
+
+    var processorArguments: [String] { ["process", "--group", group, "--metrics-port", "0", "--linger-ms", "100"] }
+
+    /// Runs one processor until everything is committed.
+    func processAll(batchSize: Int = 5000) throws -> String {
+        let result = try run(processorArguments + ["--batch-size", String(batchSize), "--stop-when-caught-up"])
+        #expect(result.status == 0, "\(result.output.suffix(2000))")
+        return result.output
+    }
+
+    func startProcessor(_ extra: [String] = [], log name: String) throws -> (pid: Int32, log: String) {
+        let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
+        let log = directory.appendingPathComponent(name).path
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        return (try ChildProcess.start(binary, processorArguments + extra, logFile: log, environment: merged), log)
+    }
+
+    func query<T: PostgresDecodable>(_ sql: String, _ parameters: [any PostgresEncodable] = [], as type: T.Type) async throws -> [T] {
+        let connection = try await database.connect()
+        return try await connection.query(sql, parameters).map { try $0.decode(T.self, at: 0) }
+    }
+
+    /// Records this group has committed, over all partitions.
+    func committedOffsets() async throws -> Int64 {
+        try await query("SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1", [group], as: Int64.self)[0]
+    }
+
+    /// Stored non-zero indicators of the given months, as ground-truth.csv lines.
+    func storedLines(periods: Set<String>) async throws -> Set<String> {
+        let lines = try await query(
+            "SELECT unit_code || ',' || to_char(period, 'YYYY-MM') || ',' || indicator || ',' || value FROM indicator_values WHERE value <> 0",
+            as: String.self)
+        return Set(lines.filter { periods.contains(String($0.split(separator: ",")[1])) })
+    }
+
+    /// Simulates months through a city agent enrolled in this pipeline's database; returns the ground truth.
+    func simulate(seed: Int, months: Int = 3, counties: String = "140403000000,140427000000", scale: Double = 0.002) throws -> Set<String> {
+        let city = try agent(for: "140400000000")
+        let out = directory.appendingPathComponent("sim-\(seed)").path
+        let run = try empmon([
+            "simulate", "--months", String(months), "--scale", String(scale), "--seed", String(seed), "--counties", counties,
+            "--late", "0.1", "--corrections", "0.1", "--malformed", "0.01", "--publish", "--agent-home", city.home, "--out", out,
+        ])
+        #expect(run.status == 0, "\(run.output.suffix(800))")
+        let truth = try String(contentsOfFile: out + "/ground-truth.csv", encoding: .utf8)
+        return Set(truth.split(separator: "\n").dropFirst().map(String.init))
+    }
+}
+
+func periods(of lines: Set<String>) -> Set<String> { Set(lines.map { String($0.split(separator: ",")[1]) }) }
+
+func waitUntil(_ seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: .seconds(seconds))
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return false
+}
+
+extension SharedStackTests {
+    @Test("Two counties' simulated months through agents and the processor equal the ground truth at every unit, tier and month")
+    func pipelineEqualsGroundTruth() async throws {
+        let pipeline = try await Pipeline.make()
+        let truth = try pipeline.simulate(seed: 11)
+        let output = try pipeline.processAll()
+        let stored = try await pipeline.storedLines(periods: periods(of: truth))
+        #expect(truth.count > 1000)
+        #expect(stored.subtracting(truth).sorted().prefix(10) == [], "stored but not true")
+        #expect(truth.subtracting(stored).sorted().prefix(10) == [], "true but not stored")
+        // The four tiers are all there: a village, its township, its county and the city.
+        for unit in ["140400000000", "140403000000", "140403001000", "140403001001"] {
+            #expect(stored.contains { $0.hasPrefix(unit + ",") })
+        }
+        let verify = try pipeline.run(["verify"])
+        #expect(verify.status == 0 && verify.output.contains("equal the recomputation"), "\(verify.output.suffix(1500))")
+        #expect(output.contains("processor leaving the group"))
+        // Running again changes nothing: the offsets are stored with the indicators.
+        let before = try await pipeline.committedOffsets()
+        _ = try pipeline.processAll()
+        #expect(try await pipeline.committedOffsets() == before)
+        #expect(try await pipeline.storedLines(periods: periods(of: truth)) == stored)
+        let indicators = try pipeline.run(["indicators", "--unit", "140403000000", "--period", "2024-02"])
+        let line = try #require(truth.first { $0.hasPrefix("140403000000,2024-02,employed,") })
+        #expect(indicators.output.contains("employed") && indicators.output.contains(String(line.split(separator: ",")[3])), "\(indicators.output)")
+        await pipeline.cleanUp()
+    }
+
+    @Test("SIGKILL mid-batch three times, SIGTERM, brokers down and up, PostgreSQL connections cut: exactly once")
+    func crashesAndOutages() async throws {
+        let pipeline = try await Pipeline.make()
+        let truth = try pipeline.simulate(seed: 12)
+        var total: Int64 = 0
+        for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
+
+        // SIGKILL while batches are committing (small batches, so the kill lands inside one).
+        var committed: [Int64] = []
+        for round in 1...3 {
+            let (pid, log) = try pipeline.startProcessor(["--batch-size", "200"], log: "kill-\(round).log")
+            let floor = committed.last ?? 0
+            let progressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
+            #expect(progressed, "processor \(round) made progress: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
+            kill(pid, SIGKILL)
+            #expect(ChildProcess.wait(pid) == 128 + SIGKILL)
+            committed.append(try await pipeline.committedOffsets())
+        }
+        #expect(committed.last! < total, "the kills came before the end")
+
+        // SIGTERM: the batch in hand is committed and the member leaves the group; exit status 0.
+        let (termPID, termLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "term.log")
+        let floor = committed.last!
+        _ = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
+        kill(termPID, SIGTERM)
+        #expect(ChildProcess.wait(termPID) == 0)
+        let termOutput = (try? String(contentsOfFile: termLog, encoding: .utf8)) ?? ""
+        #expect(termOutput.contains("processor leaving the group"), "\(termOutput.suffix(1000))")
+
+        // All three brokers down for a while mid-run, then back.
+        let (outagePID, outageLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "outage.log")
+        let beforeOutage = try await pipeline.committedOffsets()
+        _ = try await waitUntil(120) { try await pipeline.committedOffsets() > beforeOutage }
+        for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
+        try await Task.sleep(for: .seconds(3))
+        for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
+        let afterOutage = try await pipeline.committedOffsets()
+        let resumed = try await waitUntil(120) { try await pipeline.committedOffsets() > afterOutage }
+        #expect(resumed, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
+
+        // PostgreSQL cuts the processor's connection, twice; it reconnects and carries on.
+        for _ in 1...2 {
+            let cut = try await pipeline.query(
+                "SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity WHERE application_name = 'empmon-processor' AND datname = current_database()",
+                as: Int64.self)
+            #expect(cut == [1])
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        kill(outagePID, SIGTERM)
+        #expect(ChildProcess.wait(outagePID) == 0)
+        let outageOutput = (try? String(contentsOfFile: outageLog, encoding: .utf8)) ?? ""
+        #expect(outageOutput.contains("retrying"), "the cut connection was noticed and the batch retried")
+
+        _ = try pipeline.processAll()
+        #expect(try await pipeline.storedLines(periods: periods(of: truth)) == truth)
+        let verify = try pipeline.run(["verify"])
+        #expect(verify.status == 0, "\(verify.output.suffix(1500))")
+        await pipeline.cleanUp()
+    }
+
+    @Test("Three processors in one group: no deadlock, no double count, nothing lost")
+    func threeProcessors() async throws {
+        let pipeline = try await Pipeline.make()
+        let truth = try pipeline.simulate(seed: 13, counties: "140403000000,140427000000,140404000000,140431000000")
+        var members: [(pid: Int32, log: String)] = []
+        for index in 1...3 {
+            members.append(try pipeline.startProcessor(["--batch-size", "300", "--client-id", "member-\(index)"], log: "member-\(index).log"))
+        }
+        // Let them share the work until it is done; then ask them to leave.
+        var total: Int64 = 0
+        for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
+        let finished = try await waitUntil(300) { try await pipeline.committedOffsets() >= total }
+        #expect(finished)
+        for member in members { kill(member.pid, SIGTERM) }
+        var logs = ""
+        for member in members {
+            #expect(ChildProcess.wait(member.pid) == 0)
+            logs += (try? String(contentsOfFile: member.log, encoding: .utf8)) ?? ""
+        }
+        #expect(logs.components(separatedBy: "partitions assigned").count - 1 >= 3, "every member got partitions")
+        #expect(try await pipeline.storedLines(periods: periods(of: truth)) == truth)
+        let verify = try pipeline.run(["verify"])
+        #expect(verify.status == 0, "\(verify.output.suffix(1500))")
+        await pipeline.cleanUp()
+    }
+}
+
+/// The sum of a topic's high watermarks: every message ever written to it.
+func highWatermarks(_ topic: String) async throws -> Int64 {
+    let settings = try #require(try DevHome.resolve(nil).loadSettings())
+    var quiet = Logger(label: "test")
+    quiet.logLevel = .critical
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "watermarks-\(UUID().uuidString)"),
+        logger: quiet)
+    var total: Int64 = 0
+    for partition in 0..<12 {
+        total += try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition))).high
+    }
+    try await consumer.close()
+    return total
+}
