@@ -125,10 +125,16 @@ struct IndicatorsCommand: AsyncParsableCommand {
                 if indicator.unit == .count { object[indicator.id.rawValue] = Double(counts[indicator.id] ?? 0) }
                 else if let rate = IndicatorCatalogue.rate(indicator, in: counts) { object[indicator.id.rawValue] = rate }
             }
+            struct Output: Encodable {
+                let unit: String
+                let name: String
+                let period: String
+                let indicators: [String: Double]
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            print(String(decoding: try encoder.encode(["unit": division.code.description, "period": month.description]), as: UTF8.self))
-            print(String(decoding: try encoder.encode(object), as: UTF8.self))
+            let output = Output(unit: division.code.description, name: division.name, period: month.description, indicators: object)
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
         print("\(division.name) \(division.code) · \(month)")

@@ -1,0 +1,180 @@
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import TestSupport
+import Testing
+import Wire
+
+/// Sends records straight to the record topics, as a buggy or hostile agent could.
+func produce(_ messages: [KafkaProducerMessage]) async throws {
+    let settings = try #require(try DevHome.resolve(nil).loadSettings())
+    var quiet = Logger(label: "test")
+    quiet.logLevel = .critical
+    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quiet)
+    for message in messages { _ = try await producer.send(message) }
+    try await producer.flush(timeout: .seconds(30))
+}
+
+func message(_ record: PersonStatusRecord, agent: String? = nil) throws -> KafkaProducerMessage {
+    KafkaProducerMessage(
+        topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
+        headers: [
+            KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agent ?? record.agentID),
+            KafkaHeader(key: "empmon.record", string: record.recordID.text),
+        ])
+}
+
+func person(
+    _ key: String, unit: String, period: String, _ status: EmploymentStatus, registered: Bool = false, agent: String,
+    reportedAt: Int64 = 1_000
+) -> PersonStatusRecord {
+    PersonStatusRecord(
+        recordID: .random(), unit: DivisionCode(unit)!, period: Period(period)!, personKey: String(repeating: key, count: 64),
+        householdKey: String(repeating: key, count: 64), birthYear: 1990, sex: .female, status: status,
+        employmentForm: status == .employed ? .employee : nil, workLocation: status == .employed ? .local : nil,
+        registeredUnemployed: registered, reportedAtMilliseconds: reportedAt, agentID: agent)
+}
+
+/// Every dead letter whose record id is one of `ids`.
+func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
+    let settings = try #require(try DevHome.resolve(nil).loadSettings())
+    var quiet = Logger(label: "test")
+    quiet.logLevel = .critical
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"),
+        logger: quiet)
+    try await consumer.subscribe(topics: [WireTopics.deadLetter])
+    var found: [Wire.DeadLetter] = []
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: .seconds(30))
+    while clock.now < deadline, Set(found.map(\.recordID)) != ids {
+        let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
+        if case .assigned(let partitions) = result.rebalance {
+            try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
+        }
+        found += try result.messages.map { try Wire.decodeDeadLetter($0.value) }.filter { ids.contains($0.recordID) }
+    }
+    try await consumer.close()
+    return found
+}
+
+extension SharedStackTests {
+    @Test("Malformed, unsigned, tampered, unknown, revoked, out-of-scope and invalid records: rejected with their reason; the rest counted")
+    func rejections() async throws {
+        let pipeline = try await Pipeline.make()
+        let luzhou = try pipeline.agent(for: "140403000000")
+        let other = try pipeline.agent(for: "140404000000")
+        #expect(try pipeline.run(["agent", "revoke", other.agentID]).status == 0)
+        let village = "140403001001"
+        let elsewhere = "140404100200"
+        let signer = RecordSigner(secret: luzhou.secret)
+
+        var good: [PersonStatusRecord] = []
+        for key in ["1", "2", "3", "4", "5"] {
+            var record = person(key, unit: village, period: "2024-10", key == "5" ? .unemployed : .employed, agent: luzhou.agentID)
+            signer.sign(&record)
+            good.append(record)
+        }
+        let unsigned = person("6", unit: village, period: "2024-10", .employed, agent: luzhou.agentID)
+        var tampered = person("7", unit: village, period: "2024-10", .unemployed, agent: luzhou.agentID)
+        signer.sign(&tampered)
+        tampered.registeredUnemployed = true
+        var unknown = person("8", unit: village, period: "2024-10", .employed, agent: "agent-nobody")
+        RecordSigner(secret: Array(repeating: 7, count: 32)).sign(&unknown)
+        var revoked = person("9", unit: elsewhere, period: "2024-10", .employed, agent: other.agentID)
+        RecordSigner(secret: other.secret).sign(&revoked)
+        var outOfScope = person("a", unit: elsewhere, period: "2024-10", .employed, agent: luzhou.agentID)
+        signer.sign(&outOfScope)
+        var invalid = person("b", unit: village, period: "2024-10", .employed, agent: luzhou.agentID)
+        invalid.employmentForm = nil
+        signer.sign(&invalid)
+        let malformedID = RecordID.random().text
+        let malformed = KafkaProducerMessage(
+            topic: WireTopics.personStatus, key: "140403", value: [0xff, 0x01, 0x02, 0x03],
+            headers: [KafkaHeader(key: "empmon.agent", string: luzhou.agentID), KafkaHeader(key: "empmon.record", string: malformedID)])
+
+        let expected: [String: String] = [
+            unsigned.recordID.text: "signature.invalid", tampered.recordID.text: "signature.invalid",
+            unknown.recordID.text: "agent.unknown", revoked.recordID.text: "agent.revoked",
+            outOfScope.recordID.text: "scope.outside_agent", invalid.recordID.text: "employment_form.missing",
+            malformedID: "payload.malformed",
+        ]
+        try await produce(
+            try [good[0], good[1], unsigned, tampered, unknown, revoked, outOfScope, invalid, good[2]].map { try message($0) }
+                + [malformed] + [good[3], good[4]].map { try message($0) })
+        _ = try pipeline.processAll()
+
+        let connection = try await pipeline.database.connect()
+        var stored: [String: String] = [:]
+        for row in try await connection.query(
+            "SELECT record_id, reason_code, message_en FROM rejections WHERE record_id = ANY($1::text[])",
+            ["{" + expected.keys.joined(separator: ",") + "}"])
+        {
+            let (id, reason, message) = try row.decode((String, String, String).self)
+            stored[id] = reason
+            #expect(!message.isEmpty)
+        }
+        #expect(stored == expected)
+        let letters = try await deadLetters(for: Set(expected.keys))
+        #expect(Dictionary(letters.map { ($0.recordID, $0.reasonCode) }, uniquingKeysWith: { first, _ in first }) == expected)
+        #expect(letters.allSatisfy { $0.topic == WireTopics.personStatus && !$0.payload.isEmpty })
+
+        let indicators = try pipeline.run(["indicators", "--unit", village, "--period", "2024-10", "--format", "json"])
+        #expect(indicators.output.contains("\"labour_force\" : 5"), "\(indicators.output)")
+        #expect(indicators.output.contains("\"employed\" : 4"), "\(indicators.output)")
+        #expect(try pipeline.run(["verify"]).status == 0)
+        await pipeline.cleanUp()
+    }
+
+    @Test("A late October after November, then a corrected October: November's re-employment follows each")
+    func lateAndCorrectedOctober() async throws {
+        let pipeline = try await Pipeline.make()
+        let agent = try pipeline.agent(for: "140403000000")
+        let signer = RecordSigner(secret: agent.secret)
+        // Person 1 moves village between October and November; re-employment counts where they are in November.
+        let october = "140403001001"
+        let november = "140403001002"
+        func signed(_ record: PersonStatusRecord) -> PersonStatusRecord {
+            var copy = record
+            signer.sign(&copy)
+            return copy
+        }
+        func novemberFigures() throws -> String {
+            try pipeline.run(["indicators", "--unit", "140403001000", "--period", "2024-11", "--format", "json"]).output
+        }
+        try await produce([
+            signed(person("1", unit: november, period: "2024-11", .employed, agent: agent.agentID, reportedAt: 100)),
+            signed(person("2", unit: november, period: "2024-11", .employed, agent: agent.agentID, reportedAt: 100)),
+        ].map { try message($0) })
+        _ = try pipeline.processAll()
+        #expect(try novemberFigures().contains("\"reemployed\" : 0"))
+
+        try await produce([
+            signed(person("1", unit: october, period: "2024-10", .unemployed, registered: true, agent: agent.agentID, reportedAt: 200)),
+            signed(person("2", unit: october, period: "2024-10", .employed, agent: agent.agentID, reportedAt: 200)),
+        ].map { try message($0) })
+        _ = try pipeline.processAll()
+        let late = try novemberFigures()
+        #expect(late.contains("\"reemployed\" : 1") && late.contains("\"unemployed_last_month\" : 1"), "\(late)")
+        #expect(late.contains("\"placement_rate\" : 1") && late.contains("\"new_employment\" : 1"), "\(late)")
+        #expect(try pipeline.run(["verify"]).status == 0)
+
+        // The village corrects October: person 1 was not registered after all. A stale copy of the first
+        // version arriving afterwards changes nothing.
+        let stale = signed(person("1", unit: october, period: "2024-10", .unemployed, registered: true, agent: agent.agentID, reportedAt: 150))
+        try await produce([
+            signed(person("1", unit: october, period: "2024-10", .unemployed, agent: agent.agentID, reportedAt: 300)), stale,
+        ].map { try message($0) })
+        _ = try pipeline.processAll()
+        let corrected = try novemberFigures()
+        #expect(corrected.contains("\"reemployed\" : 0") && corrected.contains("\"unemployed_last_month\" : 0"), "\(corrected)")
+        #expect(corrected.contains("\"new_employment\" : 1") && !corrected.contains("placement_rate"), "\(corrected)")
+        let superseded = try await pipeline.query("SELECT count(*)::bigint FROM person_ledger_superseded", as: Int64.self)
+        #expect(superseded == [1], "the first October version is kept as superseded")
+        #expect(try pipeline.run(["verify"]).status == 0)
+        await pipeline.cleanUp()
+    }
+}
