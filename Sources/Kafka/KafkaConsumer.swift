@@ -157,6 +157,16 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The watermarks the client last saw in a fetch response, without asking the broker; nil until a
+    /// fetch of the partition returned.
+    public func cachedWatermarks(of partition: KafkaTopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(client.pointer, partition.topic, partition.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return (max(low, 0), high)
+    }
+
     /// Leaves the group so that its partitions go to other members at once, instead of after the session times out.
     public func close() async throws(KafkaError) {
         try await client.blocking { pointer throws(KafkaError) in

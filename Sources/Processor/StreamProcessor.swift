@@ -327,7 +327,9 @@ struct ProcessorRun {
     func measureLag() async -> Int64 {
         var total: Int64 = 0
         for (partition, stored) in positions {
-            guard let marks = try? await consumer.watermarks(of: partition, timeout: .seconds(2)) else { continue }
+            var marks = consumer.cachedWatermarks(of: partition)
+            if marks == nil { marks = try? await consumer.watermarks(of: partition, timeout: .seconds(2)) }
+            guard let marks else { continue }
             let lag = max(0, marks.high - max(stored ?? marks.low, marks.low))
             metrics.lag(partition).set(lag)
             total += lag
