@@ -1,0 +1,261 @@
+import Agent
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Wire
+import Logging
+import Postgres
+import Processor
+import Simulator
+import Storage
+import Synchronization
+import TopologyFiles
+
+/// The README's main job: a year of the whole city, at a small scale, through county agents, Kafka and the
+/// processor into PostgreSQL, checked from scratch, then the city's and counties' situation.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Enrol county agents, simulate a year of the city, send it through agents and the processor, verify, show the situation.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Months to simulate.") var months = 12
+    @Option(help: "1.0 ≈ the city's ~1.7 million labour force.") var scale = 0.001
+    @Option(help: "Random seed.") var seed: UInt64 = 2024
+    @Option(help: "First month, YYYY-MM.") var start = "2024-01"
+
+    func validate() throws {
+        guard (1...24).contains(months) else { throw ValidationError("--months must be 1 to 24") }
+        guard scale > 0, scale <= 0.05 else { throw ValidationError("--scale must be above 0 and at most 0.05 for the demo") }
+        guard Period(start) != nil else { throw ValidationError("--start must be YYYY-MM") }
+    }
+
+    func run() async throws {
+        let home = DevHome.resolve(connection.home)
+        guard let dev = try home.loadSettings() else {
+            throw ValidationError("the demo runs on the dev stack; start it with `empmon dev up` (looked in \(home.path))")
+        }
+        let settings = try ConnectionSettings.resolve(postgresURL: dev.postgresURL, kafkaBootstrap: dev.kafkaBootstrap, home: home.path)
+        let files = try TopologyFiles.locate()
+        let topology = try files.loadTopology()
+        let clock = ContinuousClock()
+        let began = clock.now
+        func step(_ text: String) { say("[\(String(format: "%5.1f", (clock.now - began).seconds))s] \(text)") }
+
+        // 0. A clean slate on the dev stack: no earlier data, and the processor starts where the topics end now.
+        let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
+        try await resetDevData(database: database, kafkaBootstrap: settings.kafkaBootstrap, group: group)
+        step("cleared the dev database; the processor group \(group) starts at the current end of the record topics")
+
+        // 1. One agent per county, as the counties' service centres would run them.
+        let registry = AgentRegistry(database: database)
+        let workRoot = home.path + "/demo"
+        try? FileManager.default.removeItem(atPath: workRoot)
+        var agents: [DivisionCode: AgentWorkspace] = [:]
+        for county in topology.children(of: topology.city.code) {
+            let credentials = try await registry.enroll(unit: county, name: "\(county.name)就业服务中心（演示）", kafkaBootstrap: settings.kafkaBootstrap)
+            let file = workRoot + "/\(county.code).credentials.json"
+            try FileManager.default.createDirectory(atPath: workRoot, withIntermediateDirectories: true)
+            try JSONEncoder().encode(credentials).write(to: URL(fileURLWithPath: file))
+            var workspace = try AgentWorkspace.initialize(home: workRoot + "/\(county.code)", credentialsFile: file)
+            workspace.syncEachSubmission = false
+            agents[county.code] = workspace
+        }
+        step("enrolled \(agents.count) county agents")
+
+        // 2. A year of the city: every village's ledger and every station's report through its county's agent.
+        var options = SimulationOptions()
+        options.months = months
+        options.scale = scale
+        options.seed = seed
+        options.start = Period(start) ?? .earliest
+        options.lateShare = 0.03
+        options.correctionShare = 0.03
+        options.malformedShare = 0.002
+        let latest = Period(year: 9999, month: 12) ?? .earliest
+        var spooled = 0
+        try SimulationRun.run(topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) }) { file in
+            guard let county = file.unit.ancestor(at: .county), let workspace = agents[county] else { return }
+            let period = Period(String(file.path.split(separator: "/")[1])) ?? .earliest
+            let report = file.kind == "activity"
+                ? try workspace.submitActivity(
+                    file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest)
+                : try workspace.submitPersons(
+                    file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
+                    latestPeriod: latest, skipInvalid: true, reportMissing: false)
+            spooled += report.spooled
+        }
+        var quiet = Logger(label: "empmon.demo")
+        quiet.logLevel = .critical
+        var delivered = 0
+        for (county, workspace) in agents.sorted(by: { $0.key < $1.key }) {
+            try workspace.spool.sync()
+            let (_, outcome) = try await workspace.flush(timeout: .seconds(120), logger: quiet)
+            delivered += outcome.delivered
+            if outcome.failed > 0 { throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records") }
+        }
+        step("the county agents spooled \(spooled) signed records and delivered \(delivered) to Kafka")
+
+        // 3. The processor, until everything is committed.
+        var configuration = ProcessorConfiguration(kafkaBootstrap: settings.kafkaBootstrap, databaseURL: settings.postgresURL, topology: topology)
+        configuration.stopWhenCaughtUp = true
+        configuration.group = group
+        configuration.clientID = "empmon-demo-processor"
+        let progress = ProgressLine()
+        configuration.onCommit = { report in progress.add(report) }
+        var processorLogger = Empmon.logger("empmon.process")
+        processorLogger.logLevel = .warning
+        let processed = clock.now
+        try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
+        let totals = progress.totals
+        let seconds = max(0.001, (clock.now - processed).seconds)
+        if isatty(STDOUT_FILENO) == 1 { say("") }
+        step("processed \(totals.messages) records in \(totals.batches) batches (\(Int(Double(totals.messages) / seconds)) records/s): "
+            + "\(totals.accepted) accepted, \(totals.ignored) superseded or repeated, \(totals.rejected) rejected")
+
+        // 4. Invariant 2: the stored indicators equal a recomputation from the ledger.
+        let outcome = try await IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL).verify()
+        if !outcome.differences.isEmpty {
+            for difference in outcome.differences.prefix(20) { say("  \(difference)") }
+            throw ValidationError("verify found \(outcome.differences.count) differences")
+        }
+        step("verify: \(outcome.valuesCompared) stored values over \(outcome.periods.count) months equal the recomputation from the ledger")
+        let truth = try String(contentsOfFile: workRoot + "/simulation/ground-truth.csv", encoding: .utf8)
+        let mismatches = try await compare(groundTruth: truth, database: database)
+        step(mismatches == 0
+            ? "and they equal the simulator's ground truth, value for value"
+            : "\(mismatches) values differ from the simulator's ground truth (records rejected or superseded by design show here)")
+
+        // 5. The situation.
+        let last = options.start.advanced(by: months - 1)
+        try await printSituation(topology: topology, period: last, database: database, targets: try? files.loadTargets(), scale: scale)
+        say("\nNext: `empmon indicators --unit 140403000000 --period \(last)`, `empmon verify`, `empmon process` (keeps running).")
+    }
+
+    private var group: String { "empmon-processor" }
+
+    private func resetDevData(database: PostgresClient, kafkaBootstrap: String, group: String) async throws {
+        var quiet = Logger(label: "empmon.demo")
+        quiet.logLevel = .critical
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: kafkaBootstrap, groupID: "empmon-demo-watermarks"), logger: quiet)
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        let topics = try TopologyFiles.locate().loadTopics().topics
+        for topic in topics where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
+            for partition in 0..<topic.partitions {
+                let key = KafkaTopicPartition(topic: topic.name, partition: partition)
+                ends[key] = try await consumer.watermarks(of: key).high
+            }
+        }
+        try await consumer.close()
+        try await database.withConnection { connection in
+            try await connection.withTransaction { connection in
+                try await connection.execute(script: """
+                    TRUNCATE person_ledger, person_ledger_superseded, persons, household_members, village_reports, activity_ledger,
+                        activity_ledger_superseded, monitored_periods, indicator_values, rejections, consumer_offsets, agents
+                    """)
+                for (partition, end) in ends {
+                    try await connection.query(
+                        "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
+                        [group, partition.topic, Int(partition.partition), end])
+                }
+            }
+        }
+    }
+
+    private func compare(groundTruth: String, database: PostgresClient) async throws -> Int {
+        let truth = Set(groundTruth.split(separator: "\n").dropFirst().map(String.init))
+        let months = Set(truth.map { String($0.split(separator: ",")[1]) })
+        let stored = try await database.withConnection { connection in
+            try await connection.query(
+                "SELECT unit_code || ',' || to_char(period, 'YYYY-MM') || ',' || indicator || ',' || value FROM indicator_values WHERE value <> 0"
+            ).map { try $0.decode(String.self, at: 0) }
+        }
+        let relevant = Set(stored.filter { months.contains(String($0.split(separator: ",")[1])) })
+        return relevant.symmetricDifference(truth).count
+    }
+
+    private func printSituation(topology: Topology, period: Period, database: PostgresClient, targets: AnnualTargets?, scale: Double) async throws {
+        let counties = topology.children(of: topology.city.code)
+        let units = [topology.city] + counties
+        let reader = StoredIndicators(database: database)
+        let month = try await reader.counts(units: units.map(\.code), period: period)
+        var yearToDate: [DivisionCode: IndicatorCounts] = [:]
+        for earlier in period.startOfYear.through(period) {
+            for (unit, counts) in try await reader.counts(units: units.map(\.code), period: earlier) {
+                for (id, value) in counts { yearToDate[unit, default: [:]][id, default: 0] += value }
+            }
+        }
+        func percent(_ id: IndicatorID, _ counts: IndicatorCounts) -> String {
+            guard let indicator = IndicatorCatalogue.indicator(id), let rate = IndicatorCatalogue.rate(indicator, in: counts) else { return "—" }
+            return String(format: "%.1f%%", rate * 100)
+        }
+        say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)）")
+        let header = ["单位", "劳动力", "就业", "登记失业率", "城镇新增就业(年累计)", "再就业(年累计)", "再就业率(本月)", "报送率"]
+        var rows: [[String]] = []
+        for unit in units {
+            let counts = month[unit.code] ?? [:]
+            let year = yearToDate[unit.code] ?? [:]
+            rows.append([
+                unit.name, String(counts["labour_force"] ?? 0), String(counts["employed"] ?? 0), percent("registered_unemployment_rate", counts),
+                String(year["new_urban_employment"] ?? 0), String(year["reemployed"] ?? 0), percent("placement_rate", counts),
+                percent("reporting_rate", counts),
+            ])
+        }
+        say(Table.render(header: header, rows: rows))
+        if let targets, let goal = targets.targets["new_urban_employment"], let done = yearToDate[topology.city.code]?["new_urban_employment"] {
+            let scaled = goal * scale
+            say(String(format: "城镇新增就业：年累计 %d，目标 %.0f（%.0f × 规模 %g），完成 %.1f%%，时间进度 %.1f%%",
+                Int(done), scaled, goal, scale, Double(done) / scaled * 100, Double(period.month) / 12 * 100))
+        }
+    }
+}
+
+/// Demo output goes straight to standard output, unbuffered, so progress shows while the work runs.
+func say(_ text: String = "") { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
+/// Prints the processor's progress on one line while it works.
+final class ProgressLine: Sendable {
+    struct Totals { var messages = 0, batches = 0, accepted = 0, ignored = 0, rejected = 0 }
+    private let state = Mutex(Totals())
+
+    func add(_ report: BatchReport) {
+        let totals = state.withLock { totals in
+            totals.messages += report.messages
+            totals.batches += 1
+            totals.accepted += report.acceptedPersons + report.acceptedActivity
+            totals.ignored += report.ignored
+            totals.rejected += report.rejected
+            return totals
+        }
+        let line = "processing: \(totals.messages) records committed in \(totals.batches) batches"
+        if isatty(STDOUT_FILENO) == 1 {
+            FileHandle.standardOutput.write(Data("\r        \(line)".utf8))
+        } else if totals.batches % 5 == 1 {
+            say("        \(line)")
+        }
+    }
+
+    var totals: Totals { state.withLock { $0 } }
+}
+
+/// A plain aligned text table; CJK characters count two columns wide.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { width(of: $0[column]) }.max() ?? 0 }
+        return all.enumerated().map { index, row in
+            let line = row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - width(of: cell))
+                return column == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+            return index == 0 ? line + "\n" + widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ") : line
+        }.joined(separator: "\n")
+    }
+
+    static func width(of text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && ($1.properties.isIdeographic || (0x3000...0xFFEF).contains($1.value)) ? 2 : 1) }
+    }
+}
