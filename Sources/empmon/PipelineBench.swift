@@ -1,0 +1,279 @@
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Processor
+import Storage
+import Synchronization
+import TopologyFiles
+import Wire
+
+extension BenchCommand {
+    struct Pipeline: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The processor end to end beside librdkafka's bare consumer and the naive one-upsert-per-record way.",
+            discussion: """
+                Runs on the dev stack, in a database of its own (empmon_bench, dropped and created anew). Produces \
+                --records signed person records (persons × months over every village), then measures (a) librdkafka's \
+                bare loop reading them, (b) the processor from the topic into committed indicators, (c) one \
+                autocommitted upsert per record on a sample; then a steady stream for freshness.
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Records to produce for the throughput runs (keep under ~200,000: the mock keeps ~5 MiB per partition).")
+        var records = 100_000
+        @Option(help: "Records for the naive run.") var naiveRecords = 2_000
+        @Option(help: "Records per second in the steady stream.") var streamRate = 2_000
+        @Option(help: "Seconds of steady stream.") var streamSeconds = 20
+        @Option(help: "Write the figures as JSON to this file.") var json: String?
+
+        func run() async throws {
+            var quiet = Logger(label: "empmon.bench")
+            quiet.logLevel = .critical
+            let home = DevHome.resolve(connection.home)
+            guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+            let topology = try TopologyFiles.locate().loadTopology()
+            let clock = ContinuousClock()
+            var results: [String: Double] = ["records": Double(records)]
+
+            // A database of the bench's own on the dev server, with one city agent to sign with.
+            guard let slash = dev.postgresURL.range(of: "/", options: .backwards) else { throw ValidationError("odd dev URL") }
+            let url = String(dev.postgresURL[..<slash.upperBound]) + "empmon_bench"
+            let admin = try await PostgresConnection.connect(url: dev.postgresURL)
+            try await admin.query("DROP DATABASE IF EXISTS empmon_bench WITH (FORCE)")
+            try await admin.query("CREATE DATABASE empmon_bench")
+            let database = try PostgresClient(url: url, maxConnections: 2)
+            try await database.withConnection { try await Schema.migrator().migrate($0) }
+            let credentials = try await AgentRegistry(database: database)
+                .enroll(unit: topology.city, name: "bench", kafkaBootstrap: dev.kafkaBootstrap)
+            let group = "empmon-bench"
+            let starts = try await endOffsets(bootstrap: dev.kafkaBootstrap, logger: quiet)
+            try await presetOffsets(starts, group: group, database: database)
+
+            // The records: persons × months, every village, signed as an agent signs.
+            var generator = BenchRecords(topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes)
+            let months = 3
+            print("producing \(records) signed person records …")
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: dev.kafkaBootstrap), logger: quiet)
+            for index in 0..<records {
+                _ = try await producer.send(try generator.message(index: index, persons: records / months))
+            }
+            try await producer.flush(timeout: .seconds(300))
+
+            // (a) librdkafka's bare loop over the same messages.
+            print("(a) librdkafka bare loop …")
+            var rawCount = 0
+            let rawTime = try clock.measure {
+                rawCount = try KafkaBaseline.countMessages(
+                    bootstrapServers: dev.kafkaBootstrap, starts: starts.filter { $0.key.topic == WireTopics.personStatus },
+                    expected: records, timeout: .seconds(300))
+            }
+            results["a_raw_consume_per_s"] = Double(rawCount) / rawTime.seconds
+
+            // (b) The processor, from the topic into committed indicators.
+            print("(b) processor end to end …")
+            resetPeakMemory()
+            results["memory_before_processor_mib"] = currentMemoryMiB()
+            let collector = BatchCollector()
+            var configuration = ProcessorConfiguration(kafkaBootstrap: dev.kafkaBootstrap, databaseURL: url, topology: topology)
+            configuration.group = group
+            configuration.stopWhenCaughtUp = true
+            configuration.onCommit = { collector.add($0) }
+            var processorLogger = Logger(label: "empmon.process")
+            processorLogger.logLevel = .warning
+            try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
+            let batches = collector.take()
+            let committed = batches.reduce(0) { $0 + $1.messages }
+            guard let first = batches.first, let last = batches.last, committed >= records else {
+                throw ValidationError("the processor committed \(committed) of \(records) records")
+            }
+            let span = last.committedAt.timeIntervalSince(first.committedAt) + first.duration.seconds
+            results["b_processor_per_s"] = Double(committed) / span
+            results["b_batches"] = Double(batches.count)
+            results["b_batch_p50_ms"] = percentile(batches.map { $0.duration.seconds * 1000 }, 0.5)
+            results["processor_peak_memory_mib"] = peakMemoryMiB()
+
+            // (c) The naive way: one autocommitted upsert per record, on a sample.
+            print("(c) one upsert per record, \(naiveRecords) records …")
+            let naive = try await PostgresConnection.connect(url: url)
+            try await naive.execute(script: "CREATE TABLE naive_ledger (LIKE person_ledger INCLUDING DEFAULTS, PRIMARY KEY (person_key, period))")
+            var sample = BenchRecords(topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes, seed: 99)
+            let naiveRecords = self.naiveRecords
+            let naiveTime = try await clock.measure {
+                for index in 0..<naiveRecords {
+                    let record = sample.record(index: index, persons: naiveRecords)
+                    try await naive.query(
+                        """
+                        INSERT INTO naive_ledger (period, person_key, record_id, unit_code, household_key, birth_year, sex, status,
+                            registered_unemployed, groups, seeking_work, assisted, trained, reported_at_ms, agent_id, signature)
+                        VALUES ($1::date, decode($2, 'hex'), $3::uuid, $4, decode($5, 'hex'), $6, $7, $8, $9, '{}', false, $10, $11, $12, $13, '\\\\x00')
+                        ON CONFLICT (person_key, period) DO UPDATE SET status = excluded.status, record_id = excluded.record_id,
+                            reported_at_ms = excluded.reported_at_ms
+                        """,
+                        ["\(record.period)-01", record.personKey, record.recordID.text, record.unit.description, record.householdKey,
+                            record.birthYear, record.sex.rawValue, record.status.rawValue, record.registeredUnemployed, record.assisted,
+                            record.trained, record.reportedAtMilliseconds, record.agentID])
+                }
+            }
+            results["c_naive_per_s"] = Double(naiveRecords) / naiveTime.seconds
+
+            // Freshness under a steady stream: produce timestamp to the commit that shows the record.
+            print("freshness: \(streamRate) records/s for \(streamSeconds) s …")
+            let streamCollector = BatchCollector()
+            configuration.stopWhenCaughtUp = false
+            configuration.onCommit = { streamCollector.add($0) }
+            let streamed = streamRate * streamSeconds
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { [configuration, processorLogger] in
+                    try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
+                }
+                try await Task.sleep(for: .seconds(3))  // let the processor join the group
+                let started = clock.now
+                for index in 0..<streamed {
+                    let due = started.advanced(by: .seconds(Double(index) / Double(streamRate)))
+                    if clock.now < due { try await Task.sleep(until: due) }
+                    _ = try await producer.send(try generator.message(index: records + index, persons: records / months))
+                }
+                try await producer.flush(timeout: .seconds(60))
+                let deadline = clock.now.advanced(by: .seconds(60))
+                while streamCollector.count < streamed, clock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+            var freshness: [Double] = []
+            for batch in streamCollector.take() {
+                let committed = batch.committedAt.timeIntervalSince1970 * 1000
+                freshness += batch.producedAtMilliseconds.map { (committed - Double($0)) / 1000 }
+            }
+            results["freshness_records"] = Double(freshness.count)
+            results["freshness_p50_s"] = percentile(freshness, 0.5)
+            results["freshness_p99_s"] = percentile(freshness, 0.99)
+            results["b_over_a"] = (results["b_processor_per_s"] ?? 0) / max(1, results["a_raw_consume_per_s"] ?? 1)
+            results["b_over_c"] = (results["b_processor_per_s"] ?? 0) / max(1, results["c_naive_per_s"] ?? 1)
+
+            print("verifying the bench database from scratch …")
+            let outcome = try await IndicatorVerifier(topology: topology, databaseURL: url).verify()
+            results["verify_differences"] = Double(outcome.differences.count)
+
+            let rate = { (key: String) in String(format: "%10.0f /s", results[key] ?? 0) }
+            print("")
+            print("Pipeline (dev stack: mock Kafka 3 brokers × 12 partitions, PostgreSQL \(url.contains("127.0.0.1") ? "on loopback" : ""))")
+            print("  (a) librdkafka bare consume       \(rate("a_raw_consume_per_s"))   (raw limit)")
+            print("  (b) processor, topic → indicators \(rate("b_processor_per_s"))   \(Int(results["b_batches"] ?? 0)) batches, p50 \(Int(results["b_batch_p50_ms"] ?? 0)) ms")
+            print("  (c) one upsert per record (naive) \(rate("c_naive_per_s"))")
+            print(String(format: "  b/a %.2f (target ≥ 0.5)   b/c %.0f (target ≥ 100)", results["b_over_a"] ?? 0, results["b_over_c"] ?? 0))
+            print(String(format: "  processor peak memory %.0f MiB (%.0f MiB before it started)",
+                results["processor_peak_memory_mib"] ?? 0, results["memory_before_processor_mib"] ?? 0))
+            print(String(format: "  freshness at %d records/s: p50 %.2f s, p99 %.2f s (target p99 ≤ 5 s) over %.0f records",
+                streamRate, results["freshness_p50_s"] ?? 0, results["freshness_p99_s"] ?? 0, results["freshness_records"] ?? 0))
+            print("  verify: \(outcome.differences.isEmpty ? "stored indicators equal the recomputation" : "\(outcome.differences.count) DIFFERENCES")")
+            if let json {
+                let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+                try data.write(to: URL(fileURLWithPath: json))
+            }
+            if !outcome.differences.isEmpty { throw ExitCode(1) }
+        }
+
+        private func endOffsets(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-bench-watermarks"), logger: logger)
+            var ends: [KafkaTopicPartition: Int64] = [:]
+            for topic in try TopologyFiles.locate().loadTopics().topics
+            where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
+                for partition in 0..<topic.partitions {
+                    let key = KafkaTopicPartition(topic: topic.name, partition: partition)
+                    ends[key] = try await consumer.watermarks(of: key).high
+                }
+            }
+            try await consumer.close()
+            return ends
+        }
+
+        private func presetOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
+            try await database.withConnection { connection in
+                for (partition, offset) in offsets {
+                    try await connection.query(
+                        "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
+                        [group, partition.topic, Int(partition.partition), offset])
+                }
+            }
+        }
+    }
+}
+
+/// Signed person records for benchmarks: `persons` people spread over every village, month after month,
+/// with a little churn between employment, unemployment and registration.
+struct BenchRecords {
+    let villages: [DivisionCode]
+    let agentID: String
+    let signer: RecordSigner
+    var generator: SystemRandomNumberGenerator
+    let seed: Int
+
+    init(topology: Topology, agentID: String, secret: [UInt8], seed: Int = 1) {
+        villages = topology.allDivisions.filter { $0.tier == .village }.map(\.code)
+        self.agentID = agentID
+        signer = RecordSigner(secret: secret)
+        generator = SystemRandomNumberGenerator()
+        self.seed = seed
+    }
+
+    /// Record `index`: person `index % persons` in month `index / persons` (from 2024-01).
+    mutating func record(index: Int, persons: Int) -> PersonStatusRecord {
+        let person = index % max(1, persons)
+        let month = index / max(1, persons)
+        let roll = Int.random(in: 0..<100, using: &generator)
+        let status: EmploymentStatus = roll < 85 ? .employed : roll < 95 ? .unemployed : .notInLabourForce
+        var record = PersonStatusRecord(
+            recordID: RecordID.random(using: &generator), unit: villages[(person * 7919) % villages.count],
+            period: Period(year: 2024, month: 1)!.advanced(by: month), personKey: Self.key("p", seed, person),
+            householdKey: Self.key("h", seed, person / 3), birthYear: 1960 + person % 40, sex: person % 2 == 0 ? .male : .female,
+            status: status, employmentForm: status == .employed ? .employee : nil, workLocation: status == .employed ? .local : nil,
+            registeredUnemployed: status == .unemployed && roll % 2 == 0, groups: person % 4 == 0 ? [.ruralLabour] : [],
+            trained: roll % 10 == 0, reportedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), agentID: agentID)
+        signer.sign(&record)
+        return record
+    }
+
+    mutating func message(index: Int, persons: Int) throws -> KafkaProducerMessage {
+        let record = record(index: index, persons: persons)
+        return KafkaProducerMessage(
+            topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
+            headers: [KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agentID),
+                KafkaHeader(key: "empmon.record", string: record.recordID.text)])
+    }
+
+    static func key(_ kind: String, _ seed: Int, _ number: Int) -> String {
+        let text = String(format: "%@%02d%016x", kind == "p" ? "a" : "b", seed % 100, number)
+        return String(repeating: text, count: 4).prefix(64).lowercased()
+    }
+}
+
+final class BatchCollector: Sendable {
+    private let reports = Mutex<[BatchReport]>([])
+    func add(_ report: BatchReport) { reports.withLock { $0.append(report) } }
+    func take() -> [BatchReport] { reports.withLock { $0 } }
+    var count: Int { reports.withLock { $0.reduce(0) { $0 + $1.messages } } }
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]
+}
+
+/// Resets the kernel's peak-RSS mark of this process (Linux: clear_refs 5).
+func resetPeakMemory() {
+    try? Data("5".utf8).write(to: URL(fileURLWithPath: "/proc/self/clear_refs"))
+}
+
+func currentMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kib / 1024
+}
