@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
         // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage", "Domain", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "DevStackTests",
             dependencies: [

@@ -22,6 +22,7 @@ public enum KafkaBaseline {
     ) throws(KafkaError) -> Int {
         let conf = try makeNativeConfiguration([
             "bootstrap.servers": bootstrapServers, "group.id": "empmon-baseline", "enable.auto.commit": "false",
+            "auto.offset.reset": "earliest",
         ])
         var errorText = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {

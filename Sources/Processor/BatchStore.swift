@@ -14,16 +14,13 @@ struct BatchStore {
 
     /// Session-local staging tables; COPY fills them and set-based statements move rows on.
     static let stagingTables = """
-        CREATE TEMP TABLE IF NOT EXISTS batch_person_keys (person_key bytea, period date) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS batch_household_keys (period date, unit_code char(12), household_key bytea) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS batch_village_keys (period date, unit_code char(12)) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_activity_keys (period date, unit_code char(12)) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_persons (LIKE person_ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_activity (LIKE activity_ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_households
             (period date, unit_code char(12), household_key bytea, in_labour_force integer, employed integer) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_villages (period date, unit_code char(12), persons integer) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS batch_changes (period date, unit_code char(12), indicator text, delta bigint) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS batch_changes (LIKE unit_month_counts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
         """
 
     /// Creates missing month partitions, in its own transaction before the batch's.
@@ -72,75 +69,103 @@ struct BatchStore {
         }
     }
 
-    /// Locks the batch's persons (in key order, so that concurrent batches wait rather than deadlock) and
-    /// returns their stored records for the given months.
+    /// Locks the batch's persons and returns their stored records for the given months.
+    ///
+    /// The locks are transaction-scoped advisory locks on 1,024 buckets of person keys, taken in bucket order
+    /// so that concurrent batches queue instead of deadlocking: a person who moved county has months in two
+    /// partitions, and two members must not work on one person at once. (Buckets, not persons, so that a
+    /// batch holds at most 1,024 locks whatever its size.)
     func lockAndReadPersons(_ keys: Set<PersonMonthKey>) async throws -> [PersonMonthKey: PersonStatusRecord] {
         guard !keys.isEmpty else { return [:] }
-        let sorted = keys.sorted()
-        try await connection.copyIn("COPY batch_person_keys (person_key, period) FROM STDIN") { writer in
-            for key in sorted { try writer.append([LedgerColumns.hexBytea(key.personKey), LedgerColumns.date(key.period)]) }
+        let persons = Set(keys.map(\.personKey))
+        let buckets = Set(persons.map(Self.lockBucket)).sorted()
+        try await connection.query(
+            "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, b) FROM unnest($2::int[]) AS b) AS locked",
+            [Self.personLockClass, "{" + buckets.map(String.init).joined(separator: ",") + "}"])
+        // One index probe per wanted (person, month): a subquery per month, each with that month's persons.
+        let byPeriod = Dictionary(grouping: keys, by: \.period).sorted { $0.key < $1.key }
+        var parameters: [any PostgresEncodable] = []
+        var parts: [String] = []
+        for (period, wanted) in byPeriod {
+            parameters += [LedgerColumns.date(period), Self.textArray(wanted.map(\.personKey))]
+            parts.append("""
+                (SELECT \(LedgerColumns.person) FROM person_ledger WHERE period = $\(parameters.count - 1)::date
+                AND person_key = ANY(ARRAY(SELECT decode(k, 'hex') FROM unnest($\(parameters.count)::text[]) AS k)))
+                """)
         }
-        try await connection.query(
-            "INSERT INTO persons (person_key) SELECT DISTINCT person_key FROM batch_person_keys ORDER BY 1 ON CONFLICT DO NOTHING")
-        try await connection.query(
-            """
-            SELECT count(*) FROM (SELECT 1 FROM persons WHERE person_key IN (SELECT person_key FROM batch_person_keys)
-            ORDER BY person_key FOR UPDATE) AS locked
-            """)
-        let rows = try await connection.query(
-            """
-            SELECT l.* FROM batch_person_keys AS k CROSS JOIN LATERAL (
-                SELECT \(LedgerColumns.person) FROM person_ledger AS l WHERE l.person_key = k.person_key AND l.period = k.period
-            ) AS l
-            """)
+        let rows = try await connection.query(parts.joined(separator: " UNION ALL "), parameters)
         var result: [PersonMonthKey: PersonStatusRecord] = [:]
         for row in rows {
             let record = try LedgerColumns.personRecord(row)
-            result[PersonMonthKey(personKey: record.personKey, period: record.period)] = record
+            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            if keys.contains(key) { result[key] = record }
         }
         return result
     }
 
+    static let personLockClass = 0x454D_50  // "EMP"
+    static let countyLockClass = 0x454D_43  // "EMC"
+
+    /// The stored count columns, in catalogue order.
+    static let countColumns = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id)
+
+    /// Locks the counties whose household and village counts the batch changes, in code order. They are
+    /// normally the batch's own partition's, owned by this member alone; a correction that moves a person
+    /// between counties reaches into another member's, and then the two queue here.
+    func lockCounties(_ units: Set<DivisionCode>) async throws {
+        let counties = Set(units.compactMap { $0.ancestor(at: .county) }).map { Int($0.value / 1_000_000 % 1_000_000) }.sorted()
+        guard !counties.isEmpty else { return }
+        try await connection.query(
+            "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, c) FROM unnest($2::int[]) AS c) AS locked",
+            [Self.countyLockClass, "{" + counties.map(String.init).joined(separator: ",") + "}"])
+    }
+
+    static func lockBucket(_ personKey: String) -> Int { (Int(personKey.prefix(3), radix: 16) ?? 0) % 1024 }
+
+    static func textArray(_ values: some Sequence<String>) -> String { "{" + values.joined(separator: ",") + "}" }
+
+    static func dateArray(_ periods: Set<Period>) -> String { "{" + periods.sorted().map { LedgerColumns.date($0) }.joined(separator: ",") + "}" }
+
+    /// Stored member counts (the caller holds the counties' locks).
     func readHouseholds(_ keys: Set<HouseholdMonth>) async throws -> [HouseholdMonth: HouseholdMembers] {
         guard !keys.isEmpty else { return [:] }
-        try await connection.copyIn("COPY batch_household_keys (period, unit_code, household_key) FROM STDIN") { writer in
-            for key in keys {
-                try writer.append([LedgerColumns.date(key.period), key.unit.description, LedgerColumns.hexBytea(key.householdKey)])
-            }
-        }
+        let sorted = keys.sorted { ($0.period, $0.unit, $0.householdKey) < ($1.period, $1.unit, $1.householdKey) }
         let rows = try await connection.query(
             """
             SELECT h.period::text, h.unit_code, h.household_key, h.in_labour_force, h.employed
-            FROM batch_household_keys AS k CROSS JOIN LATERAL (
+            FROM unnest($1::date[], $2::text[], $3::text[]) AS k (period, unit_code, household)
+            CROSS JOIN LATERAL (
                 SELECT * FROM household_members AS h
-                WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = k.household_key
+                WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = decode(k.household, 'hex')
             ) AS h
-            """)
+            """,
+            ["{" + sorted.map { LedgerColumns.date($0.period) }.joined(separator: ",") + "}",
+                Self.textArray(sorted.map(\.unit.description)), Self.textArray(sorted.map(\.householdKey))])
         var result: [HouseholdMonth: HouseholdMembers] = [:]
         for row in rows {
             let (periodText, unitText, householdText, inLabourForce, employed) = try row.decode((String, String, String, Int, Int).self)
             guard let period = LedgerColumns.period(fromDate: periodText), let unit = DivisionCode(unitText),
                 let household = LedgerColumns.hex(fromBytea: householdText)
             else { throw PostgresError(.decoding, "a household_members row is malformed") }
-            result[HouseholdMonth(unit: unit, period: period, householdKey: household)] =
-                HouseholdMembers(inLabourForce: inLabourForce, employed: employed)
+            let key = HouseholdMonth(unit: unit, period: period, householdKey: household)
+            if keys.contains(key) { result[key] = HouseholdMembers(inLabourForce: inLabourForce, employed: employed) }
         }
         return result
     }
 
     func readVillageReports(_ keys: Set<UnitMonth>) async throws -> [UnitMonth: Int] {
         guard !keys.isEmpty else { return [:] }
-        try await connection.copyIn("COPY batch_village_keys (period, unit_code) FROM STDIN") { writer in
-            for key in keys { try writer.append([LedgerColumns.date(key.period), key.unit.description]) }
-        }
         let rows = try await connection.query(
-            "SELECT v.period::text, v.unit_code, v.persons FROM batch_village_keys AS k JOIN village_reports AS v USING (period, unit_code)")
+            """
+            SELECT period::text, unit_code, persons FROM village_reports WHERE period = ANY($1::date[]) AND unit_code = ANY($2::text[])
+            """, [Self.dateArray(Set(keys.map(\.period))), Self.textArray(Set(keys.map(\.unit.description)))])
         var result: [UnitMonth: Int] = [:]
         for row in rows {
             let (periodText, unitText, persons) = try row.decode((String, String, Int).self)
             guard let period = LedgerColumns.period(fromDate: periodText), let unit = DivisionCode(unitText)
             else { throw PostgresError(.decoding, "a village_reports row is malformed") }
-            result[UnitMonth(unit: unit, period: period)] = persons
+            let key = UnitMonth(unit: unit, period: period)
+            if keys.contains(key) { result[key] = persons }
         }
         return result
     }
@@ -172,23 +197,29 @@ struct BatchStore {
         return try rows.map { try $0.decode(String.self, at: 0) }.compactMap { LedgerColumns.period(fromDate: $0) }
     }
 
-    /// Stores the batch's records, derived counts and indicator changes.
-    func write(_ effect: BatchEffect, changes: [UnitMonth: IndicatorCounts]) async throws {
-        if !effect.acceptedPersons.isEmpty {
-            let accepted = effect.acceptedPersons
+    /// Stores the batch's records, derived counts and indicator changes. Rows that did not exist go straight
+    /// in by COPY; rows that did are replaced through the staging tables.
+    func write(_ effect: BatchEffect, state: BatchState, changes: [UnitMonth: IndicatorCounts], phases: inout PhaseTimer) async throws {
+        let replaced = Set(effect.supersededPersons.map { PersonMonthKey(personKey: $0.personKey, period: $0.period) })
+        let fresh = effect.acceptedPersons.filter { !replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period)) }
+        let replacing = effect.acceptedPersons.filter { replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period)) }
+        if !fresh.isEmpty {
+            try await connection.copyIn("COPY person_ledger (\(LedgerColumns.person)) FROM STDIN") { writer in
+                for record in fresh { try writer.append(LedgerColumns.row(record)) }
+            }
+        }
+        if !replacing.isEmpty {
             try await connection.copyIn("COPY batch_persons (\(LedgerColumns.person)) FROM STDIN") { writer in
-                for record in accepted { try writer.append(LedgerColumns.row(record)) }
+                for record in replacing { try writer.append(LedgerColumns.row(record)) }
             }
-            if !effect.supersededPersons.isEmpty {
-                try await connection.query(
-                    """
-                    INSERT INTO person_ledger_superseded (\(LedgerColumns.person), accepted_at)
-                    SELECT l.* FROM batch_persons AS b CROSS JOIN LATERAL (
-                        SELECT \(LedgerColumns.person), accepted_at FROM person_ledger AS l
-                        WHERE l.person_key = b.person_key AND l.period = b.period
-                    ) AS l
-                    """)
-            }
+            try await connection.query(
+                """
+                INSERT INTO person_ledger_superseded (\(LedgerColumns.person), accepted_at)
+                SELECT l.* FROM batch_persons AS b CROSS JOIN LATERAL (
+                    SELECT \(LedgerColumns.person), accepted_at FROM person_ledger AS l
+                    WHERE l.person_key = b.person_key AND l.period = b.period
+                ) AS l
+                """)
             let updates = LedgerColumns.person.split(separator: ",").map { $0.trimmingCharacters(in: " \n") }
                 .filter { $0 != "period" && $0 != "person_key" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
             try await connection.query(
@@ -197,16 +228,20 @@ struct BatchStore {
                 ON CONFLICT (person_key, period) DO UPDATE SET \(updates), accepted_at = now()
                 """)
         }
-        if !effect.households.isEmpty {
-            let households = effect.households
-            try await connection.copyIn("COPY batch_households FROM STDIN") { writer in
-                for (key, members) in households {
+        phases.mark("ledger")
+        let newHouseholds = effect.households.filter { state.households[$0.key] == nil }
+        let changedHouseholds = effect.households.filter { state.households[$0.key] != nil }
+        for (rows, table) in [(newHouseholds, "household_members"), (changedHouseholds, "batch_households")] where !rows.isEmpty {
+            try await connection.copyIn("COPY \(table) (period, unit_code, household_key, in_labour_force, employed) FROM STDIN") { writer in
+                for (key, members) in rows {
                     try writer.append([
                         LedgerColumns.date(key.period), key.unit.description, LedgerColumns.hexBytea(key.householdKey),
                         members.inLabourForce, members.employed,
                     ])
                 }
             }
+        }
+        if !changedHouseholds.isEmpty {
             try await connection.query(
                 """
                 INSERT INTO household_members SELECT * FROM batch_households
@@ -214,11 +249,14 @@ struct BatchStore {
                 DO UPDATE SET in_labour_force = excluded.in_labour_force, employed = excluded.employed
                 """)
         }
-        if !effect.reportedPersons.isEmpty {
-            let villages = effect.reportedPersons
-            try await connection.copyIn("COPY batch_villages FROM STDIN") { writer in
-                for (key, persons) in villages { try writer.append([LedgerColumns.date(key.period), key.unit.description, persons]) }
+        let newVillages = effect.reportedPersons.filter { state.reportedPersons[$0.key] == nil }
+        let changedVillages = effect.reportedPersons.filter { state.reportedPersons[$0.key] != nil }
+        for (rows, table) in [(newVillages, "village_reports"), (changedVillages, "batch_villages")] where !rows.isEmpty {
+            try await connection.copyIn("COPY \(table) (period, unit_code, persons) FROM STDIN") { writer in
+                for (key, persons) in rows { try writer.append([LedgerColumns.date(key.period), key.unit.description, persons]) }
             }
+        }
+        if !changedVillages.isEmpty {
             try await connection.query(
                 """
                 INSERT INTO village_reports SELECT * FROM batch_villages
@@ -244,23 +282,24 @@ struct BatchStore {
                     accepted_at = now()
                 """)
         }
+        phases.mark("derived")
         if !changes.isEmpty {
-            try await connection.copyIn("COPY batch_changes FROM STDIN") { writer in
+            let columns = Self.countColumns
+            try await connection.copyIn("COPY batch_changes (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN") { writer in
                 for (key, counts) in changes {
-                    for (indicator, delta) in counts where delta != 0 {
-                        try writer.append([LedgerColumns.date(key.period), key.unit.description, indicator.rawValue, delta])
-                    }
+                    try writer.append([LedgerColumns.date(key.period), key.unit.description] + columns.map { counts[$0] ?? 0 })
                 }
             }
-            // In key order: every batch updates the city's rows, and a fixed order makes concurrent batches
+            // In key order: every batch updates the city's row, and a fixed order makes concurrent batches
             // queue instead of deadlocking.
+            let sums = columns.map { "\($0.rawValue) = unit_month_counts.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
             try await connection.query(
                 """
-                INSERT INTO indicator_values (period, unit_code, indicator, value)
-                SELECT period, unit_code, indicator, delta FROM batch_changes ORDER BY period, unit_code, indicator
-                ON CONFLICT (period, unit_code, indicator)
-                DO UPDATE SET value = indicator_values.value + excluded.value, updated_at = now()
+                INSERT INTO unit_month_counts (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", ")))
+                SELECT period, unit_code, \(columns.map(\.rawValue).joined(separator: ", ")) FROM batch_changes ORDER BY period, unit_code
+                ON CONFLICT (period, unit_code) DO UPDATE SET \(sums), updated_at = now()
                 """)
         }
+        phases.mark("indicators(\(changes.count) units)")
     }
 }

@@ -28,7 +28,7 @@ public struct ProcessorConfiguration: Sendable {
     public var databaseURL: String
     public var topology: Topology
     /// Largest batch, and how long a batch waits to fill before it is committed anyway.
-    public var batchSize = 5000
+    public var batchSize = 20_000
     public var linger: Duration = .milliseconds(200)
     /// Stop once every assigned partition has been committed up to its end (for demos and tests).
     public var stopWhenCaughtUp = false
@@ -182,6 +182,7 @@ struct ProcessorRun {
     /// Commits a batch, retrying what can be retried. A batch is never skipped: it commits, or the
     /// processor stops without moving its offsets and the batch is read again.
     mutating func commit(_ messages: [KafkaMessage], startedAt: ContinuousClock.Instant) async throws {
+        let intakeStarted = ContinuousClock.now
         let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
         var persons: [PersonStatusRecord] = []
         var activity: [UnitActivityReport] = []
@@ -198,33 +199,44 @@ struct ProcessorRun {
         let newestPersons = IndicatorDelta.newestPerKey(persons)
         let newestActivity = IndicatorDelta.newestPerKey(activity)
         try await publishDeadLetters(rejections)
+        logger.debug("batch intake", metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
 
         let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key] ?? nil, next: $0.value) }
         let delta = self.delta
         let group = configuration.group
         let months = Set(newestPersons.newest.map(\.period))
+        let logger = self.logger
         let outcome: (effect: BatchEffect, rows: Int)
         do {
             outcome = try await withDatabaseRetries("committing a batch") { connection in
                 try await BatchStore.ensureMonths(months, on: connection)
-                return try await connection.withTransaction { connection in
+                var phases = PhaseTimer()
+                let result = try await connection.withTransaction { connection in
                     let store = BatchStore(connection: connection)
                     try await store.advanceOffsets(group: group, offsetMoves)
                     try await store.insertRejections(rejections)
+                    phases.mark("offsets")
                     var state = BatchState()
                     state.persons = try await store.lockAndReadPersons(IndicatorDelta.neighbourKeys(of: newestPersons.newest))
+                    phases.mark("persons")
                     let touched = IndicatorDelta.householdsTouched(by: newestPersons.newest, stored: state.persons)
+                    try await store.lockCounties(Set(touched.villages.map(\.unit)))
                     state.households = try await store.readHouseholds(touched.households)
                     state.reportedPersons = try await store.readVillageReports(touched.villages)
                     state.activity = try await store.readActivity(Set(newestActivity.newest.map { UnitMonth(unit: $0.unit, period: $0.period) }))
+                    phases.mark("households")
                     let effect = delta.effect(persons: newestPersons.newest, activity: newestActivity.newest, state: state)
                     var changes = effect.indicatorChanges
+                    phases.mark("compute")
                     for period in try await store.openPeriods(effect.periods) {
                         changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
                     }
-                    try await store.write(effect, changes: changes)
+                    try await store.write(effect, state: state, changes: changes, phases: &phases)
                     return (effect, changes.values.reduce(0) { $0 + $1.count })
                 }
+                phases.mark("commit")
+                logger.debug("batch phases", metadata: ["ms": "\(phases.summary)"])
+                return result
             }
         } catch let stale as StaleAssignment {
             logger.warning("batch dropped: \(stale)")
@@ -330,6 +342,11 @@ struct ProcessorRun {
             var marks = consumer.cachedWatermarks(of: partition)
             if marks == nil { marks = try? await consumer.watermarks(of: partition, timeout: .seconds(2)) }
             guard let marks else { continue }
+            if let stored, stored < marks.low {
+                logger.error("records were deleted by the broker's retention before this group processed them", metadata: [
+                    "partition": "\(partition)", "stored_offset": "\(stored)", "earliest_available": "\(marks.low)",
+                ])
+            }
             let lag = max(0, marks.high - max(stored ?? marks.low, marks.low))
             metrics.lag(partition).set(lag)
             total += lag
@@ -377,6 +394,20 @@ struct AgentCache {
         agents = Dictionary(list.map { ($0.agentID, $0) }, uniquingKeysWith: { first, _ in first })
         loadedAt = .now
     }
+}
+
+/// Where a batch's time goes (logged at debug level).
+struct PhaseTimer {
+    private var last = ContinuousClock.now
+    private(set) var phases: [(String, Duration)] = []
+
+    mutating func mark(_ name: String) {
+        let now = ContinuousClock.now
+        phases.append((name, now - last))
+        last = now
+    }
+
+    var summary: String { phases.map { "\($0.0)=\($0.1.milliseconds)" }.joined(separator: " ") }
 }
 
 /// Numbers for the periodic log line.

@@ -81,13 +81,6 @@ public enum Schema {
                 );
                 CREATE INDEX person_ledger_superseded_key ON person_ledger_superseded (person_key, period);
 
-                -- One row per person. A batch locks the rows of its persons first, so that two processors
-                -- never work on one person at once: a person who moved county has months in two partitions.
-                CREATE TABLE persons (
-                    person_key bytea PRIMARY KEY,
-                    first_seen_at timestamptz NOT NULL DEFAULT now()
-                );
-
                 -- Members of each household in each village and month who are in the labour force and
                 -- employed: zero-employment households are counted from these.
                 CREATE TABLE household_members (
@@ -130,17 +123,81 @@ public enum Schema {
                     opened_at timestamptz NOT NULL DEFAULT now()
                 );
 
-                -- Every count indicator of every unit at all four tiers for every month (rates are ratios of
-                -- these; IndicatorCatalogue). A missing row is zero.
-                CREATE TABLE indicator_values (
+                -- Every count indicator of every unit at all four tiers for every month, one row per unit and
+                -- month (one column per indicator of IndicatorCatalogue.counts and .activity; a test keeps them in
+                -- step). Rates are not stored: they are ratios of these (IndicatorCatalogue.rates).
+                CREATE TABLE unit_month_counts (
                     period date NOT NULL,
                     unit_code char(12) NOT NULL,
-                    indicator text NOT NULL,
-                    value bigint NOT NULL,
+                    labour_force bigint NOT NULL DEFAULT 0,
+                    employed bigint NOT NULL DEFAULT 0,
+                    unemployed bigint NOT NULL DEFAULT 0,
+                    registered_unemployed bigint NOT NULL DEFAULT 0,
+                    new_employment bigint NOT NULL DEFAULT 0,
+                    new_urban_employment bigint NOT NULL DEFAULT 0,
+                    reemployed bigint NOT NULL DEFAULT 0,
+                    hard_to_employ_reemployed bigint NOT NULL DEFAULT 0,
+                    rural_labour_employed bigint NOT NULL DEFAULT 0,
+                    rural_labour_employed_local bigint NOT NULL DEFAULT 0,
+                    rural_labour_employed_in_province bigint NOT NULL DEFAULT 0,
+                    rural_labour_employed_out_of_province bigint NOT NULL DEFAULT 0,
+                    zero_employment_households bigint NOT NULL DEFAULT 0,
+                    trained bigint NOT NULL DEFAULT 0,
+                    assisted bigint NOT NULL DEFAULT 0,
+                    assistance_target bigint NOT NULL DEFAULT 0,
+                    unemployed_last_month bigint NOT NULL DEFAULT 0,
+                    college_graduates bigint NOT NULL DEFAULT 0,
+                    college_graduates_employed bigint NOT NULL DEFAULT 0,
+                    reporting_units bigint NOT NULL DEFAULT 0,
+                    expected_units bigint NOT NULL DEFAULT 0,
+                    jobs_collected bigint NOT NULL DEFAULT 0,
+                    recruitment_events bigint NOT NULL DEFAULT 0,
+                    internship_posts bigint NOT NULL DEFAULT 0,
+                    gig_market_services bigint NOT NULL DEFAULT 0,
+                    entrepreneurship_trainees bigint NOT NULL DEFAULT 0,
+                    jobs_created_by_entrepreneurship bigint NOT NULL DEFAULT 0,
+                    training_completions bigint NOT NULL DEFAULT 0,
+                    labour_disputes_handled bigint NOT NULL DEFAULT 0,
+                    wage_arrears_cases bigint NOT NULL DEFAULT 0,
                     updated_at timestamptz NOT NULL DEFAULT now(),
-                    PRIMARY KEY (period, unit_code, indicator)
+                    PRIMARY KEY (period, unit_code)
                 );
-                CREATE INDEX indicator_values_unit ON indicator_values (unit_code, indicator, period);
+                CREATE INDEX unit_month_counts_unit ON unit_month_counts (unit_code, period);
+                -- The same in long form, for queries and dashboards: one row per unit, month and indicator.
+                CREATE VIEW indicator_values AS
+                    SELECT c.period, c.unit_code, v.indicator, v.value, c.updated_at
+                    FROM unit_month_counts AS c CROSS JOIN LATERAL (VALUES
+                        ('labour_force', c.labour_force),
+                        ('employed', c.employed),
+                        ('unemployed', c.unemployed),
+                        ('registered_unemployed', c.registered_unemployed),
+                        ('new_employment', c.new_employment),
+                        ('new_urban_employment', c.new_urban_employment),
+                        ('reemployed', c.reemployed),
+                        ('hard_to_employ_reemployed', c.hard_to_employ_reemployed),
+                        ('rural_labour_employed', c.rural_labour_employed),
+                        ('rural_labour_employed_local', c.rural_labour_employed_local),
+                        ('rural_labour_employed_in_province', c.rural_labour_employed_in_province),
+                        ('rural_labour_employed_out_of_province', c.rural_labour_employed_out_of_province),
+                        ('zero_employment_households', c.zero_employment_households),
+                        ('trained', c.trained),
+                        ('assisted', c.assisted),
+                        ('assistance_target', c.assistance_target),
+                        ('unemployed_last_month', c.unemployed_last_month),
+                        ('college_graduates', c.college_graduates),
+                        ('college_graduates_employed', c.college_graduates_employed),
+                        ('reporting_units', c.reporting_units),
+                        ('expected_units', c.expected_units),
+                        ('jobs_collected', c.jobs_collected),
+                        ('recruitment_events', c.recruitment_events),
+                        ('internship_posts', c.internship_posts),
+                        ('gig_market_services', c.gig_market_services),
+                        ('entrepreneurship_trainees', c.entrepreneurship_trainees),
+                        ('jobs_created_by_entrepreneurship', c.jobs_created_by_entrepreneurship),
+                        ('training_completions', c.training_completions),
+                        ('labour_disputes_handled', c.labour_disputes_handled),
+                        ('wage_arrears_cases', c.wage_arrears_cases)
+                    ) AS v (indicator, value);
 
                 -- Records the processor refused, with the reason (DESIGN.md invariant 3).
                 CREATE TABLE rejections (

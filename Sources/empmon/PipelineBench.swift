@@ -24,7 +24,7 @@ extension BenchCommand {
 
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Records to produce for the throughput runs (keep under ~200,000: the mock keeps ~5 MiB per partition).")
-        var records = 100_000
+        var records = 60_000
         @Option(help: "Records for the naive run.") var naiveRecords = 2_000
         @Option(help: "Records per second in the steady stream.") var streamRate = 2_000
         @Option(help: "Seconds of steady stream.") var streamSeconds = 20
@@ -62,6 +62,11 @@ extension BenchCommand {
                 _ = try await producer.send(try generator.message(index: index, persons: records / months))
             }
             try await producer.flush(timeout: .seconds(300))
+            let lows = try await startOffsets(bootstrap: dev.kafkaBootstrap, logger: quiet)
+            if let aged = starts.first(where: { (lows[$0.key] ?? 0) > $0.value }) {
+                throw ValidationError(
+                    "the mock cluster aged out messages of \(aged.key) (it keeps ~5 MiB per partition): use fewer --records")
+            }
 
             // (a) librdkafka's bare loop over the same messages.
             print("(a) librdkafka bare loop …")
@@ -82,8 +87,8 @@ extension BenchCommand {
             configuration.group = group
             configuration.stopWhenCaughtUp = true
             configuration.onCommit = { collector.add($0) }
-            var processorLogger = Logger(label: "empmon.process")
-            processorLogger.logLevel = .warning
+            var processorLogger = Empmon.logger("empmon.process")
+            if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { processorLogger.logLevel = .warning }
             try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
             let batches = collector.take()
             let committed = batches.reduce(0) { $0 + $1.messages }
@@ -130,12 +135,16 @@ extension BenchCommand {
                 group.addTask { [configuration, processorLogger] in
                     try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
                 }
-                try await Task.sleep(for: .seconds(3))  // let the processor join the group
+                // Once the processor has joined and committed a first record, the clock starts.
+                _ = try await producer.send(try generator.message(index: records, persons: records / months))
+                let joined = clock.now.advanced(by: .seconds(60))
+                while streamCollector.count < 1, clock.now < joined { try await Task.sleep(for: .milliseconds(50)) }
+                _ = streamCollector.take(clearing: true)
                 let started = clock.now
                 for index in 0..<streamed {
                     let due = started.advanced(by: .seconds(Double(index) / Double(streamRate)))
                     if clock.now < due { try await Task.sleep(until: due) }
-                    _ = try await producer.send(try generator.message(index: records + index, persons: records / months))
+                    _ = try await producer.send(try generator.message(index: records + 1 + index, persons: records / months))
                 }
                 try await producer.flush(timeout: .seconds(60))
                 let deadline = clock.now.advanced(by: .seconds(60))
@@ -190,6 +199,18 @@ extension BenchCommand {
             }
             try await consumer.close()
             return ends
+        }
+
+        private func startOffsets(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-bench-watermarks"), logger: logger)
+            var lows: [KafkaTopicPartition: Int64] = [:]
+            for partition in 0..<12 {
+                let key = KafkaTopicPartition(topic: WireTopics.personStatus, partition: Int32(partition))
+                lows[key] = try await consumer.watermarks(of: key).low
+            }
+            try await consumer.close()
+            return lows
         }
 
         private func presetOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
@@ -255,7 +276,12 @@ struct BenchRecords {
 final class BatchCollector: Sendable {
     private let reports = Mutex<[BatchReport]>([])
     func add(_ report: BatchReport) { reports.withLock { $0.append(report) } }
-    func take() -> [BatchReport] { reports.withLock { $0 } }
+    func take(clearing: Bool = false) -> [BatchReport] {
+        reports.withLock { reports in
+            defer { if clearing { reports = [] } }
+            return reports
+        }
+    }
     var count: Int { reports.withLock { $0.reduce(0) { $0 + $1.messages } } }
 }
 

@@ -1,6 +1,7 @@
 import Postgres
 import TestSupport
 import Storage
+import Domain
 import Synchronization
 import Testing
 
@@ -191,5 +192,24 @@ struct PostgresIntegrationTests {
                 && text.contains("***")
         }
         #expect(throws: PostgresError.self) { try PostgresClient(url: "postgresql://[::1") }
+    }
+}
+
+@Suite("Schema against the catalogue")
+struct SchemaCatalogueTests {
+    @Test("unit_month_counts has one column per stored indicator, and the long view lists every one")
+    func countColumns() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            _ = try await Schema.migrator().migrate(connection)
+            let columns = try await connection.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'unit_month_counts' ORDER BY ordinal_position"
+            ).map { try $0.decode(String.self, at: 0) }
+            let stored = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id.rawValue)
+            #expect(columns == ["period", "unit_code"] + stored + ["updated_at"])
+            try await connection.query("INSERT INTO unit_month_counts (period, unit_code, employed) VALUES ('2024-10-01', '140400000000', 7)")
+            let view = try await connection.query("SELECT indicator FROM indicator_values ORDER BY indicator").map { try $0.decode(String.self, at: 0) }
+            #expect(view == stored.sorted())
+        }
     }
 }
