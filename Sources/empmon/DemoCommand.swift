@@ -139,17 +139,7 @@ struct DemoCommand: AsyncParsableCommand {
     private func resetDevData(database: PostgresClient, kafkaBootstrap: String, group: String) async throws {
         var quiet = Logger(label: "empmon.demo")
         quiet.logLevel = .critical
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(bootstrapServers: kafkaBootstrap, groupID: "empmon-demo-watermarks"), logger: quiet)
-        var ends: [KafkaTopicPartition: Int64] = [:]
-        let topics = try TopologyFiles.locate().loadTopics().topics
-        for topic in topics where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
-            for partition in 0..<topic.partitions {
-                let key = KafkaTopicPartition(topic: topic.name, partition: partition)
-                ends[key] = try await consumer.watermarks(of: key).high
-            }
-        }
-        try await consumer.close()
+        let ends = try await recordTopicEnds(bootstrap: kafkaBootstrap, logger: quiet)
         try await database.withConnection { connection in
             try await connection.withTransaction { connection in
                 try await connection.execute(script: """

@@ -50,7 +50,7 @@ extension BenchCommand {
             let credentials = try await AgentRegistry(database: database)
                 .enroll(unit: topology.city, name: "bench", kafkaBootstrap: dev.kafkaBootstrap)
             let group = "empmon-bench"
-            let starts = try await endOffsets(bootstrap: dev.kafkaBootstrap, logger: quiet)
+            let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
             try await presetOffsets(starts, group: group, database: database)
 
             // The records: persons × months, every village, signed as an agent signs.
@@ -186,21 +186,6 @@ extension BenchCommand {
             if !outcome.differences.isEmpty { throw ExitCode(1) }
         }
 
-        private func endOffsets(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
-            let consumer = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-bench-watermarks"), logger: logger)
-            var ends: [KafkaTopicPartition: Int64] = [:]
-            for topic in try TopologyFiles.locate().loadTopics().topics
-            where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
-                for partition in 0..<topic.partitions {
-                    let key = KafkaTopicPartition(topic: topic.name, partition: partition)
-                    ends[key] = try await consumer.watermarks(of: key).high
-                }
-            }
-            try await consumer.close()
-            return ends
-        }
-
         private func startOffsets(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-bench-watermarks"), logger: logger)
@@ -223,6 +208,22 @@ extension BenchCommand {
             }
         }
     }
+}
+
+/// The end (high watermark) of every partition of the two record topics.
+func recordTopicEnds(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-watermarks"), logger: logger)
+    var ends: [KafkaTopicPartition: Int64] = [:]
+    for topic in try TopologyFiles.locate().loadTopics().topics
+    where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
+        for partition in 0..<topic.partitions {
+            let key = KafkaTopicPartition(topic: topic.name, partition: partition)
+            ends[key] = try await consumer.watermarks(of: key).high
+        }
+    }
+    try await consumer.close()
+    return ends
 }
 
 /// Signed person records for benchmarks: `persons` people spread over every village, month after month,

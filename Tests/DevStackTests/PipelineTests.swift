@@ -12,8 +12,7 @@ import Glibc
 #endif
 
 /// One pipeline under test: its own database (migrated, with its own agents) and its own consumer group,
-/// on the shared brokers. The record topics also carry other tests' records; their agents are unknown to
-/// this database, so this pipeline rejects them, which is what the city should do.
+/// on the shared brokers, starting where the record topics end when it is made.
 struct Pipeline {
     let database: TestDatabase
     let group: String
@@ -27,6 +26,15 @@ struct Pipeline {
         let pipeline = Pipeline(database: database, group: "test-\(database.name)", directory: directory)
         let migrate = try pipeline.run(["db", "migrate"])
         guard migrate.status == 0 else { throw DevStackError("migrate failed: \(migrate.output)") }
+        // The group starts where the shared topics end now, so it sees this test's records only.
+        let connection = try await database.connect()
+        for topic in [WireTopics.personStatus, WireTopics.unitActivity] {
+            for (partition, end) in try await partitionEnds(topic) {
+                try await connection.query(
+                    "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
+                    [pipeline.group, topic, partition, end])
+            }
+        }
         return pipeline
     }
 
@@ -137,10 +145,10 @@ extension SharedStackTests {
         for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
 
         // SIGKILL while batches are committing (small batches, so the kill lands inside one).
-        var committed: [Int64] = []
+        var committed: [Int64] = [try await pipeline.committedOffsets()]
         for round in 1...3 {
             let (pid, log) = try pipeline.startProcessor(["--batch-size", "200"], log: "kill-\(round).log")
-            let floor = committed.last ?? 0
+            let floor = committed.last!
             let progressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
             #expect(progressed, "processor \(round) made progress: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
@@ -219,16 +227,21 @@ extension SharedStackTests {
 
 /// The sum of a topic's high watermarks: every message ever written to it.
 func highWatermarks(_ topic: String) async throws -> Int64 {
+    try await partitionEnds(topic).reduce(0) { $0 + $1.end }
+}
+
+/// Each partition's high watermark.
+func partitionEnds(_ topic: String) async throws -> [(partition: Int, end: Int64)] {
     let settings = try #require(try DevHome.resolve(nil).loadSettings())
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
     let consumer = try KafkaConsumer(
         configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "watermarks-\(UUID().uuidString)"),
         logger: quiet)
-    var total: Int64 = 0
+    var ends: [(partition: Int, end: Int64)] = []
     for partition in 0..<12 {
-        total += try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition))).high
+        ends.append((partition, try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition))).high))
     }
     try await consumer.close()
-    return total
+    return ends
 }

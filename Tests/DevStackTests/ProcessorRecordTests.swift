@@ -49,7 +49,7 @@ func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
     try await consumer.subscribe(topics: [WireTopics.deadLetter])
     var found: [Wire.DeadLetter] = []
     let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .seconds(30))
+    let deadline = clock.now.advanced(by: .seconds(60))
     while clock.now < deadline, Set(found.map(\.recordID)) != ids {
         let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
         if case .assigned(let partitions) = result.rebalance {
