@@ -137,9 +137,12 @@ extension Duration {
 }
 
 /// The process's peak resident memory, from /proc.
-func peakMemoryMiB() -> Double {
+func peakMemoryMiB() -> Double { memoryMiB("VmHWM:") }
+
+/// A memory figure of this process from /proc/self/status (kB there), in MiB.
+func memoryMiB(_ field: String) -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
         let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
     else { return 0 }
     return kib / 1024

@@ -297,10 +297,4 @@ func resetPeakMemory() {
     try? Data("5".utf8).write(to: URL(fileURLWithPath: "/proc/self/clear_refs"))
 }
 
-func currentMemoryMiB() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
-    else { return 0 }
-    return kib / 1024
-}
+func currentMemoryMiB() -> Double { memoryMiB("VmRSS:") }
