@@ -246,6 +246,7 @@ struct ProcessorRun {
             return
         }
         for (partition, next) in moves { positions[partition] = .some(next) }
+        updateLagGauges(of: Array(moves.keys))
 
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
@@ -352,6 +353,14 @@ struct ProcessorRun {
         }
         agents.store(loaded)
         return agents.agents
+    }
+
+    /// After a commit: the lag of the partitions it moved, from the watermarks the client already holds.
+    func updateLagGauges(of partitions: [KafkaTopicPartition]) {
+        for partition in partitions {
+            guard let stored = positions[partition] ?? nil, let marks = consumer.cachedWatermarks(of: partition) else { continue }
+            metrics.lag(partition).set(max(0, marks.high - stored))
+        }
     }
 
     /// Records not yet committed, over the assigned partitions; updates the lag gauges.

@@ -10,6 +10,9 @@ import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// One pipeline under test: its own database (migrated, with its own agents) and its own consumer group,
 /// on the shared brokers, starting where the record topics end when it is made.
@@ -203,14 +206,23 @@ extension SharedStackTests {
         let pipeline = try await Pipeline.make()
         let truth = try pipeline.simulate(seed: 13, counties: "140403000000,140427000000,140404000000,140431000000")
         var members: [(pid: Int32, log: String)] = []
+        let metricsPort = Int.random(in: 20_000..<30_000)
         for index in 1...3 {
-            members.append(try pipeline.startProcessor(["--batch-size", "300", "--client-id", "member-\(index)"], log: "member-\(index).log"))
+            let metrics = index == 1 ? ["--metrics-port", String(metricsPort)] : []
+            members.append(try pipeline.startProcessor(
+                ["--batch-size", "300", "--client-id", "member-\(index)"] + metrics, log: "member-\(index).log"))
         }
         // Let them share the work until it is done; then ask them to leave.
         var total: Int64 = 0
         for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
         let finished = try await waitUntil(300) { try await pipeline.committedOffsets() >= total }
         #expect(finished)
+        // Member 1's operational numbers, in Prometheus text form.
+        let (body, _) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
+        let metrics = String(decoding: body, as: UTF8.self)
+        let accepted = metrics.split(separator: "\n").first { $0.hasPrefix("empmon_processor_records_total{outcome=\"accepted\"}") }
+        #expect((accepted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics.prefix(1500))")
+        #expect(metrics.contains("empmon_processor_lag_records{") && metrics.contains("empmon_processor_batch_duration_seconds_bucket"))
         for member in members { kill(member.pid, SIGTERM) }
         var logs = ""
         for member in members {
