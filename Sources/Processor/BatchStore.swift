@@ -177,7 +177,7 @@ struct BatchStore {
         }
         let rows = try await connection.query(
             """
-            SELECT \(LedgerColumns.activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(separator: ", "))
+            SELECT \(LedgerColumns.activityQualified)
             FROM batch_activity_keys AS k JOIN activity_ledger AS a USING (period, unit_code) FOR UPDATE OF a
             """)
         var result: [UnitMonth: UnitActivityReport] = [:]
@@ -271,7 +271,7 @@ struct BatchStore {
             try await connection.query(
                 """
                 INSERT INTO activity_ledger_superseded (\(LedgerColumns.activity), accepted_at)
-                SELECT \(LedgerColumns.activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(separator: ", ")), a.accepted_at
+                SELECT \(LedgerColumns.activityQualified), a.accepted_at
                 FROM batch_activity AS b JOIN activity_ledger AS a USING (period, unit_code)
                 """)
             try await connection.query(

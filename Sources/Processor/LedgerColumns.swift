@@ -11,6 +11,9 @@ enum LedgerColumns {
 
     static let activity = "period, unit_code, record_id, counters, reported_at_ms, agent_id, signature"
 
+    /// `activity`, each column qualified with the alias `a`.
+    static let activityQualified = activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(separator: ", ")
+
     static func row(_ record: PersonStatusRecord) -> [(any PostgresEncodable)?] {
         [
             date(record.period), hexBytea(record.personKey), record.recordID.text, record.unit.description,

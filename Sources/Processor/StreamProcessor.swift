@@ -355,11 +355,16 @@ struct ProcessorRun {
         return agents.agents
     }
 
+    /// Records after the stored offset (or after the oldest kept, when retention deleted some or none is stored).
+    static func lag(stored: Int64?, marks: (low: Int64, high: Int64)) -> Int64 {
+        max(0, marks.high - max(stored ?? marks.low, marks.low))
+    }
+
     /// After a commit: the lag of the partitions it moved, from the watermarks the client already holds.
     func updateLagGauges(of partitions: [KafkaTopicPartition]) {
         for partition in partitions {
             guard let stored = positions[partition] ?? nil, let marks = consumer.cachedWatermarks(of: partition) else { continue }
-            metrics.lag(partition).set(max(0, marks.high - stored))
+            metrics.lag(partition).set(Self.lag(stored: stored, marks: marks))
         }
     }
 
@@ -375,7 +380,7 @@ struct ProcessorRun {
                     "partition": "\(partition)", "stored_offset": "\(stored)", "earliest_available": "\(marks.low)",
                 ])
             }
-            let lag = max(0, marks.high - max(stored ?? marks.low, marks.low))
+            let lag = Self.lag(stored: stored, marks: marks)
             metrics.lag(partition).set(lag)
             total += lag
         }

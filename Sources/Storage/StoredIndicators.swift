@@ -9,17 +9,7 @@ public struct StoredIndicators: Sendable {
 
     /// One unit's count indicators for one month (absent = zero).
     public func counts(unit: DivisionCode, period: Period) async throws -> IndicatorCounts {
-        try await database.withConnection { connection in
-            var counts: IndicatorCounts = [:]
-            for row in try await connection.query(
-                "SELECT indicator, value FROM indicator_values WHERE period = $1::date AND unit_code = $2",
-                ["\(period)-01", unit.description])
-            {
-                let (indicator, value) = try row.decode((String, Int64).self)
-                counts[IndicatorID(rawValue: indicator)] = value
-            }
-            return counts
-        }
+        try await counts(units: [unit], period: period)[unit] ?? [:]
     }
 
     /// Several units' counts for one month, in one query.
