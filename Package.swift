@@ -76,6 +76,12 @@ let package = Package(
             dependencies: ["Domain"],
             swiftSettings: strictSettings
         ),
+        // Forecasting (ETS, seasonal naive), hierarchical reconciliation, accuracy, seasonal adjustment, targets.
+        .target(
+            name: "Analysis",
+            dependencies: ["Domain"],
+            swiftSettings: strictSettings
+        ),
         // Reads Topology/ (divisions, topics, targets) from disk.
         .target(
             name: "TopologyFiles",
@@ -125,6 +131,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
         // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),

@@ -89,3 +89,15 @@ public enum IndicatorCatalogue {
         rate("reporting_rate", "报送率", "Reporting completeness", "reporting_units", "expected_units", better: true),
     ]
 }
+
+extension Indicator {
+    /// Whether a year's figure is the sum of its months (new employment, activity counters) rather than a level
+    /// at a point in time (labour force, employed persons) or a rate. Decides year-to-date sums and targets.
+    public var accumulatesOverYear: Bool { IndicatorCatalogue.flows.contains(id) }
+}
+
+extension IndicatorCatalogue {
+    static let flows: Set<IndicatorID> = Set(
+        ["new_employment", "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "trained", "assisted"]
+            + activity.map(\.id.rawValue).map(IndicatorID.init(rawValue:)))
+}

@@ -1,0 +1,182 @@
+import Domain
+import Foundation
+
+/// A forecast of one series: point forecasts and 80%/95% prediction intervals for months 1…h ahead.
+public struct SeriesForecast: Sendable {
+    public let model: String
+    public var mean: [Double]
+    public var lo80: [Double]
+    public var hi80: [Double]
+    public var lo95: [Double]
+    public var hi95: [Double]
+
+    public var horizon: Int { mean.count }
+
+    /// The standard deviation a Gaussian interval of the same 95% width would have; what reconciliation rescales.
+    public func standardDeviation(at step: Int) -> Double { max(0, hi95[step] - lo95[step]) / (2 * 1.959964) }
+}
+
+/// How a series is forecast.
+public enum ForecastMethod: Sendable, Hashable {
+    /// Every admissible ETS model, the one with the smallest AICc.
+    case automatic
+    case seasonalNaive
+    case ets(ETSSpec)
+}
+
+/// A model fitted to one series, ready to forecast or to draw future paths from.
+public enum FittedModel: Sendable {
+    case ets(ETSModel)
+    /// ŷ(T+h) = y(T+h−m·k), k = ⌈h/m⌉; σ from the seasonal differences.
+    case seasonalNaive(lastSeason: [Double], sigma: Double, residuals: [Double])
+    /// Too short or constant: the last value, with the spread of its changes.
+    case naive(last: Double, sigma: Double, residuals: [Double])
+
+    public var name: String {
+        switch self {
+        case .ets(let model): model.spec.description
+        case .seasonalNaive: "SNAIVE"
+        case .naive: "NAIVE"
+        }
+    }
+
+    /// One-step in-sample errors, aligned to the end of the series (earliest months may be missing).
+    public var residuals: [Double] {
+        switch self {
+        case .ets(let model): model.residuals
+        case .seasonalNaive(_, _, let residuals), .naive(_, _, let residuals): residuals
+        }
+    }
+
+    public var aicc: Double? {
+        if case .ets(let model) = self { return model.aicc }
+        return nil
+    }
+
+    public func pointForecast(horizon: Int) -> [Double] {
+        switch self {
+        case .ets(let model): return model.forecast(horizon: horizon)
+        case .seasonalNaive(let season, _, _): return (0..<horizon).map { season[$0 % season.count] }
+        case .naive(let last, _, _): return Array(repeating: last, count: horizon)
+        }
+    }
+
+    /// Future paths: `paths` rows of `horizon` months.
+    public func samplePaths(horizon: Int, paths: Int, generator: inout SeededGenerator) -> [[Double]] {
+        switch self {
+        case .ets(let model):
+            return model.samplePaths(horizon: horizon, paths: paths, generator: &generator)
+        case .seasonalNaive(let season, let sigma, _):
+            return (0..<paths).map { _ in
+                var last = season
+                return (0..<horizon).map { step in
+                    let value = last[step % season.count] + sigma * generator.nextGaussian()
+                    last[step % season.count] = value
+                    return value
+                }
+            }
+        case .naive(let last, let sigma, _):
+            return (0..<paths).map { _ in
+                var value = last
+                return (0..<horizon).map { _ in
+                    value += sigma * generator.nextGaussian()
+                    return value
+                }
+            }
+        }
+    }
+}
+
+public struct ForecastError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Fits and forecasts monthly series.
+public struct Forecaster: Sendable {
+    public var method: ForecastMethod
+    public var seasonalPeriod = 12
+    /// Simulated paths behind the prediction intervals.
+    public var paths = 1_000
+    /// Counts never go below zero: interval bounds are floored at 0 when the history has no negative value.
+    public var floorAtZero = true
+
+    public init(method: ForecastMethod = .automatic) { self.method = method }
+
+    public static let minimumLength = 3
+
+    public func fit(_ y: [Double]) throws(ForecastError) -> FittedModel {
+        guard y.count >= Self.minimumLength else { throw ForecastError("needs at least \(Self.minimumLength) months, has \(y.count)") }
+        guard y.allSatisfy(\.isFinite) else { throw ForecastError("has a value that is not a finite number") }
+        let m = seasonalPeriod
+        let varies = y.contains { $0 != y[0] }
+        switch method {
+        case .seasonalNaive:
+            return y.count >= m ? Self.seasonalNaive(y, period: m) : Self.naive(y)
+        case .ets(let spec):
+            guard varies else { return Self.naive(y) }
+            guard let model = ETSModel.fit(y, spec: spec, period: m) else {
+                throw ForecastError("\(spec) cannot be fitted to \(y.count) months" + (y.contains { $0 <= 0 } ? " with zero or negative values" : ""))
+            }
+            return .ets(model)
+        case .automatic:
+            guard varies else { return Self.naive(y) }
+            let candidates = ETSSpec.candidates(seasonal: y.count >= 2 * m + 4, positive: y.allSatisfy { $0 > 0 })
+            let fits = candidates.compactMap { ETSModel.fit(y, spec: $0, period: m) }
+            guard let best = fits.filter({ $0.aicc.isFinite }).min(by: { $0.aicc < $1.aicc }) else {
+                return y.count >= m + 2 ? Self.seasonalNaive(y, period: m) : Self.naive(y)
+            }
+            return .ets(best)
+        }
+    }
+
+    public func forecast(_ y: [Double], horizon: Int, seed: UInt64 = 1) throws(ForecastError) -> SeriesForecast {
+        guard (1...120).contains(horizon) else { throw ForecastError("horizon must be 1 to 120 months, not \(horizon)") }
+        let model = try fit(y)
+        return forecast(model, horizon: horizon, seed: seed, nonNegative: floorAtZero && !y.contains { $0 < 0 })
+    }
+
+    public func forecast(_ model: FittedModel, horizon: Int, seed: UInt64, nonNegative: Bool) -> SeriesForecast {
+        let mean = model.pointForecast(horizon: horizon)
+        var generator = SeededGenerator(seed: seed)
+        let draws = model.samplePaths(horizon: horizon, paths: paths, generator: &generator)
+        var result = SeriesForecast(model: model.name, mean: mean, lo80: [], hi80: [], lo95: [], hi95: [])
+        for step in 0..<horizon {
+            let sorted = draws.map { $0[step] }.sorted()
+            func quantile(_ q: Double) -> Double {
+                let value = Quantile.of(sorted: sorted, q)
+                return nonNegative ? max(0, value) : value
+            }
+            result.lo80.append(quantile(0.10))
+            result.hi80.append(quantile(0.90))
+            result.lo95.append(quantile(0.025))
+            result.hi95.append(quantile(0.975))
+        }
+        return result
+    }
+
+    static func seasonalNaive(_ y: [Double], period m: Int) -> FittedModel {
+        let residuals = (m..<y.count).map { y[$0] - y[$0 - m] }
+        return .seasonalNaive(lastSeason: Array(y.suffix(m)), sigma: rootMeanSquare(residuals), residuals: residuals)
+    }
+
+    static func naive(_ y: [Double]) -> FittedModel {
+        let residuals = (1..<y.count).map { y[$0] - y[$0 - 1] }
+        return .naive(last: y[y.count - 1], sigma: rootMeanSquare(residuals), residuals: residuals)
+    }
+
+    static func rootMeanSquare(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : (values.map { $0 * $0 }.reduce(0, +) / Double(values.count)).squareRoot()
+    }
+}
+
+public enum Quantile {
+    /// Linear interpolation between order statistics (type 7, R's default).
+    public static func of(sorted values: [Double], _ q: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let position = q * Double(values.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = min(lower + 1, values.count - 1)
+        return values[lower] + (position - Double(lower)) * (values[upper] - values[lower])
+    }
+}
