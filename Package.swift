@@ -80,7 +80,8 @@ let package = Package(
         .target(
             name: "Analysis",
             dependencies: ["Domain"],
-            swiftSettings: strictSettings
+            // Optimised in debug builds too: tests and the demo fit thousands of models.
+            swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // Reads Topology/ (divisions, topics, targets) from disk.
         .target(
@@ -105,6 +106,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The analyst's queries on the stored indicators: situation tables, series (raw, adjusted, as of a date),
+        // targets, stored forecasts.
+        .target(
+            name: "Situation",
+            dependencies: ["Domain", "Postgres", "Storage", "Analysis"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "DevStack",
             dependencies: ["Kafka", "Postgres", "Storage", .product(name: "Logging", package: "swift-log")],
@@ -114,7 +122,7 @@ let package = Package(
             name: "empmon",
             dependencies: [
                 "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
-                "Processor",
+                "Processor", "Analysis", "Situation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

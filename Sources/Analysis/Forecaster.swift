@@ -12,6 +12,15 @@ public struct SeriesForecast: Sendable {
 
     public var horizon: Int { mean.count }
 
+    public init(model: String, mean: [Double], lo80: [Double], hi80: [Double], lo95: [Double], hi95: [Double]) {
+        self.model = model
+        self.mean = mean
+        self.lo80 = lo80
+        self.hi80 = hi80
+        self.lo95 = lo95
+        self.hi95 = hi95
+    }
+
     /// The standard deviation a Gaussian interval of the same 95% width would have; what reconciliation rescales.
     public func standardDeviation(at step: Int) -> Double { max(0, hi95[step] - lo95[step]) / (2 * 1.959964) }
 }

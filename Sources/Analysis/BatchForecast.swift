@@ -1,0 +1,144 @@
+import Domain
+import Foundation
+
+/// Forecasts many series at once, on every core, reconciling them when they form a hierarchy.
+public struct BatchForecast: Sendable {
+    public var forecaster = Forecaster()
+    public var reconciliation: ReconciliationMethod = .minTShrink
+
+    public init() {}
+
+    public struct Result: Sendable {
+        /// First forecast month of each series.
+        public var origin: [String: Period]
+        public var forecasts: [String: SeriesForecast]
+        public var shrinkage: Double?
+    }
+
+    public func run(_ table: SeriesTable, horizon: Int) async throws -> Result {
+        if let (hierarchy, all) = try table.completedHierarchy() {
+            let fits = try await fitAll(all)
+            var base: [String: SeriesForecast] = [:]
+            var residuals: [String: [Double]] = [:]
+            var nonNegative: Set<String> = []
+            for node in hierarchy.nodes {
+                guard let series = all[node], let model = fits[node] else { continue }
+                let positive = !series.values.contains { $0 < 0 }
+                if positive { nonNegative.insert(node) }
+                base[node] = forecaster.forecast(model, horizon: horizon, seed: Self.seed(node), nonNegative: positive)
+                residuals[node] = model.residuals
+            }
+            let reconciled = try Reconciler.reconcile(
+                base: base, residuals: residuals, hierarchy: hierarchy, method: reconciliation, nonNegative: nonNegative)
+            return Result(origin: all.mapValues { $0.end.next }, forecasts: reconciled.forecasts, shrinkage: reconciled.shrinkage)
+        }
+        let fits = try await fitAll(table.series)
+        var forecasts: [String: SeriesForecast] = [:]
+        for (unit, model) in fits {
+            let positive = !(table.series[unit]?.values.contains { $0 < 0 } ?? false)
+            forecasts[unit] = forecaster.forecast(model, horizon: horizon, seed: Self.seed(unit), nonNegative: positive)
+        }
+        return Result(origin: table.series.mapValues { $0.end.next }, forecasts: forecasts, shrinkage: nil)
+    }
+
+    /// Fits every series, spread over the cores; a series that cannot be fitted is named in the error.
+    public func fitAll(_ series: [String: SeriesTable.Series]) async throws -> [String: FittedModel] {
+        let forecaster = self.forecaster
+        let names = series.keys.sorted()
+        let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return try await withThrowingTaskGroup(of: [(String, FittedModel)].self) { group in
+            for lane in 0..<lanes {
+                let mine = stride(from: lane, to: names.count, by: lanes).map { (names[$0], series[names[$0]]?.values ?? []) }
+                group.addTask {
+                    try mine.map { name, values in
+                        do throws(ForecastError) { return (name, try forecaster.fit(values)) } catch { throw ForecastError("\(name): \(error.description)") }
+                    }
+                }
+            }
+            var result: [String: FittedModel] = [:]
+            for try await chunk in group { for (name, model) in chunk { result[name] = model } }
+            return result
+        }
+    }
+
+    /// A stable seed per series, so that the same file gives the same intervals.
+    static func seed(_ name: String) -> UInt64 {
+        name.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
+    }
+}
+
+/// Fits on all but the last months of every series and scores the held-out months.
+public struct Backtest: Sendable {
+    public struct Score: Sendable {
+        public let unit: String
+        public let months: Int
+        public let model: String
+        public let mase: Double?
+        public let smape: Double?
+        public let naiveMASE: Double?
+        public let naiveSMAPE: Double?
+    }
+
+    public struct Report: Sendable {
+        public var scores: [Score]
+        /// Series whose training part was too short, with the reason.
+        public var skipped: [(unit: String, reason: String)]
+
+        public var meanMASE: Double? { Self.mean(scores.compactMap(\.mase)) }
+        public var meanNaiveMASE: Double? { Self.mean(scores.compactMap(\.naiveMASE)) }
+        public var meanSMAPE: Double? { Self.mean(scores.compactMap(\.smape)) }
+        public var meanNaiveSMAPE: Double? { Self.mean(scores.compactMap(\.naiveSMAPE)) }
+
+        static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+    }
+
+    public var forecaster = Forecaster()
+    public var period = 12
+
+    public init() {}
+
+    public func run(_ table: SeriesTable, holdout: Int) async -> Report {
+        let forecaster = self.forecaster
+        let period = self.period
+        let names = table.series.keys.sorted()
+        let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let outcomes = await withTaskGroup(of: [(String, Result<Score, ForecastError>)].self) { group in
+            for lane in 0..<lanes {
+                let mine = stride(from: lane, to: names.count, by: lanes).map { (names[$0], table.series[names[$0]]?.values ?? []) }
+                group.addTask {
+                    mine.map { name, values in
+                        guard values.count - holdout > period else {
+                            return (name, .failure(ForecastError("\(values.count) months leave fewer than \(period + 1) to fit on")))
+                        }
+                        let training = Array(values.dropLast(holdout))
+                        let actual = Array(values.suffix(holdout))
+                        do throws(ForecastError) {
+                            let model = try forecaster.fit(training)
+                            let mean = model.pointForecast(horizon: holdout)
+                            let naive = Forecaster.seasonalNaive(training, period: period).pointForecast(horizon: holdout)
+                            return (name, .success(Score(
+                                unit: name, months: values.count, model: model.name,
+                                mase: Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
+                                smape: Accuracy.smape(actual: actual, forecast: mean),
+                                naiveMASE: Accuracy.mase(actual: actual, forecast: naive, training: training, period: period),
+                                naiveSMAPE: Accuracy.smape(actual: actual, forecast: naive))))
+                        } catch {
+                            return (name, .failure(error))
+                        }
+                    }
+                }
+            }
+            var all: [(String, Result<Score, ForecastError>)] = []
+            for await chunk in group { all += chunk }
+            return all.sorted { $0.0 < $1.0 }
+        }
+        var report = Report(scores: [], skipped: [])
+        for (name, outcome) in outcomes {
+            switch outcome {
+            case .success(let score): report.scores.append(score)
+            case .failure(let error): report.skipped.append((name, error.description))
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,80 @@
+import Domain
+import Foundation
+import Postgres
+import Storage
+
+/// Reads stored count indicators over months, now or as they stood at a past moment.
+public struct IndicatorHistory: Sendable {
+    public let database: PostgresClient
+
+    public init(database: PostgresClient) { self.database = database }
+
+    /// The count columns of `unit_month_counts`, named after the indicators.
+    static let countIDs: [IndicatorID] = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id)
+
+    /// Counts of the units for every month from `first` through `last` that has a row; absent rows are zero.
+    /// With `asOf`, each unit-month is the latest version recorded at or before that moment.
+    public func counts(units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil) async throws
+        -> [DivisionCode: [Period: IndicatorCounts]]
+    {
+        guard !units.isEmpty, first <= last else { return [:] }
+        let columns = Self.countIDs.map(\.rawValue).joined(separator: ", ")
+        var parameters: [any PostgresEncodable] = ["{" + units.map(\.description).joined(separator: ",") + "}", "\(first)-01", "\(last)-01"]
+        let sql: String
+        if let asOf {
+            parameters.append(Self.timestamp(asOf))
+            sql = """
+                SELECT DISTINCT ON (unit_code, period) to_char(period, 'YYYY-MM'), unit_code, \(columns)
+                FROM unit_month_count_history
+                WHERE unit_code = ANY($1::text[]) AND period BETWEEN $2::date AND $3::date AND recorded_at <= $4::timestamptz
+                ORDER BY unit_code, period, recorded_at DESC
+                """
+        } else {
+            sql = """
+                SELECT to_char(period, 'YYYY-MM'), unit_code, \(columns) FROM unit_month_counts
+                WHERE unit_code = ANY($1::text[]) AND period BETWEEN $2::date AND $3::date
+                """
+        }
+        return try await database.withConnection { connection in
+            var result: [DivisionCode: [Period: IndicatorCounts]] = [:]
+            for row in try await connection.query(sql, parameters) {
+                guard let period = Period(try row.decode(String.self, at: 0)), let unit = DivisionCode(try row.decode(String.self, at: 1)) else { continue }
+                var counts: IndicatorCounts = [:]
+                for (offset, id) in Self.countIDs.enumerated() {
+                    let value = try row.decode(Int64.self, at: offset + 2)
+                    if value != 0 { counts[id] = value }
+                }
+                result[unit, default: [:]][period] = counts
+            }
+            return result
+        }
+    }
+
+    /// The months anything was reported for, oldest first (optionally as known at `asOf`).
+    public func monitoredPeriods(asOf: Date? = nil) async throws -> [Period] {
+        try await database.withConnection { connection in
+            let rows = if let asOf {
+                try await connection.query(
+                    "SELECT DISTINCT to_char(period, 'YYYY-MM') FROM unit_month_count_history WHERE recorded_at <= $1::timestamptz ORDER BY 1",
+                    [Self.timestamp(asOf)])
+            } else {
+                try await connection.query("SELECT to_char(period, 'YYYY-MM') FROM monitored_periods ORDER BY period")
+            }
+            return try rows.compactMap { Period(try $0.decode(String.self, at: 0)) }
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+extension Indicator {
+    /// This indicator's value in a unit-month's counts: the count, or the rate from its numerator and denominator
+    /// (nil when the denominator is zero).
+    public func value(in counts: IndicatorCounts) -> Double? {
+        unit == .count ? Double(counts[id] ?? 0) : IndicatorCatalogue.rate(self, in: counts)
+    }
+}

@@ -1,0 +1,61 @@
+import Domain
+import Foundation
+
+/// When a month's reports are due, in China Standard Time. A month closes on `closingDay` of the month after;
+/// its figures stay preliminary until the following month has closed too, and are revised from then on.
+public struct ReportingCalendar: Sendable {
+    public var closingDay: Int
+
+    public init(closingDay: Int = 10) { self.closingDay = closingDay }
+
+    static let chinaTime = TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt
+
+    /// The moment a month's reporting closes: 00:00 CST on the day after `closingDay` of the next month.
+    public func closes(_ period: Period) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = Self.chinaTime
+        let next = period.next
+        let components = DateComponents(year: next.year, month: next.month, day: closingDay + 1)
+        return calendar.date(from: components) ?? .distantFuture
+    }
+
+    public enum Status: String, Sendable, Codable {
+        case preliminary, revised
+    }
+
+    public func status(of period: Period, at moment: Date) -> Status {
+        moment < closes(period.next) ? .preliminary : .revised
+    }
+}
+
+/// Annual targets per unit: the city's figures from `Topology/targets.json`, apportioned to the units below by
+/// their share of the city's labour force (until unit targets are published separately). `scale` shrinks count
+/// targets for simulated cities smaller than the real one.
+public struct UnitTargets: Sendable {
+    public let year: Int
+    public let city: DivisionCode
+    public let cityTargets: [IndicatorID: Double]
+
+    public init(year: Int, city: DivisionCode, targets: [String: Double], scale: Double = 1) {
+        self.year = year
+        self.city = city
+        var scaled: [IndicatorID: Double] = [:]
+        for (id, value) in targets {
+            let indicator = IndicatorCatalogue.indicator(IndicatorID(rawValue: id))
+            scaled[IndicatorID(rawValue: id)] = indicator?.unit == .count ? value * scale : value
+        }
+        self.cityTargets = scaled
+    }
+
+    /// The scale from `EMPMON_TARGET_SCALE` (the demo's simulated city is a thousandth of the real one), else 1.
+    public static var environmentScale: Double {
+        ProcessInfo.processInfo.environment["EMPMON_TARGET_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+    }
+
+    /// The target of `indicator` for a unit whose labour force is `labourForceShare` of the city's.
+    public func target(_ indicator: IndicatorID, unit: DivisionCode, labourForceShare: Double) -> Double? {
+        guard let value = cityTargets[indicator] else { return nil }
+        guard unit != city, IndicatorCatalogue.indicator(indicator)?.unit == .count else { return value }
+        return value * labourForceShare
+    }
+}

@@ -1,0 +1,163 @@
+import Analysis
+import Domain
+import Foundation
+import Postgres
+
+/// One unit's line of the situation table.
+public struct SituationRow: Sendable, Codable, Hashable {
+    public let unit: String
+    public let name: String
+    public let value: Double?
+    public let previousMonth: Double?
+    public let monthOnMonth: Double?
+    public let sameMonthLastYear: Double?
+    public let yearOnYear: Double?
+    /// 1 is best: by progress against the target when there is one, else by value, in the indicator's good direction.
+    public var rank: Int?
+    public let reportingRate: Double?
+    public let yearToDate: Double?
+    public let target: Double?
+    /// yearToDate ÷ target.
+    public let progress: Double?
+    public let status: ReportingCalendar.Status
+    /// The key indicators of the month (counts and rates).
+    public let indicators: [String: Double]
+}
+
+public struct SituationTable: Sendable, Codable {
+    public let tier: String
+    public let period: String
+    public let indicator: String
+    public let indicatorName: String
+    public let asOf: String?
+    /// Share of the year elapsed at the end of the period (month ÷ 12).
+    public let yearElapsed: Double
+    public var rows: [SituationRow]
+}
+
+public struct SeriesPoint: Sendable, Codable, Hashable {
+    public let period: String
+    public let value: Double?
+    public let seasonallyAdjusted: Double?
+    public let trend: Double?
+    public let monthOnMonth: Double?
+    public let yearOnYear: Double?
+    public let status: ReportingCalendar.Status
+}
+
+public struct QueryError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The situation queries the CLI, the report and the HTTP API share.
+public struct SituationQuery: Sendable {
+    public let history: IndicatorHistory
+    public let topology: Topology
+    public let targets: UnitTargets?
+    public var calendar = ReportingCalendar()
+
+    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
+        self.history = IndicatorHistory(database: database)
+        self.topology = topology
+        self.targets = targets
+    }
+
+    public static let keyIndicators: [IndicatorID] = [
+        "labour_force", "employed", "registered_unemployment_rate", "new_urban_employment", "reemployed", "placement_rate",
+        "rural_labour_employed", "assistance_rate", "reporting_rate",
+    ]
+
+    /// Every unit of `tier` (within `within`, if given) for one month.
+    public func situation(
+        tier: Tier, period: Period, indicator id: IndicatorID = "new_urban_employment", within: DivisionCode? = nil, asOf: Date? = nil
+    ) async throws -> SituationTable {
+        guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
+        let units = topology.allDivisions.filter { division in division.tier == tier && (within.map { division.code.isInSubtree(of: $0) } ?? true) }
+            .sorted { $0.code < $1.code }
+        let first = min(period.advanced(by: -12), period.startOfYear)
+        let data = try await history.counts(units: units.map(\.code) + [topology.city.code], from: first, through: period, asOf: asOf)
+        let moment = asOf ?? Date()
+        let cityLabour = Double(data[topology.city.code]?[period]?["labour_force"] ?? 0)
+        var rows: [SituationRow] = units.map { division in
+            let months = data[division.code] ?? [:]
+            let counts = months[period] ?? [:]
+            let value = indicator.value(in: counts)
+            let previous = indicator.value(in: months[period.previous] ?? [:])
+            let lastYear = months[period.advanced(by: -12)].flatMap { indicator.value(in: $0) }
+            let ytd = Self.yearToDate(indicator, months: months, period: period)
+            let share = cityLabour > 0 ? Double(counts["labour_force"] ?? 0) / cityLabour : 0
+            let target = targets.flatMap { $0.year > 0 ? $0.target(id, unit: division.code, labourForceShare: share) : nil }
+            var key: [String: Double] = [:]
+            for keyID in Self.keyIndicators {
+                if let keyIndicator = IndicatorCatalogue.indicator(keyID), let keyValue = keyIndicator.value(in: counts) { key[keyID.rawValue] = keyValue }
+            }
+            return SituationRow(
+                unit: division.code.description, name: division.name, value: value, previousMonth: previous,
+                monthOnMonth: Self.change(value, previous), sameMonthLastYear: lastYear, yearOnYear: Self.change(value, lastYear),
+                rank: nil, reportingRate: IndicatorCatalogue.indicator("reporting_rate")?.value(in: counts),
+                yearToDate: ytd, target: target, progress: target.flatMap { t in t != 0 ? ytd.map { $0 / t } : nil },
+                status: calendar.status(of: period, at: moment), indicators: key)
+        }
+        let better = indicator.higherIsBetter ?? true
+        let ranked = rows.indices.filter { (rows[$0].progress ?? rows[$0].value) != nil }.sorted { a, b in
+            let left = rows[a].progress ?? rows[a].value ?? 0
+            let right = rows[b].progress ?? rows[b].value ?? 0
+            return left == right ? rows[a].unit < rows[b].unit : (better ? left > right : left < right)
+        }
+        for (position, index) in ranked.enumerated() { rows[index].rank = position + 1 }
+        return SituationTable(
+            tier: tier.rawValue, period: period.description, indicator: id.rawValue, indicatorName: indicator.chineseName,
+            asOf: asOf.map(IndicatorHistory.timestamp), yearElapsed: Double(period.month) / 12, rows: rows)
+    }
+
+    /// One indicator of one unit over months, raw and seasonally adjusted (adjusted over the unit's whole
+    /// history, so that the filter sees full years), each month marked preliminary or revised.
+    public func series(unit: DivisionCode, indicator id: IndicatorID, from first: Period, through last: Period, asOf: Date? = nil) async throws -> [SeriesPoint] {
+        guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
+        guard topology.contains(unit) else { throw QueryError("\(unit) is not a unit of \(topology.city.name)") }
+        guard first <= last else { throw QueryError("--from \(first) is after --to \(last)") }
+        let known = try await history.monitoredPeriods(asOf: asOf)
+        let start = min(first, known.first ?? first)
+        let end = max(last, known.last ?? last)
+        let months = try await history.counts(units: [unit], from: start, through: end, asOf: asOf)[unit] ?? [:]
+        let span = start.through(known.last.map { min($0, end) } ?? end)
+        let values = span.map { months[$0].flatMap { indicator.value(in: $0) } ?? (indicator.unit == .count ? 0 : nil) }
+        let complete = values.compactMap { $0 }
+        let adjustment = complete.count == values.count ? SeasonalAdjustment(complete) : nil
+        let moment = asOf ?? Date()
+        return first.through(last).map { period in
+            let offset = start.distance(to: period)
+            let inSpan = span.indices.contains(offset)
+            let value = inSpan ? values[offset] : nil
+            let previous = span.indices.contains(offset - 1) ? values[offset - 1] : nil
+            let lastYear = span.indices.contains(offset - 12) ? values[offset - 12] : nil
+            return SeriesPoint(
+                period: period.description, value: value,
+                seasonallyAdjusted: inSpan ? adjustment?.adjusted[offset] : nil, trend: inSpan ? adjustment?.trend[offset] : nil,
+                monthOnMonth: Self.change(value, previous), yearOnYear: Self.change(value, lastYear),
+                status: calendar.status(of: period, at: moment))
+        }
+    }
+
+    /// The sum of January…period for accumulating indicators; the month's value for levels and rates.
+    static func yearToDate(_ indicator: Indicator, months: [Period: IndicatorCounts], period: Period) -> Double? {
+        switch indicator.rollup {
+        case .sum where indicator.accumulatesOverYear:
+            return period.startOfYear.through(period).reduce(0.0) { $0 + Double(months[$1]?[indicator.id] ?? 0) }
+        case .ratio(let numerator, let denominator) where IndicatorCatalogue.indicator(numerator)?.accumulatesOverYear == true:
+            // A rate of flows over the year: summed numerators over summed denominators.
+            let top = period.startOfYear.through(period).reduce(0.0) { $0 + Double(months[$1]?[numerator] ?? 0) }
+            let bottom = period.startOfYear.through(period).reduce(0.0) { $0 + Double(months[$1]?[denominator] ?? 0) }
+            return bottom > 0 ? top / bottom : nil
+        default:
+            return months[period].flatMap { indicator.value(in: $0) }
+        }
+    }
+
+    /// Relative change for counts, but for rates the caller reads it as a change in the rate itself.
+    static func change(_ now: Double?, _ before: Double?) -> Double? {
+        guard let now, let before else { return nil }
+        return now - before
+    }
+}

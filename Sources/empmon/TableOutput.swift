@@ -1,0 +1,30 @@
+import Foundation
+
+/// Aligned text tables for people, CSV for machines.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { width(of: $0[column]) }.max() ?? 0 }
+        return all.enumerated().map { index, row in
+            let line = row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - width(of: cell))
+                return column == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+            return index == 0 ? line + "\n" + widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ") : line
+        }.joined(separator: "\n")
+    }
+
+    static func width(of text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && ($1.properties.isIdeographic || (0x3000...0xFFEF).contains($1.value)) ? 2 : 1) }
+    }
+}
+
+enum CSV {
+    static func field(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+
+    static func render(header: [String], rows: [[String]]) -> String {
+        ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n")
+    }
+}
