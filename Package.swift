@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C libraries from Debian; only the Kafka and Postgres targets import them.
@@ -113,6 +114,17 @@ let package = Package(
             dependencies: ["Domain", "Postgres", "Storage", "Analysis"],
             swiftSettings: strictSettings
         ),
+        // Alert rules (Topology/alerts.yaml), their evaluation and lifecycle in PostgreSQL, delivery to the alerts
+        // topic and to webhooks.
+        .target(
+            name: "Alerting",
+            dependencies: [
+                "Domain", "Postgres", "Kafka", "Analysis", "Situation",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "DevStack",
             dependencies: ["Kafka", "Postgres", "Storage", .product(name: "Logging", package: "swift-log")],
@@ -122,7 +134,7 @@ let package = Package(
             name: "empmon",
             dependencies: [
                 "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
-                "Processor", "Analysis", "Situation",
+                "Processor", "Analysis", "Situation", "Alerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -147,8 +159,9 @@ let package = Package(
         .testTarget(
             name: "DevStackTests",
             dependencies: [
-                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport",
+                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage", "Alerting", "Situation", "Analysis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

@@ -62,7 +62,7 @@ public struct BatchForecast: Sendable {
     }
 
     /// A stable seed per series, so that the same file gives the same intervals.
-    static func seed(_ name: String) -> UInt64 {
+    public static func seed(_ name: String) -> UInt64 {
         name.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
     }
 }

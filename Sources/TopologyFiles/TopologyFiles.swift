@@ -42,6 +42,9 @@ public struct TopologyFiles: Sendable {
         }
     }
 
+    /// The alert rules file (read by the Alerting module).
+    public var alertRulesPath: String { directory + "/alerts.yaml" }
+
     public func loadTopics() throws -> TopicDefinitions {
         try decode(TopicDefinitions.self, from: "topics.json")
     }

@@ -143,8 +143,9 @@ struct DemoCommand: AsyncParsableCommand {
         try await database.withConnection { connection in
             try await connection.withTransaction { connection in
                 try await connection.execute(script: """
-                    TRUNCATE person_ledger, person_ledger_superseded, persons, household_members, village_reports, activity_ledger,
-                        activity_ledger_superseded, monitored_periods, indicator_values, rejections, consumer_offsets, agents
+                    TRUNCATE person_ledger, person_ledger_superseded, household_members, village_reports, activity_ledger,
+                        activity_ledger_superseded, monitored_periods, unit_month_counts, unit_month_count_history, forecasts,
+                        forecast_runs, alert_deliveries, alert_events, alerts, rejections, consumer_offsets, agents
                     """)
                 for (partition, end) in ends {
                     try await connection.query(

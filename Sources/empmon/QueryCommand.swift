@@ -26,14 +26,7 @@ struct QueryOptions: ParsableArguments {
     }
 
     func moment() throws -> Date? {
-        guard let asOf else { return nil }
-        if let date = ISO8601DateFormatter().date(from: asOf) { return date }
-        let day = DateFormatter()
-        day.dateFormat = "yyyy-MM-dd"
-        day.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
-        // A day means its end, China time: everything recorded that day counts.
-        if let date = day.date(from: asOf) { return date.addingTimeInterval(86_400 - 0.001) }
-        throw ValidationError("--as-of '\(asOf)' is neither a day YYYY-MM-DD nor an ISO 8601 moment")
+        try asOf.map { try parseMoment($0, option: "--as-of") }
     }
 
     func query() throws -> (SituationQuery, Topology) {
@@ -138,4 +131,14 @@ struct SeriesCommand: AsyncParsableCommand {
             print("(seasonal adjustment needs \(36) complete months of history)")
         }
     }
+}
+
+/// A moment from the command line: an ISO 8601 timestamp, or a day (YYYY-MM-DD) meaning its end, China time.
+func parseMoment(_ text: String, option: String) throws -> Date {
+    if let date = ISO8601DateFormatter().date(from: text) { return date }
+    let day = DateFormatter()
+    day.dateFormat = "yyyy-MM-dd"
+    day.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+    if let date = day.date(from: text) { return date.addingTimeInterval(86_400 - 0.001) }
+    throw ValidationError("\(option) '\(text)' is neither a day YYYY-MM-DD nor an ISO 8601 moment")
 }

@@ -1,0 +1,41 @@
+import Foundation
+import Postgres
+
+/// A stored alert, as `empmon alerts list` and the API show it.
+public struct AlertRecord: Sendable, Codable, Hashable {
+    public let id: Int64
+    public let rule: String
+    public let unit: String
+    public let indicator: String
+    public let severity: String
+    public let state: String
+    public let since: String
+    public let lastPeriod: String
+    public let value: Double?
+    public let threshold: Double?
+    public let message: String
+    public let firedAt: String?
+    public let resolvedAt: String?
+    public let updatedAt: String
+
+    /// Alerts, newest first; `state` filters, `units` restricts to those unit codes' subtrees (by code prefix).
+    public static func list(database: PostgresClient, state: String? = nil, limit: Int = 200) async throws -> [AlertRecord] {
+        try await database.withConnection { connection in
+            let time = { (column: String) in "to_char(\(column) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')" }
+            return try await connection.query(
+                """
+                SELECT id, rule_id, unit_code, indicator, severity, state, to_char(since_period, 'YYYY-MM'), to_char(last_period, 'YYYY-MM'),
+                    value, threshold, message, \(time("fired_at")), \(time("resolved_at")), \(time("updated_at"))
+                FROM alerts WHERE ($1::text IS NULL OR state = $1) ORDER BY updated_at DESC, id DESC LIMIT $2
+                """, [state, limit]
+            ).map { row in
+                AlertRecord(
+                    id: try row.decode(Int64.self, at: 0), rule: try row.decode(String.self, at: 1), unit: try row.decode(String.self, at: 2),
+                    indicator: try row.decode(String.self, at: 3), severity: try row.decode(String.self, at: 4), state: try row.decode(String.self, at: 5),
+                    since: try row.decode(String.self, at: 6), lastPeriod: try row.decode(String.self, at: 7), value: try row.decode(Double?.self, at: 8),
+                    threshold: try row.decode(Double?.self, at: 9), message: try row.decode(String.self, at: 10), firedAt: try row.decode(String?.self, at: 11),
+                    resolvedAt: try row.decode(String?.self, at: 12), updatedAt: try row.decode(String.self, at: 13))
+            }
+        }
+    }
+}

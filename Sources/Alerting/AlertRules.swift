@@ -1,0 +1,139 @@
+import Domain
+import Foundation
+import Yams
+
+/// How bad an alert is; decides who is woken.
+public enum AlertSeverity: String, Sendable, Codable, CaseIterable { case info, warning, critical }
+
+/// One rule of `Topology/alerts.yaml`.
+public struct AlertRule: Sendable, Codable, Hashable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// The indicator crosses a fixed line (`below` or `above`).
+        case threshold
+        /// The indicator falls (or rises, for bad-news indicators) by `drop` against the mean of the previous `trailing_months`.
+        case drop
+        /// The probability of reaching the year-end target falls below `probability_below`.
+        case targetAtRisk = "target_at_risk"
+        /// A unit has not (fully) reported a month by day `day` of the following month.
+        case missingReports = "missing_reports"
+    }
+
+    public var id: String
+    public var kind: Kind
+    public var indicator: String?
+    public var tiers: [Tier]
+    public var severity: AlertSeverity
+    public var description: String?
+    /// Consecutive months the condition must hold before the alert fires (pending until then).
+    public var forPeriods: Int?
+    /// Consecutive clear months before a firing alert resolves.
+    public var keepFiringFor: Int?
+    public var below: Double?
+    public var above: Double?
+    /// Hysteresis for `threshold` and `target_at_risk`: the line the value must cross back over to count as clear.
+    public var resolveAbove: Double?
+    public var resolveBelow: Double?
+    public var trailingMonths: Int?
+    public var drop: Double?
+    /// Hysteresis for `drop`: clear only once within this relative distance of the trailing mean.
+    public var resolveDrop: Double?
+    public var probabilityBelow: Double?
+    public var day: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, indicator, tiers, severity, description, below, above, drop, day
+        case forPeriods = "for_periods", keepFiringFor = "keep_firing_for", resolveAbove = "resolve_above", resolveBelow = "resolve_below"
+        case trailingMonths = "trailing_months", resolveDrop = "resolve_drop", probabilityBelow = "probability_below"
+    }
+
+    public var requiredPeriods: Int { max(1, forPeriods ?? 1) }
+    public var requiredClearPeriods: Int { max(1, keepFiringFor ?? 1) }
+
+    public var indicatorID: IndicatorID {
+        kind == .missingReports ? "reporting_rate" : IndicatorID(rawValue: indicator ?? "")
+    }
+}
+
+public struct AlertWebhook: Sendable, Codable, Hashable {
+    public var url: String
+}
+
+public struct AlertConfiguration: Sendable, Codable {
+    public var rules: [AlertRule]
+    public var webhooks: [AlertWebhook]?
+
+    public init(rules: [AlertRule], webhooks: [AlertWebhook]? = nil) {
+        self.rules = rules
+        self.webhooks = webhooks
+    }
+
+    public struct Problem: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Reads and checks a rules file; every problem is named with the rule it is in.
+    public static func load(path: String) throws(Problem) -> AlertConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Problem(description: "cannot read \(path)") }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    public static func parse(_ yaml: String, source: String = "alerts.yaml") throws(Problem) -> AlertConfiguration {
+        let configuration: AlertConfiguration
+        do {
+            configuration = try YAMLDecoder().decode(AlertConfiguration.self, from: yaml)
+        } catch let DecodingError.dataCorrupted(context) {
+            throw Problem(description: "\(source): \(Self.path(context.codingPath)): \(context.debugDescription)")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw Problem(description: "\(source): \(Self.path(context.codingPath)): '\(key.stringValue)' is missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw Problem(description: "\(source): \(Self.path(context.codingPath)): \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw Problem(description: "\(source): \(Self.path(context.codingPath)): \(context.debugDescription)")
+        } catch {
+            throw Problem(description: "\(source) is not valid YAML: \(error)")
+        }
+        var problems: [String] = []
+        var seen: Set<String> = []
+        for rule in configuration.rules {
+            let name = "rule '\(rule.id)'"
+            if !seen.insert(rule.id).inserted { problems.append("\(name) is defined twice") }
+            if rule.tiers.isEmpty { problems.append("\(name) names no tiers") }
+            if let count = rule.forPeriods, count < 1 { problems.append("\(name): for_periods must be at least 1") }
+            if let count = rule.keepFiringFor, count < 1 { problems.append("\(name): keep_firing_for must be at least 1") }
+            if rule.kind != .missingReports {
+                guard let indicator = rule.indicator, IndicatorCatalogue.indicator(IndicatorID(rawValue: indicator)) != nil else {
+                    problems.append("\(name): indicator '\(rule.indicator ?? "")' is not in the catalogue")
+                    continue
+                }
+            }
+            switch rule.kind {
+            case .threshold:
+                if (rule.below == nil) == (rule.above == nil) { problems.append("\(name): a threshold rule needs exactly one of below or above") }
+                if let below = rule.below, let resolve = rule.resolveAbove, resolve < below { problems.append("\(name): resolve_above must not be under below") }
+                if let above = rule.above, let resolve = rule.resolveBelow, resolve > above { problems.append("\(name): resolve_below must not be over above") }
+            case .drop:
+                if (rule.trailingMonths ?? 0) < 1 { problems.append("\(name): a drop rule needs trailing_months of at least 1") }
+                guard let drop = rule.drop, drop > 0, drop < 1 else { problems.append("\(name): drop is a share between 0 and 1, e.g. 0.2"); break }
+                if let resolve = rule.resolveDrop, !(0..<drop).contains(resolve) { problems.append("\(name): resolve_drop must be below drop") }
+            case .targetAtRisk:
+                guard let p = rule.probabilityBelow, p > 0, p < 1 else { problems.append("\(name): probability_below is a probability between 0 and 1"); break }
+                if let resolve = rule.resolveAbove, resolve < p { problems.append("\(name): resolve_above must not be under probability_below") }
+                if IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .count { problems.append("\(name): targets at risk are tracked for count indicators") }
+            case .missingReports:
+                if !(1...28).contains(rule.day ?? 0) { problems.append("\(name): day must be a day of the month from 1 to 28") }
+            }
+        }
+        for hook in configuration.webhooks ?? [] {
+            guard let url = URL(string: hook.url), ["http", "https"].contains(url.scheme ?? "") else {
+                problems.append("webhook '\(hook.url)' is not an http(s) URL")
+                continue
+            }
+        }
+        if !problems.isEmpty { throw Problem(description: "\(source):\n" + problems.map { "  " + $0 }.joined(separator: "\n")) }
+        return configuration
+    }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+}

@@ -1,0 +1,83 @@
+import Alerting
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Postgres
+import Situation
+import TopologyFiles
+
+struct AlertsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alerts", abstract: "Alert rules on the stored indicators: evaluate them, list the alerts.",
+        subcommands: [AlertsEvalCommand.self, AlertsListCommand.self])
+}
+
+struct AlertsEvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate every rule for every unit, update the alerts, deliver their events to the alerts topic and the webhooks.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Rules file (default: Topology/alerts.yaml).") var rules: String?
+    @Option(help: "Scale of the count targets; default $EMPMON_TARGET_SCALE or 1.") var targetScale: Double?
+    @Option(help: "Seconds to keep retrying failed deliveries before leaving them for the next run.") var patience = 15.0
+    @Option(help: "Evaluate as if it were this moment (YYYY-MM-DD or ISO 8601): decides which report deadlines have passed.") var now: String?
+
+    func run() async throws {
+        let files = try TopologyFiles.locate()
+        let configuration = try AlertSetup.rules(rules, files: files)
+        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
+        let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
+        let engine = AlertEngine(
+            database: database, topology: try files.loadTopology(), configuration: configuration,
+            targets: try AlertSetup.targets(files: files, scale: targetScale), logger: Empmon.logger("empmon.alerts"))
+        let summary = try await engine.evaluate(now: try now.map { try parseMoment($0, option: "--now") } ?? Date())
+        print("evaluated \(configuration.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) fired, \(summary.resolved) resolved, "
+            + "\(summary.stillFiring) still firing, \(summary.pending) pending")
+        let delivery = try await AlertDispatcher(database: database, kafkaBootstrap: settings.kafkaBootstrap, logger: Empmon.logger("empmon.alerts"))
+            .deliver(patience: .seconds(patience))
+        print("delivered \(delivery.delivered) notifications" + (delivery.waiting > 0 ? "; \(delivery.waiting) waiting for a retry (next `alerts eval` or the processor)" : ""))
+    }
+}
+
+struct AlertsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List alerts, newest first.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "pending, firing or resolved (default: all).") var state: String?
+    @Option(help: "table, csv or json.") var format = "table"
+    @Option(help: "At most this many.") var limit = 100
+
+    func validate() throws {
+        if let state, !["pending", "firing", "resolved"].contains(state) { throw ValidationError("--state must be pending, firing or resolved") }
+        guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format must be table, csv or json") }
+        guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1 to 10000") }
+    }
+
+    func run() async throws {
+        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let alerts = try await AlertRecord.list(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1), state: state, limit: limit)
+        switch format {
+        case "json":
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(alerts), as: UTF8.self))
+        default:
+            let header = ["id", "state", "severity", "rule", "unit", "since", "last", "message"]
+            let rows = alerts.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }
+            print(format == "csv" ? CSV.render(header: header, rows: rows) : Table.render(header: header, rows: rows))
+        }
+    }
+}
+
+enum AlertSetup {
+    static func rules(_ path: String?, files: TopologyFiles) throws -> AlertConfiguration {
+        do { return try AlertConfiguration.load(path: path ?? files.alertRulesPath) } catch { throw ValidationError(error.description) }
+    }
+
+    static func targets(files: TopologyFiles, scale: Double?) throws -> UnitTargets {
+        let targets = try files.loadTargets()
+        return UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale ?? UnitTargets.environmentScale)
+    }
+}
