@@ -122,6 +122,7 @@ let package = Package(
                 "Domain", "Postgres", "Kafka", "Analysis", "Situation",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

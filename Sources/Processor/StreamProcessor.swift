@@ -20,6 +20,8 @@ public struct BatchReport: Sendable {
     public let committedAt: Date
     /// Produce timestamps (ms since 1970) of the batch's messages.
     public let producedAtMilliseconds: [Int64]
+    /// Every unit (all four tiers) whose stored indicators the batch changed: what alert rules re-evaluate.
+    public let touchedUnits: Set<DivisionCode>
 }
 
 public struct ProcessorConfiguration: Sendable {
@@ -208,7 +210,7 @@ struct ProcessorRun {
         let group = configuration.group
         let months = Set(newestPersons.newest.map(\.period))
         let logger = self.logger
-        let outcome: (effect: BatchEffect, rows: Int)
+        let outcome: (effect: BatchEffect, rows: Int, touched: Set<DivisionCode>)
         do {
             outcome = try await withDatabaseRetries("committing a batch") { connection in
                 try await BatchStore.ensureMonths(months, on: connection)
@@ -234,7 +236,7 @@ struct ProcessorRun {
                         changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
                     }
                     try await store.write(effect, state: state, changes: changes, phases: &phases)
-                    return (effect, changes.values.reduce(0) { $0 + $1.count })
+                    return (effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)))
                 }
                 phases.mark("commit")
                 logger.debug("batch phases", metadata: ["ms": "\(phases.summary)"])
@@ -263,7 +265,7 @@ struct ProcessorRun {
         let report = BatchReport(
             messages: messages.count, acceptedPersons: outcome.effect.acceptedPersons.count,
             acceptedActivity: outcome.effect.acceptedActivity.count, ignored: ignored, rejected: rejections.count,
-            indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced)
+            indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced, touchedUnits: outcome.touched)
         statistics.record(report)
         for rejection in rejections {
             logger.notice("record rejected", metadata: [

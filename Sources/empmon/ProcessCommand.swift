@@ -1,3 +1,4 @@
+import Alerting
 import ArgumentParser
 import DevStack
 import Domain
@@ -29,6 +30,9 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Address the metrics port listens on.") var metricsHost = "127.0.0.1"
     @Option(help: "Client id (shows in PostgreSQL's application_name and the broker's logs).") var clientID = "empmon-processor"
     @Flag(help: "Exit once everything assigned to this processor is committed.") var stopWhenCaughtUp = false
+    @Option(help: "Alert rules evaluated after each commit for the units it touched (default: Topology/alerts.yaml; 'none': no alerts).")
+    var alertRules: String?
+    @Option(help: "Scale of the count targets for target-at-risk rules; default $EMPMON_TARGET_SCALE or 1.") var targetScale: Double?
 
     func validate() throws {
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
@@ -48,8 +52,21 @@ struct ProcessCommand: AsyncParsableCommand {
         configuration.clientID = clientID
         let logger = Empmon.logger("empmon.process")
         let metrics = ProcessorMetrics()
-        let processor = StreamProcessor(configuration: configuration, metrics: metrics, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if alertRules != "none" {
+            let files = try TopologyFiles.locate()
+            let rules = try AlertSetup.rules(alertRules, files: files)
+            let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
+            let alerts = AlertService(
+                engine: AlertEngine(database: database, topology: topology, configuration: rules, targets: try AlertSetup.targets(files: files, scale: targetScale),
+                    logger: Empmon.logger("empmon.alerts")),
+                dispatcher: AlertDispatcher(database: database, kafkaBootstrap: settings.kafkaBootstrap, logger: Empmon.logger("empmon.alerts")),
+                logger: Empmon.logger("empmon.alerts"))
+            configuration.onCommit = { report in alerts.touch(report.touchedUnits) }
+            services.append(.init(service: alerts))
+            logger.info("alert rules: \(rules.rules.count), evaluated after each commit")
+        }
+        let processor = StreamProcessor(configuration: configuration, metrics: metrics, logger: logger)
         if metricsPort > 0 {
             let router = Router()
             router.get("/metrics") { _, _ in metrics.registry.emitToString() }
