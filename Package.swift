@@ -126,6 +126,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The monthly situation report (就业形势分析): HTML with inline SVG charts.
+        .target(
+            name: "Reporting",
+            dependencies: ["Domain", "Postgres", "Analysis", "Situation", "Alerting"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "DevStack",
             dependencies: ["Kafka", "Postgres", "Storage", .product(name: "Logging", package: "swift-log")],
@@ -135,7 +141,7 @@ let package = Package(
             name: "empmon",
             dependencies: [
                 "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
-                "Processor", "Analysis", "Situation", "Alerting",
+                "Processor", "Analysis", "Situation", "Alerting", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,0 +1,48 @@
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Postgres
+import Reporting
+import Situation
+import TopologyFiles
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the month's situation report (就业形势分析) as one HTML page with inline SVG charts, ready to print.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Month, YYYY-MM (default: the latest month with reports).") var period: String?
+    @Option(help: "Output HTML file.") var out = "report.html"
+    @Option(help: "Scale of the count targets; default $EMPMON_TARGET_SCALE or 1.") var targetScale: Double?
+
+    func run() async throws {
+        let files = try TopologyFiles.locate()
+        let topology = try files.loadTopology()
+        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
+        let month: Period
+        if let period {
+            guard let parsed = Period(period) else { throw ValidationError("--period '\(period)' is not YYYY-MM") }
+            month = parsed
+        } else {
+            month = try await ReportCommand.latestReportedMonth(database: database, city: topology.city.code)
+        }
+        let report = try await ReportBuilder(database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale))
+            .build(period: month)
+        try writeOutput(ReportHTML.render(report), to: out)
+        print("wrote \(out): \(topology.city.name)就业形势分析 \(month) (\(report.counties.rows.count) counties, \(report.alerts.count) firing alerts)")
+    }
+
+    /// The latest month in which some unit reported (months that only carry the previous month's effects do not count).
+    static func latestReportedMonth(database: PostgresClient, city: DivisionCode) async throws -> Period {
+        let latest = try await database.withConnection { connection in
+            try await connection.query(
+                "SELECT to_char(max(period), 'YYYY-MM') FROM unit_month_counts WHERE unit_code = $1 AND reporting_units > 0", [city.description]
+            ).first.flatMap { try $0.decode(String?.self, at: 0) }
+        }
+        guard let latest, let period = Period(latest) else { throw ValidationError("nothing has been reported yet; give --period") }
+        return period
+    }
+}
