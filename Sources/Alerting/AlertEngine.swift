@@ -48,10 +48,14 @@ public struct AlertEngine: Sendable {
         let units = topology.allDivisions.filter { tiers.contains($0.tier) && (scope?.contains($0.code) ?? true) }.map(\.code)
         guard !units.isEmpty else { return Summary() }
         var counts = try await history.counts(units: units, from: first, through: last)
-        if counts[topology.city.code] == nil, configuration.rules.contains(where: { $0.kind == .targetAtRisk }) {
+        let span = first.through(last)
+        // Months after the latest one anybody reported for exist only through what earlier months carry into
+        // them; they are not open for reporting yet, so nothing is missing from them.
+        if counts[topology.city.code] == nil {
             counts.merge(try await history.counts(units: [topology.city.code], from: first, through: last)) { a, _ in a }
         }
-        let span = first.through(last)
+        let cityMonths = counts[topology.city.code] ?? [:]
+        let lastReported = span.last { (cityMonths[$0]?["reporting_units"] ?? 0) > 0 }
         var outcomes: [Outcome] = []
         for rule in configuration.rules {
             guard let indicator = IndicatorCatalogue.indicator(rule.indicatorID) else { continue }
@@ -74,7 +78,8 @@ public struct AlertEngine: Sendable {
                 case .missingReports:
                     status = AlertWalk.walk(AlertWalk.missingReportSignals(span.map { period in
                         let row = months[period] ?? [:]
-                        return (period, row["reporting_units"] ?? 0, row["expected_units"] ?? 0, now >= reportDeadline(period, day: rule.day ?? 10))
+                        let open = lastReported.map { period <= $0 } ?? false
+                        return (period, row["reporting_units"] ?? 0, row["expected_units"] ?? 0, open && now >= reportDeadline(period, day: rule.day ?? 10))
                     }), rule: rule)
                 case .targetAtRisk:
                     status = AlertWalk.walk(

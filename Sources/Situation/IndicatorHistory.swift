@@ -64,6 +64,15 @@ public struct IndicatorHistory: Sendable {
         }
     }
 
+    /// The latest month some unit reported for. Later months may exist, holding only what earlier months carry
+    /// into them (the "month before" side of new employment); they are not figures of their own yet.
+    public func lastReportedPeriod() async throws -> Period? {
+        try await database.withConnection { connection in
+            try await connection.query("SELECT to_char(max(period), 'YYYY-MM') FROM unit_month_counts WHERE reporting_units > 0")
+                .first.flatMap { try $0.decode(String?.self, at: 0) }.flatMap { Period($0) }
+        }
+    }
+
     static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

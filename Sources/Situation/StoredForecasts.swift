@@ -28,7 +28,9 @@ public struct StoredForecasts: Sendable {
         guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
         let history = IndicatorHistory(database: database)
         let periods = try await history.monitoredPeriods()
-        guard let first = periods.first, let last = periods.last else { throw QueryError("nothing has been processed yet: no months to forecast from") }
+        guard let first = periods.first, let last = try await history.lastReportedPeriod() else {
+            throw QueryError("nothing has been reported yet: no months to forecast from")
+        }
         let units = topology.allDivisions.map(\.code)
         let counts = try await history.counts(units: units, from: first, through: last)
         let span = first.through(last)

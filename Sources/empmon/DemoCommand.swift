@@ -1,4 +1,6 @@
 import Agent
+import Alerting
+import Analysis
 import ArgumentParser
 import DevStack
 import Domain
@@ -8,17 +10,20 @@ import Wire
 import Logging
 import Postgres
 import Processor
+import Reporting
 import Simulator
+import Situation
 import Storage
 import Synchronization
 import TopologyFiles
 
 /// The README's main job: a year of the whole city, at a small scale, through county agents, Kafka and the
-/// processor into PostgreSQL, checked from scratch, then the city's and counties' situation.
+/// processor into PostgreSQL, checked from scratch; then the city's and counties' situation, forecasts,
+/// alerts and the month's report.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Enrol county agents, simulate a year of the city, send it through agents and the processor, verify, show the situation.")
+        abstract: "Enrol county agents, simulate a year of the city, send it through agents and the processor, verify, show the situation, forecast, alert, report.")
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Months to simulate.") var months = 12
@@ -128,10 +133,54 @@ struct DemoCommand: AsyncParsableCommand {
             ? "and they equal the simulator's ground truth, value for value"
             : "\(mismatches) values differ from the simulator's ground truth (records rejected or superseded by design show here)")
 
-        // 5. The situation.
+        // 5. The situation, from the query library the CLI and the API share; targets scaled like the city.
         let last = options.start.advanced(by: months - 1)
-        try await printSituation(topology: topology, period: last, database: database, targets: try? files.loadTargets(), scale: scale)
-        say("\nNext: `empmon indicators --unit 140403000000 --period \(last)`, `empmon verify`, `empmon process` (keeps running).")
+        let targetFile = try files.loadTargets()
+        let targets = UnitTargets(year: targetFile.year, city: targetFile.unit, targets: targetFile.targets, scale: scale)
+        try await printSituation(SituationQuery(database: database, topology: topology, targets: targets), period: last)
+
+        // 6. Forecasts of new urban employment for every unit, reconciled across the four tiers, stored.
+        let forecastStarted = clock.now
+        let run = try await StoredForecasts(database: database, topology: topology).run(indicator: "new_urban_employment", horizon: 6, batch: BatchForecast())
+        step(String(format: "forecast new urban employment for %d units, %@–%@, reconciled (MinT, λ = %.2f) and stored in %.1f s",
+            run.forecasts.count, run.origin.description, run.origin.advanced(by: 5).description, run.shrinkage ?? 0, (clock.now - forecastStarted).seconds))
+        if let city = run.forecasts[topology.city.code] {
+            say(Table.render(header: ["月份", "预测均值", "80% 区间", "95% 区间"], rows: (0..<city.horizon).map { step in
+                [run.origin.advanced(by: step).description, Format.number(city.mean[step]),
+                 Format.number(city.lo80[step]) + "–" + Format.number(city.hi80[step]), Format.number(city.lo95[step]) + "–" + Format.number(city.hi95[step])]
+            }))
+        }
+
+        // 7. The alert rules of Topology/alerts.yaml over the year, delivered to the alerts topic.
+        var alertLogger = Empmon.logger("empmon.alerts")
+        alertLogger.logLevel = .error
+        let rules = try AlertSetup.rules(nil, files: files)
+        let summary = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger).evaluate()
+        let alertDelivery = try await AlertDispatcher(database: database, kafkaBootstrap: settings.kafkaBootstrap, logger: alertLogger).deliver(patience: .seconds(10))
+        step("alerts: \(rules.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) firing, \(summary.pending) pending; "
+            + "\(alertDelivery.delivered) events on the alerts topic")
+        let firing = try await AlertRecord.list(database: database, state: "firing", limit: 1000)
+        let order = ["critical": 0, "warning": 1, "info": 2]
+        for alert in firing.sorted(by: { (order[$0.severity] ?? 3, $0.unit) < (order[$1.severity] ?? 3, $1.unit) }).prefix(6) {
+            say("        [\(alert.severity)] \(alert.message)")
+        }
+
+        // 8. The month's report.
+        let reportPath = workRoot + "/report-\(last).html"
+        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(period: last)
+        try writeOutput(ReportHTML.render(report), to: reportPath)
+        step("wrote the \(last) situation report (就业形势分析): \(reportPath)")
+
+        say("""
+
+            Next (the dev stack keeps the data; targets are scaled to the simulated city with EMPMON_TARGET_SCALE=\(scale)):
+              export EMPMON_TARGET_SCALE=\(scale)
+              empmon query situation --tier county --period \(last)
+              empmon query series --unit 潞州区 --indicator employed --from \(options.start) --to \(last)
+              empmon alerts list --state firing
+              empmon report --period \(last) --out report.html
+              empmon process   (keeps running, evaluates the alert rules after each commit)
+            """)
     }
 
     private var group: String { "empmon-processor" }
@@ -168,39 +217,23 @@ struct DemoCommand: AsyncParsableCommand {
         return relevant.symmetricDifference(truth).count
     }
 
-    private func printSituation(topology: Topology, period: Period, database: PostgresClient, targets: AnnualTargets?, scale: Double) async throws {
-        let counties = topology.children(of: topology.city.code)
-        let units = [topology.city] + counties
-        let reader = StoredIndicators(database: database)
-        let month = try await reader.counts(units: units.map(\.code), period: period)
-        var yearToDate: [DivisionCode: IndicatorCounts] = [:]
-        for earlier in period.startOfYear.through(period) {
-            for (unit, counts) in try await reader.counts(units: units.map(\.code), period: earlier) {
-                for (id, value) in counts { yearToDate[unit, default: [:]][id, default: 0] += value }
-            }
-        }
-        func percent(_ id: IndicatorID, _ counts: IndicatorCounts) -> String {
-            guard let indicator = IndicatorCatalogue.indicator(id), let rate = IndicatorCatalogue.rate(indicator, in: counts) else { return "—" }
-            return String(format: "%.1f%%", rate * 100)
-        }
-        say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)）")
-        let header = ["单位", "劳动力", "就业", "登记失业率", "城镇新增就业(年累计)", "再就业(年累计)", "再就业率(本月)", "报送率"]
+    private func printSituation(_ query: SituationQuery, period: Period) async throws {
+        let topology = query.topology
         var rows: [[String]] = []
-        for unit in units {
-            let counts = month[unit.code] ?? [:]
-            let year = yearToDate[unit.code] ?? [:]
+        let nue = try await query.situation(tier: .county, period: period, indicator: "new_urban_employment")
+        let city = try await query.situation(tier: .city, period: period, indicator: "new_urban_employment")
+        let placement = try await query.situation(tier: .county, period: period, indicator: "placement_rate")
+        let cityPlacement = try await query.situation(tier: .city, period: period, indicator: "placement_rate")
+        for (row, rate) in zip(city.rows + nue.rows, cityPlacement.rows + placement.rows) {
             rows.append([
-                unit.name, String(counts["labour_force"] ?? 0), String(counts["employed"] ?? 0), percent("registered_unemployment_rate", counts),
-                String(year["new_urban_employment"] ?? 0), String(year["reemployed"] ?? 0), percent("placement_rate", counts),
-                percent("reporting_rate", counts),
+                row.name, Format.number(row.indicators["labour_force"]), Format.number(row.indicators["employed"]),
+                Format.rate(row.indicators["registered_unemployment_rate"]), Format.number(row.yearToDate), Format.number(row.target),
+                Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.rate(rate.value), Format.rate(row.reportingRate),
             ])
         }
-        say(Table.render(header: header, rows: rows))
-        if let targets, let goal = targets.targets["new_urban_employment"], let done = yearToDate[topology.city.code]?["new_urban_employment"] {
-            let scaled = goal * scale
-            say(String(format: "城镇新增就业：年累计 %d，目标 %.0f（%.0f × 规模 %g），完成 %.1f%%，时间进度 %.1f%%",
-                Int(done), scaled, goal, scale, Double(done) / scaled * 100, Double(period.month) / 12 * 100))
-        }
+        say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)；目标按同一规模缩小）")
+        say(Table.render(header: ["单位", "劳动力", "就业", "登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "再就业率(本月)", "报送率"], rows: rows))
+        say(String(format: "时间进度 %.1f%%\n", city.yearElapsed * 100))
     }
 }
 

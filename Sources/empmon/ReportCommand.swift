@@ -27,22 +27,14 @@ struct ReportCommand: AsyncParsableCommand {
             guard let parsed = Period(period) else { throw ValidationError("--period '\(period)' is not YYYY-MM") }
             month = parsed
         } else {
-            month = try await ReportCommand.latestReportedMonth(database: database, city: topology.city.code)
+            guard let latest = try await IndicatorHistory(database: database).lastReportedPeriod() else {
+                throw ValidationError("nothing has been reported yet; give --period")
+            }
+            month = latest
         }
         let report = try await ReportBuilder(database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale))
             .build(period: month)
         try writeOutput(ReportHTML.render(report), to: out)
         print("wrote \(out): \(topology.city.name)就业形势分析 \(month) (\(report.counties.rows.count) counties, \(report.alerts.count) firing alerts)")
-    }
-
-    /// The latest month in which some unit reported (months that only carry the previous month's effects do not count).
-    static func latestReportedMonth(database: PostgresClient, city: DivisionCode) async throws -> Period {
-        let latest = try await database.withConnection { connection in
-            try await connection.query(
-                "SELECT to_char(max(period), 'YYYY-MM') FROM unit_month_counts WHERE unit_code = $1 AND reporting_units > 0", [city.description]
-            ).first.flatMap { try $0.decode(String?.self, at: 0) }
-        }
-        guard let latest, let period = Period(latest) else { throw ValidationError("nothing has been reported yet; give --period") }
-        return period
     }
 }
