@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, if any is missing. Safe to run again.
 set -euo pipefail
-packages=(librdkafka-dev libpq-dev postgresql pkg-config)
+# chromium and the CJK fonts: the report test renders the Chinese report to PNG in headless Chromium.
+packages=(librdkafka-dev libpq-dev postgresql pkg-config chromium fonts-noto-cjk)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

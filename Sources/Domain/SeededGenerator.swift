@@ -1,9 +1,13 @@
 import Foundation
 
 /// A seeded generator (SplitMix64): the same seed gives the same simulated city, the same forecast paths.
+/// Inlinable so that hot loops in optimised modules (forecast paths) do not call into generic code.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    @usableFromInline var state: UInt64
+
     public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    @inlinable
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -11,13 +15,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
 
-extension SeededGenerator {
+    /// Uniform in [0, 1) from the top 53 bits.
+    @inlinable
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
     /// A standard normal draw (Box–Muller).
+    @inlinable
     public mutating func nextGaussian() -> Double {
-        let u = Double.random(in: Double.ulpOfOne..<1, using: &self)
-        let v = Double.random(in: 0..<1, using: &self)
+        let u = max(nextUnit(), Double.ulpOfOne)
+        let v = nextUnit()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
 }
