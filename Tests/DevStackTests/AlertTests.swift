@@ -258,6 +258,10 @@ let village = "140403001001"
         try await fixture.put(village, "2024-01", ["reporting_units": 1, "expected_units": 1])
         try await fixture.put(village, "2024-02", ["expected_units": 1])
         try await fixture.put(village, "2024-03", ["expected_units": 1])
+        // The rest of the city reported January to March; April so far holds only what March carries into it.
+        for month in ["2024-01", "2024-02", "2024-03"] { try await fixture.put("140400000000", month, ["reporting_units": 2000, "expected_units": 2628]) }
+        try await fixture.put("140400000000", "2024-04", ["expected_units": 2628])
+        try await fixture.put(village, "2024-04", ["expected_units": 1])
         func at(_ text: String) throws -> Date { try #require(ISO8601DateFormatter().date(from: text)) }
         // February is due on 10 March (China time): on 5 April only February has passed its deadline.
         _ = try await engine.evaluate(now: try at("2024-04-05T00:00:00+08:00"))
@@ -268,6 +272,10 @@ let village = "140403001001"
         try await fixture.put(village, "2024-03", ["reporting_units": 1, "expected_units": 1])
         _ = try await engine.evaluate(now: try at("2024-04-12T00:00:00+08:00"))
         #expect(try await fixture.state("missing", village) == "resolved")
+        // April's deadline passes, but nobody has reported April yet: it is not open, nothing is missing from it.
+        _ = try await engine.evaluate(now: try at("2024-05-20T00:00:00+08:00"))
+        #expect(try await fixture.state("missing", village) == "resolved")
+        #expect(try await fixture.alertCount("missing") == 1)
         await fixture.close()
     }
 

@@ -103,6 +103,15 @@ extension SharedStackTests {
         _ = try pipeline.processAll()
         let county = "140403000000"
 
+        // The processor evaluated the shipped rules after its commits: every village that has not reported June
+        // (the last month reported) has a firing missing-reports alert, and no other village has one.
+        let silent = try await pipeline.query(
+            "SELECT unit_code::text FROM unit_month_counts WHERE period = '2024-06-01' AND unit_code NOT LIKE '%000' AND expected_units > 0 AND reporting_units = 0 ORDER BY 1",
+            as: String.self)
+        let alerted = try await pipeline.query(
+            "SELECT unit_code::text FROM alerts WHERE rule_id = 'village-reports-missing' AND state = 'firing' ORDER BY 1", as: String.self)
+        #expect(!silent.isEmpty && alerted == silent, "\(alerted.count) alerts for \(silent.count) silent villages")
+
         // The situation table agrees with the stored counts.
         let situation = try pipeline.run(["query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format", "json"])
         #expect(situation.status == 0, "\(situation.output.suffix(500))")
