@@ -17,46 +17,46 @@ public struct BatchForecast: Sendable {
 
     public func run(_ table: SeriesTable, horizon: Int) async throws -> Result {
         if let (hierarchy, all) = try table.completedHierarchy() {
-            let fits = try await fitAll(all)
+            let fitted = try await forecastAll(all, horizon: horizon)
             var base: [String: SeriesForecast] = [:]
             var residuals: [String: [Double]] = [:]
             var nonNegative: Set<String> = []
             for node in hierarchy.nodes {
-                guard let series = all[node], let model = fits[node] else { continue }
-                let positive = !series.values.contains { $0 < 0 }
-                if positive { nonNegative.insert(node) }
-                base[node] = forecaster.forecast(model, horizon: horizon, seed: Self.seed(node), nonNegative: positive)
+                guard let series = all[node], let (model, forecast) = fitted[node] else { continue }
+                if !series.values.contains(where: { $0 < 0 }) { nonNegative.insert(node) }
+                base[node] = forecast
                 residuals[node] = model.residuals
             }
             let reconciled = try Reconciler.reconcile(
                 base: base, residuals: residuals, hierarchy: hierarchy, method: reconciliation, nonNegative: nonNegative)
             return Result(origin: all.mapValues { $0.end.next }, forecasts: reconciled.forecasts, shrinkage: reconciled.shrinkage)
         }
-        let fits = try await fitAll(table.series)
-        var forecasts: [String: SeriesForecast] = [:]
-        for (unit, model) in fits {
-            let positive = !(table.series[unit]?.values.contains { $0 < 0 } ?? false)
-            forecasts[unit] = forecaster.forecast(model, horizon: horizon, seed: Self.seed(unit), nonNegative: positive)
-        }
-        return Result(origin: table.series.mapValues { $0.end.next }, forecasts: forecasts, shrinkage: nil)
+        let fitted = try await forecastAll(table.series, horizon: horizon)
+        return Result(origin: table.series.mapValues { $0.end.next }, forecasts: fitted.mapValues(\.1), shrinkage: nil)
     }
 
-    /// Fits every series, spread over the cores; a series that cannot be fitted is named in the error.
-    public func fitAll(_ series: [String: SeriesTable.Series]) async throws -> [String: FittedModel] {
+    /// Fits and forecasts every series, spread over the cores.
+    func forecastAll(_ series: [String: SeriesTable.Series], horizon: Int) async throws -> [String: (FittedModel, SeriesForecast)] {
         let forecaster = self.forecaster
         let names = series.keys.sorted()
         let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        return try await withThrowingTaskGroup(of: [(String, FittedModel)].self) { group in
+        return try await withThrowingTaskGroup(of: [(String, FittedModel, SeriesForecast)].self) { group in
             for lane in 0..<lanes {
                 let mine = stride(from: lane, to: names.count, by: lanes).map { (names[$0], series[names[$0]]?.values ?? []) }
                 group.addTask {
                     try mine.map { name, values in
-                        do throws(ForecastError) { return (name, try forecaster.fit(values)) } catch { throw ForecastError("\(name): \(error.description)") }
+                        do throws(ForecastError) {
+                            let model = try forecaster.fit(values)
+                            let forecast = forecaster.forecast(model, horizon: horizon, seed: Self.seed(name), nonNegative: !values.contains { $0 < 0 })
+                            return (name, model, forecast)
+                        } catch {
+                            throw ForecastError("\(name): \(error.description)")
+                        }
                     }
                 }
             }
-            var result: [String: FittedModel] = [:]
-            for try await chunk in group { for (name, model) in chunk { result[name] = model } }
+            var result: [String: (FittedModel, SeriesForecast)] = [:]
+            for try await chunk in group { for (name, model, forecast) in chunk { result[name] = (model, forecast) } }
             return result
         }
     }

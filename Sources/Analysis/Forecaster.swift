@@ -147,6 +147,21 @@ public struct Forecaster: Sendable {
 
     public func forecast(_ model: FittedModel, horizon: Int, seed: UInt64, nonNegative: Bool) -> SeriesForecast {
         let mean = model.pointForecast(horizon: horizon)
+        // The naive methods are random walks (per calendar month for the seasonal one): their h-step spread is
+        // σ·√k, k the number of steps of the walk, so their intervals need no simulation.
+        switch model {
+        case .naive(_, let sigma, _), .seasonalNaive(_, let sigma, _):
+            var walkLength = { (step: Int) in Double(step + 1) }
+            if case .seasonalNaive(let season, _, _) = model { walkLength = { step in Double(step / season.count + 1) } }
+            let bound = { (value: Double) in nonNegative ? max(0, value) : value }
+            let spread = (0..<horizon).map { sigma * walkLength($0).squareRoot() }
+            return SeriesForecast(
+                model: model.name, mean: mean,
+                lo80: (0..<horizon).map { bound(mean[$0] - 1.281552 * spread[$0]) }, hi80: (0..<horizon).map { bound(mean[$0] + 1.281552 * spread[$0]) },
+                lo95: (0..<horizon).map { bound(mean[$0] - 1.959964 * spread[$0]) }, hi95: (0..<horizon).map { bound(mean[$0] + 1.959964 * spread[$0]) })
+        case .ets:
+            break
+        }
         var generator = SeededGenerator(seed: seed)
         let draws = model.samplePaths(horizon: horizon, paths: paths, generator: &generator)
         var result = SeriesForecast(model: model.name, mean: mean, lo80: [], hi80: [], lo95: [], hi95: [])
