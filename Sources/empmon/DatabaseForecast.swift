@@ -21,14 +21,8 @@ enum DatabaseForecast {
         let run = try await StoredForecasts(database: database, topology: topology).run(indicator: id, horizon: horizon, batch: batch)
         let elapsed = ContinuousClock.now - started
         if let output {
-            var lines = ["unit,period,mean,lo80,hi80,lo95,hi95"]
-            for unit in run.forecasts.keys.sorted() {
-                guard let forecast = run.forecasts[unit] else { continue }
-                for step in 0..<forecast.horizon {
-                    lines.append("\(unit),\(run.origin.advanced(by: step)),\(forecast.mean[step]),\(forecast.lo80[step]),\(forecast.hi80[step]),\(forecast.lo95[step]),\(forecast.hi95[step])")
-                }
-            }
-            try writeOutput(lines.joined(separator: "\n") + "\n", to: output)
+            let byName = Dictionary(uniqueKeysWithValues: run.forecasts.map { ($0.key.description, $0.value) })
+            try writeOutput(forecastCSV(byName, origin: { _ in run.origin }), to: output)
         }
         print(String(format: "forecast %@ for %d units, %@ to %@, stored as run %lld (%@%@) in %.1f s", indicator, run.forecasts.count,
             run.origin.description, run.origin.advanced(by: horizon - 1).description, run.id, batch.reconciliation.rawValue,

@@ -37,15 +37,7 @@ struct ForecastCommand: AsyncParsableCommand {
         if let input {
             let table = try readSeriesTable(input)
             let result = try await batch.run(table, horizon: horizon)
-            var lines = ["unit,period,mean,lo80,hi80,lo95,hi95"]
-            for unit in result.forecasts.keys.sorted() {
-                guard let forecast = result.forecasts[unit], let origin = result.origin[unit] else { continue }
-                for step in 0..<forecast.horizon {
-                    let cells = [forecast.mean[step], forecast.lo80[step], forecast.hi80[step], forecast.lo95[step], forecast.hi95[step]]
-                    lines.append("\(unit),\(origin.advanced(by: step)),\(cells.map { "\($0)" }.joined(separator: ","))")
-                }
-            }
-            try writeOutput(lines.joined(separator: "\n") + "\n", to: output)
+            try writeOutput(forecastCSV(result.forecasts, origin: { result.origin[$0] }), to: output)
             let models = Dictionary(grouping: result.forecasts.values, by: { $0.model }).mapValues(\.count)
             let summary = models.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
             let reconciled = table.parents == nil ? "" : "; reconciled (\(batch.reconciliation.rawValue)\(result.shrinkage.map { String(format: ", λ = %.3f", $0) } ?? ""))"
@@ -133,4 +125,18 @@ func readSeriesTable(_ path: String, indicator: String? = nil, missingAsZero: Bo
 func writeOutput(_ text: String, to path: String?) throws {
     guard let path else { print(text, terminator: ""); return }
     do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch { throw ValidationError("cannot write \(path): \(error.localizedDescription)") }
+}
+
+/// Forecasts as `unit,period,mean,lo80,hi80,lo95,hi95`, units in order; numbers in full precision, so that
+/// sums read back are the sums written.
+func forecastCSV(_ forecasts: [String: SeriesForecast], origin: (String) -> Period?) -> String {
+    var lines = ["unit,period,mean,lo80,hi80,lo95,hi95"]
+    for unit in forecasts.keys.sorted() {
+        guard let forecast = forecasts[unit], let first = origin(unit) else { continue }
+        for step in 0..<forecast.horizon {
+            let cells = [forecast.mean[step], forecast.lo80[step], forecast.hi80[step], forecast.lo95[step], forecast.hi95[step]]
+            lines.append("\(unit),\(first.advanced(by: step)),\(cells.map { "\($0)" }.joined(separator: ","))")
+        }
+    }
+    return lines.joined(separator: "\n") + "\n"
 }
