@@ -132,6 +132,16 @@ let package = Package(
             dependencies: ["Domain", "Postgres", "Analysis", "Situation", "Alerting"],
             swiftSettings: strictSettings
         ),
+        // The HTTP API (Hummingbird): scoped bearer tokens, the query library as JSON and CSV, problem details.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "Domain", "Postgres", "Situation", "Alerting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "DevStack",
             dependencies: ["Kafka", "Postgres", "Storage", .product(name: "Logging", package: "swift-log")],
@@ -141,7 +151,7 @@ let package = Package(
             name: "empmon",
             dependencies: [
                 "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
-                "Processor", "Analysis", "Situation", "Alerting", "Reporting",
+                "Processor", "Analysis", "Situation", "Alerting", "Reporting", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -166,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "DevStackTests",
             dependencies: [
-                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage", "Alerting", "Situation", "Analysis",
+                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage", "Alerting", "Situation", "Analysis", "Serve",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -9,7 +9,7 @@ struct Empmon: AsyncParsableCommand {
         abstract: "Changzhi employment monitoring: four-tier reporting through Kafka into PostgreSQL.",
         subcommands: [
             DevCommand.self, DatabaseCommand.self, TopologyCommand.self, AgentCommand.self, SimulateCommand.self, ProcessCommand.self,
-            VerifyCommand.self, IndicatorsCommand.self, QueryCommand.self, ForecastCommand.self, BacktestCommand.self, AlertsCommand.self, ReportCommand.self, DemoCommand.self, BenchCommand.self,
+            VerifyCommand.self, IndicatorsCommand.self, QueryCommand.self, ForecastCommand.self, BacktestCommand.self, AlertsCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 

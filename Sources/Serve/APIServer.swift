@@ -1,0 +1,330 @@
+import Alerting
+import Domain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Postgres
+import Situation
+
+/// The HTTP API: the same query library as the CLI, behind bearer tokens scoped to a unit's subtree.
+public struct APIServer: Sendable {
+    public let database: PostgresClient
+    public let topology: Topology
+    public let query: SituationQuery
+    public let tokens: APITokens
+
+    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
+        self.database = database
+        self.topology = topology
+        self.query = SituationQuery(database: database, topology: topology, targets: targets)
+        self.tokens = APITokens(database: database)
+    }
+
+    /// What a handler returns: JSON, or CSV when the caller asked for `format=csv`.
+    enum Output {
+        case json(any Encodable & Sendable)
+        case csv(header: [String], rows: [[String]], name: String)
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { request, _ in
+            await respond(request, authenticated: false) { _ in
+                do {
+                    _ = try await database.withConnection { try await $0.query("SELECT 1") }
+                } catch {
+                    throw Problem(.serviceUnavailable, "the database does not answer")
+                }
+                return .json(["status": "ok", "database": "ok"])
+            }
+        }
+        router.get("/api/v1/openapi.json") { request, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("/api/v1/situation") { request, _ in
+            await respond(request) { access in try await situation(request, access: access) }
+        }
+        router.get("/api/v1/completeness") { request, _ in
+            await respond(request) { access in try await completeness(request, access: access) }
+        }
+        router.get("/api/v1/targets") { request, _ in
+            await respond(request) { access in try await targetProgress(request, access: access) }
+        }
+        router.get("/api/v1/units/{code}/series") { request, context in
+            await respond(request) { access in try await series(request, code: context.parameters.get("code") ?? "", access: access) }
+        }
+        router.get("/api/v1/units/{code}/forecast") { request, context in
+            await respond(request) { access in try await forecast(request, code: context.parameters.get("code") ?? "", access: access) }
+        }
+        router.get("/api/v1/alerts") { request, _ in
+            await respond(request) { access in try await alerts(request, access: access) }
+        }
+        router.get("/api/v1/rejections") { request, _ in
+            await respond(request) { access in try await rejections(request, access: access) }
+        }
+        router.get("/api/v1/open-data/situation") { request, _ in
+            await respond(request, authenticated: false) { _ in try await openData(request) }
+        }
+        return router
+    }
+
+    // MARK: - Plumbing
+
+    func respond(_ request: Request, authenticated: Bool = true, _ body: (APIAccess?) async throws -> Output) async -> Response {
+        let path = request.uri.path
+        do {
+            var access: APIAccess?
+            if authenticated {
+                guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+                    throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…")
+                }
+                guard let granted = try await tokens.access(for: String(header.dropFirst("Bearer ".count))) else {
+                    throw Problem(.unauthorized, "the token is unknown or revoked")
+                }
+                access = granted
+            }
+            let output = try await body(access)
+            let wantsCSV = request.uri.queryParameters.get("format") == "csv"
+            switch output {
+            case .csv(let header, let rows, let name) where wantsCSV:
+                let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(name).csv\""],
+                    body: .init(byteBuffer: ByteBuffer(string: text)))
+            case .csv:
+                throw Problem.badRequest("this table is also available as CSV with format=csv; other formats are not")
+            case .json(let value):
+                if let format = request.uri.queryParameters.get("format"), format != "json", format != "csv" {
+                    throw Problem.badRequest("format must be json or csv, not '\(format)'")
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+                return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+            }
+        } catch let problem as Problem {
+            return problem.response(path: path)
+        } catch let error as QueryError {
+            return Problem.badRequest(error.description).response(path: path)
+        } catch {
+            return Problem(.internalServerError, "the request could not be answered; the server log has the details").response(path: path)
+        }
+    }
+
+    func csvField(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+
+    func parameter(_ request: Request, _ name: String) -> String? { request.uri.queryParameters.get(name) }
+
+    func period(_ request: Request, _ name: String = "period") throws -> Period {
+        guard let text = parameter(request, name) else { throw Problem.badRequest("\(name) is required (YYYY-MM)") }
+        guard let period = Period(text) else { throw Problem.badRequest("\(name) '\(text)' is not a month YYYY-MM") }
+        return period
+    }
+
+    func tier(_ request: Request, default fallback: Tier? = nil) throws -> Tier {
+        guard let text = parameter(request, "tier") else {
+            if let fallback { return fallback }
+            throw Problem.badRequest("tier is required: city, county, township or village")
+        }
+        guard let tier = Tier(rawValue: text) else { throw Problem.badRequest("tier '\(text)' is not city, county, township or village") }
+        return tier
+    }
+
+    func indicator(_ request: Request, default fallback: IndicatorID? = nil) throws -> Indicator {
+        guard let text = parameter(request, "indicator") ?? fallback?.rawValue else { throw Problem.badRequest("indicator is required") }
+        guard let indicator = IndicatorCatalogue.indicator(IndicatorID(rawValue: text)) else {
+            throw Problem.badRequest("indicator '\(text)' is not in the catalogue")
+        }
+        return indicator
+    }
+
+    func unit(_ text: String, access: APIAccess?) throws -> DivisionCode {
+        guard let code = DivisionCode(text) else { throw Problem.badRequest("'\(text)' is not a 12-digit division code") }
+        // Scope before existence: a token learns nothing about units outside its subtree.
+        if let access, !access.covers(code) { throw Problem(.forbidden, "this token reads \(access.scope) and the units under it, not \(code)") }
+        guard topology.contains(code) else { throw Problem(.notFound, "\(code) is not a unit of \(topology.city.name)") }
+        return code
+    }
+
+    /// The scope a tier query runs in: the token's unit, or a unit inside it.
+    func scope(_ request: Request, tier: Tier, access: APIAccess?) throws -> DivisionCode {
+        let root = try parameter(request, "within").map { try unit($0, access: access) } ?? access?.scope ?? topology.city.code
+        if tier < root.tier { throw Problem(.forbidden, "this token reads \(root) (\(root.tier.rawValue)) and below, not the \(tier.rawValue) tier") }
+        return root
+    }
+
+    static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+
+    // MARK: - Endpoints
+
+    func situation(_ request: Request, access: APIAccess?) async throws -> Output {
+        let tier = try tier(request)
+        let period = try period(request)
+        let indicator = try indicator(request, default: "new_urban_employment")
+        let root = try scope(request, tier: tier, access: access)
+        let table = try await query.situation(tier: tier, period: period, indicator: indicator.id, within: root)
+        if parameter(request, "format") == "csv" {
+            return .csv(
+                header: ["unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "ytd", "target", "progress", "status"],
+                rows: table.rows.map { [$0.unit, $0.name, Self.number($0.value), Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.rank.map(String.init) ?? "",
+                    Self.number($0.reportingRate), Self.number($0.yearToDate), Self.number($0.target), Self.number($0.progress), $0.status.rawValue] },
+                name: "situation-\(tier.rawValue)-\(period)-\(indicator.id)")
+        }
+        return .json(table)
+    }
+
+    func completeness(_ request: Request, access: APIAccess?) async throws -> Output {
+        let tier = try tier(request)
+        let period = try period(request)
+        let root = try scope(request, tier: tier, access: access)
+        let table = try await query.situation(tier: tier, period: period, indicator: "reporting_rate", within: root)
+        struct Row: Encodable, Sendable { let unit: String; let name: String; let rate: Double?; let status: String }
+        let rows = table.rows.map { Row(unit: $0.unit, name: $0.name, rate: $0.value, status: $0.status.rawValue) }
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["unit", "name", "reporting_rate"], rows: rows.map { [$0.unit, $0.name, Self.number($0.rate)] }, name: "completeness-\(tier.rawValue)-\(period)")
+        }
+        struct Body: Encodable, Sendable { let tier: String; let period: String; let units: [Row] }
+        return .json(Body(tier: tier.rawValue, period: period.description, units: rows))
+    }
+
+    func targetProgress(_ request: Request, access: APIAccess?) async throws -> Output {
+        let period = try period(request)
+        let root = try parameter(request, "unit").map { try unit($0, access: access) } ?? access?.scope ?? topology.city.code
+        struct Row: Encodable, Sendable {
+            let indicator: String; let name: String; let yearToDate: Double?; let target: Double?; let progress: Double?; let yearElapsed: Double
+        }
+        var rows: [Row] = []
+        for (id, _) in (query.targets?.cityTargets ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
+            let table = try await query.situation(tier: root.tier, period: period, indicator: id, within: root)
+            guard let row = table.rows.first(where: { $0.unit == root.description }) else { continue }
+            rows.append(Row(indicator: id.rawValue, name: indicator.chineseName, yearToDate: row.yearToDate, target: row.target, progress: row.progress, yearElapsed: table.yearElapsed))
+        }
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["indicator", "name", "ytd", "target", "progress", "year_elapsed"],
+                rows: rows.map { [$0.indicator, $0.name, Self.number($0.yearToDate), Self.number($0.target), Self.number($0.progress), Self.number($0.yearElapsed)] },
+                name: "targets-\(root)-\(period)")
+        }
+        struct Body: Encodable, Sendable { let unit: String; let period: String; let targets: [Row] }
+        return .json(Body(unit: root.description, period: period.description, targets: rows))
+    }
+
+    func series(_ request: Request, code: String, access: APIAccess?) async throws -> Output {
+        let unit = try unit(code, access: access)
+        let indicator = try indicator(request)
+        let first = try period(request, "from")
+        let last = try period(request, "to")
+        guard first <= last, first.distance(to: last) < 240 else { throw Problem.badRequest("from must not be after to, and at most 240 months apart") }
+        var asOf: Date?
+        if let text = parameter(request, "as_of") {
+            guard let date = ISO8601DateFormatter().date(from: text) else { throw Problem.badRequest("as_of '\(text)' is not an ISO 8601 moment") }
+            asOf = date
+        }
+        let points = try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf)
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["period", "value", "seasonally_adjusted", "trend", "mom", "yoy", "status"],
+                rows: points.map { [$0.period, Self.number($0.value), Self.number($0.seasonallyAdjusted), Self.number($0.trend), Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.status.rawValue] },
+                name: "series-\(unit)-\(indicator.id)")
+        }
+        struct Body: Encodable, Sendable { let unit: String; let name: String; let indicator: String; let points: [SeriesPoint] }
+        return .json(Body(unit: unit.description, name: topology[unit]?.name ?? "", indicator: indicator.id.rawValue, points: points))
+    }
+
+    func forecast(_ request: Request, code: String, access: APIAccess?) async throws -> Output {
+        let unit = try unit(code, access: access)
+        let indicator = try indicator(request, default: "new_urban_employment")
+        guard let stored = try await StoredForecasts(database: database, topology: topology).latest(indicator: indicator.id, units: [unit]) else {
+            throw Problem(.notFound, "no stored forecast of \(indicator.id); run `empmon forecast --indicator \(indicator.id)`")
+        }
+        let points = stored.points[unit] ?? []
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["period", "model", "mean", "lo80", "hi80", "lo95", "hi95"],
+                rows: points.map { [$0.period, $0.model, Self.number($0.mean), Self.number($0.lo80), Self.number($0.hi80), Self.number($0.lo95), Self.number($0.hi95)] },
+                name: "forecast-\(unit)-\(indicator.id)")
+        }
+        struct Body: Encodable, Sendable { let unit: String; let indicator: String; let created: String; let points: [StoredForecasts.Point] }
+        return .json(Body(unit: unit.description, indicator: indicator.id.rawValue, created: stored.created, points: points))
+    }
+
+    func alerts(_ request: Request, access: APIAccess?) async throws -> Output {
+        let state = parameter(request, "state")
+        if let state, !["pending", "firing", "resolved"].contains(state) { throw Problem.badRequest("state must be pending, firing or resolved") }
+        let scope = access?.scope ?? topology.city.code
+        let records = try await AlertRecord.list(database: database, state: state, limit: 5_000).filter { DivisionCode($0.unit)?.isInSubtree(of: scope) == true }
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
+                rows: records.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }, name: "alerts")
+        }
+        return .json(records)
+    }
+
+    func rejections(_ request: Request, access: APIAccess?) async throws -> Output {
+        guard access?.role == .analyst else { throw Problem(.forbidden, "rejections are for analyst tokens") }
+        let scope = access?.scope ?? topology.city.code
+        let limit = try parameter(request, "limit").map { text in
+            guard let value = Int(text), (1...10_000).contains(value) else { throw Problem.badRequest("limit must be 1 to 10000") }
+            return value
+        } ?? 200
+        struct Row: Encodable, Sendable { let id: Int64; let unit: String?; let agent: String?; let reason: String; let field: String; let message: String; let rejectedAt: String }
+        let rows = try await database.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT id, unit_code, agent_id, reason_code, field, message_zh, to_char(rejected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')
+                FROM rejections WHERE $1 = '140400000000' OR unit_code LIKE $2 ORDER BY id DESC LIMIT $3
+                """, [topology.city.code == scope ? "140400000000" : scope.description, Self.prefix(of: scope) + "%", limit]
+            ).map { row in
+                let (id, unit, agent, reason, field, message, at) = try row.decode((Int64, String?, String?, String, String, String, String).self)
+                return Row(id: id, unit: unit, agent: agent, reason: reason, field: field, message: message, rejectedAt: at)
+            }
+        }
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["id", "unit", "agent", "reason", "field", "message", "rejected_at"],
+                rows: rows.map { [String($0.id), $0.unit ?? "", $0.agent ?? "", $0.reason, $0.field, $0.message, $0.rejectedAt] }, name: "rejections")
+        }
+        return .json(rows)
+    }
+
+    /// The code prefix shared by a unit's subtree.
+    static func prefix(of unit: DivisionCode) -> String {
+        let text = unit.description
+        switch unit.tier {
+        case .city: return String(text.prefix(4))
+        case .county: return String(text.prefix(6))
+        case .township: return String(text.prefix(9))
+        case .village: return text
+        }
+    }
+
+    /// Counts of fewer than 5 people are suppressed (and rates whose denominator is under 5), so that no
+    /// published cell points at a handful of identifiable persons.
+    func openData(_ request: Request) async throws -> Output {
+        let tier = try tier(request, default: .county)
+        let period = try period(request)
+        let indicator = try indicator(request, default: "employed")
+        let table = try await query.situation(tier: tier, period: period, indicator: indicator.id)
+        let counts = try await query.history.counts(units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period)
+        struct Cell: Encodable, Sendable { let unit: String; let name: String; let value: Double?; let suppressed: Bool }
+        let cells = table.rows.map { row -> Cell in
+            let unitCounts = DivisionCode(row.unit).flatMap { counts[$0]?[period] } ?? [:]
+            let base: Int64
+            switch indicator.rollup {
+            case .sum: base = unitCounts[indicator.id] ?? 0
+            case .ratio(_, let denominator): base = unitCounts[denominator] ?? 0
+            }
+            let hidden = base > 0 && base < Self.smallestCell && indicator.id != "reporting_units" && indicator.id != "expected_units"
+            return Cell(unit: row.unit, name: row.name, value: hidden ? nil : row.value, suppressed: hidden)
+        }
+        if parameter(request, "format") == "csv" {
+            return .csv(header: ["unit", "name", indicator.id.rawValue, "suppressed"],
+                rows: cells.map { [$0.unit, $0.name, Self.number($0.value), $0.suppressed ? "1" : "0"] }, name: "open-data-\(tier.rawValue)-\(period)-\(indicator.id)")
+        }
+        struct Body: Encodable, Sendable { let tier: String; let period: String; let indicator: String; let smallestCell: Int; let cells: [Cell] }
+        return .json(Body(tier: tier.rawValue, period: period.description, indicator: indicator.id.rawValue, smallestCell: Int(Self.smallestCell), cells: cells))
+    }
+
+    static let smallestCell: Int64 = 5
+}

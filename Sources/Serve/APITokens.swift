@@ -1,0 +1,85 @@
+import Crypto
+import Domain
+import Foundation
+import Postgres
+
+/// Who may read what through the API: analysts and viewers, each confined to one unit's subtree.
+public struct APIAccess: Sendable, Hashable {
+    public enum Role: String, Sendable, Codable, CaseIterable { case analyst, viewer }
+
+    public let tokenID: Int64
+    public let scope: DivisionCode
+    public let role: Role
+
+    public func covers(_ unit: DivisionCode) -> Bool { unit.isInSubtree(of: scope) }
+}
+
+/// Creates, checks and revokes bearer tokens (`api_tokens`; only their SHA-256 is stored).
+public struct APITokens: Sendable {
+    public let database: PostgresClient
+
+    public init(database: PostgresClient) { self.database = database }
+
+    /// A new token: `emt_` and 43 base64url characters (256 random bits). Returned once, never stored.
+    public func create(scope: DivisionCode, role: APIAccess.Role, name: String) async throws -> (id: Int64, token: String) {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        let token = "emt_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let id = try await database.withConnection { connection in
+            try await connection.query(
+                "INSERT INTO api_tokens (token_sha256, scope, role, name) VALUES ($1::bytea, $2, $3, $4) RETURNING id",
+                [Self.hashHex(token), scope.description, role.rawValue, name]
+            ).first.map { try $0.decode(Int64.self, at: 0) } ?? 0
+        }
+        return (id, token)
+    }
+
+    /// The access a presented token grants, nil when it is unknown or revoked.
+    public func access(for token: String) async throws -> APIAccess? {
+        guard token.hasPrefix("emt_"), token.count < 200 else { return nil }
+        return try await database.withConnection { connection in
+            guard let row = try await connection.query(
+                "UPDATE api_tokens SET last_used_at = now() WHERE token_sha256 = $1::bytea AND revoked_at IS NULL RETURNING id, scope, role",
+                [Self.hashHex(token)]
+            ).first else { return nil }
+            let (id, scope, role) = try row.decode((Int64, String, String).self)
+            guard let code = DivisionCode(scope), let parsed = APIAccess.Role(rawValue: role) else { return nil }
+            return APIAccess(tokenID: id, scope: code, role: parsed)
+        }
+    }
+
+    @discardableResult
+    public func revoke(id: Int64) async throws -> Bool {
+        try await database.withConnection { connection in
+            try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]).affectedRows == 1
+        }
+    }
+
+    public struct Listed: Sendable, Codable {
+        public let id: Int64
+        public let scope: String
+        public let role: String
+        public let name: String
+        public let createdAt: String
+        public let lastUsedAt: String?
+        public let revokedAt: String?
+    }
+
+    public func list() async throws -> [Listed] {
+        try await database.withConnection { connection in
+            let time = { (column: String) in "to_char(\(column) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')" }
+            return try await connection.query(
+                "SELECT id, scope, role, name, \(time("created_at")), \(time("last_used_at")), \(time("revoked_at")) FROM api_tokens ORDER BY id"
+            ).map { row in
+                let (id, scope, role, name, created, used, revoked) = try row.decode((Int64, String, String, String, String, String?, String?).self)
+                return Listed(id: id, scope: scope, role: role, name: name, createdAt: created, lastUsedAt: used, revokedAt: revoked)
+            }
+        }
+    }
+
+    static func hashHex(_ token: String) -> String {
+        "\\x" + SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,164 @@
+import DevStack
+import Domain
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import Serve
+import Situation
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The API in-process on a random port, over a fresh database with indicators written as the processor writes them.
+struct APIFixture {
+    let fixture: AlertFixture
+    let base: String
+
+    static func with(_ body: (APIFixture) async throws -> Void) async throws {
+        let fixture = try await AlertFixture.make()
+        // Two counties and one village each, three months; the village counts are small enough to be suppressed.
+        for (month, employed) in [("2024-01", 100), ("2024-02", 110), ("2024-03", 120)] as [(String, Int64)] {
+            try await fixture.put("140400000000", month, ["labour_force": 400, "employed": 2 * employed + 10, "registered_unemployed": 20, "reporting_units": 2, "expected_units": 2, "new_urban_employment": 10])
+            try await fixture.put("140403000000", month, ["labour_force": 200, "employed": employed, "registered_unemployed": 12, "reporting_units": 1, "expected_units": 1, "new_urban_employment": 6])
+            try await fixture.put("140404000000", month, ["labour_force": 200, "employed": employed + 10, "registered_unemployed": 8, "reporting_units": 1, "expected_units": 1, "new_urban_employment": 4])
+            try await fixture.put("140403001001", month, ["labour_force": 20, "employed": 17, "registered_unemployed": 3, "reporting_units": 1, "expected_units": 1])
+            try await fixture.put("140404001001", month, ["labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1, "expected_units": 1])
+        }
+        let server = APIServer(database: fixture.client, topology: fixture.topology, targets: UnitTargets(year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
+        let port = Mutex<Int?>(nil)
+        var logger = Logger(label: "test.api")
+        logger.logLevel = .critical
+        let app = Application(
+            router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            var waited = 0
+            while port.withLock({ $0 }) == nil, waited < 200 {
+                try await Task.sleep(for: .milliseconds(25))
+                waited += 1
+            }
+            let bound = try #require(port.withLock { $0 })
+            try await body(APIFixture(fixture: fixture, base: "http://127.0.0.1:\(bound)"))
+            group.cancelAll()
+        }
+        await fixture.close()
+    }
+
+    func get(_ path: String, token: String?) async throws -> (status: Int, type: String, body: Data) {
+        var request = URLRequest(url: try #require(URL(string: base + path)))
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", data)
+    }
+
+    func object(_ path: String, token: String?) async throws -> [String: Any] {
+        let response = try await get(path, token: token)
+        #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
+        return try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
+    }
+}
+
+@Suite(.serialized) struct APITests {
+    @Test func scopesRolesProblemsCSVAndOpenData() async throws {
+        try await APIFixture.with { api in
+            let tokens = APITokens(database: api.fixture.client)
+            let city = try await tokens.create(scope: DivisionCode("140400000000")!, role: .analyst, name: "city").token
+            let luzhou = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "luzhou")
+
+            // No token, an unknown one, a revoked one: 401 with a problem document.
+            let anonymous = try await api.get("/api/v1/situation?tier=county&period=2024-03", token: nil)
+            #expect(anonymous.status == 401 && anonymous.type.hasPrefix("application/problem+json"))
+            #expect(try await api.get("/api/v1/alerts", token: "emt_nonsense").status == 401)
+            let revoked = try await tokens.create(scope: DivisionCode("140400000000")!, role: .viewer, name: "gone")
+            try await tokens.revoke(id: revoked.id)
+            #expect(try await api.get("/api/v1/alerts", token: revoked.token).status == 401)
+
+            // The city reads every county; 潞州区 reads only itself and below, and gets 403 elsewhere.
+            let all = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: city)
+            #expect((all["rows"] as? [[String: Any]])?.count == 12)
+            let own = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: luzhou.token)
+            let ownRows = try #require(own["rows"] as? [[String: Any]])
+            #expect(ownRows.map { $0["unit"] as? String } == ["140403000000"])
+            #expect(ownRows.first?["value"] as? Double == 120 && ownRows.first?["monthOnMonth"] as? Double == 10)
+            for path in [
+                "/api/v1/situation?tier=city&period=2024-03", "/api/v1/situation?tier=county&period=2024-03&within=140404000000",
+                "/api/v1/units/140404000000/series?indicator=employed&from=2024-01&to=2024-03", "/api/v1/units/140404001001/forecast",
+                "/api/v1/completeness?tier=county&period=2024-03&within=140400000000", "/api/v1/rejections",
+            ] {
+                let response = try await api.get(path, token: luzhou.token)
+                #expect(response.status == 403, "\(path) gave \(response.status)")
+                #expect(response.type.hasPrefix("application/problem+json"))
+            }
+            let villages = try await api.object("/api/v1/situation?tier=village&period=2024-03&indicator=employed", token: luzhou.token)
+            let villageUnits = Set((villages["rows"] as? [[String: Any]] ?? []).compactMap { $0["unit"] as? String })
+            #expect(villageUnits.contains("140403001001") && villageUnits.allSatisfy { $0.hasPrefix("140403") })
+            let series = try await api.object("/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-03", token: luzhou.token)
+            #expect((series["points"] as? [[String: Any]])?.map { $0["value"] as? Double } == [100, 110, 120])
+
+            // Bad inputs are 400 problems that say what is wrong.
+            for (path, words) in [
+                ("/api/v1/situation?tier=county&period=2024-13", "2024-13"), ("/api/v1/situation?tier=province&period=2024-03", "province"),
+                ("/api/v1/situation?tier=county&period=2024-03&indicator=nonsense", "nonsense"), ("/api/v1/situation?tier=county", "period"),
+                ("/api/v1/units/14040300000x/series?indicator=employed&from=2024-01&to=2024-03", "14040300000x"),
+                ("/api/v1/units/140403000000/series?indicator=employed&from=2024-05&to=2024-03", "from"),
+                ("/api/v1/alerts?state=sleeping", "state"), ("/api/v1/situation?tier=county&period=2024-03&format=xml", "xml"),
+                ("/api/v1/rejections?limit=0", "limit"),
+            ] {
+                let response = try await api.get(path, token: city)
+                let problem = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+                #expect(response.status == 400, "\(path) gave \(response.status)")
+                #expect((problem?["detail"] as? String)?.contains(words) == true, "\(path): \(problem?["detail"] ?? "")")
+            }
+            #expect(try await api.get("/api/v1/units/140403999999/series?indicator=employed&from=2024-01&to=2024-03", token: city).status == 404)
+
+            // CSV of a table.
+            let csv = try await api.get("/api/v1/situation?tier=county&period=2024-03&indicator=employed&format=csv", token: city)
+            #expect(csv.status == 200 && csv.type.hasPrefix("text/csv"))
+            let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\r\n")
+            #expect(lines.first == "unit,name,value,mom,yoy,rank,reporting_rate,ytd,target,progress,status" && lines.count == 13)
+            #expect(lines.contains { $0.hasPrefix("140403000000,潞州区,120.0,10.0,") })
+
+            // Targets of the token's unit; rejections for analysts.
+            let targets = try await api.object("/api/v1/targets?period=2024-03", token: city)
+            let target = (targets["targets"] as? [[String: Any]])?.first { $0["indicator"] as? String == "new_urban_employment" }
+            #expect(target?["yearToDate"] as? Double == 30 && target?["target"] as? Double == 120)
+            #expect(try await api.get("/api/v1/rejections", token: city).status == 200)
+
+            // Open data needs no token and hides cells of fewer than 5 people.
+            let open = try await api.object("/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployed", token: nil)
+            let cells = try #require(open["cells"] as? [[String: Any]])
+            let small = cells.first { $0["unit"] as? String == "140403001001" }
+            let large = cells.first { $0["unit"] as? String == "140404001001" }
+            #expect(small?["suppressed"] as? Bool == true && small?["value"] == nil)
+            #expect(large?["suppressed"] as? Bool == false && large?["value"] as? Double == 7)
+
+            // Health and the OpenAPI document.
+            #expect(try await api.object("/health", token: nil)["status"] as? String == "ok")
+            let document = try await api.object("/api/v1/openapi.json", token: nil)
+            #expect((document["paths"] as? [String: Any])?.keys.contains("/api/v1/units/{code}/series") == true)
+        }
+    }
+
+    @Test func figuresEqualTheCommandLine() async throws {
+        try await APIFixture.with { api in
+            let token = try await APITokens(database: api.fixture.client).create(scope: DivisionCode("140400000000")!, role: .viewer, name: "t").token
+            let viaAPI = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: token)
+            let cli = try empmon(
+                ["query", "situation", "--tier", "county", "--period", "2024-03", "--indicator", "employed", "--format", "json", "--target-scale", "0.00125"],
+                environment: ["EMPMON_POSTGRES_URL": api.fixture.database.url])
+            #expect(cli.status == 0, "\(cli.output.suffix(300))")
+            let viaCLI = try #require(try JSONSerialization.jsonObject(with: Data(cli.output.utf8)) as? [String: Any])
+            let pick = { (table: [String: Any]) in
+                (table["rows"] as? [[String: Any]] ?? []).map { [$0["unit"] as? String ?? "", "\($0["value"] ?? "")", "\($0["monthOnMonth"] ?? "")", "\($0["rank"] ?? "")", "\($0["yearToDate"] ?? "")"] }
+            }
+            #expect(!pick(viaAPI).isEmpty && pick(viaAPI) == pick(viaCLI))
+        }
+    }
+}
