@@ -1,4 +1,5 @@
 import CRDKafka
+import Foundation
 
 /// Settings shared by every client kind.
 public struct KafkaClientConfiguration: Sendable {
@@ -16,12 +17,35 @@ public struct KafkaClientConfiguration: Sendable {
     }
 
     var baseProperties: [String: String] {
-        [
+        var properties = Self.deploymentProperties
+        properties.merge([
             "bootstrap.servers": bootstrapServers,
             "client.id": clientID,
             "socket.timeout.ms": String(socketTimeout.kafkaMilliseconds),
-        ]
+        ]) { _, typed in typed }
+        return properties
     }
+
+    /// Production security settings (TLS, SASL) from the `key=value` file named by `EMPMON_KAFKA_PROPERTIES`
+    /// (Deploy/kafka/librdkafka-client.properties); `${NAME}` is replaced by the environment variable NAME, so
+    /// that passwords stay out of the file. A file that cannot be read surfaces as a configuration error naming it.
+    static let deploymentProperties: [String: String] = {
+        let environment = ProcessInfo.processInfo.environment
+        guard let path = environment["EMPMON_KAFKA_PROPERTIES"], !path.isEmpty else { return [:] }
+        guard let data = FileManager.default.contents(atPath: path) else { return ["EMPMON_KAFKA_PROPERTIES": "cannot read \(path)"] }
+        var properties: [String: String] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty, !text.hasPrefix("#"), let equals = text.firstIndex(of: "=") else { continue }
+            var value = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+            while let start = value.range(of: "${"), let end = value[start.upperBound...].firstIndex(of: "}") {
+                value.replaceSubrange(start.lowerBound...end, with: environment[String(value[start.upperBound..<end])] ?? "")
+            }
+            properties[String(text[..<equals]).trimmingCharacters(in: .whitespaces)] = value
+        }
+        properties.removeValue(forKey: "bootstrap.servers")
+        return properties
+    }()
 }
 
 /// Settings of a producer. Defaults give exactly-once delivery to a partition: idempotence with `acks=all`.
