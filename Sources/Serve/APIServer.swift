@@ -38,6 +38,12 @@ public struct APIServer: Sendable {
                 return .json(["status": "ok", "database": "ok"])
             }
         }
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("/api/v1/meta") { request, _ in
+            await respond(request) { access in try await meta(access: access) }
+        }
         router.get("/api/v1/openapi.json") { request, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
@@ -160,6 +166,15 @@ public struct APIServer: Sendable {
     static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
 
     // MARK: - Endpoints
+
+    /// What the dashboard needs first: the token's unit and the latest month reported.
+    func meta(access: APIAccess?) async throws -> Output {
+        let scope = access?.scope ?? topology.city.code
+        struct Body: Encodable, Sendable { let scope: String; let scopeName: String; let scopeTier: String; let role: String; let latestPeriod: String? }
+        let latest = try await query.history.lastReportedPeriod()
+        return .json(Body(scope: scope.description, scopeName: topology[scope]?.name ?? "", scopeTier: scope.tier.rawValue,
+            role: access?.role.rawValue ?? "", latestPeriod: latest?.description))
+    }
 
     func situation(_ request: Request, access: APIAccess?) async throws -> Output {
         let tier = try tier(request)

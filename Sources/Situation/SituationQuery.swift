@@ -118,7 +118,8 @@ public struct SituationQuery: Sendable {
         guard topology.contains(unit) else { throw QueryError("\(unit) is not a unit of \(topology.city.name)") }
         guard first <= last else { throw QueryError("--from \(first) is after --to \(last)") }
         let known = try await history.monitoredPeriods(asOf: asOf)
-        let start = min(first, known.first ?? first)
+        // Months before anything was reported are unknown, not zero.
+        let start = known.first ?? first
         let end = max(last, known.last ?? last)
         let months = try await history.counts(units: [unit], from: start, through: end, asOf: asOf)[unit] ?? [:]
         let span = start.through(known.last.map { min($0, end) } ?? end)

@@ -162,3 +162,54 @@ struct APIFixture {
         }
     }
 }
+
+/// The web dashboard in headless Chromium: the figures it shows are the API's, and screenshots are kept.
+@Suite(.serialized) struct DashboardPageTests {
+    func chromium(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try ChildProcess.run("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=15000"] + arguments)
+    }
+
+    @Test func theDashboardShowsTheAPIsFigures() async throws {
+        try await APIFixture.with { api in
+            let tokens = APITokens(database: api.fixture.client)
+            let city = try await tokens.create(scope: DivisionCode("140400000000")!, role: .viewer, name: "browser").token
+            let luzhou = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "browser").token
+            let address = "\(api.base)/#token=\(city)&period=2024-03&indicator=employed"
+
+            let dom = try chromium(["--dump-dom", address])
+            #expect(dom.status == 0)
+            #expect(dom.output.contains("data-ready=\"yes\""), "the page did not finish loading: \(dom.output.suffix(500))")
+            let situation = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: city)
+            let rows = try #require(situation["rows"] as? [[String: Any]])
+            #expect(rows.count == 12)
+            for row in rows {
+                let unit = try #require(row["unit"] as? String)
+                let value = (row["value"] as? Double).map { "\($0 == $0.rounded() ? String(Int($0)) : String($0))" } ?? ""
+                #expect(dom.output.contains("data-unit=\"\(unit)\" data-name=\"\(row["name"] as? String ?? "")\" data-value=\"\(value)\""), "\(unit) \(value)")
+            }
+            let targets = try await api.object("/api/v1/targets?period=2024-03&unit=140400000000", token: city)
+            let newUrban = (targets["targets"] as? [[String: Any]])?.first { $0["indicator"] as? String == "new_urban_employment" }?["yearToDate"] as? Double
+            #expect(dom.output.contains("data-indicator=\"new_urban_employment\" data-ytd=\"\(Int(newUrban ?? -1))\""))
+            #expect(dom.output.contains("<svg") && dom.output.contains("data-points=\"3\""))
+
+            // A county's token opens on its own townships.
+            let county = try chromium(["--dump-dom", "\(api.base)/#token=\(luzhou)&period=2024-03"])
+            let townships = api.fixture.topology.children(of: DivisionCode("140403000000")!)
+            let shown = county.output.components(separatedBy: "data-unit=\"").dropFirst().map { String($0.prefix(12)) }
+                .filter { $0.allSatisfy(\.isNumber) }  // the page's own script holds the template too
+            #expect(Set(shown) == Set(townships.map(\.code.description)), "\(shown.count) rows for \(townships.count) townships")
+
+            // A bad token gets the login prompt, not figures.
+            let refused = try chromium(["--dump-dom", "\(api.base)/#token=emt_wrong"])
+            #expect(refused.output.contains("令牌无效") && !refused.output.contains("data-unit=\"1404"))
+
+            let artifacts = try artifactsDirectory()
+            for (name, link) in [("dashboard-city.png", address), ("dashboard-county.png", "\(api.base)/#token=\(luzhou)&period=2024-03")] {
+                let png = artifacts.appendingPathComponent(name).path
+                let shot = try chromium(["--window-size=1280,1400", "--screenshot=\(png)", link])
+                #expect(shot.status == 0)
+                #expect((try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0 > 50_000)
+            }
+        }
+    }
+}
