@@ -139,6 +139,7 @@ let package = Package(
                 "Domain", "Postgres", "Situation", "Alerting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

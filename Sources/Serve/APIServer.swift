@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Postgres
+import Prometheus
 import Situation
 
 /// The HTTP API: the same query library as the CLI, behind bearer tokens scoped to a unit's subtree.
@@ -12,6 +13,8 @@ public struct APIServer: Sendable {
     public let topology: Topology
     public let query: SituationQuery
     public let tokens: APITokens
+    /// Requests by endpoint and status, and their durations; served at /metrics.
+    public let metrics = PrometheusCollectorRegistry()
 
     public init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
         self.database = database
@@ -41,6 +44,7 @@ public struct APIServer: Sendable {
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
+        router.get("/metrics") { _, _ in metrics.emitToString() }
         router.get("/api/v1/meta") { request, _ in
             await respond(request) { access in try await meta(access: access) }
         }
@@ -77,6 +81,21 @@ public struct APIServer: Sendable {
     // MARK: - Plumbing
 
     func respond(_ request: Request, authenticated: Bool = true, _ body: (APIAccess?) async throws -> Output) async -> Response {
+        let started = ContinuousClock.now
+        let response = await answer(request, authenticated: authenticated, body)
+        // Unit codes in paths are folded so that the label set stays small.
+        let endpoint = request.uri.path.split(separator: "/").map { $0.count == 12 && $0.allSatisfy(\.isNumber) ? "{code}" : String($0) }.joined(separator: "/")
+        let labels = [("endpoint", "/" + endpoint), ("status", String(response.status.code))]
+        metrics.makeCounter(descriptor: MetricNameDescriptor(namespace: "empmon", subsystem: "api", metricName: "requests", unitName: "total", helpText: "API requests by endpoint and status"),
+            labels: labels).increment()
+        metrics.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "empmon", subsystem: "api", metricName: "request_duration", unitName: "seconds", helpText: "API request durations"),
+            labels: [labels[0]], buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5)]
+        ).record(ContinuousClock.now - started)
+        return response
+    }
+
+    func answer(_ request: Request, authenticated: Bool, _ body: (APIAccess?) async throws -> Output) async -> Response {
         let path = request.uri.path
         do {
             var access: APIAccess?

@@ -10,7 +10,9 @@ import Wire
 import Logging
 import Postgres
 import Processor
+import Hummingbird
 import Reporting
+import Serve
 import Simulator
 import Situation
 import Storage
@@ -30,6 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "1.0 ≈ the city's ~1.7 million labour force.") var scale = 0.001
     @Option(help: "Random seed.") var seed: UInt64 = 2024
     @Option(help: "First month, YYYY-MM.") var start = "2024-01"
+    @Option(help: "Serve the dashboard on this port at the end until Ctrl-C (0: do not serve).") var servePort = 8080
 
     func validate() throws {
         guard (1...24).contains(months) else { throw ValidationError("--months must be 1 to 24") }
@@ -181,6 +184,21 @@ struct DemoCommand: AsyncParsableCommand {
               empmon report --period \(last) --out report.html
               empmon process   (keeps running, evaluates the alert rules after each commit)
             """)
+
+        // 9. The dashboard, with a city analyst's token, until Ctrl-C.
+        guard servePort > 0 else { return }
+        let token = try await APITokens(database: database).create(scope: topology.city.code, role: .analyst, name: "demo")
+        let server = APIServer(database: database, topology: topology, targets: targets)
+        var serverLogger = Empmon.logger("empmon.serve")
+        serverLogger.logLevel = .warning
+        let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: servePort)), logger: serverLogger)
+        say("""
+
+            Dashboard: http://127.0.0.1:\(servePort)/#token=\(token.token)
+            API token (city analyst): \(token.token)   e.g. curl -H "Authorization: Bearer \(token.token)" "http://127.0.0.1:\(servePort)/api/v1/situation?tier=county&period=\(last)"
+            Serving until Ctrl-C.
+            """)
+        try await app.runService()
     }
 
     private var group: String { "empmon-processor" }

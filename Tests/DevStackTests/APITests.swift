@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Postgres
+import Analysis
 import Serve
 import Situation
 import Synchronization
@@ -138,6 +139,35 @@ struct APIFixture {
             let large = cells.first { $0["unit"] as? String == "140404001001" }
             #expect(small?["suppressed"] as? Bool == true && small?["value"] == nil)
             #expect(large?["suppressed"] as? Bool == false && large?["value"] as? Double == 7)
+
+            // Completeness, alerts and forecasts, each within the token's subtree.
+            let complete = try await api.object("/api/v1/completeness?tier=county&period=2024-03", token: city)
+            let completeUnits = try #require(complete["units"] as? [[String: Any]])
+            #expect(completeUnits.count == 12 && completeUnits.first { $0["unit"] as? String == "140403000000" }?["rate"] as? Double == 1)
+            try await api.fixture.client.withConnection { connection in
+                for unit in ["140403000000", "140404000000"] {
+                    try await connection.query(
+                        "INSERT INTO alerts (rule_id, unit_code, indicator, severity, state, since_period, last_period, message) VALUES ('r', $1, 'employed', 'warning', 'firing', '2024-03-01', '2024-03-01', 'm')",
+                        [unit])
+                }
+            }
+            let cityAlerts = try await api.get("/api/v1/alerts?state=firing", token: city)
+            let luzhouAlerts = try await api.get("/api/v1/alerts?state=firing", token: luzhou.token)
+            let units = { (data: Data) in ((try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []).compactMap { $0["unit"] as? String }.sorted() }
+            #expect(units(cityAlerts.body) == ["140403000000", "140404000000"] && units(luzhouAlerts.body) == ["140403000000"])
+            #expect(try await api.get("/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token).status == 404)
+            _ = try await StoredForecasts(database: api.fixture.client, topology: api.fixture.topology).run(indicator: "employed", horizon: 4, batch: BatchForecast())
+            let forecast = try await api.object("/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token)
+            let points = try #require(forecast["points"] as? [[String: Any]])
+            let stored = try await api.fixture.client.withConnection { connection in
+                try await connection.query("SELECT mean FROM forecasts WHERE unit_code = '140403000000' ORDER BY period").map { try $0.decode(Double.self, at: 0) }
+            }
+            #expect(points.map { $0["period"] as? String } == ["2024-04", "2024-05", "2024-06", "2024-07"] && points.compactMap { $0["mean"] as? Double } == stored)
+
+            // Operational numbers: requests by endpoint (unit codes folded) and status.
+            let metrics = String(decoding: try await api.get("/metrics", token: nil).body, as: UTF8.self)
+            #expect(metrics.contains("empmon_api_requests_total{endpoint=\"/api/v1/situation\",status=\"403\"}"))
+            #expect(metrics.contains("endpoint=\"/api/v1/units/{code}/series\""))
 
             // Health and the OpenAPI document.
             #expect(try await api.object("/health", token: nil)["status"] as? String == "ok")
