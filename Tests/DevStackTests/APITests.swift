@@ -31,23 +31,7 @@ struct APIFixture {
             try await fixture.put("140404001001", month, ["labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1, "expected_units": 1])
         }
         let server = APIServer(database: fixture.client, topology: fixture.topology, targets: UnitTargets(year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
-        let port = Mutex<Int?>(nil)
-        var logger = Logger(label: "test.api")
-        logger.logLevel = .critical
-        let app = Application(
-            router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            var waited = 0
-            while port.withLock({ $0 }) == nil, waited < 200 {
-                try await Task.sleep(for: .milliseconds(25))
-                waited += 1
-            }
-            let bound = try #require(port.withLock { $0 })
-            try await body(APIFixture(fixture: fixture, base: "http://127.0.0.1:\(bound)"))
-            group.cancelAll()
-        }
+        try await withTestServer(server.router()) { base in try await body(APIFixture(fixture: fixture, base: base)) }
         await fixture.close()
     }
 

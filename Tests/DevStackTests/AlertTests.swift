@@ -103,11 +103,17 @@ func withWebhookReceiver(_ body: (String, WebhookReceiver) async throws -> Void)
         let status = await receiver.receive(key: key, body: String(buffer: buffer))
         return Response(status: status)
     }
+    try await withTestServer(router) { base in try await body(base + "/hook", receiver) }
+}
+
+/// Runs a Hummingbird router on a free loopback port while `body` runs; `body` gets the base address.
+func withTestServer(_ router: Router<BasicRequestContext>, _ body: (String) async throws -> Void) async throws {
     let port = Mutex<Int?>(nil)
+    var logger = Logger(label: "test.server")
+    logger.logLevel = .critical
     let app = Application(
         router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
-        logger: { var logger = Logger(label: "test.webhook"); logger.logLevel = .critical; return logger }())
+        onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.runService() }
         var waited = 0
@@ -116,7 +122,7 @@ func withWebhookReceiver(_ body: (String, WebhookReceiver) async throws -> Void)
             waited += 1
         }
         let bound = try #require(port.withLock { $0 })
-        try await body("http://127.0.0.1:\(bound)/hook", receiver)
+        try await body("http://127.0.0.1:\(bound)")
         group.cancelAll()
     }
 }
