@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 import Postgres
 
@@ -18,16 +19,18 @@ public struct AlertRecord: Sendable, Codable, Hashable {
     public let resolvedAt: String?
     public let updatedAt: String
 
-    /// Alerts, newest first; `state` filters, `units` restricts to those unit codes' subtrees (by code prefix).
-    public static func list(database: PostgresClient, state: String? = nil, limit: Int = 200) async throws -> [AlertRecord] {
+    /// Alerts, newest first; `state` filters, `within` keeps the alerts of one unit's subtree.
+    public static func list(
+        database: PostgresClient, state: String? = nil, within root: DivisionCode? = nil, limit: Int = 200
+    ) async throws -> [AlertRecord] {
         try await database.withConnection { connection in
             let time = { (column: String) in "to_char(\(column) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')" }
             return try await connection.query(
                 """
                 SELECT id, rule_id, unit_code, indicator, severity, state, to_char(since_period, 'YYYY-MM'), to_char(last_period, 'YYYY-MM'),
                     value, threshold, message, \(time("fired_at")), \(time("resolved_at")), \(time("updated_at"))
-                FROM alerts WHERE ($1::text IS NULL OR state = $1) ORDER BY updated_at DESC, id DESC LIMIT $2
-                """, [state, limit]
+                FROM alerts WHERE ($1::text IS NULL OR state = $1) AND unit_code LIKE $3 ORDER BY updated_at DESC, id DESC LIMIT $2
+                """, [state, limit, (root?.subtreePrefix ?? "") + "%"]
             ).map { row in
                 AlertRecord(
                     id: try row.decode(Int64.self, at: 0), rule: try row.decode(String.self, at: 1), unit: try row.decode(String.self, at: 2),

@@ -36,7 +36,7 @@ public final class AlertService: Service, Sendable {
         let waker = self.waker
         let tick = self.tick
         try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while !Task.isCancelled {
                         try await Task.sleep(for: tick)

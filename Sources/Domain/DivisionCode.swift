@@ -101,6 +101,19 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
         }
     }
 
+    /// The leading digits every code of this unit's subtree shares (`PPCC` for the city, `PPCCXX` for a
+    /// county, `PPCCXXTTT` for a township, all twelve for a village): what a SQL `LIKE prefix || '%'` needs.
+    public var subtreePrefix: String {
+        let digits: Int
+        switch tier {
+        case .city: digits = 4
+        case .county: digits = 6
+        case .township: digits = 9
+        case .village: digits = 12
+        }
+        return String(description.prefix(digits))
+    }
+
     /// The county digits `PPCCXX`, by which records are keyed so that one county's subtree goes to one
     /// partition. The city itself keys as `PPCC00`.
     public var countyKey: String { String(String(description).prefix(6)) }

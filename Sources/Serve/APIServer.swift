@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Postgres
 import Prometheus
 import Situation
@@ -15,9 +16,12 @@ public struct APIServer: Sendable {
     public let tokens: APITokens
     /// Requests by endpoint and status, and their durations; served at /metrics.
     public let metrics = PrometheusCollectorRegistry()
+    /// Where the causes of 500s go: the response itself names none.
+    public let logger: Logger
 
-    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
+    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?, logger: Logger = Logger(label: "empmon.serve")) {
         self.database = database
+        self.logger = logger
         self.topology = topology
         self.query = SituationQuery(database: database, topology: topology, targets: targets)
         self.tokens = APITokens(database: database)
@@ -134,7 +138,10 @@ public struct APIServer: Sendable {
         } catch let error as QueryError {
             return Problem.badRequest(error.description).response(path: path)
         } catch {
-            return Problem(.internalServerError, "the request could not be answered; the server log has the details").response(path: path)
+            let reference = UUID().uuidString.prefix(8).lowercased()
+            logger.error("request failed", metadata: ["http.path": "\(path)", "error": "\(String(reflecting: error))", "reference": "\(reference)"])
+            return Problem(.internalServerError, "the request could not be answered; the server log has the details under reference \(reference)")
+                .response(path: path)
         }
     }
 
@@ -180,6 +187,12 @@ public struct APIServer: Sendable {
         let root = try parameter(request, "within").map { try unit($0, access: access) } ?? access?.scope ?? topology.city.code
         if tier < root.tier { throw Problem(.forbidden, "this token reads \(root) (\(root.tier.rawValue)) and below, not the \(tier.rawValue) tier") }
         return root
+    }
+
+    func limit(_ request: Request, default fallback: Int, most: Int) throws -> Int {
+        guard let text = parameter(request, "limit") else { return fallback }
+        guard let value = Int(text), (1...most).contains(value) else { throw Problem.badRequest("limit must be 1 to \(most), not '\(text)'") }
+        return value
     }
 
     static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
@@ -287,8 +300,8 @@ public struct APIServer: Sendable {
     func alerts(_ request: Request, access: APIAccess?) async throws -> Output {
         let state = parameter(request, "state")
         if let state, !["pending", "firing", "resolved"].contains(state) { throw Problem.badRequest("state must be pending, firing or resolved") }
-        let scope = access?.scope ?? topology.city.code
-        let records = try await AlertRecord.list(database: database, state: state, limit: 5_000).filter { DivisionCode($0.unit)?.isInSubtree(of: scope) == true }
+        let limit = try limit(request, default: 1_000, most: 10_000)
+        let records = try await AlertRecord.list(database: database, state: state, within: access?.scope ?? topology.city.code, limit: limit)
         if parameter(request, "format") == "csv" {
             return .csv(header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
                 rows: records.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }, name: "alerts")
@@ -299,17 +312,14 @@ public struct APIServer: Sendable {
     func rejections(_ request: Request, access: APIAccess?) async throws -> Output {
         guard access?.role == .analyst else { throw Problem(.forbidden, "rejections are for analyst tokens") }
         let scope = access?.scope ?? topology.city.code
-        let limit = try parameter(request, "limit").map { text in
-            guard let value = Int(text), (1...10_000).contains(value) else { throw Problem.badRequest("limit must be 1 to 10000") }
-            return value
-        } ?? 200
+        let limit = try limit(request, default: 200, most: 10_000)
         struct Row: Encodable, Sendable { let id: Int64; let unit: String?; let agent: String?; let reason: String; let field: String; let message: String; let rejectedAt: String }
         let rows = try await database.withConnection { connection in
             try await connection.query(
                 """
                 SELECT id, unit_code, agent_id, reason_code, field, message_zh, to_char(rejected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')
-                FROM rejections WHERE $1 = '140400000000' OR unit_code LIKE $2 ORDER BY id DESC LIMIT $3
-                """, [topology.city.code == scope ? "140400000000" : scope.description, Self.prefix(of: scope) + "%", limit]
+                FROM rejections WHERE $1 OR unit_code LIKE $2 ORDER BY id DESC LIMIT $3
+                """, [scope == topology.city.code, scope.subtreePrefix + "%", limit]
             ).map { row in
                 let (id, unit, agent, reason, field, message, at) = try row.decode((Int64, String?, String?, String, String, String, String).self)
                 return Row(id: id, unit: unit, agent: agent, reason: reason, field: field, message: message, rejectedAt: at)
@@ -322,39 +332,38 @@ public struct APIServer: Sendable {
         return .json(rows)
     }
 
-    /// The code prefix shared by a unit's subtree.
-    static func prefix(of unit: DivisionCode) -> String {
-        let text = unit.description
-        switch unit.tier {
-        case .city: return String(text.prefix(4))
-        case .county: return String(text.prefix(6))
-        case .township: return String(text.prefix(9))
-        case .village: return text
-        }
-    }
-
     /// Counts of fewer than 5 people are suppressed (and rates whose denominator is under 5), so that no
-    /// published cell points at a handful of identifiable persons.
+    /// published cell points at a handful of identifiable persons; for counts, a sibling goes with a lone
+    /// suppressed cell, so that the parent's total does not give it back (`SmallCellSuppression`).
     func openData(_ request: Request) async throws -> Output {
         let tier = try tier(request, default: .county)
         let period = try period(request)
         let indicator = try indicator(request, default: "employed")
         let table = try await query.situation(tier: tier, period: period, indicator: indicator.id)
         let counts = try await query.history.counts(units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period)
-        struct Cell: Encodable, Sendable { let unit: String; let name: String; let value: Double?; let suppressed: Bool }
-        let cells = table.rows.map { row -> Cell in
-            let unitCounts = DivisionCode(row.unit).flatMap { counts[$0]?[period] } ?? [:]
-            let base: Int64
+        let countsUnits = indicator.id == "reporting_units" || indicator.id == "expected_units"
+        var base: [DivisionCode: Int64] = [:]
+        for row in table.rows {
+            guard let unit = DivisionCode(row.unit) else { continue }
+            let unitCounts = counts[unit]?[period] ?? [:]
             switch indicator.rollup {
-            case .sum: base = unitCounts[indicator.id] ?? 0
-            case .ratio(_, let denominator): base = unitCounts[denominator] ?? 0
+            case .sum: base[unit] = countsUnits ? 0 : unitCounts[indicator.id] ?? 0
+            case .ratio(_, let denominator): base[unit] = unitCounts[denominator] ?? 0
             }
-            let hidden = base > 0 && base < Self.smallestCell && indicator.id != "reporting_units" && indicator.id != "expected_units"
-            return Cell(unit: row.unit, name: row.name, value: hidden ? nil : row.value, suppressed: hidden)
+        }
+        let additive = if case .sum = indicator.rollup { true } else { false }
+        let withheld = SmallCellSuppression(smallest: Self.smallestCell).withheld(base, additive: additive)
+        struct Cell: Encodable, Sendable {
+            let unit: String; let name: String; let value: Double?; let suppressed: Bool; let suppression: SmallCellSuppression.Reason?
+        }
+        let cells = table.rows.map { row -> Cell in
+            let reason = DivisionCode(row.unit).flatMap { withheld[$0] }
+            return Cell(unit: row.unit, name: row.name, value: reason == nil ? row.value : nil, suppressed: reason != nil, suppression: reason)
         }
         if parameter(request, "format") == "csv" {
             return .csv(header: ["unit", "name", indicator.id.rawValue, "suppressed"],
-                rows: cells.map { [$0.unit, $0.name, Self.number($0.value), $0.suppressed ? "1" : "0"] }, name: "open-data-\(tier.rawValue)-\(period)-\(indicator.id)")
+                rows: cells.map { [$0.unit, $0.name, Self.number($0.value), $0.suppression?.rawValue ?? ""] },
+                name: "open-data-\(tier.rawValue)-\(period)-\(indicator.id)")
         }
         struct Body: Encodable, Sendable { let tier: String; let period: String; let indicator: String; let smallestCell: Int; let cells: [Cell] }
         return .json(Body(tier: tier.rawValue, period: period.description, indicator: indicator.id.rawValue, smallestCell: Int(Self.smallestCell), cells: cells))

@@ -31,11 +31,11 @@ enum OpenAPIDocument {
            "/api/v1/units/{code}/forecast":{"get":{"summary":"The latest stored forecast with 80% and 95% intervals",
              "parameters":[{"$ref":"#/components/parameters/code"},{"$ref":"#/components/parameters/indicator"},{"$ref":"#/components/parameters/format"}],
              "responses":{"200":{"description":"forecast"},"403":{"$ref":"#/components/responses/problem"},"404":{"$ref":"#/components/responses/problem"}}}},
-           "/api/v1/alerts":{"get":{"summary":"Alerts in the token's subtree","parameters":[{"name":"state","in":"query","schema":{"enum":["pending","firing","resolved"]}},{"$ref":"#/components/parameters/format"}],
+           "/api/v1/alerts":{"get":{"summary":"Alerts in the token's subtree, newest first","parameters":[{"name":"state","in":"query","schema":{"enum":["pending","firing","resolved"]}},{"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":10000,"default":1000}},{"$ref":"#/components/parameters/format"}],
              "responses":{"200":{"description":"alerts"},"400":{"$ref":"#/components/responses/problem"}}}},
            "/api/v1/rejections":{"get":{"summary":"Records the city refused (analyst tokens)","parameters":[{"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":10000}},{"$ref":"#/components/parameters/format"}],
              "responses":{"200":{"description":"rejections"},"403":{"$ref":"#/components/responses/problem"}}}},
-           "/api/v1/open-data/situation":{"get":{"summary":"Open data: one indicator per unit with cells of fewer than 5 people suppressed","security":[],
+           "/api/v1/open-data/situation":{"get":{"summary":"Open data: one indicator per unit; cells of fewer than 5 people suppressed (primary), and for counts a sibling with a lone suppressed cell (complementary)","security":[],
              "parameters":[{"name":"tier","in":"query","schema":{"enum":["city","county","township","village"]}},{"$ref":"#/components/parameters/period"},{"$ref":"#/components/parameters/indicator"},{"$ref":"#/components/parameters/format"}],
              "responses":{"200":{"description":"open data"},"400":{"$ref":"#/components/responses/problem"}}}}
          }}

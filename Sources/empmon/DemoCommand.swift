@@ -188,9 +188,9 @@ struct DemoCommand: AsyncParsableCommand {
         // 9. The dashboard, with a city analyst's token, until Ctrl-C.
         guard servePort > 0 else { return }
         let token = try await APITokens(database: database).create(scope: topology.city.code, role: .analyst, name: "demo")
-        let server = APIServer(database: database, topology: topology, targets: targets)
         var serverLogger = Empmon.logger("empmon.serve")
         serverLogger.logLevel = .warning
+        let server = APIServer(database: database, topology: topology, targets: targets, logger: serverLogger)
         let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: servePort)), logger: serverLogger)
         say("""
 

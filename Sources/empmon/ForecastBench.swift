@@ -39,7 +39,7 @@ extension BenchCommand {
             var options = SimulationOptions()
             options.months = months
             options.scale = scale
-            let simulated = try clock.measure {
+            let simulated = clock.measure {
                 var simulation = Simulation(topology: topology, options: options)
                 let pseudonymizer = Pseudonymizer(cityKey: Array("empmon forecast bench".utf8))
                 let computation = IndicatorComputation(topology: topology)

@@ -46,7 +46,7 @@ extension BenchCommand {
             try await admin.query("DROP DATABASE IF EXISTS empmon_bench WITH (FORCE)")
             try await admin.query("CREATE DATABASE empmon_bench")
             let database = try PostgresClient(url: url, maxConnections: 2)
-            try await database.withConnection { try await Schema.migrator().migrate($0) }
+            _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
             let credentials = try await AgentRegistry(database: database)
                 .enroll(unit: topology.city, name: "bench", kafkaBootstrap: dev.kafkaBootstrap)
             let group = "empmon-bench"

@@ -27,8 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
         let files = try TopologyFiles.locate()
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 8)
-        let server = APIServer(database: database, topology: try files.loadTopology(), targets: try AlertSetup.targets(files: files, scale: targetScale))
         let logger = Empmon.logger("empmon.serve")
+        let server = APIServer(
+            database: database, topology: try files.loadTopology(), targets: try AlertSetup.targets(files: files, scale: targetScale), logger: logger)
         let app = Application(router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         logger.info("API at http://\(host):\(port)/api/v1/openapi.json")
         try await app.runService()

@@ -22,12 +22,14 @@ struct APIFixture {
 
     static func with(_ body: (APIFixture) async throws -> Void) async throws {
         let fixture = try await AlertFixture.make()
-        // Two counties and one village each, three months; the village counts are small enough to be suppressed.
+        // Two counties and one village each (潞州区 two), three months; the village counts are small enough to be
+        // suppressed, and 东关社区's is large but goes with its small sibling's.
         for (month, employed) in [("2024-01", 100), ("2024-02", 110), ("2024-03", 120)] as [(String, Int64)] {
             try await fixture.put("140400000000", month, ["labour_force": 400, "employed": 2 * employed + 10, "registered_unemployed": 20, "reporting_units": 2, "expected_units": 2, "new_urban_employment": 10])
             try await fixture.put("140403000000", month, ["labour_force": 200, "employed": employed, "registered_unemployed": 12, "reporting_units": 1, "expected_units": 1, "new_urban_employment": 6])
             try await fixture.put("140404000000", month, ["labour_force": 200, "employed": employed + 10, "registered_unemployed": 8, "reporting_units": 1, "expected_units": 1, "new_urban_employment": 4])
             try await fixture.put("140403001001", month, ["labour_force": 20, "employed": 17, "registered_unemployed": 3, "reporting_units": 1, "expected_units": 1])
+            try await fixture.put("140403001002", month, ["labour_force": 25, "employed": 16, "registered_unemployed": 9, "reporting_units": 1, "expected_units": 1])
             try await fixture.put("140404001001", month, ["labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1, "expected_units": 1])
         }
         let server = APIServer(database: fixture.client, topology: fixture.topology, targets: UnitTargets(year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
@@ -121,8 +123,15 @@ struct APIFixture {
             let cells = try #require(open["cells"] as? [[String: Any]])
             let small = cells.first { $0["unit"] as? String == "140403001001" }
             let large = cells.first { $0["unit"] as? String == "140404001001" }
-            #expect(small?["suppressed"] as? Bool == true && small?["value"] == nil)
+            #expect(small?["suppressed"] as? Bool == true && small?["value"] == nil && small?["suppression"] as? String == "primary")
             #expect(large?["suppressed"] as? Bool == false && large?["value"] as? Double == 7)
+            // 和平社区 alone withheld, the township's total minus 东关社区 would give it back: 东关社区 goes too.
+            let partner = cells.first { $0["unit"] as? String == "140403001002" }
+            #expect(partner?["suppressed"] as? Bool == true && partner?["value"] == nil && partner?["suppression"] as? String == "complementary")
+            // A rate has no sum to subtract from: only its own small denominator hides it.
+            let rates = try await api.object("/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployment_rate", token: nil)
+            let rateCells = try #require(rates["cells"] as? [[String: Any]])
+            #expect(rateCells.filter { $0["suppressed"] as? Bool == true }.isEmpty, "\(rateCells.filter { $0["suppressed"] as? Bool == true })")
 
             // Completeness, alerts and forecasts, each within the token's subtree.
             let complete = try await api.object("/api/v1/completeness?tier=county&period=2024-03", token: city)

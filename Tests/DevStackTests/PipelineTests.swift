@@ -181,13 +181,23 @@ extension SharedStackTests {
         let resumed = try await waitUntil(120) { try await pipeline.committedOffsets() > afterOutage }
         #expect(resumed, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
 
-        // PostgreSQL cuts the processor's connection, twice; it reconnects and carries on.
-        for _ in 1...2 {
-            let cut = try await pipeline.query(
-                "SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity WHERE application_name = 'empmon-processor' AND datname = current_database()",
-                as: Int64.self)
+        // PostgreSQL cuts the processor's connection, twice; it reconnects and carries on. The processor may
+        // have caught up and sit idle, and an idle processor only finds out on its next batch: so each cut is
+        // followed by one record (from an agent nobody enrolled, so it is rejected and counts nowhere) that
+        // the processor must commit on a connection it no longer has.
+        let processorConnections =
+            "FROM pg_stat_activity WHERE application_name = 'empmon-processor' AND datname = current_database()"
+        for round in 1...2 {
+            let connected = try await waitUntil(60) {
+                try await pipeline.query("SELECT count(*)::bigint " + processorConnections, as: Int64.self) == [1]
+            }
+            #expect(connected, "round \(round): the processor holds its connection")
+            let cut = try await pipeline.query("SELECT count(pg_terminate_backend(pid))::bigint " + processorConnections, as: Int64.self)
             #expect(cut == [1])
-            try await Task.sleep(for: .milliseconds(500))
+            let beforeProbe = try await pipeline.committedOffsets()
+            try await produce([try message(person("c", unit: "140403001001", period: "2024-01", .employed, agent: "connection-probe-\(round)"))])
+            let committedAfterCut = try await waitUntil(120) { try await pipeline.committedOffsets() > beforeProbe }
+            #expect(committedAfterCut, "round \(round): a batch committed after the cut")
         }
         kill(outagePID, SIGTERM)
         #expect(ChildProcess.wait(outagePID) == 0)
