@@ -60,6 +60,16 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         kind == .connection || sqlState.map { $0.hasPrefix("08") || $0 == "57P01" } == true
     }
 
+    /// Errors that the same statement will meet again however often it is retried, until somebody changes
+    /// the grants, the schema or the configuration: SQLSTATE classes 28 (authorization), 3D and 3F (no such
+    /// database or schema), and no privilege, no such table, column, function or object. (Not the rest of
+    /// class 42: a table that already exists, say, can be a race that a retry does mend.)
+    public var needsOperator: Bool {
+        guard let sqlState, !isConnectionLost else { return false }
+        return ["28", "3D", "3F"].contains(String(sqlState.prefix(2)))
+            || ["42501", "42P01", "42703", "42883", "42704"].contains(sqlState)
+    }
+
     public static let uniqueViolation = "23505"
     public static let serializationFailure = "40001"
     public static let deadlockDetected = "40P01"

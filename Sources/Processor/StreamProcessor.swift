@@ -323,8 +323,10 @@ struct ProcessorRun {
         try await assign(partitions)
     }
 
-    /// Runs database work, reconnecting and retrying on failures that a retry can mend. Gives up only when
-    /// the processor is asked to stop.
+    /// Runs database work, reconnecting and retrying on failures that a retry can mend. Gives up when the
+    /// processor is asked to stop, or on a failure that needs an operator (a missing grant, table or database):
+    /// then the processor exits with the reason rather than retry in silence, and no offset has moved, so a
+    /// restart after the fix reads the batch again.
     mutating func withDatabaseRetries<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
@@ -337,6 +339,12 @@ struct ProcessorRun {
                 attempt += 1
                 metrics.batchFailures.increment()
                 let postgres = error as? PostgresError
+                if let postgres, postgres.needsOperator {
+                    logger.critical("\(what) failed in a way no retry mends; stopping with no offset moved", metadata: [
+                        "error": "\(postgres.debugDescription)", "db.sqlstate": "\(postgres.sqlState ?? "")",
+                    ])
+                    throw error
+                }
                 if postgres?.isConnectionLost ?? true { database.disconnect() }
                 let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(postgres?.sqlState ?? "")
                 logger.warning("\(what) failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])

@@ -28,4 +28,15 @@ struct PostgresUnitTests {
         #expect(Double.infinity.postgresText == "Infinity")
         #expect((nil as Int?).postgresText == nil)
     }
+
+    @Test("Missing grants, tables and databases need an operator; lost connections, deadlocks and races do not")
+    func needsOperator() {
+        for state in ["42501", "42P01", "42703", "3D000", "28P01"] {
+            #expect(PostgresError(.server, "x", sqlState: state).needsOperator, "\(state)")
+        }
+        for state in ["40P01", "40001", "23505", "42P07", "57P01", "08006", "53300"] {
+            #expect(!PostgresError(.server, "x", sqlState: state).needsOperator, "\(state)")
+        }
+        #expect(!PostgresError(.connection, "server closed the connection").needsOperator)
+    }
 }
