@@ -37,11 +37,22 @@ public struct APITokens: Sendable {
     }
 
     /// The access a presented token grants, nil when it is unknown or revoked.
+    ///
+    /// The last use is stamped at most once a minute: a dashboard sends its requests in parallel with one
+    /// token, and an update of the same row on each would queue them behind each other's row lock.
     public func access(for token: String) async throws -> APIAccess? {
         guard token.hasPrefix("emt_"), token.count < 200 else { return nil }
         return try await database.withConnection { connection in
             guard let row = try await connection.query(
-                "UPDATE api_tokens SET last_used_at = now() WHERE token_sha256 = $1::bytea AND revoked_at IS NULL RETURNING id, scope, role",
+                """
+                WITH found AS (
+                    SELECT id, scope, role, last_used_at FROM api_tokens WHERE token_sha256 = $1::bytea AND revoked_at IS NULL
+                ), stamped AS (
+                    UPDATE api_tokens SET last_used_at = now() FROM found
+                    WHERE api_tokens.id = found.id AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
+                )
+                SELECT id, scope, role FROM found
+                """,
                 [Self.hashHex(token)]
             ).first else { return nil }
             let (id, scope, role) = try row.decode((Int64, String, String).self)

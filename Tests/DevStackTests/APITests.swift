@@ -74,6 +74,10 @@ struct APIFixture {
             let ownRows = try #require(own["rows"] as? [[String: Any]])
             #expect(ownRows.map { $0["unit"] as? String } == ["140403000000"])
             #expect(ownRows.first?["value"] as? Double == 120 && ownRows.first?["monthOnMonth"] as? Double == 10)
+            // Used tokens carry their last use; a token nobody presented does not.
+            let unused = try await tokens.create(scope: DivisionCode("140404000000")!, role: .viewer, name: "unused")
+            let listed = Dictionary(uniqueKeysWithValues: try await tokens.list().map { ($0.id, $0) })
+            #expect(listed[luzhou.id]?.lastUsedAt != nil && listed[unused.id]?.lastUsedAt == nil && listed[unused.id]?.name == "unused")
             for path in [
                 "/api/v1/situation?tier=city&period=2024-03", "/api/v1/situation?tier=county&period=2024-03&within=140404000000",
                 "/api/v1/units/140404000000/series?indicator=employed&from=2024-01&to=2024-03", "/api/v1/units/140404001001/forecast",
