@@ -35,6 +35,7 @@ public struct APIServer: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: ResponseHeaders())
         router.get("/health") { request, _ in
             await respond(request, authenticated: false) { _ in
                 do {

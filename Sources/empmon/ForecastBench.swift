@@ -35,29 +35,12 @@ extension BenchCommand {
                 }
             let clock = ContinuousClock()
             print("simulating \(months) months of the whole city at scale \(scale) …")
-            var history: [DivisionCode: [Period: IndicatorCounts]] = [:]
-            var options = SimulationOptions()
-            options.months = months
-            options.scale = scale
-            let simulated = clock.measure {
-                var simulation = Simulation(topology: topology, options: options)
-                let pseudonymizer = Pseudonymizer(cityKey: Array("empmon forecast bench".utf8))
-                let computation = IndicatorComputation(topology: topology)
-                var personKeys: [Int: String] = [:]
-                var previous: SimulatedMonth?
-                for index in 0..<months {
-                    if index > 0 { simulation.advance() }
-                    let month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
-                    var persons: [Period: [String: PersonStatusRecord]] = [month.period: month.acceptedRecords]
-                    if let previous { persons[previous.period] = previous.acceptedRecords }
-                    let table = computation.compute(persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
-                    for (unit, counts) in table[month.period] ?? [:] { history[unit, default: [:]][month.period] = counts }
-                    previous = month
-                }
-            }
+            var simulated: SimulatedHistory?
+            let simulationTime = clock.measure { simulated = SimulatedHistory(topology: topology, months: months, scale: scale) }
+            let history = simulated?.counts ?? [:]
             let units = topology.allDivisions.map(\.code)
-            let span = options.start.through(options.start.advanced(by: months - 1))
-            print(String(format: "%d units × %d months in %.1f s; forecasting %d indicators, %d months ahead", units.count, months, simulated.seconds, chosen.count, horizon))
+            let span = simulated?.span ?? []
+            print(String(format: "%d units × %d months in %.1f s; forecasting %d indicators, %d months ahead", units.count, months, simulationTime.seconds, chosen.count, horizon))
 
             var naive = BatchForecast()
             naive.forecaster = Forecaster(method: .seasonalNaive)

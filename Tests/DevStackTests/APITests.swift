@@ -45,6 +45,16 @@ struct APIFixture {
         return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", data)
     }
 
+    func headers(_ path: String, token: String?) async throws -> [String: String] {
+        var request = URLRequest(url: try #require(URL(string: base + path)))
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (_, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        var result: [String: String] = [:]
+        for name in ["X-Content-Type-Options", "Cache-Control", "Content-Security-Policy"] { result[name] = http.value(forHTTPHeaderField: name) }
+        return result
+    }
+
     func object(_ path: String, token: String?) async throws -> [String: Any] {
         let response = try await get(path, token: token)
         #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
@@ -170,6 +180,17 @@ struct APIFixture {
             #expect(try await api.object("/health", token: nil)["status"] as? String == "ok")
             let document = try await api.object("/api/v1/openapi.json", token: nil)
             #expect((document["paths"] as? [String: Any])?.keys.contains("/api/v1/units/{code}/series") == true)
+
+            // No content sniffing anywhere; what a token read is never kept in a shared cache, open data may be;
+            // the dashboard cannot be framed.
+            for (path, token, cache) in [
+                ("/api/v1/alerts", city, "no-store"), ("/api/v1/units/140403000000/forecast", luzhou.token, "no-store"),
+                ("/api/v1/open-data/situation?tier=county&period=2024-03", nil, "public, max-age=300"), ("/", nil, "no-cache"),
+            ] {
+                let headers = try await api.headers(path, token: token)
+                #expect(headers["X-Content-Type-Options"] == "nosniff" && headers["Cache-Control"] == cache, "\(path): \(headers)")
+            }
+            #expect(try await api.headers("/", token: nil)["Content-Security-Policy"]?.contains("frame-ancestors 'none'") == true)
         }
     }
 
