@@ -35,7 +35,7 @@ public final class AlertService: Service, Sendable {
     public func run() async throws {
         let waker = self.waker
         let tick = self.tick
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while !Task.isCancelled {

@@ -94,6 +94,14 @@ extension Indicator {
     /// Whether a year's figure is the sum of its months (new employment, activity counters) rather than a level
     /// at a point in time (labour force, employed persons) or a rate. Decides year-to-date sums and targets.
     public var accumulatesOverYear: Bool { IndicatorCatalogue.flows.contains(id) }
+
+    /// The stored counts this indicator is made of: itself, or a rate's numerator and denominator.
+    public var countIDs: [IndicatorID] {
+        switch rollup {
+        case .sum: [id]
+        case .ratio(let numerator, let denominator): [numerator, denominator]
+        }
+    }
 }
 
 extension IndicatorCatalogue {

@@ -18,11 +18,13 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
 /// One row of a result.
 public struct PostgresRow: Sendable {
     public let columns: [String]
-    let values: [String?]
+    @usableFromInline let values: [String?]
 
     /// The raw text of a column, nil for SQL NULL.
     public func text(at index: Int) -> String? { values[index] }
 
+    // Inlinable so that callers decoding many cells get it specialized for their type, not a generic call each.
+    @inlinable
     public func decode<T: PostgresDecodable>(_ type: T.Type, at index: Int) throws -> T {
         guard index < values.count else {
             throw PostgresError(.decoding, "no column \(index); the row has \(values.count)")
@@ -61,10 +63,11 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
 }
 
 /// Lets decoding return nil for SQL NULL when the requested type is an Optional.
+@usableFromInline
 protocol PostgresNullable {
     static var postgresNull: Self { get }
 }
 
 extension Optional: PostgresNullable {
-    static var postgresNull: Self { nil }
+    @usableFromInline static var postgresNull: Self { nil }
 }

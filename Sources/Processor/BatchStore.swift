@@ -126,14 +126,15 @@ struct BatchStore {
 
     static func dateArray(_ periods: Set<Period>) -> String { "{" + periods.sorted().map { LedgerColumns.date($0) }.joined(separator: ",") + "}" }
 
-    /// Stored member counts (the caller holds the counties' locks).
+    /// Stored member counts (the caller holds the counties' locks). Unit codes go as bpchar, the column's type:
+    /// as text they would be compared after a cast, which turns each keyed lookup into a scan of the month.
     func readHouseholds(_ keys: Set<HouseholdMonth>) async throws -> [HouseholdMonth: HouseholdMembers] {
         guard !keys.isEmpty else { return [:] }
         let sorted = keys.sorted { ($0.period, $0.unit, $0.householdKey) < ($1.period, $1.unit, $1.householdKey) }
         let rows = try await connection.query(
             """
             SELECT h.period::text, h.unit_code, h.household_key, h.in_labour_force, h.employed
-            FROM unnest($1::date[], $2::text[], $3::text[]) AS k (period, unit_code, household)
+            FROM unnest($1::date[], $2::bpchar[], $3::text[]) AS k (period, unit_code, household)
             CROSS JOIN LATERAL (
                 SELECT * FROM household_members AS h
                 WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = decode(k.household, 'hex')
@@ -157,7 +158,7 @@ struct BatchStore {
         guard !keys.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT period::text, unit_code, persons FROM village_reports WHERE period = ANY($1::date[]) AND unit_code = ANY($2::text[])
+            SELECT period::text, unit_code, persons FROM village_reports WHERE period = ANY($1::date[]) AND unit_code = ANY($2::bpchar[])
             """, [Self.dateArray(Set(keys.map(\.period))), Self.textArray(Set(keys.map(\.unit.description)))])
         var result: [UnitMonth: Int] = [:]
         for row in rows {

@@ -13,12 +13,17 @@ public struct IndicatorHistory: Sendable {
     static let countIDs: [IndicatorID] = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id)
 
     /// Counts of the units for every month from `first` through `last` that has a row; absent rows are zero.
-    /// With `asOf`, each unit-month is the latest version recorded at or before that moment.
-    public func counts(units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil) async throws
-        -> [DivisionCode: [Period: IndicatorCounts]]
-    {
+    /// With `asOf`, each unit-month is the latest version recorded at or before that moment. `only` reads just
+    /// those count indicators (the others come back absent), which is what a table of thousands of units wants.
+    public func counts(
+        units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil, only: Set<IndicatorID>? = nil
+    ) async throws -> [DivisionCode: [Period: IndicatorCounts]] {
         guard !units.isEmpty, first <= last else { return [:] }
-        let columns = Self.countIDs.map(\.rawValue).joined(separator: ", ")
+        let countIDs = only.map { wanted in Self.countIDs.filter { wanted.contains($0) } } ?? Self.countIDs
+        // A constant first, so that the list is never empty when `only` names no stored count.
+        let columns = (["0"] + countIDs.map(\.rawValue)).joined(separator: ", ")
+        // The codes go as bpchar[], the column's own type: against text[] PostgreSQL casts every stored code to
+        // text and scans the whole table instead of the (unit_code, period) index.
         var parameters: [any PostgresEncodable] = ["{" + units.map(\.description).joined(separator: ",") + "}", "\(first)-01", "\(last)-01"]
         let sql: String
         if let asOf {
@@ -26,13 +31,13 @@ public struct IndicatorHistory: Sendable {
             sql = """
                 SELECT DISTINCT ON (unit_code, period) to_char(period, 'YYYY-MM'), unit_code, \(columns)
                 FROM unit_month_count_history
-                WHERE unit_code = ANY($1::text[]) AND period BETWEEN $2::date AND $3::date AND recorded_at <= $4::timestamptz
+                WHERE unit_code = ANY($1::bpchar[]) AND period BETWEEN $2::date AND $3::date AND recorded_at <= $4::timestamptz
                 ORDER BY unit_code, period, recorded_at DESC
                 """
         } else {
             sql = """
                 SELECT to_char(period, 'YYYY-MM'), unit_code, \(columns) FROM unit_month_counts
-                WHERE unit_code = ANY($1::text[]) AND period BETWEEN $2::date AND $3::date
+                WHERE unit_code = ANY($1::bpchar[]) AND period BETWEEN $2::date AND $3::date
                 """
         }
         return try await database.withConnection { connection in
@@ -40,8 +45,8 @@ public struct IndicatorHistory: Sendable {
             for row in try await connection.query(sql, parameters) {
                 guard let period = Period(try row.decode(String.self, at: 0)), let unit = DivisionCode(try row.decode(String.self, at: 1)) else { continue }
                 var counts: IndicatorCounts = [:]
-                for (offset, id) in Self.countIDs.enumerated() {
-                    let value = try row.decode(Int64.self, at: offset + 2)
+                for (offset, id) in countIDs.enumerated() {
+                    let value = try row.decode(Int64.self, at: offset + 3)
                     if value != 0 { counts[id] = value }
                 }
                 result[unit, default: [:]][period] = counts

@@ -76,7 +76,15 @@ public struct SituationQuery: Sendable {
         let units = topology.allDivisions.filter { division in division.tier == tier && (within.map { division.code.isInSubtree(of: $0) } ?? true) }
             .sorted { $0.code < $1.code }
         let first = min(period.advanced(by: -12), period.startOfYear)
-        let data = try await history.counts(units: units.map(\.code) + [topology.city.code], from: first, through: period, asOf: asOf)
+        // The month itself with every count its key indicators, completeness and target share need; the months
+        // before with only the indicator's own counts (a village table is 2,628 units × 13 months).
+        let codes = units.map(\.code) + [topology.city.code]
+        let ownIDs = Set(indicator.countIDs)
+        let monthIDs = ownIDs.union(Self.keyIndicators.compactMap(IndicatorCatalogue.indicator).flatMap(\.countIDs)).union(["labour_force"])
+        var data = try await history.counts(units: codes, from: first, through: period.previous, asOf: asOf, only: ownIDs)
+        for (unit, counts) in try await history.counts(units: codes, from: period, through: period, asOf: asOf, only: monthIDs) {
+            data[unit, default: [:]].merge(counts) { _, month in month }
+        }
         let moment = asOf ?? Date()
         let cityLabour = Double(data[topology.city.code]?[period]?["labour_force"] ?? 0)
         var rows: [SituationRow] = units.map { division in

@@ -107,7 +107,7 @@ public struct StoredForecasts: Sendable {
             for row in try await connection.query(
                 """
                 SELECT unit_code, to_char(period, 'YYYY-MM'), model, mean, lo80, hi80, lo95, hi95 FROM forecasts
-                WHERE run_id = $1 AND unit_code = ANY($2::text[]) ORDER BY unit_code, period
+                WHERE run_id = $1 AND unit_code = ANY($2::bpchar[]) ORDER BY unit_code, period
                 """, [id, "{" + units.map(\.description).joined(separator: ",") + "}"])
             {
                 guard let unit = DivisionCode(try row.decode(String.self, at: 0)) else { continue }

@@ -18,7 +18,7 @@ public struct StoredIndicators: Sendable {
         return try await database.withConnection { connection in
             var result: [DivisionCode: IndicatorCounts] = [:]
             for row in try await connection.query(
-                "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND unit_code = ANY($2::text[])",
+                "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND unit_code = ANY($2::bpchar[])",
                 ["\(period)-01", "{" + units.map(\.description).joined(separator: ",") + "}"])
             {
                 let (unitText, indicator, value) = try row.decode((String, String, Int64).self)
