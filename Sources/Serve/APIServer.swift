@@ -190,6 +190,15 @@ public struct APIServer: Sendable {
         return root
     }
 
+    /// The moment whose figures the caller wants (as they stood then, before later revisions), if any.
+    func asOf(_ request: Request) throws -> Date? {
+        guard let text = parameter(request, "as_of") else { return nil }
+        guard let date = ISO8601DateFormatter().date(from: text) else {
+            throw Problem.badRequest("as_of '\(text)' is not an ISO 8601 moment such as 2024-07-15T00:00:00+08:00")
+        }
+        return date
+    }
+
     func limit(_ request: Request, default fallback: Int, most: Int) throws -> Int {
         guard let text = parameter(request, "limit") else { return fallback }
         guard let value = Int(text), (1...most).contains(value) else { throw Problem.badRequest("limit must be 1 to \(most), not '\(text)'") }
@@ -214,7 +223,7 @@ public struct APIServer: Sendable {
         let period = try period(request)
         let indicator = try indicator(request, default: "new_urban_employment")
         let root = try scope(request, tier: tier, access: access)
-        let table = try await query.situation(tier: tier, period: period, indicator: indicator.id, within: root)
+        let table = try await query.situation(tier: tier, period: period, indicator: indicator.id, within: root, asOf: try asOf(request))
         if parameter(request, "format") == "csv" {
             return .csv(
                 header: ["unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "ytd", "target", "progress", "status"],
@@ -267,11 +276,7 @@ public struct APIServer: Sendable {
         let first = try period(request, "from")
         let last = try period(request, "to")
         guard first <= last, first.distance(to: last) < 240 else { throw Problem.badRequest("from must not be after to, and at most 240 months apart") }
-        var asOf: Date?
-        if let text = parameter(request, "as_of") {
-            guard let date = ISO8601DateFormatter().date(from: text) else { throw Problem.badRequest("as_of '\(text)' is not an ISO 8601 moment") }
-            asOf = date
-        }
+        let asOf = try asOf(request)
         let points = try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf)
         if parameter(request, "format") == "csv" {
             return .csv(header: ["period", "value", "seasonally_adjusted", "trend", "mom", "yoy", "status"],

@@ -17,7 +17,7 @@ enum OpenAPIDocument {
          "paths":{
            "/health":{"get":{"summary":"Liveness and database reachability","security":[],"responses":{"200":{"description":"ok"},"503":{"$ref":"#/components/responses/problem"}}}},
            "/api/v1/situation":{"get":{"summary":"Every unit of a tier for one month: value, MoM, YoY, rank, completeness, target progress",
-             "parameters":[{"$ref":"#/components/parameters/tier"},{"$ref":"#/components/parameters/period"},{"$ref":"#/components/parameters/indicator"},{"$ref":"#/components/parameters/within"},{"$ref":"#/components/parameters/format"}],
+             "parameters":[{"$ref":"#/components/parameters/tier"},{"$ref":"#/components/parameters/period"},{"$ref":"#/components/parameters/indicator"},{"$ref":"#/components/parameters/within"},{"name":"as_of","in":"query","description":"the figures as they stood at this moment (ISO 8601)","schema":{"type":"string","format":"date-time"}},{"$ref":"#/components/parameters/format"}],
              "responses":{"200":{"description":"situation table"},"400":{"$ref":"#/components/responses/problem"},"401":{"$ref":"#/components/responses/problem"},"403":{"$ref":"#/components/responses/problem"}}}},
            "/api/v1/completeness":{"get":{"summary":"Reporting completeness of every unit of a tier",
              "parameters":[{"$ref":"#/components/parameters/tier"},{"$ref":"#/components/parameters/period"},{"$ref":"#/components/parameters/within"},{"$ref":"#/components/parameters/format"}],

@@ -191,6 +191,19 @@ struct APIFixture {
                 #expect(headers["X-Content-Type-Options"] == "nosniff" && headers["Cache-Control"] == cache, "\(path): \(headers)")
             }
             #expect(try await api.headers("/", token: nil)["Content-Security-Policy"]?.contains("frame-ancestors 'none'") == true)
+
+            // A revision of March: the table now shows it, and as_of a moment before it the figure as it stood then.
+            try await Task.sleep(for: .milliseconds(50))
+            let beforeRevision = ISO8601DateFormatter().string(from: Date())
+            try await Task.sleep(for: .milliseconds(50))
+            try await api.fixture.put("140403000000", "2024-03", ["labour_force": 200, "employed": 150, "registered_unemployed": 12, "reporting_units": 1, "expected_units": 1])
+            let path = "/api/v1/situation?tier=county&period=2024-03&indicator=employed"
+            let revised = try await api.object(path, token: luzhou.token)
+            let asStood = try await api.object(path + "&as_of=" + beforeRevision.replacingOccurrences(of: "+", with: "%2B"), token: luzhou.token)
+            #expect((revised["rows"] as? [[String: Any]])?.first?["value"] as? Double == 150)
+            #expect((asStood["rows"] as? [[String: Any]])?.first?["value"] as? Double == 120 && asStood["asOf"] is String)
+            let badMoment = try await api.get(path + "&as_of=yesterday", token: luzhou.token)
+            #expect(badMoment.status == 400 && String(decoding: badMoment.body, as: UTF8.self).contains("as_of"))
         }
     }
 
