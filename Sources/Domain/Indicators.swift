@@ -31,6 +31,10 @@ public struct Indicator: Sendable, Hashable {
 public enum IndicatorCatalogue {
     public static let all: [Indicator] = counts + activity + rates
 
+    /// The counts stored for every unit and month (one column each of `unit_month_counts`), in catalogue order;
+    /// rates are never stored.
+    public static let storedCounts: [IndicatorID] = (counts + activity).map(\.id)
+
     public static func indicator(_ id: IndicatorID) -> Indicator? { byID[id] }
 
     private static let byID = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })

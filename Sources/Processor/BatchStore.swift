@@ -106,9 +106,6 @@ struct BatchStore {
     static let personLockClass = 0x454D_50  // "EMP"
     static let countyLockClass = 0x454D_43  // "EMC"
 
-    /// The stored count columns, in catalogue order.
-    static let countColumns = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id)
-
     /// Locks the counties whose household and village counts the batch changes, in code order. They are
     /// normally the batch's own partition's, owned by this member alone; a correction that moves a person
     /// between counties reaches into another member's, and then the two queue here.
@@ -285,7 +282,7 @@ struct BatchStore {
         }
         phases.mark("derived")
         if !changes.isEmpty {
-            let columns = Self.countColumns
+            let columns = IndicatorCatalogue.storedCounts
             try await connection.copyIn("COPY batch_changes (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN") { writer in
                 for (key, counts) in changes {
                     try writer.append([LedgerColumns.date(key.period), key.unit.description] + columns.map { counts[$0] ?? 0 })

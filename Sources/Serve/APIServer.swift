@@ -346,7 +346,8 @@ public struct APIServer: Sendable {
         let period = try period(request)
         let indicator = try indicator(request, default: "employed")
         let table = try await query.situation(tier: tier, period: period, indicator: indicator.id)
-        let counts = try await query.history.counts(units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period)
+        let counts = try await query.history.counts(
+            units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period, only: Set(indicator.countIDs))
         let countsUnits = indicator.id == "reporting_units" || indicator.id == "expected_units"
         var base: [DivisionCode: Int64] = [:]
         for row in table.rows {

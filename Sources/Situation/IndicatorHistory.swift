@@ -9,9 +9,6 @@ public struct IndicatorHistory: Sendable {
 
     public init(database: PostgresClient) { self.database = database }
 
-    /// The count columns of `unit_month_counts`, named after the indicators.
-    static let countIDs: [IndicatorID] = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id)
-
     /// Counts of the units for every month from `first` through `last` that has a row; absent rows are zero.
     /// With `asOf`, each unit-month is the latest version recorded at or before that moment. `only` reads just
     /// those count indicators (the others come back absent), which is what a table of thousands of units wants.
@@ -19,7 +16,7 @@ public struct IndicatorHistory: Sendable {
         units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil, only: Set<IndicatorID>? = nil
     ) async throws -> [DivisionCode: [Period: IndicatorCounts]] {
         guard !units.isEmpty, first <= last else { return [:] }
-        let countIDs = only.map { wanted in Self.countIDs.filter { wanted.contains($0) } } ?? Self.countIDs
+        let countIDs = only.map { wanted in IndicatorCatalogue.storedCounts.filter { wanted.contains($0) } } ?? IndicatorCatalogue.storedCounts
         // A constant first, so that the list is never empty when `only` names no stored count.
         let columns = (["0"] + countIDs.map(\.rawValue)).joined(separator: ", ")
         // The codes go as bpchar[], the column's own type: against text[] PostgreSQL casts every stored code to

@@ -4,12 +4,10 @@ import Domain
 import Foundation
 import Hummingbird
 import Logging
-import NIOCore
 import Postgres
 import Serve
 import Situation
 import Storage
-import Synchronization
 import TopologyFiles
 
 extension BenchCommand {
@@ -77,20 +75,9 @@ extension BenchCommand {
                 ("open data, villages", "/api/v1/open-data/situation?tier=village&period=\(last)&indicator=registered_unemployed", false),
             ]
 
-            let port = Mutex<Int?>(nil)
-            let app = Application(
-                router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: quiet)
             var rows: [[String]] = []
             var figures: [String: Double] = ["months": Double(months), "connections": Double(connections)]
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await app.runService() }
-                var waited = 0
-                while port.withLock({ $0 }) == nil, waited < 400 {
-                    try await Task.sleep(for: .milliseconds(25))
-                    waited += 1
-                }
-                guard let bound = port.withLock({ $0 }) else { throw ValidationError("the API server did not start") }
+            try await withLoopbackServer(server.router(), logger: quiet) { bound in
                 for (index, endpoint) in endpoints.enumerated() {
                     print("loading \(endpoint.name) for \(seconds) s …")
                     let load = try await Self.load(
@@ -100,7 +87,6 @@ extension BenchCommand {
                     figures["\(index)_per_s"] = load.perSecond
                     figures["\(index)_p99_ms"] = load.p99 * 1000
                 }
-                group.cancelAll()
             }
             let peak = peakMemoryMiB()
             print("")
@@ -115,7 +101,7 @@ extension BenchCommand {
 
         /// Writes the history as the processor leaves it: the schema, the months, one row per unit and month.
         static func store(_ history: SimulatedHistory, topology: Topology, in database: PostgresClient) async throws {
-            let columns = IndicatorCatalogue.counts.map(\.id) + IndicatorCatalogue.activity.map(\.id)
+            let columns = IndicatorCatalogue.storedCounts
             let units = topology.allDivisions.map(\.code)
             let span = history.span
             let counts = history.counts

@@ -6,11 +6,10 @@ import HTTPTypes
 import Hummingbird
 import Kafka
 import Logging
-import NIOCore
 import Postgres
+import Serve
 import Situation
 import Storage
-import Synchronization
 import TestSupport
 import Testing
 
@@ -108,23 +107,9 @@ func withWebhookReceiver(_ body: (String, WebhookReceiver) async throws -> Void)
 
 /// Runs a Hummingbird router on a free loopback port while `body` runs; `body` gets the base address.
 func withTestServer(_ router: Router<BasicRequestContext>, _ body: (String) async throws -> Void) async throws {
-    let port = Mutex<Int?>(nil)
     var logger = Logger(label: "test.server")
     logger.logLevel = .critical
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService() }
-        var waited = 0
-        while port.withLock({ $0 }) == nil, waited < 200 {
-            try await Task.sleep(for: .milliseconds(25))
-            waited += 1
-        }
-        let bound = try #require(port.withLock { $0 })
-        try await body("http://127.0.0.1:\(bound)")
-        group.cancelAll()
-    }
+    try await withLoopbackServer(router, logger: logger) { port in try await body("http://127.0.0.1:\(port)") }
 }
 
 let county = "140403000000"
