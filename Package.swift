@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.2"),
     ],
     targets: [
         // C libraries from Debian; only the Kafka and Postgres targets import them.
@@ -59,16 +62,34 @@ let package = Package(
             dependencies: ["Domain", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
-        // The agent's input: ledger files (CSV in UTF-8 or GBK, JSON lines) read into signed records.
+        // The agent's input: ledger files (CSV in UTF-8 or GBK, JSON lines, xlsx) read into signed records.
         .target(
             name: "Ledger",
-            dependencies: ["Domain"],
+            dependencies: [
+                "Domain",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "XMLCoder", package: "XMLCoder"),
+            ],
             swiftSettings: strictSettings
         ),
-        // The grassroots agent: workspace, fsync'd spool, delivery to Kafka.
+        // The grassroots agent: workspace, SQLite spool (WAL, synchronous=FULL), delivery to Kafka.
         .target(
             name: "Agent",
-            dependencies: ["Domain", "Wire", "Ledger", "Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Domain", "Wire", "Ledger", "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The clerk's page on the agent's computer (`empmon agent serve`): upload, row errors, status, templates.
+        .target(
+            name: "AgentPage",
+            dependencies: [
+                "Agent", "Ledger", "Domain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // A synthetic, seasonal labour force on the real topology, with ground truth.
@@ -152,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "empmon",
             dependencies: [
-                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger", "Simulator",
+                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "AgentPage", "Ledger", "Simulator",
                 "Processor", "Analysis", "Situation", "Alerting", "Reporting", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -179,6 +200,7 @@ let package = Package(
             name: "DevStackTests",
             dependencies: [
                 "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage", "Alerting", "Situation", "Analysis", "Serve",
+                "Agent", "Ledger",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -9,10 +9,7 @@ import Wire
 public struct AgentWorkspace: Sendable {
     public let home: String
     public let credentials: AgentCredentials
-    /// Whether each submission is synced to disk before `submit…` returns (the default). A bulk
-    /// publisher may turn it off and call `spool.sync()` once before delivering.
-    public var syncEachSubmission = true
-    public var spool: Spool { Spool(path: home + "/spool.log") }
+    public let spool: Spool
 
     static func credentialsPath(_ home: String) -> String { home + "/credentials.json" }
 
@@ -24,7 +21,7 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Sets up a home from a credentials file written by `empmon agent enroll`.
-    public static func initialize(home: String, credentialsFile: String) throws -> AgentWorkspace {
+    public static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace {
         guard let data = FileManager.default.contents(atPath: credentialsFile) else {
             throw AgentError("cannot read the credentials file \(credentialsFile)")
         }
@@ -41,10 +38,12 @@ public struct AgentWorkspace: Sendable {
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw AgentError("cannot write \(path)")
         }
-        return try AgentWorkspace(home: home)
+        return try AgentWorkspace(home: home, durable: durable)
     }
 
-    public init(home: String) throws {
+    /// Opens the agent in `home`. With `durable` (the default) each submission is on disk before `submit…`
+    /// returns; a bulk publisher may turn it off and call `spool.sync()` once before delivering.
+    public init(home: String, durable: Bool = true) throws {
         guard let data = FileManager.default.contents(atPath: Self.credentialsPath(home)) else {
             throw AgentError("no agent set up in \(home); run `empmon agent init --credentials FILE` first")
         }
@@ -52,6 +51,7 @@ public struct AgentWorkspace: Sendable {
             throw AgentError("\(Self.credentialsPath(home)) is damaged: \(error.localizedDescription)")
         }
         self.home = home
+        spool = try Spool(directory: home, durable: durable)
     }
 
     /// What one submission did.
@@ -67,8 +67,8 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Reads a person ledger for `unit` and `period`, and spools its signed records. With errors and
-    /// without `skipInvalid`, nothing is spooled. `reportMissing` compares with the previous submission
-    /// for the month, which reads the whole spool: bulk publishers (the simulator) turn it off.
+    /// without `skipInvalid`, nothing is spooled. `reportMissing` compares with the unit's previous submission
+    /// for the month (bulk publishers, which never correct, turn it off).
     public func submitPersons(
         file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period,
         skipInvalid: Bool, reportMissing: Bool = true
@@ -87,24 +87,19 @@ public struct AgentWorkspace: Sendable {
         report.ignoredColumns = ledger.ignoredColumns
         if !built.errors.isEmpty && !skipInvalid { return report }
         guard !built.records.isEmpty else { return report }
-        let submission = RecordID.random().text
-        var entries = [submissionEntry(submission, kind: "person", period: period, file: file, count: built.records.count)]
+        let submission = newSubmission(kind: "person", period: period, unit: unit, file: file)
+        var records: [SpooledRecord] = []
+        records.reserveCapacity(built.records.count)
         for (line, record) in built.records {
-            var entry = SpoolEntry(kind: .record)
-            entry.recordID = record.recordID.text
-            entry.recordKind = "person"
-            entry.period = period.description
-            entry.submission = submission
-            entry.line = line
-            entry.personKey = record.personKey
-            entry.unit = record.unit.description
-            entry.payload = Data(try Wire.encode(record)).base64EncodedString()
-            entries.append(entry)
+            records.append(
+                SpooledRecord(
+                    recordID: record.recordID.text, recordKind: "person", period: period.description, submission: submission.id,
+                    line: line, personKey: record.personKey, unit: record.unit.description, payload: try Wire.encode(record)))
         }
-        try spool.append(entries, sync: syncEachSubmission)
+        try spool.append(submission, records: records)
         report.spooled = built.records.count
         guard reportMissing else { return report }
-        let previous = try spool.load().previousPersons(period: period.description, before: submission)
+        let previous = try spool.previousPersons(unit: unit.description, period: period.description, before: submission.id)
         let present = Set(built.records.map(\.record.personKey))
         report.missingFromPrevious = previous.filter { !present.contains($0.key) }.map(\.value).sorted()
         return report
@@ -127,47 +122,31 @@ public struct AgentWorkspace: Sendable {
         report.errors += problems.map { RowError(line: 0, column: $0.field, chinese: $0.chinese, english: $0.english) }
         guard report.errors.isEmpty else { return report }
         RecordSigner(secret: credentials.secretBytes).sign(&record)
-        let submission = RecordID.random().text
-        var entry = SpoolEntry(kind: .record)
-        entry.recordID = record.recordID.text
-        entry.recordKind = "activity"
-        entry.period = period.description
-        entry.submission = submission
-        entry.unit = unit.description
-        entry.payload = Data(try Wire.encode(record)).base64EncodedString()
-        try spool.append([submissionEntry(submission, kind: "activity", period: period, file: file, count: 1), entry], sync: syncEachSubmission)
+        let submission = newSubmission(kind: "activity", period: period, unit: unit, file: file)
+        try spool.append(
+            submission,
+            records: [
+                SpooledRecord(
+                    recordID: record.recordID.text, recordKind: "activity", period: period.description, submission: submission.id,
+                    line: nil, personKey: nil, unit: unit.description, payload: try Wire.encode(record))
+            ])
         report.spooled = 1
         return report
     }
 
-    /// Delivers everything pending.
-    public func flush(timeout: Duration, logger: Logger) async throws -> (pending: Int, outcome: Delivery.Outcome) {
-        let pending = try spool.load().pending
+    /// Delivers everything pending, then compacts delivered months older than `keepMonths` before `now`.
+    public func flush(timeout: Duration, keepMonths: Int = 13, now: Period, logger: Logger) async throws -> (
+        pending: Int, outcome: Delivery.Outcome
+    ) {
+        let pending = try spool.pendingCount()
         let delivery = Delivery(spool: spool, bootstrap: credentials.kafkaBootstrap, agentID: credentials.agentID, logger: logger)
-        return (pending.count, try await delivery.deliver(pending, timeout: timeout))
+        let outcome = try await delivery.deliverPending(timeout: timeout)
+        try spool.compact(before: now.advanced(by: -keepMonths))
+        return (pending, outcome)
     }
 
-    /// Pending, delivered and failed counts by kind and month.
-    public func status() throws -> [(kind: String, period: String, pending: Int, delivered: Int, failing: Int)] {
-        let state = try spool.load()
-        let pendingIDs = Set(state.pending.map(\.recordID))
-        var rows: [String: (pending: Int, delivered: Int, failing: Int)] = [:]
-        for record in state.records {
-            let key = "\(record.recordKind) \(record.period)"
-            var row = rows[key] ?? (0, 0, 0)
-            if state.delivered.contains(record.recordID) {
-                row.delivered += 1
-            } else if pendingIDs.contains(record.recordID) {
-                row.pending += 1
-                if state.lastFailure[record.recordID] != nil { row.failing += 1 }
-            }
-            rows[key] = row
-        }
-        return rows.sorted { $0.key < $1.key }.map { key, value in
-            let parts = key.split(separator: " ")
-            return (String(parts[0]), String(parts[1]), value.pending, value.delivered, value.failing)
-        }
-    }
+    /// Pending, delivered and failing counts by kind and month.
+    public func status() throws -> [SpoolMonthStatus] { try spool.status() }
 
     /// The unit a submission is for: the agent's own by default; any other must lie in its subtree.
     private func scopedUnit(_ unit: DivisionCode?) throws -> DivisionCode {
@@ -178,14 +157,9 @@ public struct AgentWorkspace: Sendable {
         return unit
     }
 
-    private func submissionEntry(_ id: String, kind: String, period: Period, file: String, count: Int) -> SpoolEntry {
-        var entry = SpoolEntry(kind: .submission)
-        entry.submission = id
-        entry.recordKind = kind
-        entry.period = period.description
-        entry.file = (file as NSString).lastPathComponent
-        entry.count = count
-        entry.at = Delivery.now
-        return entry
+    private func newSubmission(kind: String, period: Period, unit: DivisionCode, file: String) -> SpoolSubmission {
+        SpoolSubmission(
+            id: RecordID.random().text, kind: kind, period: period.description, unit: unit.description,
+            file: (file as NSString).lastPathComponent, at: Delivery.now)
     }
 }

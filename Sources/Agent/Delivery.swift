@@ -24,15 +24,45 @@ public struct Delivery: Sendable {
         public var lastError: String?
     }
 
-    /// Produces every record and waits for all delivery reports (librdkafka retries until `timeout`).
-    /// Each verdict is appended to the spool in small batches, so a crash mid-way repeats little.
-    public func deliver(_ records: [SpooledRecord], timeout: Duration) async throws -> Outcome {
+    /// Records produced before their delivery reports are awaited; bounds the agent's memory at any spool size.
+    public var chunkSize = 20_000
+
+    /// Produces every pending record, chunk by chunk, and records each broker verdict in the spool
+    /// (librdkafka retries until `timeout`). Verdicts are committed every 500 reports or 200 ms, so a crash
+    /// repeats at most those, and the city dedupes by record id. A chunk in which nothing was delivered
+    /// (the broker is unreachable) ends the flush: the rest stays pending.
+    public func deliverPending(timeout: Duration) async throws -> Outcome {
         var outcome = Outcome()
-        guard !records.isEmpty else { return outcome }
-        var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: agentID)
-        configuration.deliveryTimeout = timeout
-        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        var position: Int64 = 0
+        var producer: KafkaProducer?
+        var reports: AsyncStream<KafkaDeliveryReport>.Iterator?
+        while true {
+            let chunk = try spool.pending(after: position, limit: chunkSize)
+            guard let last = chunk.last else { break }
+            position = last.position
+            if producer == nil {
+                var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: agentID)
+                configuration.deliveryTimeout = timeout
+                let created = try KafkaProducer(configuration: configuration, logger: logger)
+                producer = created
+                reports = created.deliveryReports.makeAsyncIterator()
+            }
+            guard let producer, var iterator = reports else { break }
+            let delivered = outcome.delivered
+            try await deliver(chunk.map(\.record), producer: producer, reports: &iterator, outcome: &outcome)
+            reports = iterator
+            if outcome.delivered == delivered { break }
+        }
+        return outcome
+    }
+
+    private func deliver(
+        _ records: [SpooledRecord], producer: KafkaProducer, reports: inout AsyncStream<KafkaDeliveryReport>.Iterator,
+        outcome: inout Outcome
+    ) async throws {
         var byMessage: [KafkaMessageID: String] = [:]
+        byMessage.reserveCapacity(records.count)
+        var verdicts: [SpoolVerdict] = []
         for record in records {
             let topic = record.recordKind == "activity" ? WireTopics.unitActivity : WireTopics.personStatus
             let county = DivisionCode(record.unit)?.countyKey ?? record.unit
@@ -49,43 +79,32 @@ public struct Delivery: Sendable {
             } catch {
                 outcome.failed += 1
                 outcome.lastError = "\(error)"
-                try spool.append([failure(record.recordID, "\(error)")])
+                verdicts.append(.failed(recordID: record.recordID, reason: "\(error)"))
             }
         }
-        var batch: [SpoolEntry] = []
+        try spool.record(verdicts, at: Self.now)
+        verdicts.removeAll()
+        let clock = ContinuousClock()
+        var lastWrite = clock.now
         var remaining = byMessage.count
-        for await report in producer.deliveryReports {
+        while remaining > 0, let report = await reports.next() {
             guard let recordID = byMessage[report.id] else { continue }
             switch report.result {
             case .success(let offset):
-                var entry = SpoolEntry(kind: .delivered)
-                entry.recordID = recordID
-                entry.partition = report.partition
-                entry.offset = offset
-                entry.at = Self.now
-                batch.append(entry)
+                verdicts.append(.delivered(recordID: recordID, partition: report.partition, offset: offset))
                 outcome.delivered += 1
             case .failure(let error):
-                batch.append(failure(recordID, "\(error)"))
+                verdicts.append(.failed(recordID: recordID, reason: "\(error)"))
                 outcome.failed += 1
                 outcome.lastError = "\(error)"
             }
             remaining -= 1
-            if batch.count >= 50 || remaining == 0 {
-                try spool.append(batch)
-                batch.removeAll()
+            if verdicts.count >= 500 || remaining == 0 || clock.now - lastWrite > .milliseconds(200) {
+                try spool.record(verdicts, at: Self.now)
+                verdicts.removeAll(keepingCapacity: true)
+                lastWrite = clock.now
             }
-            if remaining == 0 { break }
         }
-        return outcome
-    }
-
-    private func failure(_ recordID: String, _ reason: String) -> SpoolEntry {
-        var entry = SpoolEntry(kind: .failed)
-        entry.recordID = recordID
-        entry.reason = reason
-        entry.at = Self.now
-        return entry
     }
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

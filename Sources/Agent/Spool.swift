@@ -1,36 +1,6 @@
 import Domain
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// One line of the agent's spool: an append-only, fsync'd log that is the agent's memory of what it
-/// accepted and what the broker confirmed. A record is written here before it is produced, and marked
-/// delivered only on the broker's delivery report; after a crash, replaying the log tells what is pending.
-public struct SpoolEntry: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case submission, record, delivered, failed }
-
-    public var kind: Kind
-    public var recordID: String?
-    /// `person` or `activity`, for submissions and records.
-    public var recordKind: String?
-    public var period: String?
-    public var submission: String?
-    /// The ledger line the record came from (person records).
-    public var line: Int?
-    public var personKey: String?
-    public var unit: String?
-    /// The protobuf bytes, base64.
-    public var payload: String?
-    public var file: String?
-    public var count: Int?
-    public var partition: Int32?
-    public var offset: Int64?
-    public var reason: String?
-    public var at: Int64?
-
-    public init(kind: Kind) { self.kind = kind }
-}
+import GRDB
 
 /// A record as the spool remembers it.
 public struct SpooledRecord: Sendable, Equatable {
@@ -38,118 +8,292 @@ public struct SpooledRecord: Sendable, Equatable {
     public let recordKind: String
     public let period: String
     public let submission: String
+    /// The ledger line the record came from (person records).
     public let line: Int?
     public let personKey: String?
     public let unit: String
     public let payload: [UInt8]
+
+    public init(
+        recordID: String, recordKind: String, period: String, submission: String, line: Int?, personKey: String?,
+        unit: String, payload: [UInt8]
+    ) {
+        self.recordID = recordID
+        self.recordKind = recordKind
+        self.period = period
+        self.submission = submission
+        self.line = line
+        self.personKey = personKey
+        self.unit = unit
+        self.payload = payload
+    }
+
+    /// What a later submission replaces: the same person's (or, for activity, the same unit's) month.
+    var identity: String { personKey ?? unit }
 }
 
-/// The spool replayed: every record, which are delivered, and the latest failure of the rest.
-public struct SpoolState: Sendable {
-    public var records: [SpooledRecord] = []
-    public var delivered: Set<String> = []
-    public var lastFailure: [String: String] = [:]
-    /// Submissions in the order they were made: id, kind, period, file.
-    public var submissions: [(id: String, kind: String, period: String, file: String)] = []
-    /// Lines that could not be read (a write torn by a crash leaves at most the last one).
-    public var unreadableLines = 0
+/// One submission: a ledger file read for one unit and month.
+public struct SpoolSubmission: Sendable, Equatable {
+    public let id: String
+    public let kind: String
+    public let period: String
+    public let unit: String
+    public let file: String
+    public let at: Int64
 
-    /// Records still to send: not delivered, and not superseded by a later submission of the same
-    /// person (or unit) and month, which replaces them at the city anyway.
-    public var pending: [SpooledRecord] {
-        var latestSubmission: [String: String] = [:]
-        for record in records { latestSubmission[identity(of: record)] = record.submission }
-        return records.filter { !delivered.contains($0.recordID) && latestSubmission[identity(of: $0)] == $0.submission }
-    }
-
-    func identity(of record: SpooledRecord) -> String {
-        "\(record.recordKind)|\(record.period)|\(record.personKey ?? record.unit)"
-    }
-
-    /// Person keys and ledger lines of the latest earlier person submission for `period`.
-    public func previousPersons(period: String, before submission: String) -> [String: Int] {
-        guard let previous = submissions.last(where: { $0.kind == "person" && $0.period == period && $0.id != submission }) else {
-            return [:]
-        }
-        var persons: [String: Int] = [:]
-        for record in records where record.submission == previous.id {
-            if let key = record.personKey { persons[key] = record.line ?? 0 }
-        }
-        return persons
+    public init(id: String, kind: String, period: String, unit: String, file: String, at: Int64) {
+        self.id = id
+        self.kind = kind
+        self.period = period
+        self.unit = unit
+        self.file = file
+        self.at = at
     }
 }
 
-/// The spool file. Appends are whole lines followed by fsync, so a crash loses at most a torn last line
-/// of a batch that was never reported as written.
-public struct Spool: Sendable {
+/// A month's standing in the spool, by record kind.
+public struct SpoolMonthStatus: Sendable, Equatable {
+    public let kind: String
+    public let period: String
+    public let pending: Int
+    public let delivered: Int
+    /// Pending records whose last delivery attempt failed.
+    public let failing: Int
+}
+
+/// The broker's verdict on one record.
+public enum SpoolVerdict: Sendable, Equatable {
+    case delivered(recordID: String, partition: Int32, offset: Int64)
+    case failed(recordID: String, reason: String)
+}
+
+/// The agent's memory of what it accepted and what the broker confirmed, in SQLite (WAL, `synchronous=FULL`).
+///
+/// A record is committed here before it is produced, and marked delivered only on the broker's delivery
+/// report, so after a crash the pending records are exactly those still to send. Every command's cost
+/// follows its own work, not the spool's size: pending records are found through a partial index, a
+/// correction supersedes through the (kind, month, person) index, and the previous submission of a unit's
+/// month through the submissions' index. Delivered records of months older than the retention are
+/// compacted into per-month counts, so the file stops growing with history.
+public final class Spool: Sendable {
     public let path: String
+    private let database: DatabaseQueue
 
-    public init(path: String) { self.path = path }
+    private enum State: Int { case pending = 0, delivered = 1, superseded = 2 }
 
-    /// Appends whole lines; with `sync` (the default) they are on disk when this returns.
-    public func append(_ entries: [SpoolEntry], sync: Bool = true) throws {
-        guard !entries.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var bytes: [UInt8] = []
-        for entry in entries {
-            bytes += Array(try encoder.encode(entry))
-            bytes.append(UInt8(ascii: "\n"))
+    /// Opens (or creates) `spool.sqlite` in `directory`, importing an older JSON-lines `spool.log` once.
+    /// With `durable` false (bulk publishers), commits are not synced one by one; call `sync()` before
+    /// delivering.
+    public init(directory: String, durable: Bool = true) throws {
+        path = directory + "/spool.sqlite"
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        // The agent's page and a command line may share one spool; a writer waits for the other's commit.
+        configuration.busyMode = .timeout(30)
+        let synchronous = durable ? "FULL" : "NORMAL"
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw AgentError("cannot open the spool \(path): \(error)")
         }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
-        guard fd >= 0 else { throw AgentError("cannot open the spool \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw AgentError("cannot write the spool \(path): \(String(cString: strerror(errno)))")
-            }
-            written += result
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        try JSONLinesSpoolImport.importIfPresent(directory: directory, into: self)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE submissions (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                        period TEXT NOT NULL, unit TEXT NOT NULL, file TEXT NOT NULL, at INTEGER NOT NULL);
+                    CREATE INDEX submissions_by_month ON submissions(kind, period, unit, seq);
+                    CREATE TABLE records (
+                        seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                        period TEXT NOT NULL, unit TEXT NOT NULL, identity TEXT NOT NULL,
+                        submission TEXT NOT NULL, line INTEGER, person_key TEXT, payload BLOB NOT NULL,
+                        state INTEGER NOT NULL DEFAULT 0, failure TEXT, partition INTEGER, "offset" INTEGER,
+                        delivered_at INTEGER);
+                    CREATE INDEX records_pending ON records(seq) WHERE state = 0;
+                    CREATE INDEX records_by_identity ON records(kind, period, identity) WHERE state = 0;
+                    CREATE INDEX records_by_submission ON records(submission);
+                    CREATE INDEX records_by_month ON records(kind, period, state, failure);
+                    -- What compaction removed, so the month-by-month summary outlives the records.
+                    CREATE TABLE compacted (
+                        kind TEXT NOT NULL, period TEXT NOT NULL, delivered INTEGER NOT NULL,
+                        PRIMARY KEY (kind, period));
+                    CREATE TABLE imports (source TEXT PRIMARY KEY, records INTEGER NOT NULL, at INTEGER NOT NULL);
+                    """)
         }
-        if sync {
-            guard fsync(fd) == 0 else { throw AgentError("cannot sync the spool \(path) to disk: \(String(cString: strerror(errno)))") }
+        return migrator
+    }
+
+    /// Stores a submission and its records in one transaction. Earlier pending records of the same
+    /// person (or unit) and month are superseded: they would be replaced at the city anyway.
+    public func append(_ submission: SpoolSubmission, records: [SpooledRecord]) throws {
+        try write { db in try self.insert(submission, records: records, in: db) }
+    }
+
+    func insert(_ submission: SpoolSubmission, records: [SpooledRecord], in db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO submissions (id, kind, period, unit, file, at) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [submission.id, submission.kind, submission.period, submission.unit, submission.file, submission.at])
+        let supersede = try db.cachedStatement(
+            sql: "UPDATE records SET state = \(State.superseded.rawValue) WHERE kind = ? AND period = ? AND identity = ? AND state = 0")
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO records (record_id, kind, period, unit, identity, submission, line, person_key, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for record in records {
+            try supersede.execute(arguments: [record.recordKind, record.period, record.identity])
+            try insert.execute(arguments: [
+                record.recordID, record.recordKind, record.period, record.unit, record.identity, record.submission,
+                record.line, record.personKey, Data(record.payload),
+            ])
         }
     }
 
-    /// Forces everything appended so far to disk (after appends made with `sync: false`).
-    public func sync() throws {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
-        guard fd >= 0 else { throw AgentError("cannot open the spool \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw AgentError("cannot sync the spool \(path) to disk: \(String(cString: strerror(errno)))") }
+    /// Person keys and ledger lines of the latest earlier person submission for `unit`'s `period`.
+    public func previousPersons(unit: String, period: String, before submission: String) throws -> [String: Int] {
+        try database.read { db in
+            guard
+                let previous = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id FROM submissions WHERE kind = 'person' AND period = ? AND unit = ? AND id <> ?
+                        ORDER BY seq DESC LIMIT 1
+                        """,
+                    arguments: [period, unit, submission])
+            else { return [:] }
+            var persons: [String: Int] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT person_key, line FROM records WHERE submission = ? AND person_key IS NOT NULL",
+                arguments: [previous])
+            while let row = try rows.next() { persons[row[0]] = row[1] ?? 0 }
+            return persons
+        }
     }
 
-    public func load() throws -> SpoolState {
-        var state = SpoolState()
-        guard let data = FileManager.default.contents(atPath: path) else { return state }
-        let decoder = JSONDecoder()
-        for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
-            guard let entry = try? decoder.decode(SpoolEntry.self, from: Data(line)) else {
-                state.unreadableLines += 1
-                continue
-            }
-            switch entry.kind {
-            case .submission:
-                state.submissions.append((entry.submission ?? "", entry.recordKind ?? "", entry.period ?? "", entry.file ?? ""))
-            case .record:
-                guard let id = entry.recordID, let payload = entry.payload.flatMap({ Data(base64Encoded: $0) }) else {
-                    state.unreadableLines += 1
-                    continue
-                }
-                state.records.append(
+    /// Up to `limit` records still to send, in the order they were spooled, after position `after`.
+    public func pending(after: Int64 = 0, limit: Int) throws -> [(position: Int64, record: SpooledRecord)] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, record_id, kind, period, submission, line, person_key, unit, payload FROM records
+                    WHERE state = 0 AND seq > ? ORDER BY seq LIMIT ?
+                    """,
+                arguments: [after, limit]
+            ).map { row in
+                let payload: Data = row[8]
+                return (
+                    row[0],
                     SpooledRecord(
-                        recordID: id, recordKind: entry.recordKind ?? "person", period: entry.period ?? "",
-                        submission: entry.submission ?? "", line: entry.line, personKey: entry.personKey,
-                        unit: entry.unit ?? "", payload: Array(payload)))
-            case .delivered:
-                if let id = entry.recordID { state.delivered.insert(id) }
-            case .failed:
-                if let id = entry.recordID { state.lastFailure[id] = entry.reason ?? "" }
+                        recordID: row[1], recordKind: row[2], period: row[3], submission: row[4], line: row[5],
+                        personKey: row[6], unit: row[7], payload: Array(payload))
+                )
             }
         }
-        return state
+    }
+
+    public func pendingCount() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE state = 0") ?? 0 }
+    }
+
+    /// Records the broker's verdicts in one transaction.
+    public func record(_ verdicts: [SpoolVerdict], at milliseconds: Int64) throws {
+        guard !verdicts.isEmpty else { return }
+        try write { db in
+            let delivered = try db.cachedStatement(
+                sql: """
+                    UPDATE records SET state = \(State.delivered.rawValue), partition = ?, "offset" = ?, delivered_at = ?,
+                    failure = NULL WHERE record_id = ?
+                    """)
+            let failed = try db.cachedStatement(sql: "UPDATE records SET failure = ? WHERE record_id = ? AND state = 0")
+            for verdict in verdicts {
+                switch verdict {
+                case .delivered(let id, let partition, let offset):
+                    try delivered.execute(arguments: [partition, offset, milliseconds, id])
+                case .failed(let id, let reason):
+                    try failed.execute(arguments: [reason, id])
+                }
+            }
+        }
+    }
+
+    /// Pending, delivered and failing counts by kind and month; compacted months keep their delivered count.
+    public func status() throws -> [SpoolMonthStatus] {
+        try database.read { db in
+            var rows: [String: (pending: Int, delivered: Int, failing: Int)] = [:]
+            let live = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT kind, period, sum(state = 0), sum(state = 1), sum(state = 0 AND failure IS NOT NULL)
+                    FROM records GROUP BY kind, period
+                    """)
+            while let row = try live.next() {
+                rows["\(row[0] as String) \(row[1] as String)"] = (row[2], row[3], row[4])
+            }
+            let compacted = try Row.fetchCursor(db, sql: "SELECT kind, period, delivered FROM compacted")
+            while let row = try compacted.next() {
+                let key = "\(row[0] as String) \(row[1] as String)"
+                var value = rows[key] ?? (0, 0, 0)
+                value.delivered += row[2] as Int
+                rows[key] = value
+            }
+            return rows.sorted { $0.key < $1.key }.map { key, value in
+                let parts = key.split(separator: " ")
+                return SpoolMonthStatus(
+                    kind: String(parts[0]), period: String(parts[1]), pending: value.pending, delivered: value.delivered,
+                    failing: value.failing)
+            }
+        }
+    }
+
+    /// Removes delivered and superseded records of months before `period`, keeping their delivered counts.
+    /// Pending records are never removed. Returns how many records went.
+    @discardableResult
+    public func compact(before period: Period) throws -> Int {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO compacted (kind, period, delivered)
+                    SELECT kind, period, count(*) FROM records
+                    WHERE kind IN ('person', 'activity') AND period < ? AND state = \(State.delivered.rawValue)
+                    GROUP BY kind, period
+                    ON CONFLICT (kind, period) DO UPDATE SET delivered = delivered + excluded.delivered
+                    """,
+                arguments: [period.description])
+            try db.execute(
+                sql: "DELETE FROM records WHERE kind IN ('person', 'activity') AND period < ? AND state <> 0",
+                arguments: [period.description])
+            let removed = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM submissions WHERE period < ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.submission = submissions.id)",
+                arguments: [period.description])
+            return removed
+        }
+    }
+
+    /// Forces every commit to disk (after appends with `durable: false`).
+    public func sync() throws {
+        do { _ = try database.writeWithoutTransaction { db in try db.checkpoint(.full) } } catch {
+            throw AgentError("cannot sync the spool \(path) to disk: \(error)")
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try database.write(body) } catch let error as AgentError { throw error } catch {
+            throw AgentError("cannot write the spool \(path): \(error)")
+        }
+    }
+
+    func isImported(_ source: String) throws -> Bool {
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM imports WHERE source = ?", arguments: [source]) ?? false }
     }
 }
 

@@ -26,20 +26,19 @@ public struct ActivityLedger: Sendable {
 
     /// Reads `指标,数值` (or `counter,value`) rows; a header row is optional.
     public static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> ActivityLedger {
-        let (text, encoding) = try LedgerText.decode(bytes)
+        let (encoding, headers, rows) = try LedgerTable.read(bytes, format: format)
         var counters: [UnitActivityReport.Counter: Int64] = [:]
         var errors: [RowError] = []
         var pairs: [(line: Int, name: String, value: String)] = []
         switch format {
-        case .csv:
-            let (headers, rows) = try LedgerTable.parseCSV(text)
+        case .csv, .xlsx:
             guard headers.count >= 2 else {
                 throw LedgerFileError(chinese: "报表应有两列：指标、数值", english: "the report needs two columns: counter, value")
             }
             if counter(named: headers[0]) != nil { pairs.append((1, headers[0], headers[1])) }
             for row in rows { pairs.append((row.line, row.cells[headers[0]] ?? "", row.cells[headers[1]] ?? "")) }
         case .jsonLines:
-            for row in try LedgerTable.parseJSONLines(text).rows {
+            for row in rows {
                 for (name, value) in row.cells.sorted(by: { $0.key < $1.key }) { pairs.append((row.line, name, value)) }
             }
         }

@@ -6,6 +6,8 @@ public enum LedgerEncoding: String, Sendable {
     case utf8WithBOM = "UTF-8 with BOM"
     /// What Excel in China writes for "CSV": GBK, read as its superset GB18030.
     case gb18030 = "GB18030/GBK"
+    /// An Excel/WPS workbook: text is UTF-8 inside, and cells keep their types.
+    case xlsx = "xlsx"
 }
 
 public enum LedgerText {
@@ -33,10 +35,13 @@ public struct LedgerFileError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String { "\(chinese) (\(english))" }
 }
 
-/// One data row of a ledger: its 1-based line number in the file, and its cells by column header.
+/// One data row of a ledger: its 1-based line number in the file (the row number in a workbook), and its
+/// cells by column header.
 public struct LedgerRow: Sendable {
     public let line: Int
     public let cells: [String: String]
+    /// Headers whose cell a workbook stored as a number (an ID number stored so has lost digits).
+    public var numericCells: Set<String> = []
 }
 
 /// Reads CSV (RFC 4180: quoted cells, doubled quotes, line breaks inside quotes, CRLF) and JSON lines.
@@ -45,7 +50,20 @@ public enum LedgerTable {
         switch format {
         case .csv: return try parseCSV(text)
         case .jsonLines: return try parseJSONLines(text)
+        case .xlsx:
+            throw LedgerFileError(chinese: "xlsx文件不是文本，请按工作簿读取", english: "an xlsx file is not text; read it as a workbook")
         }
+    }
+
+    /// The first sheet of an `.xlsx` workbook, as header and rows like a CSV file's.
+    public static func parseWorkbook(_ bytes: [UInt8]) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
+        let sheet = try Workbook.firstSheet(bytes)
+        let records = sheet.map { row in
+            let width = (row.cells.keys.max() ?? -1) + 1
+            return (line: row.line, fields: (0..<width).map { row.cells[$0]?.text ?? "" },
+                numeric: Set(row.cells.filter(\.value.isNumber).keys))
+        }
+        return try table(records)
     }
 
     static func parseCSV(_ text: String) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
@@ -94,17 +112,30 @@ public enum LedgerTable {
             fields.append(field)
             records.append((recordLine, fields))
         }
+        return try table(records.map { ($0.line, $0.fields, []) })
+    }
+
+    /// Rows of cells to header and rows. The header is the first row with two or more filled cells: a
+    /// template's title rows above it ("XX村2024年10月就业监测台账", merged across the sheet, so one cell)
+    /// are skipped. Empty rows are dropped.
+    static func table(_ records: [(line: Int, fields: [String], numeric: Set<Int>)]) throws(LedgerFileError) -> (
+        headers: [String], rows: [LedgerRow]
+    ) {
         let nonEmpty = records.filter { !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }
-        guard let header = nonEmpty.first else {
+        guard !nonEmpty.isEmpty else {
             throw LedgerFileError(chinese: "文件是空的", english: "the file is empty")
         }
-        let headers = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        let rows = nonEmpty.dropFirst().map { record in
+        func filled(_ fields: [String]) -> Int { fields.count { !$0.trimmingCharacters(in: .whitespaces).isEmpty } }
+        let headerIndex = nonEmpty.firstIndex { filled($0.fields) >= 2 } ?? nonEmpty.startIndex
+        let headers = nonEmpty[headerIndex].fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        let rows = nonEmpty[(headerIndex + 1)...].map { record in
             var cells: [String: String] = [:]
+            var numeric: Set<String> = []
             for (index, value) in record.fields.enumerated() where index < headers.count && !headers[index].isEmpty {
                 cells[headers[index]] = value.trimmingCharacters(in: .whitespaces)
+                if record.numeric.contains(index) { numeric.insert(headers[index]) }
             }
-            return LedgerRow(line: record.line, cells: cells)
+            return LedgerRow(line: record.line, cells: cells, numericCells: numeric)
         }
         return (headers, rows)
     }
@@ -131,12 +162,32 @@ public enum LedgerTable {
 }
 
 public enum LedgerFormat: String, Sendable {
-    case csv, jsonLines = "jsonl"
+    case csv, jsonLines = "jsonl", xlsx
 
-    /// By file extension: `.jsonl`/`.ndjson`/`.json` are JSON lines, anything else CSV.
+    /// By file extension: `.xlsx` is a workbook, `.jsonl`/`.ndjson`/`.json` are JSON lines, anything else CSV.
     public init(path: String) {
         let lower = path.lowercased()
-        self = lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") ? .jsonLines : .csv
+        if lower.hasSuffix(".xlsx") {
+            self = .xlsx
+        } else {
+            self = lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") ? .jsonLines : .csv
+        }
+    }
+}
+
+extension LedgerTable {
+    /// Any ledger file to header and rows, with its encoding. A workbook is recognised by its bytes too,
+    /// whatever its name (browsers and mail programs rename files).
+    public static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> (
+        encoding: LedgerEncoding, headers: [String], rows: [LedgerRow]
+    ) {
+        if format == .xlsx || Workbook.looksLikeWorkbook(bytes) {
+            let (headers, rows) = try parseWorkbook(bytes)
+            return (.xlsx, headers, rows)
+        }
+        let (text, encoding) = try LedgerText.decode(bytes)
+        let (headers, rows) = try parse(text, format: format)
+        return (encoding, headers, rows)
     }
 }
 

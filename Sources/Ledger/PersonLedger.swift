@@ -87,8 +87,7 @@ public struct PersonLedger: Sendable {
     /// Reads a person ledger. File-level problems (encoding, missing required columns) throw; row
     /// problems are collected, and the good rows are kept.
     public static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> PersonLedger {
-        let (text, encoding) = try LedgerText.decode(bytes)
-        let (headers, rows) = try LedgerTable.parse(text, format: format)
+        let (encoding, headers, rows) = try LedgerTable.read(bytes, format: format)
         var headerOf: [LedgerColumn: String] = [:]
         var ignored: [String] = []
         for header in headers {
@@ -118,6 +117,15 @@ public struct PersonLedger: Sendable {
 
     struct RowErrors: Error { let errors: [RowError] }
 
+    /// An ID number that went through a spreadsheet's number format: scientific notation ("1.40403E+17", as a
+    /// CSV exported from such a column holds it), or a workbook cell stored as a number with more digits than a
+    /// double keeps exactly.
+    static func lostDigits(_ text: String, storedAsNumber: Bool) -> Bool {
+        let upper = text.uppercased()
+        if upper.contains("E"), upper.first?.isNumber == true, Double(upper) != nil { return true }
+        return storedAsNumber && text.count { $0.isNumber } > 15
+    }
+
     private static func parse(_ row: LedgerRow, headerOf: [LedgerColumn: String]) -> Result<PersonEntry, RowErrors> {
         var errors: [RowError] = []
         func cell(_ column: LedgerColumn) -> String? {
@@ -137,7 +145,12 @@ public struct PersonLedger: Sendable {
         }
 
         var id: ResidentID?
-        if let text = cell(.idNumber) {
+        if let text = cell(.idNumber), lostDigits(text, storedAsNumber: headerOf[.idNumber].map(row.numericCells.contains) ?? false) {
+            fail(
+                .idNumber, "身份证号被存成了数字，Excel只保留15位有效数字，号码已失真：请把该列设置为“文本”格式后重新录入",
+                "the ID number was stored as a number, and Excel keeps only 15 significant digits, so it is damaged; "
+                    + "format the column as Text and enter the numbers again")
+        } else if let text = cell(.idNumber) {
             do { id = try ResidentID(text) } catch { fail(.idNumber, error.reason.chinese, error.reason.english) }
         } else {
             fail(.idNumber, "身份证号为空", "ID number is empty")
@@ -173,35 +186,27 @@ public struct PersonLedger: Sendable {
     }
 }
 
-/// The values clerks write, in Chinese or English, mapped to the domain's values. (The numeric codes of
-/// MOHRSS's 公共就业服务指标体系 are not accepted yet: no authoritative code list was at hand.)
+/// The values clerks write, in Chinese or English, mapped to the domain's values through `LedgerVocabulary`.
+/// (The numeric codes of MOHRSS's 公共就业服务指标体系 are not accepted yet: no authoritative code list was at hand.)
 enum ValueVocabulary {
-    static func status(_ text: String) -> EmploymentStatus? {
-        switch normalized(text) {
-        case "就业", "已就业", "在业", "employed": .employed
-        case "失业", "未就业", "unemployed": .unemployed
-        case "未在劳动力中", "不在劳动力中", "非劳动力", "退出劳动力", "not_in_labour_force", "not in labour force": .notInLabourForce
-        default: nil
-        }
-    }
+    static func status(_ text: String) -> EmploymentStatus? { LedgerVocabulary.lookup(text, column: "就业状态", as: EmploymentStatus.self) }
 
     static func employmentForm(_ text: String) -> EmploymentForm? {
-        switch normalized(text) {
-        case "单位就业", "受雇", "单位招用", "employee": .employee
-        case "灵活就业", "flexible": .flexible
-        case "自主创业", "个体经营", "个体", "自雇", "self_employed", "self-employed": .selfEmployed
-        case "公益性岗位", "公益岗位", "公益性岗位安置", "public_welfare_post": .publicWelfarePost
-        default: nil
-        }
+        LedgerVocabulary.lookup(text, column: "就业形式", as: EmploymentForm.self)
     }
 
     static func workLocation(_ text: String) -> WorkLocation? {
-        switch normalized(text) {
-        case "本地", "县内", "就地就近", "乡镇内", "local": .local
-        case "省内", "市外省内", "县外省内", "in_province", "in-province": .inProvince
-        case "省外", "外省", "out_of_province", "out-of-province": .outOfProvince
-        default: nil
-        }
+        LedgerVocabulary.lookup(text, column: "就业地点", as: WorkLocation.self)
+    }
+
+    static func flag(_ text: String) -> Bool? { LedgerVocabulary.value(of: text, column: "是否列").map { $0 == "true" } }
+
+    static func group(_ text: String) -> PersonGroup? { LedgerVocabulary.lookup(text, column: "人员类别", as: PersonGroup.self) }
+
+    static func incomeBand(_ text: String) -> IncomeBand? {
+        let plain = text.replacingOccurrences(of: "元", with: "").replacingOccurrences(of: "—", with: "-")
+            .replacingOccurrences(of: "～", with: "-").replacingOccurrences(of: "~", with: "-")
+        return LedgerVocabulary.lookup(plain, column: "收入档次", as: IncomeBand.self)
     }
 
     static let sectorNames: [String: Sector] = [
@@ -215,42 +220,5 @@ enum ValueVocabulary {
 
     static func sector(_ text: String) -> Sector? {
         Sector(rawValue: text.uppercased()) ?? sectorNames[text.trimmingCharacters(in: .whitespaces)]
-    }
-
-    static func flag(_ text: String) -> Bool? {
-        switch normalized(text) {
-        case "是", "有", "√", "y", "yes", "true", "1": true
-        case "否", "无", "×", "n", "no", "false", "0": false
-        default: nil
-        }
-    }
-
-    static func group(_ text: String) -> PersonGroup? {
-        switch normalized(text) {
-        case "高校毕业生", "毕业生", "college_graduate": .collegeGraduate
-        case "农村劳动力", "农民工", "rural_labour": .ruralLabour
-        case "就业困难人员", "困难人员", "hard_to_employ": .hardToEmploy
-        case "脱贫人口", "脱贫劳动力", "脱贫户", "poverty_alleviated": .povertyAlleviated
-        case "残疾人", "disabled": .disabled
-        case "退役军人", "veteran": .veteran
-        default: nil
-        }
-    }
-
-    static func incomeBand(_ text: String) -> IncomeBand? {
-        switch normalized(text).replacingOccurrences(of: "元", with: "").replacingOccurrences(of: "—", with: "-")
-            .replacingOccurrences(of: "～", with: "-").replacingOccurrences(of: "~", with: "-")
-        {
-        case "2000以下", "<2000", "below_2000": .below2000
-        case "2000-3999", "2000_3999": .from2000To3999
-        case "4000-5999", "4000_5999": .from4000To5999
-        case "6000-7999", "6000_7999": .from6000To7999
-        case "8000以上", "8000及以上", ">=8000", "8000_plus", "8000+": .atLeast8000
-        default: nil
-        }
-    }
-
-    private static func normalized(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespaces).lowercased()
     }
 }

@@ -1,4 +1,6 @@
 import Agent
+import AgentPage
+import Hummingbird
 import ArgumentParser
 import DevStack
 import Ledger
@@ -12,7 +14,10 @@ import TopologyFiles
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Reporting agents: the city's registry of them.",
-        subcommands: [Enroll.self, Revoke.self, List.self, Init.self, Submit.self, ReportActivity.self, Flush.self, Status.self])
+        subcommands: [
+            Enroll.self, Revoke.self, List.self, Init.self, Submit.self, ReportActivity.self, Flush.self, Status.self, Serve.self,
+            Vocabulary.self,
+        ])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -88,7 +93,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read a month's ledger (CSV in UTF-8 or GBK, or JSON lines), spool its records, and try to deliver them.")
+            abstract: "Read a month's ledger (xlsx, CSV in UTF-8 or GBK, or JSON lines), spool its records, and try to deliver them.")
 
         @Option(help: "The month, YYYY-MM.") var period: String
         @Argument(help: "The ledger file.") var file: String
@@ -156,11 +161,14 @@ struct AgentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliver every pending record.")
 
         @Option(help: "Seconds to keep trying the broker.") var timeout = 60
+        @Option(help: "Months of delivered records kept for corrections; older ones are compacted into the monthly summary.")
+        var keepMonths = 13
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
+            guard keepMonths >= 1 else { throw ValidationError("--keep-months must be at least 1") }
             let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
-            try await deliver(workspace, timeout: timeout)
+            try await deliver(workspace, timeout: timeout, keepMonths: keepMonths)
         }
     }
 
@@ -180,6 +188,59 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
+extension AgentCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the clerk's page on this computer: upload ledgers (xlsx/csv), see row errors, send, see the status.")
+
+        @Option(help: "Address to listen on (keep it on loopback unless the page must be reached from another computer).")
+        var host = "127.0.0.1"
+        @Option(help: "Port.") var port = 8090
+        @Option(help: "Seconds each delivery keeps trying the broker.") var timeout = 10
+        @Option(help: "Seconds between retries of pending records.") var retryEvery = 60
+        @Option(help: "Months of delivered records kept for corrections.") var keepMonths = 13
+        @Option(help: "Agent home.") var home: String?
+
+        func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+            guard timeout >= 1, retryEvery >= 1, keepMonths >= 1 else {
+                throw ValidationError("--timeout, --retry-every and --keep-months must be at least 1")
+            }
+        }
+
+        func run() async throws {
+            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let topology = try TopologyFiles.locate().loadTopology()
+            var logger = Empmon.logger("empmon.agent.serve")
+            if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .notice }
+            var kafkaLogger = logger
+            kafkaLogger.logLevel = .critical
+            let desk = DeliveryDesk(
+                workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths, currentPeriod: { currentPeriod() },
+                logger: kafkaLogger)
+            let page = AgentPageServer(workspace: workspace, topology: topology, desk: desk, logger: logger)
+            let app = Application(
+                router: page.router(), configuration: .init(address: .hostname(host, port: port)),
+                onServerRunning: { channel in
+                    let bound = channel.localAddress?.port ?? port
+                    say("上报页面 / agent page: http://\(host):\(bound)/")
+                }, logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await desk.retryPending(every: .seconds(retryEvery)) }
+                group.addTask { try await app.runService() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    struct Vocabulary: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the words accepted in the ledger's coded columns (Markdown).")
+
+        func run() throws { print(LedgerVocabulary.markdown) }
+    }
+}
+
 private func parseCommon(period text: String, unit: String?) throws -> (Period, DivisionCode?, Topology) {
     guard let period = Period(text) else { throw ValidationError("--period must be YYYY-MM, not '\(text)'") }
     let topology = try TopologyFiles.locate().loadTopology()
@@ -187,15 +248,17 @@ private func parseCommon(period text: String, unit: String?) throws -> (Period, 
     return (period, code, topology)
 }
 
-private func currentPeriod() -> Period {
+/// The month it is now in China.
+func currentPeriod() -> Period {
     let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "Asia/Shanghai") ?? .current, from: Date())
     return Period(year: parts.year ?? 2020, month: parts.month ?? 1) ?? Period.earliest
 }
 
-private func deliver(_ workspace: AgentWorkspace, timeout: Int) async throws {
+private func deliver(_ workspace: AgentWorkspace, timeout: Int, keepMonths: Int = 13) async throws {
     var logger = Empmon.logger("empmon.agent")
     if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .critical }
-    let (pending, outcome) = try await workspace.flush(timeout: .seconds(max(1, timeout)), logger: logger)
+    let (pending, outcome) = try await workspace.flush(
+        timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(), logger: logger)
     if pending == 0 {
         print("nothing pending")
         return

@@ -67,8 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
             let file = workRoot + "/\(county.code).credentials.json"
             try FileManager.default.createDirectory(atPath: workRoot, withIntermediateDirectories: true)
             try JSONEncoder().encode(credentials).write(to: URL(fileURLWithPath: file))
-            var workspace = try AgentWorkspace.initialize(home: workRoot + "/\(county.code)", credentialsFile: file)
-            workspace.syncEachSubmission = false
+            let workspace = try AgentWorkspace.initialize(home: workRoot + "/\(county.code)", credentialsFile: file, durable: false)
             agents[county.code] = workspace
         }
         step("enrolled \(agents.count) county agents")
@@ -100,7 +99,7 @@ struct DemoCommand: AsyncParsableCommand {
         var delivered = 0
         for (county, workspace) in agents.sorted(by: { $0.key < $1.key }) {
             try workspace.spool.sync()
-            let (_, outcome) = try await workspace.flush(timeout: .seconds(120), logger: quiet)
+            let (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), logger: quiet)
             delivered += outcome.delivered
             if outcome.failed > 0 { throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records") }
         }

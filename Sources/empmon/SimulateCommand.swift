@@ -52,8 +52,7 @@ struct SimulateCommand: AsyncParsableCommand {
             print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")
             return
         }
-        var workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(agentHome))
-        workspace.syncEachSubmission = false
+        let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(agentHome), durable: false)
         guard workspace.credentials.unit == topology.city.code else {
             throw ValidationError("--publish needs an agent enrolled for the city \(topology.city.code), not \(workspace.credentials.unit)")
         }
@@ -74,7 +73,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         try workspace.spool.sync()
         print("spooled \(spooled) records through the agent (\(rejected) rows refused); delivering …")
-        let (pending, outcome) = try await workspace.flush(timeout: .seconds(120), logger: logger)
+        let (pending, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), logger: logger)
         print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
         print("wrote \(out)/schedule.csv, \(out)/ground-truth.csv")
         if outcome.failed > 0 { throw ExitCode(2) }

@@ -210,7 +210,7 @@ extension SharedStackTests {
         let text = "序号,姓名,身份证号,户编号,联系电话,就业状态,就业形式,就业地点\r\n"
             + "1,张三,\(good),H1,13800000000,就业,单位就业,本地\r\n"
             + "2,李四,\(broken),H2,13900000000,失业,,\r\n"
-            + "3,王五,\(other),H3,,待业,,\r\n"
+            + "3,王五,\(other),H3,,不详,,\r\n"
         let path = sandbox.directory.appendingPathComponent("gbk.csv").path
         try #require(text.data(using: String.Encoding(rawValue: 0x8000_0632))).write(to: URL(fileURLWithPath: path))
 
@@ -218,7 +218,7 @@ extension SharedStackTests {
         #expect(refused.status == 1)
         #expect(refused.output.contains("GB18030/GBK"))
         #expect(refused.output.contains("line 3 [身份证号]: the ID number's check digit does not match"))
-        #expect(refused.output.contains("line 4 [就业状态]: '待业' is not one of"))
+        #expect(refused.output.contains("line 4 [就业状态]: '不详' is not one of"))
         #expect(refused.output.contains("nothing was sent"))
         #expect(!refused.output.contains(broken) && !refused.output.contains("13800000000"))
         #expect(sandbox.spoolText().isEmpty)

@@ -1,0 +1,72 @@
+import Agent
+import Domain
+import Foundation
+import Logging
+
+/// Delivers the agent's pending records, one flush at a time: on the clerk's "send now", after each
+/// submission, and every so often on its own, so that records spooled while the network was down go out
+/// once the broker is reachable again.
+public actor DeliveryDesk {
+    /// One delivery attempt, as the page shows it.
+    public struct Attempt: Codable, Sendable {
+        public let at: String
+        public let pending: Int
+        public let delivered: Int
+        public let failed: Int
+        public let error: String?
+    }
+
+    private let workspace: AgentWorkspace
+    private let timeout: Duration
+    private let keepMonths: Int
+    private let logger: Logger
+    private let currentPeriod: @Sendable () -> Period
+    private var running: Task<Attempt, Never>?
+    private var last: Attempt?
+
+    public init(
+        workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, currentPeriod: @escaping @Sendable () -> Period, logger: Logger
+    ) {
+        self.workspace = workspace
+        self.timeout = timeout
+        self.keepMonths = keepMonths
+        self.currentPeriod = currentPeriod
+        self.logger = logger
+    }
+
+    /// The month it is now where the agent reports.
+    public nonisolated func now() -> Period { currentPeriod() }
+
+    public var lastAttempt: Attempt? { last }
+
+    /// Delivers what is pending; a call made while a flush runs waits for that flush instead of starting another.
+    public func flushNow() async -> Attempt {
+        if let running { return await running.value }
+        let task = Task { await self.perform() }
+        running = task
+        let attempt = await task.value
+        running = nil
+        last = attempt
+        return attempt
+    }
+
+    /// Retries pending records every `interval` until the task is cancelled.
+    public func retryPending(every interval: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            if ((try? workspace.spool.pendingCount()) ?? 0) > 0 { _ = await flushNow() }
+        }
+    }
+
+    private func perform() async -> Attempt {
+        let at = ISO8601DateFormatter().string(from: Date())
+        do {
+            let (pending, outcome) = try await workspace.flush(timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), logger: logger)
+            return Attempt(at: at, pending: pending, delivered: outcome.delivered, failed: outcome.failed, error: outcome.lastError)
+        } catch {
+            logger.error("delivery failed: \(error)")
+            return Attempt(at: at, pending: (try? workspace.spool.pendingCount()) ?? 0, delivered: 0, failed: 0, error: "\(error)")
+        }
+    }
+}
