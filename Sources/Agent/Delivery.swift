@@ -22,6 +22,7 @@ public struct Delivery: Sendable {
         public var delivered = 0
         public var failed = 0
         public var lastError: String?
+        public init() {}
     }
 
     /// Records produced before their delivery reports are awaited; bounds the agent's memory at any spool size.
