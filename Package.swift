@@ -186,11 +186,12 @@ let package = Package(
         .testTarget(
             name: "DomainTests",
             dependencies: [
-                "Domain", "Wire", "TopologyFiles", "Ledger", "Simulator",
+                "Domain", "Wire", "TopologyFiles", "Ledger", "Simulator", "DevStack",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
         // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).

@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/install-deps.sh
+# Test tools from PyPI, in a virtualenv under the build folder: openpyxl writes spreadsheets as Excel does,
+# Playwright drives the system's Chromium through the agent's page.
+venv="$PWD/.build/test-venv"
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import openpyxl, playwright" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check openpyxl==3.1.5 playwright==1.65.2
+fi
+export EMPMON_TEST_PYTHON="$venv/bin/python"
 swift build --build-tests
 export EMPMON_BINARY="$PWD/.build/debug/empmon"
 export EMPMON_HOME="$PWD/.empmon-test"

@@ -39,14 +39,10 @@ enum JSONLinesSpoolImport {
             }
             try spool.write { db in
                 let decoder = JSONDecoder()
-                var unreadable = 0
                 var imported = 0
                 for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
                     // A line torn by a crash was never reported as written: the old spool skipped it too.
-                    guard let entry = try? decoder.decode(Entry.self, from: Data(line)) else {
-                        unreadable += 1
-                        continue
-                    }
+                    guard let entry = try? decoder.decode(Entry.self, from: Data(line)) else { continue }
                     switch entry.kind {
                     case .submission:
                         let submission = SpoolSubmission(
@@ -55,7 +51,6 @@ enum JSONLinesSpoolImport {
                         try spool.insert(submission, records: [], in: db)
                     case .record:
                         guard let id = entry.recordID, let payload = entry.payload.flatMap({ Data(base64Encoded: $0) }) else {
-                            unreadable += 1
                             continue
                         }
                         let record = SpooledRecord(
@@ -69,17 +64,10 @@ enum JSONLinesSpoolImport {
                         imported += 1
                     case .delivered:
                         guard let id = entry.recordID else { continue }
-                        try db.execute(
-                            sql: """
-                                UPDATE records SET state = 1, partition = ?, "offset" = ?, delivered_at = ?, failure = NULL
-                                WHERE record_id = ?
-                                """,
-                            arguments: [entry.partition, entry.offset, entry.at, id])
+                        try db.execute(sql: Spool.deliveredSQL, arguments: [entry.partition, entry.offset, entry.at, id])
                     case .failed:
                         guard let id = entry.recordID else { continue }
-                        try db.execute(
-                            sql: "UPDATE records SET failure = ? WHERE record_id = ? AND state = 0",
-                            arguments: [entry.reason ?? "", id])
+                        try db.execute(sql: Spool.failedSQL, arguments: [entry.reason ?? "", id])
                     }
                 }
                 // The old submission lines did not name their unit; their records do.
@@ -92,7 +80,6 @@ enum JSONLinesSpoolImport {
                 try db.execute(
                     sql: "INSERT INTO imports (source, records, at) VALUES (?, ?, ?)",
                     arguments: [source, imported, Int64(Date().timeIntervalSince1970 * 1000)])
-                _ = unreadable
             }
         }
         let kept = path + ".imported"

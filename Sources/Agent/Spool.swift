@@ -131,6 +131,55 @@ public final class Spool: Sendable {
         return migrator
     }
 
+    // The statements of every command. Each finds its rows through an index (a test reads their query plans),
+    // so a command costs what its own submission or delivery costs, whatever the spool holds.
+    static let supersedeSQL =
+        "UPDATE records SET state = \(State.superseded.rawValue) WHERE kind = ? AND period = ? AND identity = ? AND state = 0"
+    static let insertRecordSQL = """
+        INSERT OR IGNORE INTO records (record_id, kind, period, unit, identity, submission, line, person_key, payload)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    static let previousSubmissionSQL = """
+        SELECT id FROM submissions WHERE kind = 'person' AND period = ? AND unit = ? AND id <> ? ORDER BY seq DESC LIMIT 1
+        """
+    static let submissionPersonsSQL = "SELECT person_key, line FROM records WHERE submission = ? AND person_key IS NOT NULL"
+    static let pendingSQL = """
+        SELECT seq, record_id, kind, period, submission, line, person_key, unit, payload FROM records
+        WHERE state = 0 AND seq > ? ORDER BY seq LIMIT ?
+        """
+    static let deliveredSQL = """
+        UPDATE records SET state = \(State.delivered.rawValue), partition = ?, "offset" = ?, delivered_at = ?, failure = NULL
+        WHERE record_id = ?
+        """
+    static let failedSQL = "UPDATE records SET failure = ? WHERE record_id = ? AND state = 0"
+    static let compactCountSQL = """
+        INSERT INTO compacted (kind, period, delivered)
+        SELECT kind, period, count(*) FROM records
+        WHERE kind IN ('person', 'activity') AND period < ? AND state = \(State.delivered.rawValue)
+        GROUP BY kind, period
+        ON CONFLICT (kind, period) DO UPDATE SET delivered = delivered + excluded.delivered
+        """
+    static let compactRecordsSQL = "DELETE FROM records WHERE kind IN ('person', 'activity') AND period < ? AND state <> 0"
+    static let compactSubmissionsSQL = """
+        DELETE FROM submissions WHERE kind IN ('person', 'activity') AND period < ?
+        AND NOT EXISTS (SELECT 1 FROM records r WHERE r.submission = submissions.id)
+        """
+    static let perCommandStatements = [
+        supersedeSQL, previousSubmissionSQL, submissionPersonsSQL, pendingSQL, deliveredSQL, failedSQL, compactCountSQL,
+        compactRecordsSQL, compactSubmissionsSQL,
+    ]
+
+    /// SQLite's plan for a statement, one line per step (for the tests).
+    func queryPlan(_ sql: String) throws -> String {
+        let placeholders = sql.count { $0 == "?" }
+        return try database.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN " + sql,
+                arguments: StatementArguments(Array(repeating: String?.none, count: placeholders))
+            ).map { $0["detail"] as String? ?? "" }.joined(separator: "\n")
+        }
+    }
+
     /// Stores a submission and its records in one transaction. Earlier pending records of the same
     /// person (or unit) and month are superseded: they would be replaced at the city anyway.
     public func append(_ submission: SpoolSubmission, records: [SpooledRecord]) throws {
@@ -141,13 +190,8 @@ public final class Spool: Sendable {
         try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO submissions (id, kind, period, unit, file, at) VALUES (?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [submission.id, submission.kind, submission.period, submission.unit, submission.file, submission.at])
-        let supersede = try db.cachedStatement(
-            sql: "UPDATE records SET state = \(State.superseded.rawValue) WHERE kind = ? AND period = ? AND identity = ? AND state = 0")
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT OR IGNORE INTO records (record_id, kind, period, unit, identity, submission, line, person_key, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+        let supersede = try db.cachedStatement(sql: Self.supersedeSQL)
+        let insert = try db.cachedStatement(sql: Self.insertRecordSQL)
         for record in records {
             try supersede.execute(arguments: [record.recordKind, record.period, record.identity])
             try insert.execute(arguments: [
@@ -160,19 +204,11 @@ public final class Spool: Sendable {
     /// Person keys and ledger lines of the latest earlier person submission for `unit`'s `period`.
     public func previousPersons(unit: String, period: String, before submission: String) throws -> [String: Int] {
         try database.read { db in
-            guard
-                let previous = try String.fetchOne(
-                    db,
-                    sql: """
-                        SELECT id FROM submissions WHERE kind = 'person' AND period = ? AND unit = ? AND id <> ?
-                        ORDER BY seq DESC LIMIT 1
-                        """,
-                    arguments: [period, unit, submission])
-            else { return [:] }
+            guard let previous = try String.fetchOne(db, sql: Self.previousSubmissionSQL, arguments: [period, unit, submission]) else {
+                return [:]
+            }
             var persons: [String: Int] = [:]
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT person_key, line FROM records WHERE submission = ? AND person_key IS NOT NULL",
-                arguments: [previous])
+            let rows = try Row.fetchCursor(db, sql: Self.submissionPersonsSQL, arguments: [previous])
             while let row = try rows.next() { persons[row[0]] = row[1] ?? 0 }
             return persons
         }
@@ -181,14 +217,7 @@ public final class Spool: Sendable {
     /// Up to `limit` records still to send, in the order they were spooled, after position `after`.
     public func pending(after: Int64 = 0, limit: Int) throws -> [(position: Int64, record: SpooledRecord)] {
         try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT seq, record_id, kind, period, submission, line, person_key, unit, payload FROM records
-                    WHERE state = 0 AND seq > ? ORDER BY seq LIMIT ?
-                    """,
-                arguments: [after, limit]
-            ).map { row in
+            try Row.fetchAll(db, sql: Self.pendingSQL, arguments: [after, limit]).map { row in
                 let payload: Data = row[8]
                 return (
                     row[0],
@@ -208,12 +237,8 @@ public final class Spool: Sendable {
     public func record(_ verdicts: [SpoolVerdict], at milliseconds: Int64) throws {
         guard !verdicts.isEmpty else { return }
         try write { db in
-            let delivered = try db.cachedStatement(
-                sql: """
-                    UPDATE records SET state = \(State.delivered.rawValue), partition = ?, "offset" = ?, delivered_at = ?,
-                    failure = NULL WHERE record_id = ?
-                    """)
-            let failed = try db.cachedStatement(sql: "UPDATE records SET failure = ? WHERE record_id = ? AND state = 0")
+            let delivered = try db.cachedStatement(sql: Self.deliveredSQL)
+            let failed = try db.cachedStatement(sql: Self.failedSQL)
             for verdict in verdicts {
                 switch verdict {
                 case .delivered(let id, let partition, let offset):
@@ -259,22 +284,10 @@ public final class Spool: Sendable {
     @discardableResult
     public func compact(before period: Period) throws -> Int {
         try write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO compacted (kind, period, delivered)
-                    SELECT kind, period, count(*) FROM records
-                    WHERE kind IN ('person', 'activity') AND period < ? AND state = \(State.delivered.rawValue)
-                    GROUP BY kind, period
-                    ON CONFLICT (kind, period) DO UPDATE SET delivered = delivered + excluded.delivered
-                    """,
-                arguments: [period.description])
-            try db.execute(
-                sql: "DELETE FROM records WHERE kind IN ('person', 'activity') AND period < ? AND state <> 0",
-                arguments: [period.description])
+            try db.execute(sql: Self.compactCountSQL, arguments: [period.description])
+            try db.execute(sql: Self.compactRecordsSQL, arguments: [period.description])
             let removed = db.changesCount
-            try db.execute(
-                sql: "DELETE FROM submissions WHERE period < ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.submission = submissions.id)",
-                arguments: [period.description])
+            try db.execute(sql: Self.compactSubmissionsSQL, arguments: [period.description])
             return removed
         }
     }

@@ -113,7 +113,7 @@ enum AgentPageHTML {
               text("td", row.failing, "num" + (row.failing ? " bad" : "")));
             body.appendChild(tr);
           }
-          if (answer.lastDelivery) $("delivery").textContent = "上次发送 " + answer.lastDelivery.at.replace("T", " ").replace("Z", " UTC") + "：" + describeDelivery(answer.lastDelivery);
+          if (answer.lastDelivery) $("delivery").textContent = "上次发送 " + new Date(answer.lastDelivery.at).toLocaleString("zh-CN") + "：" + describeDelivery(answer.lastDelivery);
         }
 
         async function upload(file, skipInvalid) {

@@ -31,6 +31,11 @@ public enum WorkbookWriter {
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cols>\(columns)</cols><sheetData>\(sheetRows.joined())</sheetData>\(merge)</worksheet>
             """
+        return try package(sheet: sheet)
+    }
+
+    /// The parts of a one-sheet workbook around `sheet` (the worksheet's XML), zipped.
+    static func package(sheet: String) throws -> [UInt8] {
         let parts: [(String, String)] = [
             (
                 "[Content_Types].xml",

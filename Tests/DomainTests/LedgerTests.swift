@@ -27,7 +27,7 @@ struct LedgerTests {
         let text = Self.ledger([
             "1,张三,\(Self.good1),H001,13800000000,长治市潞州区,就业,单位就业,本地,制造业,否,农村劳动力、高校毕业生,否,否,是,4000-5999",
             "2,李四,\(String(Self.good2.dropLast()))9,H002,13900000000,\"长治市,潞州区\",失业,,,,是,就业困难人员,是,是,否,",
-            "3,王五,\(Self.good3),H003,,,待业,,,,否,,否,否,否,",
+            "3,王五,\(Self.good3),H003,,,不详,,,,否,,否,否,否,",
             "4,赵六,\(Self.good2),H004,,,失业,单位就业,,,是,,是,否,否,",
             "5,钱七,\(Self.good2),H005,,,就业,灵活就业,省外,Z,否,外星人,否,否,否,",
         ])
@@ -40,7 +40,7 @@ struct LedgerTests {
         let errors = built.errors.map { "\($0.line) \($0.column) \($0.english)" }
         #expect(errors == [
             "3 身份证号 the ID number's check digit does not match; a digit is probably mistyped",
-            "4 就业状态 '待业' is not one of: 就业、失业、未在劳动力中",
+            "4 就业状态 '不详' is not one of: 就业、失业、未在劳动力中",
             "5 就业形式 employment form given for a person who is not employed",
             "6 人员类别 unknown person group '外星人'",
             "6 行业 'Z' is not one of: 国民经济行业门类A–T或其名称",
