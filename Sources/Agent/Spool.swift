@@ -52,7 +52,7 @@ public struct SpoolSubmission: Sendable, Equatable {
 }
 
 /// A month's standing in the spool, by record kind.
-public struct SpoolMonthStatus: Sendable, Equatable {
+public struct SpoolMonthStatus: Sendable, Equatable, Codable {
     public let kind: String
     public let period: String
     public let pending: Int

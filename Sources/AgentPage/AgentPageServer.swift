@@ -88,25 +88,16 @@ public struct AgentPageServer: Sendable {
             villages: villages, month: desk.now().previous.description)
     }
 
-    struct StatusRow: Encodable {
-        let kind: String
-        let period: String
-        let pending: Int
-        let delivered: Int
-        let failing: Int
-    }
-
     struct StatusAnswer: Encodable {
-        let months: [StatusRow]
+        /// Newest month first.
+        let months: [SpoolMonthStatus]
         let lastDelivery: DeliveryDesk.Attempt?
     }
 
     func status() async throws -> StatusAnswer {
         let last = await desk.lastAttempt
         return StatusAnswer(
-            months: try workspace.status().reversed().map {
-                StatusRow(kind: $0.kind, period: $0.period, pending: $0.pending, delivered: $0.delivered, failing: $0.failing)
-            },
+            months: try workspace.status().reversed(),
             lastDelivery: last)
     }
 

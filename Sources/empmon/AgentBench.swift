@@ -61,7 +61,7 @@ struct AgentBench: AsyncParsableCommand {
         _ = try AgentWorkspace.initialize(home: probeHome, credentialsFile: credentialsFile)
         let village = villages[0].code
         let probeFile = root + "/probe.csv"
-        try Data(BenchLedger.csv(village: village, persons: perVillage, seed: 7).utf8).write(to: URL(fileURLWithPath: probeFile))
+        try Data(BenchLedger.csv(village: village, persons: perVillage, first: 0).utf8).write(to: URL(fileURLWithPath: probeFile))
         print("one village (\(perVillage) persons): submit with an empty spool …")
         results["submit_empty_s"] = try medianSubmit(home: probeHome, file: probeFile, unit: village, period: "2024-01")
         print(String(format: "  %.3f s", results["submit_empty_s"] ?? 0))
@@ -79,7 +79,7 @@ struct AgentBench: AsyncParsableCommand {
         let ledgers = root + "/ledgers"
         try FileManager.default.createDirectory(atPath: ledgers, withIntermediateDirectories: true)
         for (index, unit) in villages.enumerated() {
-            try Data(BenchLedger.csv(village: unit.code, persons: perVillage, seed: 1000 + index).utf8)
+            try Data(BenchLedger.csv(village: unit.code, persons: perVillage, first: index * perVillage).utf8)
                 .write(to: URL(fileURLWithPath: ledgers + "/\(unit.code).csv"))
         }
         let countyHome = root + "/county"
@@ -157,7 +157,7 @@ struct AgentBench: AsyncParsableCommand {
                 // Months before the probe's, so the probe's month has only its own earlier submissions.
                 let period = Period(year: 2022, month: 1)?.advanced(by: file / villages.count) ?? .earliest
                 let village = villages[file % villages.count].code
-                let text = BenchLedger.csv(village: village, persons: min(perVillage, records - spooled), seed: 50_000 + file)
+                let text = BenchLedger.csv(village: village, persons: min(perVillage, records - spooled), first: (file % villages.count) * perVillage)
                 let report = try workspace.submitPersons(
                     file: "fill.csv", bytes: Array(text.utf8), period: period, unit: village, topology: topology, latestPeriod: latest,
                     skipInvalid: true, reportMissing: false)
@@ -232,7 +232,9 @@ struct AgentCountyBench: AsyncParsableCommand {
             "peak_memory_mib": peakMemoryMiB(),
         ]
         try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
-        guard outcome.failed == 0 else { throw ValidationError("\(outcome.failed) records not delivered: \(outcome.lastError ?? "")") }
+        guard outcome.failed == 0, outcome.delivered == records else {
+            throw ValidationError("\(records - outcome.delivered) of \(records) records not delivered: \(outcome.lastError ?? "")")
+        }
     }
 }
 
@@ -240,18 +242,17 @@ struct AgentCountyBench: AsyncParsableCommand {
 enum BenchLedger {
     static let header = "序号,姓名,身份证号,户编号,联系电话,就业状态,就业形式,就业地点,行业,登记失业,人员类别,求职,帮扶,培训,收入档次"
 
-    static func csv(village: DivisionCode, persons: Int, seed: Int) -> String {
-        var generator = SeededGenerator(seed: UInt64(seed) &* 2_654_435_761 &+ 17)
+    /// `persons` rows; person `first + row` of the county gets the same ID number in every call, and distinct
+    /// ones get distinct numbers (up to 14 million), so one county's villages never share a person by chance.
+    static func csv(village: DivisionCode, persons: Int, first: Int) -> String {
+        var generator = SeededGenerator(seed: UInt64(first) &* 2_654_435_761 &+ 17)
         var lines = [header]
         lines.reserveCapacity(persons + 1)
         let county = String(village.description.prefix(6))
         for row in 0..<persons {
-            let year = Int.random(in: 1965...2006, using: &generator)
-            let month = Int.random(in: 1...12, using: &generator)
-            let day = Int.random(in: 1...28, using: &generator)
-            // The sequence makes every (seed, row) distinct within a birth date.
-            let sequence = (seed * 7919 + row) % 1000
-            let body = county + String(format: "%04d%02d%02d%03d", year, month, day, sequence)
+            let person = first + row
+            let body = county + String(
+                format: "%04d%02d%02d%03d", 1965 + (person / 336) % 42, 1 + (person / 28) % 12, 1 + person % 28, (person / 14_112) % 1000)
             let id = ResidentID.appendingCheckCharacter(to: body) ?? body
             let draw = Int.random(in: 0..<100, using: &generator)
             let employed = draw < 88
@@ -262,7 +263,7 @@ enum BenchLedger {
             let registered = status == "失业" ? "是" : "否"
             let groups = draw % 3 == 0 ? "农村劳动力" : (draw % 7 == 0 ? "高校毕业生" : "")
             lines.append(
-                "\(row + 1),某某\(row),\(id),H\(seed)-\(row / 3),1380000\(String(format: "%04d", row % 10_000)),\(status),\(form),\(location),\(sector),\(registered),\(groups),否,否,否,")
+                "\(row + 1),某某\(row),\(id),H\(person / 3),1380000\(String(format: "%04d", row % 10_000)),\(status),\(form),\(location),\(sector),\(registered),\(groups),否,否,否,")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -2,6 +2,9 @@ import Agent
 import DevStack
 import Domain
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Ledger
 import Testing
 import Wire
@@ -29,23 +32,9 @@ extension SharedStackTests {
         let good = try sandbox.write("十月台账.xlsx", "")
         try Data(try WorkbookWriter.xlsx(title: title, header: header, rows: rows, textColumns: [1])).write(to: URL(fileURLWithPath: good))
 
-        let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
-        let log = sandbox.directory.appendingPathComponent("serve.log").path
-        let pid = try ChildProcess.start(binary, ["agent", "serve", "--home", sandbox.home, "--port", "0", "--retry-every", "2"], logFile: log)
-        defer {
-            kill(pid, SIGTERM)
-            _ = ChildProcess.wait(pid)
-        }
-        var address: String?
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(30))
-        while address == nil, clock.now < deadline {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            address = text.split(separator: "\n").first { $0.contains("agent page: http://") }
-                .flatMap { $0.split(separator: " ").last }.map(String.init)
-            if address == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let url = try #require(address, "the page never started: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let page = try await AgentPageProcess.start(sandbox)
+        defer { page.stop() }
+        let url = page.url
 
         let artifacts = try artifactsDirectory().path
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -81,5 +70,91 @@ extension SharedStackTests {
             let record = try Wire.decodePersonStatus(payload)
             #expect(record.unit.description == village && record.period.description == "2024-10")
         }
+    }
+}
+
+/// `empmon agent serve` on a free port, for one test.
+struct AgentPageProcess {
+    let pid: Int32
+    let url: String
+
+    static func start(_ sandbox: AgentSandbox, extra: [String] = []) async throws -> AgentPageProcess {
+        let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
+        let log = sandbox.directory.appendingPathComponent("serve.log").path
+        let pid = try ChildProcess.start(
+            binary, ["agent", "serve", "--home", sandbox.home, "--port", "0", "--retry-every", "2"] + extra, logFile: log)
+        var address: String?
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(30))
+        while address == nil, clock.now < deadline {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            address = text.split(separator: "\n").first { $0.contains("agent page: http://") }
+                .flatMap { $0.split(separator: " ").last }.map(String.init)
+            if address == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard let address else {
+            kill(pid, SIGKILL)
+            _ = ChildProcess.wait(pid)
+            throw DevStackError("the page never started: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+        return AgentPageProcess(pid: pid, url: address)
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        _ = ChildProcess.wait(pid)
+    }
+
+    func request(_ method: String, _ path: String, body: Data? = nil, pageHeader: Bool = true) async throws -> (status: Int, json: [String: Any]) {
+        var request = URLRequest(url: try #require(URL(string: url + path)))
+        request.httpMethod = method
+        request.httpBody = body
+        if pageHeader { request.setValue("1", forHTTPHeaderField: "X-Empmon-Agent") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, object)
+    }
+}
+
+extension SharedStackTests {
+    @Test("The page works offline: with every broker down a ledger is kept, and it leaves by itself once the brokers are back")
+    func agentPageDeliversWhenTheBrokerReturns() async throws {
+        let sandbox = try AgentSandbox.make(unit: "140403001000")
+        defer { try? FileManager.default.removeItem(at: sandbox.directory) }
+        let page = try await AgentPageProcess.start(sandbox, extra: ["--timeout", "2"])
+        defer { page.stop() }
+        let (csv, _) = makeLedger(count: 9, seed: 41)
+
+        let foreign = try await page.request("POST", "api/submit?period=2024-10&unit=140403001001", body: Data(csv.utf8), pageHeader: false)
+        #expect(foreign.status == 403, "a request without the page's header changes nothing")
+        let outside = try await page.request("POST", "api/submit?period=2024-10&unit=140404100200", body: Data(csv.utf8))
+        #expect(outside.status == 403 && (outside.json["title"] as? String)?.contains("140403001000") == true)
+
+        for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
+        let submitted: (status: Int, json: [String: Any])
+        do {
+            submitted = try await page.request("POST", "api/submit?period=2024-10&unit=140403001001&name=%E5%8D%81%E6%9C%88.csv", body: Data(csv.utf8))
+        } catch {
+            for broker in 1...3 { _ = try? empmon(["dev", "broker", "up", String(broker)]) }
+            throw error
+        }
+        for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
+        #expect(submitted.status == 200 && submitted.json["spooled"] as? Int == 9, "\(submitted)")
+        #expect(submitted.json["file"] as? String == "十月.csv")
+        let delivery = submitted.json["delivery"] as? [String: Any]
+        #expect(delivery?["delivered"] as? Int == 0, "the brokers were down: \(delivery ?? [:])")
+
+        // No one presses anything: the page's own retry sends them.
+        var delivered = 0
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(60))
+        while delivered < 9, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            let months = try await page.request("GET", "api/status").json["months"] as? [[String: Any]] ?? []
+            delivered = months.first?["delivered"] as? Int ?? 0
+        }
+        #expect(delivered == 9)
+        let sent = try await messages(from: sandbox.agentID, expecting: 9)
+        #expect(Set(sent.map(\.id)).count == 9)
     }
 }
