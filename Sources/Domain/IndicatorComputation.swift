@@ -36,45 +36,84 @@ public struct IndicatorComputation: Sendable {
         periods: [Period]
     ) -> [Period: [DivisionCode: IndicatorCounts]] {
         var result: [Period: [DivisionCode: IndicatorCounts]] = [:]
-        let villages = topology.allDivisions.filter { $0.tier == .village }
-        let contributions = IndicatorDelta(topology: topology)
         for period in periods {
-            var own: [DivisionCode: IndicatorCounts] = [:]
-            func add(_ unit: DivisionCode, _ id: IndicatorID, _ amount: Int64 = 1) { own[unit, default: [:]][id, default: 0] += amount }
+            var month = month(period)
             let current = persons[period] ?? [:]
             let previous = persons[period.previous] ?? [:]
-            var households: [DivisionCode: [String: (inLabourForce: Bool, employed: Bool)]] = [:]
-            for record in current.values {
-                let unit = record.unit
-                var household = households[unit, default: [:]][record.householdKey] ?? (false, false)
-                household.inLabourForce = household.inLabourForce || record.status != .notInLabourForce
-                household.employed = household.employed || record.status == .employed
-                households[unit, default: [:]][record.householdKey] = household
-            }
-            // Each person's counts in the month, transitions from the month before, and "unemployed last
-            // month" from the month before's record: one definition shared with the incremental form.
             for personKey in Set(current.keys).union(previous.keys) {
-                let slot = contributions.contribution(previous: previous[personKey], current: current[personKey], period: period)
-                for (unitMonth, counts) in slot {
-                    for (id, value) in counts { add(unitMonth.unit, id, value) }
-                }
+                month.addPerson(previous: previous[personKey], current: current[personKey])
             }
+            var households: [DivisionCode: [String: [EmploymentStatus]]] = [:]
+            for record in current.values { households[record.unit, default: [:]][record.householdKey, default: []].append(record.status) }
             for (unit, members) in households {
-                let zero = members.values.filter { $0.inLabourForce && !$0.employed }.count
-                if zero > 0 { add(unit, "zero_employment_households", Int64(zero)) }
-                add(unit, "reporting_units")
+                for statuses in members.values { month.addHousehold(unit: unit, statuses: statuses) }
             }
-            for village in villages { add(village.code, "expected_units") }
-            for report in (activity[period] ?? [:]).values {
-                for (counter, value) in report.counters { add(report.unit, IndicatorID(rawValue: counter.rawValue), value) }
-            }
-            result[period] = rollUp(own)
+            for report in (activity[period] ?? [:]).values { month.addActivity(report) }
+            result[period] = month.result()
         }
         return result
     }
 
+    /// One month's computation, fed piece by piece, so that a caller can stream the ledger through it in
+    /// bounded memory (the verifier does): each person once with both months' records, each household once
+    /// with its members' statuses, each station's report once.
+    public func month(_ period: Period) -> Month { Month(computation: self, period: period) }
+
+    public struct Month: Sendable {
+        let computation: IndicatorComputation
+        let contributions: IndicatorDelta
+        public let period: Period
+        private var own: [DivisionCode: IndicatorCounts] = [:]
+
+        init(computation: IndicatorComputation, period: Period) {
+            self.computation = computation
+            self.contributions = IndicatorDelta(topology: computation.topology)
+            self.period = period
+        }
+
+        private mutating func add(_ unit: DivisionCode, _ id: IndicatorID, _ amount: Int64 = 1) {
+            own[unit, default: [:]][id, default: 0] += amount
+        }
+
+        /// One person: the latest record for the month before and for the month (either may be absent).
+        /// Each person's counts, transitions from the month before, and "unemployed last month" from the month
+        /// before's record: one definition shared with the incremental form.
+        public mutating func addPerson(previous: PersonStatusRecord?, current: PersonStatusRecord?) {
+            for (unitMonth, counts) in contributions.contribution(previous: previous, current: current, period: period) {
+                for (id, value) in counts { add(unitMonth.unit, id, value) }
+            }
+        }
+
+        /// One household of a village in the month, by its members' statuses; a village with any household
+        /// reported. Call once per (village, household).
+        public mutating func addHousehold(unit: DivisionCode, statuses: some Sequence<EmploymentStatus>) {
+            var inLabourForce = false
+            var employed = false
+            for status in statuses {
+                inLabourForce = inLabourForce || status != .notInLabourForce
+                employed = employed || status == .employed
+            }
+            if inLabourForce && !employed { add(unit, "zero_employment_households") }
+            if own[unit]?["reporting_units"] == nil { add(unit, "reporting_units") }
+        }
+
+        /// A station's latest report for the month.
+        public mutating func addActivity(_ report: UnitActivityReport) {
+            for (counter, value) in report.counters { add(report.unit, IndicatorID(rawValue: counter.rawValue), value) }
+        }
+
+        /// Every unit's counts (all tiers), with the expected units of the topology.
+        public func result() -> [DivisionCode: IndicatorCounts] {
+            var own = self.own
+            for village in computation.topology.allDivisions where village.tier == .village {
+                own[village.code, default: [:]]["expected_units", default: 0] += 1
+            }
+            return computation.rollUp(own)
+        }
+    }
+
     /// Adds every unit's own counts into all its ancestors; every unit of the topology gets an entry.
-    private func rollUp(_ own: [DivisionCode: IndicatorCounts]) -> [DivisionCode: IndicatorCounts] {
+    func rollUp(_ own: [DivisionCode: IndicatorCounts]) -> [DivisionCode: IndicatorCounts] {
         var total: [DivisionCode: IndicatorCounts] = Dictionary(uniqueKeysWithValues: topology.allDivisions.map { ($0.code, [:]) })
         for (unit, counts) in own where topology.contains(unit) {
             for target in [unit] + unit.ancestors {

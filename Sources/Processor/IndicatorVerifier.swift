@@ -3,8 +3,12 @@ import Postgres
 import Synchronization
 
 /// `empmon verify`: recomputes every indicator from the ledger from scratch (`IndicatorComputation`) and
-/// compares it with what the processor stored (DESIGN.md invariant 2). Works one month at a time, holding
-/// two months of the ledger in memory.
+/// compares it with what the processor stored (DESIGN.md invariant 2).
+///
+/// It streams: per month, one query joins each person's records of the month before and the month (PostgreSQL
+/// does the join, rows arrive one at a time), and one reads the month's households in order. What it holds is
+/// the per-unit counts being built (2,790 units) and one household's members, never the ledger, so its memory does
+/// not grow with the city.
 public struct IndicatorVerifier: Sendable {
     public struct Difference: Sendable, Hashable, CustomStringConvertible {
         public let period: Period
@@ -44,16 +48,9 @@ public struct IndicatorVerifier: Sendable {
             let periods = (requested.map(Set.init) ?? monitored.union(withValues)).sorted()
             var outcome = Outcome(periods: periods)
             let computation = IndicatorComputation(topology: topology)
-            var cache: [Period: [String: PersonStatusRecord]] = [:]
             for period in periods {
                 progress(period)
-                for month in [period.previous, period] where cache[month] == nil {
-                    cache[month] = try await persons(of: month, on: connection)
-                }
-                cache = cache.filter { $0.key >= period.previous }
-                let activity = try await activity(of: period, on: connection)
-                let recomputed = monitored.contains(period)
-                    ? computation.compute(persons: cache, activity: [period: activity], periods: [period])[period] ?? [:] : [:]
+                let recomputed = monitored.contains(period) ? try await recompute(period, computation, on: connection) : [:]
                 var stored: [DivisionCode: IndicatorCounts] = [:]
                 for row in try await connection.query(
                     "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND value <> 0", ["\(period)-01"])
@@ -80,14 +77,53 @@ public struct IndicatorVerifier: Sendable {
         }
     }
 
-    private func persons(of period: Period, on connection: PostgresConnection) async throws -> [String: PersonStatusRecord] {
-        let collected = Collected<PersonStatusRecord>()
+    /// One month from the ledger, streamed through `IndicatorComputation.Month`.
+    private func recompute(_ period: Period, _ computation: IndicatorComputation, on connection: PostgresConnection) async throws
+        -> [DivisionCode: IndicatorCounts]
+    {
+        let month = Locked(computation.month(period))
+        // Each person once, with the month before's record and the month's (the ledger keeps one per person and month).
         try await connection.forEachRow(
-            "SELECT \(LedgerColumns.person) FROM person_ledger WHERE period = $1::date", [LedgerColumns.date(period)]
+            """
+            SELECT \(LedgerColumns.personQualified("b")), \(LedgerColumns.personQualified("m"))
+            FROM (SELECT * FROM person_ledger WHERE period = $1::date) b
+            FULL JOIN (SELECT * FROM person_ledger WHERE period = $2::date) m ON m.person_key = b.person_key
+            """,
+            [LedgerColumns.date(period.previous), LedgerColumns.date(period)]
         ) { row in
-            collected.append(try LedgerColumns.personRecord(row))
+            let before = row.text(at: 1) == nil ? nil : try LedgerColumns.personRecord(row, offset: 0)
+            let now = row.text(at: LedgerColumns.personCount + 1) == nil ? nil : try LedgerColumns.personRecord(row, offset: LedgerColumns.personCount)
+            month.withLock { $0.addPerson(previous: before, current: now) }
         }
-        return Dictionary(collected.take().map { ($0.personKey, $0) }, uniquingKeysWith: { first, _ in first })
+        // Each household once: the month's rows in (village, household) order, a household's members together.
+        let household = Locked<(unit: String, key: String, statuses: [EmploymentStatus])?>(nil)
+        @Sendable func close(_ finished: (unit: String, key: String, statuses: [EmploymentStatus])?) throws {
+            guard let finished else { return }
+            guard let unit = DivisionCode(finished.unit) else { throw PostgresError(.decoding, "bad unit code \(finished.unit) stored") }
+            month.withLock { $0.addHousehold(unit: unit, statuses: finished.statuses) }
+        }
+        try await connection.forEachRow(
+            "SELECT unit_code, household_key, status FROM person_ledger WHERE period = $1::date ORDER BY unit_code, household_key",
+            [LedgerColumns.date(period)]
+        ) { row in
+            let (unit, key, statusText) = try row.decode((String, String, String).self)
+            guard let status = EmploymentStatus(rawValue: statusText) else {
+                throw PostgresError(.decoding, "unknown status '\(statusText)' stored")
+            }
+            let finished = household.withLock { current -> (unit: String, key: String, statuses: [EmploymentStatus])? in
+                if let open = current, open.unit == unit, open.key == key {
+                    current?.statuses.append(status)
+                    return nil
+                }
+                let done = current
+                current = (unit, key, [status])
+                return done
+            }
+            try close(finished)
+        }
+        try close(household.withLock { $0 })
+        for report in try await activity(of: period, on: connection).values { month.withLock { $0.addActivity(report) } }
+        return month.withLock { $0.result() }
     }
 
     private func activity(of period: Period, on connection: PostgresConnection) async throws -> [DivisionCode: UnitActivityReport] {
@@ -102,9 +138,9 @@ public struct IndicatorVerifier: Sendable {
     }
 }
 
-/// Rows gathered by a streaming query's callback, which runs on the connection's queue.
-final class Collected<Element: Sendable>: Sendable {
-    private let items = Mutex<[Element]>([])
-    func append(_ item: Element) { items.withLock { $0.append(item) } }
-    func take() -> [Element] { items.withLock { $0 } }
+/// A value shared with a streaming query's callback, which runs on the connection's queue.
+final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T { try value.withLock { try body(&$0) } }
 }

@@ -9,6 +9,13 @@ enum LedgerColumns {
         reported_at_ms, agent_id, signature
         """
 
+    static let personCount = person.split(separator: ",").count
+
+    /// `person`, each column qualified with `alias`.
+    static func personQualified(_ alias: String) -> String {
+        person.split(separator: ",").map { alias + "." + $0.trimmingCharacters(in: " ") }.joined(separator: ", ")
+    }
+
     static let activity = "period, unit_code, record_id, counters, reported_at_ms, agent_id, signature"
 
     /// `activity`, each column qualified with the alias `a`.
@@ -33,10 +40,10 @@ enum LedgerColumns {
         ]
     }
 
-    /// Reads a row selected with the columns of `person`, in that order.
-    static func personRecord(_ row: PostgresRow) throws -> PersonStatusRecord {
+    /// Reads a row selected with the columns of `person`, in that order, starting at column `offset`.
+    static func personRecord(_ row: PostgresRow, offset: Int = 0) throws -> PersonStatusRecord {
         func text(_ index: Int) throws -> String {
-            guard let value = row.text(at: index) else { throw PostgresError(.decoding, "ledger column \(index) is NULL") }
+            guard let value = row.text(at: index + offset) else { throw PostgresError(.decoding, "ledger column \(index) is NULL") }
             return value
         }
         func parsed<T>(_ index: Int, _ make: (String) -> T?) throws -> T {
@@ -45,7 +52,7 @@ enum LedgerColumns {
             return result
         }
         func optional<T>(_ index: Int, _ make: (String) -> T?) throws -> T? {
-            guard let value = row.text(at: index) else { return nil }
+            guard let value = row.text(at: index + offset) else { return nil }
             guard let result = make(value) else { throw PostgresError(.decoding, "ledger column \(index) has '\(value)'") }
             return result
         }
