@@ -1,0 +1,100 @@
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Postgres
+import Processor
+import Storage
+import Synchronization
+import TopologyFiles
+
+/// `empmon bench verify`: `verify` on two months of a ledger at the city's real size, for its time and memory,
+/// beside the raw limit of reading the same rows once. The ledger is written by PostgreSQL itself
+/// (generate_series over every village), in a database of the bench's own; nothing is stored for the
+/// indicators, so every recomputed count shows as a difference: the figures here are time and memory.
+struct VerifyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "verify on two months of a city-sized ledger: seconds and peak memory, beside one bare read of the rows.")
+
+    @Option(help: "Persons per month (the city's labour force is ~1.7 million).") var persons = 1_700_000
+    @Option(help: "Write the figures as JSON to this file.") var json: String?
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let home = DevHome.resolve(connection.home)
+        guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+        guard persons > 0 else { throw ValidationError("--persons must be positive") }
+        let topology = try TopologyFiles.locate().loadTopology()
+        guard let slash = dev.postgresURL.range(of: "/", options: .backwards) else { throw ValidationError("odd dev URL") }
+        let url = String(dev.postgresURL[..<slash.upperBound]) + "empmon_bench_verify"
+        let admin = try await PostgresConnection.connect(url: dev.postgresURL)
+        try await admin.query("DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
+        try await admin.query("CREATE DATABASE empmon_bench_verify")
+        let database = try await PostgresConnection.connect(url: url)
+        _ = try await Schema.migrator().migrate(database)
+        let villages = "{" + topology.allDivisions.filter { $0.tier == .village }.map(\.code.description).joined(separator: ",") + "}"
+        let clock = ContinuousClock()
+        var results: [String: Double] = ["persons": Double(persons)]
+        let months = ["2024-01-01", "2024-02-01"]
+        print("writing \(persons) persons × \(months.count) months into the ledger …")
+        let fill = try await clock.measure {
+            for (index, month) in months.enumerated() {
+                try await database.query("SELECT empmon_ensure_month($1::date)", [month])
+                try await database.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", [month])
+                // Households of three in one village; a tenth of the persons change status between the months.
+                try await database.query(
+                    """
+                    INSERT INTO person_ledger (period, person_key, record_id, unit_code, household_key, birth_year, sex, status,
+                        employment_form, work_location, sector, registered_unemployed, groups, seeking_work, assisted, trained,
+                        income_band, reported_at_ms, agent_id, signature)
+                    SELECT $1::date, sha256(int8send(i)), gen_random_uuid(), v[1 + (i / 3) % n], sha256(int8send(i / 3)),
+                        1960 + i % 45, CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END, s,
+                        CASE WHEN s = 'employed' THEN 'employee' END, CASE WHEN s = 'employed' THEN 'local' END,
+                        CASE WHEN s = 'employed' THEN 'C' END, s = 'unemployed',
+                        CASE WHEN i % 3 = 0 THEN '{rural_labour}'::text[] ELSE '{}'::text[] END, s = 'unemployed', false, false,
+                        NULL, 0, 'bench', '\\x00'::bytea
+                    FROM generate_series(0, $2::bigint - 1) i,
+                        LATERAL (SELECT CASE WHEN (i + $3::int * (i % 10 / 9)) % 10 < 8 THEN 'employed'
+                            WHEN (i + $3::int * (i % 10 / 9)) % 10 < 9 THEN 'unemployed' ELSE 'not_in_labour_force' END AS s) status,
+                        (SELECT $4::text[] AS v, cardinality($4::text[]) AS n) codes
+                    """,
+                    [month, persons, index, villages])
+            }
+            try await database.query("ANALYZE person_ledger")
+        }
+        results["fill_s"] = fill.seconds
+
+        // The raw limit: every row of both months read once, row by row, and nothing computed.
+        print("raw limit: reading the rows once …")
+        let rows = Atomic<Int>(0)
+        let read = try await clock.measure {
+            try await database.forEachRow("SELECT * FROM person_ledger WHERE period = ANY($1::date[])", ["{" + months.joined(separator: ",") + "}"]) { _ in
+                rows.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+        results["raw_read_rows_per_s"] = Double(rows.load(ordering: .relaxed)) / read.seconds
+
+        print("verify …")
+        resetPeakMemory()
+        results["memory_before_verify_mib"] = currentMemoryMiB()
+        var compared = 0
+        let verify = try await clock.measure {
+            compared = try await IndicatorVerifier(topology: topology, databaseURL: url).verify().valuesCompared
+        }
+        results["verify_s"] = verify.seconds
+        results["verify_rows_per_s"] = Double(persons * months.count) / verify.seconds
+        results["verify_peak_memory_mib"] = peakMemoryMiB()
+        results["values_compared"] = Double(compared)
+        try await admin.query("DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
+
+        print("")
+        print(String(format: "ledger: %d persons × %d months, written in %.0f s", persons, months.count, results["fill_s"] ?? 0))
+        print(String(format: "  read once, row by row (raw limit)  %10.0f rows/s", results["raw_read_rows_per_s"] ?? 0))
+        print(String(format: "  verify                             %10.0f rows/s   %.1f s, %.0f values compared", results["verify_rows_per_s"] ?? 0, results["verify_s"] ?? 0, results["values_compared"] ?? 0))
+        print(String(format: "  verify peak memory (VmHWM)         %10.0f MiB (%.0f before it started; target ≤ 2 GiB)", results["verify_peak_memory_mib"] ?? 0, results["memory_before_verify_mib"] ?? 0))
+        if let json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
