@@ -18,12 +18,14 @@ public struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
         self.season = season
     }
 
-    /// Parses `ANN`, `AAdM`, `ETS(M,A,N)` and the like.
+    /// Parses `ANN`, `AAdM`, `ETS(M,A,N)` and the like; anything else (empty, too short, unknown letters) is nil.
     public init?(_ text: String) {
-        var letters = text.uppercased().replacingOccurrences(of: "ETS", with: "").filter { $0.isLetter }
-        guard let error = Error(rawValue: String(letters.removeFirst())) else { return nil }
-        var trendText = String(letters.removeFirst())
-        if letters.first == "D" { trendText += "d"; letters.removeFirst() }
+        var letters = Substring(text.uppercased().replacingOccurrences(of: "ETS", with: "").filter { $0.isLetter })
+        guard let errorLetter = letters.popFirst(), let error = Error(rawValue: String(errorLetter)),
+            let trendLetter = letters.popFirst()
+        else { return nil }
+        var trendText = String(trendLetter)
+        if letters.first == "D", letters.popFirst() != nil { trendText += "d" }
         guard let trend = Trend(rawValue: trendText), letters.count == 1, let season = Season(rawValue: String(letters)) else { return nil }
         self.init(error, trend, season)
     }

@@ -36,6 +36,7 @@ public struct APIServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ResponseHeaders())
+        router.add(middleware: RequestMetrics(registry: metrics))
         router.get("/health") { request, _ in
             await respond(request, authenticated: false) { _ in
                 do {
@@ -86,18 +87,7 @@ public struct APIServer: Sendable {
     // MARK: - Plumbing
 
     func respond(_ request: Request, authenticated: Bool = true, _ body: (APIAccess?) async throws -> Output) async -> Response {
-        let started = ContinuousClock.now
-        let response = await answer(request, authenticated: authenticated, body)
-        // Unit codes in paths are folded so that the label set stays small.
-        let endpoint = request.uri.path.split(separator: "/").map { $0.count == 12 && $0.allSatisfy(\.isNumber) ? "{code}" : String($0) }.joined(separator: "/")
-        let labels = [("endpoint", "/" + endpoint), ("status", String(response.status.code))]
-        metrics.makeCounter(descriptor: MetricNameDescriptor(namespace: "empmon", subsystem: "api", metricName: "requests", unitName: "total", helpText: "API requests by endpoint and status"),
-            labels: labels).increment()
-        metrics.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "empmon", subsystem: "api", metricName: "request_duration", unitName: "seconds", helpText: "API request durations"),
-            labels: [labels[0]], buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5)]
-        ).record(ContinuousClock.now - started)
-        return response
+        await answer(request, authenticated: authenticated, body)
     }
 
     func answer(_ request: Request, authenticated: Bool, _ body: (APIAccess?) async throws -> Output) async -> Response {

@@ -77,6 +77,11 @@ private func simulateAdditive(
         #expect(ETSSpec("MAdM") == ETSSpec(.multiplicative, .damped, .multiplicative))
         #expect(ETSSpec("ETS(A,N,A)") == ETSSpec(.additive, .none, .additive))
         #expect(ETSSpec("XYZ") == nil)
+        // Once a crash (removeFirst on an empty string): every short or odd name is simply not a model.
+        for text in ["", "A", "M", "AD", "AAD", "ETS()", "ETS(A)", "(", "Ad", "AAdMM", "人", "A\u{0}N"] {
+            #expect(ETSSpec(text) == nil, "\(text)")
+        }
+        for spec in ETSSpec.candidates(seasonal: true, positive: true) { #expect(ETSSpec(spec.description) == spec) }
     }
 }
 

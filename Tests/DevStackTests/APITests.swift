@@ -171,10 +171,21 @@ struct APIFixture {
             }
             #expect(points.map { $0["period"] as? String } == ["2024-04", "2024-05", "2024-06", "2024-07"] && points.compactMap { $0["mean"] as? Double } == stored)
 
-            // Operational numbers: requests by endpoint (unit codes folded) and status.
+            // Operational numbers: requests by route pattern and status. Invented paths and unit codes, with or without
+            // a token, add no labels: the scrape does not grow with what callers send.
+            let before = String(decoding: try await api.get("/metrics", token: nil).body, as: UTF8.self)
+            for index in 0..<40 {
+                _ = try await api.get("/api/v1/units/x\(index)y/series?indicator=employed", token: nil)
+                _ = try await api.get("/api/v1/units/\(String(format: "%012d", 140_499_000_000 + index))/series?indicator=employed", token: city)
+                _ = try await api.get("/no/such/path/\(index)", token: nil)
+            }
             let metrics = String(decoding: try await api.get("/metrics", token: nil).body, as: UTF8.self)
             #expect(metrics.contains("empmon_api_requests_total{endpoint=\"/api/v1/situation\",status=\"403\"}"))
             #expect(metrics.contains("endpoint=\"/api/v1/units/{code}/series\""))
+            #expect(metrics.contains("empmon_api_requests_total{endpoint=\"NotFound\",status=\"404\"} 40"), "\(metrics.suffix(3000))")
+            #expect(!metrics.contains("x0y") && !metrics.contains("no/such") && !metrics.contains("140499000001"))
+            let lineCount = { (text: String) in text.split(separator: "\n").count }
+            #expect(lineCount(metrics) - lineCount(before) < 60, "a few new (route, status) series at most, not one per request")
 
             // Health and the OpenAPI document.
             #expect(try await api.object("/health", token: nil)["status"] as? String == "ok")
