@@ -38,7 +38,7 @@ public struct APIServer: Sendable {
         router.add(middleware: ResponseHeaders())
         router.add(middleware: RequestMetrics(registry: metrics))
         router.get("/health") { request, _ in
-            await respond(request, authenticated: false) { _ in
+            await respondOpen(request) {
                 do {
                     _ = try await database.withConnection { try await $0.query("SELECT 1") }
                 } catch {
@@ -79,31 +79,38 @@ public struct APIServer: Sendable {
             await respond(request) { access in try await rejections(request, access: access) }
         }
         router.get("/api/v1/open-data/situation") { request, _ in
-            await respond(request, authenticated: false) { _ in try await openData(request) }
+            await respondOpen(request) { try await openData(request) }
         }
         return router
     }
 
     // MARK: - Plumbing
 
-    func respond(_ request: Request, authenticated: Bool = true, _ body: (APIAccess?) async throws -> Output) async -> Response {
-        await answer(request, authenticated: authenticated, body)
+    /// An endpoint that reads with a token. Its handler gets the token's access, which is never optional: a
+    /// handler cannot fall back to the whole city when a token is missing, because without one it never runs.
+    func respond(_ request: Request, _ body: (APIAccess) async throws -> Output) async -> Response {
+        await answer(request) { try await body(try await authenticate(request)) }
     }
 
-    func answer(_ request: Request, authenticated: Bool, _ body: (APIAccess?) async throws -> Output) async -> Response {
+    /// An open endpoint (health, open data): its handler gets no access at all, so it cannot read by scope.
+    func respondOpen(_ request: Request, _ body: () async throws -> Output) async -> Response {
+        await answer(request, body)
+    }
+
+    func authenticate(_ request: Request) async throws -> APIAccess {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…")
+        }
+        guard let granted = try await tokens.access(for: String(header.dropFirst("Bearer ".count))) else {
+            throw Problem(.unauthorized, "the token is unknown or revoked")
+        }
+        return granted
+    }
+
+    func answer(_ request: Request, _ produce: () async throws -> Output) async -> Response {
         let path = request.uri.path
         do {
-            var access: APIAccess?
-            if authenticated {
-                guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-                    throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…")
-                }
-                guard let granted = try await tokens.access(for: String(header.dropFirst("Bearer ".count))) else {
-                    throw Problem(.unauthorized, "the token is unknown or revoked")
-                }
-                access = granted
-            }
-            let output = try await body(access)
+            let output = try await produce()
             let wantsCSV = request.uri.queryParameters.get("format") == "csv"
             switch output {
             case .csv(let header, let rows, let name) where wantsCSV:
@@ -165,17 +172,17 @@ public struct APIServer: Sendable {
         return indicator
     }
 
-    func unit(_ text: String, access: APIAccess?) throws -> DivisionCode {
+    func unit(_ text: String, access: APIAccess) throws -> DivisionCode {
         guard let code = DivisionCode(text) else { throw Problem.badRequest("'\(text)' is not a 12-digit division code") }
         // Scope before existence: a token learns nothing about units outside its subtree.
-        if let access, !access.covers(code) { throw Problem(.forbidden, "this token reads \(access.scope) and the units under it, not \(code)") }
+        if !access.covers(code) { throw Problem(.forbidden, "this token reads \(access.scope) and the units under it, not \(code)") }
         guard topology.contains(code) else { throw Problem(.notFound, "\(code) is not a unit of \(topology.city.name)") }
         return code
     }
 
     /// The scope a tier query runs in: the token's unit, or a unit inside it.
-    func scope(_ request: Request, tier: Tier, access: APIAccess?) throws -> DivisionCode {
-        let root = try parameter(request, "within").map { try unit($0, access: access) } ?? access?.scope ?? topology.city.code
+    func scope(_ request: Request, tier: Tier, access: APIAccess) throws -> DivisionCode {
+        let root = try parameter(request, "within").map { try unit($0, access: access) } ?? access.scope
         if tier < root.tier { throw Problem(.forbidden, "this token reads \(root) (\(root.tier.rawValue)) and below, not the \(tier.rawValue) tier") }
         return root
     }
@@ -200,15 +207,15 @@ public struct APIServer: Sendable {
     // MARK: - Endpoints
 
     /// What the dashboard needs first: the token's unit and the latest month reported.
-    func meta(access: APIAccess?) async throws -> Output {
-        let scope = access?.scope ?? topology.city.code
+    func meta(access: APIAccess) async throws -> Output {
+        let scope = access.scope
         struct Body: Encodable, Sendable { let scope: String; let scopeName: String; let scopeTier: String; let role: String; let latestPeriod: String? }
         let latest = try await query.history.lastReportedPeriod()
         return .json(Body(scope: scope.description, scopeName: topology[scope]?.name ?? "", scopeTier: scope.tier.rawValue,
-            role: access?.role.rawValue ?? "", latestPeriod: latest?.description))
+            role: access.role.rawValue, latestPeriod: latest?.description))
     }
 
-    func situation(_ request: Request, access: APIAccess?) async throws -> Output {
+    func situation(_ request: Request, access: APIAccess) async throws -> Output {
         let tier = try tier(request)
         let period = try period(request)
         let indicator = try indicator(request, default: "new_urban_employment")
@@ -224,7 +231,7 @@ public struct APIServer: Sendable {
         return .json(table)
     }
 
-    func completeness(_ request: Request, access: APIAccess?) async throws -> Output {
+    func completeness(_ request: Request, access: APIAccess) async throws -> Output {
         let tier = try tier(request)
         let period = try period(request)
         let root = try scope(request, tier: tier, access: access)
@@ -238,9 +245,9 @@ public struct APIServer: Sendable {
         return .json(Body(tier: tier.rawValue, period: period.description, units: rows))
     }
 
-    func targetProgress(_ request: Request, access: APIAccess?) async throws -> Output {
+    func targetProgress(_ request: Request, access: APIAccess) async throws -> Output {
         let period = try period(request)
-        let root = try parameter(request, "unit").map { try unit($0, access: access) } ?? access?.scope ?? topology.city.code
+        let root = try parameter(request, "unit").map { try unit($0, access: access) } ?? access.scope
         struct Row: Encodable, Sendable {
             let indicator: String; let name: String; let yearToDate: Double?; let target: Double?; let progress: Double?; let yearElapsed: Double
         }
@@ -260,7 +267,7 @@ public struct APIServer: Sendable {
         return .json(Body(unit: root.description, period: period.description, targets: rows))
     }
 
-    func series(_ request: Request, code: String, access: APIAccess?) async throws -> Output {
+    func series(_ request: Request, code: String, access: APIAccess) async throws -> Output {
         let unit = try unit(code, access: access)
         let indicator = try indicator(request)
         let first = try period(request, "from")
@@ -277,7 +284,7 @@ public struct APIServer: Sendable {
         return .json(Body(unit: unit.description, name: topology[unit]?.name ?? "", indicator: indicator.id.rawValue, points: points))
     }
 
-    func forecast(_ request: Request, code: String, access: APIAccess?) async throws -> Output {
+    func forecast(_ request: Request, code: String, access: APIAccess) async throws -> Output {
         let unit = try unit(code, access: access)
         let indicator = try indicator(request, default: "new_urban_employment")
         guard let stored = try await StoredForecasts(database: database, topology: topology).latest(indicator: indicator.id, units: [unit]) else {
@@ -293,11 +300,11 @@ public struct APIServer: Sendable {
         return .json(Body(unit: unit.description, indicator: indicator.id.rawValue, created: stored.created, points: points))
     }
 
-    func alerts(_ request: Request, access: APIAccess?) async throws -> Output {
+    func alerts(_ request: Request, access: APIAccess) async throws -> Output {
         let state = parameter(request, "state")
         if let state, !["pending", "firing", "resolved"].contains(state) { throw Problem.badRequest("state must be pending, firing or resolved") }
         let limit = try limit(request, default: 1_000, most: 10_000)
-        let records = try await AlertRecord.list(database: database, state: state, within: access?.scope ?? topology.city.code, limit: limit)
+        let records = try await AlertRecord.list(database: database, state: state, within: access.scope, limit: limit)
         if parameter(request, "format") == "csv" {
             return .csv(header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
                 rows: records.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }, name: "alerts")
@@ -305,9 +312,9 @@ public struct APIServer: Sendable {
         return .json(records)
     }
 
-    func rejections(_ request: Request, access: APIAccess?) async throws -> Output {
-        guard access?.role == .analyst else { throw Problem(.forbidden, "rejections are for analyst tokens") }
-        let scope = access?.scope ?? topology.city.code
+    func rejections(_ request: Request, access: APIAccess) async throws -> Output {
+        guard access.role == .analyst else { throw Problem(.forbidden, "rejections are for analyst tokens") }
+        let scope = access.scope
         let limit = try limit(request, default: 200, most: 10_000)
         struct Row: Encodable, Sendable { let id: Int64; let unit: String?; let agent: String?; let reason: String; let field: String; let message: String; let rejectedAt: String }
         let rows = try await database.withConnection { connection in
