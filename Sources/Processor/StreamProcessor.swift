@@ -309,6 +309,12 @@ struct ProcessorRun {
                 return
             } catch {
                 attempt += 1
+                // Broker transport errors and time-outs pass; anything else (an oversized message, an unknown topic,
+                // an encoding failure) would recur, so the processor stops with it, no offset moved.
+                guard let kafka = error as? KafkaError, kafka.isRetriable || kafka.code == .timedOut else {
+                    logger.critical("dead-letter publishing failed in a way no retry mends; stopping with no offset moved", metadata: ["error": "\(error)"])
+                    throw error
+                }
                 logger.warning("dead-letter publishing failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 if Self.stopping { throw error }
                 try await Task.sleep(for: .seconds(min(5, attempt)))
@@ -323,10 +329,12 @@ struct ProcessorRun {
         try await assign(partitions)
     }
 
-    /// Runs database work, reconnecting and retrying on failures that a retry can mend. Gives up when the
-    /// processor is asked to stop, or on a failure that needs an operator (a missing grant, table or database):
-    /// then the processor exits with the reason rather than retry in silence, and no offset has moved, so a
-    /// restart after the fix reads the batch again.
+    /// Runs database work, reconnecting and retrying only on failures known to be transient
+    /// (`PostgresError.isTransient`: a lost connection, a restart, a deadlock or serialization failure, a lack of
+    /// resources). Anything else, from a missing grant to a violated constraint or a stored row that cannot be
+    /// decoded, would recur on every retry: the processor then stops with the reason rather than retry in
+    /// silence, and no offset has moved, so a restart after the fix reads the batch again. Also gives up when the
+    /// processor is asked to stop.
     mutating func withDatabaseRetries<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
@@ -339,14 +347,14 @@ struct ProcessorRun {
                 attempt += 1
                 metrics.batchFailures.increment()
                 let postgres = error as? PostgresError
-                if let postgres, postgres.needsOperator {
+                guard let postgres, postgres.isTransient else {
                     logger.critical("\(what) failed in a way no retry mends; stopping with no offset moved", metadata: [
-                        "error": "\(postgres.debugDescription)", "db.sqlstate": "\(postgres.sqlState ?? "")",
+                        "error": "\(postgres?.debugDescription ?? String(describing: error))", "db.sqlstate": "\(postgres?.sqlState ?? "")",
                     ])
                     throw error
                 }
-                if postgres?.isConnectionLost ?? true { database.disconnect() }
-                let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(postgres?.sqlState ?? "")
+                if postgres.isConnectionLost { database.disconnect() }
+                let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(postgres.sqlState ?? "")
                 logger.warning("\(what) failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 if Self.stopping { throw error }
                 if !immediate { try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6)))) }

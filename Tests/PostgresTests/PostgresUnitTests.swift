@@ -39,4 +39,16 @@ struct PostgresUnitTests {
         }
         #expect(!PostgresError(.connection, "server closed the connection").needsOperator)
     }
+
+    @Test("Only what a retry can mend is transient: lost connections, restarts, deadlocks, serialization, resources, races")
+    func transient() {
+        for state in ["40P01", "40001", "57P01", "57P02", "57P03", "08006", "08001", "53300", "53100", "55P03", "42P07"] {
+            #expect(PostgresError(.server, "x", sqlState: state).isTransient, "\(state)")
+        }
+        for state in ["23505", "23503", "23514", "22P02", "42501", "42P01", "42703", "3D000", "28P01", "XX000"] {
+            #expect(!PostgresError(.server, "x", sqlState: state).isTransient, "\(state)")
+        }
+        #expect(PostgresError(.connection, "server closed the connection").isTransient)
+        #expect(!PostgresError(.decoding, "a stored row is malformed").isTransient, "a row that cannot be decoded will not decode next time")
+    }
 }
