@@ -33,10 +33,19 @@ public struct APIServer: Sendable {
         case csv(header: [String], rows: [[String]], name: String)
     }
 
+    /// Every route below, for the 405 answer to other methods; a test requests each one.
+    public static let routes = [
+        "/health", "/", "/metrics", "/api/v1/meta", "/api/v1/openapi.json", "/api/v1/situation", "/api/v1/completeness",
+        "/api/v1/targets", "/api/v1/units/{code}/series", "/api/v1/units/{code}/forecast", "/api/v1/alerts", "/api/v1/rejections",
+        "/api/v1/open-data/situation",
+    ]
+
     public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+        // HEAD answers every GET route, as the 405 answers' Allow header promises.
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: ResponseHeaders())
         router.add(middleware: RequestMetrics(registry: metrics))
+        router.add(middleware: MethodNotAllowed(patterns: Self.routes))
         router.get("/health") { request, _ in
             await respondOpen(request) {
                 do {

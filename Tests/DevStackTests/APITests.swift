@@ -45,6 +45,16 @@ struct APIFixture {
         return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", data)
     }
 
+    /// Any method; returns the status and the Allow header.
+    func send(_ method: String, _ path: String, token: String?) async throws -> (status: Int, allow: String?) {
+        var request = URLRequest(url: try #require(URL(string: base + path)))
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (_, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        return (http.statusCode, http.value(forHTTPHeaderField: "Allow"))
+    }
+
     func headers(_ path: String, token: String?) async throws -> [String: String] {
         var request = URLRequest(url: try #require(URL(string: base + path)))
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
@@ -186,6 +196,19 @@ struct APIFixture {
             #expect(!metrics.contains("x0y") && !metrics.contains("no/such") && !metrics.contains("140499000001"))
             let lineCount = { (text: String) in text.split(separator: "\n").count }
             #expect(lineCount(metrics) - lineCount(before) < 60, "a few new (route, status) series at most, not one per request")
+
+            // Every route answers GET; any other method gets 405 with Allow, not the router's 404; unknown paths stay 404.
+            for route in APIServer.routes {
+                let path = route.replacingOccurrences(of: "{code}", with: "140400000000")
+                let got = try await api.send("GET", path, token: city)
+                #expect(got.status != 405 && got.status != 404 || route.hasSuffix("/forecast"), "GET \(path): \(got.status)")
+                for method in ["POST", "PUT", "DELETE", "TRACE", "PATCH"] {
+                    let answer = try await api.send(method, path, token: city)
+                    #expect(answer.status == 405 && answer.allow == "GET, HEAD", "\(method) \(path): \(answer)")
+                }
+            }
+            #expect(try await api.send("POST", "/api/v1/no-such-thing", token: city).status == 404)
+            #expect(try await api.send("HEAD", "/health", token: nil).status == 200)
 
             // Health and the OpenAPI document.
             #expect(try await api.object("/health", token: nil)["status"] as? String == "ok")
