@@ -134,7 +134,7 @@ public struct AlertEngine: Sendable {
         try await database.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock($1, 0)", [Self.lockClass])
             var open: [String: (id: Int64, state: String)] = [:]
-            let ruleIDs = "{" + Set(outcomes.map(\.rule.id)).joined(separator: ",") + "}"
+            let ruleIDs = PostgresArray(Set(outcomes.map(\.rule.id)).sorted())
             for row in try await connection.query("SELECT id, rule_id, unit_code, state FROM alerts WHERE state <> 'resolved' AND rule_id = ANY($1::text[])", [ruleIDs]) {
                 let (id, rule, unit, state) = try row.decode((Int64, String, String, String).self)
                 open[rule + "/" + unit] = (id, state)

@@ -120,3 +120,30 @@ private func decodeNumber<T: FixedWidthInteger>(_ text: String, as type: T.Type)
     guard let value = T(text) else { throw PostgresError(.decoding, "'\(text.prefix(40))' is not a \(T.self)") }
     return value
 }
+
+/// A one-dimensional array parameter (`$1::text[]`, `$1::date[]`, `$1::bpchar[]`, `$1::int[]` …) in PostgreSQL's
+/// array literal form. Every element is double-quoted with its quotes and backslashes escaped, so an element
+/// holding a comma, a brace, a quote or the word NULL stays one element with exactly that text.
+public struct PostgresArray: PostgresEncodable {
+    public let elements: [String]
+
+    public init(_ elements: some Sequence<String>) { self.elements = Array(elements) }
+
+    public init<Element: CustomStringConvertible>(describing elements: some Sequence<Element>) {
+        self.elements = elements.map(\.description)
+    }
+
+    public var postgresText: String? {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for character in element {
+                if character == "\"" || character == "\\" { text += "\\" }
+                text.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
+    }
+}

@@ -26,7 +26,7 @@ struct BatchStore {
     /// Creates missing month partitions, in its own transaction before the batch's.
     static func ensureMonths(_ periods: Set<Period>, on connection: PostgresConnection) async throws {
         guard !periods.isEmpty else { return }
-        let list = "{" + periods.sorted().map { LedgerColumns.date($0) }.joined(separator: ",") + "}"
+        let list = PostgresArray(periods.sorted().map { LedgerColumns.date($0) })
         try await connection.query("SELECT empmon_ensure_month(m) FROM unnest($1::date[]) AS m ORDER BY m", [list])
     }
 
@@ -81,7 +81,7 @@ struct BatchStore {
         let buckets = Set(persons.map(Self.lockBucket)).sorted()
         try await connection.query(
             "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, b) FROM unnest($2::int[]) AS b) AS locked",
-            [Self.personLockClass, "{" + buckets.map(String.init).joined(separator: ",") + "}"])
+            [Self.personLockClass, PostgresArray(describing: buckets)])
         // One index probe per wanted (person, month): a subquery per month, each with that month's persons.
         let byPeriod = Dictionary(grouping: keys, by: \.period).sorted { $0.key < $1.key }
         var parameters: [any PostgresEncodable] = []
@@ -114,14 +114,14 @@ struct BatchStore {
         guard !counties.isEmpty else { return }
         try await connection.query(
             "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, c) FROM unnest($2::int[]) AS c) AS locked",
-            [Self.countyLockClass, "{" + counties.map(String.init).joined(separator: ",") + "}"])
+            [Self.countyLockClass, PostgresArray(describing: counties)])
     }
 
     static func lockBucket(_ personKey: String) -> Int { (Int(personKey.prefix(3), radix: 16) ?? 0) % 1024 }
 
-    static func textArray(_ values: some Sequence<String>) -> String { "{" + values.joined(separator: ",") + "}" }
+    static func textArray(_ values: some Sequence<String>) -> PostgresArray { PostgresArray(values) }
 
-    static func dateArray(_ periods: Set<Period>) -> String { "{" + periods.sorted().map { LedgerColumns.date($0) }.joined(separator: ",") + "}" }
+    static func dateArray(_ periods: Set<Period>) -> PostgresArray { PostgresArray(periods.sorted().map { LedgerColumns.date($0) }) }
 
     /// Stored member counts (the caller holds the counties' locks). Unit codes go as bpchar, the column's type:
     /// as text they would be compared after a cast, which turns each keyed lookup into a scan of the month.
@@ -137,7 +137,7 @@ struct BatchStore {
                 WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = decode(k.household, 'hex')
             ) AS h
             """,
-            ["{" + sorted.map { LedgerColumns.date($0.period) }.joined(separator: ",") + "}",
+            [PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
                 Self.textArray(sorted.map(\.unit.description)), Self.textArray(sorted.map(\.householdKey))])
         var result: [HouseholdMonth: HouseholdMembers] = [:]
         for row in rows {
@@ -189,7 +189,7 @@ struct BatchStore {
     /// Marks months as monitored and returns those this batch opened.
     func openPeriods(_ periods: Set<Period>) async throws -> [Period] {
         guard !periods.isEmpty else { return [] }
-        let list = "{" + periods.sorted().map { LedgerColumns.date($0) }.joined(separator: ",") + "}"
+        let list = PostgresArray(periods.sorted().map { LedgerColumns.date($0) })
         let rows = try await connection.query(
             "INSERT INTO monitored_periods (period) SELECT unnest($1::date[]) ORDER BY 1 ON CONFLICT DO NOTHING RETURNING period::text", [list])
         return try rows.map { try $0.decode(String.self, at: 0) }.compactMap { LedgerColumns.period(fromDate: $0) }

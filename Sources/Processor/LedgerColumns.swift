@@ -26,7 +26,7 @@ enum LedgerColumns {
             date(record.period), hexBytea(record.personKey), record.recordID.text, record.unit.description,
             hexBytea(record.householdKey), record.birthYear, record.sex.rawValue, record.status.rawValue,
             record.employmentForm?.rawValue, record.workLocation?.rawValue, record.sector?.rawValue,
-            record.registeredUnemployed, "{" + record.groups.sorted().map(\.rawValue).joined(separator: ",") + "}",
+            record.registeredUnemployed, PostgresArray(record.groups.sorted().map(\.rawValue)),
             record.seekingWork, record.assisted, record.trained, record.incomeBand?.rawValue,
             record.reportedAtMilliseconds, record.agentID, PostgresBytes(record.signature),
         ]

@@ -21,7 +21,7 @@ public struct IndicatorHistory: Sendable {
         let columns = (["0"] + countIDs.map(\.rawValue)).joined(separator: ", ")
         // The codes go as bpchar[], the column's own type: against text[] PostgreSQL casts every stored code to
         // text and scans the whole table instead of the (unit_code, period) index.
-        var parameters: [any PostgresEncodable] = ["{" + units.map(\.description).joined(separator: ",") + "}", "\(first)-01", "\(last)-01"]
+        var parameters: [any PostgresEncodable] = [PostgresArray(describing: units), "\(first)-01", "\(last)-01"]
         let sql: String
         if let asOf {
             parameters.append(Self.timestamp(asOf))

@@ -108,7 +108,7 @@ public struct StoredForecasts: Sendable {
                 """
                 SELECT unit_code, to_char(period, 'YYYY-MM'), model, mean, lo80, hi80, lo95, hi95 FROM forecasts
                 WHERE run_id = $1 AND unit_code = ANY($2::bpchar[]) ORDER BY unit_code, period
-                """, [id, "{" + units.map(\.description).joined(separator: ",") + "}"])
+                """, [id, PostgresArray(describing: units)])
             {
                 guard let unit = DivisionCode(try row.decode(String.self, at: 0)) else { continue }
                 points[unit, default: []].append(Point(

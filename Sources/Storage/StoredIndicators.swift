@@ -19,7 +19,7 @@ public struct StoredIndicators: Sendable {
             var result: [DivisionCode: IndicatorCounts] = [:]
             for row in try await connection.query(
                 "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND unit_code = ANY($2::bpchar[])",
-                ["\(period)-01", "{" + units.map(\.description).joined(separator: ",") + "}"])
+                ["\(period)-01", PostgresArray(describing: units)])
             {
                 let (unitText, indicator, value) = try row.decode((String, String, Int64).self)
                 guard let unit = DivisionCode(unitText) else { continue }

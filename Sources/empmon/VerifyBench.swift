@@ -32,7 +32,7 @@ struct VerifyBench: AsyncParsableCommand {
         try await admin.query("CREATE DATABASE empmon_bench_verify")
         let database = try await PostgresConnection.connect(url: url)
         _ = try await Schema.migrator().migrate(database)
-        let villages = "{" + topology.allDivisions.filter { $0.tier == .village }.map(\.code.description).joined(separator: ",") + "}"
+        let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
         let clock = ContinuousClock()
         var results: [String: Double] = ["persons": Double(persons)]
         let months = ["2024-01-01", "2024-02-01"]
@@ -68,7 +68,7 @@ struct VerifyBench: AsyncParsableCommand {
         print("raw limit: reading the rows once …")
         let rows = Atomic<Int>(0)
         let read = try await clock.measure {
-            try await database.forEachRow("SELECT * FROM person_ledger WHERE period = ANY($1::date[])", ["{" + months.joined(separator: ",") + "}"]) { _ in
+            try await database.forEachRow("SELECT * FROM person_ledger WHERE period = ANY($1::date[])", [PostgresArray(months)]) { _ in
                 rows.wrappingAdd(1, ordering: .relaxed)
             }
         }

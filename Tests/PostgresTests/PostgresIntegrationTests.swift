@@ -90,6 +90,23 @@ struct PostgresIntegrationTests {
         }
     }
 
+    @Test("Array parameters keep every element whole: commas, braces, quotes, backslashes, NULL and empty strings")
+    func arrayParameters() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let hostile = ["plain", "a,b", "{c}", "say \"hi\"", "back\\slash", "NULL", "", " spaced ", "中文"]
+            let back = try await connection.query("SELECT unnest($1::text[])", [PostgresArray(hostile)]).decode((String).self)
+            #expect(back == hostile)
+            let count = try await connection.query("SELECT cardinality($1::text[])", [PostgresArray(hostile)]).decode((Int).self)
+            #expect(count == [hostile.count])
+            let codes = try await connection.query(
+                "SELECT count(*) FROM unnest($1::bpchar[]) AS code WHERE code = ANY($1::bpchar[])", [PostgresArray(describing: [140403001001, 140404000000])]
+            ).decode((Int).self)
+            #expect(codes == [2])
+            #expect(PostgresArray([String]()).postgresText == "{}")
+        }
+    }
+
     @Test("Rows decode into Swift types, NULL into Optional, and a wrong type is a clear error")
     func typedDecoding() async throws {
         try await withTestDatabase { database in
