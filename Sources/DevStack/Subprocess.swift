@@ -108,6 +108,9 @@ enum Subprocess {
 /// Runs a program and waits for it, with posix_spawn and waitpid rather than Foundation's Process, whose
 /// exit detection was seen here to miss children that had exited (left defunct, the wait never returning).
 public enum ChildProcess {
+    /// Path of the running executable, to start another copy of it.
+    public static var currentExecutable: String { Subprocess.currentExecutable }
+
     /// Starts a program in the background with output appended to `logFile`; returns its pid, for the
     /// caller to wait for or kill.
     public static func start(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)

@@ -49,11 +49,7 @@ extension BenchCommand {
 
             print("simulating \(months) months of the whole city at scale \(scale) …")
             let history = SimulatedHistory(topology: topology, months: months, scale: scale)
-            guard let slash = dev.postgresURL.range(of: "/", options: .backwards) else { throw ValidationError("odd dev URL") }
-            let url = String(dev.postgresURL[..<slash.upperBound]) + "empmon_bench_api"
-            let admin = try await PostgresConnection.connect(url: dev.postgresURL)
-            try await admin.query("DROP DATABASE IF EXISTS empmon_bench_api WITH (FORCE)")
-            try await admin.query("CREATE DATABASE empmon_bench_api")
+            let url = try await freshBenchDatabase("empmon_bench_api", devURL: dev.postgresURL)
             let database = try PostgresClient(url: url, maxConnections: pool)
             let stored = try await clock.measure { try await Self.store(history, topology: topology, in: database) }
             print(String(format: "stored %d unit-months in %.1f s", topology.allDivisions.count * months, stored.seconds))

@@ -87,7 +87,7 @@ struct AgentBench: AsyncParsableCommand {
         print("\(chosen.name): \(villages.count) villages × \(perVillage) persons, submitted and delivered by one agent process …")
         let output = root + "/county.json"
         let worker = try ChildProcess.run(
-            Self.executable,
+            ChildProcess.currentExecutable,
             ["bench", "agent-county", "--home", countyHome, "--ledgers", ledgers, "--period", "2024-03", "--json", output])
         guard worker.status == 0, let data = FileManager.default.contents(atPath: output),
             let county = try JSONSerialization.jsonObject(with: data) as? [String: Double]
@@ -120,10 +120,6 @@ struct AgentBench: AsyncParsableCommand {
         }
     }
 
-    static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-
     /// The median wall time of `empmon agent submit --offline` for one village file.
     private func medianSubmit(home: String, file: String, unit: DivisionCode, period: String) throws -> Double {
         var times: [Double] = []
@@ -133,7 +129,7 @@ struct AgentBench: AsyncParsableCommand {
             var output = ""
             let elapsed = try clock.measure {
                 (status, output) = try ChildProcess.run(
-                    Self.executable, ["agent", "submit", "--period", period, file, "--unit", unit.description, "--offline", "--home", home])
+                    ChildProcess.currentExecutable, ["agent", "submit", "--period", period, file, "--unit", unit.description, "--offline", "--home", home])
             }
             guard status == 0 else { throw ValidationError("village submit failed: \(output)") }
             times.append(elapsed.seconds)

@@ -40,11 +40,7 @@ extension BenchCommand {
             var results: [String: Double] = ["records": Double(records)]
 
             // A database of the bench's own on the dev server, with one city agent to sign with.
-            guard let slash = dev.postgresURL.range(of: "/", options: .backwards) else { throw ValidationError("odd dev URL") }
-            let url = String(dev.postgresURL[..<slash.upperBound]) + "empmon_bench"
-            let admin = try await PostgresConnection.connect(url: dev.postgresURL)
-            try await admin.query("DROP DATABASE IF EXISTS empmon_bench WITH (FORCE)")
-            try await admin.query("CREATE DATABASE empmon_bench")
+            let url = try await freshBenchDatabase("empmon_bench", devURL: dev.postgresURL)
             let database = try PostgresClient(url: url, maxConnections: 2)
             _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
             let credentials = try await AgentRegistry(database: database)

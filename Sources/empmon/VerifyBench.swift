@@ -25,11 +25,7 @@ struct VerifyBench: AsyncParsableCommand {
         guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
         guard persons > 0 else { throw ValidationError("--persons must be positive") }
         let topology = try TopologyFiles.locate().loadTopology()
-        guard let slash = dev.postgresURL.range(of: "/", options: .backwards) else { throw ValidationError("odd dev URL") }
-        let url = String(dev.postgresURL[..<slash.upperBound]) + "empmon_bench_verify"
-        let admin = try await PostgresConnection.connect(url: dev.postgresURL)
-        try await admin.query("DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
-        try await admin.query("CREATE DATABASE empmon_bench_verify")
+        let url = try await freshBenchDatabase("empmon_bench_verify", devURL: dev.postgresURL)
         let database = try await PostgresConnection.connect(url: url)
         _ = try await Schema.migrator().migrate(database)
         let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
@@ -85,7 +81,7 @@ struct VerifyBench: AsyncParsableCommand {
         results["verify_rows_per_s"] = Double(persons * months.count) / verify.seconds
         results["verify_peak_memory_mib"] = peakMemoryMiB()
         results["values_compared"] = Double(compared)
-        try await admin.query("DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
+        try await PostgresConnection.connect(url: dev.postgresURL).query("DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
 
         print("")
         print(String(format: "ledger: %d persons × %d months, written in %.0f s", persons, months.count, results["fill_s"] ?? 0))
