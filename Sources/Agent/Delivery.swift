@@ -34,25 +34,18 @@ public struct Delivery: Sendable {
     /// (the broker is unreachable) ends the flush: the rest stays pending.
     public func deliverPending(timeout: Duration) async throws -> Outcome {
         var outcome = Outcome()
-        var position: Int64 = 0
-        var producer: KafkaProducer?
-        var reports: AsyncStream<KafkaDeliveryReport>.Iterator?
-        while true {
-            let chunk = try spool.pending(after: position, limit: chunkSize)
-            guard let last = chunk.last else { break }
-            position = last.position
-            if producer == nil {
-                var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: agentID)
-                configuration.deliveryTimeout = timeout
-                let created = try KafkaProducer(configuration: configuration, logger: logger)
-                producer = created
-                reports = created.deliveryReports.makeAsyncIterator()
-            }
-            guard let producer, var iterator = reports else { break }
+        var chunk = try spool.pending(limit: chunkSize)
+        // No producer (and no connection attempt) when nothing is pending.
+        guard !chunk.isEmpty else { return outcome }
+        var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: agentID)
+        configuration.deliveryTimeout = timeout
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        var reports = producer.deliveryReports.makeAsyncIterator()
+        while let last = chunk.last {
             let delivered = outcome.delivered
-            try await deliver(chunk.map(\.record), producer: producer, reports: &iterator, outcome: &outcome)
-            reports = iterator
+            try await deliver(chunk.map(\.record), producer: producer, reports: &reports, outcome: &outcome)
             if outcome.delivered == delivered { break }
+            chunk = try spool.pending(after: last.position, limit: chunkSize)
         }
         return outcome
     }

@@ -253,28 +253,26 @@ public final class Spool: Sendable {
     /// Pending, delivered and failing counts by kind and month; compacted months keep their delivered count.
     public func status() throws -> [SpoolMonthStatus] {
         try database.read { db in
-            var rows: [String: (pending: Int, delivered: Int, failing: Int)] = [:]
+            struct Month: Hashable, Comparable {
+                let kind: String
+                let period: String
+                static func < (a: Month, b: Month) -> Bool { (a.kind, a.period) < (b.kind, b.period) }
+            }
+            var rows: [Month: (pending: Int, delivered: Int, failing: Int)] = [:]
             let live = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT kind, period, sum(state = 0), sum(state = 1), sum(state = 0 AND failure IS NOT NULL)
                     FROM records GROUP BY kind, period
                     """)
-            while let row = try live.next() {
-                rows["\(row[0] as String) \(row[1] as String)"] = (row[2], row[3], row[4])
-            }
+            while let row = try live.next() { rows[Month(kind: row[0], period: row[1])] = (row[2], row[3], row[4]) }
             let compacted = try Row.fetchCursor(db, sql: "SELECT kind, period, delivered FROM compacted")
             while let row = try compacted.next() {
-                let key = "\(row[0] as String) \(row[1] as String)"
-                var value = rows[key] ?? (0, 0, 0)
-                value.delivered += row[2] as Int
-                rows[key] = value
+                rows[Month(kind: row[0], period: row[1]), default: (0, 0, 0)].delivered += row[2] as Int
             }
-            return rows.sorted { $0.key < $1.key }.map { key, value in
-                let parts = key.split(separator: " ")
-                return SpoolMonthStatus(
-                    kind: String(parts[0]), period: String(parts[1]), pending: value.pending, delivered: value.delivered,
-                    failing: value.failing)
+            return rows.sorted { $0.key < $1.key }.map { month, value in
+                SpoolMonthStatus(
+                    kind: month.kind, period: month.period, pending: value.pending, delivered: value.delivered, failing: value.failing)
             }
         }
     }
