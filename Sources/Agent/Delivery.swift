@@ -28,6 +28,10 @@ public struct Delivery: Sendable {
     /// Records produced before their delivery reports are awaited; bounds the agent's memory at any spool size.
     public var chunkSize = 20_000
 
+    /// Awaited before each chunk is produced: a bulk publisher paces itself here (for example on the
+    /// consumers' lag, so that a broker with bounded retention never deletes what nobody has read).
+    public var beforeChunk: (@Sendable () async throws -> Void)?
+
     /// Produces every pending record, chunk by chunk, and records each broker verdict in the spool
     /// (librdkafka retries until `timeout`). Verdicts are committed every 500 reports or 200 ms, so a crash
     /// repeats at most those, and the city dedupes by record id. A chunk in which nothing was delivered
@@ -43,6 +47,7 @@ public struct Delivery: Sendable {
         var reports = producer.deliveryReports.makeAsyncIterator()
         while let last = chunk.last {
             let delivered = outcome.delivered
+            try await beforeChunk?()
             try await deliver(chunk.map(\.record), producer: producer, reports: &reports, outcome: &outcome)
             if outcome.delivered == delivered { break }
             chunk = try spool.pending(after: last.position, limit: chunkSize)

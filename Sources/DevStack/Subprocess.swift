@@ -126,6 +126,16 @@ public enum ChildProcess {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
+    /// Waits for a child started with `start`; returns its exit status and its peak resident memory
+    /// (the kernel's ru_maxrss for that child alone), for benchmarks that measure each process.
+    public static func waitMeasuringMemory(_ pid: Int32) -> (status: Int32, peakMemoryMiB: Double) {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 { if errno != EINTR { return (-1, 0) } }
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, Double(usage.ru_maxrss) / 1024)
+    }
+
     /// Returns the exit status (128 + signal number when killed by a signal) and everything it printed.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
         -> (status: Int32, output: String)

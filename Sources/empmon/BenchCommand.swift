@@ -8,7 +8,7 @@ import Postgres
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks, each beside the raw limit measured in the same run.",
-        subcommands: [Foundation.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self, VerifyBench.self])
+        subcommands: [Foundation.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self, VerifyBench.self, CityBench.self])
 
     struct Foundation: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -60,16 +60,8 @@ struct DemoCommand: AsyncParsableCommand {
         // 1. One agent per county, as the counties' service centres would run them.
         let registry = AgentRegistry(database: database)
         let workRoot = home.path + "/demo"
-        try? FileManager.default.removeItem(atPath: workRoot)
-        var agents: [DivisionCode: AgentWorkspace] = [:]
-        for county in topology.children(of: topology.city.code) {
-            let credentials = try await registry.enroll(unit: county, name: "\(county.name)就业服务中心（演示）", kafkaBootstrap: settings.kafkaBootstrap)
-            let file = workRoot + "/\(county.code).credentials.json"
-            try FileManager.default.createDirectory(atPath: workRoot, withIntermediateDirectories: true)
-            try JSONEncoder().encode(credentials).write(to: URL(fileURLWithPath: file))
-            let workspace = try AgentWorkspace.initialize(home: workRoot + "/\(county.code)", credentialsFile: file, durable: false)
-            agents[county.code] = workspace
-        }
+        let agents = try await enrollCountyAgents(
+            topology: topology, registry: registry, kafkaBootstrap: settings.kafkaBootstrap, root: workRoot, note: "演示")
         step("enrolled \(agents.count) county agents")
 
         // 2. A year of the city: every village's ledger and every station's report through its county's agent.
@@ -81,18 +73,9 @@ struct DemoCommand: AsyncParsableCommand {
         options.lateShare = 0.03
         options.correctionShare = 0.03
         options.malformedShare = 0.002
-        let latest = Period(year: 9999, month: 12) ?? .earliest
         var spooled = 0
         try SimulationRun.run(topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) }) { file in
-            guard let county = file.unit.ancestor(at: .county), let workspace = agents[county] else { return }
-            let period = Period(String(file.path.split(separator: "/")[1])) ?? .earliest
-            let report = file.kind == "activity"
-                ? try workspace.submitActivity(
-                    file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest)
-                : try workspace.submitPersons(
-                    file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
-                    latestPeriod: latest, skipInvalid: true, reportMissing: false)
-            spooled += report.spooled
+            spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
         }
         var quiet = Logger(label: "empmon.demo")
         quiet.logLevel = .critical
@@ -130,7 +113,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         step("verify: \(outcome.valuesCompared) stored values over \(outcome.periods.count) months equal the recomputation from the ledger")
         let truth = try String(contentsOfFile: workRoot + "/simulation/ground-truth.csv", encoding: .utf8)
-        let mismatches = try await compare(groundTruth: truth, database: database)
+        let mismatches = try await groundTruthDifferences(csv: truth, database: database)
         step(mismatches == 0
             ? "and they equal the simulator's ground truth, value for value"
             : "\(mismatches) values differ from the simulator's ground truth (records rejected or superseded by design show here)")
@@ -220,18 +203,6 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
         }
-    }
-
-    private func compare(groundTruth: String, database: PostgresClient) async throws -> Int {
-        let truth = Set(groundTruth.split(separator: "\n").dropFirst().map(String.init))
-        let months = Set(truth.map { String($0.split(separator: ",")[1]) })
-        let stored = try await database.withConnection { connection in
-            try await connection.query(
-                "SELECT unit_code || ',' || to_char(period, 'YYYY-MM') || ',' || indicator || ',' || value FROM indicator_values WHERE value <> 0"
-            ).map { try $0.decode(String.self, at: 0) }
-        }
-        let relevant = Set(stored.filter { months.contains(String($0.split(separator: ",")[1])) })
-        return relevant.symmetricDifference(truth).count
     }
 
     private func printSituation(_ query: SituationQuery, period: Period) async throws {

@@ -47,7 +47,7 @@ extension BenchCommand {
                 .enroll(unit: topology.city, name: "bench", kafkaBootstrap: dev.kafkaBootstrap)
             let group = "empmon-bench"
             let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
-            try await presetOffsets(starts, group: group, database: database)
+            try await presetGroupOffsets(starts, group: group, database: database)
 
             // The records: persons × months, every village, signed as an agent signs.
             var generator = BenchRecords(topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes)
@@ -221,16 +221,6 @@ extension BenchCommand {
             }
             try await consumer.close()
             return lows
-        }
-
-        private func presetOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
-            try await database.withConnection { connection in
-                for (partition, offset) in offsets {
-                    try await connection.query(
-                        "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
-                        [group, partition.topic, Int(partition.partition), offset])
-                }
-            }
         }
     }
 }

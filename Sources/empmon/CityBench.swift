@@ -1,0 +1,367 @@
+import Agent
+import Alerting
+import Analysis
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Processor
+import Reporting
+import Simulator
+import Situation
+import Storage
+import Synchronization
+import TopologyFiles
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `empmon bench city`: the real path at a chosen scale, stage by stage, with each process measured.
+struct CityBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "city",
+        abstract: "The whole city at a chosen scale through county agents, Kafka and N processors; then verify, ground truth, situation, series, forecasts, alerts and report. Time, rate and peak memory per stage.",
+        discussion: """
+            Runs on the dev stack, in a database of its own (empmon_city, dropped and created anew). Every village's \
+            ledger goes through its county's agent (one per county, each with its own spool). The agents deliver \
+            together while the processors run, and each waits before a chunk while any partition holds more than \
+            --lag-limit records the group has not committed: the mock broker keeps only ~5 MiB per partition, and \
+            what it deletes unread is lost. The bench watches the watermarks and refuses to report if anything was.
+            """)
+
+    @Option(help: "1.0 ≈ the city's ~1.7 million labour force.") var scale = 0.05
+    @Option(help: "Months to simulate.") var months = 2
+    @Option(help: "Processors in one consumer group, each a process of its own.") var processors = 1
+    @Option(help: "Random seed.") var seed: UInt64 = 2024
+    @Option(help: "Records a partition may hold that the group has not committed before the agents wait.") var lagLimit = 4_000
+    @Option(help: "Write the figures as JSON to this file.") var json: String?
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard scale > 0, scale <= 1.5 else { throw ValidationError("--scale must be above 0 and at most 1.5") }
+        guard (1...24).contains(months) else { throw ValidationError("--months must be 1 to 24") }
+        guard (1...12).contains(processors) else { throw ValidationError("--processors must be 1 to 12 (the topics have 12 partitions)") }
+        guard (500...12_000).contains(lagLimit) else { throw ValidationError("--lag-limit must be 500 to 12000 records") }
+    }
+
+    func run() async throws {
+        var quiet = Logger(label: "empmon.bench")
+        quiet.logLevel = .critical
+        let home = DevHome.resolve(connection.home)
+        guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+        let files = try TopologyFiles.locate()
+        let topology = try files.loadTopology()
+        let clock = ContinuousClock()
+        let began = clock.now
+        func step(_ text: String) { say("[\(String(format: "%6.1f", (clock.now - began).seconds))s] \(text)") }
+        var results: [String: Double] = ["scale": scale, "months": Double(months), "processors": Double(processors)]
+        var stages: [(name: String, seconds: Double)] = []
+
+        let url = try await freshBenchDatabase("empmon_city", devURL: dev.postgresURL)
+        let database = try PostgresClient(url: url, maxConnections: 2)
+        _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
+        let work = home.path + "/bench-city"
+        try? FileManager.default.removeItem(atPath: work)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let agents = try await enrollCountyAgents(
+            topology: topology, registry: AgentRegistry(database: database), kafkaBootstrap: dev.kafkaBootstrap, root: work + "/agents",
+            note: "基准")
+        let group = "empmon-city"
+        let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
+        try await presetGroupOffsets(starts, group: group, database: database)
+        step("database empmon_city, \(agents.count) county agents enrolled; the group \(group) starts at the topics' current ends")
+
+        // 1. The city, village by village, into its county agents' spools (as the clerks' files would arrive).
+        var options = SimulationOptions()
+        options.months = months
+        options.scale = scale
+        options.seed = seed
+        options.start = Period(year: 2024, month: 1) ?? .earliest
+        options.lateShare = 0.03
+        options.correctionShare = 0.03
+        var spooled = 0
+        resetPeakMemory()
+        let simulated = try clock.measure {
+            try SimulationRun.run(topology: topology, options: options, out: work + "/simulation", progress: { step("simulated " + $0) }) { file in
+                spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
+            }
+            for workspace in agents.values { try workspace.spool.sync() }
+        }
+        stages.append(("simulate_and_spool", simulated.seconds))
+        results["spooled"] = Double(spooled)
+        results["spool_per_s"] = Double(spooled) / simulated.seconds
+        results["simulator_and_agents_peak_memory_mib"] = peakMemoryMiB()
+        step("spooled \(spooled) signed records in the county agents (simulation included): \(Int(Double(spooled) / simulated.seconds)) records/s")
+
+        // 2. The processors start, then every agent delivers at once, paced by the group's lag.
+        let watch = LagWatch(starts: starts)
+        let executable = ChildProcess.currentExecutable
+        var pids: [Int32] = []
+        for index in 0..<processors {
+            pids.append(
+                try ChildProcess.start(
+                    executable,
+                    ["process", "--postgres-url", url, "--kafka", dev.kafkaBootstrap, "--group", group, "--client-id", "empmon-city-\(index)",
+                        "--metrics-port", "0", "--alert-rules", "none"],
+                    logFile: work + "/processor-\(index).log"))
+        }
+        let monitor = Task { [watch, database] in try await watch.run(bootstrap: dev.kafkaBootstrap, database: database, group: group) }
+        let processed: (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double])
+        do {
+            processed = try await deliverAndProcess(agents: agents, watch: watch, pids: pids, bootstrap: dev.kafkaBootstrap, logger: quiet)
+        } catch {
+            monitor.cancel()
+            for pid in pids { kill(pid, SIGKILL) }
+            for pid in pids { _ = ChildProcess.wait(pid) }
+            throw error
+        }
+        monitor.cancel()
+        stages.append(("deliver_and_process", processed.seconds))
+        results["records"] = Double(processed.delivered)
+        results["records_committed"] = Double(processed.consumed)
+        results["processor_per_s"] = Double(processed.consumed) / processed.seconds
+        results["processor_peak_memory_mib"] = processed.peaks.max() ?? 0
+        results["largest_partition_lag"] = Double(watch.largestLagSeen)
+        let logged = (0..<processors).reduce(0) { total, index in
+            let log = (try? String(contentsOfFile: work + "/processor-\(index).log", encoding: .utf8)) ?? ""
+            return total + log.components(separatedBy: "deleted by the broker's retention").count - 1
+        }
+        let lost = watch.lost
+        results["lost_to_retention"] = Double(lost)
+        guard lost == 0, logged == 0 else {
+            throw ValidationError(
+                "the mock's retention deleted \(lost) records before the group read them (the processors logged it \(logged) times); "
+                    + "no figures are reported. Lower --lag-limit.")
+        }
+        step("the agents delivered \(processed.delivered) records; \(processors) processor(s) committed \(processed.consumed) records in \(String(format: "%.1f", processed.seconds)) s: "
+            + "\(Int(results["processor_per_s"] ?? 0)) records/s; peak memory \(Int(results["processor_peak_memory_mib"] ?? 0)) MiB; "
+            + "nothing lost to retention (largest partition lag \(watch.largestLagSeen))")
+
+        // 3. verify, as its own process, and the simulator's ground truth.
+        let verifyStarted = clock.now
+        let verifyPID = try ChildProcess.start(executable, ["verify", "--postgres-url", url, "--limit", "10"], logFile: work + "/verify.log")
+        let verified = ChildProcess.waitMeasuringMemory(verifyPID)
+        stages.append(("verify", (clock.now - verifyStarted).seconds))
+        let verifyOutput = (try? String(contentsOfFile: work + "/verify.log", encoding: .utf8)) ?? ""
+        guard let differences = Self.verifyDifferences(status: verified.status, output: verifyOutput) else {
+            throw ValidationError("verify failed (status \(verified.status)): \(verifyOutput.suffix(1000))")
+        }
+        results["verify_differences"] = Double(differences)
+        results["verify_peak_memory_mib"] = verified.peakMemoryMiB
+        let truthStarted = clock.now
+        let truth = try String(contentsOfFile: work + "/simulation/ground-truth.csv", encoding: .utf8)
+        let truthDifferences = try await groundTruthDifferences(csv: truth, database: database)
+        stages.append(("ground_truth", (clock.now - truthStarted).seconds))
+        results["ground_truth_differences"] = Double(truthDifferences)
+        step("verify: \(differences) differences, peak memory \(Int(verified.peakMemoryMiB)) MiB; ground truth: \(truthDifferences) differences")
+
+        // 4. What analysts and the report read, on the stored months.
+        resetPeakMemory()
+        let last = options.start.advanced(by: months - 1)
+        let targetFile = try files.loadTargets()
+        let targets = UnitTargets(year: targetFile.year, city: targetFile.unit, targets: targetFile.targets, scale: scale)
+        let query = SituationQuery(database: database, topology: topology, targets: targets)
+        var measured = clock.now
+        func lap(_ name: String) {
+            stages.append((name, (clock.now - measured).seconds))
+            measured = clock.now
+        }
+        for tier in Tier.allCases { _ = try await query.situation(tier: tier, period: last) }
+        lap("situation_four_tiers")
+        for county in topology.children(of: topology.city.code) {
+            _ = try await query.series(unit: county.code, indicator: "employed", from: options.start, through: last)
+        }
+        lap("series_every_county")
+        // The forecasters need three months of history; a shorter run says so rather than fail.
+        var forecastNote = "no forecasts (they need at least 3 months; this run has \(months))"
+        if months >= 3 {
+            let forecast = try await StoredForecasts(database: database, topology: topology)
+                .run(indicator: "new_urban_employment", horizon: 6, batch: BatchForecast())
+            lap("forecast_reconciled_all_units")
+            results["forecast_units"] = Double(forecast.forecasts.count)
+            forecastNote = "forecasts of \(forecast.forecasts.count) units"
+        }
+        var alertLogger = quiet
+        alertLogger.logLevel = .error
+        let rules = try AlertSetup.rules(nil, files: files)
+        let alerts = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger)
+            .evaluate()
+        lap("alert_evaluation")
+        results["alert_rule_units"] = Double(alerts.evaluated)
+        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(period: last)
+        try writeOutput(ReportHTML.render(report), to: work + "/report-\(last).html")
+        lap("monthly_report")
+        results["analysis_peak_memory_mib"] = peakMemoryMiB()
+        step("situation, series, \(forecastNote), \(alerts.evaluated) rule-units and the \(last) report")
+
+        print("")
+        print(String(format: "City at scale %g, %d months, %d processor(s): %.0f records", scale, months, processors, results["records"] ?? 0))
+        for (name, seconds) in stages { print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.1f s", seconds)) }
+        print(String(format: "  agents spool            %10.0f records/s (simulation included)", results["spool_per_s"] ?? 0))
+        print(String(format: "  processors commit       %10.0f records/s", results["processor_per_s"] ?? 0))
+        print(String(format: "  peak memory: processor %.0f MiB (≤ 1.5 GiB), verify %.0f MiB (≤ 2 GiB), simulator+agents %.0f MiB, analysis %.0f MiB",
+            results["processor_peak_memory_mib"] ?? 0, results["verify_peak_memory_mib"] ?? 0,
+            results["simulator_and_agents_peak_memory_mib"] ?? 0, results["analysis_peak_memory_mib"] ?? 0))
+        print("  verify differences \(differences), ground-truth differences \(truthDifferences), lost to retention \(lost)")
+        if let json {
+            var object: [String: Any] = results
+            object["stages"] = Dictionary(stages.map { ($0.name, $0.seconds) }, uniquingKeysWith: +)
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+        if differences > 0 || truthDifferences > 0 { throw ExitCode(1) }
+    }
+
+    /// Every agent delivers at once, each waiting on the lag before a chunk; then waits until the group has
+    /// committed everything delivered, and stops the processors (SIGTERM: they commit and leave).
+    private func deliverAndProcess(
+        agents: [DivisionCode: AgentWorkspace], watch: LagWatch, pids: [Int32], bootstrap: String, logger: Logger
+    ) async throws -> (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double]) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let limit = Int64(lagLimit)
+        let outcome = try await withThrowingTaskGroup(of: Delivery.Outcome.self) { tasks in
+            for workspace in agents.values {
+                var delivery = Delivery(
+                    spool: workspace.spool, bootstrap: workspace.credentials.kafkaBootstrap, agentID: workspace.credentials.agentID,
+                    logger: logger)
+                // Small chunks bound how far past the limit a partition can go (agents that share it add up).
+                delivery.chunkSize = 1_000
+                delivery.beforeChunk = { try await watch.waitForRoom(limit: limit) }
+                tasks.addTask { try await delivery.deliverPending(timeout: .seconds(300)) }
+            }
+            var total = Delivery.Outcome()
+            for try await outcome in tasks {
+                total.delivered += outcome.delivered
+                total.failed += outcome.failed
+                total.lastError = outcome.lastError ?? total.lastError
+            }
+            return total
+        }
+        guard outcome.failed == 0 else {
+            throw ValidationError("the agents could not deliver \(outcome.failed) records: \(outcome.lastError ?? "")")
+        }
+        let ends = try await recordTopicEnds(bootstrap: bootstrap, logger: logger)
+        try await watch.waitUntilCommitted(ends, stall: .seconds(300))
+        let seconds = (clock.now - started).seconds
+        for pid in pids { kill(pid, SIGTERM) }
+        var peaks: [Double] = []
+        for pid in pids {
+            let (status, peak) = ChildProcess.waitMeasuringMemory(pid)
+            guard status == 0 else { throw ValidationError("processor \(pid) exited with status \(status)") }
+            peaks.append(peak)
+        }
+        return (outcome.delivered, watch.consumed, seconds, peaks)
+    }
+
+    /// verify's difference count from its exit status and last line; nil when it failed otherwise.
+    static func verifyDifferences(status: Int32, output: String) -> Int? {
+        if status == 0 { return 0 }
+        guard status == 1,
+            let line = output.split(separator: "\n").last(where: { $0.contains(" indicator values over ") }),
+            let count = Int(line.split(separator: " ").first ?? "")
+        else { return nil }
+        return count
+    }
+}
+
+/// The group's lag per partition, from the brokers' watermarks and the offsets the processors committed
+/// (in PostgreSQL, with the ledger). Refreshed continuously; agents wait on it before each chunk.
+final class LagWatch: Sendable {
+    private struct State {
+        var committed: [KafkaTopicPartition: Int64]
+        var lags: [KafkaTopicPartition: Int64] = [:]
+        /// Per partition, the most records seen deleted (low watermark) ahead of the group's committed offset.
+        var lost: [KafkaTopicPartition: Int64] = [:]
+        var largestLag: Int64 = 0
+        var refreshedAt: ContinuousClock.Instant?
+    }
+    private let starts: [KafkaTopicPartition: Int64]
+    private let state: Mutex<State>
+
+    init(starts: [KafkaTopicPartition: Int64]) {
+        self.starts = starts
+        state = Mutex(State(committed: starts))
+    }
+
+    var lost: Int64 { state.withLock { $0.lost.values.reduce(0, +) } }
+    var largestLagSeen: Int64 { state.withLock { $0.largestLag } }
+    /// Records the group has committed since the start, over both record topics.
+    var consumed: Int64 { state.withLock { state in state.committed.reduce(0) { $0 + $1.value - (starts[$1.key] ?? $1.value) } } }
+
+    func run(bootstrap: String, database: PostgresClient, group: String) async throws {
+        var quiet = Logger(label: "empmon.bench.lag")
+        quiet.logLevel = .critical
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-city-watch"), logger: quiet)
+        while !Task.isCancelled {
+            let began = ContinuousClock.now
+            let rows = try await database.withConnection { connection in
+                try await connection.query("SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group])
+            }
+            var committed: [KafkaTopicPartition: Int64] = [:]
+            for row in rows {
+                let partition = KafkaTopicPartition(topic: try row.decode(String.self, at: 0), partition: Int32(try row.decode(Int.self, at: 1)))
+                committed[partition] = Int64(try row.decode(Int.self, at: 2))
+            }
+            var marks: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
+            for partition in starts.keys { marks[partition] = try await consumer.watermarks(of: partition) }
+            state.withLock { state in
+                for (partition, mark) in marks {
+                    let stored = committed[partition] ?? state.committed[partition] ?? 0
+                    state.committed[partition] = stored
+                    let lag = max(0, mark.high - stored)
+                    state.lags[partition] = lag
+                    state.largestLag = max(state.largestLag, lag)
+                    if mark.low > stored { state.lost[partition] = max(state.lost[partition] ?? 0, mark.low - stored) }
+                }
+                state.refreshedAt = began
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        try await consumer.close()
+    }
+
+    /// Returns once a refresh that began after this call shows every partition under `limit`.
+    func waitForRoom(limit: Int64) async throws {
+        let called = ContinuousClock.now
+        while true {
+            let ready = state.withLock { state in
+                guard let refreshed = state.refreshedAt, refreshed > called else { return false }
+                return (state.lags.values.max() ?? 0) < limit
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Returns once the group has committed up to `ends` everywhere; throws if nothing moves for `stall`.
+    func waitUntilCommitted(_ ends: [KafkaTopicPartition: Int64], stall: Duration) async throws {
+        var last = consumed
+        var moved = ContinuousClock.now
+        while true {
+            let behind = state.withLock { state in ends.contains { (state.committed[$0.key] ?? 0) < $0.value } }
+            if !behind { return }
+            let now = consumed
+            if now != last { (last, moved) = (now, .now) }
+            if ContinuousClock.now - moved > stall {
+                throw ValidationError("the processors committed nothing for \(stall); \(now) records committed so far")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
+
+/// Where a consumer group starts: one row per partition in consumer_offsets, as the processor reads it.
+func presetGroupOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
+    try await database.withConnection { connection in
+        for (partition, offset) in offsets {
+            try await connection.query(
+                "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
+                [group, partition.topic, Int(partition.partition), offset])
+        }
+    }
+}
