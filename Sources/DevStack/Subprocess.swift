@@ -126,14 +126,19 @@ public enum ChildProcess {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
-    /// Waits for a child started with `start`; returns its exit status and its peak resident memory
-    /// (the kernel's ru_maxrss for that child alone), for benchmarks that measure each process.
-    public static func waitMeasuringMemory(_ pid: Int32) -> (status: Int32, peakMemoryMiB: Double) {
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 { if errno != EINTR { return (-1, 0) } }
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exit, Double(usage.ru_maxrss) / 1024)
+    /// Waits for a child started with `start`; returns its exit status and its peak resident memory, for
+    /// benchmarks that measure each process. The peak is the child's own VmHWM, read every 100 ms while it
+    /// runs (wait4's ru_maxrss would not do: across posix_spawn's exec it keeps the parent's peak).
+    public static func waitMeasuringMemory(_ pid: Int32) async -> (status: Int32, peakMemoryMiB: Double) {
+        var peak = 0.0
+        while let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+        {
+            peak = max(peak, kib / 1024)
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return (wait(pid), peak)
     }
 
     /// Returns the exit status (128 + signal number when killed by a signal) and everything it printed.

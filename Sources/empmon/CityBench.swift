@@ -143,7 +143,7 @@ struct CityBench: AsyncParsableCommand {
         // 3. verify, as its own process, and the simulator's ground truth.
         let verifyStarted = clock.now
         let verifyPID = try ChildProcess.start(executable, ["verify", "--postgres-url", url, "--limit", "10"], logFile: work + "/verify.log")
-        let verified = ChildProcess.waitMeasuringMemory(verifyPID)
+        let verified = await ChildProcess.waitMeasuringMemory(verifyPID)
         stages.append(("verify", (clock.now - verifyStarted).seconds))
         let verifyOutput = (try? String(contentsOfFile: work + "/verify.log", encoding: .utf8)) ?? ""
         guard let differences = Self.verifyDifferences(status: verified.status, output: verifyOutput) else {
@@ -250,7 +250,7 @@ struct CityBench: AsyncParsableCommand {
         for pid in pids { kill(pid, SIGTERM) }
         var peaks: [Double] = []
         for pid in pids {
-            let (status, peak) = ChildProcess.waitMeasuringMemory(pid)
+            let (status, peak) = await ChildProcess.waitMeasuringMemory(pid)
             guard status == 0 else { throw ValidationError("processor \(pid) exited with status \(status)") }
             peaks.append(peak)
         }
