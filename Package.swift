@@ -140,7 +140,7 @@ let package = Package(
         .target(
             name: "Alerting",
             dependencies: [
-                "Domain", "Postgres", "Kafka", "Analysis", "Situation",
+                "Domain", "Postgres", "Kafka", "Analysis", "Situation", "Storage",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -96,7 +96,9 @@ public struct AgentWorkspace: Sendable {
                     recordID: record.recordID.text, recordKind: "person", period: period.description, submission: submission.id,
                     line: line, personKey: record.personKey, unit: record.unit.description, payload: try Wire.encode(record)))
         }
-        try spool.append(submission, records: records)
+        try spool.append(submission, records: records) { current in
+            try manifest(.person, submission: submission, unit: unit, period: period, current: current)
+        }
         report.spooled = built.records.count
         guard reportMissing else { return report }
         let previous = try spool.previousPersons(unit: unit.description, period: period.description, before: submission.id)
@@ -129,7 +131,8 @@ public struct AgentWorkspace: Sendable {
                 SpooledRecord(
                     recordID: record.recordID.text, recordKind: "activity", period: period.description, submission: submission.id,
                     line: nil, personKey: nil, unit: unit.description, payload: try Wire.encode(record))
-            ])
+            ]
+        ) { current in try manifest(.activity, submission: submission, unit: unit, period: period, current: current) }
         report.spooled = 1
         return report
     }
@@ -155,6 +158,19 @@ public struct AgentWorkspace: Sendable {
             throw AgentError("this agent reports for \(credentials.unit) and below; \(unit) is outside it")
         }
         return unit
+    }
+
+    /// The signed control total for a unit's month after `submission`, as the spool record that carries it.
+    private func manifest(
+        _ kind: SubmissionManifest.Kind, submission: SpoolSubmission, unit: DivisionCode, period: Period, current: [String]
+    ) throws -> SpooledRecord {
+        var manifest = SubmissionManifest(
+            recordID: .random(), unit: unit, period: period, kind: kind, records: current.count,
+            digest: SubmissionManifest.digest(of: current), reportedAtMilliseconds: Delivery.now, agentID: credentials.agentID)
+        RecordSigner(secret: credentials.secretBytes).sign(&manifest)
+        return SpooledRecord(
+            recordID: manifest.recordID.text, recordKind: Spool.manifestKind(for: kind.rawValue), period: period.description,
+            submission: submission.id, line: nil, personKey: nil, unit: unit.description, payload: try Wire.encode(manifest))
     }
 
     private func newSubmission(kind: String, period: Period, unit: DivisionCode, file: String) -> SpoolSubmission {

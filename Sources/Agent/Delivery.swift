@@ -19,7 +19,9 @@ public struct Delivery: Sendable {
     }
 
     public struct Outcome: Sendable {
+        /// Records (person and activity) the broker confirmed; the manifests that follow them are counted apart.
         public var delivered = 0
+        public var manifests = 0
         public var failed = 0
         public var lastError: String?
         public init() {}
@@ -46,10 +48,10 @@ public struct Delivery: Sendable {
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         var reports = producer.deliveryReports.makeAsyncIterator()
         while let last = chunk.last {
-            let delivered = outcome.delivered
+            let delivered = outcome.delivered + outcome.manifests
             try await beforeChunk?()
             try await deliver(chunk.map(\.record), producer: producer, reports: &reports, outcome: &outcome)
-            if outcome.delivered == delivered { break }
+            if outcome.delivered + outcome.manifests == delivered { break }
             chunk = try spool.pending(after: last.position, limit: chunkSize)
         }
         return outcome
@@ -59,22 +61,22 @@ public struct Delivery: Sendable {
         _ records: [SpooledRecord], producer: KafkaProducer, reports: inout AsyncStream<KafkaDeliveryReport>.Iterator,
         outcome: inout Outcome
     ) async throws {
-        var byMessage: [KafkaMessageID: String] = [:]
+        var byMessage: [KafkaMessageID: (recordID: String, isManifest: Bool)] = [:]
         byMessage.reserveCapacity(records.count)
         var verdicts: [SpoolVerdict] = []
         for record in records {
-            let topic = record.recordKind == "activity" ? WireTopics.unitActivity : WireTopics.personStatus
+            let (topic, kind) = Self.route(record.recordKind)
             let county = DivisionCode(record.unit)?.countyKey ?? record.unit
             do {
                 let id = try await producer.send(
                     KafkaProducerMessage(
                         topic: topic, key: county, value: record.payload,
                         headers: [
-                            KafkaHeader(key: "empmon.kind", string: record.recordKind),
+                            KafkaHeader(key: "empmon.kind", string: kind),
                             KafkaHeader(key: "empmon.agent", string: agentID),
                             KafkaHeader(key: "empmon.record", string: record.recordID),
                         ]))
-                byMessage[id] = record.recordID
+                byMessage[id] = (record.recordID, kind == WireKinds.manifest)
             } catch {
                 outcome.failed += 1
                 outcome.lastError = "\(error)"
@@ -87,11 +89,11 @@ public struct Delivery: Sendable {
         var lastWrite = clock.now
         var remaining = byMessage.count
         while remaining > 0, let report = await reports.next() {
-            guard let recordID = byMessage[report.id] else { continue }
+            guard let (recordID, isManifest) = byMessage[report.id] else { continue }
             switch report.result {
             case .success(let offset):
                 verdicts.append(.delivered(recordID: recordID, partition: report.partition, offset: offset))
-                outcome.delivered += 1
+                if isManifest { outcome.manifests += 1 } else { outcome.delivered += 1 }
             case .failure(let error):
                 verdicts.append(.failed(recordID: recordID, reason: "\(error)"))
                 outcome.failed += 1
@@ -103,6 +105,17 @@ public struct Delivery: Sendable {
                 verdicts.removeAll(keepingCapacity: true)
                 lastWrite = clock.now
             }
+        }
+    }
+
+    /// Topic and `empmon.kind` header of a spooled record. A manifest travels on the topic of the records
+    /// it counts, with the same key, so it reaches the city after them.
+    static func route(_ spoolKind: String) -> (topic: String, kind: String) {
+        switch spoolKind {
+        case WireKinds.activity: (WireTopics.unitActivity, WireKinds.activity)
+        case Spool.manifestKind(for: WireKinds.activity): (WireTopics.unitActivity, WireKinds.manifest)
+        case Spool.manifestKind(for: WireKinds.person): (WireTopics.personStatus, WireKinds.manifest)
+        default: (WireTopics.personStatus, WireKinds.person)
         }
     }
 

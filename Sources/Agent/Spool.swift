@@ -159,14 +159,21 @@ public final class Spool: Sendable {
         GROUP BY kind, period
         ON CONFLICT (kind, period) DO UPDATE SET delivered = delivered + excluded.delivered
         """
-    static let compactRecordsSQL = "DELETE FROM records WHERE kind IN ('person', 'activity') AND period < ? AND state <> 0"
+    static let compactRecordsSQL = """
+        DELETE FROM records WHERE kind IN ('person', 'activity', 'manifest.person', 'manifest.activity') AND period < ? AND state <> 0
+        """
+    /// Every record a unit's month has had, over all its submissions, oldest first (the manifest keeps the last per identity).
+    static let unitMonthRecordsSQL = """
+        SELECT r.record_id, r.identity FROM submissions s JOIN records r ON r.submission = s.id
+        WHERE s.kind = ? AND s.period = ? AND s.unit = ? AND r.kind = s.kind ORDER BY r.seq
+        """
     static let compactSubmissionsSQL = """
         DELETE FROM submissions WHERE kind IN ('person', 'activity') AND period < ?
         AND NOT EXISTS (SELECT 1 FROM records r WHERE r.submission = submissions.id)
         """
     static let perCommandStatements = [
         supersedeSQL, previousSubmissionSQL, submissionPersonsSQL, pendingSQL, deliveredSQL, failedSQL, compactCountSQL,
-        compactRecordsSQL, compactSubmissionsSQL,
+        compactRecordsSQL, compactSubmissionsSQL, unitMonthRecordsSQL,
     ]
 
     /// SQLite's plan for a statement, one line per step (for the tests).
@@ -184,6 +191,24 @@ public final class Spool: Sendable {
     /// person (or unit) and month are superseded: they would be replaced at the city anyway.
     public func append(_ submission: SpoolSubmission, records: [SpooledRecord]) throws {
         try write { db in try self.insert(submission, records: records, in: db) }
+    }
+
+    /// The spool kind of a manifest for records of `kind` ("person" or "activity").
+    public static func manifestKind(for kind: String) -> String { "manifest." + kind }
+
+    /// Stores a submission and its records, then the manifest `makeManifest` builds from the record ids now
+    /// current for the submission's unit and month (the last of each person, over every submission), in one
+    /// transaction: a manifest is never spooled without its records, nor records without their manifest.
+    public func append(
+        _ submission: SpoolSubmission, records: [SpooledRecord], manifest makeManifest: (_ currentRecordIDs: [String]) throws -> SpooledRecord
+    ) throws {
+        try write { db in
+            try self.insert(submission, records: records, in: db)
+            var current: [String: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: Self.unitMonthRecordsSQL, arguments: [submission.kind, submission.period, submission.unit])
+            while let row = try rows.next() { current[row[1]] = row[0] }
+            try self.insert(submission, records: [try makeManifest(Array(current.values))], in: db)
+        }
     }
 
     func insert(_ submission: SpoolSubmission, records: [SpooledRecord], in db: Database) throws {
@@ -230,7 +255,7 @@ public final class Spool: Sendable {
     }
 
     public func pendingCount() throws -> Int {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE state = 0") ?? 0 }
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE state = 0 AND kind IN ('person', 'activity')") ?? 0 }
     }
 
     /// Records the broker's verdicts in one transaction.
@@ -263,7 +288,7 @@ public final class Spool: Sendable {
                 db,
                 sql: """
                     SELECT kind, period, sum(state = 0), sum(state = 1), sum(state = 0 AND failure IS NOT NULL)
-                    FROM records GROUP BY kind, period
+                    FROM records WHERE kind IN ('person', 'activity') GROUP BY kind, period
                     """)
             while let row = try live.next() { rows[Month(kind: row[0], period: row[1])] = (row[2], row[3], row[4]) }
             let compacted = try Row.fetchCursor(db, sql: "SELECT kind, period, delivered FROM compacted")

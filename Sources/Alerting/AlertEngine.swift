@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Postgres
 import Situation
+import Storage
 
 /// Evaluates the rules against the stored indicators and keeps the `alerts` table and its outbox in step.
 ///
@@ -56,6 +57,8 @@ public struct AlertEngine: Sendable {
         }
         let cityMonths = counts[topology.city.code] ?? [:]
         let lastReported = span.last { (cityMonths[$0]?["reporting_units"] ?? 0) > 0 }
+        let shortfalls = configuration.rules.contains { $0.kind == .missingRecords }
+            ? try await recordShortfalls(from: first, through: last) : [:]
         var outcomes: [Outcome] = []
         for rule in configuration.rules {
             guard let indicator = IndicatorCatalogue.indicator(rule.indicatorID) else { continue }
@@ -81,6 +84,12 @@ public struct AlertEngine: Sendable {
                         let open = lastReported.map { period <= $0 } ?? false
                         return (period, row["reporting_units"] ?? 0, row["expected_units"] ?? 0, open && now >= reportDeadline(period, day: rule.day ?? 10))
                     }), rule: rule)
+                case .missingRecords:
+                    // Months without any manifest in the unit say nothing (agents older than control totals).
+                    status = AlertWalk.walk(span.map { period in
+                        guard let missing = shortfalls[UnitMonth(unit: unit, period: period)] else { return (period, .unknown) }
+                        return (period, missing > 0 ? .breach(value: Double(missing), line: 0) : .clear(value: 0))
+                    }, rule: rule)
                 case .targetAtRisk:
                     status = AlertWalk.walk(
                         AlertWalk.probabilitySignals(attainment(of: indicator, unit: unit, months: months, city: counts[topology.city.code] ?? [:], span: span), rule: rule),
@@ -90,6 +99,19 @@ public struct AlertEngine: Sendable {
             }
         }
         return try await store(outcomes)
+    }
+
+    /// Records missing from the ledger against the latest manifests, summed into every ancestor of the
+    /// unit-month that lacks them; a unit-month is present when any manifest in its subtree is.
+    func recordShortfalls(from first: Period, through last: Period) async throws -> [UnitMonth: Int] {
+        let standings = try await database.withConnection { try await ControlTotals.standings(from: first, through: last, on: $0) }
+        var missing: [UnitMonth: Int] = [:]
+        for standing in standings {
+            for unit in [standing.unit] + standing.unit.ancestors {
+                missing[UnitMonth(unit: unit, period: standing.period), default: 0] += standing.missing
+            }
+        }
+        return missing
     }
 
     /// The deadline of a month's reports: 00:00 China time after day `day` of the following month.
@@ -248,6 +270,8 @@ public struct AlertEngine: Sendable {
             return "\(name) \(indicator.chineseName) 年度目标完成概率 \(format(status.value))，低于 \(format(status.line))（\(period)）"
         case .missingReports:
             return "\(name) \(period) 报送率 \(format(status.value))，截至次月 \(outcome.rule.day ?? 10) 日仍未报齐"
+        case .missingRecords:
+            return "\(name) \(period) 有 \(Int(status.value ?? 0)) 条记录已由报送代理送达但未入库（与控制总数不符，自 \(status.since?.description ?? period) 起）"
         }
     }
 

@@ -16,6 +16,8 @@ public struct AlertRule: Sendable, Codable, Hashable {
         case targetAtRisk = "target_at_risk"
         /// A unit has not (fully) reported a month by day `day` of the following month.
         case missingReports = "missing_reports"
+        /// A unit's ledger lacks records that its agents delivered: the control totals (manifests) disagree.
+        case missingRecords = "missing_records"
     }
 
     public var id: String
@@ -50,7 +52,11 @@ public struct AlertRule: Sendable, Codable, Hashable {
     public var requiredClearPeriods: Int { max(1, keepFiringFor ?? 1) }
 
     public var indicatorID: IndicatorID {
-        kind == .missingReports ? "reporting_rate" : IndicatorID(rawValue: indicator ?? "")
+        switch kind {
+        case .missingReports: "reporting_rate"
+        case .missingRecords: "reporting_units"
+        default: IndicatorID(rawValue: indicator ?? "")
+        }
     }
 }
 
@@ -100,7 +106,7 @@ public struct AlertConfiguration: Sendable, Codable {
             if rule.tiers.isEmpty { problems.append("\(name) names no tiers") }
             if let count = rule.forPeriods, count < 1 { problems.append("\(name): for_periods must be at least 1") }
             if let count = rule.keepFiringFor, count < 1 { problems.append("\(name): keep_firing_for must be at least 1") }
-            if rule.kind != .missingReports {
+            if ![.missingReports, .missingRecords].contains(rule.kind) {
                 guard let indicator = rule.indicator, IndicatorCatalogue.indicator(IndicatorID(rawValue: indicator)) != nil else {
                     problems.append("\(name): indicator '\(rule.indicator ?? "")' is not in the catalogue")
                     continue
@@ -121,6 +127,8 @@ public struct AlertConfiguration: Sendable, Codable {
                 if IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .count { problems.append("\(name): targets at risk are tracked for count indicators") }
             case .missingReports:
                 if !(1...28).contains(rule.day ?? 0) { problems.append("\(name): day must be a day of the month from 1 to 28") }
+            case .missingRecords:
+                break
             }
         }
         for hook in configuration.webhooks ?? [] {

@@ -43,6 +43,20 @@ public enum CanonicalBytes {
         return writer.bytes
     }
 
+    public static func of(_ manifest: SubmissionManifest) -> [UInt8] {
+        var writer = Writer(tag: "empmon.submission_manifest.v1")
+        writer.field(manifest.recordID.text)
+        writer.field(String(manifest.schemaVersion))
+        writer.field(manifest.unit.description)
+        writer.field(manifest.period.description)
+        writer.field(manifest.kind.rawValue)
+        writer.field(String(manifest.records))
+        writer.field(manifest.digestHex)
+        writer.field(String(manifest.reportedAtMilliseconds))
+        writer.field(manifest.agentID)
+        return writer.bytes
+    }
+
     private struct Writer {
         var bytes: [UInt8] = []
 
@@ -76,6 +90,14 @@ public struct RecordSigner: Sendable {
 
     public func sign(_ report: inout UnitActivityReport) {
         report.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(report), using: key))
+    }
+
+    public func sign(_ manifest: inout SubmissionManifest) {
+        manifest.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(manifest), using: key))
+    }
+
+    public func isValid(_ manifest: SubmissionManifest) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(manifest.signature, authenticating: CanonicalBytes.of(manifest), using: key)
     }
 
     /// Constant-time comparison of the signature with the one this key makes.

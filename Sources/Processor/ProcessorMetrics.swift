@@ -9,6 +9,8 @@ public struct ProcessorMetrics: Sendable {
     let ignored: Counter
     let rejected: Counter
     let batches: Counter
+    let manifests: Counter
+    let manifestShortfall: Counter
     let batchFailures: Counter
     let batchDuration: DurationHistogram
     let freshness: DurationHistogram
@@ -20,6 +22,11 @@ public struct ProcessorMetrics: Sendable {
         ignored = registry.makeCounter(descriptor: records, labels: [("outcome", "ignored")])
         rejected = registry.makeCounter(descriptor: records, labels: [("outcome", "rejected")])
         batches = registry.makeCounter(descriptor: Self.name("batches", "total", "Batches committed"))
+        manifests = registry.makeCounter(descriptor: Self.name("manifests", "total", "Control totals (submission manifests) stored"))
+        manifestShortfall = registry.makeCounter(
+            descriptor: Self.name(
+                "manifest_shortfall_records", "total",
+                "Records a manifest declared that its unit-month lacked when the manifest was stored (lost or delayed between agent and ledger)"))
         batchFailures = registry.makeCounter(
             descriptor: Self.name("batch_failures", "total", "Batch attempts that failed and were retried"))
         let buckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),

@@ -8,6 +8,7 @@ import Wire
 enum Intake: Sendable {
     case person(PersonStatusRecord)
     case activity(UnitActivityReport)
+    case manifest(SubmissionManifest)
     case rejected(RecordRejection)
 }
 
@@ -43,6 +44,24 @@ struct RecordIntake: Sendable {
                 recordID: recordID ?? headerRecordID, agentID: agentID ?? headerAgent, unit: unit, problems: problems,
                 topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
                 payload: message.value, rejectedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+        let kind = message.header("empmon.kind").flatMap { String(validating: $0, as: UTF8.self) }
+        if kind == WireKinds.manifest, [WireTopics.personStatus, WireTopics.unitActivity].contains(message.topic) {
+            let manifest: SubmissionManifest
+            do { manifest = try Wire.decodeManifest(message.value) } catch {
+                return reject([error], recordID: nil, agentID: nil, unit: nil)
+            }
+            var problems = authenticity(agentID: manifest.agentID, unit: manifest.unit, header: headerAgent) { $0.isValid(manifest) }
+                ?? validator.problems(with: manifest)
+            let expectedTopic = manifest.kind == .activity ? WireTopics.unitActivity : WireTopics.personStatus
+            if problems.isEmpty, message.topic != expectedTopic {
+                problems.append(ValidationReason(
+                    .init(rawValue: "manifest.wrong_topic"), field: "kind", chinese: "控制总数应与其记录在同一主题",
+                    english: "a \(manifest.kind.rawValue) manifest belongs on \(expectedTopic), not \(message.topic)"))
+            }
+            return problems.isEmpty
+                ? .manifest(manifest)
+                : reject(problems, recordID: manifest.recordID.text, agentID: manifest.agentID, unit: manifest.unit.description)
         }
         switch message.topic {
         case WireTopics.personStatus:

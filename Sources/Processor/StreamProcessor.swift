@@ -188,12 +188,14 @@ struct ProcessorRun {
         let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
         var persons: [PersonStatusRecord] = []
         var activity: [UnitActivityReport] = []
+        var manifests: [SubmissionManifest] = []
         var rejections: [RecordRejection] = []
         var moves: [KafkaTopicPartition: Int64] = [:]
         for outcome in await Self.examine(messages, with: intake) {
             switch outcome {
             case .person(let record): persons.append(record)
             case .activity(let report): activity.append(report)
+            case .manifest(let manifest): manifests.append(manifest)
             case .rejected(let rejection): rejections.append(rejection)
             }
         }
@@ -210,7 +212,7 @@ struct ProcessorRun {
         let group = configuration.group
         let months = Set(newestPersons.newest.map(\.period))
         let logger = self.logger
-        let outcome: (effect: BatchEffect, rows: Int, touched: Set<DivisionCode>)
+        let outcome: (effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing])
         do {
             outcome = try await withDatabaseRetries("committing a batch") { connection in
                 try await BatchStore.ensureMonths(months, on: connection)
@@ -236,7 +238,9 @@ struct ProcessorRun {
                         changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
                     }
                     try await store.write(effect, state: state, changes: changes, phases: &phases)
-                    return (effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)))
+                    // After the records: a manifest follows its records in the partition, so by now they are stored.
+                    let shortfalls = try await ControlTotals.store(manifests, on: connection)
+                    return (effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)), shortfalls)
                 }
                 phases.mark("commit")
                 logger.debug("batch phases", metadata: ["ms": "\(phases.summary)"])
@@ -256,6 +260,14 @@ struct ProcessorRun {
         metrics.accepted.increment(by: Int64(outcome.effect.acceptedPersons.count + outcome.effect.acceptedActivity.count))
         metrics.ignored.increment(by: Int64(ignored))
         metrics.rejected.increment(by: Int64(rejections.count))
+        metrics.manifests.increment(by: Int64(manifests.count))
+        metrics.manifestShortfall.increment(by: Int64(outcome.shortfalls.reduce(0) { $0 + $1.missing }))
+        for shortfall in outcome.shortfalls {
+            logger.warning("a unit's month lacks records its agent delivered", metadata: [
+                "unit": "\(shortfall.unit)", "period": "\(shortfall.period)", "kind": "\(shortfall.kind.rawValue)",
+                "declared": "\(shortfall.declared ?? 0)", "stored": "\(shortfall.stored)",
+            ])
+        }
         for rejection in rejections { metrics.rejections(rejection.reason.code).increment() }
         metrics.batches.increment()
         let duration = ContinuousClock.now - startedAt

@@ -114,6 +114,35 @@ public enum Wire {
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
     }
 
+    public static func encode(_ manifest: SubmissionManifest) throws -> [UInt8] {
+        var message = Empmon_V1_SubmissionManifest()
+        message.recordID = manifest.recordID.text
+        message.schemaVersion = UInt32(clamping: manifest.schemaVersion)
+        message.unitCode = manifest.unit.description
+        message.period = manifest.period.description
+        message.kind = manifest.kind.rawValue
+        message.records = UInt32(clamping: manifest.records)
+        message.recordDigest = Data(manifest.digest)
+        message.reportedAtMs = manifest.reportedAtMilliseconds
+        message.agentID = manifest.agentID
+        message.signature = Data(manifest.signature)
+        return try Array(message.serializedBytes() as [UInt8])
+    }
+
+    public static func decodeManifest(_ bytes: [UInt8]) throws(ValidationReason) -> SubmissionManifest {
+        let message: Empmon_V1_SubmissionManifest
+        do { message = try Empmon_V1_SubmissionManifest(serializedBytes: bytes) } catch {
+            throw malformed("payload", "不是有效的控制总数", "not a valid submission manifest: \(error)")
+        }
+        guard let kind = SubmissionManifest.Kind(rawValue: message.kind) else {
+            throw malformed("kind", "控制总数的记录类别“\(message.kind.prefix(20))”无法识别", "manifest kind '\(message.kind.prefix(20))' is unknown")
+        }
+        return SubmissionManifest(
+            recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion), unit: try unit(message.unitCode),
+            period: try period(message.period), kind: kind, records: Int(message.records), digest: Array(message.recordDigest),
+            reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
+    }
+
     // MARK: - mapping tables
 
     private static let status: [EmploymentStatus: Empmon_V1_EmploymentStatus] = [
@@ -169,6 +198,14 @@ public enum Wire {
 }
 
 /// Topic names of the wire contract (also in Topology/topics.json, which a test keeps in step).
+/// The `empmon.kind` header of each message an agent sends.
+public enum WireKinds {
+    public static let person = "person"
+    public static let activity = "activity"
+    /// A control total; it travels on the topic of the records it counts.
+    public static let manifest = "manifest"
+}
+
 public enum WireTopics {
     public static let personStatus = "empmon.person-status.records.v1"
     public static let unitActivity = "empmon.unit-activity.records.v1"

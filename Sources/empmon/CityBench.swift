@@ -142,21 +142,22 @@ struct CityBench: AsyncParsableCommand {
 
         // 3. verify, as its own process, and the simulator's ground truth.
         let verifyStarted = clock.now
-        let verifyPID = try ChildProcess.start(executable, ["verify", "--postgres-url", url, "--limit", "10"], logFile: work + "/verify.log")
+        let verifyPID = try ChildProcess.start(executable, ["verify", "--manifests", "--postgres-url", url, "--limit", "10"], logFile: work + "/verify.log")
         let verified = await ChildProcess.waitMeasuringMemory(verifyPID)
         stages.append(("verify", (clock.now - verifyStarted).seconds))
         let verifyOutput = (try? String(contentsOfFile: work + "/verify.log", encoding: .utf8)) ?? ""
-        guard let differences = Self.verifyDifferences(status: verified.status, output: verifyOutput) else {
+        guard let (differences, disagreements) = Self.verifyFindings(status: verified.status, output: verifyOutput) else {
             throw ValidationError("verify failed (status \(verified.status)): \(verifyOutput.suffix(1000))")
         }
         results["verify_differences"] = Double(differences)
+        results["control_total_disagreements"] = Double(disagreements)
         results["verify_peak_memory_mib"] = verified.peakMemoryMiB
         let truthStarted = clock.now
         let truth = try String(contentsOfFile: work + "/simulation/ground-truth.csv", encoding: .utf8)
         let truthDifferences = try await groundTruthDifferences(csv: truth, database: database)
         stages.append(("ground_truth", (clock.now - truthStarted).seconds))
         results["ground_truth_differences"] = Double(truthDifferences)
-        step("verify: \(differences) differences, peak memory \(Int(verified.peakMemoryMiB)) MiB; ground truth: \(truthDifferences) differences")
+        step("verify: \(differences) differences, \(disagreements) unit-months off their control totals, peak memory \(Int(verified.peakMemoryMiB)) MiB; ground truth: \(truthDifferences) differences")
 
         // 4. What analysts and the report read, on the stored months.
         resetPeakMemory()
@@ -205,14 +206,14 @@ struct CityBench: AsyncParsableCommand {
         print(String(format: "  peak memory: processor %.0f MiB (≤ 1.5 GiB), verify %.0f MiB (≤ 2 GiB), simulator+agents %.0f MiB, analysis %.0f MiB",
             results["processor_peak_memory_mib"] ?? 0, results["verify_peak_memory_mib"] ?? 0,
             results["simulator_and_agents_peak_memory_mib"] ?? 0, results["analysis_peak_memory_mib"] ?? 0))
-        print("  verify differences \(differences), ground-truth differences \(truthDifferences), lost to retention \(lost)")
+        print("  verify differences \(differences), control-total disagreements \(disagreements), ground-truth differences \(truthDifferences), lost to retention \(lost)")
         if let json {
             var object: [String: Any] = results
             object["stages"] = Dictionary(stages.map { ($0.name, $0.seconds) }, uniquingKeysWith: +)
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: json))
         }
-        if differences > 0 || truthDifferences > 0 { throw ExitCode(1) }
+        if differences > 0 || disagreements > 0 || truthDifferences > 0 { throw ExitCode(1) }
     }
 
     /// Every agent delivers at once, each waiting on the lag before a chunk; then waits until the group has
@@ -257,14 +258,18 @@ struct CityBench: AsyncParsableCommand {
         return (outcome.delivered, watch.consumed, seconds, peaks)
     }
 
-    /// verify's difference count from its exit status and last line; nil when it failed otherwise.
-    static func verifyDifferences(status: Int32, output: String) -> Int? {
-        if status == 0 { return 0 }
-        guard status == 1,
-            let line = output.split(separator: "\n").last(where: { $0.contains(" indicator values over ") }),
-            let count = Int(line.split(separator: " ").first ?? "")
+    /// verify's indicator differences and control-total disagreements, from its exit status and summary
+    /// lines; nil when it failed otherwise.
+    static func verifyFindings(status: Int32, output: String) -> (differences: Int, disagreements: Int)? {
+        guard status == 0 || status == 1 else { return nil }
+        let lines = output.split(separator: "\n")
+        guard let indicators = lines.last(where: { $0.contains(" indicator values over ") }),
+            let totals = lines.last(where: { $0.hasPrefix("control totals: ") })
         else { return nil }
-        return count
+        let differences = indicators.hasPrefix("verified: ") ? 0 : Int(indicators.split(separator: " ").first ?? "")
+        let disagreements = totals.contains("every unit-month") ? 0 : Int(totals.split(separator: " ").dropFirst(2).first ?? "")
+        guard let differences, let disagreements else { return nil }
+        return (differences, disagreements)
     }
 }
 

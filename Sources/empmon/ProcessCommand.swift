@@ -95,6 +95,8 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Only this month (YYYY-MM); repeatable. Default: every month with data.") var period: [String] = []
     @Option(help: "Differences to print at most.") var limit = 50
+    @Flag(help: "Also reconcile the ledger with the agents' control totals: name every unit-month that lacks records its agent delivered, or whose manifest never arrived.")
+    var manifests = false
 
     func run() async throws {
         let periods = try period.map { text in
@@ -114,8 +116,20 @@ struct VerifyCommand: AsyncParsableCommand {
             print("verified: \(outcome.valuesCompared) indicator values over \(months) equal the recomputation from the ledger")
         } else {
             print("\(outcome.differences.count) of \(outcome.valuesCompared) indicator values over \(months) differ from the recomputation")
-            throw ExitCode(1)
         }
+        var disagreements = 0
+        if manifests {
+            let connection = try await PostgresConnection.connect(url: settings.postgresURL)
+            let findings = try await ControlTotals.reconcile(periods: periods, on: connection)
+            disagreements = findings.count
+            for finding in findings.prefix(limit) { print(finding) }
+            if findings.count > limit { print("… and \(findings.count - limit) more") }
+            let missing = findings.reduce(0) { $0 + $1.missing }
+            print(findings.isEmpty
+                ? "control totals: every unit-month's ledger holds exactly the records its agent's latest manifest declares"
+                : "control totals: \(findings.count) unit-months disagree with their agents' manifests; \(missing) delivered records are missing from the ledger")
+        }
+        if !outcome.differences.isEmpty || disagreements > 0 { throw ExitCode(1) }
     }
 }
 

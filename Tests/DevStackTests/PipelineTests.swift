@@ -126,8 +126,10 @@ extension SharedStackTests {
         for unit in ["140400000000", "140403000000", "140403001000", "140403001001"] {
             #expect(stored.contains { $0.hasPrefix(unit + ",") })
         }
-        let verify = try pipeline.run(["verify"])
+        // Corrections, late months and refused rows included, every unit-month holds exactly what its agent declared.
+        let verify = try pipeline.run(["verify", "--manifests"])
         #expect(verify.status == 0 && verify.output.contains("equal the recomputation"), "\(verify.output.suffix(1500))")
+        #expect(verify.output.contains("holds exactly the records its agent's latest manifest declares"), "\(verify.output.suffix(1500))")
         #expect(output.contains("processor leaving the group"))
         // Running again changes nothing: the offsets are stored with the indicators.
         let before = try await pipeline.committedOffsets()

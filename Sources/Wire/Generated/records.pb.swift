@@ -586,6 +586,40 @@ public nonisolated struct Empmon_V1_UnitActivityReport: Sendable {
   fileprivate var _wageArrearsCases: Int64? = nil
 }
 
+/// A control total (header empmon.kind = "manifest"), sent after each submission on the topic of its
+/// records, so it follows them in the same partition: the unit-month as the agent holds it, the count of
+/// current records and SHA-256 of their record ids (lowercase, sorted, joined by commas).
+public nonisolated struct Empmon_V1_SubmissionManifest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var recordID: String = String()
+
+  public var schemaVersion: UInt32 = 0
+
+  public var unitCode: String = String()
+
+  public var period: String = String()
+
+  /// "person" or "activity"
+  public var kind: String = String()
+
+  public var records: UInt32 = 0
+
+  public var recordDigest: Data = Data()
+
+  public var reportedAtMs: Int64 = 0
+
+  public var agentID: String = String()
+
+  public var signature: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// What the dead-letter topic carries: the refused message as it arrived, and why.
 public nonisolated struct Empmon_V1_Rejection: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -995,6 +1029,81 @@ nonisolated extension Empmon_V1_UnitActivityReport: SwiftProtobuf.Message, Swift
     if lhs._trainingCompletions != rhs._trainingCompletions {return false}
     if lhs._labourDisputesHandled != rhs._labourDisputesHandled {return false}
     if lhs._wageArrearsCases != rhs._wageArrearsCases {return false}
+    if lhs.reportedAtMs != rhs.reportedAtMs {return false}
+    if lhs.agentID != rhs.agentID {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Empmon_V1_SubmissionManifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubmissionManifest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{1}kind\0\u{1}records\0\u{3}record_digest\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.recordID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.unitCode) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.records) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.recordDigest) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.reportedAtMs) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
+      case 10: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.recordID.isEmpty {
+      try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 1)
+    }
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 2)
+    }
+    if !self.unitCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitCode, fieldNumber: 3)
+    }
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 4)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 5)
+    }
+    if self.records != 0 {
+      try visitor.visitSingularUInt32Field(value: self.records, fieldNumber: 6)
+    }
+    if !self.recordDigest.isEmpty {
+      try visitor.visitSingularBytesField(value: self.recordDigest, fieldNumber: 7)
+    }
+    if self.reportedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportedAtMs, fieldNumber: 8)
+    }
+    if !self.agentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.agentID, fieldNumber: 9)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Empmon_V1_SubmissionManifest, rhs: Empmon_V1_SubmissionManifest) -> Bool {
+    if lhs.recordID != rhs.recordID {return false}
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
+    if lhs.unitCode != rhs.unitCode {return false}
+    if lhs.period != rhs.period {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.records != rhs.records {return false}
+    if lhs.recordDigest != rhs.recordDigest {return false}
     if lhs.reportedAtMs != rhs.reportedAtMs {return false}
     if lhs.agentID != rhs.agentID {return false}
     if lhs.signature != rhs.signature {return false}
