@@ -35,26 +35,8 @@ struct VerifyBench: AsyncParsableCommand {
         print("writing \(persons) persons × \(months.count) months into the ledger …")
         let fill = try await clock.measure {
             for (index, month) in months.enumerated() {
-                try await database.query("SELECT empmon_ensure_month($1::date)", [month])
+                try await fillLedgerMonth(month, persons: persons, variant: index, villages: villages, on: database)
                 try await database.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", [month])
-                // Households of three in one village; a tenth of the persons change status between the months.
-                try await database.query(
-                    """
-                    INSERT INTO person_ledger (period, person_key, record_id, unit_code, household_key, birth_year, sex, status,
-                        employment_form, work_location, sector, registered_unemployed, groups, seeking_work, assisted, trained,
-                        income_band, reported_at_ms, agent_id, signature)
-                    SELECT $1::date, sha256(int8send(i)), gen_random_uuid(), v[1 + (i / 3) % n], sha256(int8send(i / 3)),
-                        1960 + i % 45, CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END, s,
-                        CASE WHEN s = 'employed' THEN 'employee' END, CASE WHEN s = 'employed' THEN 'local' END,
-                        CASE WHEN s = 'employed' THEN 'C' END, s = 'unemployed',
-                        CASE WHEN i % 3 = 0 THEN '{rural_labour}'::text[] ELSE '{}'::text[] END, s = 'unemployed', false, false,
-                        NULL, 0, 'bench', '\\x00'::bytea
-                    FROM generate_series(0, $2::bigint - 1) i,
-                        LATERAL (SELECT CASE WHEN (i + $3::int * (i % 10 / 9)) % 10 < 8 THEN 'employed'
-                            WHEN (i + $3::int * (i % 10 / 9)) % 10 < 9 THEN 'unemployed' ELSE 'not_in_labour_force' END AS s) status,
-                        (SELECT $4::text[] AS v, cardinality($4::text[]) AS n) codes
-                    """,
-                    [month, persons, index, villages])
             }
             try await database.query("ANALYZE person_ledger")
         }
