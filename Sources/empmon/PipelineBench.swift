@@ -130,7 +130,8 @@ extension BenchCommand {
             func cells(_ row: PostgresRow) -> [(any PostgresEncodable)?] {
                 (0..<row.columns.count).map { row.text(at: $0).map { $0 as any PostgresEncodable } }
             }
-            let personRows = try await scratch.query("SELECT * FROM person_ledger").map(cells)
+            // The bench's own months only: prefilled history is not part of the batch.
+            let personRows = try await scratch.query("SELECT * FROM person_ledger WHERE period >= '2024-01-01'").map(cells)
             let householdRows = try await scratch.query("SELECT * FROM household_members").map(cells)
             let copyTime = try await clock.measure {
                 _ = try await scratch.copyIn("COPY scratch_person_ledger FROM STDIN") { writer in
