@@ -24,20 +24,25 @@ func enrollCountyAgents(
     return agents
 }
 
-/// Sends one simulated file through its county's agent; returns the records spooled.
-func submitThroughCountyAgent(
-    _ file: SimulatedMonth.File, agents: [DivisionCode: AgentWorkspace], topology: Topology
-) throws -> Int {
-    guard let county = file.unit.ancestor(at: .county), let workspace = agents[county] else { return 0 }
+/// Sends one simulated file through `workspace`'s submit path, as a clerk's file would go: the month from the
+/// file's path, invalid rows skipped, no missing-persons note (bulk publishers never correct).
+func submitSimulated(_ file: SimulatedMonth.File, through workspace: AgentWorkspace, topology: Topology) throws -> AgentWorkspace.SubmitReport {
     let period = Period(String(file.path.split(separator: "/")[1])) ?? .earliest
     let latest = Period(year: 9999, month: 12) ?? .earliest
-    let report = file.kind == "activity"
+    return file.kind == "activity"
         ? try workspace.submitActivity(
             file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest)
         : try workspace.submitPersons(
             file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
             latestPeriod: latest, skipInvalid: true, reportMissing: false)
-    return report.spooled
+}
+
+/// Sends one simulated file through its county's agent; returns the records spooled.
+func submitThroughCountyAgent(
+    _ file: SimulatedMonth.File, agents: [DivisionCode: AgentWorkspace], topology: Topology
+) throws -> Int {
+    guard let county = file.unit.ancestor(at: .county), let workspace = agents[county] else { return 0 }
+    return try submitSimulated(file, through: workspace, topology: topology).spooled
 }
 
 /// Stored non-zero indicator values of the simulated months that differ from the simulator's ground truth

@@ -58,16 +58,11 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         var logger = Empmon.logger("empmon.simulate")
         logger.logLevel = .critical
-        let latest = Period(year: 9999, month: 12) ?? Period.earliest
         var spooled = 0
         var rejected = 0
         // Everything is spooled first (in submission order, late months late), then delivered in one flush.
         try SimulationRun.run(topology: topology, options: options, out: out, progress: { print($0) }) { file in
-            let period = Period(String(file.path.split(separator: "/")[1])) ?? Period.earliest
-            let report = file.kind == "activity"
-                ? try workspace.submitActivity(file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest)
-                : try workspace.submitPersons(file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest, skipInvalid: true,
-                    reportMissing: false)
+            let report = try submitSimulated(file, through: workspace, topology: topology)
             spooled += report.spooled
             rejected += Set(report.errors.map(\.line)).count
         }
