@@ -79,9 +79,7 @@ public struct IndicatorComputation: Sendable {
         /// Each person's counts, transitions from the month before, and "unemployed last month" from the month
         /// before's record: one definition shared with the incremental form.
         public mutating func addPerson(previous: PersonStatusRecord?, current: PersonStatusRecord?) {
-            for (unitMonth, counts) in contributions.contribution(previous: previous, current: current, period: period) {
-                for (id, value) in counts { add(unitMonth.unit, id, value) }
-            }
+            contributions.visitContribution(previous: previous, current: current, period: period) { add($0.unit, $1.id) }
         }
 
         /// One household of a village in the month, by its members' statuses; a village with any household

@@ -17,7 +17,8 @@ public struct PostgresCopyWriter {
             if let text = value?.postgresText {
                 Self.appendEscaped(text, to: &buffer)
             } else {
-                buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
+                buffer.append(UInt8(ascii: "\\"))
+                buffer.append(UInt8(ascii: "N"))
             }
         }
         buffer.append(UInt8(ascii: "\n"))
@@ -34,13 +35,18 @@ public struct PostgresCopyWriter {
     /// Backslash, tab, newline and carriage return are the characters the text format gives meaning to.
     static func appendEscaped(_ text: String, to buffer: inout [UInt8]) {
         for byte in text.utf8 {
+            let escaped: UInt8
             switch byte {
-            case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\t"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            default: buffer.append(byte)
+            case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
+            case UInt8(ascii: "\t"): escaped = UInt8(ascii: "t")
+            case UInt8(ascii: "\n"): escaped = UInt8(ascii: "n")
+            case UInt8(ascii: "\r"): escaped = UInt8(ascii: "r")
+            default:
+                buffer.append(byte)
+                continue
             }
+            buffer.append(UInt8(ascii: "\\"))
+            buffer.append(escaped)
         }
     }
 }

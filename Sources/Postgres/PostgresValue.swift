@@ -133,17 +133,21 @@ public struct PostgresArray: PostgresEncodable {
         self.elements = elements.map(\.description)
     }
 
+    /// Built from UTF-8 bytes: a batch sends arrays of ~60,000 keys, and appending per Character cost a
+    /// quarter of the processor's CPU.
     public var postgresText: String? {
-        var text = "{"
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(2 + elements.reduce(0) { $0 + $1.utf8.count + 3 })
         for (index, element) in elements.enumerated() {
-            if index > 0 { text += "," }
-            text += "\""
-            for character in element {
-                if character == "\"" || character == "\\" { text += "\\" }
-                text.append(character)
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
             }
-            text += "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return text + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -77,6 +77,8 @@ struct ProcessorRun {
     var agents: AgentCache
     /// The stored next offset of every assigned partition; nil while the group has never stored one.
     var positions: [KafkaTopicPartition: Int64?] = [:]
+    /// How many times the consumer was assigned and seeked: a read that overlapped one is discarded.
+    var assignments = 0
     var statistics = RunningStatistics()
 
     init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics, logger: Logger) throws {
@@ -103,6 +105,8 @@ struct ProcessorRun {
         try await consumer.subscribe(topics: [WireTopics.personStatus, WireTopics.unitActivity])
         logger.info("processor started", metadata: ["group": "\(configuration.group)", "batch.size": "\(configuration.batchSize)"])
         var pending: [KafkaMessage] = []
+        // The checks of `pending`, when they were made while the batch before was committing.
+        var examined: [Intake]?
         var batchStarted = ContinuousClock.now
         var lastLog = ContinuousClock.now
         var lastCaughtUpCheck = ContinuousClock.now
@@ -112,8 +116,40 @@ struct ProcessorRun {
             let full = pending.count >= configuration.batchSize
             let due = !pending.isEmpty && ContinuousClock.now - batchStarted >= configuration.linger
             if !pending.isEmpty, full || due || stopping {
-                try await commit(pending, startedAt: batchStarted)
+                let batch = pending
+                let checked = examined
                 pending = []
+                examined = nil
+                if stopping {
+                    try await commit(batch, examined: checked, startedAt: batchStarted)
+                } else {
+                    // The next batch is read and checked (decoding, HMAC: CPU work) while this one commits
+                    // (mostly PostgreSQL's work): the two cores were idle in turn before. Only reading: the
+                    // next batch's offsets move in its own transaction, after this one's.
+                    let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+                    async let ahead = Self.readAhead(
+                        consumer, limit: configuration.batchSize, linger: configuration.linger, intake: intake)
+                    let assignmentsBefore = assignments
+                    try await commit(batch, examined: checked, startedAt: batchStarted)
+                    let next = try await ahead
+                    if assignments != assignmentsBefore {
+                        // The commit found a partition moved and re-seeked the consumer while the read went on:
+                        // what it read may come from either side of the seek, so seek again and read afresh.
+                        pending = []
+                        examined = nil
+                        try await resynchronize()
+                        continue
+                    }
+                    pending = next.messages
+                    examined = next.examined
+                    batchStarted = next.firstAt ?? .now
+                    idlePolls = next.messages.isEmpty ? idlePolls + 1 : 0
+                    if let rebalance = next.rebalance {
+                        examined = nil
+                        try await handle(rebalance, pending: &pending)
+                    }
+                    continue
+                }
             }
             if stopping { break }
             if ContinuousClock.now - lastLog >= .seconds(10) {
@@ -131,23 +167,48 @@ struct ProcessorRun {
             }
             let result = try await consumer.poll(maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
             if let rebalance = result.rebalance {
-                switch rebalance {
-                case .revoked(let partitions):
-                    let revoked = Set(partitions)
-                    pending.removeAll { revoked.contains($0.topicPartition) }
-                    for partition in partitions { positions[partition] = nil }
-                    logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
-                case .assigned(let partitions):
-                    try await assign(partitions)
-                }
+                examined = nil
+                try await handle(rebalance, pending: &pending)
             }
             if pending.isEmpty, !result.messages.isEmpty { batchStarted = .now }
+            if !result.messages.isEmpty { examined = nil }
             pending += result.messages
             idlePolls = result.messages.isEmpty ? idlePolls + 1 : 0
         }
         logger.info("processor leaving the group")
         try? await deadLetters.flush(timeout: .seconds(10))
         try await consumer.close()
+    }
+
+    mutating func handle(_ rebalance: KafkaRebalance, pending: inout [KafkaMessage]) async throws {
+        switch rebalance {
+        case .revoked(let partitions):
+            let revoked = Set(partitions)
+            pending.removeAll { revoked.contains($0.topicPartition) }
+            for partition in partitions { positions[partition] = nil }
+            logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
+        case .assigned(let partitions):
+            try await assign(partitions)
+        }
+    }
+
+    /// The next batch, read while the one before commits: polls until it is full, or its first message has
+    /// waited `linger`, or (with nothing to read) for `linger`; stops early at a rebalance, which the caller
+    /// handles once the commit is done. Then checks what it read.
+    static func readAhead(_ consumer: KafkaConsumer, limit: Int, linger: Duration, intake: RecordIntake) async throws
+        -> (messages: [KafkaMessage], examined: [Intake], firstAt: ContinuousClock.Instant?, rebalance: KafkaRebalance?)
+    {
+        let started = ContinuousClock.now
+        var messages: [KafkaMessage] = []
+        var firstAt: ContinuousClock.Instant?
+        while messages.count < limit, !stopping {
+            if ContinuousClock.now - (firstAt ?? started) >= linger { break }
+            let result = try await consumer.poll(maxMessages: limit - messages.count, timeout: .milliseconds(50))
+            if firstAt == nil, !result.messages.isEmpty { firstAt = .now }
+            messages += result.messages
+            if let rebalance = result.rebalance { return (messages, [], firstAt, rebalance) }
+        }
+        return (messages, await examine(messages, with: intake), firstAt, nil)
     }
 
     /// Answers an assignment with the offsets stored in PostgreSQL (the group's Kafka offsets are never used).
@@ -157,6 +218,7 @@ struct ProcessorRun {
             try await ProcessorRun.storedOffsets(of: partitions, group: group, on: connection)
         }
         positions = [:]
+        assignments += 1
         var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
         for partition in partitions {
             positions[partition] = .some(stored[partition])
@@ -183,15 +245,20 @@ struct ProcessorRun {
 
     /// Commits a batch, retrying what can be retried. A batch is never skipped: it commits, or the
     /// processor stops without moving its offsets and the batch is read again.
-    mutating func commit(_ messages: [KafkaMessage], startedAt: ContinuousClock.Instant) async throws {
+    mutating func commit(_ messages: [KafkaMessage], examined: [Intake]?, startedAt: ContinuousClock.Instant) async throws {
         let intakeStarted = ContinuousClock.now
-        let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+        let outcomes: [Intake]
+        if let examined, examined.count == messages.count {
+            outcomes = examined
+        } else {
+            outcomes = await Self.examine(messages, with: RecordIntake(topology: configuration.topology, agents: try await currentAgents()))
+        }
         var persons: [PersonStatusRecord] = []
         var activity: [UnitActivityReport] = []
         var manifests: [SubmissionManifest] = []
         var rejections: [RecordRejection] = []
         var moves: [KafkaTopicPartition: Int64] = [:]
-        for outcome in await Self.examine(messages, with: intake) {
+        for outcome in outcomes {
             switch outcome {
             case .person(let record): persons.append(record)
             case .activity(let report): activity.append(report)
