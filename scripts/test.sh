@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/install-deps.sh
 # Test tools from PyPI, in a virtualenv under the build folder: openpyxl writes spreadsheets as Excel does,
-# Playwright drives the system's Chromium through the agent's page.
+# Playwright drives the system's Chromium through the agent's page, schemathesis tests the API's contract.
 venv="$PWD/.build/test-venv"
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import openpyxl, playwright" 2>/dev/null; then
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import openpyxl, playwright, schemathesis" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check openpyxl==3.1.5 playwright==1.65.2
+    "$venv/bin/pip" install -q --disable-pip-version-check openpyxl==3.1.5 playwright==1.65.2 schemathesis==4.32.5
 fi
 export EMPMON_TEST_PYTHON="$venv/bin/python"
 swift build --build-tests

@@ -160,7 +160,9 @@ public struct APIServer: Sendable {
 
     func period(_ request: Request, _ name: String = "period") throws -> Period {
         guard let text = parameter(request, name) else { throw Problem.badRequest("\(name) is required (YYYY-MM)") }
-        guard let period = Period(text) else { throw Problem.badRequest("\(name) '\(text)' is not a month YYYY-MM") }
+        guard let period = Period(text), Self.apiYears.contains(period.year) else {
+            throw Problem.badRequest("\(name) '\(text)' is not a month YYYY-MM of the years 2000 to 2099")
+        }
         return period
     }
 
@@ -196,10 +198,17 @@ public struct APIServer: Sendable {
         return root
     }
 
-    /// The moment whose figures the caller wants (as they stood then, before later revisions), if any.
+    /// The years a month parameter may name (`OpenAPIDocument.periodPattern`): it bounds a series to 1,200 months.
+    static let apiYears = 2000...2099
+
+    /// The moment whose figures the caller wants (as they stood then, before later revisions), if any. Any RFC 3339
+    /// date-time, with or without fractional seconds.
     func asOf(_ request: Request) throws -> Date? {
         guard let text = parameter(request, "as_of") else { return nil }
-        guard let date = ISO8601DateFormatter().date(from: text) else {
+        let plain = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = plain.date(from: text) ?? fractional.date(from: text) else {
             throw Problem.badRequest("as_of '\(text)' is not an ISO 8601 moment such as 2024-07-15T00:00:00+08:00")
         }
         return date
@@ -281,9 +290,9 @@ public struct APIServer: Sendable {
         let indicator = try indicator(request)
         let first = try period(request, "from")
         let last = try period(request, "to")
-        guard first <= last, first.distance(to: last) < 240 else { throw Problem.badRequest("from must not be after to, and at most 240 months apart") }
         let asOf = try asOf(request)
-        let points = try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf)
+        // from after to is an empty range, as `Period.through` has it, not an error.
+        let points = first <= last ? try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf) : []
         if parameter(request, "format") == "csv" {
             return .csv(header: ["period", "value", "seasonally_adjusted", "trend", "mom", "yoy", "status"],
                 rows: points.map { [$0.period, Self.number($0.value), Self.number($0.seasonallyAdjusted), Self.number($0.trend), Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.status.rawValue] },

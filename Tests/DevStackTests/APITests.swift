@@ -118,7 +118,7 @@ struct APIFixture {
                 ("/api/v1/situation?tier=county&period=2024-13", "2024-13"), ("/api/v1/situation?tier=province&period=2024-03", "province"),
                 ("/api/v1/situation?tier=county&period=2024-03&indicator=nonsense", "nonsense"), ("/api/v1/situation?tier=county", "period"),
                 ("/api/v1/units/14040300000x/series?indicator=employed&from=2024-01&to=2024-03", "14040300000x"),
-                ("/api/v1/units/140403000000/series?indicator=employed&from=2024-05&to=2024-03", "from"),
+                ("/api/v1/units/140403000000/series?indicator=employed&from=1999-12&to=2024-03", "1999-12"),
                 ("/api/v1/alerts?state=sleeping", "state"), ("/api/v1/situation?tier=county&period=2024-03&format=xml", "xml"),
                 ("/api/v1/rejections?limit=0", "limit"),
             ] {
@@ -128,6 +128,9 @@ struct APIFixture {
                 #expect((problem?["detail"] as? String)?.contains(words) == true, "\(path): \(problem?["detail"] ?? "")")
             }
             #expect(try await api.get("/api/v1/units/140403999999/series?indicator=employed&from=2024-01&to=2024-03", token: city).status == 404)
+            // from after to is an empty range, as `Period.through` has it.
+            let backwards = try await api.object("/api/v1/units/140403000000/series?indicator=employed&from=2024-05&to=2024-03", token: city)
+            #expect((backwards["points"] as? [Any])?.isEmpty == true, "\(backwards)")
 
             // CSV of a table.
             let csv = try await api.get("/api/v1/situation?tier=county&period=2024-03&indicator=employed&format=csv", token: city)
@@ -238,6 +241,52 @@ struct APIFixture {
             #expect((asStood["rows"] as? [[String: Any]])?.first?["value"] as? Double == 120 && asStood["asOf"] is String)
             let badMoment = try await api.get(path + "&as_of=yesterday", token: luzhou.token)
             #expect(badMoment.status == 400 && String(decoding: badMoment.body, as: UTF8.self).contains("as_of"))
+        }
+    }
+
+    /// The contract, tested from outside by schemathesis (PyPI; scripts/test.sh installs it): every operation of the
+    /// document with at least 100 generated requests, valid and invalid, under a city analyst token and a county viewer
+    /// token, against all of schemathesis's checks. A failure names the request that broke the contract.
+    @Test("The OpenAPI document is the contract: schemathesis --checks all finds nothing, for an analyst and for a viewer")
+    func schemathesisFindsNoBreachOfTheContract() async throws {
+        let python = try #require(
+            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"], "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with schemathesis")
+        let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("st").path
+        try await APIFixture.with { api in
+            let tokens = APITokens(database: api.fixture.client)
+            let analyst = try await tokens.create(scope: DivisionCode("140400000000")!, role: .analyst, name: "contract-analyst").token
+            let viewer = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "contract-viewer").token
+            for (role, token) in [("analyst", analyst), ("viewer", viewer)] {
+                let log = try artifactsDirectory().appendingPathComponent("schemathesis-\(role).log").path
+                try? FileManager.default.removeItem(atPath: log)
+                let pid = try ChildProcess.start(schemathesis, [
+                    "run", api.base + "/api/v1/openapi.json", "--checks", "all", "--seed", "20261202", "--max-examples", "100",
+                    "--header", "Authorization: Bearer \(token)", "--workers", "2", "--no-color", "--generation-database", "none",
+                    "--request-timeout", "30",
+                ], logFile: log)
+                let (status, _) = await ChildProcess.waitMeasuringMemory(pid)
+                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                #expect(status == 0, "schemathesis with the \(role) token (\(log)):\n\(output.suffix(6000))")
+                let tested = output.firstMatch(of: /Tested: (\d+)/).map { Int($0.1) ?? 0 } ?? 0
+                #expect(tested >= APIServer.routes.count - 1, "every operation but the document itself was tested: \(output.suffix(2000))")
+                #expect(output.contains("✅ Examples"), "the documented examples (real units and months) ran: \(output.suffix(2000))")
+            }
+        }
+    }
+
+    @Test("Every route is in the OpenAPI document, and every path of the document is a route")
+    func documentAndRoutesAgree() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        #expect(Set(paths.keys) == Set(APIServer.routes))
+        for (path, item) in paths {
+            let operations = try #require(item as? [String: Any])
+            #expect(Set(operations.keys) == ["get"], "\(path) documents GET only, as it serves (HEAD comes with it)")
+            let responses = (operations["get"] as? [String: Any])?["responses"] as? [String: Any] ?? [:]
+            #expect(responses["405"] != nil, "\(path) documents the 405 of other methods")
+            if (operations["get"] as? [String: Any])?["security"] == nil {
+                #expect(responses["401"] != nil, "\(path) takes a token and documents its 401")
+            }
         }
     }
 
