@@ -50,6 +50,10 @@ public struct Simulation: Sendable {
     public let options: SimulationOptions
     let villages: [Division]
     var persons: [SimPerson] = []
+    /// Every ID number issued, so that no two residents share one.
+    var cityIDs: Set<String> = []
+    /// Each village's county pace (`countyPace`), by village index.
+    var paces: [Double] = []
     var generator: SeededGenerator
     public private(set) var period: Period
 
@@ -59,53 +63,71 @@ public struct Simulation: Sendable {
         self.villages = topology.allDivisions.filter { $0.tier == .village && options.includes($0.code) }
         self.generator = SeededGenerator(seed: options.seed)
         self.period = options.start
+        self.paces = villages.map(countyPace)
         populate()
     }
 
     public var personCount: Int { persons.count }
 
+    /// The village's own generator: a village's residents depend on the seed and the village alone, so that a
+    /// county simulated with `--counties` is the same county, of the same size, as in the whole city.
+    private static func villageGenerator(seed: UInt64, village: DivisionCode) -> SeededGenerator {
+        SeededGenerator(seed: seed &* 0xD6E8_FEB8_6659_FD93 ^ village.value)
+    }
+
+    /// A village's share of the city's residents: urban communities are about ten times a village's size, so that
+    /// ~45% of the labour force lives in them (Changzhi's urbanisation is ~56%; the ledger's rural side is larger).
+    private static func villageWeight(_ village: Division, generator: inout SeededGenerator) -> Double {
+        (village.isUrban ? Rates.urbanWeight : 1.0) * Double.random(in: 0.5...1.5, using: &generator)
+    }
+
     private mutating func populate() {
-        // Working-age residents: ~2.0 million at scale 1, of whom ~85% are in the labour force.
-        let total = max(villages.count, Int((2_000_000 * options.scale).rounded()))
-        let weights = villages.map { village in (village.isUrban ? 3.0 : 1.0) * Double.random(in: 0.5...1.5, using: &generator) }
-        let weightSum = weights.reduce(0, +)
-        var usedIDs: Set<String> = []
-        var householdCounter = 0
+        // Working-age residents: ~2.0 million at scale 1, of whom ~85% are in the labour force. Weights are drawn
+        // for every village of the city, included or not, so that a county's share does not depend on the others.
+        let weightSum = topology.allDivisions.filter { $0.tier == .village }.reduce(0.0) { sum, village in
+            var generator = Self.villageGenerator(seed: options.seed, village: village.code)
+            return sum + Self.villageWeight(village, generator: &generator)
+        }
         for (villageIndex, village) in villages.enumerated() {
-            let count = max(1, Int((Double(total) * weights[villageIndex] / weightSum).rounded()))
+            var local = Self.villageGenerator(seed: options.seed, village: village.code)
+            let weight = Self.villageWeight(village, generator: &local)
+            let count = max(1, Int((2_000_000 * options.scale * weight / weightSum).rounded()))
             var inHousehold = 0
             var household = ""
+            var households = 0
             for _ in 0..<count {
                 if inHousehold == 0 {
-                    householdCounter += 1
-                    household = "\(village.code.value % 1_000_000_000)-\(householdCounter)"
-                    inHousehold = Int.random(in: 1...4, using: &generator)
+                    households += 1
+                    household = "\(village.code.value % 1_000_000_000)-\(households)"
+                    inHousehold = Int.random(in: 1...4, using: &local)
                 }
                 inHousehold -= 1
-                let age = Int.random(in: 16...64, using: &generator)
+                let age = Int.random(in: 16...64, using: &local)
                 let birthYear = options.start.year - age
                 var id = ""
                 repeat {
-                    let month = Int.random(in: 1...12, using: &generator)
-                    let day = Int.random(in: 1...28, using: &generator)
-                    let sequence = Int.random(in: 0...999, using: &generator)
+                    let month = Int.random(in: 1...12, using: &local)
+                    let day = Int.random(in: 1...28, using: &local)
+                    let sequence = Int.random(in: 0...999, using: &local)
                     id = Self.residentID(county: village.code.countyKey, year: birthYear, month: month, day: day, sequence: sequence)
-                } while !usedIDs.insert(id).inserted
+                } while !cityIDs.insert(id).inserted  // IDs carry the county: a collision is within the county
                 var groups: Set<PersonGroup> = []
-                if !village.isUrban, generator.chance(0.75) { groups.insert(.ruralLabour) }
-                if age < 30, generator.chance(0.18) { groups.insert(.collegeGraduate); groups.remove(.ruralLabour) }
-                if generator.chance(0.05) { groups.insert(.hardToEmploy) }
-                if !village.isUrban, generator.chance(0.08) { groups.insert(.povertyAlleviated) }
-                if generator.chance(0.02) { groups.insert(.disabled) }
-                if generator.chance(0.02) { groups.insert(.veteran) }
+                if !village.isUrban, local.chance(Rates.ruralLabourShare) { groups.insert(.ruralLabour) }
+                if age < 30, local.chance(0.18) { groups.insert(.collegeGraduate); groups.remove(.ruralLabour) }
+                if local.chance(0.05) { groups.insert(.hardToEmploy) }
+                if !village.isUrban, local.chance(0.08) { groups.insert(.povertyAlleviated) }
+                if local.chance(0.02) { groups.insert(.disabled) }
+                if local.chance(0.02) { groups.insert(.veteran) }
                 var person = SimPerson(
                     index: persons.count, idNumber: id, household: household, village: villageIndex, birthYear: birthYear,
                     groups: groups, status: .notInLabourForce, registered: false)
-                if generator.chance(0.85) {
-                    if generator.chance(groups.contains(.hardToEmploy) ? 0.75 : 0.93) {
+                if local.chance(0.85) {
+                    let hard = groups.contains(.hardToEmploy)
+                    if local.chance(hard ? 0.75 : (groups.contains(.collegeGraduate) ? 0.9 : 0.955)) {
                         employ(&person, month: options.start.month)
                     } else {
-                        unemploy(&person)
+                        // The stock of the unemployed at the start: half the urban unemployed are registered.
+                        unemploy(&person, registration: village.isUrban ? (hard ? 0.8 : 0.5) : (hard ? 0.15 : 0.04))
                     }
                 }
                 persons.append(person)
@@ -114,36 +136,77 @@ public struct Simulation: Sendable {
         monthlyServices()
     }
 
+    /// Monthly transition rates, chosen so that at any scale the city's year lands near the 2024 plan
+    /// (`SimulationCalibration`, `empmon simulate --calibration`). Urban figures drive new urban employment and
+    /// the registered unemployment rate; registration is mostly urban, as in the bureau's statistics.
+    enum Rates {
+        static let urbanWeight = 10.5
+        static let ruralLabourShare = 0.72
+        /// Employed persons who lose or leave their job in a month; a fifth of them leave the labour force.
+        static let employedExit = 0.011
+        static let exitToInactive = 0.2
+        /// Chance that a person who becomes unemployed registers: urban, urban hard-to-employ, rural, rural hard-to-employ.
+        static let registration = (urban: 0.12, urbanHard: 0.8, rural: 0.03, ruralHard: 0.15)
+        /// Monthly chance of finding work: registered unemployed (the longer spells), and the rest.
+        static let registeredFind = 0.057
+        static let unregisteredFind = 0.42
+        static let hardToEmployFactor = 0.8
+        /// Graduates look longer: about one in ten is still looking in December.
+        static let graduateFactor = 0.44
+        /// Urban residents outside the labour force who start work directly in a month (students, returning carers).
+        static let inactiveToWork = 0.006
+        static let inactiveToSearch = 0.004
+        static let assisted = 0.97
+    }
+
+    /// A county's pace: how much quicker or slower than the city its people find work this year (0.85–1.15, by seed),
+    /// so that some counties run ahead of the time-elapsed line and some behind.
+    private func countyPace(_ village: Division) -> Double {
+        guard let county = village.code.ancestor(at: .county) else { return 1 }
+        var generator = SeededGenerator(seed: options.seed &* 0x2545_F491_4F6C_DD1D ^ county.value)
+        return Double.random(in: 0.85...1.15, using: &generator)
+    }
+
     /// Moves the city to the next month.
     public mutating func advance() {
         period = period.next
         let month = period.month
+        // The season: slow in the Spring Festival months, the March rush after it (春风行动).
+        let season = [1, 2].contains(month) ? 0.6 : (month == 3 ? 1.5 : 1.0)
         for index in persons.indices {
             var person = persons[index]
+            let urban = villages[person.village].isUrban
+            let hard = person.groups.contains(.hardToEmploy)
+            let pace = paces[person.village]
             switch person.status {
             case .employed:
-                var leave = 0.012
+                var leave = Rates.employedExit
                 if [12, 1, 2].contains(month), person.sector == .e { leave += 0.08 }  // winter construction lull
                 // Spring Festival: migrants working out of province come home in January and February.
                 if [1, 2].contains(month), person.location == .outOfProvince { leave += 0.25 }
                 if generator.chance(leave) {
-                    if generator.chance(0.05) { withdraw(&person) } else { unemploy(&person) }
+                    if generator.chance(Rates.exitToInactive) {
+                        withdraw(&person)
+                    } else {
+                        unemploy(&person, registration: Self.registrationChance(urban: urban, hard: hard))
+                    }
                 }
             case .unemployed:
-                var find = person.registered ? 0.14 : 0.12
-                if month == 3 { find += 0.25 }  // departure after the Festival
-                if [1, 2].contains(month) { find -= 0.07 }
-                if person.groups.contains(.hardToEmploy) { find *= 0.5 }
-                if generator.chance(find) { employ(&person, month: month) }
+                var find = (person.registered ? Rates.registeredFind : Rates.unregisteredFind) * season * pace
+                if hard { find *= Rates.hardToEmployFactor }
+                if person.groups.contains(.collegeGraduate) { find *= Rates.graduateFactor }
+                if generator.chance(min(0.95, find)) { employ(&person, month: month) }
             case .notInLabourForce:
                 let age = period.year - person.birthYear
                 // July: new graduates enter the labour market looking for work.
                 if month == 7, (20...24).contains(age), generator.chance(0.12) {
                     person.groups.insert(.collegeGraduate)
                     person.groups.remove(.ruralLabour)
-                    unemploy(&person)
-                } else if generator.chance(0.004) {
-                    unemploy(&person)
+                    unemploy(&person, registration: Self.registrationChance(urban: urban, hard: hard))
+                } else if urban, generator.chance(Rates.inactiveToWork * season * pace) {
+                    employ(&person, month: month)
+                } else if generator.chance(Rates.inactiveToSearch) {
+                    unemploy(&person, registration: Self.registrationChance(urban: urban, hard: hard))
                 }
             }
             persons[index] = person
@@ -151,11 +214,15 @@ public struct Simulation: Sendable {
         monthlyServices()
     }
 
+    static func registrationChance(urban: Bool, hard: Bool) -> Double {
+        urban ? (hard ? Rates.registration.urbanHard : Rates.registration.urban) : (hard ? Rates.registration.ruralHard : Rates.registration.rural)
+    }
+
     private mutating func monthlyServices() {
         for index in persons.indices {
             let person = persons[index]
             let target = person.registered || (person.groups.contains(.hardToEmploy) && person.status != .employed)
-            persons[index].assisted = target && generator.chance(0.7)
+            persons[index].assisted = target && generator.chance(Rates.assisted)
             persons[index].trained = person.status != .notInLabourForce && generator.chance(0.02)
         }
     }
@@ -170,8 +237,9 @@ public struct Simulation: Sendable {
         person.form = pick(forms)
         if person.groups.contains(.hardToEmploy), generator.chance(0.3) { person.form = .publicWelfarePost }
         if rural {
-            let outShare = month == 3 ? 0.25 : 0.12
-            person.location = pick([(.local, 0.55), (.inProvince, 0.33 - (outShare - 0.12)), (.outOfProvince, outShare)])
+            // More leave the province in the March rush; January's and February's homecomings take some back.
+            let outShare = month == 3 ? 0.28 : 0.16
+            person.location = pick([(.local, 0.53), (.inProvince, 0.31), (.outOfProvince, outShare)])
         } else {
             person.location = pick([(.local, 0.85), (.inProvince, 0.10), (.outOfProvince, 0.05)])
         }
@@ -183,9 +251,9 @@ public struct Simulation: Sendable {
         person.income = pick([(.below2000, 0.15), (.from2000To3999, 0.45), (.from4000To5999, 0.28), (.from6000To7999, 0.08), (.atLeast8000, 0.04)])
     }
 
-    private mutating func unemploy(_ person: inout SimPerson) {
+    private mutating func unemploy(_ person: inout SimPerson, registration: Double) {
         person.status = .unemployed
-        person.registered = generator.chance(0.55)
+        person.registered = generator.chance(registration)
         person.form = nil
         person.location = nil
         person.sector = nil
@@ -193,7 +261,7 @@ public struct Simulation: Sendable {
     }
 
     private mutating func withdraw(_ person: inout SimPerson) {
-        unemploy(&person)
+        unemploy(&person, registration: 0)
         person.status = .notInLabourForce
         person.registered = false
     }

@@ -81,7 +81,7 @@ extension Simulation {
     /// scales round stochastically, so sums stay right on average.
     private mutating func activityCounters(for station: Division) -> [UnitActivityReport.Counter: Int64] {
         let weight = station.tier == .county ? 4.0 : 1.0
-        let spring = [2, 3].contains(period.month) ? 1.8 : 0.92  // 春风行动 recruitment season
+        let spring = [2, 3].contains(period.month) ? 1.8 : 0.84  // 春风行动 recruitment season; averages 1 over the year
         func amount(_ perStationMonth: Double) -> Int64 {
             let expected = perStationMonth * weight * spring * options.scale * Double.random(in: 0.6...1.4, using: &generator)
             let whole = expected.rounded(.down)

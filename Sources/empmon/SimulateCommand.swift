@@ -20,7 +20,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Share of village-months submitted after the following month.") var late = 0.0
     @Option(help: "Share of village-months corrected by a second file.") var corrections = 0.0
     @Option(help: "Only these counties (12-digit codes, comma-separated); default: the whole city.") var counties: String?
-    @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String
+    @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String?
+    @Flag(help: "Write nothing: print the simulated year against the plan's targets, and fail if a row is outside its band.")
+    var calibration = false
     @Flag(help: "Send every ledger and report through the agent code path instead of writing files.") var publish = false
     @Option(help: "With --publish: the home of an agent enrolled for the city (140400000000), set up with `empmon agent init`.")
     var agentHome: String?
@@ -47,6 +49,11 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             options.counties.insert(code)
         }
+        if calibration {
+            try printCalibration(topology: topology, options: options)
+            return
+        }
+        guard let out else { throw ValidationError("--out is required (or --calibration)") }
         guard publish else {
             try SimulationRun.run(topology: topology, options: options, out: out) { print($0) }
             print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")
@@ -72,5 +79,32 @@ struct SimulateCommand: AsyncParsableCommand {
         print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
         print("wrote \(out)/schedule.csv, \(out)/ground-truth.csv")
         if outcome.failed > 0 { throw ExitCode(2) }
+    }
+
+    func printCalibration(topology: Topology, options: SimulationOptions) throws {
+        let targets = try TopologyFiles.locate().loadTargets().targets
+        let result = SimulationCalibration.measure(topology: topology, options: options, targets: targets)
+        let scope = options.counties.isEmpty ? "the whole city" : "counties \(options.counties.sorted().map(\.description).joined(separator: ","))"
+        print("Simulated \(options.months) months from \(options.start), scale \(options.scale), seed \(options.seed), \(scope)")
+        print("(flows summed over the months, stocks and rates in the last; counts judged at target × scale ± 15%)")
+        func show(_ value: Double, _ measure: SimulationCalibration.Measure) -> String {
+            measure == .rate ? String(format: "%.1f%%", value * 100) : String(format: "%.0f", value)
+        }
+        var table: [[String]] = [["indicator", "name", "measure", "simulated", "target × scale", "band", "ratio", "verdict"]]
+        for row in result.rows {
+            let band = row.band.map { "\(show($0.lowerBound, row.measure))–\(show($0.upperBound, row.measure))" } ?? "—"
+            let ratio = row.target.flatMap { $0 > 0 && row.measure != .rate ? String(format: "%.2f", row.simulated / $0) : nil } ?? ""
+            let verdict = row.withinBand.map { $0 ? "ok" : "OUT" } ?? "not judged: \(row.unjudged ?? "")"
+            table.append([row.indicator, row.name, row.measure.rawValue, show(row.simulated, row.measure),
+                row.target.map { show($0, row.measure) } ?? "", band, ratio, verdict])
+        }
+        let widths = table[0].indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+        for line in table {
+            print(line.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+        if !result.failures.isEmpty {
+            print("\(result.failures.count) rows outside their band: \(result.failures.map(\.indicator).joined(separator: ", "))")
+            throw ExitCode(1)
+        }
     }
 }

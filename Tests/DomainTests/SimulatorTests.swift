@@ -3,6 +3,7 @@ import Foundation
 import Ledger
 import Simulator
 import Testing
+import TopologyFiles
 
 @Suite("The simulator")
 struct SimulatorTests {
@@ -95,6 +96,45 @@ struct SimulatorTests {
         let differences = Set(truth.keys).union(recomputed.keys).filter { truth[$0] != recomputed[$0] }
         #expect(differences.isEmpty, "\(differences.count) differ, e.g. \(differences.sorted().prefix(5).map { "\($0): truth \(truth[$0] ?? 0), files \(recomputed[$0] ?? 0)" })")
         let city = "140400000000,2024-07,"
-        #expect((truth[city + "employed"] ?? 0) > 0 && (truth[city + "jobs_collected"] ?? 0) >= 0)
+        #expect((truth[city + "employed"] ?? 0) > 0 && (truth[city + "jobs_collected"] ?? 0) > 0)
+    }
+
+    /// The demo's year must look like the plan's city (issue 15): the same check as `empmon simulate --calibration`.
+    @Test("A simulated year at scale 0.01 lands every judged figure within its band of the 2024 plan")
+    func simulatedYearLandsNearThePlan() throws {
+        var options = SimulationOptions()
+        options.scale = 0.01
+        options.seed = 1
+        let targets = try TopologyFiles(directory: Fixtures.topologyDirectory).loadTargets().targets
+        let calibration = SimulationCalibration.measure(topology: Fixtures.topology, options: options, targets: targets)
+        let judged = calibration.rows.filter { $0.withinBand != nil }.map(\.indicator)
+        for required in ["new_urban_employment", "reemployed", "rural_labour_employed", "graduate_employment_rate", "assistance_rate",
+            "urban_registered_unemployment_rate", "labour_force"] {
+            #expect(judged.contains(required), "\(required) is judged at scale 0.01")
+        }
+        for row in calibration.failures {
+            Issue.record("\(row.indicator): simulated \(row.simulated), band \(row.band.map { "\($0)" } ?? "-")")
+        }
+    }
+
+    /// `--counties` simulates the chosen counties at their own size: the same villages, residents and labour force as
+    /// in the whole city (same seed and scale), not the city's whole population packed into them.
+    @Test("A county simulated alone has the labour force it has in the whole city, within 1%")
+    func aCountyAloneKeepsItsSize() throws {
+        let county = DivisionCode("140406000000")!
+        func labourForce(counties: Set<DivisionCode>) -> Int {
+            var options = SimulationOptions()
+            options.scale = 0.005
+            options.seed = 5
+            options.counties = counties
+            var simulation = Simulation(topology: Fixtures.topology, options: options)
+            var keys: [Int: String] = [:]
+            let month = simulation.emitMonth(pseudonymizer: Pseudonymizer(cityKey: Array("size".utf8)), personKeys: &keys)
+            return month.acceptedRecords.values.filter { $0.unit.isInSubtree(of: county) && $0.status != .notInLabourForce }.count
+        }
+        let alone = labourForce(counties: [county])
+        let inTheCity = labourForce(counties: [])
+        #expect(inTheCity > 500)
+        #expect(abs(Double(alone - inTheCity)) <= 0.01 * Double(inTheCity), "alone \(alone), in the whole city \(inTheCity)")
     }
 }
