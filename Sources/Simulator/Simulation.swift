@@ -156,7 +156,7 @@ public struct Simulation: Sendable {
         /// Urban residents outside the labour force who start work directly in a month (students, returning carers).
         static let inactiveToWork = 0.006
         static let inactiveToSearch = 0.004
-        static let assisted = 0.97
+        static let assisted = 0.98
     }
 
     /// A county's pace: how much quicker or slower than the city its people find work this year (0.85–1.15, by seed),
