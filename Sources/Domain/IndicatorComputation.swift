@@ -7,7 +7,11 @@ public typealias IndicatorCounts = [IndicatorID: Int64]
 ///
 /// Definitions (DESIGN.md, "Indicators"), for a unit U and month P, over persons whose month-P record
 /// is from a village in U:
-/// - labour force = employed + unemployed; registered unemployed counts the flag.
+/// - labour force = employed + unemployed; registered unemployed counts the flag. Their urban parts (urban labour
+///   force, urban registered unemployed) count persons of urban communities (`Division.isUrban`): the bureau's
+///   registered unemployment rate (城镇登记失业率) is urban registered unemployed ÷ urban labour force
+///   (`urban_registered_unemployment_rate`). The rate over the whole labour force stays beside it under its own
+///   name (`registered_unemployment_rate`, 登记失业率（全部劳动力）); reports and the shipped alert use the urban one.
 /// - new employment: employed in P, and the person's record for P−1 (wherever it was) is not employed.
 ///   Its urban part counts persons of urban communities (`Division.isUrban`).
 /// - re-employed: registered unemployed in P−1, employed in P; hard-to-employ re-employed also carries

@@ -95,7 +95,6 @@ public struct BatchEffect: Sendable {
     /// Records that were not newer than the stored or another version in the batch (replays, stale corrections).
     public var ignoredPersons = 0
     public var acceptedActivity: [UnitActivityReport] = []
-    public var supersededActivity: [UnitActivityReport] = []
     public var ignoredActivity = 0
     /// New member counts of every household whose counts changed.
     public var households: [HouseholdMonth: HouseholdMembers] = [:]
@@ -241,7 +240,6 @@ public struct IndicatorDelta: Sendable {
                     effect.ignoredActivity += 1
                     continue
                 }
-                effect.supersededActivity.append(stored)
                 add(Self.counts(of: stored), at: key, sign: -1)
             }
             effect.acceptedActivity.append(report)
@@ -288,7 +286,10 @@ public struct IndicatorDelta: Sendable {
         let employed = record.status == .employed
         let inLabourForce = record.status != .notInLabourForce
         let hardToEmploy = record.groups.contains(.hardToEmploy)
+        let urban = topology[record.unit]?.isUrban == true
         if inLabourForce { add(.labourForce) }
+        if inLabourForce, urban { add(.urbanLabourForce) }
+        if record.registeredUnemployed, urban { add(.urbanRegisteredUnemployed) }
         if employed { add(.employed) }
         if record.status == .unemployed { add(.unemployed) }
         if record.registeredUnemployed { add(.registeredUnemployed) }
@@ -296,7 +297,7 @@ public struct IndicatorDelta: Sendable {
         if let previous, employed {
             if previous.status != .employed {
                 add(.newEmployment)
-                if topology[record.unit]?.isUrban == true { add(.newUrbanEmployment) }
+                if urban { add(.newUrbanEmployment) }
             }
             if previous.registeredUnemployed {
                 add(.reemployed)
@@ -350,7 +351,7 @@ enum PersonCount: Int, CaseIterable, Sendable {
     case labourForce, employed, unemployed, registeredUnemployed, trained, newEmployment, newUrbanEmployment
     case reemployed, hardToEmployReemployed, ruralLabourEmployed, ruralLabourEmployedLocal
     case ruralLabourEmployedInProvince, ruralLabourEmployedOutOfProvince, assistanceTarget, assisted
-    case collegeGraduates, collegeGraduatesEmployed, unemployedLastMonth
+    case collegeGraduates, collegeGraduatesEmployed, unemployedLastMonth, urbanLabourForce, urbanRegisteredUnemployed
 
     var id: IndicatorID { Self.ids[rawValue] }
 
@@ -374,6 +375,8 @@ enum PersonCount: Int, CaseIterable, Sendable {
         case .collegeGraduates: "college_graduates"
         case .collegeGraduatesEmployed: "college_graduates_employed"
         case .unemployedLastMonth: "unemployed_last_month"
+        case .urbanLabourForce: "urban_labour_force"
+        case .urbanRegisteredUnemployed: "urban_registered_unemployed"
         }
     }
 }

@@ -71,6 +71,8 @@ public enum IndicatorCatalogue {
         count("college_graduates_employed", "高校毕业生就业人数", "College graduates employed", better: true),
         count("reporting_units", "已报送单位数", "Reporting units", better: true),
         count("expected_units", "应报送单位数", "Expected reporting units"),
+        count("urban_labour_force", "城镇劳动力人数", "Urban labour force"),
+        count("urban_registered_unemployed", "城镇登记失业人数", "Urban registered unemployed", better: false),
     ]
 
     public static let activity: [Indicator] = [
@@ -86,7 +88,10 @@ public enum IndicatorCatalogue {
     ]
 
     public static let rates: [Indicator] = [
-        rate("registered_unemployment_rate", "登记失业率", "Registered unemployment rate", "registered_unemployed", "labour_force", better: false),
+        rate("registered_unemployment_rate", "登记失业率（全部劳动力）", "Registered unemployment rate (whole labour force)",
+            "registered_unemployed", "labour_force", better: false),
+        rate("urban_registered_unemployment_rate", "城镇登记失业率", "Urban registered unemployment rate",
+            "urban_registered_unemployed", "urban_labour_force", better: false),
         rate("placement_rate", "失业人员再就业率", "Placement rate", "reemployed", "unemployed_last_month", better: true),
         rate("assistance_rate", "就业援助帮扶率", "Assistance rate", "assisted", "assistance_target", better: true),
         rate("graduate_employment_rate", "高校毕业生就业率", "Graduate employment rate", "college_graduates_employed", "college_graduates", better: true),

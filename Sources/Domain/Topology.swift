@@ -130,11 +130,6 @@ public struct Topology: Sendable {
         units(of: .village, under: code)
     }
 
-    /// Units expected to send activity reports (township and county service stations) under `code`.
-    public func expectedActivityUnits(under code: DivisionCode) -> [Division] {
-        subtree(of: code).filter { $0.tier == .township || $0.tier == .county }
-    }
-
     public func count(of tier: Tier) -> Int { divisions.values.lazy.filter { $0.tier == tier }.count }
 
     public var allDivisions: [Division] { divisions.values.sorted { $0.code < $1.code } }

@@ -95,13 +95,6 @@ public final class KafkaProducer: Sendable {
             }
         }
     }
-
-    /// Metadata of one topic, or of all topics.
-    public func describeTopics(_ topic: String? = nil, timeout: Duration = .seconds(10)) async throws(KafkaError)
-        -> [KafkaTopicDescription]
-    {
-        try await client.blocking { [client] _ throws(KafkaError) in try client.metadata(topic: topic, timeout: timeout) }
-    }
 }
 
 private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -48,7 +48,7 @@ public struct MonthlyReport: Sendable {
     public let movers: [Mover]
     public let alerts: [AlertRecord]
     public let forecast: ForecastView?
-    /// City rates over the last months: registered unemployment rate and placement rate.
+    /// City rates over the last months: urban registered unemployment rate (城镇登记失业率) and placement rate.
     public let rates: [(period: Period, unemployment: Double?, placement: Double?)]
 }
 
@@ -65,7 +65,7 @@ public struct ReportBuilder: Sendable {
 
     public static let headlineIndicators: [IndicatorID] = [
         "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "rural_labour_employed", "training_completions", "jobs_collected",
-        "registered_unemployment_rate", "placement_rate", "assistance_rate", "graduate_employment_rate",
+        "urban_registered_unemployment_rate", "placement_rate", "assistance_rate", "graduate_employment_rate",
     ]
 
     static let moverIndicators: [IndicatorID] = ["employed", "registered_unemployed", "new_urban_employment", "reemployed"]
@@ -100,7 +100,7 @@ public struct ReportBuilder: Sendable {
         let values = history.compactMap { point in point.value.flatMap { value in Period(point.period).map { ($0, value) } } }
         let trimmed = Array(values.drop { $0.1 == 0 })
         let forecast = try await forecastView(period: period, history: trimmed)
-        let rateSeries = try await query.series(unit: cityCode, indicator: "registered_unemployment_rate", from: period.advanced(by: -11), through: period)
+        let rateSeries = try await query.series(unit: cityCode, indicator: "urban_registered_unemployment_rate", from: period.advanced(by: -11), through: period)
         let placement = try await query.series(unit: cityCode, indicator: "placement_rate", from: period.advanced(by: -11), through: period)
         let rates = zip(rateSeries, placement).compactMap { pair -> (Period, Double?, Double?)? in
             Period(pair.0.period).map { ($0, pair.0.value, pair.1.value) }

@@ -59,8 +59,8 @@ public enum ReportHTML {
             if let progress = nue.progress { text += "，完成年度目标的 \(percent(progress))（时间进度 \(percent(report.yearElapsed))）" }
             sentences.append(text)
         }
-        if let rate = report.headlines.first(where: { $0.indicator.id == "registered_unemployment_rate" }), let value = rate.month {
-            sentences.append("登记失业率 \(percent(value))" + (rate.monthOnMonth.map { "，环比\($0 >= 0 ? "上升" : "下降") \(String(format: "%.1f", abs($0) * 100)) 个百分点" } ?? ""))
+        if let rate = report.headlines.first(where: { $0.indicator.id == "urban_registered_unemployment_rate" }), let value = rate.month {
+            sentences.append("城镇登记失业率 \(percent(value))" + (rate.monthOnMonth.map { "，环比\($0 >= 0 ? "上升" : "下降") \(String(format: "%.1f", abs($0) * 100)) 个百分点" } ?? ""))
         }
         if let outlook = report.forecast?.outlook {
             sentences.append("预计全年城镇新增就业 \(number(outlook.expected)) 人，完成目标的概率约 \(percent(outlook.probability))")
@@ -156,10 +156,10 @@ public enum ReportHTML {
     static func rateSection(_ report: MonthlyReport) -> String {
         guard report.rates.count >= 2 else { return "" }
         let labels = report.rates.map { String($0.period.description.suffix(5)) }
-        let unemployment = SVGChart.Series(name: "登记失业率", color: "#b03a2e", points: report.rates.enumerated().compactMap { index, row in row.unemployment.map { (x: index, y: $0) } })
+        let unemployment = SVGChart.Series(name: "城镇登记失业率", color: "#b03a2e", points: report.rates.enumerated().compactMap { index, row in row.unemployment.map { (x: index, y: $0) } })
         let placement = SVGChart.Series(name: "失业人员再就业率", color: "#1e7b34", points: report.rates.enumerated().compactMap { index, row in row.placement.map { (x: index, y: $0) } })
         return "<section><h2>六、失业率与再就业率走势</h2><div class=\"chart\">"
-            + SVGChart.lines(labels: labels, series: [unemployment, placement], percent: true, title: "全市登记失业率与失业人员再就业率（近 12 个月）") + "</div></section>\n"
+            + SVGChart.lines(labels: labels, series: [unemployment, placement], percent: true, title: "全市城镇登记失业率与失业人员再就业率（近 12 个月）") + "</div></section>\n"
     }
 
     static func e(_ text: String) -> String { SVGChart.escape(text) }

@@ -41,8 +41,8 @@ tr.drill { cursor: pointer; } tr.drill:hover { background: #f0f5fb; }
 </main>
 <script>
 const names = {new_urban_employment: "城镇新增就业人数", employed: "就业人数", labour_force: "劳动力人数", registered_unemployed: "登记失业人数",
-  reemployed: "失业人员再就业人数", registered_unemployment_rate: "登记失业率", placement_rate: "失业人员再就业率", reporting_rate: "报送率"};
-const rates = new Set(["registered_unemployment_rate", "placement_rate", "reporting_rate", "assistance_rate", "graduate_employment_rate"]);
+  reemployed: "失业人员再就业人数", registered_unemployment_rate: "登记失业率（全部劳动力）", urban_registered_unemployment_rate: "城镇登记失业率", placement_rate: "失业人员再就业率", reporting_rate: "报送率"};
+const rates = new Set(["registered_unemployment_rate", "urban_registered_unemployment_rate", "placement_rate", "reporting_rate", "assistance_rate", "graduate_employment_rate"]);
 const tierBelow = {city: "county", county: "township", township: "village"};
 const tierName = {city: "市", county: "县（区）", township: "乡镇（街道）", village: "村（社区）"};
 const params = new URLSearchParams(location.hash.slice(1));

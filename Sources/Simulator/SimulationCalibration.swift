@@ -34,32 +34,26 @@ public struct SimulationCalibration: Sendable {
         var simulation = Simulation(topology: topology, options: options)
         let pseudonymizer = Pseudonymizer(cityKey: Array("empmon simulator calibration".utf8))
         let computation = IndicatorComputation(topology: topology)
-        let urban = Set(topology.allDivisions.filter { $0.tier == .village && $0.isUrban }.map(\.code))
         var personKeys: [Int: String] = [:]
         var previous: SimulatedMonth?
         var flows: IndicatorCounts = [:]
         var last: IndicatorCounts = [:]
-        var urbanLabourForce: Int64 = 0
-        var urbanRegistered: Int64 = 0
         for monthIndex in 0..<options.months {
             if monthIndex > 0 { simulation.advance() }
             let month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
             var persons: [Period: [String: PersonStatusRecord]] = [month.period: month.acceptedRecords]
             if let previous { persons[previous.period] = previous.acceptedRecords }
             let table = computation.compute(persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
-            let units = table[month.period] ?? [:]
-            let city = units[topology.city.code] ?? [:]
+            let city = table[month.period]?[topology.city.code] ?? [:]
             flows.merge(city) { $0 + $1 }
             last = city
-            urbanLabourForce = urban.reduce(0) { $0 + (units[$1]?["labour_force"] ?? 0) }
-            urbanRegistered = urban.reduce(0) { $0 + (units[$1]?["registered_unemployed"] ?? 0) }
             previous = month
         }
         func ratio(_ numerator: Int64, _ denominator: Int64) -> Double { denominator > 0 ? Double(numerator) / Double(denominator) : 0 }
         var rows: [Row] = []
         for indicator in IndicatorCatalogue.counts + IndicatorCatalogue.activity {
             guard let planned = targets[indicator.id.rawValue] else { continue }
-            let isStock = indicator.id.rawValue.hasPrefix("rural_labour_employed")
+            let isStock = !indicator.accumulatesOverYear
             let simulated = Double((isStock ? last : flows)[indicator.id] ?? 0)
             let target = planned * options.scale
             let judged = target >= smallestJudgedCount
@@ -80,7 +74,7 @@ public struct SimulationCalibration: Sendable {
             simulated: ratio(last["assisted"] ?? 0, last["assistance_target"] ?? 0), target: 1.0, band: 0.95...1.0, unjudged: nil))
         rows.append(Row(
             indicator: "urban_registered_unemployment_rate", name: "城镇登记失业率", measure: .rate,
-            simulated: ratio(urbanRegistered, urbanLabourForce), target: nil, band: 0.03...0.045, unjudged: nil))
+            simulated: ratio(last["urban_registered_unemployed"] ?? 0, last["urban_labour_force"] ?? 0), target: nil, band: 0.03...0.045, unjudged: nil))
         return SimulationCalibration(rows: rows)
     }
 }

@@ -28,15 +28,6 @@ public struct StoredIndicators: Sendable {
             return result
         }
     }
-
-    /// The months the processor has data for, oldest first.
-    public func monitoredPeriods() async throws -> [Period] {
-        try await database.withConnection { connection in
-            try await connection.query("SELECT to_char(period, 'YYYY-MM') FROM monitored_periods ORDER BY period").compactMap {
-                Period(try $0.decode(String.self, at: 0))
-            }
-        }
-    }
 }
 
 extension IndicatorCatalogue {

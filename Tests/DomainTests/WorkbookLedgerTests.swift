@@ -10,10 +10,10 @@ import Testing
 func simulatedVillageLedger() throws -> String {
     var options = SimulationOptions()
     options.months = 1
-    options.scale = 0.002
+    options.scale = 0.02
     options.seed = 11
     options.counties = [DivisionCode("140403000000")!]
-    options.malformedShare = 0.02
+    options.malformedShare = 0.03
     var found: String?
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-xlsx-\(UUID().uuidString.prefix(8))").path
     defer { try? FileManager.default.removeItem(atPath: out) }
