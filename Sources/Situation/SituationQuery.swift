@@ -64,7 +64,7 @@ public struct SituationQuery: Sendable {
     }
 
     public static let keyIndicators: [IndicatorID] = [
-        "labour_force", "employed", "registered_unemployment_rate", "new_urban_employment", "reemployed", "placement_rate",
+        "labour_force", "employed", "registered_unemployment_rate", "urban_registered_unemployment_rate", "new_urban_employment", "reemployed", "placement_rate",
         "rural_labour_employed", "assistance_rate", "reporting_rate",
     ]
 

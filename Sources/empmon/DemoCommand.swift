@@ -215,12 +215,12 @@ struct DemoCommand: AsyncParsableCommand {
         for (row, rate) in zip(city.rows + nue.rows, cityPlacement.rows + placement.rows) {
             rows.append([
                 row.name, Format.number(row.indicators["labour_force"]), Format.number(row.indicators["employed"]),
-                Format.rate(row.indicators["registered_unemployment_rate"]), Format.number(row.yearToDate), Format.number(row.target),
+                Format.rate(row.indicators["urban_registered_unemployment_rate"]), Format.number(row.yearToDate), Format.number(row.target),
                 Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.rate(rate.value), Format.rate(row.reportingRate),
             ])
         }
         say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)；目标按同一规模缩小）")
-        say(Table.render(header: ["单位", "劳动力", "就业", "登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "再就业率(本月)", "报送率"], rows: rows))
+        say(Table.render(header: ["单位", "劳动力", "就业", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "再就业率(本月)", "报送率"], rows: rows))
         say(String(format: "时间进度 %.1f%%\n", city.yearElapsed * 100))
     }
 }
