@@ -261,18 +261,9 @@ public struct IndicatorDelta: Sendable {
         return rollUp(own)
     }
 
-    /// The contribution of the slot (person, `period`) given the person's records for the month before and
-    /// the month itself (see the type's comment), by unit and month.
-    func contribution(previous: PersonStatusRecord?, current: PersonStatusRecord?, period: Period) -> [UnitMonth: IndicatorCounts] {
-        var result: [UnitMonth: IndicatorCounts] = [:]
-        visitContribution(previous: previous, current: current, period: period) { unitMonth, count in
-            result[unitMonth, default: [:]][count.id, default: 0] += 1
-        }
-        return result
-    }
-
-    /// The one definition of a slot's contribution: calls `count` once for each unit a count of the slot adds
-    /// to. The processor sums these into `PersonTally` arrays: dictionaries keyed by indicator names cost it a
+    /// The contribution of the slot (person, `period`) given the person's records for the month before and the
+    /// month itself (see the type's comment), the one definition of it: calls `count` once for each unit a count
+    /// of the slot adds to. The processor sums these into `PersonTally` arrays: dictionaries keyed by indicator names cost it a
     /// sixth of its time per batch.
     func visitContribution(
         previous: PersonStatusRecord?, current: PersonStatusRecord?, period: Period, _ count: (UnitMonth, PersonCount) -> Void
