@@ -170,6 +170,17 @@ let package = Package(
             dependencies: ["Kafka", "Postgres", "Storage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // The parsers of outside input as fuzz targets (scripts/fuzz.sh), and their corpus replayed as tests.
+        .target(
+            name: "Fuzzing",
+            dependencies: ["Domain", "Wire", "Ledger", "Kafka", "Storage", "Processor", "Alerting", "Analysis", "Serve"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "empmon-fuzz",
+            dependencies: ["Fuzzing", "Domain", "TopologyFiles"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "empmon",
             dependencies: [
@@ -191,6 +202,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "FuzzRegressionTests", dependencies: ["Fuzzing", "Processor", "Domain", "TopologyFiles", "DevStack"], swiftSettings: strictSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),

@@ -20,7 +20,7 @@ public enum Workbook {
     /// The rows of the first sheet: 1-based row number (as Excel shows it) and cells by 0-based column.
     public static func firstSheet(_ bytes: [UInt8]) throws(LedgerFileError) -> [(line: Int, cells: [Int: WorkbookCell])] {
         do {
-            let archive = try Archive(data: Data(bytes), accessMode: .read)
+            let archive = try openArchive(bytes)
             let sheetPath = try firstSheetPath(archive)
             let shared = try archive["xl/sharedStrings.xml"].map { try decode(SharedStrings.self, part(archive, $0)) }
             let sharedTexts = shared?.items.map(\.text) ?? []
@@ -51,6 +51,37 @@ public enum Workbook {
                 chinese: "无法读取xlsx工作簿（文件损坏或不是Excel文件）：\(error)",
                 english: "cannot read the xlsx workbook (damaged, or not an Excel file): \(error)")
         }
+    }
+
+    /// The workbook as a ZIP archive read from a file, not from memory. ZIPFoundation's in-memory archive traps
+    /// when a damaged directory makes it seek past the end and read (its `readData` computes a negative length;
+    /// found by the ledger fuzz target, Fuzz/regressions/ledger), where reading a file past its end simply reads
+    /// nothing. The file is private (mode 0600, in /dev/shm where there is one, so in memory) and is unlinked as
+    /// soon as the archive has opened it.
+    private static func openArchive(_ bytes: [UInt8]) throws -> Archive {
+        let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        var template = Array((folder + "/empmon-workbook-XXXXXX").utf8CString)
+        let descriptor = mkstemp(&template)
+        guard descriptor >= 0 else {
+            throw LedgerFileError(chinese: "无法为读取工作簿创建临时文件", english: "cannot create a temporary file to read the workbook in")
+        }
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(path) }
+        let written = bytes.withUnsafeBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                let count = write(descriptor, base + offset, buffer.count - offset)
+                if count <= 0 { return false }
+                offset += count
+            }
+            return true
+        }
+        close(descriptor)
+        guard written else {
+            throw LedgerFileError(chinese: "无法为读取工作簿写入临时文件", english: "cannot write the temporary file to read the workbook in")
+        }
+        return try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
     }
 
     /// Whether the bytes start like a ZIP container (every `.xlsx` does).
@@ -126,7 +157,13 @@ public enum Workbook {
         return data
     }
 
+    /// Every part must be UTF-8, as Excel and WPS write them. Foundation's XMLParser traps on element names that
+    /// are not (found by the ledger fuzz target: Fuzz/regressions/ledger/xml-name-not-utf8), so such a part is
+    /// refused before it reaches the parser.
     private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw LedgerFileError(chinese: "工作簿中的XML部件不是UTF-8编码", english: "a part of the workbook is not UTF-8 XML")
+        }
         let decoder = XMLDecoder()
         decoder.shouldProcessNamespaces = true
         return try decoder.decode(type, from: data)

@@ -5,7 +5,7 @@ import Storage
 import Wire
 
 /// A message after the city's checks: a record to store, or a rejection to record.
-enum Intake: Sendable {
+package enum Intake: Sendable {
     case person(PersonStatusRecord)
     case activity(UnitActivityReport)
     case manifest(SubmissionManifest)
@@ -15,12 +15,12 @@ enum Intake: Sendable {
 /// The city's checks on a message: it decodes, it comes from an enrolled agent that is not revoked, the
 /// signature verifies under that agent's secret, the unit lies in the agent's subtree, and the record is
 /// valid (DESIGN.md invariants 3 and 4). Pure given the agents it is handed.
-struct RecordIntake: Sendable {
+package struct RecordIntake: Sendable {
     let topology: Topology
     let agents: [String: RegisteredAgent]
     let validator: RecordValidator
 
-    init(topology: Topology, agents: [String: RegisteredAgent], now: Date = Date()) {
+    package init(topology: Topology, agents: [String: RegisteredAgent], now: Date = Date()) {
         self.topology = topology
         self.agents = agents
         // Records may be for the current month in China; a month ahead of UTC's is allowed for the hours
@@ -36,7 +36,7 @@ struct RecordIntake: Sendable {
         return Period(year: parts.year ?? 2020, month: parts.month ?? 1) ?? .earliest
     }
 
-    func examine(_ message: KafkaMessage) -> Intake {
+    package func examine(_ message: KafkaMessage) -> Intake {
         let headerRecordID = message.header("empmon.record").flatMap { String(validating: $0, as: UTF8.self) }
         let headerAgent = message.header("empmon.agent").flatMap { String(validating: $0, as: UTF8.self) }
         func reject(_ problems: [ValidationReason], recordID: String?, agentID: String?, unit: String?) -> Intake {

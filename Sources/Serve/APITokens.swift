@@ -12,6 +12,12 @@ public struct APIAccess: Sendable, Hashable {
     public let role: Role
 
     public func covers(_ unit: DivisionCode) -> Bool { unit.isInSubtree(of: scope) }
+
+    package init(tokenID: Int64, scope: DivisionCode, role: Role) {
+        self.tokenID = tokenID
+        self.scope = scope
+        self.role = role
+    }
 }
 
 /// Creates, checks and revokes bearer tokens (`api_tokens`; only their SHA-256 is stored).

@@ -10,9 +10,9 @@ public struct LoopbackServerDidNotStart: Error, CustomStringConvertible {
 
 /// Serves `router` on a free port of 127.0.0.1 while `body` runs with that port, then stops the server: what the
 /// benches and the tests need, where a fixed port could be taken.
-public func withLoopbackServer<T: Sendable>(
-    _ router: Router<BasicRequestContext>, logger: Logger, _ body: (Int) async throws -> T
-) async throws -> T {
+public func withLoopbackServer<T: Sendable, Context: RequestContext>(
+    _ router: Router<Context>, logger: Logger, _ body: (Int) async throws -> T
+) async throws -> T where Context.Source == ApplicationRequestContextSource {
     let port = Mutex<Int?>(nil)
     let app = Application(
         router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

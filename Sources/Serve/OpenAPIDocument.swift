@@ -7,7 +7,7 @@ import Foundation
 /// server to it in both directions: a request the document allows is answered, one it forbids is refused, and
 /// no undocumented status or content type comes back.
 package enum OpenAPIDocument {
-    /// A month as the API takes it: `YYYY-MM`, years 2000 to 2099 (`APIServer.apiYears`).
+    /// A month as the API takes it: `YYYY-MM`, years 2000 to 2099 (`APIQuery.years`).
     static let periodPattern = "^20[0-9]{2}-(0[1-9]|1[0-2])$"
     /// The codes `DivisionCode` accepts: province ≥ 11, city ≥ 01, and a lower group only under set higher ones.
     static let divisionCodePattern =

@@ -2,16 +2,17 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// An RFC 9457 problem: what went wrong, for a person and for a program.
-public struct Problem: Error, Sendable, Encodable {
+/// An RFC 9457 problem: what went wrong, for a person and for a program. Thrown by handlers and middleware as
+/// Hummingbird's `HTTPResponseError`.
+public struct Problem: HTTPResponseError, Sendable, Encodable {
     public let type: String
     public let title: String
-    public let status: Int
+    public let status: HTTPResponse.Status
     public let detail: String
     public var instance: String?
 
     public init(_ status: HTTPResponse.Status, _ detail: String) {
-        self.status = status.code
+        self.status = status
         self.title = status.reasonPhrase
         self.detail = detail
         self.type = "https://empmon.changzhi.example/problems/\(status.code)"
@@ -19,14 +20,29 @@ public struct Problem: Error, Sendable, Encodable {
 
     static func badRequest(_ detail: String) -> Problem { Problem(.badRequest, detail) }
 
+    enum CodingKeys: String, CodingKey { case type, title, status, detail, instance }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encode(title, forKey: .title)
+        try container.encode(status.code, forKey: .status)
+        try container.encode(detail, forKey: .detail)
+        try container.encodeIfPresent(instance, forKey: .instance)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(path: request.uri.path)
+    }
+
     func response(path: String) -> Response {
         var copy = self
         copy.instance = path
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(copy)) ?? Data("{\"status\":\(status)}".utf8)
+        let body = (try? encoder.encode(copy)) ?? Data("{\"status\":\(status.code)}".utf8)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
-        if status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"empmon\"" }
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"empmon\"" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

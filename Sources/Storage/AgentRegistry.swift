@@ -12,6 +12,15 @@ public struct RegisteredAgent: Sendable, Equatable {
     public let revokedAt: String?
 
     public var isRevoked: Bool { revokedAt != nil }
+
+    package init(agentID: String, unit: DivisionCode, name: String, secret: [UInt8], createdAt: String, revokedAt: String?) {
+        self.agentID = agentID
+        self.unit = unit
+        self.name = name
+        self.secret = secret
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }
 
 /// The city's registry of agents, in PostgreSQL.

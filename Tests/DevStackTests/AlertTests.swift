@@ -106,7 +106,9 @@ func withWebhookReceiver(_ body: (String, WebhookReceiver) async throws -> Void)
 }
 
 /// Runs a Hummingbird router on a free loopback port while `body` runs; `body` gets the base address.
-func withTestServer(_ router: Router<BasicRequestContext>, _ body: (String) async throws -> Void) async throws {
+func withTestServer<Context: RequestContext>(
+    _ router: Router<Context>, _ body: (String) async throws -> Void
+) async throws where Context.Source == ApplicationRequestContextSource {
     var logger = Logger(label: "test.server")
     logger.logLevel = .critical
     try await withLoopbackServer(router, logger: logger) { port in try await body("http://127.0.0.1:\(port)") }

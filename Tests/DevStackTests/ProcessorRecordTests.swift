@@ -178,3 +178,141 @@ extension SharedStackTests {
         await pipeline.cleanUp()
     }
 }
+
+extension SharedStackTests {
+    @Test("An error no retry mends (a CHECK violation from a trigger) stops the processor with the reason, and no offset moves")
+    func permanentErrorStopsTheProcessor() async throws {
+        let pipeline = try await Pipeline.make()
+        let luzhou = try pipeline.agent(for: "140403000000")
+        let signer = RecordSigner(secret: luzhou.secret)
+        let records = ["1", "2", "3"].map { key -> PersonStatusRecord in
+            var record = person(key, unit: "140403001001", period: "2024-10", .employed, agent: luzhou.agentID)
+            signer.sign(&record)
+            return record
+        }
+        let connection = try await pipeline.database.connect()
+        try await connection.query(
+            """
+            CREATE FUNCTION injected_refusal() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'injected by the test: unit_month_counts takes no rows' USING ERRCODE = 'check_violation'; END $$
+            """)
+        try await connection.query(
+            "CREATE TRIGGER injected_refusal BEFORE INSERT OR UPDATE ON unit_month_counts FOR EACH ROW EXECUTE FUNCTION injected_refusal()")
+        let offsetsBefore = try await pipeline.committedOffsets()
+        try await produce(try records.map { try message($0) })
+
+        let (pid, log) = try pipeline.startProcessor(["--batch-size", "100"], log: "permanent.log")
+        var status: Int32 = 0
+        var exited = false
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(90))
+        while clock.now < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if !exited {
+            kill(pid, SIGKILL)
+            _ = ChildProcess.wait(pid)
+        }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(exited, "the processor was still retrying after 90 s: \(output.suffix(1500))")
+        #expect(exited && status != 0, "it stopped with a failure status")
+        #expect(output.contains("no retry mends"), "\(output.suffix(1500))")
+        #expect(output.contains("injected by the test") && output.contains("23514"), "the log names the reason and its SQLSTATE")
+        #expect(output.components(separatedBy: "retrying").count == 1, "a permanent error is not retried")
+        #expect(try await pipeline.committedOffsets() == offsetsBefore, "no offset moved")
+        #expect(try await pipeline.query("SELECT count(*)::bigint FROM person_ledger", as: Int64.self) == [0])
+
+        // Once the operator has mended the cause, a restart reads the same batch again and loses nothing.
+        try await connection.query("DROP TRIGGER injected_refusal ON unit_month_counts")
+        _ = try pipeline.processAll()
+        #expect(try await pipeline.committedOffsets() == offsetsBefore + 3)
+        let indicators = try pipeline.run(["indicators", "--unit", "140403001001", "--period", "2024-10", "--format", "json"])
+        #expect(indicators.output.contains("\"employed\" : 3"), "\(indicators.output)")
+        await pipeline.cleanUp()
+    }
+}
+
+extension SharedStackTests {
+    @Test("10,000 random and mutated messages: the processor keeps running, each lands in rejections and on the dead-letter topic, the good records between them all count")
+    func randomAndMutatedMessages() async throws {
+        let pipeline = try await Pipeline.make()
+        let luzhou = try pipeline.agent(for: "140403000000")
+        let signer = RecordSigner(secret: luzhou.secret)
+        let starts = Dictionary(uniqueKeysWithValues: try await pipeline.query(
+            "SELECT partition::bigint * 10000000000 + next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+            [pipeline.group, WireTopics.personStatus], as: Int64.self
+        ).map { (Int32($0 / 10_000_000_000), $0 % 10_000_000_000) })
+
+        var random = SeededGenerator(seed: 20_261_202)
+        var good: [PersonStatusRecord] = []
+        var messages: [KafkaProducerMessage] = []
+        let headerKeys = ["empmon.kind", "empmon.agent", "empmon.record", "x-\(UInt8.random(in: 0...255, using: &random))"]
+        for index in 0..<10_000 {
+            if index % 500 == 0 {
+                var record = person("0", unit: "140403001001", period: "2024-10", .employed, agent: luzhou.agentID)
+                record.personKey = String(repeating: String(format: "%02x", good.count + 1), count: 32)
+                record.householdKey = record.personKey
+                signer.sign(&record)
+                good.append(record)
+                messages.append(try message(record))
+            }
+            var value: [UInt8]
+            if index % 2 == 0 {
+                value = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            } else {
+                // A signed record with bytes flipped, cut short or appended to: it must not decode to the very record.
+                let original = try #require(good.last)
+                value = try Wire.encode(original)
+                repeat {
+                    switch Int.random(in: 0..<3, using: &random) {
+                    case 0: value[Int.random(in: 0..<value.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+                    case 1: value.removeLast(Int.random(in: 1...min(40, value.count), using: &random))
+                    default: value += (0..<Int.random(in: 1...20, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                    }
+                } while value.isEmpty ? false : (try? Wire.decodePersonStatus(value)) == original
+            }
+            let headers = (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                KafkaHeader(key: headerKeys[Int.random(in: 0..<headerKeys.count, using: &random)],
+                    value: Bool.random(using: &random) ? nil : (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+            }
+            messages.append(KafkaProducerMessage(topic: WireTopics.personStatus, key: ["140403", "140404", "140411"][index % 3], value: value, headers: headers))
+        }
+        try await produce(messages)
+        let output = try pipeline.processAll(batchSize: 2000)
+        #expect(!output.contains("no retry mends"))
+
+        #expect(try await pipeline.query("SELECT count(*)::bigint FROM rejections", as: Int64.self) == [10_000])
+        let committed = try await pipeline.query(
+            "SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+            [pipeline.group, WireTopics.personStatus], as: Int64.self)
+        #expect(committed == [starts.values.reduce(0, +) + Int64(messages.count)], "every message's offset is committed")
+        let indicators = try pipeline.run(["indicators", "--unit", "140403001001", "--period", "2024-10", "--format", "json"])
+        #expect(indicators.output.contains("\"employed\" : \(good.count)"), "\(indicators.output)")
+        #expect(try pipeline.run(["verify"]).status == 0)
+
+        // The dead-letter topic holds one letter for each, by the offset the message had.
+        let settings = try #require(try DevHome.resolve(nil).loadSettings())
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"), logger: quiet)
+        try await consumer.subscribe(topics: [WireTopics.deadLetter])
+        var letters = Set<String>()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(90))
+        while clock.now < deadline, letters.count < 10_000 {
+            let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
+            if case .assigned(let partitions) = result.rebalance {
+                try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
+            }
+            for letter in try result.messages.map({ try Wire.decodeDeadLetter($0.value) })
+            where letter.topic == WireTopics.personStatus && letter.offset >= starts[letter.partition] ?? .max {
+                letters.insert("\(letter.partition)/\(letter.offset)")
+            }
+        }
+        try await consumer.close()
+        #expect(letters.count == 10_000)
+        await pipeline.cleanUp()
+    }
+}
