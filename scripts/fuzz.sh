@@ -35,8 +35,8 @@ log=.build-fuzz/$target.log
 set +e
 # -rss_limit_mb: a parser that needs more than this for a small input is a finding too, and so is memory that grows
 # with every input. -detect_leaks=0: LeakSanitizer reports the Swift runtime's and Foundation's one-time caches
-# (type metadata, string encoders) as leaks on the first input that touches them; those are not findings.
-"$binary" "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -detect_leaks=0 \
+# (type metadata, string encoders) as leaks, during the run and again at exit; those are not findings.
+ASAN_OPTIONS=detect_leaks=0 "$binary" "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -detect_leaks=0 \
   -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" > "$log" 2>&1
 status=$?
 set -e

@@ -15,11 +15,11 @@ public struct APIRequestContext: RequestContext {
 
 /// The context of a route that reads with a token. Its access is not optional: the context cannot be made
 /// without one, so a route that forgot its authentication answers 401 instead of serving the whole city.
-struct AuthenticatedContext: ChildRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let access: APIAccess
+package struct AuthenticatedContext: ChildRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let access: APIAccess
 
-    init(context: APIRequestContext) throws {
+    package init(context: APIRequestContext) throws {
         guard let access = context.access else { throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…") }
         self.coreContext = context.coreContext
         self.access = access
@@ -45,10 +45,12 @@ struct TokenAuthentication: RouterMiddleware {
 
 /// Every failure as an RFC 9457 problem: `Problem`s as they are, the router's own errors (404) in the same shape,
 /// a query the library refuses as 400, and anything else as a 500 that names only a reference to the server log.
-struct ProblemResponses<Context: RequestContext>: RouterMiddleware {
+package struct ProblemResponses<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package init(logger: Logger) { self.logger = logger }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
