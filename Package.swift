@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "AgentPage",
             dependencies: [
-                "Agent", "Ledger", "Domain",
+                "Agent", "Ledger", "Domain", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -150,14 +150,15 @@ let package = Package(
         // The monthly situation report (就业形势分析): HTML with inline SVG charts.
         .target(
             name: "Reporting",
-            dependencies: ["Domain", "Postgres", "Analysis", "Situation", "Alerting"],
+            dependencies: ["Domain", "Postgres", "Analysis", "Situation"],
             swiftSettings: strictSettings
         ),
         // The HTTP API (Hummingbird): scoped bearer tokens, the query library as JSON and CSV, problem details.
+        // Read side only: neither it nor Reporting may depend on Kafka (a test reads this graph).
         .target(
             name: "Serve",
             dependencies: [
-                "Domain", "Postgres", "Situation", "Alerting",
+                "Domain", "Postgres", "Situation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

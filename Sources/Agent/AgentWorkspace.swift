@@ -138,11 +138,12 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Delivers everything pending, then compacts delivered months older than `keepMonths` before `now`.
-    public func flush(timeout: Duration, keepMonths: Int = 13, now: Period, logger: Logger) async throws -> (
+    public func flush(timeout: Duration, keepMonths: Int = 13, now: Period, security: KafkaSecurity, logger: Logger) async throws -> (
         pending: Int, outcome: Delivery.Outcome
     ) {
         let pending = try spool.pendingCount()
-        let delivery = Delivery(spool: spool, bootstrap: credentials.kafkaBootstrap, agentID: credentials.agentID, logger: logger)
+        let delivery = Delivery(
+            spool: spool, kafka: KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security), agentID: credentials.agentID, logger: logger)
         let outcome = try await delivery.deliverPending(timeout: timeout)
         try spool.compact(before: now.advanced(by: -keepMonths))
         return (pending, outcome)

@@ -7,13 +7,13 @@ import Wire
 /// Sends spooled records to Kafka and records each broker verdict in the spool as it arrives.
 public struct Delivery: Sendable {
     public let spool: Spool
-    public let bootstrap: String
+    public let kafka: KafkaEndpoint
     public let agentID: String
     public let logger: Logger
 
-    public init(spool: Spool, bootstrap: String, agentID: String, logger: Logger) {
+    public init(spool: Spool, kafka: KafkaEndpoint, agentID: String, logger: Logger) {
         self.spool = spool
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.agentID = agentID
         self.logger = logger
     }
@@ -43,7 +43,7 @@ public struct Delivery: Sendable {
         var chunk = try spool.pending(limit: chunkSize)
         // No producer (and no connection attempt) when nothing is pending.
         guard !chunk.isEmpty else { return outcome }
-        var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: agentID)
+        var configuration = KafkaProducerConfiguration(endpoint: kafka, clientID: agentID)
         configuration.deliveryTimeout = timeout
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         var reports = producer.deliveryReports.makeAsyncIterator()

@@ -1,6 +1,7 @@
 import Agent
 import Domain
 import Foundation
+import Kafka
 import Logging
 
 /// Delivers the agent's pending records, one flush at a time: on the clerk's "send now", after each
@@ -19,15 +20,18 @@ public actor DeliveryDesk {
     private let workspace: AgentWorkspace
     private let timeout: Duration
     private let keepMonths: Int
+    private let security: KafkaSecurity
     private let logger: Logger
     private let currentPeriod: @Sendable () -> Period
     private var running: Task<Attempt, Never>?
     private var last: Attempt?
 
     public init(
-        workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, currentPeriod: @escaping @Sendable () -> Period, logger: Logger
+        workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, security: KafkaSecurity, currentPeriod: @escaping @Sendable () -> Period,
+        logger: Logger
     ) {
         self.workspace = workspace
+        self.security = security
         self.timeout = timeout
         self.keepMonths = keepMonths
         self.currentPeriod = currentPeriod
@@ -62,7 +66,7 @@ public actor DeliveryDesk {
     private func perform() async -> Attempt {
         let at = ISO8601DateFormatter().string(from: Date())
         do {
-            let (pending, outcome) = try await workspace.flush(timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), logger: logger)
+            let (pending, outcome) = try await workspace.flush(timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), security: security, logger: logger)
             return Attempt(at: at, pending: pending, delivered: outcome.delivered, failed: outcome.failed, error: outcome.lastError)
         } catch {
             logger.error("delivery failed: \(error)")

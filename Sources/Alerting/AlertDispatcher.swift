@@ -13,14 +13,14 @@ import FoundationNetworking
 /// recognisable.
 public struct AlertDispatcher: Sendable {
     public let database: PostgresClient
-    public let kafkaBootstrap: String?
+    public let kafka: KafkaEndpoint?
     public var topic = "empmon.alerts.v1"
     public var requestTimeout: TimeInterval = 10
     public let logger: Logger
 
-    public init(database: PostgresClient, kafkaBootstrap: String?, logger: Logger) {
+    public init(database: PostgresClient, kafka: KafkaEndpoint?, logger: Logger) {
         self.database = database
-        self.kafkaBootstrap = kafkaBootstrap
+        self.kafka = kafka
         self.logger = logger
     }
 
@@ -48,10 +48,10 @@ public struct AlertDispatcher: Sendable {
             let due = try await dueDeliveries()
             let toKafka = due.filter { $0.target == "kafka" }
             if !toKafka.isEmpty {
-                if producer == nil, let kafkaBootstrap {
+                if producer == nil, let kafka {
                     var quiet = logger
                     quiet.logLevel = max(logger.logLevel, .warning)
-                    producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: kafkaBootstrap, clientID: "empmon-alerts"), logger: quiet)
+                    producer = try KafkaProducer(configuration: KafkaProducerConfiguration(endpoint: kafka, clientID: "empmon-alerts"), logger: quiet)
                 }
                 let errors = await publish(toKafka, producer: producer)
                 for (delivery, error) in zip(toKafka, errors) { try await record(delivery, error: error, outcome: &outcome) }

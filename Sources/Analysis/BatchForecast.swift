@@ -38,27 +38,17 @@ public struct BatchForecast: Sendable {
     /// Fits and forecasts every series, spread over the cores.
     func forecastAll(_ series: [String: SeriesTable.Series], horizon: Int) async throws -> [String: (FittedModel, SeriesForecast)] {
         let forecaster = self.forecaster
-        let names = series.keys.sorted()
-        let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        return try await withThrowingTaskGroup(of: [(String, FittedModel, SeriesForecast)].self) { group in
-            for lane in 0..<lanes {
-                let mine = stride(from: lane, to: names.count, by: lanes).map { (names[$0], series[names[$0]]?.values ?? []) }
-                group.addTask {
-                    try mine.map { name, values in
-                        do throws(ForecastError) {
-                            let model = try forecaster.fit(values)
-                            let forecast = forecaster.forecast(model, horizon: horizon, seed: Self.seed(name), nonNegative: !values.contains { $0 < 0 })
-                            return (name, model, forecast)
-                        } catch {
-                            throw ForecastError("\(name): \(error.description)")
-                        }
-                    }
-                }
+        let inputs = series.keys.sorted().map { ($0, series[$0]?.values ?? []) }
+        let fitted = try await inputs.concurrentMap { name, values throws -> (String, FittedModel, SeriesForecast) in
+            do throws(ForecastError) {
+                let model = try forecaster.fit(values)
+                let forecast = forecaster.forecast(model, horizon: horizon, seed: Self.seed(name), nonNegative: !values.contains { $0 < 0 })
+                return (name, model, forecast)
+            } catch {
+                throw ForecastError("\(name): \(error.description)")
             }
-            var result: [String: (FittedModel, SeriesForecast)] = [:]
-            for try await chunk in group { for (name, model, forecast) in chunk { result[name] = (model, forecast) } }
-            return result
         }
+        return Dictionary(fitted.map { ($0.0, ($0.1, $0.2)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// A stable seed per series, so that the same file gives the same intervals.
@@ -100,37 +90,26 @@ public struct Backtest: Sendable {
     public func run(_ table: SeriesTable, holdout: Int) async -> Report {
         let forecaster = self.forecaster
         let period = self.period
-        let names = table.series.keys.sorted()
-        let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let outcomes = await withTaskGroup(of: [(String, Result<Score, ForecastError>)].self) { group in
-            for lane in 0..<lanes {
-                let mine = stride(from: lane, to: names.count, by: lanes).map { (names[$0], table.series[names[$0]]?.values ?? []) }
-                group.addTask {
-                    mine.map { name, values in
-                        guard values.count - holdout > period else {
-                            return (name, .failure(ForecastError("\(values.count) months leave fewer than \(period + 1) to fit on")))
-                        }
-                        let training = Array(values.dropLast(holdout))
-                        let actual = Array(values.suffix(holdout))
-                        do throws(ForecastError) {
-                            let model = try forecaster.fit(training)
-                            let mean = model.pointForecast(horizon: holdout)
-                            let naive = Forecaster.seasonalNaive(training, period: period).pointForecast(horizon: holdout)
-                            return (name, .success(Score(
-                                unit: name, months: values.count, model: model.name,
-                                mase: Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
-                                smape: Accuracy.smape(actual: actual, forecast: mean),
-                                naiveMASE: Accuracy.mase(actual: actual, forecast: naive, training: training, period: period),
-                                naiveSMAPE: Accuracy.smape(actual: actual, forecast: naive))))
-                        } catch {
-                            return (name, .failure(error))
-                        }
-                    }
-                }
+        let inputs = table.series.keys.sorted().map { ($0, table.series[$0]?.values ?? []) }
+        let outcomes = await inputs.concurrentMap { name, values -> (String, Result<Score, ForecastError>) in
+            guard values.count - holdout > period else {
+                return (name, .failure(ForecastError("\(values.count) months leave fewer than \(period + 1) to fit on")))
             }
-            var all: [(String, Result<Score, ForecastError>)] = []
-            for await chunk in group { all += chunk }
-            return all.sorted { $0.0 < $1.0 }
+            let training = Array(values.dropLast(holdout))
+            let actual = Array(values.suffix(holdout))
+            do throws(ForecastError) {
+                let model = try forecaster.fit(training)
+                let mean = model.pointForecast(horizon: holdout)
+                let naive = Forecaster.seasonalNaive(training, period: period).pointForecast(horizon: holdout)
+                return (name, .success(Score(
+                    unit: name, months: values.count, model: model.name,
+                    mase: Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
+                    smape: Accuracy.smape(actual: actual, forecast: mean),
+                    naiveMASE: Accuracy.mase(actual: actual, forecast: naive, training: training, period: period),
+                    naiveSMAPE: Accuracy.smape(actual: actual, forecast: naive))))
+            } catch {
+                return (name, .failure(error))
+            }
         }
         var report = Report(scores: [], skipped: [])
         for (name, outcome) in outcomes {

@@ -192,7 +192,8 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable 
 }
 
 extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    /// The text right-aligned in `width` characters: hex digits with zeros, table cells with spaces.
+    package func leftPadded(to width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

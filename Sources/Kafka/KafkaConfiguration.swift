@@ -1,5 +1,4 @@
 import CRDKafka
-import Foundation
 
 /// Settings shared by every client kind.
 public struct KafkaClientConfiguration: Sendable {
@@ -16,8 +15,16 @@ public struct KafkaClientConfiguration: Sendable {
         self.clientID = clientID
     }
 
+    public init(endpoint: KafkaEndpoint, clientID: String = "empmon") {
+        self.init(bootstrapServers: endpoint.bootstrapServers, clientID: clientID)
+        self.security = endpoint.security
+    }
+
+    /// TLS and SASL; plaintext unless the deployment says otherwise.
+    public var security: KafkaSecurity = .plaintext
+
     var baseProperties: [String: String] {
-        var properties = Self.deploymentProperties
+        var properties = security.properties
         properties.merge([
             "bootstrap.servers": bootstrapServers,
             "client.id": clientID,
@@ -25,27 +32,6 @@ public struct KafkaClientConfiguration: Sendable {
         ]) { _, typed in typed }
         return properties
     }
-
-    /// Production security settings (TLS, SASL) from the `key=value` file named by `EMPMON_KAFKA_PROPERTIES`
-    /// (Deploy/kafka/librdkafka-client.properties); `${NAME}` is replaced by the environment variable NAME, so
-    /// that passwords stay out of the file. A file that cannot be read surfaces as a configuration error naming it.
-    static let deploymentProperties: [String: String] = {
-        let environment = ProcessInfo.processInfo.environment
-        guard let path = environment["EMPMON_KAFKA_PROPERTIES"], !path.isEmpty else { return [:] }
-        guard let data = FileManager.default.contents(atPath: path) else { return ["EMPMON_KAFKA_PROPERTIES": "cannot read \(path)"] }
-        var properties: [String: String] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
-            let text = line.trimmingCharacters(in: .whitespaces)
-            guard !text.isEmpty, !text.hasPrefix("#"), let equals = text.firstIndex(of: "=") else { continue }
-            var value = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
-            while let start = value.range(of: "${"), let end = value[start.upperBound...].firstIndex(of: "}") {
-                value.replaceSubrange(start.lowerBound...end, with: environment[String(value[start.upperBound..<end])] ?? "")
-            }
-            properties[String(text[..<equals]).trimmingCharacters(in: .whitespaces)] = value
-        }
-        properties.removeValue(forKey: "bootstrap.servers")
-        return properties
-    }()
 }
 
 /// Settings of a producer. Defaults give exactly-once delivery to a partition: idempotence with `acks=all`.
@@ -63,6 +49,10 @@ public struct KafkaProducerConfiguration: Sendable {
 
     public init(bootstrapServers: String, clientID: String = "empmon-producer") {
         self.client = KafkaClientConfiguration(bootstrapServers: bootstrapServers, clientID: clientID)
+    }
+
+    public init(endpoint: KafkaEndpoint, clientID: String = "empmon-producer") {
+        self.client = KafkaClientConfiguration(endpoint: endpoint, clientID: clientID)
     }
 
     var properties: [String: String] {
@@ -91,6 +81,11 @@ public struct KafkaConsumerConfiguration: Sendable {
 
     public init(bootstrapServers: String, groupID: String, clientID: String = "empmon-consumer") {
         self.client = KafkaClientConfiguration(bootstrapServers: bootstrapServers, clientID: clientID)
+        self.groupID = groupID
+    }
+
+    public init(endpoint: KafkaEndpoint, groupID: String, clientID: String = "empmon-consumer") {
+        self.client = KafkaClientConfiguration(endpoint: endpoint, clientID: clientID)
         self.groupID = groupID
     }
 

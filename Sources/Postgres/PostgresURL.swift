@@ -28,3 +28,16 @@ public enum PostgresURL {
         return url.replacing(/:\/\/([^:@\/]*):[^@\/]*@/) { match in "://\(match.output.1):***@" }
     }
 }
+
+extension PostgresURL {
+    /// The same server, user and options, another database; nil when the URL has no database path.
+    public static func replacingDatabase(of url: String, with database: String) -> String? {
+        let query = url.firstIndex(of: "?")
+        let beforeQuery = url[..<(query ?? url.endIndex)]
+        let parts = beforeQuery.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        // scheme:, "", authority, database: the slash before the database ends the authority.
+        guard parts.count == 4, parts[0].hasSuffix(":"), parts[1].isEmpty else { return nil }
+        let slash = beforeQuery.index(parts[3].startIndex, offsetBy: -1)
+        return String(url[...slash]) + database + (query.map { String(url[$0...]) } ?? "")
+    }
+}

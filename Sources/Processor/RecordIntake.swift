@@ -23,17 +23,8 @@ package struct RecordIntake: Sendable {
     package init(topology: Topology, agents: [String: RegisteredAgent], now: Date = Date()) {
         self.topology = topology
         self.agents = agents
-        // Records may be for the current month in China; a month ahead of UTC's is allowed for the hours
-        // when Beijing is already in the next month.
-        let latest = Self.currentPeriod(now.addingTimeInterval(8 * 3600))
-        self.validator = RecordValidator(topology: topology, latestPeriod: latest)
-    }
-
-    static func currentPeriod(_ date: Date) -> Period {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        let parts = calendar.dateComponents([.year, .month], from: date)
-        return Period(year: parts.year ?? 2020, month: parts.month ?? 1) ?? .earliest
+        // Records may be for the current month in China, which for eight hours a month is a month ahead of UTC's.
+        self.validator = RecordValidator(topology: topology, latestPeriod: ChinaTime.period(at: now))
     }
 
     package func examine(_ message: KafkaMessage) -> Intake {

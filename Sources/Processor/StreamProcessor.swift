@@ -26,7 +26,7 @@ public struct BatchReport: Sendable {
 
 public struct ProcessorConfiguration: Sendable {
     public var group: String = "empmon-processor"
-    public var kafkaBootstrap: String
+    public var kafka: KafkaEndpoint
     public var databaseURL: String
     public var topology: Topology
     /// Largest batch, and how long a batch waits to fill before it is committed anyway.
@@ -37,8 +37,8 @@ public struct ProcessorConfiguration: Sendable {
     public var clientID = "empmon-processor"
     public var onCommit: (@Sendable (BatchReport) -> Void)?
 
-    public init(kafkaBootstrap: String, databaseURL: String, topology: Topology) {
-        self.kafkaBootstrap = kafkaBootstrap
+    public init(kafka: KafkaEndpoint, databaseURL: String, topology: Topology) {
+        self.kafka = kafka
         self.databaseURL = databaseURL
         self.topology = topology
     }
@@ -86,13 +86,13 @@ struct ProcessorRun {
         self.metrics = metrics
         self.logger = logger
         var consumerConfiguration = KafkaConsumerConfiguration(
-            bootstrapServers: configuration.kafkaBootstrap, groupID: configuration.group, clientID: configuration.clientID)
+            endpoint: configuration.kafka, groupID: configuration.group, clientID: configuration.clientID)
         consumerConfiguration.client.properties["fetch.max.bytes"] = "52428800"
         var kafkaLogger = logger
         kafkaLogger.logLevel = max(logger.logLevel, .warning)
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: kafkaLogger)
         deadLetters = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: configuration.kafkaBootstrap, clientID: configuration.clientID + "-dlq"),
+            configuration: KafkaProducerConfiguration(endpoint: configuration.kafka, clientID: configuration.clientID + "-dlq"),
             logger: kafkaLogger)
         delta = IndicatorDelta(topology: configuration.topology)
         database = ProcessorDatabase(url: configuration.databaseURL, applicationName: configuration.clientID, logger: logger)
@@ -358,18 +358,7 @@ struct ProcessorRun {
     /// Decoding and checking (HMAC above all) use every core: the database is idle meanwhile. Results keep
     /// the messages' order.
     static func examine(_ messages: [KafkaMessage], with intake: RecordIntake) async -> [Intake] {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, messages.count / 1000))
-        guard workers > 1 else { return messages.map(intake.examine) }
-        let chunk = (messages.count + workers - 1) / workers
-        return await withTaskGroup(of: (Int, [Intake]).self) { group in
-            for start in stride(from: 0, to: messages.count, by: chunk) {
-                let slice = Array(messages[start..<min(messages.count, start + chunk)])
-                group.addTask { (start, slice.map(intake.examine)) }
-            }
-            var parts: [(Int, [Intake])] = []
-            for await part in group { parts.append(part) }
-            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
-        }
+        await messages.concurrentMap(minimumSlice: 1000) { intake.examine($0) }
     }
 
     /// Publishes rejections on the dead-letter topic before the batch commits: if the commit then fails,

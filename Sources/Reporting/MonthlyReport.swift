@@ -1,4 +1,3 @@
-import Alerting
 import Analysis
 import Domain
 import Foundation

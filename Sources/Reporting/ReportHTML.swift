@@ -1,4 +1,3 @@
-import Alerting
 import Analysis
 import Domain
 import Foundation
@@ -189,7 +188,7 @@ public enum ReportHTML {
     static func timestamp(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+        formatter.timeZone = ChinaTime.zone
         return formatter.string(from: date) + "（北京时间）"
     }
 }

@@ -1,4 +1,3 @@
-import Alerting
 import Domain
 import Foundation
 import HTTPTypes
@@ -97,7 +96,7 @@ public struct APIServer: Sendable {
     func render(_ output: Output, format _: APIQuery.Format) throws -> Response {
         switch output {
         case .csv(let header, let rows, let name):
-            let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+            let text = CSVText.render(header: header, rows: rows, lineEnd: "\r\n", terminated: true)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(name).csv\""],
@@ -109,10 +108,6 @@ public struct APIServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
         }
-    }
-
-    func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }

@@ -8,12 +8,9 @@ public struct ReportingCalendar: Sendable {
 
     public init(closingDay: Int = 10) { self.closingDay = closingDay }
 
-    static let chinaTime = TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt
-
     /// The moment a month's reporting closes: 00:00 CST on the day after `closingDay` of the next month.
     public func closes(_ period: Period) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = Self.chinaTime
+        let calendar = ChinaTime.calendar
         let next = period.next
         let components = DateComponents(year: next.year, month: next.month, day: closingDay + 1)
         return calendar.date(from: components) ?? .distantFuture
@@ -45,11 +42,6 @@ public struct UnitTargets: Sendable {
             scaled[IndicatorID(rawValue: id)] = indicator?.unit == .count ? value * scale : value
         }
         self.cityTargets = scaled
-    }
-
-    /// The scale from `EMPMON_TARGET_SCALE` (the demo's simulated city is a thousandth of the real one), else 1.
-    public static var environmentScale: Double {
-        ProcessInfo.processInfo.environment["EMPMON_TARGET_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
     }
 
     /// The target of `indicator` for a unit whose labour force is `labourForceShare` of the city's.

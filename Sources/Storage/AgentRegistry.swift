@@ -32,7 +32,7 @@ public struct AgentRegistry: Sendable {
     /// Registers an agent for a unit's subtree and returns its credentials.
     public func enroll(unit: Division, name: String, kafkaBootstrap: String) async throws -> AgentCredentials {
         let secret = randomBytes(32)
-        let agentID = "agent-\(unit.code)-\(String(randomBytes(4).map { String($0, radix: 16).leftPadded(2) }.joined()))"
+        let agentID = "agent-\(unit.code)-\(String(randomBytes(4).map { String($0, radix: 16).leftPadded(to: 2) }.joined()))"
         let cityKey = try await pseudonymizationKey()
         _ = try await database.withConnection { connection in
             try await connection.query(
@@ -98,8 +98,4 @@ public struct AgentRegistry: Sendable {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

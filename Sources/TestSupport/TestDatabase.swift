@@ -23,11 +23,9 @@ public struct TestDatabase: Sendable {
         let admin = try await PostgresConnection.connect(url: adminURL)
         // A database name cannot be a parameter; this one is generated here from hex digits only.
         try await admin.query("CREATE DATABASE \(name)")
-        guard let slash = adminURL.range(of: "/", options: .backwards) else {
+        guard let url = PostgresURL.replacingDatabase(of: adminURL, with: name) else {
             throw PostgresError(.usage, "the test server URL needs a database path")
         }
-        var url = String(adminURL[..<slash.upperBound]) + name
-        if let query = adminURL.firstIndex(of: "?") { url += String(adminURL[query...]) }
         return TestDatabase(url: url, name: name, adminURL: adminURL)
     }
 

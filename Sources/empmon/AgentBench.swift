@@ -165,7 +165,7 @@ struct AgentBench: AsyncParsableCommand {
         var outcome = Delivery.Outcome()
         let deliverTime = try await clock.measure {
             // Retention is long enough here that nothing of the fill is compacted: the probe meets the full spool.
-            (_, outcome) = try await workspace.flush(timeout: .seconds(120), keepMonths: 1200, now: latest, logger: logger)
+            (_, outcome) = try await workspace.flush(timeout: .seconds(120), keepMonths: 1200, now: latest, security: try Empmon.kafkaSecurity(), logger: logger)
         }
         guard outcome.failed == 0 else { throw ValidationError("filling the spool: \(outcome.failed) records not delivered (\(outcome.lastError ?? ""))") }
         return (spooled, spoolTime.seconds, deliverTime.seconds)
@@ -219,7 +219,7 @@ struct AgentCountyBench: AsyncParsableCommand {
         let payloadBytes = try workspace.spool.pending(limit: 1).first?.record.payload.count ?? 0
         var outcome = Delivery.Outcome()
         let deliverTime = try await clock.measure {
-            (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: period, logger: quiet)
+            (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: period, security: try Empmon.kafkaSecurity(), logger: quiet)
         }
         let results: [String: Double] = [
             "county_month_records": Double(records), "county_month_rejected_rows": Double(rejected),

@@ -182,7 +182,7 @@ struct AgentCommand: AsyncParsableCommand {
             print("agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)")
             print("kind      period   pending  delivered  failing")
             for row in try workspace.status() {
-                print("\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(String(row.pending).leftPadded(7))  \(String(row.delivered).leftPadded(9))  \(String(row.failing).leftPadded(7))")
+                print("\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(String(row.pending).leftPadded(to: 7, with: " "))  \(String(row.delivered).leftPadded(to: 9, with: " "))  \(String(row.failing).leftPadded(to: 7, with: " "))")
             }
         }
     }
@@ -216,8 +216,8 @@ extension AgentCommand {
             var kafkaLogger = logger
             kafkaLogger.logLevel = .critical
             let desk = DeliveryDesk(
-                workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths, currentPeriod: { currentPeriod() },
-                logger: kafkaLogger)
+                workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths, security: try Empmon.kafkaSecurity(),
+                currentPeriod: { currentPeriod() }, logger: kafkaLogger)
             let page = AgentPageServer(workspace: workspace, topology: topology, desk: desk, logger: logger)
             let app = Application(
                 router: page.router(), configuration: .init(address: .hostname(host, port: port)),
@@ -250,23 +250,18 @@ private func parseCommon(period text: String, unit: String?) throws -> (Period, 
 
 /// The month it is now in China.
 func currentPeriod() -> Period {
-    let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "Asia/Shanghai") ?? .current, from: Date())
-    return Period(year: parts.year ?? 2020, month: parts.month ?? 1) ?? Period.earliest
+    ChinaTime.period()
 }
 
 private func deliver(_ workspace: AgentWorkspace, timeout: Int, keepMonths: Int = 13) async throws {
     var logger = Empmon.logger("empmon.agent")
     if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .critical }
     let (pending, outcome) = try await workspace.flush(
-        timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(), logger: logger)
+        timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: logger)
     if pending == 0 {
         print("nothing pending")
         return
     }
     print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending (\(outcome.lastError ?? "broker unreachable")) — run `empmon agent flush` later" : ""))
     if outcome.failed > 0 { throw ExitCode(2) }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }

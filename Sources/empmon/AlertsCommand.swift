@@ -35,7 +35,7 @@ struct AlertsEvalCommand: AsyncParsableCommand {
         let summary = try await engine.evaluate(now: try now.map { try parseMoment($0, option: "--now") } ?? Date())
         print("evaluated \(configuration.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) fired, \(summary.resolved) resolved, "
             + "\(summary.stillFiring) still firing, \(summary.pending) pending")
-        let delivery = try await AlertDispatcher(database: database, kafkaBootstrap: settings.kafkaBootstrap, logger: Empmon.logger("empmon.alerts"))
+        let delivery = try await AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: Empmon.logger("empmon.alerts"))
             .deliver(patience: .seconds(patience))
         print("delivered \(delivery.delivered) notifications" + (delivery.waiting > 0 ? "; \(delivery.waiting) waiting for a retry (next `alerts eval` or the processor)" : ""))
     }
@@ -66,7 +66,7 @@ struct AlertsListCommand: AsyncParsableCommand {
         default:
             let header = ["id", "state", "severity", "rule", "unit", "since", "last", "message"]
             let rows = alerts.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }
-            print(format == "csv" ? CSV.render(header: header, rows: rows) : Table.render(header: header, rows: rows))
+            print(format == "csv" ? CSVText.render(header: header, rows: rows) : Table.render(header: header, rows: rows))
         }
     }
 }
@@ -78,6 +78,6 @@ enum AlertSetup {
 
     static func targets(files: TopologyFiles, scale: Double?) throws -> UnitTargets {
         let targets = try files.loadTargets()
-        return UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale ?? UnitTargets.environmentScale)
+        return UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale ?? Empmon.environmentTargetScale)
     }
 }

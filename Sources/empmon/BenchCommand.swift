@@ -138,11 +138,11 @@ extension Duration {
 
 /// Drops and creates the database `name` on the dev server at `devURL`, for a bench of its own; returns its URL.
 func freshBenchDatabase(_ name: String, devURL: String) async throws -> String {
-    guard let slash = devURL.range(of: "/", options: .backwards) else { throw ValidationError("odd dev URL") }
+    guard let url = PostgresURL.replacingDatabase(of: devURL, with: name) else { throw ValidationError("the dev URL \(devURL) names no database") }
     let admin = try await PostgresConnection.connect(url: devURL)
     try await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     try await admin.query("CREATE DATABASE \(name)")
-    return String(devURL[..<slash.upperBound]) + name
+    return url
 }
 
 /// The process's peak resident memory, from /proc.

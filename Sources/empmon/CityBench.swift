@@ -227,7 +227,7 @@ struct CityBench: AsyncParsableCommand {
         let outcome = try await withThrowingTaskGroup(of: Delivery.Outcome.self) { tasks in
             for workspace in agents.values {
                 var delivery = Delivery(
-                    spool: workspace.spool, bootstrap: workspace.credentials.kafkaBootstrap, agentID: workspace.credentials.agentID,
+                    spool: workspace.spool, kafka: try Empmon.kafka(workspace.credentials.kafkaBootstrap), agentID: workspace.credentials.agentID,
                     logger: logger)
                 // Small chunks bound how far past the limit a partition can go (agents that share it add up).
                 delivery.chunkSize = 1_000

@@ -82,14 +82,14 @@ struct DemoCommand: AsyncParsableCommand {
         var delivered = 0
         for (county, workspace) in agents.sorted(by: { $0.key < $1.key }) {
             try workspace.spool.sync()
-            let (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), logger: quiet)
+            let (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: quiet)
             delivered += outcome.delivered
             if outcome.failed > 0 { throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records") }
         }
         step("the county agents spooled \(spooled) signed records and delivered \(delivered) to Kafka")
 
         // 3. The processor, until everything is committed.
-        var configuration = ProcessorConfiguration(kafkaBootstrap: settings.kafkaBootstrap, databaseURL: settings.postgresURL, topology: topology)
+        var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.stopWhenCaughtUp = true
         configuration.group = group
         configuration.clientID = "empmon-demo-processor"
@@ -141,7 +141,7 @@ struct DemoCommand: AsyncParsableCommand {
         alertLogger.logLevel = .error
         let rules = try AlertSetup.rules(nil, files: files)
         let summary = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger).evaluate()
-        let alertDelivery = try await AlertDispatcher(database: database, kafkaBootstrap: settings.kafkaBootstrap, logger: alertLogger).deliver(patience: .seconds(10))
+        let alertDelivery = try await AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: alertLogger).deliver(patience: .seconds(10))
         step("alerts: \(rules.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) firing, \(summary.pending) pending; "
             + "\(alertDelivery.delivered) events on the alerts topic")
         let firing = try await AlertRecord.list(database: database, state: "firing", limit: 1000)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kafka
 import Logging
 
 @main
@@ -31,4 +32,35 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(help: "Dev stack folder (default: $EMPMON_HOME, then the nearest .empmon).")
     var home: String?
+}
+
+extension Empmon {
+    /// The deployment's Kafka security (TLS, SASL) from the properties file named by `EMPMON_KAFKA_PROPERTIES`
+    /// (Deploy/kafka/librdkafka-client.properties), `${NAME}` taken from the environment; plaintext when it is
+    /// unset. Read here, at the edge, and handed to the libraries as a typed value.
+    static func kafkaSecurity() throws -> KafkaSecurity {
+        let environment = ProcessInfo.processInfo.environment
+        guard let path = environment["EMPMON_KAFKA_PROPERTIES"], !path.isEmpty else { return .plaintext }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("EMPMON_KAFKA_PROPERTIES names \(path), which cannot be read")
+        }
+        do {
+            return try KafkaSecurity(properties: String(decoding: data, as: UTF8.self), environment: environment, source: path)
+        } catch {
+            throw ValidationError("EMPMON_KAFKA_PROPERTIES: \(error)")
+        }
+    }
+
+    /// The brokers at `bootstrap`, reached with the deployment's security.
+    static func kafka(_ bootstrap: String) throws -> KafkaEndpoint {
+        KafkaEndpoint(bootstrapServers: bootstrap, security: try kafkaSecurity())
+    }
+}
+
+extension Empmon {
+    /// The scale of the count targets from `EMPMON_TARGET_SCALE` (the demo's simulated city is a thousandth of the
+    /// real one), else 1; a command's `--target-scale` comes first.
+    static var environmentTargetScale: Double {
+        ProcessInfo.processInfo.environment["EMPMON_TARGET_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+    }
 }

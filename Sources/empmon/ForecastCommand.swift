@@ -85,7 +85,7 @@ struct BacktestCommand: AsyncParsableCommand {
         let overall = ["overall", String(report.scores.count), "", number(report.meanMASE), number(report.meanSMAPE), number(report.meanNaiveMASE), number(report.meanNaiveSMAPE)]
         switch format {
         case "csv":
-            print(CSV.render(header: header, rows: rows + [overall]))
+            print(CSVText.render(header: header, rows: rows + [overall]))
         case "json":
             struct Output: Encodable {
                 struct Row: Encodable { let unit: String; let months: Int; let model: String; let mase, smape, snaiveMase, snaiveSmape: Double? }

@@ -100,7 +100,7 @@ extension BenchCommand {
             resetPeakMemory()
             results["memory_before_processor_mib"] = currentMemoryMiB()
             let collector = BatchCollector()
-            var configuration = ProcessorConfiguration(kafkaBootstrap: dev.kafkaBootstrap, databaseURL: url, topology: topology)
+            var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
             configuration.group = group
             configuration.stopWhenCaughtUp = true
             configuration.onCommit = { collector.add($0) }

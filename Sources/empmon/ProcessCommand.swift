@@ -44,7 +44,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let topology = try TopologyFiles.locate().loadTopology()
-        var configuration = ProcessorConfiguration(kafkaBootstrap: settings.kafkaBootstrap, databaseURL: settings.postgresURL, topology: topology)
+        var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.batchSize = batchSize
         configuration.linger = .milliseconds(lingerMs)
@@ -60,7 +60,7 @@ struct ProcessCommand: AsyncParsableCommand {
             let alerts = AlertService(
                 engine: AlertEngine(database: database, topology: topology, configuration: rules, targets: try AlertSetup.targets(files: files, scale: targetScale),
                     logger: Empmon.logger("empmon.alerts")),
-                dispatcher: AlertDispatcher(database: database, kafkaBootstrap: settings.kafkaBootstrap, logger: Empmon.logger("empmon.alerts")),
+                dispatcher: AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: Empmon.logger("empmon.alerts")),
                 logger: Empmon.logger("empmon.alerts"))
             configuration.onCommit = { report in alerts.touch(report.touchedUnits) }
             services.append(.init(service: alerts))

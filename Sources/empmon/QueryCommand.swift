@@ -35,7 +35,7 @@ struct QueryOptions: ParsableArguments {
         let targets = try files.loadTargets()
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
-        let unitTargets = UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: targetScale ?? UnitTargets.environmentScale)
+        let unitTargets = UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: targetScale ?? Empmon.environmentTargetScale)
         return (SituationQuery(database: database, topology: topology, targets: unitTargets), topology)
     }
 
@@ -80,7 +80,7 @@ struct SituationCommand: AsyncParsableCommand {
                  row.rank.map(String.init) ?? "", row.reportingRate.map { "\($0)" } ?? "", row.yearToDate.map { "\($0)" } ?? "",
                  row.target.map { "\($0)" } ?? "", row.progress.map { "\($0)" } ?? "", row.status.rawValue]
             }
-            print(CSV.render(header: header, rows: raw))
+            print(CSVText.render(header: header, rows: raw))
             return
         }
         print("\(chosen.chineseName) (\(chosen.id)) · \(tier) · \(month)" + (options.asOf.map { " · as of \($0)" } ?? "")
@@ -117,7 +117,7 @@ struct SeriesCommand: AsyncParsableCommand {
         let header = ["period", indicator, "seasonally_adjusted", "trend", "mom", "yoy", "status"]
         if options.format == "csv" {
             let text = { (value: Double?) in value.map { "\($0)" } ?? "" }
-            print(CSV.render(header: header, rows: points.map {
+            print(CSVText.render(header: header, rows: points.map {
                 [$0.period, text($0.value), text($0.seasonallyAdjusted), text($0.trend), text($0.monthOnMonth), text($0.yearOnYear), $0.status.rawValue]
             }))
             return
@@ -138,7 +138,7 @@ func parseMoment(_ text: String, option: String) throws -> Date {
     if let date = ISO8601DateFormatter().date(from: text) { return date }
     let day = DateFormatter()
     day.dateFormat = "yyyy-MM-dd"
-    day.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+    day.timeZone = ChinaTime.zone
     if let date = day.date(from: text) { return date.addingTimeInterval(86_400 - 0.001) }
     throw ValidationError("\(option) '\(text)' is neither a day YYYY-MM-DD nor an ISO 8601 moment")
 }

@@ -75,7 +75,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         try workspace.spool.sync()
         print("spooled \(spooled) records through the agent (\(rejected) rows refused); delivering …")
-        let (pending, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), logger: logger)
+        let (pending, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: logger)
         print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
         print("wrote \(out)/schedule.csv, \(out)/ground-truth.csv")
         if outcome.failed > 0 { throw ExitCode(2) }

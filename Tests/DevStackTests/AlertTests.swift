@@ -58,7 +58,7 @@ struct AlertFixture {
     func dispatcher() -> AlertDispatcher {
         var logger = Logger(label: "test.alerts")
         logger.logLevel = .critical
-        return AlertDispatcher(database: client, kafkaBootstrap: kafkaBootstrap, logger: logger)
+        return AlertDispatcher(database: client, kafka: KafkaEndpoint(bootstrapServers: kafkaBootstrap, security: .plaintext), logger: logger)
     }
 
     /// The state of the rule's open or latest alert for the unit ("none" when there is none).

@@ -3,6 +3,14 @@ import Testing
 
 @Suite("PostgreSQL layer without a server")
 struct PostgresUnitTests {
+    @Test("Another database on the same server keeps the user, host, port and options")
+    func replacingDatabase() {
+        #expect(PostgresURL.replacingDatabase(of: "postgresql://u@127.0.0.1:5432/empmon?sslmode=disable&x=a/b", with: "test_1")
+            == "postgresql://u@127.0.0.1:5432/test_1?sslmode=disable&x=a/b")
+        #expect(PostgresURL.replacingDatabase(of: "postgresql://u:p@h/d", with: "e") == "postgresql://u:p@h/e")
+        #expect(PostgresURL.replacingDatabase(of: "postgresql://u@h:5432", with: "e") == nil)
+    }
+
     @Test("Passwords are masked in URLs and key=value strings")
     func redaction() throws {
         #expect(try PostgresURL.redact("postgresql://empmon:pa55@db.local:5432/empmon") == "postgresql://empmon:***@db.local:5432/empmon")

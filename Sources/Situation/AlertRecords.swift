@@ -2,7 +2,8 @@ import Domain
 import Foundation
 import Postgres
 
-/// A stored alert, as `empmon alerts list` and the API show it.
+/// A stored alert, as `empmon alerts list`, the API and the report show it. A read, so it lives with the other reads:
+/// the API server and the report need it without linking the alert engine (Kafka, YAML, the lifecycle).
 public struct AlertRecord: Sendable, Codable, Hashable {
     public let id: Int64
     public let rule: String
