@@ -36,7 +36,8 @@ set +e
 # -rss_limit_mb: a parser that needs more than this for a small input is a finding too, and so is memory that grows
 # with every input. -detect_leaks=0: LeakSanitizer reports the Swift runtime's and Foundation's one-time caches
 # (type metadata, string encoders) as leaks, during the run and again at exit; those are not findings.
-ASAN_OPTIONS=detect_leaks=0 "$binary" "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -detect_leaks=0 \
+# EMPMON_FUZZ_SEED fixes libFuzzer's random seed (CI sets one, so that a run can be repeated); unset, each run differs.
+ASAN_OPTIONS=detect_leaks=0 "$binary" "$target" -seed="${EMPMON_FUZZ_SEED:-0}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -detect_leaks=0 \
   -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" > "$log" 2>&1
 status=$?
 set -e

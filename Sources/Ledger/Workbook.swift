@@ -19,6 +19,7 @@ public enum Workbook {
 
     /// The rows of the first sheet: 1-based row number (as Excel shows it) and cells by 0-based column.
     public static func firstSheet(_ bytes: [UInt8]) throws(LedgerFileError) -> [(line: Int, cells: [Int: WorkbookCell])] {
+        try WorkbookStreams.checkEveryStreamEnds(bytes, partLimit: partLimit)
         do {
             let archive = try openArchive(bytes)
             let sheetPath = try firstSheetPath(archive)
