@@ -14,6 +14,11 @@ public typealias IndicatorCounts = [IndicatorID: Int64]
 ///   name (`registered_unemployment_rate`, 登记失业率（全部劳动力）); reports and the shipped alert use the urban one.
 /// - new employment: employed in P, and the person's record for P−1 (wherever it was) is not employed.
 ///   Its urban part counts persons of urban communities (`Division.isUrban`).
+///   A person with no record in P−1 at all (a graduate who registers already employed, a migrant who returns
+///   with a job, someone who moved in) counts when their month-P village reported in P−1: the village's
+///   ledger of P−1 is then complete and the person really is new to it. When the village did not report in
+///   P−1, nothing tells a new entrant from a person the village failed to report, and the person does not
+///   count; the village's late report of P−1 makes them count (`VillageMonthCounts`).
 /// - re-employed: registered unemployed in P−1, employed in P; hard-to-employ re-employed also carries
 ///   the hard-to-employ group in P. Both count at the P unit.
 /// - unemployed last month: registered unemployed in P−1, counted at the P−1 unit (the placement
@@ -68,6 +73,10 @@ public struct IndicatorComputation: Sendable {
         let contributions: IndicatorDelta
         public let period: Period
         private var own: [DivisionCode: IndicatorCounts] = [:]
+        /// Employed persons with no record in the month before, by their village; they count as new employment
+        /// once every person is in and it is known whether their village reported the month before.
+        private var entrants: [DivisionCode: Int64] = [:]
+        private var reportedBefore = Set<DivisionCode>()
 
         init(computation: IndicatorComputation, period: Period) {
             self.computation = computation
@@ -84,6 +93,8 @@ public struct IndicatorComputation: Sendable {
         /// before's record: one definition shared with the incremental form.
         public mutating func addPerson(previous: PersonStatusRecord?, current: PersonStatusRecord?) {
             contributions.visitContribution(previous: previous, current: current, period: period) { add($0.unit, $1.id) }
+            if let previous { reportedBefore.insert(previous.unit) }
+            if let entrant = IndicatorDelta.employedNewToLedger(previous: previous, current: current) { entrants[entrant.unit, default: 0] += 1 }
         }
 
         /// One household of a village in the month, by its members' statuses; a village with any household
@@ -107,6 +118,10 @@ public struct IndicatorComputation: Sendable {
         /// Every unit's counts (all tiers), with the expected units of the topology.
         public func result() -> [DivisionCode: IndicatorCounts] {
             var own = self.own
+            for (village, count) in entrants where reportedBefore.contains(village) {
+                own[village, default: [:]]["new_employment", default: 0] += count
+                if computation.topology[village]?.isUrban == true { own[village, default: [:]]["new_urban_employment", default: 0] += count }
+            }
             for village in computation.topology.allDivisions where village.tier == .village {
                 own[village.code, default: [:]]["expected_units", default: 0] += 1
             }

@@ -37,6 +37,27 @@ public struct HouseholdMonth: Hashable, Sendable {
     }
 }
 
+/// What a village's person records for one month add up to, beyond each person's own counts: whether the village
+/// reported (any records), and how many of its employed persons have no record in the month before.
+///
+/// The second number is the new-entrant rule of new employment (`IndicatorComputation`): such a person counts as
+/// newly employed when the village reported in the month before, since the person is then really new to it. The
+/// count is kept per village and month so that a late report of the month before, which turns these persons into new
+/// employment, changes the indicators without reading them one by one.
+public struct VillageMonthCounts: Hashable, Sendable {
+    /// Person records of the village in the month: it has reported when this is above zero.
+    public var persons: Int
+    /// Of them, employed persons with no record (anywhere) in the month before.
+    public var employedNewToLedger: Int
+
+    public init(persons: Int = 0, employedNewToLedger: Int = 0) {
+        self.persons = persons
+        self.employedNewToLedger = employedNewToLedger
+    }
+
+    public var hasReported: Bool { persons > 0 }
+}
+
 /// How many of a household's reported members are in the labour force and employed.
 public struct HouseholdMembers: Hashable, Sendable {
     public var inLabourForce: Int
@@ -69,18 +90,19 @@ public struct BatchState: Sendable {
     public var persons: [PersonMonthKey: PersonStatusRecord]
     /// Stored member counts of every household the batch touches (`IndicatorDelta.householdsTouched`).
     public var households: [HouseholdMonth: HouseholdMembers]
-    /// Stored number of person records per village and month for the villages the batch touches.
-    public var reportedPersons: [UnitMonth: Int]
+    /// Stored counts of the villages and months the batch touches, and of the months on either side
+    /// (`IndicatorDelta.householdsTouched`); absent keys have no records.
+    public var villages: [UnitMonth: VillageMonthCounts]
     /// Stored activity reports of the units and months the batch reports for.
     public var activity: [UnitMonth: UnitActivityReport]
 
     public init(
         persons: [PersonMonthKey: PersonStatusRecord] = [:], households: [HouseholdMonth: HouseholdMembers] = [:],
-        reportedPersons: [UnitMonth: Int] = [:], activity: [UnitMonth: UnitActivityReport] = [:]
+        villages: [UnitMonth: VillageMonthCounts] = [:], activity: [UnitMonth: UnitActivityReport] = [:]
     ) {
         self.persons = persons
         self.households = households
-        self.reportedPersons = reportedPersons
+        self.villages = villages
         self.activity = activity
     }
 }
@@ -98,8 +120,8 @@ public struct BatchEffect: Sendable {
     public var ignoredActivity = 0
     /// New member counts of every household whose counts changed.
     public var households: [HouseholdMonth: HouseholdMembers] = [:]
-    /// New person-record counts of every village and month whose count changed.
-    public var reportedPersons: [UnitMonth: Int] = [:]
+    /// New counts of every village and month whose counts changed.
+    public var villages: [UnitMonth: VillageMonthCounts] = [:]
     /// Non-zero changes, rolled up to every ancestor.
     public var indicatorChanges: [UnitMonth: IndicatorCounts] = [:]
     /// The months the accepted records are for, and the months their changes reach.
@@ -116,7 +138,9 @@ public struct BatchEffect: Sendable {
 /// (k, P) changes the slots (k, P) and (k, P+1) — so late months and corrections reach the next month —
 /// and the change is the contribution after minus the contribution before. Zero-employment households
 /// and reporting units are not sums over persons; they come from member counts kept per household and
-/// per village.
+/// per village. Nor is the new employment of persons new to the ledger (no record in Q−1): it depends on
+/// whether their village reported in Q−1, so it is kept per village and month (`VillageMonthCounts`), and
+/// a village's first record of Q−1 adds that village's count for Q.
 public struct IndicatorDelta: Sendable {
     public let topology: Topology
 
@@ -156,7 +180,10 @@ public struct IndicatorDelta: Sendable {
         return keys
     }
 
-    /// Households and villages whose stored counts the effect depends on, given the stored records.
+    /// Households and villages whose stored counts the effect depends on, given the stored records
+    /// (`neighbourKeys`). Villages: those of every record version of the batch's persons in P and P+1,
+    /// each with the months on either side (a village's report of one month decides its new entrants' count
+    /// in the next).
     public static func householdsTouched(by records: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
         -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>)
     {
@@ -166,7 +193,14 @@ public struct IndicatorDelta: Sendable {
             let key = PersonMonthKey(personKey: record.personKey, period: record.period)
             for version in [record, stored[key]].compactMap({ $0 }) {
                 households.insert(HouseholdMonth(unit: version.unit, period: version.period, householdKey: version.householdKey))
-                villages.insert(UnitMonth(unit: version.unit, period: version.period))
+            }
+            for period in [record.period, record.period.next] {
+                let versions = period == record.period ? [record, stored[key]] : [stored[PersonMonthKey(personKey: record.personKey, period: period)]]
+                for version in versions.compactMap({ $0 }) {
+                    for month in [version.period.previous, version.period, version.period.next] {
+                        villages.insert(UnitMonth(unit: version.unit, period: month))
+                    }
+                }
             }
         }
         return (households, villages)
@@ -198,6 +232,7 @@ public struct IndicatorDelta: Sendable {
             changedSlots.insert(PersonMonthKey(personKey: record.personKey, period: record.period.next))
         }
         var tallies: [UnitMonth: PersonTally] = [:]
+        var villages = state.villages
         for slot in changedSlots {
             let previousKey = PersonMonthKey(personKey: slot.personKey, period: slot.period.previous)
             visitContribution(previous: state.persons[previousKey], current: state.persons[slot], period: slot.period) {
@@ -206,19 +241,24 @@ public struct IndicatorDelta: Sendable {
             visitContribution(previous: after(previousKey), current: after(slot), period: slot.period) {
                 tallies[$0, default: PersonTally()].values[$1.rawValue] += 1
             }
+            if let entrant = Self.employedNewToLedger(previous: state.persons[previousKey], current: state.persons[slot]) {
+                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()].employedNewToLedger -= 1
+            }
+            if let entrant = Self.employedNewToLedger(previous: after(previousKey), current: after(slot)) {
+                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()].employedNewToLedger += 1
+            }
         }
         for (unitMonth, tally) in tallies { add(tally.counts, at: unitMonth, sign: 1) }
 
         // Household and village counts: remove the superseded version, add the accepted one.
         var households = state.households
-        var reported = state.reportedPersons
         for (record, sign) in effect.supersededPersons.map({ ($0, -1) }) + effect.acceptedPersons.map({ ($0, 1) }) {
             let household = HouseholdMonth(unit: record.unit, period: record.period, householdKey: record.householdKey)
             var members = households[household] ?? HouseholdMembers()
             if record.status != .notInLabourForce { members.inLabourForce += sign }
             if record.status == .employed { members.employed += sign }
             households[household] = members
-            reported[UnitMonth(unit: record.unit, period: record.period), default: 0] += sign
+            villages[UnitMonth(unit: record.unit, period: record.period), default: VillageMonthCounts()].persons += sign
         }
         for (household, members) in households where members != (state.households[household] ?? HouseholdMembers()) {
             effect.households[household] = members
@@ -227,10 +267,28 @@ public struct IndicatorDelta: Sendable {
                 add(["zero_employment_households": 1], at: UnitMonth(unit: household.unit, period: household.period), sign: members.isZeroEmployment ? 1 : -1)
             }
         }
-        for (village, count) in reported where count != (state.reportedPersons[village] ?? 0) {
-            effect.reportedPersons[village] = count
-            let before = (state.reportedPersons[village] ?? 0) > 0
-            if before != (count > 0) { add(["reporting_units": 1], at: village, sign: count > 0 ? 1 : -1) }
+        // New entrants count at their village-month when the village reported the month before: a change of either
+        // side changes the village's new employment.
+        var entrantsToRecount = Set<UnitMonth>()
+        for (village, counts) in villages where counts != (state.villages[village] ?? VillageMonthCounts()) {
+            effect.villages[village] = counts
+            let before = state.villages[village]?.hasReported ?? false
+            if before != counts.hasReported {
+                add(["reporting_units": 1], at: village, sign: counts.hasReported ? 1 : -1)
+                entrantsToRecount.insert(UnitMonth(unit: village.unit, period: village.period.next))
+            }
+            if counts.employedNewToLedger != (state.villages[village]?.employedNewToLedger ?? 0) { entrantsToRecount.insert(village) }
+        }
+        for village in entrantsToRecount {
+            func newEmployment(_ counts: [UnitMonth: VillageMonthCounts]) -> Int64 {
+                let reportedBefore = counts[UnitMonth(unit: village.unit, period: village.period.previous)]?.hasReported ?? false
+                return reportedBefore ? Int64(counts[village]?.employedNewToLedger ?? 0) : 0
+            }
+            let change = newEmployment(villages) - newEmployment(state.villages)
+            guard change != 0 else { continue }
+            var counts: IndicatorCounts = ["new_employment": change]
+            if topology[village.unit]?.isUrban == true { counts["new_urban_employment"] = change }
+            add(counts, at: village, sign: 1)
         }
 
         for report in activity {
@@ -259,6 +317,13 @@ public struct IndicatorDelta: Sendable {
             own[UnitMonth(unit: village.code, period: period), default: [:]]["expected_units", default: 0] += 1
         }
         return rollUp(own)
+    }
+
+    /// The person of a slot when they are employed in it and have no record in the month before: a new entrant,
+    /// whose new employment depends on their village (`VillageMonthCounts`), not on their own records.
+    static func employedNewToLedger(previous: PersonStatusRecord?, current: PersonStatusRecord?) -> PersonStatusRecord? {
+        guard previous == nil, let current, current.status == .employed else { return nil }
+        return current
     }
 
     /// The contribution of the slot (person, `period`) given the person's records for the month before and the

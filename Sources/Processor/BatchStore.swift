@@ -19,7 +19,8 @@ struct BatchStore {
         CREATE TEMP TABLE IF NOT EXISTS batch_activity (LIKE activity_ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_households
             (period date, unit_code char(12), household_key bytea, in_labour_force integer, employed integer) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS batch_villages (period date, unit_code char(12), persons integer) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS batch_villages
+            (period date, unit_code char(12), persons integer, employed_new_to_ledger integer) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS batch_changes (LIKE unit_month_counts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
         """
 
@@ -159,19 +160,20 @@ struct BatchStore {
         return result
     }
 
-    func readVillageReports(_ keys: Set<UnitMonth>) async throws -> [UnitMonth: Int] {
+    func readVillageReports(_ keys: Set<UnitMonth>) async throws -> [UnitMonth: VillageMonthCounts] {
         guard !keys.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT period::text, unit_code, persons FROM village_reports WHERE period = ANY($1::date[]) AND unit_code = ANY($2::bpchar[])
+            SELECT period::text, unit_code, persons, employed_new_to_ledger FROM village_reports
+            WHERE period = ANY($1::date[]) AND unit_code = ANY($2::bpchar[])
             """, [Self.dateArray(Set(keys.map(\.period))), Self.textArray(Set(keys.map(\.unit.description)))])
-        var result: [UnitMonth: Int] = [:]
+        var result: [UnitMonth: VillageMonthCounts] = [:]
         for row in rows {
-            let (periodText, unitText, persons) = try row.decode((String, String, Int).self)
+            let (periodText, unitText, persons, entrants) = try row.decode((String, String, Int, Int).self)
             guard let period = LedgerColumns.period(fromDate: periodText), let unit = DivisionCode(unitText)
             else { throw PostgresError(.decoding, "a village_reports row is malformed") }
             let key = UnitMonth(unit: unit, period: period)
-            if keys.contains(key) { result[key] = persons }
+            if keys.contains(key) { result[key] = VillageMonthCounts(persons: persons, employedNewToLedger: entrants) }
         }
         return result
     }
@@ -255,18 +257,22 @@ struct BatchStore {
                 DO UPDATE SET in_labour_force = excluded.in_labour_force, employed = excluded.employed
                 """)
         }
-        let newVillages = effect.reportedPersons.filter { state.reportedPersons[$0.key] == nil }
-        let changedVillages = effect.reportedPersons.filter { state.reportedPersons[$0.key] != nil }
+        let newVillages = effect.villages.filter { state.villages[$0.key] == nil }
+        let changedVillages = effect.villages.filter { state.villages[$0.key] != nil }
         for (rows, table) in [(newVillages, "village_reports"), (changedVillages, "batch_villages")] where !rows.isEmpty {
-            try await connection.copyIn("COPY \(table) (period, unit_code, persons) FROM STDIN") { writer in
-                for (key, persons) in rows { try writer.append([LedgerColumns.date(key.period), key.unit.description, persons]) }
+            try await connection.copyIn("COPY \(table) (period, unit_code, persons, employed_new_to_ledger) FROM STDIN") { writer in
+                for (key, counts) in rows {
+                    try writer.append([LedgerColumns.date(key.period), key.unit.description, counts.persons, counts.employedNewToLedger])
+                }
             }
         }
         if !changedVillages.isEmpty {
             try await connection.query(
                 """
-                INSERT INTO village_reports SELECT * FROM batch_villages
-                ON CONFLICT (period, unit_code) DO UPDATE SET persons = excluded.persons
+                INSERT INTO village_reports (period, unit_code, persons, employed_new_to_ledger)
+                SELECT period, unit_code, persons, employed_new_to_ledger FROM batch_villages
+                ON CONFLICT (period, unit_code) DO UPDATE SET persons = excluded.persons,
+                    employed_new_to_ledger = excluded.employed_new_to_ledger
                 """)
         }
         if !effect.acceptedActivity.isEmpty {

@@ -295,7 +295,7 @@ struct ProcessorRun {
                     let touched = IndicatorDelta.householdsTouched(by: newestPersons.newest, stored: state.persons)
                     try await store.lockCounties(Set(touched.villages.map(\.unit)))
                     state.households = try await store.readHouseholds(touched.households)
-                    state.reportedPersons = try await store.readVillageReports(touched.villages)
+                    state.villages = try await store.readVillageReports(touched.villages)
                     state.activity = try await store.readActivity(Set(newestActivity.newest.map { UnitMonth(unit: $0.unit, period: $0.period) }))
                     phases.mark("households")
                     let effect = delta.effect(persons: newestPersons.newest, activity: newestActivity.newest, state: state)

@@ -72,4 +72,52 @@ struct IndicatorComputationTests {
         #expect(county["expected_units"] == Int64(Fixtures.topology.expectedReportingUnits(under: DivisionCode("140404000000")!).count))
         #expect(month.count == 2790, "every unit of every tier has an entry")
     }
+
+    /// The new-entrant rule, in both forms: a person with no record in the month before counts as new
+    /// employment when their village reported in the month before, and a late report of that month makes them count.
+    @Test("New entrants count when their village reported the month before, in both forms")
+    func newEntrants() throws {
+        let september = Period("2024-09")!
+        let october = Period("2024-10")!
+        let otherRural = Fixtures.topology.units(of: .village, under: DivisionCode("140404000000")!)
+            .filter { !$0.isUrban }[1].code
+        // The urban village reported in September (A); E is new to the ledger in October and employed: new
+        // employment there. F is new and employed in a rural village that did not report in September: unknown,
+        // not counted. G is new and unemployed: never new employment.
+        let a09 = Self.record("a", "1", Self.urbanVillage, "2024-09", .unemployed)
+        let e10 = Self.record("e", "5", Self.urbanVillage, "2024-10", .employed)
+        let f10 = Self.record("f", "6", otherRural, "2024-10", .employed)
+        let g10 = Self.record("g", "7", Self.urbanVillage, "2024-10", .unemployed)
+        let computation = IndicatorComputation(topology: Fixtures.topology)
+        func fromScratch(_ records: [PersonStatusRecord]) -> [DivisionCode: IndicatorCounts] {
+            var byPeriod: [Period: [String: PersonStatusRecord]] = [:]
+            for record in records { byPeriod[record.period, default: [:]][record.personKey] = record }
+            return computation.compute(persons: byPeriod, activity: [:], periods: [october])[october] ?? [:]
+        }
+        let month = fromScratch([a09, e10, f10, g10])
+        #expect(month[Self.urbanVillage]?["new_employment"] == 1 && month[Self.urbanVillage]?["new_urban_employment"] == 1)
+        #expect(month[otherRural]?["new_employment"] == nil, "its village had not reported September")
+        #expect(month[Fixtures.topology.city.code]?["new_employment"] == 1)
+
+        // The rural village's September arrives late, from another person: F now counts, in the rural village.
+        let h09 = Self.record("h", "8", otherRural, "2024-09", .notInLabourForce)
+        let after = fromScratch([a09, e10, f10, g10, h09])
+        #expect(after[otherRural]?["new_employment"] == 1 && after[otherRural]?["new_urban_employment"] == nil)
+        #expect(after[Fixtures.topology.city.code]?["new_employment"] == 2)
+
+        // The incremental form: October first, then the late September in its own batch.
+        let delta = IndicatorDelta(topology: Fixtures.topology)
+        let first = delta.effect(persons: [a09, e10, f10, g10], activity: [], state: BatchState())
+        let cityOctober = UnitMonth(unit: Fixtures.topology.city.code, period: october)
+        #expect(first.indicatorChanges[cityOctober]?["new_employment"] == 1)
+        #expect(first.villages[UnitMonth(unit: otherRural, period: october)] == VillageMonthCounts(persons: 1, employedNewToLedger: 1))
+        var state = BatchState()
+        let touched = IndicatorDelta.householdsTouched(by: [h09], stored: [:])
+        for village in touched.villages { state.villages[village] = first.villages[village] }
+        #expect(touched.villages.contains(UnitMonth(unit: otherRural, period: october)), "the late month reads the next month's entrants")
+        let second = delta.effect(persons: [h09], activity: [], state: state)
+        #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: october)]?["new_employment"] == 1)
+        #expect(second.indicatorChanges[cityOctober]?["new_employment"] == 1)
+        #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: september)]?["reporting_units"] == 1)
+    }
 }
