@@ -215,7 +215,7 @@ let package = Package(
             name: "DevStackTests",
             dependencies: [
                 "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage", "Alerting", "Situation", "Analysis", "Serve",
-                "Agent", "Ledger",
+                "Agent", "Ledger", "Simulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),

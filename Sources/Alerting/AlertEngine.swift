@@ -59,25 +59,23 @@ public struct AlertEngine: Sendable {
         let lastReported = span.last { (cityMonths[$0]?["reporting_units"] ?? 0) > 0 }
         let shortfalls = configuration.rules.contains { $0.kind == .missingRecords }
             ? try await recordShortfalls(from: first, through: last) : [:]
+        // Rules judge the reported-plus-estimated figure: a village not yet reported carries its month before
+        // forward (`NonResponseImputation`), so that a month still trickling in does not read as a fall.
+        let estimates = try await history.estimates(topology: topology, from: first, through: last)
+        for unit in units {
+            for (period, estimate) in estimates where estimate.isEstimated(unit) {
+                counts[unit, default: [:]][period] = estimate.estimated(counts[unit]?[period] ?? [:], unit: unit)
+            }
+        }
         var outcomes: [Outcome] = []
         for rule in configuration.rules {
             guard let indicator = IndicatorCatalogue.indicator(rule.indicatorID) else { continue }
             for unit in units where rule.tiers.contains(unit.tier) {
                 let months = counts[unit] ?? [:]
-                // A month nobody in the unit has reported yet holds only what earlier months carry into it (the
-                // "month before" of new employment): no evidence either way.
-                let value = { (period: Period) -> Double? in
-                    guard let row = months[period], (row["reporting_units"] ?? 0) > 0 else { return nil }
-                    return indicator.value(in: row)
-                }
                 let status: AlertStatus
                 switch rule.kind {
-                case .threshold:
-                    status = AlertWalk.walk(AlertWalk.thresholdSignals(span.map { ($0, value($0)) }, rule: rule), rule: rule)
-                case .drop:
-                    status = AlertWalk.walk(
-                        AlertWalk.dropSignals(span.map { ($0, value($0)) }, rule: rule, higherIsBetter: indicator.higherIsBetter ?? true),
-                        rule: rule)
+                case .threshold, .drop:
+                    status = AlertWalk.status(of: rule, indicator: indicator, months: months, span: span) ?? AlertStatus()
                 case .missingReports:
                     status = AlertWalk.walk(AlertWalk.missingReportSignals(span.map { period in
                         let row = months[period] ?? [:]

@@ -76,6 +76,25 @@ public enum AlertWalk {
         return fresh
     }
 
+    /// The status of a threshold or drop rule for one unit over `span`, from the unit's counts per month (reported
+    /// plus estimated, `AlertEngine`); nil for the other kinds. A month nobody in the unit has reported yet holds
+    /// only what earlier months carry into it (the "month before" of new employment): no evidence either way; nor
+    /// does a month whose rate rests on fewer than `min_denominator` persons.
+    public static func status(of rule: AlertRule, indicator: Indicator, months: [Period: IndicatorCounts], span: [Period]) -> AlertStatus? {
+        let values = span.map { period -> (Period, Double?) in
+            guard let row = months[period], (row["reporting_units"] ?? 0) > 0 else { return (period, nil) }
+            if let minimum = rule.minDenominator, case .ratio(_, let denominator) = indicator.rollup, (row[denominator] ?? 0) < minimum {
+                return (period, nil)
+            }
+            return (period, indicator.value(in: row))
+        }
+        switch rule.kind {
+        case .threshold: return walk(thresholdSignals(values, rule: rule), rule: rule)
+        case .drop: return walk(dropSignals(values, rule: rule, higherIsBetter: indicator.higherIsBetter ?? true), rule: rule)
+        default: return nil
+        }
+    }
+
     /// Signals of a threshold rule: `below` (or `above`) fires, `resolve_above` (`resolve_below`) clears.
     public static func thresholdSignals(_ values: [(Period, Double?)], rule: AlertRule) -> [(Period, AlertSignal)] {
         values.map { period, value in

@@ -41,11 +41,15 @@ public struct AlertRule: Sendable, Codable, Hashable {
     public var resolveDrop: Double?
     public var probabilityBelow: Double?
     public var day: Int?
+    /// For a rate's threshold and drop rules: months whose denominator is smaller say nothing. A county with 16
+    /// registered unemployed last month has a placement rate of 0% or 6% by one person; no alert should ride on that.
+    public var minDenominator: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, indicator, tiers, severity, description, below, above, drop, day
         case forPeriods = "for_periods", keepFiringFor = "keep_firing_for", resolveAbove = "resolve_above", resolveBelow = "resolve_below"
         case trailingMonths = "trailing_months", resolveDrop = "resolve_drop", probabilityBelow = "probability_below"
+        case minDenominator = "min_denominator"
     }
 
     public var requiredPeriods: Int { max(1, forPeriods ?? 1) }
@@ -110,6 +114,12 @@ public struct AlertConfiguration: Sendable, Codable {
                 guard let indicator = rule.indicator, IndicatorCatalogue.indicator(IndicatorID(rawValue: indicator)) != nil else {
                     problems.append("\(name): indicator '\(rule.indicator ?? "")' is not in the catalogue")
                     continue
+                }
+            }
+            if let minimum = rule.minDenominator {
+                if minimum < 1 { problems.append("\(name): min_denominator must be at least 1") }
+                if ![.threshold, .drop].contains(rule.kind) || IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .rate {
+                    problems.append("\(name): min_denominator applies to threshold and drop rules on a rate")
                 }
             }
             switch rule.kind {

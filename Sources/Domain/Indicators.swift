@@ -118,3 +118,21 @@ extension IndicatorCatalogue {
         ["new_employment", "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "trained", "assisted"]
             + activity.map(\.id.rawValue).map(IndicatorID.init(rawValue:)))
 }
+
+extension IndicatorCatalogue {
+    /// A rate from counts, nil when its denominator is zero.
+    public static func rate(_ indicator: Indicator, in counts: IndicatorCounts) -> Double? {
+        guard case .ratio(let numerator, let denominator) = indicator.rollup else { return nil }
+        let below = counts[denominator] ?? 0
+        guard below != 0 else { return nil }
+        return Double(counts[numerator] ?? 0) / Double(below)
+    }
+}
+
+extension Indicator {
+    /// This indicator's value in a unit-month's counts: the count, or the rate from its numerator and denominator
+    /// (nil when the denominator is zero).
+    public func value(in counts: IndicatorCounts) -> Double? {
+        unit == .count ? Double(counts[id] ?? 0) : IndicatorCatalogue.rate(self, in: counts)
+    }
+}

@@ -131,9 +131,10 @@ public struct APIServer: Sendable {
         let table = try await query.situation(tier: tier, period: period, indicator: indicator.id, within: root, asOf: try parameters.asOf())
         if try parameters.format() == .csv {
             return .csv(
-                header: ["unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "ytd", "target", "progress", "status"],
+                header: ["unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "estimate", "estimated_villages", "ytd", "target", "progress", "status"],
                 rows: table.rows.map { [$0.unit, $0.name, Self.number($0.value), Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.rank.map(String.init) ?? "",
-                    Self.number($0.reportingRate), Self.number($0.yearToDate), Self.number($0.target), Self.number($0.progress), $0.status.rawValue] },
+                    Self.number($0.reportingRate), Self.number($0.estimate), String($0.estimatedVillages), Self.number($0.yearToDate), Self.number($0.target),
+                    Self.number($0.progress), $0.status.rawValue] },
                 name: "situation-\(tier.rawValue)-\(period)-\(indicator.id)")
         }
         return .json(table)

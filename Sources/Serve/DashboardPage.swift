@@ -20,7 +20,7 @@ th { background: #eef2f7; text-align: center; }
 td.name { text-align: left; }
 tr.drill { cursor: pointer; } tr.drill:hover { background: #f0f5fb; }
 .crumbs a { color: #cfe0f5; cursor: pointer; margin-right: 6px; }
-.good { color: #1e7b34; } .bad { color: #b03a2e; } .muted { color: #777; }
+.good { color: #1e7b34; } .bad { color: #b03a2e; } .muted { color: #777; } .estimated { font-style: italic; color: #8a5a00; }
 .sev-critical { color: #b03a2e; font-weight: 600; } .sev-warning { color: #b9770e; }
 #login { display: none; }
 </style></head><body>
@@ -100,11 +100,14 @@ async function units(unit, tier, period, indicator) {
   const body = await api(`/api/v1/situation?tier=${tier}&period=${period}&indicator=${indicator}&within=${unit.code}`);
   const rate = rates.has(indicator);
   $("units-title").textContent = `${unit.name} 下辖${tierName[tier]}：${names[indicator]}（${period}）`;
-  $("units").innerHTML = "<tr><th>排名</th><th>单位</th><th>本月</th><th>环比</th><th>同比</th><th>年累计</th><th>报送率</th><th>状态</th></tr>" +
+  $("units").innerHTML = "<tr><th>排名</th><th>单位</th><th>本月</th><th>环比</th><th>同比</th><th>年累计</th><th>报送率</th><th>含未报估计</th><th>状态</th></tr>" +
     body.rows.slice().sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9)).map(r =>
       `<tr class="${tierBelow[tier] ? "drill" : ""}" data-unit="${r.unit}" data-name="${esc(r.name)}" data-value="${r.value ?? ""}">` +
       `<td>${r.rank ?? "–"}</td><td class="name">${esc(r.name)}</td><td>${fmt(r.value, rate)}</td><td>${r.monthOnMonth === undefined ? "–" : rate ? (r.monthOnMonth * 100).toFixed(1) + " 点" : Math.round(r.monthOnMonth)}</td>` +
-      `<td>${r.yearOnYear === undefined ? "–" : rate ? (r.yearOnYear * 100).toFixed(1) + " 点" : Math.round(r.yearOnYear)}</td><td>${fmt(r.yearToDate, rate)}</td><td>${fmt(r.reportingRate, true)}</td><td class="muted">${r.status === "revised" ? "修订" : "初步"}</td></tr>`).join("");
+      `<td>${r.yearOnYear === undefined ? "–" : rate ? (r.yearOnYear * 100).toFixed(1) + " 点" : Math.round(r.yearOnYear)}</td><td>${fmt(r.yearToDate, rate)}</td><td>${fmt(r.reportingRate, true)}</td>` +
+      (r.estimate === undefined || r.estimate === null ? `<td class="muted">–</td>` :
+        `<td class="estimated" title="${r.estimatedVillages} 个未报村（社区）按上月数据估计">${fmt(r.estimate, rate)}（估）</td>`) +
+      `<td class="muted">${r.status === "revised" ? "修订" : "初步"}</td></tr>`).join("");
   document.querySelectorAll("#units tr.drill").forEach(row => row.onclick = () => {
     state.trail.push({code: row.dataset.unit, name: row.dataset.name, tier});
     show(row.dataset.unit);

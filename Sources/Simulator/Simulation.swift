@@ -16,6 +16,10 @@ public struct SimulationOptions: Sendable {
     public var lateShare = 0.0
     /// Share of village-months that get a corrected second file.
     public var correctionShare = 0.0
+    /// Share of the last month's villages whose ledgers have not arrived when the run ends. Reports are due by the
+    /// 10th of the next month and trickle in until then, so the last month is preliminary: its reported figures
+    /// fall short, and the situation table shows an estimate for the villages still missing.
+    public var pendingShare = 0.0
     /// Only these counties (all when empty): a sample of the city, for tests and trials.
     public var counties: Set<DivisionCode> = []
     public init() {}
@@ -29,7 +33,7 @@ public struct SimulationOptions: Sendable {
 struct SimPerson {
     let index: Int
     let idNumber: String
-    let household: String
+    var household: String
     var village: Int
     let birthYear: Int
     var groups: Set<PersonGroup>
@@ -41,6 +45,8 @@ struct SimPerson {
     var assisted = false
     var trained = false
     var income: IncomeBand?
+    /// False once the person has left the city's working-age ledger (aged out, or a migrant who settled away).
+    var present = true
 }
 
 /// A synthetic labour force on the real Changzhi topology, evolving month by month with the seasons:
@@ -67,7 +73,7 @@ public struct Simulation: Sendable {
         populate()
     }
 
-    public var personCount: Int { persons.count }
+    public var personCount: Int { persons.count { $0.present } }
 
     /// The village's own generator: a village's residents depend on the seed and the village alone, so that a
     /// county simulated with `--counties` is the same county, of the same size, as in the whole city.
@@ -148,15 +154,26 @@ public struct Simulation: Sendable {
         /// Chance that a person who becomes unemployed registers: urban, urban hard-to-employ, rural, rural hard-to-employ.
         static let registration = (urban: 0.12, urbanHard: 0.8, rural: 0.03, ruralHard: 0.15)
         /// Monthly chance of finding work: registered unemployed (the longer spells), and the rest.
-        static let registeredFind = 0.057
+        static let registeredFind = 0.054
         static let unregisteredFind = 0.42
         static let hardToEmployFactor = 0.8
         /// Graduates look longer: about one in ten is still looking in December.
         static let graduateFactor = 0.44
         /// Urban residents outside the labour force who start work directly in a month (students, returning carers).
-        static let inactiveToWork = 0.006
+        static let inactiveToWork = 0.002
         static let inactiveToSearch = 0.004
         static let assisted = 0.98
+        /// Entrants and leavers (`populationFlows`), monthly shares of the residents: residents who move house (four
+        /// in five within their county), out-of-province migrants who settle away, graduates who register for the
+        /// first time in July and migrants who come home to stay after the Spring Festival (February and March).
+        static let moves = 0.002
+        static let movesWithinCounty = 0.8
+        static let migrantSettlesAway = 0.002
+        static let julyGraduateEntrants = 0.003
+        static let graduateEmployedOnEntry = 0.65
+        static let returningMigrants = 0.0015
+        static let returnerEmployedOnEntry = 0.5
+        static let retirementAge = 65
     }
 
     /// A county's pace: how much quicker or slower than the city its people find work this year (0.85–1.15, by seed),
@@ -173,7 +190,7 @@ public struct Simulation: Sendable {
         let month = period.month
         // The season: slow in the Spring Festival months, the March rush after it (春风行动).
         let season = [1, 2].contains(month) ? 0.6 : (month == 3 ? 1.5 : 1.0)
-        for index in persons.indices {
+        for index in persons.indices where persons[index].present {
             var person = persons[index]
             let urban = villages[person.village].isUrban
             let hard = person.groups.contains(.hardToEmploy)
@@ -211,7 +228,70 @@ public struct Simulation: Sendable {
             }
             persons[index] = person
         }
+        populationFlows(month: month)
         monthlyServices()
+    }
+
+    /// The ledger's population changes: residents age out in January of the year they turn 65, out-of-province
+    /// migrants settle away, residents move house (to another village, sometimes another county), July's graduates
+    /// register for the first time (half with a job already) and migrants come home to stay after the Spring
+    /// Festival. Entrants are new to the ledger: their new employment follows the new-entrant rule
+    /// (`IndicatorComputation`), and the ground truth, computed by it, follows.
+    private mutating func populationFlows(month: Int) {
+        let residents = persons.count { $0.present }
+        for index in persons.indices where persons[index].present {
+            if month == 1, period.year - persons[index].birthYear >= Rates.retirementAge {
+                persons[index].present = false
+            } else if persons[index].location == .outOfProvince, generator.chance(Rates.migrantSettlesAway) {
+                persons[index].present = false
+            } else if generator.chance(Rates.moves) {
+                var person = persons[index]
+                move(&person)
+                persons[index] = person
+            }
+        }
+        let graduates = month == 7 ? Int((Double(residents) * Rates.julyGraduateEntrants).rounded()) : 0
+        for _ in 0..<graduates {
+            addEntrant(ages: 21...23, groups: [.collegeGraduate], employedOnEntry: Rates.graduateEmployedOnEntry, month: month)
+        }
+        let returners = [2, 3].contains(month) ? Int((Double(residents) * Rates.returningMigrants).rounded()) : 0
+        for _ in 0..<returners {
+            addEntrant(ages: 25...50, groups: [.ruralLabour], employedOnEntry: Rates.returnerEmployedOnEntry, month: month)
+        }
+    }
+
+    private mutating func move(_ person: inout SimPerson) {
+        let county = villages[person.village].code.ancestor(at: .county)
+        let candidates = generator.chance(Rates.movesWithinCounty)
+            ? villages.indices.filter { villages[$0].code.ancestor(at: .county) == county } : Array(villages.indices)
+        guard let destination = candidates.randomElement(using: &generator), destination != person.village else { return }
+        person.village = destination
+        person.household = "\(villages[destination].code.value % 1_000_000_000)-m\(person.index)"
+        if villages[destination].isUrban { person.groups.remove(.ruralLabour) }
+    }
+
+    /// A person new to the ledger, in the village of a resident drawn at random (so villages gain by their size).
+    private mutating func addEntrant(ages: ClosedRange<Int>, groups: Set<PersonGroup>, employedOnEntry: Double, month: Int) {
+        guard let host = persons.randomElement(using: &generator) else { return }
+        let village = villages[host.village]
+        let birthYear = period.year - Int.random(in: ages, using: &generator)
+        var id = ""
+        repeat {
+            id = Self.residentID(
+                county: village.code.countyKey, year: birthYear, month: Int.random(in: 1...12, using: &generator),
+                day: Int.random(in: 1...28, using: &generator), sequence: Int.random(in: 0...999, using: &generator))
+        } while !cityIDs.insert(id).inserted
+        var entrantGroups = groups
+        if village.isUrban { entrantGroups.remove(.ruralLabour) }
+        var person = SimPerson(
+            index: persons.count, idNumber: id, household: "\(village.code.value % 1_000_000_000)-e\(persons.count)",
+            village: host.village, birthYear: birthYear, groups: entrantGroups, status: .notInLabourForce, registered: false)
+        if generator.chance(employedOnEntry) {
+            employ(&person, month: month)
+        } else {
+            unemploy(&person, registration: Self.registrationChance(urban: village.isUrban, hard: false))
+        }
+        persons.append(person)
     }
 
     static func registrationChance(urban: Bool, hard: Bool) -> Double {
@@ -219,7 +299,7 @@ public struct Simulation: Sendable {
     }
 
     private mutating func monthlyServices() {
-        for index in persons.indices {
+        for index in persons.indices where persons[index].present {
             let person = persons[index]
             let target = person.registered || (person.groups.contains(.hardToEmploy) && person.status != .employed)
             persons[index].assisted = target && generator.chance(Rates.assisted)

@@ -28,7 +28,7 @@ extension Simulation {
     public mutating func emitMonth(pseudonymizer: Pseudonymizer, personKeys: inout [Int: String]) -> SimulatedMonth {
         var month = SimulatedMonth(period: period)
         var byVillage: [Int: [Int]] = [:]
-        for person in persons { byVillage[person.village, default: []].append(person.index) }
+        for person in persons where person.present { byVillage[person.village, default: []].append(person.index) }
         for (villageIndex, village) in villages.enumerated() {
             guard let members = byVillage[villageIndex] else { continue }
             let corrected = generator.chance(options.correctionShare)

@@ -28,9 +28,20 @@ public enum SimulationRun {
             try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(file.contents.utf8).write(to: URL(fileURLWithPath: path))
         }
+        var pendingDraw = SeededGenerator(seed: options.seed &+ 0x7065_6E64)
+        var pending: [SimulatedMonth.File] = []
         for monthIndex in 0..<options.months {
             if monthIndex > 0 { simulation.advance() }
-            let month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
+            var month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
+            if monthIndex == options.months - 1, options.pendingShare > 0 {
+                // The villages still to report the last month: their files are held back, and the truth is what
+                // the ledger holds without them.
+                let villages = Set(month.files.filter { $0.kind == "person" }.map(\.unit)).sorted()
+                let missing = Set(villages.filter { _ in Double.random(in: 0..<1, using: &pendingDraw) < options.pendingShare })
+                pending = month.files.filter { $0.kind == "person" && missing.contains($0.unit) }
+                month.files.removeAll { $0.kind == "person" && missing.contains($0.unit) }
+                month.acceptedRecords = month.acceptedRecords.filter { !missing.contains($0.value.unit) }
+            }
             let onTime = month.files.filter { !month.late.contains($0.path) }
             for file in onTime + deferred {
                 try (deliver ?? write)(file)
@@ -54,6 +65,13 @@ public enum SimulationRun {
             schedule.append("\(schedule.count),\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
         }
         try Data((schedule.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/schedule.csv"))
+        // Files not yet reported when the run ends (`pendingShare`): written for a later delivery, not sent.
+        var held = ["period,kind,unit,file"]
+        for file in pending {
+            try write(file)
+            held.append("\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
+        }
+        try Data((held.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/pending.csv"))
         try Data(truth.utf8).write(to: URL(fileURLWithPath: out + "/ground-truth.csv"))
     }
 }

@@ -25,11 +25,17 @@ public struct IndicatorHistory: Sendable {
         let sql: String
         if let asOf {
             parameters.append(Self.timestamp(asOf))
+            // One index probe per unit and month for its latest version: the history keeps every version, so a
+            // table of 2,628 villages must not become a scan of it (the estimate reads every village, `estimates`).
             sql = """
-                SELECT DISTINCT ON (unit_code, period) to_char(period, 'YYYY-MM'), unit_code, \(columns)
-                FROM unit_month_count_history
-                WHERE unit_code = ANY($1::bpchar[]) AND period BETWEEN $2::date AND $3::date AND recorded_at <= $4::timestamptz
-                ORDER BY unit_code, period, recorded_at DESC
+                SELECT to_char(h.period, 'YYYY-MM'), h.unit_code, \(columns)
+                FROM unnest($1::bpchar[]) AS u (unit_code)
+                CROSS JOIN generate_series($2::date, $3::date, interval '1 month') AS m (period)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM unit_month_count_history AS h
+                    WHERE h.unit_code = u.unit_code AND h.period = m.period::date AND h.recorded_at <= $4::timestamptz
+                    ORDER BY h.recorded_at DESC LIMIT 1
+                ) AS h
                 """
         } else {
             sql = """
@@ -50,6 +56,21 @@ public struct IndicatorHistory: Sendable {
             }
             return result
         }
+    }
+
+    /// Estimates for the villages not yet reported (`NonResponseImputation`) for each month from `first` through
+    /// `last`, from the villages' stored counts of those months and the month before the first.
+    public func estimates(
+        topology: Topology, from first: Period, through last: Period, asOf: Date? = nil
+    ) async throws -> [Period: NonResponseImputation.Estimate] {
+        guard first <= last else { return [:] }
+        let villages = topology.allDivisions.filter { $0.tier == .village }.map(\.code)
+        let wanted = Set(NonResponseImputation.carriedCounts + ["reporting_units"])
+        let villageCounts = try await counts(units: villages, from: first.previous, through: last, asOf: asOf, only: wanted)
+        let imputation = NonResponseImputation(topology: topology)
+        var result: [Period: NonResponseImputation.Estimate] = [:]
+        for period in first.through(last) { result[period] = imputation.estimate(period, villageCounts: villageCounts) }
+        return result
     }
 
     /// The months anything was reported for, oldest first (optionally as known at `asOf`).
@@ -79,13 +100,5 @@ public struct IndicatorHistory: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
-    }
-}
-
-extension Indicator {
-    /// This indicator's value in a unit-month's counts: the count, or the rate from its numerator and denominator
-    /// (nil when the denominator is zero).
-    public func value(in counts: IndicatorCounts) -> Double? {
-        unit == .count ? Double(counts[id] ?? 0) : IndicatorCatalogue.rate(self, in: counts)
     }
 }

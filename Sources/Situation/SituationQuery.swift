@@ -15,6 +15,11 @@ public struct SituationRow: Sendable, Codable, Hashable {
     /// 1 is best: by progress against the target when there is one, else by value, in the indicator's good direction.
     public var rank: Int?
     public let reportingRate: Double?
+    /// The value with the villages not yet reported estimated (`NonResponseImputation`: each carries its month
+    /// before forward); nil when no village of the unit is estimated.
+    public let estimate: Double?
+    /// Villages of the unit estimated in `estimate`.
+    public let estimatedVillages: Int
     public let yearToDate: Double?
     public let target: Double?
     /// yearToDate ÷ target.
@@ -86,6 +91,7 @@ public struct SituationQuery: Sendable {
             data[unit, default: [:]].merge(counts) { _, month in month }
         }
         let moment = asOf ?? Date()
+        let estimate = try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period]
         let cityLabour = Double(data[topology.city.code]?[period]?["labour_force"] ?? 0)
         var rows: [SituationRow] = units.map { division in
             let months = data[division.code] ?? [:]
@@ -104,6 +110,8 @@ public struct SituationQuery: Sendable {
                 unit: division.code.description, name: division.name, value: value, previousMonth: previous,
                 monthOnMonth: Self.change(value, previous), sameMonthLastYear: lastYear, yearOnYear: Self.change(value, lastYear),
                 rank: nil, reportingRate: IndicatorCatalogue.indicator("reporting_rate")?.value(in: counts),
+                estimate: estimate.flatMap { $0.isEstimated(division.code) ? indicator.value(in: $0.estimated(counts, unit: division.code)) : nil },
+                estimatedVillages: estimate?.estimatedVillages[division.code] ?? 0,
                 yearToDate: ytd, target: target, progress: target.flatMap { t in t != 0 ? ytd.map { $0 / t } : nil },
                 status: calendar.status(of: period, at: moment), indicators: key)
         }

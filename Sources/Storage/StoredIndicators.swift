@@ -29,13 +29,3 @@ public struct StoredIndicators: Sendable {
         }
     }
 }
-
-extension IndicatorCatalogue {
-    /// A rate from counts, nil when its denominator is zero.
-    public static func rate(_ indicator: Indicator, in counts: IndicatorCounts) -> Double? {
-        guard case .ratio(let numerator, let denominator) = indicator.rollup else { return nil }
-        let below = counts[denominator] ?? 0
-        guard below != 0 else { return nil }
-        return Double(counts[numerator] ?? 0) / Double(below)
-    }
-}

@@ -73,6 +73,9 @@ struct DemoCommand: AsyncParsableCommand {
         options.lateShare = 0.03
         options.correctionShare = 0.03
         options.malformedShare = 0.002
+        // The last month is still trickling in: a fifth of its villages have not reported, so the table shows it
+        // as preliminary, with an estimate beside the reported figure.
+        options.pendingShare = 0.2
         var spooled = 0
         try SimulationRun.run(topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) }) { file in
             spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
@@ -212,15 +215,18 @@ struct DemoCommand: AsyncParsableCommand {
         let city = try await query.situation(tier: .city, period: period, indicator: "new_urban_employment")
         let placement = try await query.situation(tier: .county, period: period, indicator: "placement_rate")
         let cityPlacement = try await query.situation(tier: .city, period: period, indicator: "placement_rate")
-        for (row, rate) in zip(city.rows + nue.rows, cityPlacement.rows + placement.rows) {
+        let employed = try await query.situation(tier: .city, period: period, indicator: "employed").rows
+            + query.situation(tier: .county, period: period, indicator: "employed").rows
+        for ((row, rate), employed) in zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed) {
             rows.append([
                 row.name, Format.number(row.indicators["labour_force"]), Format.number(row.indicators["employed"]),
+                employed.estimate.map { "\(Format.number($0))（估\(employed.estimatedVillages)村）" } ?? "–",
                 Format.rate(row.indicators["urban_registered_unemployment_rate"]), Format.number(row.yearToDate), Format.number(row.target),
                 Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.rate(rate.value), Format.rate(row.reportingRate),
             ])
         }
         say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)；目标按同一规模缩小）")
-        say(Table.render(header: ["单位", "劳动力", "就业", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "再就业率(本月)", "报送率"], rows: rows))
+        say(Table.render(header: ["单位", "劳动力", "就业", "就业(含未报估计)", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "再就业率(本月)", "报送率"], rows: rows))
         say(String(format: "时间进度 %.1f%%\n", city.yearElapsed * 100))
     }
 }

@@ -68,19 +68,20 @@ struct SituationCommand: AsyncParsableCommand {
         let scope = try within.map { try resolveUnit($0, in: topology).code }
         let table = try await query.situation(tier: level, period: month, indicator: chosen.id, within: scope, asOf: try options.moment())
         if options.format == "json" { try options.printJSON(table); return }
-        let header = ["unit", "name", indicator, "mom", "yoy", "rank", "reported", "ytd", "target", "progress", "status"]
+        let header = ["unit", "name", indicator, "mom", "yoy", "rank", "reported", "estimate", "ytd", "target", "progress", "status"]
         let rows = table.rows.map { row -> [String] in
             [row.unit, row.name, Format.value(row.value, of: chosen), Format.change(row.monthOnMonth, of: chosen), Format.change(row.yearOnYear, of: chosen),
-             row.rank.map(String.init) ?? "–", Format.rate(row.reportingRate), Format.value(row.yearToDate, of: chosen), Format.value(row.target, of: chosen),
-             Format.rate(row.progress), row.status.rawValue]
+             row.rank.map(String.init) ?? "–", Format.rate(row.reportingRate),
+             row.estimate.map { "\(Format.value($0, of: chosen)) (\(row.estimatedVillages) est.)" } ?? "–",
+             Format.value(row.yearToDate, of: chosen), Format.value(row.target, of: chosen), Format.rate(row.progress), row.status.rawValue]
         }
         if options.format == "csv" {
             let raw = table.rows.map { row -> [String] in
                 [row.unit, row.name, row.value.map { "\($0)" } ?? "", row.monthOnMonth.map { "\($0)" } ?? "", row.yearOnYear.map { "\($0)" } ?? "",
-                 row.rank.map(String.init) ?? "", row.reportingRate.map { "\($0)" } ?? "", row.yearToDate.map { "\($0)" } ?? "",
-                 row.target.map { "\($0)" } ?? "", row.progress.map { "\($0)" } ?? "", row.status.rawValue]
+                 row.rank.map(String.init) ?? "", row.reportingRate.map { "\($0)" } ?? "", row.estimate.map { "\($0)" } ?? "",
+                 row.yearToDate.map { "\($0)" } ?? "", row.target.map { "\($0)" } ?? "", row.progress.map { "\($0)" } ?? "", row.status.rawValue]
             }
-            print(CSVText.render(header: header, rows: raw))
+            print(CSVText.render(header: ["unit", "name", indicator, "mom", "yoy", "rank", "reported", "estimate", "ytd", "target", "progress", "status"], rows: raw))
             return
         }
         print("\(chosen.chineseName) (\(chosen.id)) · \(tier) · \(month)" + (options.asOf.map { " · as of \($0)" } ?? "")

@@ -19,6 +19,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Share of rows written broken, as clerks sometimes do.") var malformed = 0.0
     @Option(help: "Share of village-months submitted after the following month.") var late = 0.0
     @Option(help: "Share of village-months corrected by a second file.") var corrections = 0.0
+    @Option(help: "Share of the last month's villages not yet reported when the run ends (a preliminary month); their ledgers go to the output folder and pending.csv, not to the agents.")
+    var pending = 0.0
     @Option(help: "Only these counties (12-digit codes, comma-separated); default: the whole city.") var counties: String?
     @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String?
     @Flag(help: "Write nothing: print the simulated year against the plan's targets, and fail if a row is outside its band.")
@@ -42,6 +44,8 @@ struct SimulateCommand: AsyncParsableCommand {
         options.malformedShare = malformed
         options.lateShare = late
         options.correctionShare = corrections
+        guard (0...1).contains(pending) else { throw ValidationError("--pending must be a share between 0 and 1") }
+        options.pendingShare = pending
         let topology = try TopologyFiles.locate().loadTopology()
         for text in (counties ?? "").split(separator: ",") {
             guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county, topology.contains(code) else {

@@ -136,7 +136,7 @@ struct APIFixture {
             let csv = try await api.get("/api/v1/situation?tier=county&period=2024-03&indicator=employed&format=csv", token: city)
             #expect(csv.status == 200 && csv.type.hasPrefix("text/csv"))
             let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\r\n")
-            #expect(lines.first == "unit,name,value,mom,yoy,rank,reporting_rate,ytd,target,progress,status" && lines.count == 13)
+            #expect(lines.first == "unit,name,value,mom,yoy,rank,reporting_rate,estimate,estimated_villages,ytd,target,progress,status" && lines.count == 13)
             #expect(lines.contains { $0.hasPrefix("140403000000,潞州区,120.0,10.0,") })
 
             // Targets of the token's unit; rejections for analysts.
@@ -271,6 +271,35 @@ struct APIFixture {
                 #expect(tested >= APIServer.routes.count - 1, "every operation but the document itself was tested: \(output.suffix(2000))")
                 #expect(output.contains("✅ Examples"), "the documented examples (real units and months) ran: \(output.suffix(2000))")
             }
+        }
+    }
+
+    /// A month still trickling in: 潞州区's second village has not reported April. Its estimate is its March moved
+    /// as the county's reporting village moved (16 × 18/17 ≈ 16.9), shown beside the reported figure in JSON and CSV.
+    @Test func aPartlyReportedMonthCarriesAnEstimate() async throws {
+        try await APIFixture.with { api in
+            try await api.fixture.put("140403001001", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 1])
+            try await api.fixture.put("140403000000", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 2])
+            try await api.fixture.put("140404001001", "2024-04", ["labour_force": 30, "employed": 23, "reporting_units": 1, "expected_units": 1])
+            try await api.fixture.put("140404000000", "2024-04", ["labour_force": 30, "employed": 23, "reporting_units": 1, "expected_units": 1])
+            let token = try await APITokens(database: api.fixture.client).create(scope: DivisionCode("140400000000")!, role: .analyst, name: "city").token
+            let table = try await api.object("/api/v1/situation?tier=county&period=2024-04&indicator=employed", token: token)
+            let rows = try #require(table["rows"] as? [[String: Any]])
+            let luzhou = try #require(rows.first { $0["unit"] as? String == "140403000000" })
+            #expect(luzhou["value"] as? Double == 18)
+            #expect(luzhou["estimate"] as? Double == 35, "18 reported + 16 × 18/17 estimated, rounded")
+            #expect(luzhou["estimatedVillages"] as? Int == 1)
+            let shangdang = try #require(rows.first { $0["unit"] as? String == "140404000000" })
+            #expect(shangdang["estimate"] == nil && shangdang["estimatedVillages"] as? Int == 0, "every village reported")
+            let village = try await api.object("/api/v1/situation?tier=village&period=2024-04&indicator=employed&within=140403001000", token: token)
+            let missing = try #require((village["rows"] as? [[String: Any]])?.first { $0["unit"] as? String == "140403001002" })
+            #expect(missing["value"] as? Double == 0 && missing["estimate"] as? Double == 17)
+            let csv = try await api.get("/api/v1/situation?tier=county&period=2024-04&indicator=employed&format=csv", token: token)
+            let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\r\n")
+            let header = try #require(lines.first).split(separator: ",").map(String.init)
+            let row = try #require(lines.first { $0.hasPrefix("140403000000") }).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            #expect(header.contains("estimate") && header.contains("estimated_villages"))
+            if let column = header.firstIndex(of: "estimate"), row.indices.contains(column) { #expect(Double(row[column]) == 35) }
         }
     }
 
