@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "empmon", targets: ["empmon"]),
+        .executable(name: "empmon-api", targets: ["empmon-api"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Postgres", targets: ["Postgres"]),
     ],
@@ -175,6 +176,17 @@ let package = Package(
         .target(
             name: "Fuzzing",
             dependencies: ["Domain", "Wire", "Ledger", "Kafka", "Storage", "Processor", "Alerting", "Analysis", "Serve"],
+            swiftSettings: strictSettings
+        ),
+        // The HTTP API alone, for deployment: the read side, without librdkafka (checked by scripts/check-module-graph.sh).
+        .executableTarget(
+            name: "empmon-api",
+            dependencies: [
+                "Serve", "Situation", "Postgres", "Domain", "TopologyFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
