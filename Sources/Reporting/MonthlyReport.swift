@@ -15,6 +15,8 @@ public struct MonthlyReport: Sendable {
         public let progress: Double?
         public let monthOnMonth: Double?
         public let yearOnYear: Double?
+        /// The month's value with the villages not yet reported estimated (`NonResponseImputation`); nil when all have.
+        public let estimate: Double?
     }
 
     public struct Mover: Sendable {
@@ -41,6 +43,8 @@ public struct MonthlyReport: Sendable {
     public let generatedAt: Date
     public let yearElapsed: Double
     public let completeness: Double?
+    /// Villages of the city not yet reported this month and estimated in the headlines and the movers.
+    public let estimatedVillages: Int
     public let status: ReportingCalendar.Status
     public let headlines: [Headline]
     public let counties: SituationTable
@@ -78,7 +82,7 @@ public struct ReportBuilder: Sendable {
             let row = try await query.situation(tier: .city, period: period, indicator: id).rows.first
             headlines.append(MonthlyReport.Headline(
                 indicator: indicator, month: row?.value, yearToDate: row?.yearToDate, target: row?.target, progress: row?.progress,
-                monthOnMonth: row?.monthOnMonth, yearOnYear: row?.yearOnYear))
+                monthOnMonth: row?.monthOnMonth, yearOnYear: row?.yearOnYear, estimate: row?.estimate))
         }
         let counties = try await query.situation(tier: .county, period: period, indicator: "new_urban_employment")
         var movers: [MonthlyReport.Mover] = []
@@ -86,7 +90,8 @@ public struct ReportBuilder: Sendable {
             guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
             for tier in [Tier.county, .township] {
                 for row in try await query.situation(tier: tier, period: period, indicator: id).rows {
-                    guard let after = row.value, let before = row.previousMonth, max(after, before) >= 5 else { continue }
+                    // A unit still reporting moves by its estimate, not by the villages it lacks.
+                    guard let after = row.estimate ?? row.value, let before = row.previousMonth, max(after, before) >= 5 else { continue }
                     movers.append(MonthlyReport.Mover(unit: row.unit, name: row.name, tier: tier, indicator: indicator, before: before, after: after))
                 }
             }
@@ -106,6 +111,7 @@ public struct ReportBuilder: Sendable {
         }
         return MonthlyReport(
             period: period, city: topology.city, generatedAt: Date(), yearElapsed: Double(period.month) / 12, completeness: city?.value,
+            estimatedVillages: city?.estimatedVillages ?? 0,
             status: city?.status ?? .preliminary, headlines: headlines, counties: counties, movers: Array(movers.prefix(10)),
             alerts: alerts, forecast: forecast, rates: rates.map { (period: $0.0, unemployment: $0.1, placement: $0.2) })
     }

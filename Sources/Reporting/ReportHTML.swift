@@ -28,6 +28,7 @@ public enum ReportHTML {
             section { page-break-inside: avoid; break-inside: avoid; }
             .chart { margin: 2mm 0 3mm; }
             .note { color: #666; font-size: 8.5pt; margin-top: 6mm; border-top: 1px solid #ddd; padding-top: 2mm; }
+            .est { color: #8a5a00; font-style: italic; font-size: 8.5pt; }
             .sev-critical { color: #b03a2e; font-weight: 600; } .sev-warning { color: #b9770e; } .sev-info { color: #555; }
             </style></head><body>
             <h1>\(e(title))</h1>
@@ -64,6 +65,9 @@ public enum ReportHTML {
         if let outlook = report.forecast?.outlook {
             sentences.append("预计全年城镇新增就业 \(number(outlook.expected)) 人，完成目标的概率约 \(percent(outlook.probability))")
         }
+        if report.estimatedVillages > 0 {
+            sentences.append("本月尚有 \(report.estimatedVillages) 个村（社区）未报送，标“含估计”的数字按其上月数据及所在县区已报村（社区）的变化推算")
+        }
         let firing = report.alerts.count
         sentences.append(firing == 0 ? "当前无触发中的预警" : "当前触发中的预警 \(firing) 条")
         return "<p class=\"summary\">\(e(sentences.joined(separator: "；")))。</p>\n"
@@ -75,7 +79,8 @@ public enum ReportHTML {
             let isRate = item.indicator.unit == .rate
             let fmt = { (value: Double?) in isRate ? percent(value) : number(value) }
             let progressClass = item.progress.map { $0 >= report.yearElapsed ? "good" : "bad" } ?? ""
-            html += "<tr><td class=\"name\">\(e(item.indicator.chineseName))</td><td>\(fmt(item.month))</td><td>\(fmt(item.yearToDate))</td>"
+            let estimate = item.estimate.map { "<br><span class=\"est\">含估计 \(fmt($0))</span>" } ?? ""
+            html += "<tr><td class=\"name\">\(e(item.indicator.chineseName))</td><td>\(fmt(item.month))\(estimate)</td><td>\(fmt(item.yearToDate))</td>"
             html += "<td>\(fmt(item.target))</td><td class=\"\(progressClass)\">\(percent(item.progress))</td>"
             html += "<td>\(change(item.monthOnMonth, rate: isRate))</td><td>\(change(item.yearOnYear, rate: isRate))</td></tr>\n"
         }

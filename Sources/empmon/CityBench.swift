@@ -363,10 +363,8 @@ final class LagWatch: Sendable {
 /// Where a consumer group starts: one row per partition in consumer_offsets, as the processor reads it.
 func presetGroupOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
     try await database.withConnection { connection in
-        for (partition, offset) in offsets {
-            try await connection.query(
-                "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
-                [group, partition.topic, Int(partition.partition), offset])
-        }
+        try await ConsumerOffsets.preset(
+            group: group, offsets.map { ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value) },
+            on: connection)
     }
 }

@@ -194,16 +194,10 @@ struct DemoCommand: AsyncParsableCommand {
         let ends = try await recordTopicEnds(bootstrap: kafkaBootstrap, logger: quiet)
         try await database.withConnection { connection in
             try await connection.withTransaction { connection in
-                try await connection.execute(script: """
-                    TRUNCATE person_ledger, person_ledger_superseded, household_members, village_reports, activity_ledger,
-                        activity_ledger_superseded, monitored_periods, unit_month_counts, unit_month_count_history, forecasts,
-                        forecast_runs, alert_deliveries, alert_events, alerts, rejections, consumer_offsets, agents
-                    """)
-                for (partition, end) in ends {
-                    try await connection.query(
-                        "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
-                        [group, partition.topic, Int(partition.partition), end])
-                }
+                try await MonitoringData.clear(on: connection)
+                try await ConsumerOffsets.preset(
+                    group: group, ends.map { ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value) },
+                    on: connection)
             }
         }
     }

@@ -37,6 +37,14 @@ struct APIFixture {
         await fixture.close()
     }
 
+    /// A city analyst's token and a 潞州区 viewer's.
+    func cityAndLuzhouTokens() async throws -> (city: String, luzhou: (id: Int64, token: String)) {
+        let tokens = APITokens(database: fixture.client)
+        let city = try await tokens.create(scope: DivisionCode("140400000000")!, role: .analyst, name: "city").token
+        let luzhou = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "luzhou")
+        return (city, (luzhou.id, luzhou.token))
+    }
+
     func get(_ path: String, token: String?) async throws -> (status: Int, type: String, body: Data) {
         var request = URLRequest(url: try #require(URL(string: base + path)))
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
@@ -73,11 +81,11 @@ struct APIFixture {
 }
 
 @Suite(.serialized) struct APITests {
-    @Test func scopesRolesProblemsCSVAndOpenData() async throws {
+    @Test("No token, an unknown or a revoked one is 401; a county token reads its own subtree only and gets 403 elsewhere")
+    func tokensAndScopes() async throws {
         try await APIFixture.with { api in
             let tokens = APITokens(database: api.fixture.client)
-            let city = try await tokens.create(scope: DivisionCode("140400000000")!, role: .analyst, name: "city").token
-            let luzhou = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "luzhou")
+            let (city, luzhou) = try await api.cityAndLuzhouTokens()
 
             // No token, an unknown one, a revoked one: 401 with a problem document.
             let anonymous = try await api.get("/api/v1/situation?tier=county&period=2024-03", token: nil)
@@ -112,7 +120,13 @@ struct APIFixture {
             #expect(villageUnits.contains("140403001001") && villageUnits.allSatisfy { $0.hasPrefix("140403") })
             let series = try await api.object("/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-03", token: luzhou.token)
             #expect((series["points"] as? [[String: Any]])?.map { $0["value"] as? Double } == [100, 110, 120])
+        }
+    }
 
+    @Test("Bad inputs are 400 problems that name what is wrong; an unknown unit is 404")
+    func badInputsAreProblems() async throws {
+        try await APIFixture.with { api in
+            let city = try await api.cityAndLuzhouTokens().city
             // Bad inputs are 400 problems that say what is wrong.
             for (path, words) in [
                 ("/api/v1/situation?tier=county&period=2024-13", "2024-13"), ("/api/v1/situation?tier=province&period=2024-03", "province"),
@@ -131,7 +145,13 @@ struct APIFixture {
             // from after to is an empty range, as `Period.through` has it.
             let backwards = try await api.object("/api/v1/units/140403000000/series?indicator=employed&from=2024-05&to=2024-03", token: city)
             #expect((backwards["points"] as? [Any])?.isEmpty == true, "\(backwards)")
+        }
+    }
 
+    @Test("CSV tables, targets, rejections for analysts, and open data with small cells withheld")
+    func csvTargetsAndOpenData() async throws {
+        try await APIFixture.with { api in
+            let city = try await api.cityAndLuzhouTokens().city
             // CSV of a table.
             let csv = try await api.get("/api/v1/situation?tier=county&period=2024-03&indicator=employed&format=csv", token: city)
             #expect(csv.status == 200 && csv.type.hasPrefix("text/csv"))
@@ -159,7 +179,13 @@ struct APIFixture {
             let rates = try await api.object("/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployment_rate", token: nil)
             let rateCells = try #require(rates["cells"] as? [[String: Any]])
             #expect(rateCells.filter { $0["suppressed"] as? Bool == true }.isEmpty, "\(rateCells.filter { $0["suppressed"] as? Bool == true })")
+        }
+    }
 
+    @Test("Completeness, alerts and stored forecasts, each within the token's subtree")
+    func completenessAlertsAndForecasts() async throws {
+        try await APIFixture.with { api in
+            let (city, luzhou) = try await api.cityAndLuzhouTokens()
             // Completeness, alerts and forecasts, each within the token's subtree.
             let complete = try await api.object("/api/v1/completeness?tier=county&period=2024-03", token: city)
             let completeUnits = try #require(complete["units"] as? [[String: Any]])
@@ -183,9 +209,16 @@ struct APIFixture {
                 try await connection.query("SELECT mean FROM forecasts WHERE unit_code = '140403000000' ORDER BY period").map { try $0.decode(Double.self, at: 0) }
             }
             #expect(points.map { $0["period"] as? String } == ["2024-04", "2024-05", "2024-06", "2024-07"] && points.compactMap { $0["mean"] as? Double } == stored)
+        }
+    }
 
+    @Test("Metrics stay bounded, other methods get 405, and the headers say what may be sniffed, cached or framed")
+    func metricsMethodsAndHeaders() async throws {
+        try await APIFixture.with { api in
+            let (city, luzhou) = try await api.cityAndLuzhouTokens()
             // Operational numbers: requests by route pattern and status. Invented paths and unit codes, with or without
             // a token, add no labels: the scrape does not grow with what callers send.
+            #expect(try await api.get("/api/v1/situation?tier=city&period=2024-03", token: luzhou.token).status == 403)
             let before = String(decoding: try await api.get("/metrics", token: nil).body, as: UTF8.self)
             for index in 0..<40 {
                 _ = try await api.get("/api/v1/units/x\(index)y/series?indicator=employed", token: nil)
@@ -228,10 +261,19 @@ struct APIFixture {
                 #expect(headers["X-Content-Type-Options"] == "nosniff" && headers["Cache-Control"] == cache, "\(path): \(headers)")
             }
             #expect(try await api.headers("/", token: nil)["Content-Security-Policy"]?.contains("frame-ancestors 'none'") == true)
+        }
+    }
 
+    @Test("A revised month shows in the table; as_of a moment before it the figure as it stood")
+    func revisionsAndAsOf() async throws {
+        try await APIFixture.with { api in
+            let luzhou = try await api.cityAndLuzhouTokens().luzhou
             // A revision of March: the table now shows it, and as_of a moment before it the figure as it stood then.
             try await Task.sleep(for: .milliseconds(50))
-            let beforeRevision = ISO8601DateFormatter().string(from: Date())
+            // With its milliseconds: whole seconds could fall before the fixture's own rows were written.
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let beforeRevision = formatter.string(from: Date())
             try await Task.sleep(for: .milliseconds(50))
             try await api.fixture.put("140403000000", "2024-03", ["labour_force": 200, "employed": 150, "registered_unemployed": 12, "reporting_units": 1, "expected_units": 1])
             let path = "/api/v1/situation?tier=county&period=2024-03&indicator=employed"

@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+import Storage
 import TestSupport
 import Testing
 import Wire
@@ -31,13 +32,11 @@ struct Pipeline {
         guard migrate.status == 0 else { throw DevStackError("migrate failed: \(migrate.output)") }
         // The group starts where the shared topics end now, so it sees this test's records only.
         let connection = try await database.connect()
+        var starts: [ConsumerOffsets.Start] = []
         for topic in [WireTopics.personStatus, WireTopics.unitActivity] {
-            for (partition, end) in try await partitionEnds(topic) {
-                try await connection.query(
-                    "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
-                    [pipeline.group, topic, partition, end])
-            }
+            for (partition, end) in try await partitionEnds(topic) { starts.append(ConsumerOffsets.Start(topic: topic, partition: partition, next: end)) }
         }
+        try await ConsumerOffsets.preset(group: pipeline.group, starts, on: connection)
         return pipeline
     }
 
@@ -166,7 +165,8 @@ extension SharedStackTests {
         // SIGTERM: the batch in hand is committed and the member leaves the group; exit status 0.
         let (termPID, termLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "term.log")
         let floor = committed.last!
-        _ = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
+        let termProgressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
+        #expect(termProgressed, "the processor to be stopped made progress first: \((try? String(contentsOfFile: termLog, encoding: .utf8))?.suffix(1500) ?? "")")
         kill(termPID, SIGTERM)
         #expect(ChildProcess.wait(termPID) == 0)
         let termOutput = (try? String(contentsOfFile: termLog, encoding: .utf8)) ?? ""
@@ -177,7 +177,12 @@ extension SharedStackTests {
         // counts nowhere) and must be committed.
         let (outagePID, outageLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "outage.log")
         let beforeOutage = try await pipeline.committedOffsets()
-        _ = try await waitUntil(120) { try await pipeline.committedOffsets() > beforeOutage }
+        // It commits more before the outage, unless the earlier members left nothing to commit.
+        let runningBeforeOutage = try await waitUntil(120) {
+            let committed = try await pipeline.committedOffsets()
+            return committed > beforeOutage || committed >= total
+        }
+        #expect(runningBeforeOutage, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
         for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
         try await Task.sleep(for: .seconds(3))
         for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
