@@ -59,8 +59,9 @@ public struct AlertEngine: Sendable {
         let lastReported = span.last { (cityMonths[$0]?["reporting_units"] ?? 0) > 0 }
         let shortfalls = configuration.rules.contains { $0.kind == .missingRecords }
             ? try await recordShortfalls(from: first, through: last) : [:]
-        // Rules judge the reported-plus-estimated figure: a village not yet reported carries its month before
-        // forward (`NonResponseImputation`), so that a month still trickling in does not read as a fall.
+        // Rules judge the reported-plus-estimated figure: a village not yet reported is estimated from its month
+        // before, moved as its county's reporting villages moved (`NonResponseImputation`), so that a month still
+        // trickling in does not read as a fall.
         let estimates = try await history.estimates(topology: topology, from: first, through: last)
         for unit in units {
             for (period, estimate) in estimates where estimate.isEstimated(unit) {

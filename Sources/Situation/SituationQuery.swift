@@ -15,8 +15,8 @@ public struct SituationRow: Sendable, Codable, Hashable {
     /// 1 is best: by progress against the target when there is one, else by value, in the indicator's good direction.
     public var rank: Int?
     public let reportingRate: Double?
-    /// The value with the villages not yet reported estimated (`NonResponseImputation`: each carries its month
-    /// before forward); nil when no village of the unit is estimated.
+    /// The value with the villages not yet reported estimated (`NonResponseImputation`: each its month before,
+    /// moved as its county's reporting villages moved); nil when no village of the unit is estimated.
     public let estimate: Double?
     /// Villages of the unit estimated in `estimate`.
     public let estimatedVillages: Int
