@@ -138,12 +138,19 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Delivers everything pending, then compacts delivered months older than `keepMonths` before `now`.
-    public func flush(timeout: Duration, keepMonths: Int = 13, now: Period, security: KafkaSecurity, logger: Logger) async throws -> (
-        pending: Int, outcome: Delivery.Outcome
-    ) {
+    /// - Parameter beforeChunk: awaited before each chunk of 1,000 records, to pace delivery (the demo waits on
+    ///   the consumer group's lag); without it, records go in the delivery's usual chunks.
+    public func flush(
+        timeout: Duration, keepMonths: Int = 13, now: Period, security: KafkaSecurity, logger: Logger,
+        beforeChunk: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> (pending: Int, outcome: Delivery.Outcome) {
         let pending = try spool.pendingCount()
-        let delivery = Delivery(
+        var delivery = Delivery(
             spool: spool, kafka: KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security), agentID: credentials.agentID, logger: logger)
+        if let beforeChunk {
+            delivery.chunkSize = 1_000
+            delivery.beforeChunk = beforeChunk
+        }
         let outcome = try await delivery.deliverPending(timeout: timeout)
         try spool.compact(before: now.advanced(by: -keepMonths))
         return (pending, outcome)

@@ -163,8 +163,10 @@ public final class Spool: Sendable {
         DELETE FROM records WHERE kind IN ('person', 'activity', 'manifest.person', 'manifest.activity') AND period < ? AND state <> 0
         """
     /// Every record a unit's month has had, over all its submissions, oldest first (the manifest keeps the last per identity).
+    /// CROSS JOIN keeps SQLite's join order: with a plain JOIN it chose to walk every record of the kind by
+    /// `records_by_month (kind=?)`, the whole spool's history for each submission.
     static let unitMonthRecordsSQL = """
-        SELECT r.record_id, r.identity FROM submissions s JOIN records r ON r.submission = s.id
+        SELECT r.record_id, r.identity FROM submissions s CROSS JOIN records r ON r.submission = s.id
         WHERE s.kind = ? AND s.period = ? AND s.unit = ? AND r.kind = s.kind ORDER BY r.seq
         """
     static let compactSubmissionsSQL = """

@@ -16,10 +16,11 @@ public struct SimulationOptions: Sendable {
     public var lateShare = 0.0
     /// Share of village-months that get a corrected second file.
     public var correctionShare = 0.0
-    /// Share of the last month's villages whose ledgers have not arrived when the run ends. Reports are due by the
-    /// 10th of the next month and trickle in until then, so the last month is preliminary: its reported figures
-    /// fall short, and the situation table shows an estimate for the villages still missing.
-    public var pendingShare = 0.0
+    /// The day of the month after the last on which the run ends, or nil when every report has arrived. Reports are
+    /// due by the 10th and trickle in until then (`ReportingSchedule`); villages whose day for the last month is
+    /// later have not reported, so the last month is preliminary: its reported figures fall short, and the
+    /// situation table shows an estimate for the villages still missing.
+    public var endsOnDay: Int?
     /// Only these counties (all when empty): a sample of the city, for tests and trials.
     public var counties: Set<DivisionCode> = []
     public init() {}
@@ -239,15 +240,31 @@ public struct Simulation: Sendable {
     /// (`IndicatorComputation`), and the ground truth, computed by it, follows.
     private mutating func populationFlows(month: Int) {
         let residents = persons.count { $0.present }
+        // A real village is never empty, but a shrunk one may have a single resident: the last resident does not
+        // move or settle away, and one who ages out is followed by a young person coming of age in the village.
+        var villageResidents = [Int](repeating: 0, count: villages.count)
+        for person in persons where person.present { villageResidents[person.village] += 1 }
         for index in persons.indices where persons[index].present {
+            let village = persons[index].village
+            let last = villageResidents[village] <= 1
             if month == 1, period.year - persons[index].birthYear >= Rates.retirementAge {
                 persons[index].present = false
+                villageResidents[village] -= 1
+                if last {
+                    addEntrant(ages: 16...17, groups: [], employedOnEntry: 0, inLabourForce: false, month: month, village: village)
+                    villageResidents[village] += 1
+                }
             } else if persons[index].location == .outOfProvince, generator.chance(Rates.migrantSettlesAway) {
+                guard !last else { continue }
                 persons[index].present = false
+                villageResidents[village] -= 1
             } else if generator.chance(Rates.moves) {
+                guard !last else { continue }
                 var person = persons[index]
                 move(&person)
                 persons[index] = person
+                villageResidents[village] -= 1
+                villageResidents[person.village] += 1
             }
         }
         let graduates = month == 7 ? Int((Double(residents) * Rates.julyGraduateEntrants).rounded()) : 0
@@ -270,10 +287,13 @@ public struct Simulation: Sendable {
         if villages[destination].isUrban { person.groups.remove(.ruralLabour) }
     }
 
-    /// A person new to the ledger, in the village of a resident drawn at random (so villages gain by their size).
-    private mutating func addEntrant(ages: ClosedRange<Int>, groups: Set<PersonGroup>, employedOnEntry: Double, month: Int) {
-        guard let host = persons.randomElement(using: &generator) else { return }
-        let village = villages[host.village]
+    /// A person new to the ledger, in `village` or else in the village of a resident drawn at random (so villages
+    /// gain by their size).
+    private mutating func addEntrant(
+        ages: ClosedRange<Int>, groups: Set<PersonGroup>, employedOnEntry: Double, inLabourForce: Bool = true, month: Int, village chosen: Int? = nil
+    ) {
+        guard let home = chosen ?? persons.randomElement(using: &generator)?.village else { return }
+        let village = villages[home]
         let birthYear = period.year - Int.random(in: ages, using: &generator)
         var id = ""
         repeat {
@@ -285,8 +305,10 @@ public struct Simulation: Sendable {
         if village.isUrban { entrantGroups.remove(.ruralLabour) }
         var person = SimPerson(
             index: persons.count, idNumber: id, household: "\(village.code.value % 1_000_000_000)-e\(persons.count)",
-            village: host.village, birthYear: birthYear, groups: entrantGroups, status: .notInLabourForce, registered: false)
-        if generator.chance(employedOnEntry) {
+            village: home, birthYear: birthYear, groups: entrantGroups, status: .notInLabourForce, registered: false)
+        if !inLabourForce {
+            // Still at school: in the ledger, not in the labour force.
+        } else if generator.chance(employedOnEntry) {
             employ(&person, month: month)
         } else {
             unemploy(&person, registration: Self.registrationChance(urban: village.isUrban, hard: false))

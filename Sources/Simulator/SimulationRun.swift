@@ -2,8 +2,10 @@ import Domain
 import Foundation
 
 /// Runs a simulation into a folder: ledgers, activity reports, `schedule.csv` (the order agents submit
-/// the files in, late months after the following month) and `ground-truth.csv` (every non-zero count
-/// indicator of every unit and month, computed from the simulator's own state; absent means zero).
+/// the files in and the day each arrives: a month's reports over days 1–10 of the next month by
+/// `ReportingSchedule`, late months after the following month), `pending.csv` (the last month's ledgers not yet
+/// reported on `SimulationOptions.endsOnDay`) and `ground-truth.csv` (every non-zero count indicator of every
+/// unit and month, computed from what was reported; absent means zero).
 public enum SimulationRun {
     /// - Parameter deliver: where each ledger and report goes, in submission order; by default a file
     ///   under `out`. `empmon simulate --publish` passes the agent's submit path instead.
@@ -18,7 +20,7 @@ public enum SimulationRun {
         let computation = IndicatorComputation(topology: topology)
         var personKeys: [Int: String] = [:]
         var previous: SimulatedMonth?
-        var schedule: [String] = ["order,period,kind,unit,file"]
+        var schedule: [String] = ["order,period,kind,unit,reported_on,file"]
         var deferred: [SimulatedMonth.File] = []
         var truth = "unit,period,indicator,value\n"
         let manager = FileManager.default
@@ -28,24 +30,39 @@ public enum SimulationRun {
             try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(file.contents.utf8).write(to: URL(fileURLWithPath: path))
         }
-        var pendingDraw = SeededGenerator(seed: options.seed &+ 0x7065_6E64)
         var pending: [SimulatedMonth.File] = []
+        /// The day of the month after `period` on which a file arrives.
+        let day = { (file: SimulatedMonth.File, period: Period) in ReportingSchedule.day(of: file.unit, for: period, seed: options.seed) }
+        let submit = { (file: SimulatedMonth.File, period: Period, on: (month: Period, day: Int)) throws in
+            try (deliver ?? write)(file)
+            let date = "\(on.month)-" + (on.day < 10 ? "0" : "") + "\(on.day)"
+            schedule.append("\(schedule.count),\(period),\(file.kind),\(file.unit),\(date),\(file.path)")
+        }
         for monthIndex in 0..<options.months {
             if monthIndex > 0 { simulation.advance() }
             var month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
-            if monthIndex == options.months - 1, options.pendingShare > 0 {
+            if options.endsOnDay != nil, monthIndex >= options.months - 2 {
+                // A late file of these months would arrive after the run ends (the 11th of the month after next):
+                // with the clock stopped, they arrive on their own day like the others.
+                month.late = []
+            }
+            if monthIndex == options.months - 1, let end = options.endsOnDay {
                 // The villages still to report the last month: their files are held back, and the truth is what
                 // the ledger holds without them.
-                let villages = Set(month.files.filter { $0.kind == "person" }.map(\.unit)).sorted()
-                let missing = Set(villages.filter { _ in Double.random(in: 0..<1, using: &pendingDraw) < options.pendingShare })
+                let missing = Set(month.files.filter { $0.kind == "person" && day($0, month.period) > end }.map(\.unit))
                 pending = month.files.filter { $0.kind == "person" && missing.contains($0.unit) }
                 month.files.removeAll { $0.kind == "person" && missing.contains($0.unit) }
                 month.acceptedRecords = month.acceptedRecords.filter { !missing.contains($0.value.unit) }
             }
-            let onTime = month.files.filter { !month.late.contains($0.path) }
-            for file in onTime + deferred {
-                try (deliver ?? write)(file)
-                schedule.append("\(schedule.count),\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
+            // This month's files on time, day by day over the next month (a corrected file after its first), then
+            // last month's late files: after this month's reports, past their own month's close.
+            let onTime = month.files.enumerated().filter { !month.late.contains($0.element.path) }
+                .sorted { (day($0.element, month.period), $0.offset) < (day($1.element, month.period), $1.offset) }
+            for (_, file) in onTime {
+                try submit(file, month.period, (month.period.next, day(file, month.period)))
+            }
+            for file in deferred {
+                try submit(file, month.period.advanced(by: -1), (month.period.next, 11))
             }
             deferred = month.files.filter { month.late.contains($0.path) }
             var persons: [Period: [String: PersonStatusRecord]] = [month.period: month.acceptedRecords]
@@ -60,16 +77,20 @@ public enum SimulationRun {
             progress("\(month.period): \(month.files.count) files, labour force \(city["labour_force"] ?? 0), employed \(city["employed"] ?? 0), registered unemployed \(city["registered_unemployed"] ?? 0)")
             previous = month
         }
-        for file in deferred {
-            try (deliver ?? write)(file)
-            schedule.append("\(schedule.count),\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
+        if let last = previous {
+            for file in deferred {
+                try submit(file, last.period, (last.period.advanced(by: 2), 11))
+            }
         }
         try Data((schedule.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/schedule.csv"))
-        // Files not yet reported when the run ends (`pendingShare`): written for a later delivery, not sent.
-        var held = ["period,kind,unit,file"]
-        for file in pending {
-            try write(file)
-            held.append("\(file.path.split(separator: "/")[1]),\(file.kind),\(file.unit),\(file.path)")
+        // Files not yet reported when the run ends (`endsOnDay`): written for a later delivery, not sent.
+        var held = ["period,kind,unit,due_on,file"]
+        if let last = previous {
+            for file in pending {
+                try write(file)
+                let due = day(file, last.period)
+                held.append("\(last.period),\(file.kind),\(file.unit),\(last.period.next)-" + (due < 10 ? "0" : "") + "\(due),\(file.path)")
+            }
         }
         try Data((held.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/pending.csv"))
         try Data(truth.utf8).write(to: URL(fileURLWithPath: out + "/ground-truth.csv"))

@@ -54,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 0. A clean slate on the dev stack: no earlier data, and the processor starts where the topics end now.
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
-        try await resetDevData(database: database, kafkaBootstrap: settings.kafkaBootstrap, group: group)
+        let starts = try await resetDevData(database: database, kafkaBootstrap: settings.kafkaBootstrap, group: group)
         step("cleared the dev database; the processor group \(group) starts at the current end of the record topics")
 
         // 1. One agent per county, as the counties' service centres would run them.
@@ -73,27 +73,19 @@ struct DemoCommand: AsyncParsableCommand {
         options.lateShare = 0.03
         options.correctionShare = 0.03
         options.malformedShare = 0.002
-        // The last month is still trickling in: a fifth of its villages have not reported, so the table shows it
-        // as preliminary, with an estimate beside the reported figure.
-        options.pendingShare = 0.2
+        // The demo's clock stands two days before the last month's reports close: about a fifth of its villages
+        // have not reported yet, so the table shows it as preliminary, with an estimate beside the reported figure.
+        options.endsOnDay = Self.reportsEndOnDay
         var spooled = 0
         try SimulationRun.run(topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) }) { file in
             spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
         }
-        var quiet = Logger(label: "empmon.demo")
-        quiet.logLevel = .critical
-        var delivered = 0
-        for (county, workspace) in agents.sorted(by: { $0.key < $1.key }) {
-            try workspace.spool.sync()
-            let (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: quiet)
-            delivered += outcome.delivered
-            if outcome.failed > 0 { throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records") }
-        }
-        step("the county agents spooled \(spooled) signed records and delivered \(delivered) to Kafka")
+        step("the county agents spooled \(spooled) signed records")
 
-        // 3. The processor, until everything is committed.
+        // 3. The processor runs while the agents deliver. The agents wait whenever a partition holds more than a
+        // few thousand records the processor has not committed: the dev stack's mock broker keeps only ~5 MiB
+        // per partition, and a year delivered before the processor starts would lose its first months.
         var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
-        configuration.stopWhenCaughtUp = true
         configuration.group = group
         configuration.clientID = "empmon-demo-processor"
         let progress = ProgressLine()
@@ -101,12 +93,41 @@ struct DemoCommand: AsyncParsableCommand {
         var processorLogger = Empmon.logger("empmon.process")
         processorLogger.logLevel = .warning
         let processed = clock.now
-        try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
+        let watch = LagWatch(starts: starts)
+        let monitor = Task { [watch, database, bootstrap = settings.kafkaBootstrap, group] in
+            try await watch.run(bootstrap: bootstrap, database: database, group: group)
+        }
+        let processor = Task { [configuration, processorLogger] in
+            try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
+        }
+        defer {
+            monitor.cancel()
+            processor.cancel()
+        }
+        var quiet = Logger(label: "empmon.demo")
+        quiet.logLevel = .critical
+        var delivered = 0
+        for (county, workspace) in agents.sorted(by: { $0.key < $1.key }) {
+            try workspace.spool.sync()
+            let (_, outcome) = try await workspace.flush(
+                timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: quiet,
+                beforeChunk: { try await watch.waitForRoom(limit: 4_000) })
+            delivered += outcome.delivered
+            if outcome.failed > 0 { throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records") }
+        }
+        try await watch.waitUntilCommitted(try await recordTopicEnds(bootstrap: settings.kafkaBootstrap, logger: quiet), stall: .seconds(120))
+        // Everything is committed: stopping now leaves nothing in hand.
+        processor.cancel()
+        do { try await processor.value } catch is CancellationError {}
+        guard watch.lost == 0 else {
+            throw ValidationError("the mock broker's retention deleted \(watch.lost) records before the processor read them")
+        }
         let totals = progress.totals
         let seconds = max(0.001, (clock.now - processed).seconds)
         if isatty(STDOUT_FILENO) == 1 { say("") }
-        step("processed \(totals.messages) records in \(totals.batches) batches (\(Int(Double(totals.messages) / seconds)) records/s): "
-            + "\(totals.accepted) accepted, \(totals.ignored) superseded or repeated, \(totals.rejected) rejected")
+        step("the agents delivered \(delivered) records, and the processor committed \(totals.messages) in \(totals.batches) batches "
+            + "(\(Int(Double(totals.messages) / seconds)) records/s): \(totals.accepted) accepted, \(totals.ignored) superseded or repeated, "
+            + "\(totals.rejected) rejected; none lost to the broker's retention")
 
         // 4. Invariant 2: the stored indicators equal a recomputation from the ledger.
         let outcome = try await IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL).verify()
@@ -143,7 +164,9 @@ struct DemoCommand: AsyncParsableCommand {
         var alertLogger = Empmon.logger("empmon.alerts")
         alertLogger.logLevel = .error
         let rules = try AlertSetup.rules(nil, files: files)
-        let summary = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger).evaluate()
+        // Judged on the demo's clock, not today's: the last month's reports are still due.
+        let summary = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger)
+            .evaluate(now: Self.demoClock(last: last))
         let alertDelivery = try await AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: alertLogger).deliver(patience: .seconds(10))
         step("alerts: \(rules.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) firing, \(summary.pending) pending; "
             + "\(alertDelivery.delivered) events on the alerts topic")
@@ -188,7 +211,19 @@ struct DemoCommand: AsyncParsableCommand {
 
     private var group: String { "empmon-processor" }
 
-    private func resetDevData(database: PostgresClient, kafkaBootstrap: String, group: String) async throws {
+    /// The day of the month after the last on which the demo's year ends: reports are due by the 10th.
+    static let reportsEndOnDay = 8
+
+    /// Noon, China time, on the day the demo's year ends.
+    static func demoClock(last: Period) -> Date {
+        let day = DateComponents(year: last.next.year, month: last.next.month, day: reportsEndOnDay, hour: 12)
+        return ChinaTime.calendar.date(from: day) ?? Date()
+    }
+
+    /// Clears the dev database and points the processor group at the record topics' current ends, which it returns.
+    private func resetDevData(
+        database: PostgresClient, kafkaBootstrap: String, group: String
+    ) async throws -> [KafkaTopicPartition: Int64] {
         var quiet = Logger(label: "empmon.demo")
         quiet.logLevel = .critical
         let ends = try await recordTopicEnds(bootstrap: kafkaBootstrap, logger: quiet)
@@ -200,6 +235,7 @@ struct DemoCommand: AsyncParsableCommand {
                     on: connection)
             }
         }
+        return ends
     }
 
     private func printSituation(_ query: SituationQuery, period: Period) async throws {
@@ -211,16 +247,19 @@ struct DemoCommand: AsyncParsableCommand {
         let cityPlacement = try await query.situation(tier: .city, period: period, indicator: "placement_rate")
         let employed = try await query.situation(tier: .city, period: period, indicator: "employed").rows
             + query.situation(tier: .county, period: period, indicator: "employed").rows
-        for ((row, rate), employed) in zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed) {
+        let reemployed = try await query.situation(tier: .city, period: period, indicator: "reemployed").rows
+            + query.situation(tier: .county, period: period, indicator: "reemployed").rows
+        for (((row, rate), employed), reemployed) in zip(zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed), reemployed) {
             rows.append([
                 row.name, Format.number(row.indicators["labour_force"]), Format.number(row.indicators["employed"]),
                 employed.estimate.map { "\(Format.number($0))（估\(employed.estimatedVillages)村）" } ?? "–",
                 Format.rate(row.indicators["urban_registered_unemployment_rate"]), Format.number(row.yearToDate), Format.number(row.target),
-                Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.rate(rate.value), Format.rate(row.reportingRate),
+                Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.number(reemployed.yearToDate), Format.number(reemployed.target),
+                Format.rate(rate.value), Format.rate(row.reportingRate),
             ])
         }
         say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)；目标按同一规模缩小）")
-        say(Table.render(header: ["单位", "劳动力", "就业", "就业(含未报估计)", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "再就业率(本月)", "报送率"], rows: rows))
+        say(Table.render(header: ["单位", "劳动力", "就业", "就业(含未报估计)", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "失业再就业(年累计)", "目标", "再就业率(本月)", "报送率"], rows: rows))
         say(String(format: "时间进度 %.1f%%\n", city.yearElapsed * 100))
     }
 }

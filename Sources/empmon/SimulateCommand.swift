@@ -19,8 +19,13 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Share of rows written broken, as clerks sometimes do.") var malformed = 0.0
     @Option(help: "Share of village-months submitted after the following month.") var late = 0.0
     @Option(help: "Share of village-months corrected by a second file.") var corrections = 0.0
-    @Option(help: "Share of the last month's villages not yet reported when the run ends (a preliminary month); their ledgers go to the output folder and pending.csv, not to the agents.")
-    var pending = 0.0
+    @Option(
+        help: """
+            The day (1-31) of the month after the last on which the run ends. Reports arrive over days 1-10; the \
+            last month's villages whose day is later have not reported (a preliminary month): their ledgers go to the \
+            output folder and pending.csv, not to the agents. Default: every report has arrived.
+            """)
+    var endsOnDay: Int?
     @Option(help: "Only these counties (12-digit codes, comma-separated); default: the whole city.") var counties: String?
     @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String?
     @Flag(help: "Write nothing: print the simulated year against the plan's targets, and fail if a row is outside its band.")
@@ -44,8 +49,8 @@ struct SimulateCommand: AsyncParsableCommand {
         options.malformedShare = malformed
         options.lateShare = late
         options.correctionShare = corrections
-        guard (0...1).contains(pending) else { throw ValidationError("--pending must be a share between 0 and 1") }
-        options.pendingShare = pending
+        if let endsOnDay, !(1...31).contains(endsOnDay) { throw ValidationError("--ends-on-day must be a day of the month, 1 to 31") }
+        options.endsOnDay = endsOnDay
         let topology = try TopologyFiles.locate().loadTopology()
         for text in (counties ?? "").split(separator: ",") {
             guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county, topology.contains(code) else {

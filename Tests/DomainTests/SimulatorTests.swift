@@ -62,11 +62,18 @@ struct SimulatorTests {
         let schedule = try String(contentsOfFile: out + "/schedule.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         var lateSeen = false
         var lastPeriod = Period.earliest
+        var lastArrival = ""
+        var arrivalDays: Set<String> = []
         for line in schedule {
             let fields = line.split(separator: ",").map(String.init)
-            let (period, kind, unit, path) = (Period(fields[1])!, fields[2], DivisionCode(fields[3])!, fields[4])
+            let (period, kind, unit, arrival, path) = (Period(fields[1])!, fields[2], DivisionCode(fields[3])!, fields[4], fields[5])
             if period < lastPeriod { lateSeen = true }
             lastPeriod = max(lastPeriod, period)
+            // Files go out in the order they arrive: over the days of the following month, late ones after.
+            #expect(arrival >= lastArrival, "\(path) arrives on \(arrival), before the file ahead of it (\(lastArrival))")
+            #expect(arrival.hasPrefix(period.next.description) || arrival.hasPrefix(period.advanced(by: 2).description), "\(path) arrives on \(arrival)")
+            lastArrival = arrival
+            if arrival.hasPrefix(period.next.description) { arrivalDays.insert(String(arrival.suffix(2))) }
             let bytes = Array(FileManager.default.contents(atPath: out + "/" + path) ?? Data())
             if kind == "activity" {
                 let ledger = try ActivityLedger.read(bytes, format: .csv)
@@ -81,6 +88,7 @@ struct SimulatorTests {
         }
         #expect(rejectedRows > 0, "malformed rows were written and refused")
         #expect(lateSeen, "some months arrive late")
+        #expect(arrivalDays == Set((1...10).map { $0 < 10 ? "0\($0)" : "\($0)" }), "on-time reports arrive on every day up to the 10th")
         let periods = Period("2024-06")!.through(Period("2024-08")!)
         let table = IndicatorComputation(topology: Fixtures.topology).compute(persons: persons, activity: activity, periods: periods)
         var recomputed: [String: Int64] = [:]
@@ -115,6 +123,38 @@ struct SimulatorTests {
         for row in calibration.failures {
             Issue.record("\(row.indicator): simulated \(row.simulated), band \(row.band.map { "\($0)" } ?? "-")")
         }
+    }
+
+    /// A run that ends before the 10th leaves its last month preliminary: the villages whose day has not come are
+    /// held back (pending.csv), and every village that did report arrived on or before that day.
+    @Test("A run ending on the 5th holds back exactly the villages that report after the 5th")
+    func aRunEndingEarlyHoldsBackLateVillages() throws {
+        var options = Self.options(seed: 11)
+        options.months = 2
+        options.lateShare = 0
+        options.endsOnDay = 5
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-sim-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try SimulationRun.run(topology: Fixtures.topology, options: options, out: out)
+        let last = Period("2024-07")!
+        func rows(_ file: String) throws -> [[String]] {
+            try String(contentsOfFile: out + "/" + file, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        }
+        let reported = try rows("schedule.csv").filter { $0[1] == last.description && $0[2] == "person" }
+        let held = try rows("pending.csv")
+        #expect(!reported.isEmpty && !held.isEmpty)
+        for row in reported { #expect(row[4] <= "2024-08-05", "\(row[5]) was sent, arriving on \(row[4])") }
+        for row in held {
+            #expect(row[0] == last.description && row[3] > "2024-08-05", "\(row[4]) is held back, due on \(row[3])")
+            #expect(FileManager.default.fileExists(atPath: out + "/" + row[4]), "the held-back ledger is written for a later delivery")
+        }
+        let reportedVillages = Set(reported.map { $0[3] }), heldVillages = Set(held.map { $0[2] })
+        #expect(reportedVillages.isDisjoint(with: heldVillages))
+        let share = Double(heldVillages.count) / Double(reportedVillages.count + heldVillages.count)
+        #expect((0.3...0.7).contains(share), "\(heldVillages.count) of \(reportedVillages.count + heldVillages.count) villages held back")
+        // Between them, the villages of the complete first month (a few may have emptied or filled since).
+        let first = Set(try rows("schedule.csv").filter { $0[1] == "2024-06" && $0[2] == "person" }.map { $0[3] })
+        #expect(first.symmetricDifference(reportedVillages.union(heldVillages)).count <= first.count / 50)
     }
 
     /// `--counties` simulates the chosen counties at their own size: the same villages, residents and labour force as
