@@ -13,12 +13,8 @@ public struct AgentWorkspace: Sendable {
 
     static func credentialsPath(_ home: String) -> String { home + "/credentials.json" }
 
-    /// `$EMPMON_AGENT_HOME`, else `./.empmon-agent`.
-    public static func defaultHome(_ explicit: String?) -> String {
-        if let explicit { return explicit }
-        if let home = ProcessInfo.processInfo.environment["EMPMON_AGENT_HOME"], !home.isEmpty { return home }
-        return FileManager.default.currentDirectoryPath + "/.empmon-agent"
-    }
+    /// The home used when none is configured: `./.empmon-agent`.
+    public static var homeInWorkingDirectory: String { FileManager.default.currentDirectoryPath + "/.empmon-agent" }
 
     /// Sets up a home from a credentials file written by `empmon agent enroll`.
     public static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace {

@@ -62,7 +62,15 @@ public struct AlertEngine: Sendable {
         // Rules judge the reported-plus-estimated figure: a village not yet reported is estimated from its month
         // before, moved as its county's reporting villages moved (`NonResponseImputation`), so that a month still
         // trickling in does not read as a fall.
-        let estimates = try await history.estimates(topology: topology, from: first, through: last)
+        // Without a scope, and with a village rule, `counts` already holds every village's months: estimate from
+        // them rather than read all the villages a second time.
+        let estimates: [Period: NonResponseImputation.Estimate]
+        if scope == nil, tiers.contains(.village) {
+            let imputation = NonResponseImputation(topology: topology)
+            estimates = Dictionary(uniqueKeysWithValues: span.map { ($0, imputation.estimate($0, villageCounts: counts)) })
+        } else {
+            estimates = try await history.estimates(topology: topology, from: first, through: last)
+        }
         for unit in units {
             for (period, estimate) in estimates where estimate.isEstimated(unit) {
                 counts[unit, default: [:]][period] = estimate.estimated(counts[unit]?[period] ?? [:], unit: unit)

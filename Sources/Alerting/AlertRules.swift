@@ -81,12 +81,6 @@ public struct AlertConfiguration: Sendable, Codable {
         public let description: String
     }
 
-    /// Reads and checks a rules file; every problem is named with the rule it is in.
-    public static func load(path: String) throws(Problem) -> AlertConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Problem(description: "cannot read \(path)") }
-        return try parse(String(decoding: data, as: UTF8.self), source: path)
-    }
-
     public static func parse(_ yaml: String, source: String = "alerts.yaml") throws(Problem) -> AlertConfiguration {
         let configuration: AlertConfiguration
         do {

@@ -36,6 +36,9 @@ public struct NonResponseImputation: Sendable {
     /// Flows out of last month's registered unemployed: estimated from that base, which is known in full.
     static let fromUnemployedLastMonth: Set<IndicatorID> = ["reemployed", "hard_to_employ_reemployed"]
 
+    /// Every count `estimate` reads from a village's months: a reader that leaves one out changes the estimate.
+    public static let inputCounts: Set<IndicatorID> = Set(carriedCounts + ["reporting_units", "unemployed_last_month"])
+
     /// A month's estimate for every unit with estimated villages in its subtree.
     public struct Estimate: Sendable, Equatable {
         public let period: Period

@@ -65,8 +65,8 @@ public struct IndicatorHistory: Sendable {
     ) async throws -> [Period: NonResponseImputation.Estimate] {
         guard first <= last else { return [:] }
         let villages = topology.allDivisions.filter { $0.tier == .village }.map(\.code)
-        let wanted = Set(NonResponseImputation.carriedCounts + ["reporting_units"])
-        let villageCounts = try await counts(units: villages, from: first.previous, through: last, asOf: asOf, only: wanted)
+        let villageCounts = try await counts(
+            units: villages, from: first.previous, through: last, asOf: asOf, only: NonResponseImputation.inputCounts)
         let imputation = NonResponseImputation(topology: topology)
         var result: [Period: NonResponseImputation.Estimate] = [:]
         for period in first.through(last) { result[period] = imputation.estimate(period, villageCounts: villageCounts) }

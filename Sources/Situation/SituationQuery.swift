@@ -91,7 +91,10 @@ public struct SituationQuery: Sendable {
             data[unit, default: [:]].merge(counts) { _, month in month }
         }
         let moment = asOf ?? Date()
-        let estimate = try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period]
+        // Only counts made from person records are estimated; a station's counter (jobs collected) never is, and
+        // its table need not read every village's month.
+        let estimable = !Set(indicator.countIDs).isDisjoint(with: NonResponseImputation.carriedCounts)
+        let estimate = estimable ? try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period] : nil
         let cityLabour = Double(data[topology.city.code]?[period]?["labour_force"] ?? 0)
         var rows: [SituationRow] = units.map { division in
             let months = data[division.code] ?? [:]

@@ -7,10 +7,11 @@ public struct TopologyFiles: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
-    /// `$EMPMON_TOPOLOGY`, else the nearest `Topology/` folder holding the division list at or above the
-    /// working directory, else the one beside the executable's package.
-    public static func locate() throws -> TopologyFiles {
-        if let explicit = ProcessInfo.processInfo.environment["EMPMON_TOPOLOGY"], !explicit.isEmpty {
+    /// `explicit` (the caller's configuration: `empmon` passes `$EMPMON_TOPOLOGY`), else the nearest `Topology/`
+    /// folder holding the division list at or above the working directory, else the one beside the executable's
+    /// package.
+    public static func locate(explicit: String? = nil) throws -> TopologyFiles {
+        if let explicit, !explicit.isEmpty {
             return TopologyFiles(directory: explicit)
         }
         var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]

@@ -38,7 +38,7 @@ struct EmpmonAPI: AsyncParsableCommand {
         } ?? 1
         var logger = Logger(label: "empmon.api")
         logger.logLevel = environment["EMPMON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let files = try TopologyFiles.locate()
+        let files = try TopologyFiles.locate(explicit: environment["EMPMON_TOPOLOGY"])
         let targets = try files.loadTargets()
         let server = APIServer(
             database: try PostgresClient(url: url, maxConnections: 8), topology: try files.loadTopology(),

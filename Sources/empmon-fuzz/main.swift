@@ -24,7 +24,7 @@ guard arguments.count >= 2 else { usage("name a target") }
 guard let target = FuzzTarget(rawValue: arguments[1]) else { usage("'\(arguments[1])' is not a target") }
 let topology: Topology
 do {
-    topology = try TopologyFiles.locate().loadTopology()
+    topology = try TopologyFiles.locate(explicit: ProcessInfo.processInfo.environment["EMPMON_TOPOLOGY"]).loadTopology()
 } catch {
     usage("cannot read Topology/: \(error)")
 }

@@ -43,7 +43,7 @@ extension BenchCommand {
             }
             let home = DevHome.resolve(connection.home)
             guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
-            let files = try TopologyFiles.locate()
+            let files = try Empmon.topologyFiles()
             let topology = try files.loadTopology()
             let clock = ContinuousClock()
 

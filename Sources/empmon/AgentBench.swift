@@ -28,7 +28,7 @@ struct AgentBench: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let counties = topology.children(of: topology.city.code)
@@ -198,7 +198,7 @@ struct AgentCountyBench: AsyncParsableCommand {
 
     func run() async throws {
         guard let period = Period(period) else { throw ValidationError("--period must be YYYY-MM") }
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         let workspace = try AgentWorkspace(home: home)
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical

@@ -29,7 +29,7 @@ struct AgentCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let topology = try TopologyFiles.locate().loadTopology()
+            let topology = try Empmon.topologyFiles().loadTopology()
             let division = try resolveUnit(unit, in: topology)
             let settings = try ConnectionSettings.resolve(
                 postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
@@ -86,7 +86,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home (default: $EMPMON_AGENT_HOME, then ./.empmon-agent).") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace.initialize(home: AgentWorkspace.defaultHome(home), credentialsFile: credentials)
+            let workspace = try AgentWorkspace.initialize(home: Empmon.agentHome(home), credentialsFile: credentials)
             print("agent \(workspace.credentials.agentID) for \(workspace.credentials.unit) \(workspace.credentials.name) ready in \(workspace.home)")
         }
     }
@@ -104,7 +104,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
             let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
             guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let report = try workspace.submitPersons(
@@ -142,7 +142,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
             let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
             guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let report = try workspace.submitActivity(
@@ -167,7 +167,7 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard keepMonths >= 1 else { throw ValidationError("--keep-months must be at least 1") }
-            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
             try await deliver(workspace, timeout: timeout, keepMonths: keepMonths)
         }
     }
@@ -178,7 +178,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
+            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
             print("agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)")
             print("kind      period   pending  delivered  failing")
             for row in try workspace.status() {
@@ -209,8 +209,8 @@ extension AgentCommand {
         }
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(home))
-            let topology = try TopologyFiles.locate().loadTopology()
+            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let topology = try Empmon.topologyFiles().loadTopology()
             var logger = Empmon.logger("empmon.agent.serve")
             if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .notice }
             var kafkaLogger = logger
@@ -243,7 +243,7 @@ extension AgentCommand {
 
 private func parseCommon(period text: String, unit: String?) throws -> (Period, DivisionCode?, Topology) {
     guard let period = Period(text) else { throw ValidationError("--period must be YYYY-MM, not '\(text)'") }
-    let topology = try TopologyFiles.locate().loadTopology()
+    let topology = try Empmon.topologyFiles().loadTopology()
     let code = try unit.map { try resolveUnit($0, in: topology).code }
     return (period, code, topology)
 }

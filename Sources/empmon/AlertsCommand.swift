@@ -25,7 +25,7 @@ struct AlertsEvalCommand: AsyncParsableCommand {
     @Option(help: "Evaluate as if it were this moment (YYYY-MM-DD or ISO 8601): decides which report deadlines have passed.") var now: String?
 
     func run() async throws {
-        let files = try TopologyFiles.locate()
+        let files = try Empmon.topologyFiles()
         let configuration = try AlertSetup.rules(rules, files: files)
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
@@ -73,7 +73,9 @@ struct AlertsListCommand: AsyncParsableCommand {
 
 enum AlertSetup {
     static func rules(_ path: String?, files: TopologyFiles) throws -> AlertConfiguration {
-        do { return try AlertConfiguration.load(path: path ?? files.alertRulesPath) } catch { throw ValidationError(error.description) }
+        let file = path ?? files.alertRulesPath
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the alert rules \(file)") }
+        do { return try AlertConfiguration.parse(String(decoding: data, as: UTF8.self), source: file) } catch { throw ValidationError(error.description) }
     }
 
     static func targets(files: TopologyFiles, scale: Double?) throws -> UnitTargets {

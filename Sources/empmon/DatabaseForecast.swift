@@ -14,7 +14,7 @@ enum DatabaseForecast {
         guard IndicatorCatalogue.indicator(id) != nil else {
             throw ValidationError("--indicator '\(indicator)' is not in the catalogue; one of: \(IndicatorCatalogue.all.map(\.id.rawValue).joined(separator: ", "))")
         }
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
         let started = ContinuousClock.now

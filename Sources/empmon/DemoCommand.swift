@@ -46,7 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
             throw ValidationError("the demo runs on the dev stack; start it with `empmon dev up` (looked in \(home.path))")
         }
         let settings = try ConnectionSettings.resolve(postgresURL: dev.postgresURL, kafkaBootstrap: dev.kafkaBootstrap, home: home.path)
-        let files = try TopologyFiles.locate()
+        let files = try Empmon.topologyFiles()
         let topology = try files.loadTopology()
         let clock = ContinuousClock()
         let began = clock.now

@@ -1,7 +1,9 @@
+import Agent
 import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import TopologyFiles
 
 @main
 struct Empmon: AsyncParsableCommand {
@@ -38,6 +40,18 @@ extension Empmon {
     /// The deployment's Kafka security (TLS, SASL) from the properties file named by `EMPMON_KAFKA_PROPERTIES`
     /// (Deploy/kafka/librdkafka-client.properties), `${NAME}` taken from the environment; plaintext when it is
     /// unset. Read here, at the edge, and handed to the libraries as a typed value.
+    /// The `Topology/` folder: `$EMPMON_TOPOLOGY`, else found from the working directory or the executable.
+    static func topologyFiles() throws -> TopologyFiles {
+        try TopologyFiles.locate(explicit: ProcessInfo.processInfo.environment["EMPMON_TOPOLOGY"])
+    }
+
+    /// An agent's home: `--home`, else `$EMPMON_AGENT_HOME`, else `./.empmon-agent`.
+    static func agentHome(_ option: String?) -> String {
+        if let option { return option }
+        if let home = ProcessInfo.processInfo.environment["EMPMON_AGENT_HOME"], !home.isEmpty { return home }
+        return AgentWorkspace.homeInWorkingDirectory
+    }
+
     static func kafkaSecurity() throws -> KafkaSecurity {
         let environment = ProcessInfo.processInfo.environment
         guard let path = environment["EMPMON_KAFKA_PROPERTIES"], !path.isEmpty else { return .plaintext }

@@ -24,7 +24,7 @@ extension BenchCommand {
         @Option(help: "Write the figures as JSON to this file.") var json: String?
 
         func run() async throws {
-            let topology = try TopologyFiles.locate().loadTopology()
+            let topology = try Empmon.topologyFiles().loadTopology()
             let chosen: [Indicator] = indicators == "all"
                 ? IndicatorCatalogue.counts + IndicatorCatalogue.activity
                 : try indicators.split(separator: ",").map { text in

@@ -37,7 +37,7 @@ extension BenchCommand {
             quiet.logLevel = .critical
             let home = DevHome.resolve(connection.home)
             guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
-            let topology = try TopologyFiles.locate().loadTopology()
+            let topology = try Empmon.topologyFiles().loadTopology()
             let clock = ContinuousClock()
             var results: [String: Double] = ["records": Double(records)]
 
@@ -253,7 +253,7 @@ func recordTopicEnds(bootstrap: String, logger: Logger) async throws -> [KafkaTo
     let consumer = try KafkaConsumer(
         configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-watermarks"), logger: logger)
     var ends: [KafkaTopicPartition: Int64] = [:]
-    for topic in try TopologyFiles.locate().loadTopics().topics
+    for topic in try Empmon.topologyFiles().loadTopics().topics
     where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
         for partition in 0..<topic.partitions {
             let key = KafkaTopicPartition(topic: topic.name, partition: partition)

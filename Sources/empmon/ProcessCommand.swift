@@ -43,7 +43,7 @@ struct ProcessCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.batchSize = batchSize
@@ -54,7 +54,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let metrics = ProcessorMetrics()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if alertRules != "none" {
-            let files = try TopologyFiles.locate()
+            let files = try Empmon.topologyFiles()
             let rules = try AlertSetup.rules(alertRules, files: files)
             let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
             let alerts = AlertService(
@@ -104,7 +104,7 @@ struct VerifyCommand: AsyncParsableCommand {
             return value
         }
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         let verifier = IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL)
         let outcome = try await verifier.verify(periods: periods.isEmpty ? nil : periods) { period in
             FileHandle.standardError.write(Data("checking \(period)…\n".utf8))
@@ -145,7 +145,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
     func run() async throws {
         guard let month = Period(period) else { throw ValidationError("--period '\(period)' is not YYYY-MM") }
         guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         let division = try resolveUnit(unit, in: topology)
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let counts = try await StoredIndicators(database: PostgresClient(url: settings.postgresURL, maxConnections: 1))

@@ -30,7 +30,7 @@ struct QueryOptions: ParsableArguments {
     }
 
     func query() throws -> (SituationQuery, Topology) {
-        let files = try TopologyFiles.locate()
+        let files = try Empmon.topologyFiles()
         let topology = try files.loadTopology()
         let targets = try files.loadTargets()
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)

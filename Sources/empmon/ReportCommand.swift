@@ -18,7 +18,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Scale of the count targets; default $EMPMON_TARGET_SCALE or 1.") var targetScale: Double?
 
     func run() async throws {
-        let files = try TopologyFiles.locate()
+        let files = try Empmon.topologyFiles()
         let topology = try files.loadTopology()
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)

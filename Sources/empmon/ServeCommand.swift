@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let files = try TopologyFiles.locate()
+        let files = try Empmon.topologyFiles()
         let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 8)
         let logger = Empmon.logger("empmon.serve")
@@ -50,7 +50,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let parsed = APIAccess.Role(rawValue: role) else { throw ValidationError("--role must be analyst or viewer") }
-            let topology = try TopologyFiles.locate().loadTopology()
+            let topology = try Empmon.topologyFiles().loadTopology()
             let unit = try resolveUnit(scope, in: topology)
             let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
             let created = try await APITokens(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))

@@ -51,7 +51,7 @@ struct SimulateCommand: AsyncParsableCommand {
         options.correctionShare = corrections
         if let endsOnDay, !(1...31).contains(endsOnDay) { throw ValidationError("--ends-on-day must be a day of the month, 1 to 31") }
         options.endsOnDay = endsOnDay
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         for text in (counties ?? "").split(separator: ",") {
             guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county, topology.contains(code) else {
                 throw ValidationError("--counties: '\(text)' is not a county of \(topology.city.name)")
@@ -68,7 +68,7 @@ struct SimulateCommand: AsyncParsableCommand {
             print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")
             return
         }
-        let workspace = try AgentWorkspace(home: AgentWorkspace.defaultHome(agentHome), durable: false)
+        let workspace = try AgentWorkspace(home: Empmon.agentHome(agentHome), durable: false)
         guard workspace.credentials.unit == topology.city.code else {
             throw ValidationError("--publish needs an agent enrolled for the city \(topology.city.code), not \(workspace.credentials.unit)")
         }
@@ -91,7 +91,7 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     func printCalibration(topology: Topology, options: SimulationOptions) throws {
-        let targets = try TopologyFiles.locate().loadTargets().targets
+        let targets = try Empmon.topologyFiles().loadTargets().targets
         let result = SimulationCalibration.measure(topology: topology, options: options, targets: targets)
         let scope = options.counties.isEmpty ? "the whole city" : "counties \(options.counties.sorted().map(\.description).joined(separator: ","))"
         print("Simulated \(options.months) months from \(options.start), scale \(options.scale), seed \(options.seed), \(scope)")

@@ -18,7 +18,7 @@ struct TopologyCommand: AsyncParsableCommand {
         @Option(help: "Tiers of the tree to print below the unit.") var depth = 1
 
         func run() async throws {
-            let topology = try TopologyFiles.locate().loadTopology()
+            let topology = try Empmon.topologyFiles().loadTopology()
             let root = try resolveUnit(unit, in: topology)
             print(line(root, topology: topology, indent: ""))
             printChildren(of: root, topology: topology, indent: "  ", levels: depth)
@@ -46,7 +46,7 @@ struct TopologyCommand: AsyncParsableCommand {
             abstract: "Check the division list (parents exist, tiers match codes), topics and targets.")
 
         func run() async throws {
-            let files = try TopologyFiles.locate()
+            let files = try Empmon.topologyFiles()
             let topology = try files.loadTopology()
             let topics = try files.loadTopics()
             let targets = try files.loadTargets()
@@ -101,7 +101,7 @@ func resolveUnit(_ text: String?, in topology: Topology) throws -> Division {
 func applyTopics(
     bootstrap: String, dev: DevSettings?, replicationFactor: Int32?, report: (String) -> Void
 ) async throws -> Int {
-    let definitions = try TopologyFiles.locate().loadTopics()
+    let definitions = try Empmon.topologyFiles().loadTopics()
     var logger = Empmon.logger("empmon.topology")
     logger.logLevel = .critical
     let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)

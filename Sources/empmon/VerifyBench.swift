@@ -24,7 +24,7 @@ struct VerifyBench: AsyncParsableCommand {
         let home = DevHome.resolve(connection.home)
         guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
         guard persons > 0 else { throw ValidationError("--persons must be positive") }
-        let topology = try TopologyFiles.locate().loadTopology()
+        let topology = try Empmon.topologyFiles().loadTopology()
         let url = try await freshBenchDatabase("empmon_bench_verify", devURL: dev.postgresURL)
         let database = try await PostgresConnection.connect(url: url)
         _ = try await Schema.migrator().migrate(database)

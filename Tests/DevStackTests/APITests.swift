@@ -342,6 +342,16 @@ struct APIFixture {
             let row = try #require(lines.first { $0.hasPrefix("140403000000") }).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             #expect(header.contains("estimate") && header.contains("estimated_villages"))
             if let column = header.firstIndex(of: "estimate"), row.indices.contains(column) { #expect(Double(row[column]) == 35) }
+            // Re-employment is estimated from the missing village's own registered unemployed of last month (known
+            // in full) at the county's reporting villages' rate: 2 reported + 5 × 2/10.
+            try await api.fixture.put(
+                "140403001001", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 1, "unemployed_last_month": 10, "reemployed": 2])
+            try await api.fixture.put("140403001002", "2024-04", ["expected_units": 1, "unemployed_last_month": 5])
+            try await api.fixture.put(
+                "140403000000", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 2, "unemployed_last_month": 15, "reemployed": 2])
+            let reemployed = try await api.object("/api/v1/situation?tier=county&period=2024-04&indicator=reemployed", token: token)
+            let county = try #require((reemployed["rows"] as? [[String: Any]])?.first { $0["unit"] as? String == "140403000000" })
+            #expect(county["value"] as? Double == 2 && county["estimate"] as? Double == 3, "\(county)")
         }
     }
 

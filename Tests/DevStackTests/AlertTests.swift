@@ -286,7 +286,7 @@ let village = "140403001001"
 
     @Test func theShippedRulesLoadAndWatchPlacementRates() throws {
         let path = URL(fileURLWithPath: AlertFixture.topologyPath()).deletingLastPathComponent().appendingPathComponent("alerts.yaml").path
-        let configuration = try AlertConfiguration.load(path: path)
+        let configuration = try AlertConfiguration.parse(String(contentsOfFile: path, encoding: .utf8), source: path)
         let placement = configuration.rules.filter { $0.indicator == "placement_rate" && $0.kind == .drop }
         #expect(Set(placement.flatMap(\.tiers)).isSuperset(of: [.county, .township]))
         #expect(Set(configuration.rules.map(\.kind)) == Set(AlertRule.Kind.allCases))

@@ -84,7 +84,7 @@ struct IncompleteMonthTests {
 
     /// Units in a pending or firing state under each shipped drop and threshold rule.
     static func raised(_ months: [DivisionCode: [Period: IndicatorCounts]], city: City) throws -> Set<String> {
-        let rules = try AlertConfiguration.load(path: TopologyFiles.locate().directory + "/alerts.yaml").rules
+        let rules = try AlertConfiguration.parse(String(contentsOfFile: TopologyFiles.locate().alertRulesPath, encoding: .utf8)).rules
         var raised = Set<String>()
         for rule in rules where rule.kind == .drop || rule.kind == .threshold {
             guard let indicator = IndicatorCatalogue.indicator(rule.indicatorID) else { continue }
