@@ -6,18 +6,18 @@ import Logging
 import Wire
 
 /// The agent's home folder: its credentials and its spool. Everything here works offline except `flush`.
-public struct AgentWorkspace: Sendable {
-    public let home: String
-    public let credentials: AgentCredentials
-    public let spool: Spool
+package struct AgentWorkspace: Sendable {
+    package let home: String
+    package let credentials: AgentCredentials
+    package let spool: Spool
 
     static func credentialsPath(_ home: String) -> String { home + "/credentials.json" }
 
     /// The home used when none is configured: `./.empmon-agent`.
-    public static var homeInWorkingDirectory: String { FileManager.default.currentDirectoryPath + "/.empmon-agent" }
+    package static var homeInWorkingDirectory: String { FileManager.default.currentDirectoryPath + "/.empmon-agent" }
 
     /// Sets up a home from a credentials file written by `empmon agent enroll`.
-    public static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace {
+    package static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace {
         guard let data = FileManager.default.contents(atPath: credentialsFile) else {
             throw AgentError("cannot read the credentials file \(credentialsFile)")
         }
@@ -39,7 +39,7 @@ public struct AgentWorkspace: Sendable {
 
     /// Opens the agent in `home`. With `durable` (the default) each submission is on disk before `submit…`
     /// returns; a bulk publisher may turn it off and call `spool.sync()` once before delivering.
-    public init(home: String, durable: Bool = true) throws {
+    package init(home: String, durable: Bool = true) throws {
         guard let data = FileManager.default.contents(atPath: Self.credentialsPath(home)) else {
             throw AgentError("no agent set up in \(home); run `empmon agent init --credentials FILE` first")
         }
@@ -51,21 +51,21 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// What one submission did.
-    public struct SubmitReport: Sendable {
-        public var encoding: LedgerEncoding
-        public var rows = 0
-        public var errors: [RowError] = []
-        public var ignoredColumns: [String] = []
-        public var spooled = 0
+    package struct SubmitReport: Sendable {
+        package var encoding: LedgerEncoding
+        package var rows = 0
+        package var errors: [RowError] = []
+        package var ignoredColumns: [String] = []
+        package var spooled = 0
         /// Ledger lines (in the previous file for the month) of persons absent from this one.
-        public var missingFromPrevious: [Int] = []
-        public var refused: Bool { spooled == 0 && !errors.isEmpty }
+        package var missingFromPrevious: [Int] = []
+        package var refused: Bool { spooled == 0 && !errors.isEmpty }
     }
 
     /// Reads a person ledger for `unit` and `period`, and spools its signed records. With errors and
     /// without `skipInvalid`, nothing is spooled. `reportMissing` compares with the unit's previous submission
     /// for the month (bulk publishers, which never correct, turn it off).
-    public func submitPersons(
+    package func submitPersons(
         file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period,
         skipInvalid: Bool, reportMissing: Bool = true
     ) throws -> SubmitReport {
@@ -104,7 +104,7 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Reads a township's or county's counters for `period` and spools the signed report.
-    public func submitActivity(
+    package func submitActivity(
         file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period
     ) throws -> SubmitReport {
         let unit = try scopedUnit(unit)
@@ -136,7 +136,7 @@ public struct AgentWorkspace: Sendable {
     /// Delivers everything pending, then compacts delivered months older than `keepMonths` before `now`.
     /// - Parameter beforeChunk: awaited before each chunk of 1,000 records, to pace delivery (the demo waits on
     ///   the consumer group's lag); without it, records go in the delivery's usual chunks.
-    public func flush(
+    package func flush(
         timeout: Duration, keepMonths: Int = 13, now: Period, security: KafkaSecurity, logger: Logger,
         beforeChunk: (@Sendable () async throws -> Void)? = nil
     ) async throws -> (pending: Int, outcome: Delivery.Outcome) {
@@ -153,7 +153,7 @@ public struct AgentWorkspace: Sendable {
     }
 
     /// Pending, delivered and failing counts by kind and month.
-    public func status() throws -> [SpoolMonthStatus] { try spool.status() }
+    package func status() throws -> [SpoolMonthStatus] { try spool.status() }
 
     /// The unit a submission is for: the agent's own by default; any other must lie in its subtree.
     private func scopedUnit(_ unit: DivisionCode?) throws -> DivisionCode {

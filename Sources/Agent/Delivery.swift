@@ -5,40 +5,40 @@ import Logging
 import Wire
 
 /// Sends spooled records to Kafka and records each broker verdict in the spool as it arrives.
-public struct Delivery: Sendable {
-    public let spool: Spool
-    public let kafka: KafkaEndpoint
-    public let agentID: String
-    public let logger: Logger
+package struct Delivery: Sendable {
+    package let spool: Spool
+    package let kafka: KafkaEndpoint
+    package let agentID: String
+    package let logger: Logger
 
-    public init(spool: Spool, kafka: KafkaEndpoint, agentID: String, logger: Logger) {
+    package init(spool: Spool, kafka: KafkaEndpoint, agentID: String, logger: Logger) {
         self.spool = spool
         self.kafka = kafka
         self.agentID = agentID
         self.logger = logger
     }
 
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// Records (person and activity) the broker confirmed; the manifests that follow them are counted apart.
-        public var delivered = 0
-        public var manifests = 0
-        public var failed = 0
-        public var lastError: String?
-        public init() {}
+        package var delivered = 0
+        package var manifests = 0
+        package var failed = 0
+        package var lastError: String?
+        package init() {}
     }
 
     /// Records produced before their delivery reports are awaited; bounds the agent's memory at any spool size.
-    public var chunkSize = 20_000
+    package var chunkSize = 20_000
 
     /// Awaited before each chunk is produced: a bulk publisher paces itself here (for example on the
     /// consumers' lag, so that a broker with bounded retention never deletes what nobody has read).
-    public var beforeChunk: (@Sendable () async throws -> Void)?
+    package var beforeChunk: (@Sendable () async throws -> Void)?
 
     /// Produces every pending record, chunk by chunk, and records each broker verdict in the spool
     /// (librdkafka retries until `timeout`). Verdicts are committed every 500 reports or 200 ms, so a crash
     /// repeats at most those, and the city dedupes by record id. A chunk in which nothing was delivered
     /// (the broker is unreachable) ends the flush: the rest stays pending.
-    public func deliverPending(timeout: Duration) async throws -> Outcome {
+    package func deliverPending(timeout: Duration) async throws -> Outcome {
         var outcome = Outcome()
         var chunk = try spool.pending(limit: chunkSize)
         // No producer (and no connection attempt) when nothing is pending.

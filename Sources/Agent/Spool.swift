@@ -3,18 +3,18 @@ import Foundation
 import GRDB
 
 /// A record as the spool remembers it.
-public struct SpooledRecord: Sendable, Equatable {
-    public let recordID: String
-    public let recordKind: String
-    public let period: String
-    public let submission: String
+package struct SpooledRecord: Sendable, Equatable {
+    package let recordID: String
+    package let recordKind: String
+    package let period: String
+    package let submission: String
     /// The ledger line the record came from (person records).
-    public let line: Int?
-    public let personKey: String?
-    public let unit: String
-    public let payload: [UInt8]
+    package let line: Int?
+    package let personKey: String?
+    package let unit: String
+    package let payload: [UInt8]
 
-    public init(
+    package init(
         recordID: String, recordKind: String, period: String, submission: String, line: Int?, personKey: String?,
         unit: String, payload: [UInt8]
     ) {
@@ -33,15 +33,15 @@ public struct SpooledRecord: Sendable, Equatable {
 }
 
 /// One submission: a ledger file read for one unit and month.
-public struct SpoolSubmission: Sendable, Equatable {
-    public let id: String
-    public let kind: String
-    public let period: String
-    public let unit: String
-    public let file: String
-    public let at: Int64
+package struct SpoolSubmission: Sendable, Equatable {
+    package let id: String
+    package let kind: String
+    package let period: String
+    package let unit: String
+    package let file: String
+    package let at: Int64
 
-    public init(id: String, kind: String, period: String, unit: String, file: String, at: Int64) {
+    package init(id: String, kind: String, period: String, unit: String, file: String, at: Int64) {
         self.id = id
         self.kind = kind
         self.period = period
@@ -52,17 +52,17 @@ public struct SpoolSubmission: Sendable, Equatable {
 }
 
 /// A month's standing in the spool, by record kind.
-public struct SpoolMonthStatus: Sendable, Equatable, Codable {
-    public let kind: String
-    public let period: String
-    public let pending: Int
-    public let delivered: Int
+package struct SpoolMonthStatus: Sendable, Equatable, Codable {
+    package let kind: String
+    package let period: String
+    package let pending: Int
+    package let delivered: Int
     /// Pending records whose last delivery attempt failed.
-    public let failing: Int
+    package let failing: Int
 }
 
 /// The broker's verdict on one record.
-public enum SpoolVerdict: Sendable, Equatable {
+package enum SpoolVerdict: Sendable, Equatable {
     case delivered(recordID: String, partition: Int32, offset: Int64)
     case failed(recordID: String, reason: String)
 }
@@ -75,8 +75,8 @@ public enum SpoolVerdict: Sendable, Equatable {
 /// correction supersedes through the (kind, month, person) index, and the previous submission of a unit's
 /// month through the submissions' index. Delivered records of months older than the retention are
 /// compacted into per-month counts, so the file stops growing with history.
-public final class Spool: Sendable {
-    public let path: String
+package final class Spool: Sendable {
+    package let path: String
     private let database: DatabaseQueue
 
     private enum State: Int { case pending = 0, delivered = 1, superseded = 2 }
@@ -84,7 +84,7 @@ public final class Spool: Sendable {
     /// Opens (or creates) `spool.sqlite` in `directory`, importing an older JSON-lines `spool.log` once.
     /// With `durable` false (bulk publishers), commits are not synced one by one; call `sync()` before
     /// delivering.
-    public init(directory: String, durable: Bool = true) throws {
+    package init(directory: String, durable: Bool = true) throws {
         path = directory + "/spool.sqlite"
         var configuration = Configuration()
         configuration.journalMode = .wal
@@ -191,17 +191,17 @@ public final class Spool: Sendable {
 
     /// Stores a submission and its records in one transaction. Earlier pending records of the same
     /// person (or unit) and month are superseded: they would be replaced at the city anyway.
-    public func append(_ submission: SpoolSubmission, records: [SpooledRecord]) throws {
+    package func append(_ submission: SpoolSubmission, records: [SpooledRecord]) throws {
         try write { db in try self.insert(submission, records: records, in: db) }
     }
 
     /// The spool kind of a manifest for records of `kind` ("person" or "activity").
-    public static func manifestKind(for kind: String) -> String { "manifest." + kind }
+    package static func manifestKind(for kind: String) -> String { "manifest." + kind }
 
     /// Stores a submission and its records, then the manifest `makeManifest` builds from the record ids now
     /// current for the submission's unit and month (the last of each person, over every submission), in one
     /// transaction: a manifest is never spooled without its records, nor records without their manifest.
-    public func append(
+    package func append(
         _ submission: SpoolSubmission, records: [SpooledRecord], manifest makeManifest: (_ currentRecordIDs: [String]) throws -> SpooledRecord
     ) throws {
         try write { db in
@@ -229,7 +229,7 @@ public final class Spool: Sendable {
     }
 
     /// Person keys and ledger lines of the latest earlier person submission for `unit`'s `period`.
-    public func previousPersons(unit: String, period: String, before submission: String) throws -> [String: Int] {
+    package func previousPersons(unit: String, period: String, before submission: String) throws -> [String: Int] {
         try database.read { db in
             guard let previous = try String.fetchOne(db, sql: Self.previousSubmissionSQL, arguments: [period, unit, submission]) else {
                 return [:]
@@ -242,7 +242,7 @@ public final class Spool: Sendable {
     }
 
     /// Up to `limit` records still to send, in the order they were spooled, after position `after`.
-    public func pending(after: Int64 = 0, limit: Int) throws -> [(position: Int64, record: SpooledRecord)] {
+    package func pending(after: Int64 = 0, limit: Int) throws -> [(position: Int64, record: SpooledRecord)] {
         try database.read { db in
             try Row.fetchAll(db, sql: Self.pendingSQL, arguments: [after, limit]).map { row in
                 let payload: Data = row[8]
@@ -256,12 +256,12 @@ public final class Spool: Sendable {
         }
     }
 
-    public func pendingCount() throws -> Int {
+    package func pendingCount() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE state = 0 AND kind IN ('person', 'activity')") ?? 0 }
     }
 
     /// Records the broker's verdicts in one transaction.
-    public func record(_ verdicts: [SpoolVerdict], at milliseconds: Int64) throws {
+    package func record(_ verdicts: [SpoolVerdict], at milliseconds: Int64) throws {
         guard !verdicts.isEmpty else { return }
         try write { db in
             let delivered = try db.cachedStatement(sql: Self.deliveredSQL)
@@ -278,7 +278,7 @@ public final class Spool: Sendable {
     }
 
     /// Pending, delivered and failing counts by kind and month; compacted months keep their delivered count.
-    public func status() throws -> [SpoolMonthStatus] {
+    package func status() throws -> [SpoolMonthStatus] {
         try database.read { db in
             struct Month: Hashable, Comparable {
                 let kind: String
@@ -307,7 +307,7 @@ public final class Spool: Sendable {
     /// Removes delivered and superseded records of months before `period`, keeping their delivered counts.
     /// Pending records are never removed. Returns how many records went.
     @discardableResult
-    public func compact(before period: Period) throws -> Int {
+    package func compact(before period: Period) throws -> Int {
         try write { db in
             try db.execute(sql: Self.compactCountSQL, arguments: [period.description])
             try db.execute(sql: Self.compactRecordsSQL, arguments: [period.description])
@@ -318,7 +318,7 @@ public final class Spool: Sendable {
     }
 
     /// Forces every commit to disk (after appends with `durable: false`).
-    public func sync() throws {
+    package func sync() throws {
         do { _ = try database.writeWithoutTransaction { db in try db.checkpoint(.full) } } catch {
             throw AgentError("cannot sync the spool \(path) to disk: \(error)")
         }
@@ -335,7 +335,7 @@ public final class Spool: Sendable {
     }
 }
 
-public struct AgentError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct AgentError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

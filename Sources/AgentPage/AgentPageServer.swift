@@ -13,22 +13,22 @@ import Logging
 /// Other web pages the clerk opens must not be able to drive it: every change is a POST that must carry the
 /// `X-Empmon-Agent` header (a cross-site page cannot send one without a CORS preflight, which is never
 /// granted), and requests naming another host are refused (DNS rebinding).
-public struct AgentPageServer: Sendable {
-    public let workspace: AgentWorkspace
-    public let topology: Topology
-    public let desk: DeliveryDesk
-    public let logger: Logger
+package struct AgentPageServer: Sendable {
+    package let workspace: AgentWorkspace
+    package let topology: Topology
+    package let desk: DeliveryDesk
+    package let logger: Logger
     /// Largest ledger accepted in one upload.
-    public static let uploadLimit = 64 << 20
+    package static let uploadLimit = 64 << 20
 
-    public init(workspace: AgentWorkspace, topology: Topology, desk: DeliveryDesk, logger: Logger) {
+    package init(workspace: AgentWorkspace, topology: Topology, desk: DeliveryDesk, logger: Logger) {
         self.workspace = workspace
         self.topology = topology
         self.desk = desk
         self.logger = logger
     }
 
-    public func router() -> Router<BasicRequestContext> {
+    package func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LocalOnly())
         router.get("/") { _, _ in

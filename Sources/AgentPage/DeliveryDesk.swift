@@ -7,14 +7,14 @@ import Logging
 /// Delivers the agent's pending records, one flush at a time: on the clerk's "send now", after each
 /// submission, and every so often on its own, so that records spooled while the network was down go out
 /// once the broker is reachable again.
-public actor DeliveryDesk {
+package actor DeliveryDesk {
     /// One delivery attempt, as the page shows it.
-    public struct Attempt: Codable, Sendable {
-        public let at: String
-        public let pending: Int
-        public let delivered: Int
-        public let failed: Int
-        public let error: String?
+    package struct Attempt: Codable, Sendable {
+        package let at: String
+        package let pending: Int
+        package let delivered: Int
+        package let failed: Int
+        package let error: String?
     }
 
     private let workspace: AgentWorkspace
@@ -26,7 +26,7 @@ public actor DeliveryDesk {
     private var running: Task<Attempt, Never>?
     private var last: Attempt?
 
-    public init(
+    package init(
         workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, security: KafkaSecurity, currentPeriod: @escaping @Sendable () -> Period,
         logger: Logger
     ) {
@@ -39,12 +39,12 @@ public actor DeliveryDesk {
     }
 
     /// The month it is now where the agent reports.
-    public nonisolated func now() -> Period { currentPeriod() }
+    package nonisolated func now() -> Period { currentPeriod() }
 
-    public var lastAttempt: Attempt? { last }
+    package var lastAttempt: Attempt? { last }
 
     /// Delivers what is pending; a call made while a flush runs waits for that flush instead of starting another.
-    public func flushNow() async -> Attempt {
+    package func flushNow() async -> Attempt {
         if let running { return await running.value }
         let task = Task { await self.perform() }
         running = task
@@ -55,7 +55,7 @@ public actor DeliveryDesk {
     }
 
     /// Retries pending records every `interval` until the task is cancelled.
-    public func retryPending(every interval: Duration) async {
+    package func retryPending(every interval: Duration) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { return }

@@ -11,24 +11,24 @@ import FoundationNetworking
 /// A failed delivery is retried with exponential back-off (2 s, 4 s, … up to 10 minutes), on this run and on
 /// later ones; receivers get an `Idempotency-Key` (the event id) so that a retry after a lost answer is
 /// recognisable.
-public struct AlertDispatcher: Sendable {
-    public let database: PostgresClient
-    public let kafka: KafkaEndpoint?
-    public var topic = "empmon.alerts.v1"
-    public var requestTimeout: TimeInterval = 10
-    public let logger: Logger
+package struct AlertDispatcher: Sendable {
+    package let database: PostgresClient
+    package let kafka: KafkaEndpoint?
+    package var topic = "empmon.alerts.v1"
+    package var requestTimeout: TimeInterval = 10
+    package let logger: Logger
 
-    public init(database: PostgresClient, kafka: KafkaEndpoint?, logger: Logger) {
+    package init(database: PostgresClient, kafka: KafkaEndpoint?, logger: Logger) {
         self.database = database
         self.kafka = kafka
         self.logger = logger
     }
 
-    public struct Outcome: Sendable, Equatable {
-        public var delivered = 0
-        public var failed = 0
+    package struct Outcome: Sendable, Equatable {
+        package var delivered = 0
+        package var failed = 0
         /// Deliveries still waiting for a retry.
-        public var waiting = 0
+        package var waiting = 0
     }
 
     struct Due: Sendable {
@@ -40,7 +40,7 @@ public struct AlertDispatcher: Sendable {
     }
 
     /// Delivers what is due, retrying failures within `patience` before leaving them for a later run.
-    public func deliver(patience: Duration = .seconds(15)) async throws -> Outcome {
+    package func deliver(patience: Duration = .seconds(15)) async throws -> Outcome {
         var outcome = Outcome()
         let deadline = ContinuousClock.now + patience
         var producer: KafkaProducer?

@@ -11,16 +11,16 @@ import Storage
 /// Every evaluation walks each unit's months from the start, so a revised past month changes the outcome
 /// exactly as if it had arrived on time; only the resulting state is compared with the stored alert, so a
 /// condition that keeps holding changes nothing and notifies nobody twice.
-public struct AlertEngine: Sendable {
-    public let database: PostgresClient
-    public let topology: Topology
-    public let configuration: AlertConfiguration
-    public let targets: UnitTargets?
-    public var calendar = ReportingCalendar()
-    public var forecaster: Forecaster
-    public let logger: Logger
+package struct AlertEngine: Sendable {
+    package let database: PostgresClient
+    package let topology: Topology
+    package let configuration: AlertConfiguration
+    package let targets: UnitTargets?
+    package var calendar = ReportingCalendar()
+    package var forecaster: Forecaster
+    package let logger: Logger
 
-    public init(database: PostgresClient, topology: Topology, configuration: AlertConfiguration, targets: UnitTargets?, logger: Logger) {
+    package init(database: PostgresClient, topology: Topology, configuration: AlertConfiguration, targets: UnitTargets?, logger: Logger) {
         self.database = database
         self.topology = topology
         self.configuration = configuration
@@ -31,16 +31,16 @@ public struct AlertEngine: Sendable {
         self.forecaster = forecaster
     }
 
-    public struct Summary: Sendable, Equatable {
-        public var evaluated = 0
-        public var pending = 0
-        public var fired = 0
-        public var resolved = 0
-        public var stillFiring = 0
+    package struct Summary: Sendable, Equatable {
+        package var evaluated = 0
+        package var pending = 0
+        package var fired = 0
+        package var resolved = 0
+        package var stillFiring = 0
     }
 
     /// Evaluates every rule for the units of its tiers (only `units` and their ancestors, when given).
-    public func evaluate(units touched: Set<DivisionCode>? = nil, now: Date = Date()) async throws -> Summary {
+    package func evaluate(units touched: Set<DivisionCode>? = nil, now: Date = Date()) async throws -> Summary {
         let history = IndicatorHistory(database: database)
         let periods = try await history.monitoredPeriods()
         guard let first = periods.first, let last = periods.last else { return Summary() }

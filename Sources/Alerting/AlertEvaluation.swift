@@ -1,7 +1,7 @@
 import Domain
 
 /// What one month says about a rule's condition.
-public enum AlertSignal: Sendable, Equatable {
+package enum AlertSignal: Sendable, Equatable {
     /// The condition holds: `value` is past `line`.
     case breach(value: Double, line: Double)
     /// Between the firing line and the resolve line (hysteresis): neither breaching nor clear.
@@ -12,27 +12,27 @@ public enum AlertSignal: Sendable, Equatable {
 }
 
 /// Where a rule stands for one unit after walking its months.
-public struct AlertStatus: Sendable, Equatable {
-    public enum State: String, Sendable, Codable { case inactive, pending, firing }
+package struct AlertStatus: Sendable, Equatable {
+    package enum State: String, Sendable, Codable { case inactive, pending, firing }
 
-    public var state: State = .inactive
+    package var state: State = .inactive
     /// The first month of the current episode.
-    public var since: Period?
+    package var since: Period?
     /// The latest month that said anything.
-    public var lastPeriod: Period?
-    public var value: Double?
-    public var line: Double?
+    package var lastPeriod: Period?
+    package var value: Double?
+    package var line: Double?
     var breaches = 0
     var clears = 0
 
-    public init() {}
+    package init() {}
 }
 
-public enum AlertWalk {
+package enum AlertWalk {
     /// Runs the lifecycle over the months in order: `for_periods` consecutive breaches fire (pending before),
     /// `keep_firing_for` consecutive clear months resolve; hold months keep a firing alert firing and end a
     /// pending one.
-    public static func walk(_ signals: [(Period, AlertSignal)], rule: AlertRule) -> AlertStatus {
+    package static func walk(_ signals: [(Period, AlertSignal)], rule: AlertRule) -> AlertStatus {
         var status = AlertStatus()
         for (period, signal) in signals {
             switch signal {
@@ -80,7 +80,7 @@ public enum AlertWalk {
     /// plus estimated, `AlertEngine`); nil for the other kinds. A month nobody in the unit has reported yet holds
     /// only what earlier months carry into it (the "month before" of new employment): no evidence either way; nor
     /// does a month whose rate rests on fewer than `min_denominator` persons.
-    public static func status(of rule: AlertRule, indicator: Indicator, months: [Period: IndicatorCounts], span: [Period]) -> AlertStatus? {
+    package static func status(of rule: AlertRule, indicator: Indicator, months: [Period: IndicatorCounts], span: [Period]) -> AlertStatus? {
         let values = span.map { period -> (Period, Double?) in
             guard let row = months[period], (row["reporting_units"] ?? 0) > 0 else { return (period, nil) }
             if let minimum = rule.minDenominator, case .ratio(_, let denominator) = indicator.rollup, (row[denominator] ?? 0) < minimum {
@@ -96,7 +96,7 @@ public enum AlertWalk {
     }
 
     /// Signals of a threshold rule: `below` (or `above`) fires, `resolve_above` (`resolve_below`) clears.
-    public static func thresholdSignals(_ values: [(Period, Double?)], rule: AlertRule) -> [(Period, AlertSignal)] {
+    package static func thresholdSignals(_ values: [(Period, Double?)], rule: AlertRule) -> [(Period, AlertSignal)] {
         values.map { period, value in
             guard let value else { return (period, .unknown) }
             if let below = rule.below {
@@ -111,7 +111,7 @@ public enum AlertWalk {
 
     /// Signals of a drop rule against the mean of the previous `trailing_months`: a fall for good-news
     /// indicators, a rise for bad-news ones.
-    public static func dropSignals(_ values: [(Period, Double?)], rule: AlertRule, higherIsBetter: Bool) -> [(Period, AlertSignal)] {
+    package static func dropSignals(_ values: [(Period, Double?)], rule: AlertRule, higherIsBetter: Bool) -> [(Period, AlertSignal)] {
         let k = max(1, rule.trailingMonths ?? 3)
         let drop = rule.drop ?? 0.2
         let resolve = rule.resolveDrop ?? drop
@@ -132,7 +132,7 @@ public enum AlertWalk {
     }
 
     /// Signals of a probability (of reaching a target): below `probability_below` fires, `resolve_above` clears.
-    public static func probabilitySignals(_ values: [(Period, Double?)], rule: AlertRule) -> [(Period, AlertSignal)] {
+    package static func probabilitySignals(_ values: [(Period, Double?)], rule: AlertRule) -> [(Period, AlertSignal)] {
         let line = rule.probabilityBelow ?? 0.5
         let resolve = rule.resolveAbove ?? line
         return values.map { period, value in
@@ -142,7 +142,7 @@ public enum AlertWalk {
     }
 
     /// Signals of missing reports: a month whose deadline has passed with fewer reporting units than expected.
-    public static func missingReportSignals(_ months: [(Period, reported: Int64, expected: Int64, due: Bool)]) -> [(Period, AlertSignal)] {
+    package static func missingReportSignals(_ months: [(Period, reported: Int64, expected: Int64, due: Bool)]) -> [(Period, AlertSignal)] {
         months.map { period, reported, expected, due in
             guard due, expected > 0 else { return (period, .unknown) }
             let rate = Double(reported) / Double(expected)

@@ -3,11 +3,11 @@ import Foundation
 import Yams
 
 /// How bad an alert is; decides who is woken.
-public enum AlertSeverity: String, Sendable, Codable, CaseIterable { case info, warning, critical }
+package enum AlertSeverity: String, Sendable, Codable, CaseIterable { case info, warning, critical }
 
 /// One rule of `Topology/alerts.yaml`.
-public struct AlertRule: Sendable, Codable, Hashable {
-    public enum Kind: String, Sendable, Codable, CaseIterable {
+package struct AlertRule: Sendable, Codable, Hashable {
+    package enum Kind: String, Sendable, Codable, CaseIterable {
         /// The indicator crosses a fixed line (`below` or `above`).
         case threshold
         /// The indicator falls (or rises, for bad-news indicators) by `drop` against the mean of the previous `trailing_months`.
@@ -20,30 +20,30 @@ public struct AlertRule: Sendable, Codable, Hashable {
         case missingRecords = "missing_records"
     }
 
-    public var id: String
-    public var kind: Kind
-    public var indicator: String?
-    public var tiers: [Tier]
-    public var severity: AlertSeverity
-    public var description: String?
+    package var id: String
+    package var kind: Kind
+    package var indicator: String?
+    package var tiers: [Tier]
+    package var severity: AlertSeverity
+    package var description: String?
     /// Consecutive months the condition must hold before the alert fires (pending until then).
-    public var forPeriods: Int?
+    package var forPeriods: Int?
     /// Consecutive clear months before a firing alert resolves.
-    public var keepFiringFor: Int?
-    public var below: Double?
-    public var above: Double?
+    package var keepFiringFor: Int?
+    package var below: Double?
+    package var above: Double?
     /// Hysteresis for `threshold` and `target_at_risk`: the line the value must cross back over to count as clear.
-    public var resolveAbove: Double?
-    public var resolveBelow: Double?
-    public var trailingMonths: Int?
-    public var drop: Double?
+    package var resolveAbove: Double?
+    package var resolveBelow: Double?
+    package var trailingMonths: Int?
+    package var drop: Double?
     /// Hysteresis for `drop`: clear only once within this relative distance of the trailing mean.
-    public var resolveDrop: Double?
-    public var probabilityBelow: Double?
-    public var day: Int?
+    package var resolveDrop: Double?
+    package var probabilityBelow: Double?
+    package var day: Int?
     /// For a rate's threshold and drop rules: months whose denominator is smaller say nothing. A county with 16
     /// registered unemployed last month has a placement rate of 0% or 6% by one person; no alert should ride on that.
-    public var minDenominator: Int?
+    package var minDenominator: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, indicator, tiers, severity, description, below, above, drop, day
@@ -52,10 +52,10 @@ public struct AlertRule: Sendable, Codable, Hashable {
         case minDenominator = "min_denominator"
     }
 
-    public var requiredPeriods: Int { max(1, forPeriods ?? 1) }
-    public var requiredClearPeriods: Int { max(1, keepFiringFor ?? 1) }
+    package var requiredPeriods: Int { max(1, forPeriods ?? 1) }
+    package var requiredClearPeriods: Int { max(1, keepFiringFor ?? 1) }
 
-    public var indicatorID: IndicatorID {
+    package var indicatorID: IndicatorID {
         switch kind {
         case .missingReports: "reporting_rate"
         case .missingRecords: "reporting_units"
@@ -64,24 +64,24 @@ public struct AlertRule: Sendable, Codable, Hashable {
     }
 }
 
-public struct AlertWebhook: Sendable, Codable, Hashable {
-    public var url: String
+package struct AlertWebhook: Sendable, Codable, Hashable {
+    package var url: String
 }
 
-public struct AlertConfiguration: Sendable, Codable {
-    public var rules: [AlertRule]
-    public var webhooks: [AlertWebhook]?
+package struct AlertConfiguration: Sendable, Codable {
+    package var rules: [AlertRule]
+    package var webhooks: [AlertWebhook]?
 
-    public init(rules: [AlertRule], webhooks: [AlertWebhook]? = nil) {
+    package init(rules: [AlertRule], webhooks: [AlertWebhook]? = nil) {
         self.rules = rules
         self.webhooks = webhooks
     }
 
-    public struct Problem: Error, CustomStringConvertible, Sendable {
-        public let description: String
+    package struct Problem: Error, CustomStringConvertible, Sendable {
+        package let description: String
     }
 
-    public static func parse(_ yaml: String, source: String = "alerts.yaml") throws(Problem) -> AlertConfiguration {
+    package static func parse(_ yaml: String, source: String = "alerts.yaml") throws(Problem) -> AlertConfiguration {
         let configuration: AlertConfiguration
         do {
             configuration = try YAMLDecoder().decode(AlertConfiguration.self, from: yaml)

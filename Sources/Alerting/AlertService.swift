@@ -6,7 +6,7 @@ import Synchronization
 /// Runs beside a processor: after each commit, evaluates the rules for the units the commit touched; every
 /// `tick` delivers what is due (retries included); every `fullEvaluation` evaluates everything, because
 /// report deadlines pass with the clock, not with commits.
-public final class AlertService: Service, Sendable {
+package final class AlertService: Service, Sendable {
     let engine: AlertEngine
     let dispatcher: AlertDispatcher
     let tick: Duration
@@ -16,7 +16,7 @@ public final class AlertService: Service, Sendable {
     private let wake: AsyncStream<Void>
     private let waker: AsyncStream<Void>.Continuation
 
-    public init(engine: AlertEngine, dispatcher: AlertDispatcher, tick: Duration = .seconds(30), fullEvaluation: Duration = .seconds(3600), logger: Logger) {
+    package init(engine: AlertEngine, dispatcher: AlertDispatcher, tick: Duration = .seconds(30), fullEvaluation: Duration = .seconds(3600), logger: Logger) {
         self.engine = engine
         self.dispatcher = dispatcher
         self.tick = tick
@@ -26,13 +26,13 @@ public final class AlertService: Service, Sendable {
     }
 
     /// Called from the processor's commit hook; returns at once.
-    public func touch(_ units: Set<DivisionCode>) {
+    package func touch(_ units: Set<DivisionCode>) {
         guard !units.isEmpty else { return }
         touched.withLock { $0.formUnion(units) }
         waker.yield()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let waker = self.waker
         let tick = self.tick
         await withGracefulShutdownHandler {

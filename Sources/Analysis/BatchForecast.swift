@@ -2,20 +2,20 @@ import Domain
 import Foundation
 
 /// Forecasts many series at once, on every core, reconciling them when they form a hierarchy.
-public struct BatchForecast: Sendable {
-    public var forecaster = Forecaster()
-    public var reconciliation: ReconciliationMethod = .minTShrink
+package struct BatchForecast: Sendable {
+    package var forecaster = Forecaster()
+    package var reconciliation: ReconciliationMethod = .minTShrink
 
-    public init() {}
+    package init() {}
 
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// First forecast month of each series.
-        public var origin: [String: Period]
-        public var forecasts: [String: SeriesForecast]
-        public var shrinkage: Double?
+        package var origin: [String: Period]
+        package var forecasts: [String: SeriesForecast]
+        package var shrinkage: Double?
     }
 
-    public func run(_ table: SeriesTable, horizon: Int) async throws -> Result {
+    package func run(_ table: SeriesTable, horizon: Int) async throws -> Result {
         if let (hierarchy, all) = try table.completedHierarchy() {
             let fitted = try await forecastAll(all, horizon: horizon)
             var base: [String: SeriesForecast] = [:]
@@ -52,42 +52,42 @@ public struct BatchForecast: Sendable {
     }
 
     /// A stable seed per series, so that the same file gives the same intervals.
-    public static func seed(_ name: String) -> UInt64 {
+    package static func seed(_ name: String) -> UInt64 {
         name.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
     }
 }
 
 /// Fits on all but the last months of every series and scores the held-out months.
-public struct Backtest: Sendable {
-    public struct Score: Sendable {
-        public let unit: String
-        public let months: Int
-        public let model: String
-        public let mase: Double?
-        public let smape: Double?
-        public let naiveMASE: Double?
-        public let naiveSMAPE: Double?
+package struct Backtest: Sendable {
+    package struct Score: Sendable {
+        package let unit: String
+        package let months: Int
+        package let model: String
+        package let mase: Double?
+        package let smape: Double?
+        package let naiveMASE: Double?
+        package let naiveSMAPE: Double?
     }
 
-    public struct Report: Sendable {
-        public var scores: [Score]
+    package struct Report: Sendable {
+        package var scores: [Score]
         /// Series whose training part was too short, with the reason.
-        public var skipped: [(unit: String, reason: String)]
+        package var skipped: [(unit: String, reason: String)]
 
-        public var meanMASE: Double? { Self.mean(scores.compactMap(\.mase)) }
-        public var meanNaiveMASE: Double? { Self.mean(scores.compactMap(\.naiveMASE)) }
-        public var meanSMAPE: Double? { Self.mean(scores.compactMap(\.smape)) }
-        public var meanNaiveSMAPE: Double? { Self.mean(scores.compactMap(\.naiveSMAPE)) }
+        package var meanMASE: Double? { Self.mean(scores.compactMap(\.mase)) }
+        package var meanNaiveMASE: Double? { Self.mean(scores.compactMap(\.naiveMASE)) }
+        package var meanSMAPE: Double? { Self.mean(scores.compactMap(\.smape)) }
+        package var meanNaiveSMAPE: Double? { Self.mean(scores.compactMap(\.naiveSMAPE)) }
 
         static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
     }
 
-    public var forecaster = Forecaster()
-    public var period = 12
+    package var forecaster = Forecaster()
+    package var period = 12
 
-    public init() {}
+    package init() {}
 
-    public func run(_ table: SeriesTable, holdout: Int) async -> Report {
+    package func run(_ table: SeriesTable, holdout: Int) async -> Report {
         let forecaster = self.forecaster
         let period = self.period
         let inputs = table.series.keys.sorted().map { ($0, table.series[$0]?.values ?? []) }

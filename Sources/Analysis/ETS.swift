@@ -3,23 +3,23 @@ import Foundation
 
 /// The components of an exponential-smoothing state-space model (Hyndman, Koehler, Ord & Snyder 2008),
 /// written ETS(error, trend, season): e.g. ETS(M,Ad,M).
-public struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
-    public enum Error: String, Sendable, CaseIterable { case additive = "A", multiplicative = "M" }
-    public enum Trend: String, Sendable, CaseIterable { case none = "N", additive = "A", damped = "Ad" }
-    public enum Season: String, Sendable, CaseIterable { case none = "N", additive = "A", multiplicative = "M" }
+package struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
+    package enum Error: String, Sendable, CaseIterable { case additive = "A", multiplicative = "M" }
+    package enum Trend: String, Sendable, CaseIterable { case none = "N", additive = "A", damped = "Ad" }
+    package enum Season: String, Sendable, CaseIterable { case none = "N", additive = "A", multiplicative = "M" }
 
-    public let error: Error
-    public let trend: Trend
-    public let season: Season
+    package let error: Error
+    package let trend: Trend
+    package let season: Season
 
-    public init(_ error: Error, _ trend: Trend, _ season: Season) {
+    package init(_ error: Error, _ trend: Trend, _ season: Season) {
         self.error = error
         self.trend = trend
         self.season = season
     }
 
     /// Parses `ANN`, `AAdM`, `ETS(M,A,N)` and the like; anything else (empty, too short, unknown letters) is nil.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var letters = Substring(text.uppercased().replacingOccurrences(of: "ETS", with: "").filter { $0.isLetter })
         guard let errorLetter = letters.popFirst(), let error = Error(rawValue: String(errorLetter)),
             let trendLetter = letters.popFirst()
@@ -30,11 +30,11 @@ public struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
         self.init(error, trend, season)
     }
 
-    public var description: String { "ETS(\(error.rawValue),\(trend.rawValue),\(season.rawValue))" }
+    package var description: String { "ETS(\(error.rawValue),\(trend.rawValue),\(season.rawValue))" }
 
     /// The models tried for a series: additive error with multiplicative seasonality is left out (numerically
     /// unstable, as in Hyndman's `ets`), and so is anything multiplicative unless the data are strictly positive.
-    public static func candidates(seasonal: Bool, positive: Bool) -> [ETSSpec] {
+    package static func candidates(seasonal: Bool, positive: Bool) -> [ETSSpec] {
         var result: [ETSSpec] = []
         for error in Error.allCases where error == .additive || positive {
             for trend in Trend.allCases {
@@ -50,13 +50,13 @@ public struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Smoothing parameters; β only with a trend, γ only with a season, φ only when damped.
-public struct ETSParameters: Sendable, Hashable {
-    public var alpha: Double
-    public var beta: Double
-    public var gamma: Double
-    public var phi: Double
+package struct ETSParameters: Sendable, Hashable {
+    package var alpha: Double
+    package var beta: Double
+    package var gamma: Double
+    package var phi: Double
 
-    public init(alpha: Double, beta: Double = 0, gamma: Double = 0, phi: Double = 1) {
+    package init(alpha: Double, beta: Double = 0, gamma: Double = 0, phi: Double = 1) {
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -65,29 +65,29 @@ public struct ETSParameters: Sendable, Hashable {
 }
 
 /// Level, trend and the last `m` seasonal states; `seasonal[0]` is the one the next month uses.
-public struct ETSState: Sendable, Hashable {
-    public var level: Double
-    public var trend: Double
-    public var seasonal: [Double]
+package struct ETSState: Sendable, Hashable {
+    package var level: Double
+    package var trend: Double
+    package var seasonal: [Double]
 }
 
 /// An ETS model fitted to one series by maximum likelihood.
-public struct ETSModel: Sendable {
-    public let spec: ETSSpec
-    public let period: Int
-    public let parameters: ETSParameters
-    public let initialState: ETSState
-    public let finalState: ETSState
+package struct ETSModel: Sendable {
+    package let spec: ETSSpec
+    package let period: Int
+    package let parameters: ETSParameters
+    package let initialState: ETSState
+    package let finalState: ETSState
     /// Variance of the innovations: absolute for additive error, relative for multiplicative.
-    public let sigma2: Double
+    package let sigma2: Double
     /// One-step in-sample errors y − ŷ in the data's units.
-    public let residuals: [Double]
-    public let aicc: Double
-    public let parameterCount: Int
+    package let residuals: [Double]
+    package let aicc: Double
+    package let parameterCount: Int
 
     /// Fits one model: heuristic initial seasonal states, then α, β, γ, φ, ℓ₀ and b₀ by Nelder–Mead on the
     /// likelihood. Nil when the series is too short for the model or no admissible fit exists.
-    public static func fit(_ y: [Double], spec: ETSSpec, period: Int = 12) -> ETSModel? {
+    package static func fit(_ y: [Double], spec: ETSSpec, period: Int = 12) -> ETSModel? {
         let n = y.count
         let seasonal = spec.season != .none
         let m = seasonal ? period : 1
@@ -148,7 +148,7 @@ public struct ETSModel: Sendable {
     }
 
     /// Point forecasts for months 1…h ahead.
-    public func forecast(horizon: Int) -> [Double] {
+    package func forecast(horizon: Int) -> [Double] {
         var result: [Double] = []
         var damping = 0.0
         var power = 1.0
@@ -167,7 +167,7 @@ public struct ETSModel: Sendable {
     }
 
     /// Future paths drawn from the model with Gaussian innovations: `paths` rows of `horizon` months.
-    public func samplePaths(horizon: Int, paths: Int, generator: inout SeededGenerator) -> [[Double]] {
+    package func samplePaths(horizon: Int, paths: Int, generator: inout SeededGenerator) -> [[Double]] {
         let sigma = sigma2.squareRoot()
         return (0..<paths).map { _ in
             var state = finalState

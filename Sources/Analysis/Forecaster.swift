@@ -2,17 +2,17 @@ import Domain
 import Foundation
 
 /// A forecast of one series: point forecasts and 80%/95% prediction intervals for months 1…h ahead.
-public struct SeriesForecast: Sendable {
-    public let model: String
-    public var mean: [Double]
-    public var lo80: [Double]
-    public var hi80: [Double]
-    public var lo95: [Double]
-    public var hi95: [Double]
+package struct SeriesForecast: Sendable {
+    package let model: String
+    package var mean: [Double]
+    package var lo80: [Double]
+    package var hi80: [Double]
+    package var lo95: [Double]
+    package var hi95: [Double]
 
-    public var horizon: Int { mean.count }
+    package var horizon: Int { mean.count }
 
-    public init(model: String, mean: [Double], lo80: [Double], hi80: [Double], lo95: [Double], hi95: [Double]) {
+    package init(model: String, mean: [Double], lo80: [Double], hi80: [Double], lo95: [Double], hi95: [Double]) {
         self.model = model
         self.mean = mean
         self.lo80 = lo80
@@ -22,11 +22,11 @@ public struct SeriesForecast: Sendable {
     }
 
     /// The standard deviation a Gaussian interval of the same 95% width would have; what reconciliation rescales.
-    public func standardDeviation(at step: Int) -> Double { max(0, hi95[step] - lo95[step]) / (2 * 1.959964) }
+    package func standardDeviation(at step: Int) -> Double { max(0, hi95[step] - lo95[step]) / (2 * 1.959964) }
 }
 
 /// How a series is forecast.
-public enum ForecastMethod: Sendable, Hashable {
+package enum ForecastMethod: Sendable, Hashable {
     /// Every admissible ETS model, the one with the smallest AICc.
     case automatic
     case seasonalNaive
@@ -34,14 +34,14 @@ public enum ForecastMethod: Sendable, Hashable {
 }
 
 /// A model fitted to one series, ready to forecast or to draw future paths from.
-public enum FittedModel: Sendable {
+package enum FittedModel: Sendable {
     case ets(ETSModel)
     /// ŷ(T+h) = y(T+h−m·k), k = ⌈h/m⌉; σ from the seasonal differences.
     case seasonalNaive(lastSeason: [Double], sigma: Double, residuals: [Double])
     /// Too short or constant: the last value, with the spread of its changes.
     case naive(last: Double, sigma: Double, residuals: [Double])
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .ets(let model): model.spec.description
         case .seasonalNaive: "SNAIVE"
@@ -50,19 +50,19 @@ public enum FittedModel: Sendable {
     }
 
     /// One-step in-sample errors, aligned to the end of the series (earliest months may be missing).
-    public var residuals: [Double] {
+    package var residuals: [Double] {
         switch self {
         case .ets(let model): model.residuals
         case .seasonalNaive(_, _, let residuals), .naive(_, _, let residuals): residuals
         }
     }
 
-    public var aicc: Double? {
+    package var aicc: Double? {
         if case .ets(let model) = self { return model.aicc }
         return nil
     }
 
-    public func pointForecast(horizon: Int) -> [Double] {
+    package func pointForecast(horizon: Int) -> [Double] {
         switch self {
         case .ets(let model): return model.forecast(horizon: horizon)
         case .seasonalNaive(let season, _, _): return (0..<horizon).map { season[$0 % season.count] }
@@ -71,7 +71,7 @@ public enum FittedModel: Sendable {
     }
 
     /// Future paths: `paths` rows of `horizon` months.
-    public func samplePaths(horizon: Int, paths: Int, generator: inout SeededGenerator) -> [[Double]] {
+    package func samplePaths(horizon: Int, paths: Int, generator: inout SeededGenerator) -> [[Double]] {
         switch self {
         case .ets(let model):
             return model.samplePaths(horizon: horizon, paths: paths, generator: &generator)
@@ -96,25 +96,25 @@ public enum FittedModel: Sendable {
     }
 }
 
-public struct ForecastError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct ForecastError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Fits and forecasts monthly series.
-public struct Forecaster: Sendable {
-    public var method: ForecastMethod
-    public var seasonalPeriod = 12
+package struct Forecaster: Sendable {
+    package var method: ForecastMethod
+    package var seasonalPeriod = 12
     /// Simulated paths behind the prediction intervals.
-    public var paths = 1_000
+    package var paths = 1_000
     /// Counts never go below zero: interval bounds are floored at 0 when the history has no negative value.
-    public var floorAtZero = true
+    package var floorAtZero = true
 
-    public init(method: ForecastMethod = .automatic) { self.method = method }
+    package init(method: ForecastMethod = .automatic) { self.method = method }
 
-    public static let minimumLength = 3
+    package static let minimumLength = 3
 
-    public func fit(_ y: [Double]) throws(ForecastError) -> FittedModel {
+    package func fit(_ y: [Double]) throws(ForecastError) -> FittedModel {
         guard y.count >= Self.minimumLength else { throw ForecastError("needs at least \(Self.minimumLength) months, has \(y.count)") }
         guard y.allSatisfy(\.isFinite) else { throw ForecastError("has a value that is not a finite number") }
         let m = seasonalPeriod
@@ -139,13 +139,13 @@ public struct Forecaster: Sendable {
         }
     }
 
-    public func forecast(_ y: [Double], horizon: Int, seed: UInt64 = 1) throws(ForecastError) -> SeriesForecast {
+    package func forecast(_ y: [Double], horizon: Int, seed: UInt64 = 1) throws(ForecastError) -> SeriesForecast {
         guard (1...120).contains(horizon) else { throw ForecastError("horizon must be 1 to 120 months, not \(horizon)") }
         let model = try fit(y)
         return forecast(model, horizon: horizon, seed: seed, nonNegative: floorAtZero && !y.contains { $0 < 0 })
     }
 
-    public func forecast(_ model: FittedModel, horizon: Int, seed: UInt64, nonNegative: Bool) -> SeriesForecast {
+    package func forecast(_ model: FittedModel, horizon: Int, seed: UInt64, nonNegative: Bool) -> SeriesForecast {
         let mean = model.pointForecast(horizon: horizon)
         // The naive methods are random walks (per calendar month for the seasonal one): their h-step spread is
         // σ·√k, k the number of steps of the walk, so their intervals need no simulation.
@@ -194,9 +194,9 @@ public struct Forecaster: Sendable {
     }
 }
 
-public enum Quantile {
+package enum Quantile {
     /// Linear interpolation between order statistics (type 7, R's default).
-    public static func of(sorted values: [Double], _ q: Double) -> Double {
+    package static func of(sorted values: [Double], _ q: Double) -> Double {
         guard !values.isEmpty else { return .nan }
         let position = q * Double(values.count - 1)
         let lower = Int(position.rounded(.down))

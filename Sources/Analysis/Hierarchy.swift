@@ -1,19 +1,19 @@
 /// A tree of series in which every parent is the sum of its children: villages › townships › counties › city,
 /// or whatever tree a user's file describes.
-public struct Hierarchy: Sendable {
+package struct Hierarchy: Sendable {
     /// Every node, in a stable order (sorted by name).
-    public let nodes: [String]
-    public let parent: [String: String]
+    package let nodes: [String]
+    package let parent: [String: String]
     /// Children of each aggregate node, sorted by name; sums are taken in this order.
-    public let children: [String: [String]]
+    package let children: [String: [String]]
 
-    public struct Problem: Error, CustomStringConvertible, Sendable {
-        public let description: String
+    package struct Problem: Error, CustomStringConvertible, Sendable {
+        package let description: String
     }
 
     /// `parents` maps each node to its parent (nil for a root). Parents that are not themselves listed are
     /// added as roots. Cycles are refused.
-    public init(parents: [String: String?]) throws(Problem) {
+    package init(parents: [String: String?]) throws(Problem) {
         var parent: [String: String] = [:]
         var names = Set(parents.keys)
         for (node, up) in parents {
@@ -38,12 +38,12 @@ public struct Hierarchy: Sendable {
         self.children = children.mapValues { $0.sorted() }
     }
 
-    public var leaves: [String] { nodes.filter { children[$0] == nil } }
-    public var aggregates: [String] { nodes.filter { children[$0] != nil } }
-    public func isLeaf(_ node: String) -> Bool { children[node] == nil }
+    package var leaves: [String] { nodes.filter { children[$0] == nil } }
+    package var aggregates: [String] { nodes.filter { children[$0] != nil } }
+    package func isLeaf(_ node: String) -> Bool { children[node] == nil }
 
     /// Nodes with every child before its parent.
-    public var childrenFirst: [String] {
+    package var childrenFirst: [String] {
         var order: [String] = []
         var visited: Set<String> = []
         func visit(_ node: String) {
@@ -56,7 +56,7 @@ public struct Hierarchy: Sendable {
     }
 
     /// Leaves' values summed up the tree: every aggregate is exactly the sum of its children, added in order.
-    public func aggregate(leaves values: [String: Double]) -> [String: Double] {
+    package func aggregate(leaves values: [String: Double]) -> [String: Double] {
         var result = values
         for node in childrenFirst {
             guard let kids = children[node] else { continue }
@@ -66,7 +66,7 @@ public struct Hierarchy: Sendable {
     }
 
     /// The leaves below a node (itself, if it is one).
-    public func leaves(under node: String) -> [String] {
+    package func leaves(under node: String) -> [String] {
         guard let kids = children[node] else { return [node] }
         return kids.flatMap { leaves(under: $0) }
     }

@@ -1,5 +1,5 @@
 /// How base forecasts are made coherent across a hierarchy.
-public enum ReconciliationMethod: String, Sendable, CaseIterable {
+package enum ReconciliationMethod: String, Sendable, CaseIterable {
     /// Forecast the leaves, add them up.
     case bottomUp = "bottom-up"
     /// Minimum trace with a shrinkage estimate of the one-step error covariance (Wickramasuriya,
@@ -7,10 +7,10 @@ public enum ReconciliationMethod: String, Sendable, CaseIterable {
     case minTShrink = "mint-shrink"
 }
 
-public struct ReconciledForecasts: Sendable {
-    public var forecasts: [String: SeriesForecast]
+package struct ReconciledForecasts: Sendable {
+    package var forecasts: [String: SeriesForecast]
     /// The shrinkage intensity λ chosen for MinT, nil for bottom-up.
-    public var shrinkage: Double?
+    package var shrinkage: Double?
 }
 
 /// Reconciles base forecasts: every node's reconciled mean is exactly the sum of its children's.
@@ -19,11 +19,11 @@ public struct ReconciledForecasts: Sendable {
 /// (the aggregate minus its children), and W = λ·diag(Ŵ) + (1−λ)·Ŵ with Ŵ = EᵀE/T from the T×n matrix E of
 /// one-step residuals. Ŵ is never formed: W·Cᵀ and C·W·Cᵀ come from E·Cᵀ (T×k), so the cost grows with the
 /// number of series times T and with k², k being the number of aggregates, not with n².
-public enum Reconciler {
+package enum Reconciler {
     static let z80 = 1.281552
     static let z95 = 1.959964
 
-    public static func reconcile(
+    package static func reconcile(
         base: [String: SeriesForecast], residuals: [String: [Double]], hierarchy: Hierarchy,
         method: ReconciliationMethod, nonNegative: Set<String> = []
     ) throws(ForecastError) -> ReconciledForecasts {

@@ -4,21 +4,21 @@ import Foundation
 /// Musgrave 1967; Ladiray & Quenneville 2001): centred 2×12 trend, 3×3 seasonal filter, Henderson 13-term
 /// trend, 3×5 seasonal filter. Strictly positive series are decomposed multiplicatively (on logarithms),
 /// others additively.
-public struct SeasonalAdjustment: Sendable {
-    public let adjusted: [Double]
-    public let trend: [Double]
+package struct SeasonalAdjustment: Sendable {
+    package let adjusted: [Double]
+    package let trend: [Double]
     /// Additive seasonal effect, or multiplicative factor when `multiplicative`.
-    public let seasonal: [Double]
-    public let multiplicative: Bool
+    package let seasonal: [Double]
+    package let multiplicative: Bool
 
     /// The smallest series worth adjusting: three full years.
-    public static let minimumLength = 36
+    package static let minimumLength = 36
 
     static let henderson13 = [-0.01935, -0.02786, 0, 0.06549, 0.14735, 0.21433, 0.24006, 0.21433, 0.14735, 0.06549, 0, -0.02786, -0.01935]
     static let threeByThree = [1.0, 2, 3, 2, 1].map { $0 / 9 }
     static let threeByFive = [1.0, 2, 3, 3, 3, 2, 1].map { $0 / 15 }
 
-    public init?(_ y: [Double], period m: Int = 12) {
+    package init?(_ y: [Double], period m: Int = 12) {
         guard y.count >= Self.minimumLength, y.allSatisfy(\.isFinite) else { return nil }
         let multiplicative = y.allSatisfy { $0 > 0 }
         let z = multiplicative ? y.map { log($0) } : y

@@ -3,32 +3,32 @@ import Domain
 
 /// Monthly series in long form, `unit,period,value` with an optional `parent` column — what `empmon forecast`
 /// and `empmon backtest` read.
-public struct SeriesTable: Sendable {
-    public struct Series: Sendable {
-        public let unit: String
-        public let start: Period
-        public var values: [Double]
-        public var end: Period { start.advanced(by: values.count - 1) }
+package struct SeriesTable: Sendable {
+    package struct Series: Sendable {
+        package let unit: String
+        package let start: Period
+        package var values: [Double]
+        package var end: Period { start.advanced(by: values.count - 1) }
 
-        public init(unit: String, start: Period, values: [Double]) {
+        package init(unit: String, start: Period, values: [Double]) {
             self.unit = unit
             self.start = start
             self.values = values
         }
     }
 
-    public var series: [String: Series]
+    package var series: [String: Series]
     /// Present when the file has a parent column: each unit's parent, nil for roots.
-    public var parents: [String: String?]?
+    package var parents: [String: String?]?
 
-    public struct Problems: Error, CustomStringConvertible, Sendable {
-        public let messages: [String]
-        public var description: String {
+    package struct Problems: Error, CustomStringConvertible, Sendable {
+        package let messages: [String]
+        package var description: String {
             (messages.prefix(20) + (messages.count > 20 ? ["… and \(messages.count - 20) more"] : [])).joined(separator: "\n")
         }
     }
 
-    public init(series: [String: Series], parents: [String: String?]? = nil) {
+    package init(series: [String: Series], parents: [String: String?]? = nil) {
         self.series = series
         self.parents = parents
     }
@@ -37,7 +37,7 @@ public struct SeriesTable: Sendable {
     /// - Parameters:
     ///   - indicator: with a file that has an `indicator` column (as the simulator's ground truth), the rows of this one.
     ///   - missingAsZero: months missing inside a series count as 0 (files that leave out zeros) instead of an error.
-    public init(csv text: String, indicator: String? = nil, missingAsZero: Bool = false) throws(Problems) {
+    package init(csv text: String, indicator: String? = nil, missingAsZero: Bool = false) throws(Problems) {
         var problems: [String] = []
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { String($0) }
         while lines.last?.isEmpty == true { lines.removeLast() }
@@ -107,7 +107,7 @@ public struct SeriesTable: Sendable {
 
     /// The hierarchy of the parent column, with aggregate series that the file lacks filled in as the sum of
     /// their children.
-    public func completedHierarchy() throws(Problems) -> (Hierarchy, [String: Series])? {
+    package func completedHierarchy() throws(Problems) -> (Hierarchy, [String: Series])? {
         guard let parents else { return nil }
         let hierarchy: Hierarchy
         do { hierarchy = try Hierarchy(parents: parents) } catch { throw Problems(messages: [error.description]) }

@@ -2,24 +2,24 @@ import Domain
 
 /// The year-end outlook of an annual target: how much has been achieved, what the year is expected to end
 /// at, and the probability of reaching the target, from the forecast's simulated paths.
-public struct TargetOutlook: Sendable, Hashable {
-    public let target: Double
+package struct TargetOutlook: Sendable, Hashable {
+    package let target: Double
     /// Year-to-date (accumulating indicators) or latest value (levels and rates).
-    public let achieved: Double
-    public let expected: Double
-    public let lo80: Double
-    public let hi80: Double
-    public let probability: Double
+    package let achieved: Double
+    package let expected: Double
+    package let lo80: Double
+    package let hi80: Double
+    package let probability: Double
     /// achieved ÷ target.
-    public var progress: Double { target != 0 ? achieved / target : 0 }
+    package var progress: Double { target != 0 ? achieved / target : 0 }
 }
 
-public enum TargetAttainment {
+package enum TargetAttainment {
     /// - Parameters:
     ///   - history: the whole series up to the latest month (what the model is fitted on).
     ///   - monthsElapsed: months of the target year in `history`'s tail (1–12).
     ///   - accumulates: whether the target is a year's total (new employment) or a year-end level (a rate).
-    public static func outlook(
+    package static func outlook(
         history: [Double], monthsElapsed: Int, target: Double, accumulates: Bool, forecaster: Forecaster = Forecaster(), seed: UInt64 = 7
     ) throws(ForecastError) -> TargetOutlook {
         guard (1...12).contains(monthsElapsed), history.count >= monthsElapsed else {

@@ -2,36 +2,36 @@ import Foundation
 
 /// Where the dev stack lives and how to reach it; written by `empmon dev up` to `<home>/dev.json` and read
 /// by every other subcommand by default.
-public struct DevSettings: Codable, Sendable, Equatable {
-    public var postgresURL: String
-    public var kafkaBootstrap: String
-    public var postgres: PostgresInstance
-    public var kafka: KafkaInstance
+package struct DevSettings: Codable, Sendable, Equatable {
+    package var postgresURL: String
+    package var kafkaBootstrap: String
+    package var postgres: PostgresInstance
+    package var kafka: KafkaInstance
 
-    public struct PostgresInstance: Codable, Sendable, Equatable {
-        public var dataDirectory: String
-        public var port: Int
-        public var pid: Int32?
-        public var binDirectory: String
+    package struct PostgresInstance: Codable, Sendable, Equatable {
+        package var dataDirectory: String
+        package var port: Int
+        package var pid: Int32?
+        package var binDirectory: String
     }
 
-    public struct KafkaInstance: Codable, Sendable, Equatable {
-        public var pid: Int32
-        public var brokers: Int
-        public var controlSocket: String
+    package struct KafkaInstance: Codable, Sendable, Equatable {
+        package var pid: Int32
+        package var brokers: Int
+        package var controlSocket: String
     }
 }
 
 /// The folder that holds the dev stack's data, logs and settings.
-public struct DevHome: Sendable {
-    public let path: String
+package struct DevHome: Sendable {
+    package let path: String
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// `$EMPMON_HOME`, else the nearest `.empmon` folder at or above the working directory, else `./.empmon`.
-    public static func resolve(_ explicit: String? = nil) -> DevHome {
+    package static func resolve(_ explicit: String? = nil) -> DevHome {
         if let explicit { return DevHome(path: explicit) }
         if let home = ProcessInfo.processInfo.environment["EMPMON_HOME"], !home.isEmpty { return DevHome(path: home) }
         var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -45,7 +45,7 @@ public struct DevHome: Sendable {
         return DevHome(path: FileManager.default.currentDirectoryPath + "/.empmon")
     }
 
-    public var settingsFile: String { path + "/dev.json" }
+    package var settingsFile: String { path + "/dev.json" }
 
     /// A short stable name for this home (FNV-1a of its path), for the places outside it that the stack
     /// must use: a data folder the `postgres` user can reach, a socket path short enough for Unix sockets.
@@ -54,11 +54,11 @@ public struct DevHome: Sendable {
         for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
         return String(hash, radix: 16)
     }
-    public var kafkaLog: String { path + "/kafka.log" }
-    public var kafkaReadyFile: String { path + "/kafka.ready" }
-    public var kafkaControlSocket: String { path + "/kafka.sock" }
+    package var kafkaLog: String { path + "/kafka.log" }
+    package var kafkaReadyFile: String { path + "/kafka.ready" }
+    package var kafkaControlSocket: String { path + "/kafka.sock" }
 
-    public func loadSettings() throws -> DevSettings? {
+    package func loadSettings() throws -> DevSettings? {
         guard let data = FileManager.default.contents(atPath: settingsFile) else { return nil }
         do {
             return try JSONDecoder().decode(DevSettings.self, from: data)
@@ -67,7 +67,7 @@ public struct DevHome: Sendable {
         }
     }
 
-    public func save(_ settings: DevSettings) throws {
+    package func save(_ settings: DevSettings) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -75,17 +75,17 @@ public struct DevHome: Sendable {
     }
 }
 
-public struct DevStackError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct DevStackError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Connection settings for subcommands: explicit options win, then environment variables, then the dev stack.
-public struct ConnectionSettings: Sendable {
-    public var postgresURL: String
-    public var kafkaBootstrap: String
+package struct ConnectionSettings: Sendable {
+    package var postgresURL: String
+    package var kafkaBootstrap: String
 
-    public static func resolve(postgresURL: String?, kafkaBootstrap: String?, home: String? = nil) throws
+    package static func resolve(postgresURL: String?, kafkaBootstrap: String?, home: String? = nil) throws
         -> ConnectionSettings
     {
         let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }

@@ -8,11 +8,11 @@ import Glibc
 
 /// The embedded development stack: a private PostgreSQL and a mock Kafka cluster in its own process,
 /// both on loopback, both started and stopped by pid.
-public struct DevStack: Sendable {
-    public let home: DevHome
+package struct DevStack: Sendable {
+    package let home: DevHome
     let logger: Logger
 
-    public init(home: DevHome, logger: Logger = Logger(label: "empmon.dev")) {
+    package init(home: DevHome, logger: Logger = Logger(label: "empmon.dev")) {
         self.home = home
         self.logger = logger
     }
@@ -21,7 +21,7 @@ public struct DevStack: Sendable {
 
     /// Starts whatever is not running yet and writes the settings file. Harmless to run twice.
     @discardableResult
-    public func up(brokers: Int = 3, progress: (String) -> Void = { _ in }) async throws -> DevSettings {
+    package func up(brokers: Int = 3, progress: (String) -> Void = { _ in }) async throws -> DevSettings {
         try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true)
         chmod(home.path, 0o755)
         let previous = try? home.loadSettings()
@@ -60,7 +60,7 @@ public struct DevStack: Sendable {
     }
 
     /// What is running, as a person would want to see it.
-    public func status() async throws -> DevStatus {
+    package func status() async throws -> DevStatus {
         guard let settings = try home.loadSettings() else {
             return DevStatus(settingsFile: home.settingsFile, settings: nil, postgres: "not set up", kafka: "not set up")
         }
@@ -94,7 +94,7 @@ public struct DevStack: Sendable {
 
     /// Stops exactly the processes `up` started, by pid, and nothing else. Returns what it stopped.
     @discardableResult
-    public func down() throws -> [String] {
+    package func down() throws -> [String] {
         guard let settings = try home.loadSettings() else { return [] }
         var stopped: [String] = []
         if isOurMockKafka(settings.kafka.pid) {
@@ -163,18 +163,18 @@ public struct DevStack: Sendable {
     }
 }
 
-public struct DevStatus: Sendable {
-    public let settingsFile: String
-    public let settings: DevSettings?
-    public let postgres: String
-    public let kafka: String
+package struct DevStatus: Sendable {
+    package let settingsFile: String
+    package let settings: DevSettings?
+    package let postgres: String
+    package let kafka: String
 
-    public var isRunning: Bool { postgres.hasPrefix("running") && kafka.hasPrefix("running") }
+    package var isRunning: Bool { postgres.hasPrefix("running") && kafka.hasPrefix("running") }
 }
 
 /// The body of `empmon dev kafka`: runs the mock cluster in this process until SIGTERM or SIGINT.
-public enum MockKafkaProcess {
-    public static func run(brokers: Int, controlSocket: String, readyFile: String, logger: Logger) async throws {
+package enum MockKafkaProcess {
+    package static func run(brokers: Int, controlSocket: String, readyFile: String, logger: Logger) async throws {
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
         try MockKafkaControl.serve(cluster: cluster, socketPath: controlSocket)
         try Data(cluster.bootstrapServers.utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)

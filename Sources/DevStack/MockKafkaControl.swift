@@ -9,10 +9,10 @@ import Glibc
 ///
 /// Requests: `ping`, `create-topic NAME PARTITIONS [REPLICATION]`, `broker-down ID`, `broker-up ID`.
 /// Each answer is one line starting with `ok` or `error`.
-public enum MockKafkaControl {
+package enum MockKafkaControl {
     /// Sends one request to the control socket and returns the answer, throwing on `error`.
     @discardableResult
-    public static func send(_ request: String, socketPath: String) throws -> String {
+    package static func send(_ request: String, socketPath: String) throws -> String {
         let fd = try connectUnixSocket(socketPath)
         defer { close(fd) }
         let line = Array((request + "\n").utf8)

@@ -107,20 +107,20 @@ enum Subprocess {
 
 /// Runs a program and waits for it, with posix_spawn and waitpid rather than Foundation's Process, whose
 /// exit detection was seen here to miss children that had exited (left defunct, the wait never returning).
-public enum ChildProcess {
+package enum ChildProcess {
     /// Path of the running executable, to start another copy of it.
-    public static var currentExecutable: String { Subprocess.currentExecutable }
+    package static var currentExecutable: String { Subprocess.currentExecutable }
 
     /// Starts a program in the background with output appended to `logFile`; returns its pid, for the
     /// caller to wait for or kill.
-    public static func start(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)
+    package static func start(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)
         throws -> Int32
     {
         try Subprocess.spawn(executable, arguments, outputFile: logFile, newSession: false, environment: environment)
     }
 
     /// Waits for a child started with `start`; returns its exit status (128 + signal when killed).
-    public static func wait(_ pid: Int32) -> Int32 {
+    package static func wait(_ pid: Int32) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 { if errno != EINTR { return -1 } }
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -129,7 +129,7 @@ public enum ChildProcess {
     /// Waits for a child started with `start`; returns its exit status and its peak resident memory, for
     /// benchmarks that measure each process. The peak is the child's own VmHWM, read every 100 ms while it
     /// runs (wait4's ru_maxrss would not do: across posix_spawn's exec it keeps the parent's peak).
-    public static func waitMeasuringMemory(_ pid: Int32) async -> (status: Int32, peakMemoryMiB: Double) {
+    package static func waitMeasuringMemory(_ pid: Int32) async -> (status: Int32, peakMemoryMiB: Double) {
         var peak = 0.0
         while let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
@@ -142,7 +142,7 @@ public enum ChildProcess {
     }
 
     /// Returns the exit status (128 + signal number when killed by a signal) and everything it printed.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+    package static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
         -> (status: Int32, output: String)
     {
         var template = Array("/tmp/empmon-run-XXXXXX".utf8CString)

@@ -1,8 +1,8 @@
 /// The four administrative tiers of the monitoring system.
-public enum Tier: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+package enum Tier: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
     case city, county, township, village
 
-    public var depth: Int {
+    package var depth: Int {
         switch self {
         case .city: 0
         case .county: 1
@@ -11,7 +11,7 @@ public enum Tier: String, Sendable, Hashable, Codable, CaseIterable, Comparable 
         }
     }
 
-    public var chineseName: String {
+    package var chineseName: String {
         switch self {
         case .city: "市"
         case .county: "县（区）"
@@ -20,7 +20,7 @@ public enum Tier: String, Sendable, Hashable, Codable, CaseIterable, Comparable 
         }
     }
 
-    public static func < (lhs: Tier, rhs: Tier) -> Bool { lhs.depth < rhs.depth }
+    package static func < (lhs: Tier, rhs: Tier) -> Bool { lhs.depth < rhs.depth }
 }
 
 /// A 12-digit statistical division code `PPCCXXTTTVVV` (国家统计局 统计用区划代码).
@@ -28,13 +28,13 @@ public enum Tier: String, Sendable, Hashable, Codable, CaseIterable, Comparable 
 /// The tier follows from which trailing groups are zero, and the parent from zeroing the lowest
 /// non-zero group. The city (`PPCC00000000`) is the root: its own parent, the province, lies outside the
 /// system.
-public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+package struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// The code as a number (at most 12 digits), which keeps comparison and hashing cheap.
-    public let value: UInt64
+    package let value: UInt64
 
     /// Parses exactly 12 ASCII digits naming a unit below a city (county digits `XX` may be zero only for
     /// the city itself). Returns nil for anything else.
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let utf8 = Array(text.utf8)
         guard utf8.count == 12, utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         var value: UInt64 = 0
@@ -42,7 +42,7 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
         self.init(value: value)
     }
 
-    public init?(value: UInt64) {
+    package init?(value: UInt64) {
         guard value < 1_000_000_000_000 else { return nil }
         let province = value / 10_000_000_000
         let city = (value / 100_000_000) % 100
@@ -56,7 +56,7 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
         self.value = value
     }
 
-    public var tier: Tier {
+    package var tier: Tier {
         if value % 100_000_000 == 0 { return .city }
         if value % 1_000_000 == 0 { return .county }
         if value % 1000 == 0 { return .township }
@@ -64,7 +64,7 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
     }
 
     /// The unit one tier up; nil for a city.
-    public var parent: DivisionCode? {
+    package var parent: DivisionCode? {
         switch tier {
         case .city: nil
         case .county: DivisionCode(uncheckedValue: value / 100_000_000 * 100_000_000)
@@ -74,7 +74,7 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
     }
 
     /// Every unit above this one, nearest first, ending with the city.
-    public var ancestors: [DivisionCode] {
+    package var ancestors: [DivisionCode] {
         var result: [DivisionCode] = []
         var current = parent
         while let code = current {
@@ -86,13 +86,13 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// The unit of the given tier that contains this one (itself when the tiers are equal); nil when
     /// `tier` is below this unit's.
-    public func ancestor(at tier: Tier) -> DivisionCode? {
+    package func ancestor(at tier: Tier) -> DivisionCode? {
         if tier == self.tier { return self }
         return ancestors.first { $0.tier == tier }
     }
 
     /// True when `self` is `root` or lies below it.
-    public func isInSubtree(of root: DivisionCode) -> Bool {
+    package func isInSubtree(of root: DivisionCode) -> Bool {
         switch root.tier {
         case .city: value / 100_000_000 == root.value / 100_000_000
         case .county: value / 1_000_000 == root.value / 1_000_000
@@ -103,7 +103,7 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// The leading digits every code of this unit's subtree shares (`PPCC` for the city, `PPCCXX` for a
     /// county, `PPCCXXTTT` for a township, all twelve for a village): what a SQL `LIKE prefix || '%'` needs.
-    public var subtreePrefix: String {
+    package var subtreePrefix: String {
         let digits: Int
         switch tier {
         case .city: digits = 4
@@ -116,18 +116,18 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// The county digits `PPCCXX`, by which records are keyed so that one county's subtree goes to one
     /// partition. The city itself keys as `PPCC00`.
-    public var countyKey: String { String(String(description).prefix(6)) }
+    package var countyKey: String { String(String(description).prefix(6)) }
 
-    public var description: String {
+    package var description: String {
         let digits = String(value)
         return String(repeating: "0", count: 12 - digits.count) + digits
     }
 
-    public static func < (lhs: DivisionCode, rhs: DivisionCode) -> Bool { lhs.value < rhs.value }
+    package static func < (lhs: DivisionCode, rhs: DivisionCode) -> Bool { lhs.value < rhs.value }
 
     private init(uncheckedValue: UInt64) { value = uncheckedValue }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let code = DivisionCode(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a division code: \(text)"))
@@ -135,7 +135,7 @@ public struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConverti
         self = code
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

@@ -1,5 +1,5 @@
 /// Counts of every count indicator for one unit and month.
-public typealias IndicatorCounts = [IndicatorID: Int64]
+package typealias IndicatorCounts = [IndicatorID: Int64]
 
 /// Every count indicator of every unit (all four tiers) for a set of months, computed from scratch from
 /// the latest record of each person (and unit) per month. This is the definition the processor's
@@ -31,16 +31,16 @@ public typealias IndicatorCounts = [IndicatorID: Int64]
 /// - reporting units: villages with at least one record in P; expected units: all villages.
 /// - activity counters: the latest report of each township/county station.
 /// Rates are not stored: they are ratios of these sums (`IndicatorCatalogue.rates`).
-public struct IndicatorComputation: Sendable {
-    public let topology: Topology
+package struct IndicatorComputation: Sendable {
+    package let topology: Topology
 
-    public init(topology: Topology) { self.topology = topology }
+    package init(topology: Topology) { self.topology = topology }
 
     /// - Parameters:
     ///   - persons: person records by month, one per person (the latest version).
     ///   - activity: activity reports by month, one per unit (the latest version).
     ///   - periods: the months to compute.
-    public func compute(
+    package func compute(
         persons: [Period: [String: PersonStatusRecord]], activity: [Period: [DivisionCode: UnitActivityReport]],
         periods: [Period]
     ) -> [Period: [DivisionCode: IndicatorCounts]] {
@@ -66,12 +66,12 @@ public struct IndicatorComputation: Sendable {
     /// One month's computation, fed piece by piece, so that a caller can stream the ledger through it in
     /// bounded memory (the verifier does): each person once with both months' records, each household once
     /// with its members' statuses, each station's report once.
-    public func month(_ period: Period) -> Month { Month(computation: self, period: period) }
+    package func month(_ period: Period) -> Month { Month(computation: self, period: period) }
 
-    public struct Month: Sendable {
+    package struct Month: Sendable {
         let computation: IndicatorComputation
         let contributions: IndicatorDelta
-        public let period: Period
+        package let period: Period
         private var own: [DivisionCode: IndicatorCounts] = [:]
         /// Employed persons with no record in the month before, by their village; they count as new employment
         /// once every person is in and it is known whether their village reported the month before.
@@ -91,7 +91,7 @@ public struct IndicatorComputation: Sendable {
         /// One person: the latest record for the month before and for the month (either may be absent).
         /// Each person's counts, transitions from the month before, and "unemployed last month" from the month
         /// before's record: one definition shared with the incremental form.
-        public mutating func addPerson(previous: PersonStatusRecord?, current: PersonStatusRecord?) {
+        package mutating func addPerson(previous: PersonStatusRecord?, current: PersonStatusRecord?) {
             contributions.visitContribution(previous: previous, current: current, period: period) { add($0.unit, $1.id) }
             if let previous { reportedBefore.insert(previous.unit) }
             if let entrant = IndicatorDelta.employedNewToLedger(previous: previous, current: current) { entrants[entrant.unit, default: 0] += 1 }
@@ -99,7 +99,7 @@ public struct IndicatorComputation: Sendable {
 
         /// One household of a village in the month, by its members' statuses; a village with any household
         /// reported. Call once per (village, household).
-        public mutating func addHousehold(unit: DivisionCode, statuses: some Sequence<EmploymentStatus>) {
+        package mutating func addHousehold(unit: DivisionCode, statuses: some Sequence<EmploymentStatus>) {
             var inLabourForce = false
             var employed = false
             for status in statuses {
@@ -111,12 +111,12 @@ public struct IndicatorComputation: Sendable {
         }
 
         /// A station's latest report for the month.
-        public mutating func addActivity(_ report: UnitActivityReport) {
+        package mutating func addActivity(_ report: UnitActivityReport) {
             for (counter, value) in report.counters { add(report.unit, IndicatorID(rawValue: counter.rawValue), value) }
         }
 
         /// Every unit's counts (all tiers), with the expected units of the topology.
-        public func result() -> [DivisionCode: IndicatorCounts] {
+        package func result() -> [DivisionCode: IndicatorCounts] {
             var own = self.own
             for (village, count) in entrants where reportedBefore.contains(village) {
                 own[village, default: [:]]["new_employment", default: 0] += count

@@ -1,36 +1,36 @@
 /// A person's record for one month, addressed by person and month.
-public struct PersonMonthKey: Hashable, Sendable, Comparable {
-    public let personKey: String
-    public let period: Period
+package struct PersonMonthKey: Hashable, Sendable, Comparable {
+    package let personKey: String
+    package let period: Period
 
-    public init(personKey: String, period: Period) {
+    package init(personKey: String, period: Period) {
         self.personKey = personKey
         self.period = period
     }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.personKey, lhs.period) < (rhs.personKey, rhs.period) }
+    package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.personKey, lhs.period) < (rhs.personKey, rhs.period) }
 }
 
 /// One unit in one month.
-public struct UnitMonth: Hashable, Sendable, Comparable {
-    public let unit: DivisionCode
-    public let period: Period
+package struct UnitMonth: Hashable, Sendable, Comparable {
+    package let unit: DivisionCode
+    package let period: Period
 
-    public init(unit: DivisionCode, period: Period) {
+    package init(unit: DivisionCode, period: Period) {
         self.unit = unit
         self.period = period
     }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.period, lhs.unit) < (rhs.period, rhs.unit) }
+    package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.period, lhs.unit) < (rhs.period, rhs.unit) }
 }
 
 /// One household as seen from one village in one month (zero-employment households are counted per unit).
-public struct HouseholdMonth: Hashable, Sendable {
-    public let unit: DivisionCode
-    public let period: Period
-    public let householdKey: String
+package struct HouseholdMonth: Hashable, Sendable {
+    package let unit: DivisionCode
+    package let period: Period
+    package let householdKey: String
 
-    public init(unit: DivisionCode, period: Period, householdKey: String) {
+    package init(unit: DivisionCode, period: Period, householdKey: String) {
         self.unit = unit
         self.period = period
         self.householdKey = householdKey
@@ -44,59 +44,59 @@ public struct HouseholdMonth: Hashable, Sendable {
 /// newly employed when the village reported in the month before, since the person is then really new to it. The
 /// count is kept per village and month so that a late report of the month before, which turns these persons into new
 /// employment, changes the indicators without reading them one by one.
-public struct VillageMonthCounts: Hashable, Sendable {
+package struct VillageMonthCounts: Hashable, Sendable {
     /// Person records of the village in the month: it has reported when this is above zero.
-    public var persons: Int
+    package var persons: Int
     /// Of them, employed persons with no record (anywhere) in the month before.
-    public var employedNewToLedger: Int
+    package var employedNewToLedger: Int
 
-    public init(persons: Int = 0, employedNewToLedger: Int = 0) {
+    package init(persons: Int = 0, employedNewToLedger: Int = 0) {
         self.persons = persons
         self.employedNewToLedger = employedNewToLedger
     }
 
-    public var hasReported: Bool { persons > 0 }
+    package var hasReported: Bool { persons > 0 }
 }
 
 /// How many of a household's reported members are in the labour force and employed.
-public struct HouseholdMembers: Hashable, Sendable {
-    public var inLabourForce: Int
-    public var employed: Int
+package struct HouseholdMembers: Hashable, Sendable {
+    package var inLabourForce: Int
+    package var employed: Int
 
-    public init(inLabourForce: Int = 0, employed: Int = 0) {
+    package init(inLabourForce: Int = 0, employed: Int = 0) {
         self.inLabourForce = inLabourForce
         self.employed = employed
     }
 
-    public var isZeroEmployment: Bool { inLabourForce > 0 && employed == 0 }
+    package var isZeroEmployment: Bool { inLabourForce > 0 && employed == 0 }
 }
 
 /// Which version of a record wins: the later report, and between reports of the same instant the larger id,
 /// so that every processor and every replay picks the same one.
-public enum RecordVersion {
-    public static func isNewer(_ candidate: PersonStatusRecord, than current: PersonStatusRecord) -> Bool {
+package enum RecordVersion {
+    package static func isNewer(_ candidate: PersonStatusRecord, than current: PersonStatusRecord) -> Bool {
         (candidate.reportedAtMilliseconds, candidate.recordID) > (current.reportedAtMilliseconds, current.recordID)
     }
 
-    public static func isNewer(_ candidate: UnitActivityReport, than current: UnitActivityReport) -> Bool {
+    package static func isNewer(_ candidate: UnitActivityReport, than current: UnitActivityReport) -> Bool {
         (candidate.reportedAtMilliseconds, candidate.recordID) > (current.reportedAtMilliseconds, current.recordID)
     }
 }
 
 /// What stored state a batch needs to see before its effect can be computed.
-public struct BatchState: Sendable {
+package struct BatchState: Sendable {
     /// Stored person records for the batch's persons in the months around the batch's months
     /// (every key of `IndicatorDelta.neighbourKeys`); absent keys have no record.
-    public var persons: [PersonMonthKey: PersonStatusRecord]
+    package var persons: [PersonMonthKey: PersonStatusRecord]
     /// Stored member counts of every household the batch touches (`IndicatorDelta.householdsTouched`).
-    public var households: [HouseholdMonth: HouseholdMembers]
+    package var households: [HouseholdMonth: HouseholdMembers]
     /// Stored counts of the villages and months the batch touches, and of the months on either side
     /// (`IndicatorDelta.householdsTouched`); absent keys have no records.
-    public var villages: [UnitMonth: VillageMonthCounts]
+    package var villages: [UnitMonth: VillageMonthCounts]
     /// Stored activity reports of the units and months the batch reports for.
-    public var activity: [UnitMonth: UnitActivityReport]
+    package var activity: [UnitMonth: UnitActivityReport]
 
-    public init(
+    package init(
         persons: [PersonMonthKey: PersonStatusRecord] = [:], households: [HouseholdMonth: HouseholdMembers] = [:],
         villages: [UnitMonth: VillageMonthCounts] = [:], activity: [UnitMonth: UnitActivityReport] = [:]
     ) {
@@ -109,23 +109,23 @@ public struct BatchState: Sendable {
 
 /// The change a batch makes: the records that replace stored ones, the new derived state to store, and
 /// the change of every indicator of every unit at all four tiers.
-public struct BatchEffect: Sendable {
+package struct BatchEffect: Sendable {
     /// Person records newer than what is stored (at most one per person and month).
-    public var acceptedPersons: [PersonStatusRecord] = []
+    package var acceptedPersons: [PersonStatusRecord] = []
     /// The stored records they replace.
-    public var supersededPersons: [PersonStatusRecord] = []
+    package var supersededPersons: [PersonStatusRecord] = []
     /// Records that were not newer than the stored or another version in the batch (replays, stale corrections).
-    public var ignoredPersons = 0
-    public var acceptedActivity: [UnitActivityReport] = []
-    public var ignoredActivity = 0
+    package var ignoredPersons = 0
+    package var acceptedActivity: [UnitActivityReport] = []
+    package var ignoredActivity = 0
     /// New member counts of every household whose counts changed.
-    public var households: [HouseholdMonth: HouseholdMembers] = [:]
+    package var households: [HouseholdMonth: HouseholdMembers] = [:]
     /// New counts of every village and month whose counts changed.
-    public var villages: [UnitMonth: VillageMonthCounts] = [:]
+    package var villages: [UnitMonth: VillageMonthCounts] = [:]
     /// Non-zero changes, rolled up to every ancestor.
-    public var indicatorChanges: [UnitMonth: IndicatorCounts] = [:]
+    package var indicatorChanges: [UnitMonth: IndicatorCounts] = [:]
     /// The months the accepted records are for, and the months their changes reach.
-    public var periods: Set<Period> = []
+    package var periods: Set<Period> = []
 }
 
 /// The incremental form of `IndicatorComputation`: what a batch of records changes in the stored
@@ -141,13 +141,13 @@ public struct BatchEffect: Sendable {
 /// per village. Nor is the new employment of persons new to the ledger (no record in Q−1): it depends on
 /// whether their village reported in Q−1, so it is kept per village and month (`VillageMonthCounts`), and
 /// a village's first record of Q−1 adds that village's count for Q.
-public struct IndicatorDelta: Sendable {
-    public let topology: Topology
+package struct IndicatorDelta: Sendable {
+    package let topology: Topology
 
-    public init(topology: Topology) { self.topology = topology }
+    package init(topology: Topology) { self.topology = topology }
 
     /// Of the records of a batch, the newest per person and month (a batch may carry several versions).
-    public static func newestPerKey(_ records: [PersonStatusRecord]) -> (newest: [PersonStatusRecord], dropped: Int) {
+    package static func newestPerKey(_ records: [PersonStatusRecord]) -> (newest: [PersonStatusRecord], dropped: Int) {
         var newest: [PersonMonthKey: PersonStatusRecord] = [:]
         for record in records {
             let key = PersonMonthKey(personKey: record.personKey, period: record.period)
@@ -158,7 +158,7 @@ public struct IndicatorDelta: Sendable {
             records.count - newest.count)
     }
 
-    public static func newestPerKey(_ reports: [UnitActivityReport]) -> (newest: [UnitActivityReport], dropped: Int) {
+    package static func newestPerKey(_ reports: [UnitActivityReport]) -> (newest: [UnitActivityReport], dropped: Int) {
         var newest: [UnitMonth: UnitActivityReport] = [:]
         for report in reports {
             let key = UnitMonth(unit: report.unit, period: report.period)
@@ -170,7 +170,7 @@ public struct IndicatorDelta: Sendable {
     }
 
     /// The stored person records the effect of `records` depends on: each person's months P−1, P, P+1.
-    public static func neighbourKeys(of records: [PersonStatusRecord]) -> Set<PersonMonthKey> {
+    package static func neighbourKeys(of records: [PersonStatusRecord]) -> Set<PersonMonthKey> {
         var keys = Set<PersonMonthKey>()
         for record in records {
             for period in [record.period.previous, record.period, record.period.next] {
@@ -184,7 +184,7 @@ public struct IndicatorDelta: Sendable {
     /// (`neighbourKeys`). Villages: those of every record version of the batch's persons in P and P+1,
     /// each with the months on either side (a village's report of one month decides its new entrants' count
     /// in the next).
-    public static func householdsTouched(by records: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
+    package static func householdsTouched(by records: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
         -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>)
     {
         var households = Set<HouseholdMonth>()
@@ -208,7 +208,7 @@ public struct IndicatorDelta: Sendable {
 
     /// The effect of a batch on stored state. `persons` and `activity` are the batch's newest versions
     /// (`newestPerKey`); `state` is what is stored for them.
-    public func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect {
+    package func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect {
         var effect = BatchEffect()
         var own: [UnitMonth: IndicatorCounts] = [:]
         func add(_ counts: IndicatorCounts, at unitMonth: UnitMonth, sign: Int64) {
@@ -311,7 +311,7 @@ public struct IndicatorDelta: Sendable {
     }
 
     /// The changes that start monitoring a month: every unit's number of expected reporting villages.
-    public func expectedUnits(for period: Period) -> [UnitMonth: IndicatorCounts] {
+    package func expectedUnits(for period: Period) -> [UnitMonth: IndicatorCounts] {
         var own: [UnitMonth: IndicatorCounts] = [:]
         for village in topology.allDivisions where village.tier == .village {
             own[UnitMonth(unit: village.code, period: period), default: [:]]["expected_units", default: 0] += 1
@@ -386,7 +386,7 @@ public struct IndicatorDelta: Sendable {
     }
 
     /// Adds every unit's own changes into its ancestors and drops what cancelled out.
-    public func rollUp(_ own: [UnitMonth: IndicatorCounts]) -> [UnitMonth: IndicatorCounts] {
+    package func rollUp(_ own: [UnitMonth: IndicatorCounts]) -> [UnitMonth: IndicatorCounts] {
         var total: [UnitMonth: IndicatorCounts] = [:]
         for (unitMonth, counts) in own where topology.contains(unitMonth.unit) {
             for target in [unitMonth.unit] + unitMonth.unit.ancestors {

@@ -1,41 +1,41 @@
 /// Whether an indicator counts people or events, or is a ratio.
-public enum IndicatorUnit: String, Sendable, Hashable, Codable { case count, rate }
+package enum IndicatorUnit: String, Sendable, Hashable, Codable { case count, rate }
 
 /// How an indicator rolls up the tiers.
-public enum Rollup: Sendable, Hashable {
+package enum Rollup: Sendable, Hashable {
     /// Children's values add up to the parent's.
     case sum
     /// Computed from the summed numerator and denominator, never averaged.
     case ratio(numerator: IndicatorID, denominator: IndicatorID)
 }
 
-public struct IndicatorID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { rawValue = value }
-    public var description: String { rawValue }
+package struct IndicatorID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
+    package let rawValue: String
+    package init(rawValue: String) { self.rawValue = rawValue }
+    package init(stringLiteral value: String) { rawValue = value }
+    package var description: String { rawValue }
 }
 
 /// One indicator of the catalogue (DESIGN.md, "Indicators").
-public struct Indicator: Sendable, Hashable {
-    public let id: IndicatorID
-    public let chineseName: String
-    public let englishName: String
-    public let unit: IndicatorUnit
-    public let rollup: Rollup
+package struct Indicator: Sendable, Hashable {
+    package let id: IndicatorID
+    package let chineseName: String
+    package let englishName: String
+    package let unit: IndicatorUnit
+    package let rollup: Rollup
     /// Whether a higher value is good news; decides the direction of alerts and of "movers".
-    public let higherIsBetter: Bool?
+    package let higherIsBetter: Bool?
 }
 
 /// The catalogue of indicators computed for every unit, tier and month.
-public enum IndicatorCatalogue {
-    public static let all: [Indicator] = counts + activity + rates
+package enum IndicatorCatalogue {
+    package static let all: [Indicator] = counts + activity + rates
 
     /// The counts stored for every unit and month (one column each of `unit_month_counts`), in catalogue order;
     /// rates are never stored.
-    public static let storedCounts: [IndicatorID] = (counts + activity).map(\.id)
+    package static let storedCounts: [IndicatorID] = (counts + activity).map(\.id)
 
-    public static func indicator(_ id: IndicatorID) -> Indicator? { byID[id] }
+    package static func indicator(_ id: IndicatorID) -> Indicator? { byID[id] }
 
     private static let byID = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
 
@@ -49,7 +49,7 @@ public enum IndicatorCatalogue {
             rollup: .ratio(numerator: numerator, denominator: denominator), higherIsBetter: better)
     }
 
-    public static let counts: [Indicator] = [
+    package static let counts: [Indicator] = [
         count("labour_force", "劳动力人数", "Labour force"),
         count("employed", "就业人数", "Employed", better: true),
         count("unemployed", "失业人数", "Unemployed", better: false),
@@ -75,7 +75,7 @@ public enum IndicatorCatalogue {
         count("urban_registered_unemployed", "城镇登记失业人数", "Urban registered unemployed", better: false),
     ]
 
-    public static let activity: [Indicator] = [
+    package static let activity: [Indicator] = [
         count("jobs_collected", "岗位征集数", "Jobs collected", better: true),
         count("recruitment_events", "招聘活动场次", "Recruitment events", better: true),
         count("internship_posts", "就业见习岗位数", "Internship posts", better: true),
@@ -87,7 +87,7 @@ public enum IndicatorCatalogue {
         count("wage_arrears_cases", "欠薪案件数", "Wage-arrears cases", better: false),
     ]
 
-    public static let rates: [Indicator] = [
+    package static let rates: [Indicator] = [
         rate("registered_unemployment_rate", "登记失业率（全部劳动力）", "Registered unemployment rate (whole labour force)",
             "registered_unemployed", "labour_force", better: false),
         rate("urban_registered_unemployment_rate", "城镇登记失业率", "Urban registered unemployment rate",
@@ -102,10 +102,10 @@ public enum IndicatorCatalogue {
 extension Indicator {
     /// Whether a year's figure is the sum of its months (new employment, activity counters) rather than a level
     /// at a point in time (labour force, employed persons) or a rate. Decides year-to-date sums and targets.
-    public var accumulatesOverYear: Bool { IndicatorCatalogue.flows.contains(id) }
+    package var accumulatesOverYear: Bool { IndicatorCatalogue.flows.contains(id) }
 
     /// The stored counts this indicator is made of: itself, or a rate's numerator and denominator.
-    public var countIDs: [IndicatorID] {
+    package var countIDs: [IndicatorID] {
         switch rollup {
         case .sum: [id]
         case .ratio(let numerator, let denominator): [numerator, denominator]
@@ -121,7 +121,7 @@ extension IndicatorCatalogue {
 
 extension IndicatorCatalogue {
     /// A rate from counts, nil when its denominator is zero.
-    public static func rate(_ indicator: Indicator, in counts: IndicatorCounts) -> Double? {
+    package static func rate(_ indicator: Indicator, in counts: IndicatorCounts) -> Double? {
         guard case .ratio(let numerator, let denominator) = indicator.rollup else { return nil }
         let below = counts[denominator] ?? 0
         guard below != 0 else { return nil }
@@ -132,7 +132,7 @@ extension IndicatorCatalogue {
 extension Indicator {
     /// This indicator's value in a unit-month's counts: the count, or the rate from its numerator and denominator
     /// (nil when the denominator is zero).
-    public func value(in counts: IndicatorCounts) -> Double? {
+    package func value(in counts: IndicatorCounts) -> Double? {
         unit == .count ? Double(counts[id] ?? 0) : IndicatorCatalogue.rate(self, in: counts)
     }
 }

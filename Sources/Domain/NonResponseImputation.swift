@@ -20,12 +20,12 @@
 /// The estimate is shown beside the reported figure, never in place of it: stored indicators stay what the
 /// ledger says. Alert rules judge the reported-plus-estimated figure (`AlertEngine`), so that a partly reported
 /// month does not look like a fall.
-public struct NonResponseImputation: Sendable {
-    public let topology: Topology
+package struct NonResponseImputation: Sendable {
+    package let topology: Topology
 
-    public init(topology: Topology) { self.topology = topology }
+    package init(topology: Topology) { self.topology = topology }
 
-    public static let carriedCounts: [IndicatorID] = [
+    package static let carriedCounts: [IndicatorID] = [
         "labour_force", "employed", "unemployed", "registered_unemployed", "new_employment", "new_urban_employment",
         "reemployed", "hard_to_employ_reemployed", "rural_labour_employed", "rural_labour_employed_local",
         "rural_labour_employed_in_province", "rural_labour_employed_out_of_province", "zero_employment_households",
@@ -37,32 +37,32 @@ public struct NonResponseImputation: Sendable {
     static let fromUnemployedLastMonth: Set<IndicatorID> = ["reemployed", "hard_to_employ_reemployed"]
 
     /// Every count `estimate` reads from a village's months: a reader that leaves one out changes the estimate.
-    public static let inputCounts: Set<IndicatorID> = Set(carriedCounts + ["reporting_units", "unemployed_last_month"])
+    package static let inputCounts: Set<IndicatorID> = Set(carriedCounts + ["reporting_units", "unemployed_last_month"])
 
     /// A month's estimate for every unit with estimated villages in its subtree.
-    public struct Estimate: Sendable, Equatable {
-        public let period: Period
+    package struct Estimate: Sendable, Equatable {
+        package let period: Period
         /// Counts to add to a unit's reported counts, summed over its estimated villages (fractions until added).
-        public var additions: [DivisionCode: [IndicatorID: Double]] = [:]
+        package var additions: [DivisionCode: [IndicatorID: Double]] = [:]
         /// How many villages of the unit's subtree are estimated.
-        public var estimatedVillages: [DivisionCode: Int] = [:]
+        package var estimatedVillages: [DivisionCode: Int] = [:]
 
-        public init(period: Period) { self.period = period }
+        package init(period: Period) { self.period = period }
 
         /// Reported plus estimated, rounded to whole persons: the unit's counts as if its missing villages had reported.
-        public func estimated(_ reported: IndicatorCounts, unit: DivisionCode) -> IndicatorCounts {
+        package func estimated(_ reported: IndicatorCounts, unit: DivisionCode) -> IndicatorCounts {
             guard let extra = additions[unit] else { return reported }
             var counts = reported
             for (id, value) in extra { counts[id] = Int64((Double(reported[id] ?? 0) + value).rounded()) }
             return counts
         }
 
-        public func isEstimated(_ unit: DivisionCode) -> Bool { (estimatedVillages[unit] ?? 0) > 0 }
+        package func isEstimated(_ unit: DivisionCode) -> Bool { (estimatedVillages[unit] ?? 0) > 0 }
     }
 
     /// - Parameter villageCounts: the stored counts of villages (at least) for `period` and the month before;
     ///   a village absent from it has reported neither.
-    public func estimate(_ period: Period, villageCounts: [DivisionCode: [Period: IndicatorCounts]]) -> Estimate {
+    package func estimate(_ period: Period, villageCounts: [DivisionCode: [Period: IndicatorCounts]]) -> Estimate {
         func reported(_ counts: IndicatorCounts?) -> Bool { (counts?["reporting_units"] ?? 0) > 0 }
         var respondentsNow: [DivisionCode: IndicatorCounts] = [:]
         var respondentsBefore: [DivisionCode: IndicatorCounts] = [:]

@@ -1,15 +1,15 @@
 /// Sex, from the resident ID number.
-public enum Sex: String, Sendable, Hashable, Codable, CaseIterable { case male, female }
+package enum Sex: String, Sendable, Hashable, Codable, CaseIterable { case male, female }
 
 /// Labour-market status in the month.
-public enum EmploymentStatus: String, Sendable, Hashable, Codable, CaseIterable {
+package enum EmploymentStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case employed, unemployed
     /// Students, retirees, homemakers and others neither working nor seeking work.
     case notInLabourForce = "not_in_labour_force"
 }
 
 /// How an employed person works.
-public enum EmploymentForm: String, Sendable, Hashable, Codable, CaseIterable {
+package enum EmploymentForm: String, Sendable, Hashable, Codable, CaseIterable {
     case employee, flexible
     case selfEmployed = "self_employed"
     /// 公益性岗位, publicly funded posts for hard-to-employ persons.
@@ -17,14 +17,14 @@ public enum EmploymentForm: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// Where an employed person works, relative to home.
-public enum WorkLocation: String, Sendable, Hashable, Codable, CaseIterable {
+package enum WorkLocation: String, Sendable, Hashable, Codable, CaseIterable {
     case local
     case inProvince = "in_province"
     case outOfProvince = "out_of_province"
 }
 
 /// Person categories tracked by the plan.
-public enum PersonGroup: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+package enum PersonGroup: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
     case collegeGraduate = "college_graduate"
     case ruralLabour = "rural_labour"
     case hardToEmploy = "hard_to_employ"
@@ -32,17 +32,17 @@ public enum PersonGroup: String, Sendable, Hashable, Codable, CaseIterable, Comp
     case disabled
     case veteran
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    package static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// GB/T 4754-2017 industry sections A–T.
-public enum Sector: String, Sendable, Hashable, Codable, CaseIterable {
+package enum Sector: String, Sendable, Hashable, Codable, CaseIterable {
     case a = "A", b = "B", c = "C", d = "D", e = "E", f = "F", g = "G", h = "H", i = "I", j = "J"
     case k = "K", l = "L", m = "M", n = "N", o = "O", p = "P", q = "Q", r = "R", s = "S", t = "T"
 }
 
 /// Monthly income bands (yuan).
-public enum IncomeBand: String, Sendable, Hashable, Codable, CaseIterable {
+package enum IncomeBand: String, Sendable, Hashable, Codable, CaseIterable {
     case below2000 = "below_2000"
     case from2000To3999 = "2000_3999"
     case from4000To5999 = "4000_5999"
@@ -52,35 +52,35 @@ public enum IncomeBand: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// One person's situation in one month, as the agent of the person's village or community reports it.
 /// Identities are pseudonymous: keys are HMAC-SHA256 under the city's key, never raw ID numbers.
-public struct PersonStatusRecord: Sendable, Hashable {
-    public static let currentSchemaVersion = 1
+package struct PersonStatusRecord: Sendable, Hashable {
+    package static let currentSchemaVersion = 1
 
-    public var recordID: RecordID
-    public var schemaVersion: Int
-    public var unit: DivisionCode
-    public var period: Period
+    package var recordID: RecordID
+    package var schemaVersion: Int
+    package var unit: DivisionCode
+    package var period: Period
     /// 64 lowercase hex digits.
-    public var personKey: String
-    public var householdKey: String
-    public var birthYear: Int
-    public var sex: Sex
-    public var status: EmploymentStatus
-    public var employmentForm: EmploymentForm?
-    public var workLocation: WorkLocation?
-    public var sector: Sector?
-    public var registeredUnemployed: Bool
-    public var groups: Set<PersonGroup>
-    public var seekingWork: Bool
-    public var assisted: Bool
-    public var trained: Bool
-    public var incomeBand: IncomeBand?
+    package var personKey: String
+    package var householdKey: String
+    package var birthYear: Int
+    package var sex: Sex
+    package var status: EmploymentStatus
+    package var employmentForm: EmploymentForm?
+    package var workLocation: WorkLocation?
+    package var sector: Sector?
+    package var registeredUnemployed: Bool
+    package var groups: Set<PersonGroup>
+    package var seekingWork: Bool
+    package var assisted: Bool
+    package var trained: Bool
+    package var incomeBand: IncomeBand?
     /// Milliseconds since 1970 when the agent accepted the row.
-    public var reportedAtMilliseconds: Int64
-    public var agentID: String
+    package var reportedAtMilliseconds: Int64
+    package var agentID: String
     /// HMAC-SHA256 of `canonicalBytes` under the agent's secret; empty before signing.
-    public var signature: [UInt8]
+    package var signature: [UInt8]
 
-    public init(
+    package init(
         recordID: RecordID, schemaVersion: Int = Self.currentSchemaVersion, unit: DivisionCode, period: Period,
         personKey: String, householdKey: String, birthYear: Int, sex: Sex, status: EmploymentStatus,
         employmentForm: EmploymentForm? = nil, workLocation: WorkLocation? = nil, sector: Sector? = nil,
@@ -113,10 +113,10 @@ public struct PersonStatusRecord: Sendable, Hashable {
 }
 
 /// The monthly counters of a township or county service station.
-public struct UnitActivityReport: Sendable, Hashable {
-    public static let currentSchemaVersion = 1
+package struct UnitActivityReport: Sendable, Hashable {
+    package static let currentSchemaVersion = 1
 
-    public enum Counter: String, Sendable, Hashable, CaseIterable, Codable {
+    package enum Counter: String, Sendable, Hashable, CaseIterable, Codable {
         case jobsCollected = "jobs_collected"
         case recruitmentEvents = "recruitment_events"
         case internshipPosts = "internship_posts"
@@ -128,17 +128,17 @@ public struct UnitActivityReport: Sendable, Hashable {
         case wageArrearsCases = "wage_arrears_cases"
     }
 
-    public var recordID: RecordID
-    public var schemaVersion: Int
-    public var unit: DivisionCode
-    public var period: Period
+    package var recordID: RecordID
+    package var schemaVersion: Int
+    package var unit: DivisionCode
+    package var period: Period
     /// Counters not reported are absent, not zero.
-    public var counters: [Counter: Int64]
-    public var reportedAtMilliseconds: Int64
-    public var agentID: String
-    public var signature: [UInt8]
+    package var counters: [Counter: Int64]
+    package var reportedAtMilliseconds: Int64
+    package var agentID: String
+    package var signature: [UInt8]
 
-    public init(
+    package init(
         recordID: RecordID, schemaVersion: Int = Self.currentSchemaVersion, unit: DivisionCode, period: Period,
         counters: [Counter: Int64], reportedAtMilliseconds: Int64, agentID: String, signature: [UInt8] = []
     ) {
@@ -154,11 +154,11 @@ public struct UnitActivityReport: Sendable, Hashable {
 }
 
 /// A record's identity: a UUID in its canonical lowercase text form, by which the city deduplicates.
-public struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable {
-    public let text: String
+package struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable {
+    package let text: String
 
     /// Accepts the 8-4-4-4-12 hex form in either case.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let lower = text.lowercased()
         let utf8 = Array(lower.utf8)
         guard utf8.count == 36 else { return nil }
@@ -173,7 +173,7 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable 
     }
 
     /// A random version-4 UUID.
-    public static func random<G: RandomNumberGenerator>(using generator: inout G) -> RecordID {
+    package static func random<G: RandomNumberGenerator>(using generator: inout G) -> RecordID {
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         bytes[6] = bytes[6] & 0x0f | 0x40
         bytes[8] = bytes[8] & 0x3f | 0x80
@@ -182,13 +182,13 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable 
         return RecordID(parts.joined(separator: "-"))!
     }
 
-    public static func random() -> RecordID {
+    package static func random() -> RecordID {
         var generator = SystemRandomNumberGenerator()
         return random(using: &generator)
     }
 
-    public var description: String { text }
-    public static func < (lhs: RecordID, rhs: RecordID) -> Bool { lhs.text < rhs.text }
+    package var description: String { text }
+    package static func < (lhs: RecordID, rhs: RecordID) -> Bool { lhs.text < rhs.text }
 }
 
 extension String {

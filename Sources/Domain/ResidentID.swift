@@ -3,21 +3,21 @@
 /// The raw number is deliberately unprintable: `description` and `debugDescription` are masked, and the
 /// type is not `Codable`, so it cannot leak into logs, files or error messages by accident. Only
 /// `Pseudonymizer` reads the digits, to derive the person key.
-public struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     let normalized: String
-    public let birthYear: Int
-    public let birthMonth: Int
-    public let sex: Sex
+    package let birthYear: Int
+    package let birthMonth: Int
+    package let sex: Sex
 
     /// Why a text is not a valid ID number. The messages never repeat the text.
-    public enum Problem: Error, Sendable, Hashable {
+    package enum Problem: Error, Sendable, Hashable {
         case wrongLength(Int)
         case invalidCharacter
         case invalidBirthDate
         case checkDigitMismatch
     }
 
-    public init(_ text: String) throws(Problem) {
+    package init(_ text: String) throws(Problem) {
         let trimmed = text.trimmingCharacters(in: " \t")
         let characters = Array(trimmed.uppercased().utf8)
         guard characters.count == 18 else { throw .wrongLength(characters.count) }
@@ -43,7 +43,7 @@ public struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDeb
 
     /// The full 18-character number for 17 leading digits (GB 11643 check character appended), or nil
     /// if `body` is not 17 ASCII digits. For making test and simulated numbers.
-    public static func appendingCheckCharacter(to body: String) -> String? {
+    package static func appendingCheckCharacter(to body: String) -> String? {
         let bytes = Array(body.utf8)
         guard bytes.count == 17, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         return body + String(UnicodeScalar(checkCharacter(bytes.map { Int($0 - 48) })))
@@ -55,14 +55,14 @@ public struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDeb
         return Array("10X98765432".utf8)[sum % 11]
     }
 
-    public var description: String { "ResidentID(••••••••••••••••••)" }
-    public var debugDescription: String { description }
+    package var description: String { "ResidentID(••••••••••••••••••)" }
+    package var debugDescription: String { description }
 }
 
 extension ResidentID.Problem: CustomStringConvertible {
-    public var description: String { reason.english }
+    package var description: String { reason.english }
 
-    public var reason: (chinese: String, english: String) {
+    package var reason: (chinese: String, english: String) {
         switch self {
         case .wrongLength(let count): ("身份证号应为18位，实际为\(count)位", "an ID number has 18 characters, this one has \(count)")
         case .invalidCharacter: ("身份证号只能是数字，末位可为X", "an ID number is 17 digits and a final digit or X")

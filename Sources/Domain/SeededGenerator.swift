@@ -2,13 +2,13 @@ import Foundation
 
 /// A seeded generator (SplitMix64): the same seed gives the same simulated city, the same forecast paths.
 /// Inlinable so that hot loops in optimised modules (forecast paths) do not call into generic code.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
     @usableFromInline var state: UInt64
 
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    package init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
 
     @inlinable
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -18,11 +18,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1) from the top 53 bits.
     @inlinable
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    package mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// A standard normal draw (Box–Muller).
     @inlinable
-    public mutating func nextGaussian() -> Double {
+    package mutating func nextGaussian() -> Double {
         let u = max(nextUnit(), Double.ulpOfOne)
         let v = nextUnit()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)

@@ -3,8 +3,8 @@ import Crypto
 /// The bytes of a record that its signature covers: every field but the signature, in a fixed order,
 /// each length-prefixed, so that no two different records share them and no wire encoding (protobuf
 /// field order, map order) can change them.
-public enum CanonicalBytes {
-    public static func of(_ record: PersonStatusRecord) -> [UInt8] {
+package enum CanonicalBytes {
+    package static func of(_ record: PersonStatusRecord) -> [UInt8] {
         var writer = Writer(tag: "empmon.person_status.v1")
         writer.field(record.recordID.text)
         writer.field(String(record.schemaVersion))
@@ -29,7 +29,7 @@ public enum CanonicalBytes {
         return writer.bytes
     }
 
-    public static func of(_ report: UnitActivityReport) -> [UInt8] {
+    package static func of(_ report: UnitActivityReport) -> [UInt8] {
         var writer = Writer(tag: "empmon.unit_activity.v1")
         writer.field(report.recordID.text)
         writer.field(String(report.schemaVersion))
@@ -43,7 +43,7 @@ public enum CanonicalBytes {
         return writer.bytes
     }
 
-    public static func of(_ manifest: SubmissionManifest) -> [UInt8] {
+    package static func of(_ manifest: SubmissionManifest) -> [UInt8] {
         var writer = Writer(tag: "empmon.submission_manifest.v1")
         writer.field(manifest.recordID.text)
         writer.field(String(manifest.schemaVersion))
@@ -77,35 +77,35 @@ public enum CanonicalBytes {
 }
 
 /// Signs and verifies records with an agent's secret (HMAC-SHA256 of the canonical bytes).
-public struct RecordSigner: Sendable {
+package struct RecordSigner: Sendable {
     // The bytes, not a `SymmetricKey`, which swift-crypto 3 does not mark Sendable; making one is cheap.
     private let secret: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: secret) }
 
-    public init(secret: [UInt8]) { self.secret = secret }
+    package init(secret: [UInt8]) { self.secret = secret }
 
-    public func sign(_ record: inout PersonStatusRecord) {
+    package func sign(_ record: inout PersonStatusRecord) {
         record.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(record), using: key))
     }
 
-    public func sign(_ report: inout UnitActivityReport) {
+    package func sign(_ report: inout UnitActivityReport) {
         report.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(report), using: key))
     }
 
-    public func sign(_ manifest: inout SubmissionManifest) {
+    package func sign(_ manifest: inout SubmissionManifest) {
         manifest.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(manifest), using: key))
     }
 
-    public func isValid(_ manifest: SubmissionManifest) -> Bool {
+    package func isValid(_ manifest: SubmissionManifest) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(manifest.signature, authenticating: CanonicalBytes.of(manifest), using: key)
     }
 
     /// Constant-time comparison of the signature with the one this key makes.
-    public func isValid(_ record: PersonStatusRecord) -> Bool {
+    package func isValid(_ record: PersonStatusRecord) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(record.signature, authenticating: CanonicalBytes.of(record), using: key)
     }
 
-    public func isValid(_ report: UnitActivityReport) -> Bool {
+    package func isValid(_ report: UnitActivityReport) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(report.signature, authenticating: CanonicalBytes.of(report), using: key)
     }
 }
@@ -114,20 +114,20 @@ public struct RecordSigner: Sendable {
 /// HMAC-SHA256 under the city's pseudonymization key, with a different domain tag for each kind, as 64
 /// lowercase hex digits. Without the key, a key cannot be traced back to a person, not even by trying
 /// every possible ID number.
-public struct Pseudonymizer: Sendable {
+package struct Pseudonymizer: Sendable {
     private let cityKey: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: cityKey) }
 
-    public init(cityKey: [UInt8]) { self.cityKey = cityKey }
+    package init(cityKey: [UInt8]) { self.cityKey = cityKey }
 
-    public func personKey(for id: ResidentID) -> String {
+    package func personKey(for id: ResidentID) -> String {
         hex(HMAC<SHA256>.authenticationCode(for: Array(("person:" + id.normalized).utf8), using: key))
     }
 
     /// Why a household number is refused; never repeats the number.
-    public enum HouseholdProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum HouseholdProblem: Error, Sendable, Hashable, CustomStringConvertible {
         case empty, tooLong, invalidCharacter
-        public var description: String {
+        package var description: String {
             switch self {
             case .empty: "户编号为空 (household number is empty)"
             case .tooLong: "户编号超过40个字符 (household number longer than 40 characters)"
@@ -138,7 +138,7 @@ public struct Pseudonymizer: Sendable {
 
     /// Household numbers have no national format; they are trimmed and upper-cased, and must be letters,
     /// digits or hyphens.
-    public func householdKey(for number: String) throws(HouseholdProblem) -> String {
+    package func householdKey(for number: String) throws(HouseholdProblem) -> String {
         let normalized = number.trimmingCharacters(in: " \t").uppercased()
         guard !normalized.isEmpty else { throw .empty }
         guard normalized.utf8.count <= 40 else { throw .tooLong }

@@ -5,24 +5,24 @@
 /// gives back the one village withheld. So in every group of siblings (units with the same parent) where
 /// exactly one cell is withheld, the smallest other non-zero sibling is withheld as well (complementary
 /// suppression, as statistics offices practise it), leaving at least two unknowns in every sum.
-public struct SmallCellSuppression: Sendable {
-    public enum Reason: String, Sendable, Codable, Hashable {
+package struct SmallCellSuppression: Sendable {
+    package enum Reason: String, Sendable, Codable, Hashable {
         /// The cell itself counts fewer than the smallest publishable number of persons.
         case primary
         /// The cell is large enough, but publishing it would let the withheld sibling be derived.
         case complementary
     }
 
-    public let smallest: Int64
+    package let smallest: Int64
 
-    public init(smallest: Int64 = 5) {
+    package init(smallest: Int64 = 5) {
         self.smallest = smallest
     }
 
     /// The withheld cells and why. `base` is the number of persons behind each cell (for a rate, its
     /// denominator); `additive` says whether the figures add up to the parent's, which is when siblings
     /// need complementary suppression.
-    public func withheld(_ base: [DivisionCode: Int64], additive: Bool) -> [DivisionCode: Reason] {
+    package func withheld(_ base: [DivisionCode: Int64], additive: Bool) -> [DivisionCode: Reason] {
         var result: [DivisionCode: Reason] = [:]
         for (unit, count) in base where count > 0 && count < smallest { result[unit] = .primary }
         guard additive else { return result }

@@ -5,23 +5,23 @@ import Crypto
 /// report) the agent has sent for that unit and month, over all its submissions, and `digest` is SHA-256
 /// of their record ids (lowercase, sorted, joined by commas). The city's ledger for the unit-month should
 /// hold exactly those records; anything lost between the clerk's file and the ledger shows as a shortfall.
-public struct SubmissionManifest: Sendable, Equatable {
-    public static let currentSchemaVersion = 1
+package struct SubmissionManifest: Sendable, Equatable {
+    package static let currentSchemaVersion = 1
 
-    public enum Kind: String, Sendable, CaseIterable { case person, activity }
+    package enum Kind: String, Sendable, CaseIterable { case person, activity }
 
-    public var recordID: RecordID
-    public var schemaVersion: Int
-    public var unit: DivisionCode
-    public var period: Period
-    public var kind: Kind
-    public var records: Int
-    public var digest: [UInt8]
-    public var reportedAtMilliseconds: Int64
-    public var agentID: String
-    public var signature: [UInt8]
+    package var recordID: RecordID
+    package var schemaVersion: Int
+    package var unit: DivisionCode
+    package var period: Period
+    package var kind: Kind
+    package var records: Int
+    package var digest: [UInt8]
+    package var reportedAtMilliseconds: Int64
+    package var agentID: String
+    package var signature: [UInt8]
 
-    public init(
+    package init(
         recordID: RecordID, schemaVersion: Int = currentSchemaVersion, unit: DivisionCode, period: Period, kind: Kind, records: Int,
         digest: [UInt8], reportedAtMilliseconds: Int64, agentID: String, signature: [UInt8] = []
     ) {
@@ -38,19 +38,19 @@ public struct SubmissionManifest: Sendable, Equatable {
     }
 
     /// The digest as 64 lowercase hex digits.
-    public var digestHex: String { digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+    package var digestHex: String { digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
 
     /// The digest of a set of record ids, as PostgreSQL computes it from the ledger
     /// (`sha256(convert_to(string_agg(record_id::text, ',' ORDER BY record_id), 'UTF8'))`: a uuid sorts by its
     /// bytes, which is the order of its lowercase text).
-    public static func digest(of recordIDs: some Sequence<String>) -> [UInt8] {
+    package static func digest(of recordIDs: some Sequence<String>) -> [UInt8] {
         Array(SHA256.hash(data: Array(recordIDs.map { $0.lowercased() }.sorted().joined(separator: ",").utf8)))
     }
 }
 
 extension RecordValidator {
     /// A manifest's unit and month: a person manifest is a village's, an activity one a station's.
-    public func problems(with manifest: SubmissionManifest) -> [ValidationReason] {
+    package func problems(with manifest: SubmissionManifest) -> [ValidationReason] {
         var problems: [ValidationReason] = []
         if manifest.schemaVersion != SubmissionManifest.currentSchemaVersion {
             problems.append(.init(.unsupportedSchema, field: "schema_version",
@@ -74,5 +74,5 @@ extension RecordValidator {
 }
 
 extension ValidationReason.Code {
-    public static let malformedManifest = Self(rawValue: "manifest.malformed")
+    package static let malformedManifest = Self(rawValue: "manifest.malformed")
 }

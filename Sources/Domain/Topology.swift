@@ -1,13 +1,13 @@
 /// One administrative unit.
-public struct Division: Hashable, Sendable {
-    public let code: DivisionCode
-    public let name: String
-    public let tier: Tier
+package struct Division: Hashable, Sendable {
+    package let code: DivisionCode
+    package let name: String
+    package let tier: Tier
 
     /// Urban communities (居委会, 社区) as against rural villages (村委会); decides the urban part of new
     /// employment (城镇新增就业). NBS village codes 001–199 are 居委会 and 200–399 村委会; the 400s–500s
     /// hold virtual units of development zones, urban when named a community.
-    public var isUrban: Bool {
+    package var isUrban: Bool {
         guard tier == .village else { return true }
         let group = code.value % 1000
         if group < 200 { return true }
@@ -17,16 +17,16 @@ public struct Division: Hashable, Sendable {
 }
 
 /// A problem found while loading or checking a topology, with the line it came from.
-public struct TopologyIssue: Error, Hashable, Sendable, CustomStringConvertible {
-    public let line: Int?
-    public let message: String
+package struct TopologyIssue: Error, Hashable, Sendable, CustomStringConvertible {
+    package let line: Int?
+    package let message: String
 
-    public var description: String { (line.map { "line \($0): " } ?? "") + message }
+    package var description: String { (line.map { "line \($0): " } ?? "") + message }
 }
 
 /// The administrative tree of one city: every unit, its parent and children.
-public struct Topology: Sendable {
-    public let city: Division
+package struct Topology: Sendable {
+    package let city: Division
     private let divisions: [DivisionCode: Division]
     private let childrenByParent: [DivisionCode: [DivisionCode]]
     private let codesByName: [String: [DivisionCode]]
@@ -34,7 +34,7 @@ public struct Topology: Sendable {
     /// Reads `code,name,tier,parent_code` CSV (the shared division list's format). Every row is checked:
     /// the code parses, the tier matches the code, the parent column equals the code's parent, and the
     /// parent exists. All problems are reported together.
-    public init(csv text: String) throws(TopologyLoadError) {
+    package init(csv text: String) throws(TopologyLoadError) {
         var divisions: [DivisionCode: Division] = [:]
         var declaredParents: [(line: Int, code: DivisionCode, parent: String)] = []
         var issues: [TopologyIssue] = []
@@ -94,21 +94,21 @@ public struct Topology: Sendable {
         self.codesByName = Dictionary(grouping: divisions.values, by: \.name).mapValues { $0.map(\.code).sorted() }
     }
 
-    public subscript(code: DivisionCode) -> Division? { divisions[code] }
+    package subscript(code: DivisionCode) -> Division? { divisions[code] }
 
-    public func contains(_ code: DivisionCode) -> Bool { divisions[code] != nil }
+    package func contains(_ code: DivisionCode) -> Bool { divisions[code] != nil }
 
     /// Units with exactly this name (names repeat across counties, e.g. 城关镇).
-    public func units(named name: String) -> [Division] {
+    package func units(named name: String) -> [Division] {
         (codesByName[name] ?? []).compactMap { divisions[$0] }
     }
 
-    public func children(of code: DivisionCode) -> [Division] {
+    package func children(of code: DivisionCode) -> [Division] {
         (childrenByParent[code] ?? []).compactMap { divisions[$0] }
     }
 
     /// The unit and everything below it, parents before children.
-    public func subtree(of code: DivisionCode) -> [Division] {
+    package func subtree(of code: DivisionCode) -> [Division] {
         guard let root = divisions[code] else { return [] }
         var result = [root]
         var index = 0
@@ -120,24 +120,24 @@ public struct Topology: Sendable {
     }
 
     /// Units of one tier at or below `code`.
-    public func units(of tier: Tier, under code: DivisionCode) -> [Division] {
+    package func units(of tier: Tier, under code: DivisionCode) -> [Division] {
         subtree(of: code).filter { $0.tier == tier }
     }
 
     /// Units expected to send person records every month under `code`: its villages and communities
     /// (the unit itself if it is one). The denominator of reporting completeness (报送率).
-    public func expectedReportingUnits(under code: DivisionCode) -> [Division] {
+    package func expectedReportingUnits(under code: DivisionCode) -> [Division] {
         units(of: .village, under: code)
     }
 
-    public func count(of tier: Tier) -> Int { divisions.values.lazy.filter { $0.tier == tier }.count }
+    package func count(of tier: Tier) -> Int { divisions.values.lazy.filter { $0.tier == tier }.count }
 
-    public var allDivisions: [Division] { divisions.values.sorted { $0.code < $1.code } }
+    package var allDivisions: [Division] { divisions.values.sorted { $0.code < $1.code } }
 }
 
-public struct TopologyLoadError: Error, Sendable, CustomStringConvertible {
-    public let issues: [TopologyIssue]
-    public var description: String {
+package struct TopologyLoadError: Error, Sendable, CustomStringConvertible {
+    package let issues: [TopologyIssue]
+    package var description: String {
         "the division list has \(issues.count) problem(s):\n" + issues.prefix(50).map { "  \($0)" }.joined(separator: "\n")
     }
 }

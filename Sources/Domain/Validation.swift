@@ -1,60 +1,60 @@
 /// Why a record is refused: a stable code for machines, the field, and a message a village clerk
 /// understands, in Chinese and in English.
-public struct ValidationReason: Error, Hashable, Sendable, CustomStringConvertible {
-    public let code: Code
-    public let field: String
-    public let chinese: String
-    public let english: String
+package struct ValidationReason: Error, Hashable, Sendable, CustomStringConvertible {
+    package let code: Code
+    package let field: String
+    package let chinese: String
+    package let english: String
 
-    public struct Code: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+    package struct Code: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+        package let rawValue: String
+        package init(rawValue: String) { self.rawValue = rawValue }
+        package var description: String { rawValue }
 
-        public static let unsupportedSchema = Code(rawValue: "schema.unsupported_version")
-        public static let unknownUnit = Code(rawValue: "unit.unknown")
-        public static let wrongUnitTier = Code(rawValue: "unit.wrong_tier")
-        public static let periodInFuture = Code(rawValue: "period.in_future")
-        public static let periodTooEarly = Code(rawValue: "period.before_2020")
-        public static let malformedPersonKey = Code(rawValue: "person_key.malformed")
-        public static let malformedHouseholdKey = Code(rawValue: "household_key.malformed")
-        public static let birthYearOutOfRange = Code(rawValue: "birth_year.out_of_range")
-        public static let formWithoutEmployment = Code(rawValue: "employment_form.not_employed")
-        public static let formMissing = Code(rawValue: "employment_form.missing")
-        public static let locationWithoutEmployment = Code(rawValue: "work_location.not_employed")
-        public static let locationMissing = Code(rawValue: "work_location.missing")
-        public static let sectorWithoutEmployment = Code(rawValue: "sector.not_employed")
-        public static let unknownSector = Code(rawValue: "sector.unknown")
-        public static let registeredWhileEmployed = Code(rawValue: "registered_unemployed.employed")
-        public static let seekingOutsideLabourForce = Code(rawValue: "seeking_work.not_in_labour_force")
-        public static let incomeWithoutEmployment = Code(rawValue: "income_band.not_employed")
-        public static let missingAgent = Code(rawValue: "agent_id.missing")
-        public static let negativeCounter = Code(rawValue: "counter.negative")
-        public static let implausibleCounter = Code(rawValue: "counter.implausible")
-        public static let emptyReport = Code(rawValue: "report.empty")
+        package static let unsupportedSchema = Code(rawValue: "schema.unsupported_version")
+        package static let unknownUnit = Code(rawValue: "unit.unknown")
+        package static let wrongUnitTier = Code(rawValue: "unit.wrong_tier")
+        package static let periodInFuture = Code(rawValue: "period.in_future")
+        package static let periodTooEarly = Code(rawValue: "period.before_2020")
+        package static let malformedPersonKey = Code(rawValue: "person_key.malformed")
+        package static let malformedHouseholdKey = Code(rawValue: "household_key.malformed")
+        package static let birthYearOutOfRange = Code(rawValue: "birth_year.out_of_range")
+        package static let formWithoutEmployment = Code(rawValue: "employment_form.not_employed")
+        package static let formMissing = Code(rawValue: "employment_form.missing")
+        package static let locationWithoutEmployment = Code(rawValue: "work_location.not_employed")
+        package static let locationMissing = Code(rawValue: "work_location.missing")
+        package static let sectorWithoutEmployment = Code(rawValue: "sector.not_employed")
+        package static let unknownSector = Code(rawValue: "sector.unknown")
+        package static let registeredWhileEmployed = Code(rawValue: "registered_unemployed.employed")
+        package static let seekingOutsideLabourForce = Code(rawValue: "seeking_work.not_in_labour_force")
+        package static let incomeWithoutEmployment = Code(rawValue: "income_band.not_employed")
+        package static let missingAgent = Code(rawValue: "agent_id.missing")
+        package static let negativeCounter = Code(rawValue: "counter.negative")
+        package static let implausibleCounter = Code(rawValue: "counter.implausible")
+        package static let emptyReport = Code(rawValue: "report.empty")
     }
 
-    public init(_ code: Code, field: String, chinese: String, english: String) {
+    package init(_ code: Code, field: String, chinese: String, english: String) {
         self.code = code
         self.field = field
         self.chinese = chinese
         self.english = english
     }
 
-    public var description: String { "\(field): \(chinese) (\(english)) [\(code)]" }
+    package var description: String { "\(field): \(chinese) (\(english)) [\(code)]" }
 }
 
 /// Checks records against the topology and the calendar. Pure: the current month is passed in.
-public struct RecordValidator: Sendable {
-    public let topology: Topology
+package struct RecordValidator: Sendable {
+    package let topology: Topology
     /// The latest month a record may be for (normally the current month).
-    public let latestPeriod: Period
+    package let latestPeriod: Period
     /// Working ages accepted in a person record.
-    public let ages: ClosedRange<Int>
+    package let ages: ClosedRange<Int>
     /// Above this, a monthly counter of one station is taken for a typing error.
-    public let counterLimit: Int64
+    package let counterLimit: Int64
 
-    public init(topology: Topology, latestPeriod: Period, ages: ClosedRange<Int> = 16...80, counterLimit: Int64 = 1_000_000) {
+    package init(topology: Topology, latestPeriod: Period, ages: ClosedRange<Int> = 16...80, counterLimit: Int64 = 1_000_000) {
         self.topology = topology
         self.latestPeriod = latestPeriod
         self.ages = ages
@@ -62,7 +62,7 @@ public struct RecordValidator: Sendable {
     }
 
     /// Every reason the record is unacceptable; empty when it is fine.
-    public func problems(with record: PersonStatusRecord) -> [ValidationReason] {
+    package func problems(with record: PersonStatusRecord) -> [ValidationReason] {
         var problems: [ValidationReason] = []
         if record.schemaVersion != PersonStatusRecord.currentSchemaVersion {
             problems.append(.init(.unsupportedSchema, field: "schema_version",
@@ -128,7 +128,7 @@ public struct RecordValidator: Sendable {
         return problems
     }
 
-    public func problems(with report: UnitActivityReport) -> [ValidationReason] {
+    package func problems(with report: UnitActivityReport) -> [ValidationReason] {
         var problems: [ValidationReason] = []
         if report.schemaVersion != UnitActivityReport.currentSchemaVersion {
             problems.append(.init(.unsupportedSchema, field: "schema_version",
@@ -157,7 +157,7 @@ public struct RecordValidator: Sendable {
     }
 
     /// A sector text (GB/T 4754 section letter, either case) or the reason it is refused.
-    public static func sector(_ text: String) -> Result<Sector, ValidationReason> {
+    package static func sector(_ text: String) -> Result<Sector, ValidationReason> {
         if let sector = Sector(rawValue: text.uppercased()) { return .success(sector) }
         return .failure(.init(.unknownSector, field: "sector",
             chinese: "行业代码“\(text)”无效，应为国民经济行业分类门类A–T", english: "sector '\(text)' is not a GB/T 4754 section A–T"))

@@ -6,7 +6,7 @@ import Wire
 extension FuzzHarness {
     /// Valid and nearly valid inputs for a target, for its seed corpus (`empmon-fuzz TARGET --write-seeds DIR`): the
     /// fuzzer mutates from these, so that it starts past the first checks.
-    public func seeds(for target: FuzzTarget) -> [String: [UInt8]] {
+    package func seeds(for target: FuzzTarget) -> [String: [UInt8]] {
         switch target {
         case .ledger: ledgerSeeds()
         case .intake: intakeSeeds()

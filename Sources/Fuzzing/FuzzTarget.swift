@@ -12,7 +12,7 @@ import Wire
 /// The parsers of outside input, each driven by arbitrary bytes: what `empmon-fuzz` hands to libFuzzer, and what the
 /// regression test replays from `Fuzz/`. A target passes an input when it returns; a crash, a trap or a sanitizer
 /// report is the failure. Errors are answers, not failures: every parser here must refuse bad input with one.
-public enum FuzzTarget: String, CaseIterable, Sendable {
+package enum FuzzTarget: String, CaseIterable, Sendable {
     /// A clerk's ledger file: CSV in UTF-8 or GBK, JSON lines or xlsx, as persons and as station activity.
     case ledger
     /// A Kafka message on a record topic with arbitrary headers, through the city's checks.
@@ -28,14 +28,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 }
 
 /// What the targets need that a fuzzer does not make: the city's divisions and its enrolled agents.
-public struct FuzzHarness: Sendable {
+package struct FuzzHarness: Sendable {
     let topology: Topology
     let agents: [String: RegisteredAgent]
     /// The secret of the fuzzing agents, so that the intake target can re-sign what it decodes and reach the checks
     /// behind the signature.
     static let secret = Array("fuzzing-agent-secret-0123456789ab".utf8)
 
-    public init(topology: Topology) {
+    package init(topology: Topology) {
         self.topology = topology
         let county = topology.children(of: topology.city.code).first?.code ?? topology.city.code
         let created = "2024-01-01T00:00:00Z"
@@ -47,7 +47,7 @@ public struct FuzzHarness: Sendable {
         ]
     }
 
-    public func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
+    package func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
         switch target {
         case .ledger: ledger(bytes)
         case .intake: intake(bytes)

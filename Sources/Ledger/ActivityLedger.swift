@@ -2,10 +2,10 @@ import Domain
 import Foundation
 
 /// A township's or county's monthly counters, as a two-column table: counter name, value.
-public struct ActivityLedger: Sendable {
-    public let encoding: LedgerEncoding
-    public let counters: [UnitActivityReport.Counter: Int64]
-    public let errors: [RowError]
+package struct ActivityLedger: Sendable {
+    package let encoding: LedgerEncoding
+    package let counters: [UnitActivityReport.Counter: Int64]
+    package let errors: [RowError]
 
     static let names: [UnitActivityReport.Counter: [String]] = [
         .jobsCollected: ["岗位征集数", "岗位征集", "征集岗位数"],
@@ -25,7 +25,7 @@ public struct ActivityLedger: Sendable {
     }
 
     /// Reads `指标,数值` (or `counter,value`) rows; a header row is optional.
-    public static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> ActivityLedger {
+    package static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> ActivityLedger {
         let (encoding, headers, rows) = try LedgerTable.read(bytes, format: format)
         var counters: [UnitActivityReport.Counter: Int64] = [:]
         var errors: [RowError] = []

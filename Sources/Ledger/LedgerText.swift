@@ -1,7 +1,7 @@
 import Foundation
 
 /// The text encodings a ledger file may come in.
-public enum LedgerEncoding: String, Sendable {
+package enum LedgerEncoding: String, Sendable {
     case utf8 = "UTF-8"
     case utf8WithBOM = "UTF-8 with BOM"
     /// What Excel in China writes for "CSV": GBK, read as its superset GB18030.
@@ -10,12 +10,12 @@ public enum LedgerEncoding: String, Sendable {
     case xlsx = "xlsx"
 }
 
-public enum LedgerText {
+package enum LedgerText {
     /// NSString's code for GB 18030-2000 (kCFStringEncodingGB_18030_2000), which Foundation decodes on Linux too.
     private static let gb18030 = String.Encoding(rawValue: 0x8000_0632)
 
     /// Decodes a file's bytes: UTF-8 (with or without BOM) when the bytes are valid UTF-8, else GB18030.
-    public static func decode(_ bytes: [UInt8]) throws(LedgerFileError) -> (text: String, encoding: LedgerEncoding) {
+    package static func decode(_ bytes: [UInt8]) throws(LedgerFileError) -> (text: String, encoding: LedgerEncoding) {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             guard let text = String(validating: bytes.dropFirst(3), as: UTF8.self) else {
                 throw LedgerFileError(chinese: "文件以UTF-8标记开头，但内容不是有效的UTF-8", english: "the file starts with a UTF-8 BOM but is not valid UTF-8")
@@ -29,24 +29,24 @@ public enum LedgerText {
 }
 
 /// A problem with a whole file rather than one row.
-public struct LedgerFileError: Error, Sendable, Hashable, CustomStringConvertible {
-    public let chinese: String
-    public let english: String
-    public var description: String { "\(chinese) (\(english))" }
+package struct LedgerFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    package let chinese: String
+    package let english: String
+    package var description: String { "\(chinese) (\(english))" }
 }
 
 /// One data row of a ledger: its 1-based line number in the file (the row number in a workbook), and its
 /// cells by column header.
-public struct LedgerRow: Sendable {
-    public let line: Int
-    public let cells: [String: String]
+package struct LedgerRow: Sendable {
+    package let line: Int
+    package let cells: [String: String]
     /// Headers whose cell a workbook stored as a number (an ID number stored so has lost digits).
-    public var numericCells: Set<String> = []
+    package var numericCells: Set<String> = []
 }
 
 /// Reads CSV (RFC 4180: quoted cells, doubled quotes, line breaks inside quotes, CRLF) and JSON lines.
-public enum LedgerTable {
-    public static func parse(_ text: String, format: LedgerFormat) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
+package enum LedgerTable {
+    package static func parse(_ text: String, format: LedgerFormat) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
         switch format {
         case .csv: return try parseCSV(text)
         case .jsonLines: return try parseJSONLines(text)
@@ -56,7 +56,7 @@ public enum LedgerTable {
     }
 
     /// The first sheet of an `.xlsx` workbook, as header and rows like a CSV file's.
-    public static func parseWorkbook(_ bytes: [UInt8]) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
+    package static func parseWorkbook(_ bytes: [UInt8]) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
         let sheet = try Workbook.firstSheet(bytes)
         let records = sheet.map { row in
             let width = (row.cells.keys.max() ?? -1) + 1
@@ -161,11 +161,11 @@ public enum LedgerTable {
     }
 }
 
-public enum LedgerFormat: String, Sendable {
+package enum LedgerFormat: String, Sendable {
     case csv, jsonLines = "jsonl", xlsx
 
     /// By file extension: `.xlsx` is a workbook, `.jsonl`/`.ndjson`/`.json` are JSON lines, anything else CSV.
-    public init(path: String) {
+    package init(path: String) {
         let lower = path.lowercased()
         if lower.hasSuffix(".xlsx") {
             self = .xlsx
@@ -178,7 +178,7 @@ public enum LedgerFormat: String, Sendable {
 extension LedgerTable {
     /// Any ledger file to header and rows, with its encoding. A workbook is recognised by its bytes too,
     /// whatever its name (browsers and mail programs rename files).
-    public static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> (
+    package static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> (
         encoding: LedgerEncoding, headers: [String], rows: [LedgerRow]
     ) {
         if format == .xlsx || Workbook.looksLikeWorkbook(bytes) {

@@ -2,20 +2,20 @@ import Domain
 import Foundation
 
 /// One meaning a ledger cell can have, and every word clerks write for it.
-public struct VocabularyEntry: Sendable {
+package struct VocabularyEntry: Sendable {
     /// The column the words are accepted in (its Chinese header).
-    public let column: String
+    package let column: String
     /// The value as the system stores it.
-    public let value: String
+    package let value: String
     /// The words accepted, the preferred one first; compared after trimming and lower-casing.
-    public let words: [String]
+    package let words: [String]
 }
 
 /// The one list of the words the agent accepts in a ledger's coded columns (sectors aside: letters A–T or
 /// the GB/T 4754 names). The README's "Ledger vocabulary" table is printed from it by `empmon agent
 /// vocabulary`, and a test keeps the two equal.
-public enum LedgerVocabulary {
-    public static let table: [VocabularyEntry] = [
+package enum LedgerVocabulary {
+    package static let table: [VocabularyEntry] = [
         // 就业状态
         entry("就业状态", EmploymentStatus.employed, ["就业", "已就业", "在业", "务工", "在岗", "上班", "打工", "employed"]),
         entry("就业状态", EmploymentStatus.unemployed, ["失业", "未就业", "待业", "无业", "失业中", "unemployed"]),
@@ -54,7 +54,7 @@ public enum LedgerVocabulary {
     }
 
     /// The table as Markdown, for the README.
-    public static var markdown: String {
+    package static var markdown: String {
         var lines = ["| column | value | accepted words |", "|---|---|---|"]
         for entry in table {
             lines.append("| \(entry.column) | `\(entry.value)` | \(entry.words.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: "、")) |")

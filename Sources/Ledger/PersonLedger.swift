@@ -3,7 +3,7 @@ import Foundation
 
 /// A field of the person ledger that the agent uses. Every other column of a real 花名册 (姓名, 电话,
 /// 现住地址 …) is ignored: it is never read into a record, so it can never be sent.
-public enum LedgerColumn: String, Sendable, CaseIterable {
+package enum LedgerColumn: String, Sendable, CaseIterable {
     case idNumber = "id_number"
     case householdNumber = "household_number"
     case status
@@ -40,53 +40,53 @@ public enum LedgerColumn: String, Sendable, CaseIterable {
 }
 
 /// One person's row, parsed but not yet pseudonymized.
-public struct PersonEntry: Sendable {
-    public let line: Int
-    public let id: ResidentID
-    public let householdNumber: String
-    public let status: EmploymentStatus
-    public let employmentForm: EmploymentForm?
-    public let workLocation: WorkLocation?
-    public let sector: Sector?
-    public let registeredUnemployed: Bool
-    public let groups: Set<PersonGroup>
-    public let seekingWork: Bool
-    public let assisted: Bool
-    public let trained: Bool
-    public let incomeBand: IncomeBand?
+package struct PersonEntry: Sendable {
+    package let line: Int
+    package let id: ResidentID
+    package let householdNumber: String
+    package let status: EmploymentStatus
+    package let employmentForm: EmploymentForm?
+    package let workLocation: WorkLocation?
+    package let sector: Sector?
+    package let registeredUnemployed: Bool
+    package let groups: Set<PersonGroup>
+    package let seekingWork: Bool
+    package let assisted: Bool
+    package let trained: Bool
+    package let incomeBand: IncomeBand?
 }
 
 /// What is wrong with one cell of a ledger, for the clerk to fix: row (file line), column as headed in
 /// the file, and the reason. Never repeats an ID number.
-public struct RowError: Error, Sendable, Hashable, CustomStringConvertible {
-    public let line: Int
-    public let column: String
-    public let chinese: String
-    public let english: String
+package struct RowError: Error, Sendable, Hashable, CustomStringConvertible {
+    package let line: Int
+    package let column: String
+    package let chinese: String
+    package let english: String
 
-    public init(line: Int, column: String, chinese: String, english: String) {
+    package init(line: Int, column: String, chinese: String, english: String) {
         self.line = line
         self.column = column
         self.chinese = chinese
         self.english = english
     }
 
-    public var description: String { "第\(line)行 [\(column)]: \(chinese) — line \(line) [\(column)]: \(english)" }
+    package var description: String { "第\(line)行 [\(column)]: \(chinese) — line \(line) [\(column)]: \(english)" }
 }
 
 /// The parsed ledger: good entries, every row error, and what was ignored.
-public struct PersonLedger: Sendable {
-    public let encoding: LedgerEncoding
-    public let entries: [PersonEntry]
-    public let errors: [RowError]
+package struct PersonLedger: Sendable {
+    package let encoding: LedgerEncoding
+    package let entries: [PersonEntry]
+    package let errors: [RowError]
     /// Columns the agent does not use (names, phones, addresses …), listed so the clerk knows they stay home.
-    public let ignoredColumns: [String]
+    package let ignoredColumns: [String]
     /// The header each used column had in the file, to name it in messages.
-    public let headerOf: [LedgerColumn: String]
+    package let headerOf: [LedgerColumn: String]
 
     /// Reads a person ledger. File-level problems (encoding, missing required columns) throw; row
     /// problems are collected, and the good rows are kept.
-    public static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> PersonLedger {
+    package static func read(_ bytes: [UInt8], format: LedgerFormat) throws(LedgerFileError) -> PersonLedger {
         let (encoding, headers, rows) = try LedgerTable.read(bytes, format: format)
         var headerOf: [LedgerColumn: String] = [:]
         var ignored: [String] = []

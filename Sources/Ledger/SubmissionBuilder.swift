@@ -1,15 +1,15 @@
 import Domain
 
 /// Turns a parsed ledger into signed, validated person records for one unit and month.
-public struct SubmissionBuilder: Sendable {
-    public let unit: DivisionCode
-    public let period: Period
-    public let agentID: String
-    public let pseudonymizer: Pseudonymizer
-    public let signer: RecordSigner
-    public let validator: RecordValidator
+package struct SubmissionBuilder: Sendable {
+    package let unit: DivisionCode
+    package let period: Period
+    package let agentID: String
+    package let pseudonymizer: Pseudonymizer
+    package let signer: RecordSigner
+    package let validator: RecordValidator
 
-    public init(
+    package init(
         unit: DivisionCode, period: Period, agentID: String, pseudonymizer: Pseudonymizer, signer: RecordSigner,
         validator: RecordValidator
     ) {
@@ -21,14 +21,14 @@ public struct SubmissionBuilder: Sendable {
         self.validator = validator
     }
 
-    public struct Built: Sendable {
+    package struct Built: Sendable {
         /// Each good row's file line and its signed record.
-        public var records: [(line: Int, record: PersonStatusRecord)]
+        package var records: [(line: Int, record: PersonStatusRecord)]
         /// Every problem, file rows and rule checks alike, in line order.
-        public var errors: [RowError]
+        package var errors: [RowError]
     }
 
-    public func build(_ ledger: PersonLedger, reportedAtMilliseconds: Int64) -> Built {
+    package func build(_ ledger: PersonLedger, reportedAtMilliseconds: Int64) -> Built {
         var records: [(line: Int, record: PersonStatusRecord)] = []
         var errors = ledger.errors
         var firstLineOfPerson: [String: Int] = [:]

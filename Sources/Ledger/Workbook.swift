@@ -3,9 +3,9 @@ import XMLCoder
 import ZIPFoundation
 
 /// One cell of a worksheet: its text as the clerk sees it, and whether Excel stored it as a number.
-public struct WorkbookCell: Sendable, Equatable {
-    public let text: String
-    public let isNumber: Bool
+package struct WorkbookCell: Sendable, Equatable {
+    package let text: String
+    package let isNumber: Bool
 }
 
 /// The first worksheet of an `.xlsx` workbook (Office Open XML, as Excel and WPS write it), as rows of cells.
@@ -13,12 +13,12 @@ public struct WorkbookCell: Sendable, Equatable {
 /// Reads shared strings (plain and rich text), inline strings, numbers, booleans and formula results. The
 /// ZIP container is read by ZIPFoundation and the XML by XMLCoder. Every part is size-capped, so a crafted
 /// file (a ZIP bomb) is refused instead of filling memory.
-public enum Workbook {
+package enum Workbook {
     /// Largest uncompressed part accepted: far above a county's monthly ledger.
     static let partLimit = 256 << 20
 
     /// The rows of the first sheet: 1-based row number (as Excel shows it) and cells by 0-based column.
-    public static func firstSheet(_ bytes: [UInt8]) throws(LedgerFileError) -> [(line: Int, cells: [Int: WorkbookCell])] {
+    package static func firstSheet(_ bytes: [UInt8]) throws(LedgerFileError) -> [(line: Int, cells: [Int: WorkbookCell])] {
         try WorkbookStreams.checkEveryStreamEnds(bytes, partLimit: partLimit)
         do {
             let archive = try openArchive(bytes)
@@ -86,7 +86,7 @@ public enum Workbook {
     }
 
     /// Whether the bytes start like a ZIP container (every `.xlsx` does).
-    public static func looksLikeWorkbook(_ bytes: [UInt8]) -> Bool { bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
+    package static func looksLikeWorkbook(_ bytes: [UInt8]) -> Bool { bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
 
     private static func value(of cell: Cell, sharedTexts: [String], line: Int) throws(LedgerFileError) -> WorkbookCell? {
         switch cell.t ?? "n" {

@@ -4,8 +4,8 @@ import ZIPFoundation
 /// Writes a one-sheet `.xlsx` workbook: an optional title row merged across the columns, a header row, and
 /// rows of text cells (inline strings). Columns listed in `textColumns` are formatted as Text, so that Excel
 /// and WPS keep the ID numbers clerks type into them as typed (a number-formatted column keeps 15 digits).
-public enum WorkbookWriter {
-    public static func xlsx(title: String?, header: [String], rows: [[String]], textColumns: Set<Int> = []) throws -> [UInt8] {
+package enum WorkbookWriter {
+    package static func xlsx(title: String?, header: [String], rows: [[String]], textColumns: Set<Int> = []) throws -> [UInt8] {
         let width = max(header.count, rows.map(\.count).max() ?? 0)
         var sheetRows: [String] = []
         var line = 0
@@ -114,13 +114,13 @@ public enum WorkbookWriter {
 }
 
 /// The blank ledger clerks download: the headers the agent reads, in Chinese, ID numbers as text.
-public enum LedgerTemplate {
-    public static let header = ["姓名", "身份证号", "户编号", "就业状态", "就业形式", "就业地点", "行业", "登记失业", "人员类别", "求职", "帮扶", "培训", "收入档次"]
+package enum LedgerTemplate {
+    package static let header = ["姓名", "身份证号", "户编号", "就业状态", "就业形式", "就业地点", "行业", "登记失业", "人员类别", "求职", "帮扶", "培训", "收入档次"]
 
     /// UTF-8 with a BOM, so that Excel opens the Chinese headers correctly.
-    public static func csv() -> [UInt8] { [0xEF, 0xBB, 0xBF] + Array((header.joined(separator: ",") + "\r\n").utf8) }
+    package static func csv() -> [UInt8] { [0xEF, 0xBB, 0xBF] + Array((header.joined(separator: ",") + "\r\n").utf8) }
 
-    public static func xlsx() throws -> [UInt8] {
+    package static func xlsx() throws -> [UInt8] {
         try WorkbookWriter.xlsx(
             title: "XX村（社区）XXXX年XX月就业监测台账", header: header, rows: [],
             textColumns: [header.firstIndex(of: "身份证号") ?? 1, header.firstIndex(of: "户编号") ?? 2])

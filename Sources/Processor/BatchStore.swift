@@ -130,8 +130,6 @@ struct BatchStore {
 
     static func textArray(_ values: some Sequence<String>) -> PostgresArray { PostgresArray(values) }
 
-    static func dateArray(_ periods: Set<Period>) -> PostgresArray { PostgresArray(periods.sorted().map { LedgerColumns.date($0) }) }
-
     /// Stored member counts (the caller holds the counties' locks). Unit codes go as bpchar, the column's type:
     /// as text they would be compared after a cast, which turns each keyed lookup into a scan of the month.
     func readHouseholds(_ keys: Set<HouseholdMonth>) async throws -> [HouseholdMonth: HouseholdMembers] {
@@ -162,11 +160,14 @@ struct BatchStore {
 
     func readVillageReports(_ keys: Set<UnitMonth>) async throws -> [UnitMonth: VillageMonthCounts] {
         guard !keys.isEmpty else { return [:] }
+        // The wanted (village, month) pairs themselves, not every listed month of every listed village.
+        let sorted = keys.sorted { ($0.period, $0.unit) < ($1.period, $1.unit) }
         let rows = try await connection.query(
             """
-            SELECT period::text, unit_code, persons, employed_new_to_ledger FROM village_reports
-            WHERE period = ANY($1::date[]) AND unit_code = ANY($2::bpchar[])
-            """, [Self.dateArray(Set(keys.map(\.period))), Self.textArray(Set(keys.map(\.unit.description)))])
+            SELECT v.period::text, v.unit_code, v.persons, v.employed_new_to_ledger
+            FROM unnest($1::date[], $2::bpchar[]) AS k (period, unit_code)
+            JOIN village_reports AS v ON v.period = k.period AND v.unit_code = k.unit_code
+            """, [PostgresArray(sorted.map { LedgerColumns.date($0.period) }), Self.textArray(sorted.map(\.unit.description))])
         var result: [UnitMonth: VillageMonthCounts] = [:]
         for row in rows {
             let (periodText, unitText, persons, entrants) = try row.decode((String, String, Int, Int).self)

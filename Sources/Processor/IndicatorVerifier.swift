@@ -9,33 +9,33 @@ import Synchronization
 /// does the join, rows arrive one at a time), and one reads the month's households in order. What it holds is
 /// the per-unit counts being built (2,790 units) and one household's members, never the ledger, so its memory does
 /// not grow with the city.
-public struct IndicatorVerifier: Sendable {
-    public struct Difference: Sendable, Hashable, CustomStringConvertible {
-        public let period: Period
-        public let unit: DivisionCode
-        public let indicator: IndicatorID
-        public let stored: Int64
-        public let recomputed: Int64
+package struct IndicatorVerifier: Sendable {
+    package struct Difference: Sendable, Hashable, CustomStringConvertible {
+        package let period: Period
+        package let unit: DivisionCode
+        package let indicator: IndicatorID
+        package let stored: Int64
+        package let recomputed: Int64
 
-        public var description: String { "\(period) \(unit) \(indicator): stored \(stored), recomputed \(recomputed)" }
+        package var description: String { "\(period) \(unit) \(indicator): stored \(stored), recomputed \(recomputed)" }
     }
 
-    public struct Outcome: Sendable {
-        public var periods: [Period] = []
-        public var valuesCompared = 0
-        public var differences: [Difference] = []
+    package struct Outcome: Sendable {
+        package var periods: [Period] = []
+        package var valuesCompared = 0
+        package var differences: [Difference] = []
     }
 
-    public let topology: Topology
-    public let databaseURL: String
+    package let topology: Topology
+    package let databaseURL: String
 
-    public init(topology: Topology, databaseURL: String) {
+    package init(topology: Topology, databaseURL: String) {
         self.topology = topology
         self.databaseURL = databaseURL
     }
 
     /// Compares the given months (all months with data when nil).
-    public func verify(periods requested: [Period]? = nil, progress: (Period) -> Void = { _ in }) async throws -> Outcome {
+    package func verify(periods requested: [Period]? = nil, progress: (Period) -> Void = { _ in }) async throws -> Outcome {
         let connection = try await PostgresConnection.connect(url: databaseURL)
         // One snapshot for the whole comparison, so that a running processor cannot make it disagree.
         return try await connection.withTransaction(isolation: .repeatableRead) { connection in

@@ -3,8 +3,8 @@ import Kafka
 import Prometheus
 
 /// The processor's operational numbers, in Prometheus form (served at /metrics by `empmon process`).
-public struct ProcessorMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package struct ProcessorMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     let accepted: Counter
     let ignored: Counter
     let rejected: Counter
@@ -15,7 +15,7 @@ public struct ProcessorMetrics: Sendable {
     let batchDuration: DurationHistogram
     let freshness: DurationHistogram
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         let records = Self.name("records", "total", "Records read from Kafka, by outcome (accepted, ignored as not newer, rejected)")
         accepted = registry.makeCounter(descriptor: records, labels: [("outcome", "accepted")])

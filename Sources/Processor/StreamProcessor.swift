@@ -9,35 +9,35 @@ import Storage
 import Wire
 
 /// What one committed batch did (for logs, benchmarks and tests).
-public struct BatchReport: Sendable {
-    public let messages: Int
-    public let acceptedPersons: Int
-    public let acceptedActivity: Int
-    public let ignored: Int
-    public let rejected: Int
-    public let indicatorRows: Int
-    public let duration: Duration
-    public let committedAt: Date
+package struct BatchReport: Sendable {
+    package let messages: Int
+    package let acceptedPersons: Int
+    package let acceptedActivity: Int
+    package let ignored: Int
+    package let rejected: Int
+    package let indicatorRows: Int
+    package let duration: Duration
+    package let committedAt: Date
     /// Produce timestamps (ms since 1970) of the batch's messages.
-    public let producedAtMilliseconds: [Int64]
+    package let producedAtMilliseconds: [Int64]
     /// Every unit (all four tiers) whose stored indicators the batch changed: what alert rules re-evaluate.
-    public let touchedUnits: Set<DivisionCode>
+    package let touchedUnits: Set<DivisionCode>
 }
 
-public struct ProcessorConfiguration: Sendable {
-    public var group: String = "empmon-processor"
-    public var kafka: KafkaEndpoint
-    public var databaseURL: String
-    public var topology: Topology
+package struct ProcessorConfiguration: Sendable {
+    package var group: String = "empmon-processor"
+    package var kafka: KafkaEndpoint
+    package var databaseURL: String
+    package var topology: Topology
     /// Largest batch, and how long a batch waits to fill before it is committed anyway.
-    public var batchSize = 20_000
-    public var linger: Duration = .milliseconds(200)
+    package var batchSize = 20_000
+    package var linger: Duration = .milliseconds(200)
     /// Stop once every assigned partition has been committed up to its end (for demos and tests).
-    public var stopWhenCaughtUp = false
-    public var clientID = "empmon-processor"
-    public var onCommit: (@Sendable (BatchReport) -> Void)?
+    package var stopWhenCaughtUp = false
+    package var clientID = "empmon-processor"
+    package var onCommit: (@Sendable (BatchReport) -> Void)?
 
-    public init(kafka: KafkaEndpoint, databaseURL: String, topology: Topology) {
+    package init(kafka: KafkaEndpoint, databaseURL: String, topology: Topology) {
         self.kafka = kafka
         self.databaseURL = databaseURL
         self.topology = topology
@@ -48,18 +48,18 @@ public struct ProcessorConfiguration: Sendable {
 /// PostgreSQL transaction each: checks and stores the records, updates the indicators of every affected
 /// unit at all tiers, and moves the group's stored offsets (DESIGN.md invariants 1–3). On graceful
 /// shutdown (SIGTERM) it commits the batch in hand and leaves the group.
-public struct StreamProcessor: Service {
-    public let configuration: ProcessorConfiguration
-    public let metrics: ProcessorMetrics
+package struct StreamProcessor: Service {
+    package let configuration: ProcessorConfiguration
+    package let metrics: ProcessorMetrics
     private let logger: Logger
 
-    public init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics = ProcessorMetrics(), logger: Logger) {
+    package init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics = ProcessorMetrics(), logger: Logger) {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var run = try ProcessorRun(configuration: configuration, metrics: metrics, logger: logger)
         try await run.loop()
     }
@@ -75,8 +75,8 @@ struct ProcessorRun {
     let delta: IndicatorDelta
     var database: ProcessorDatabase
     var agents: AgentCache
-    /// The stored next offset of every assigned partition; nil while the group has never stored one.
-    var positions: [KafkaTopicPartition: Int64?] = [:]
+    /// Where each assigned partition stands in PostgreSQL; a partition not assigned has no entry.
+    var positions: [KafkaTopicPartition: PartitionPosition] = [:]
     /// How many times the consumer was assigned and seeked: a read that overlapped one is discarded.
     var assignments = 0
     var statistics = RunningStatistics()
@@ -221,7 +221,7 @@ struct ProcessorRun {
         assignments += 1
         var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
         for partition in partitions {
-            positions[partition] = .some(stored[partition])
+            positions[partition] = stored[partition].map(PartitionPosition.stored) ?? .neverStored
             offsets[partition] = stored[partition].map { .exact($0) } ?? .beginning
         }
         try await consumer.assign(offsets)
@@ -269,20 +269,18 @@ struct ProcessorRun {
         for message in messages {
             moves[message.topicPartition] = max(moves[message.topicPartition] ?? 0, message.offset + 1)
         }
-        let newestPersons = IndicatorDelta.newestPerKey(persons)
-        let newestActivity = IndicatorDelta.newestPerKey(activity)
+        let plan = BatchPlan(persons: persons, activity: activity)
         try await publishDeadLetters(rejections)
         logger.debug("batch intake", metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
 
-        let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key] ?? nil, next: $0.value) }
+        let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key]?.next, next: $0.value) }
         let delta = self.delta
         let group = configuration.group
-        let months = Set(newestPersons.newest.map(\.period))
         let logger = self.logger
         let outcome: (effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing])
         do {
             outcome = try await withDatabaseRetries("committing a batch") { connection in
-                try await BatchStore.ensureMonths(months, on: connection)
+                try await BatchStore.ensureMonths(plan.personMonths, on: connection)
                 var phases = PhaseTimer()
                 let result = try await connection.withTransaction { connection in
                     let store = BatchStore(connection: connection)
@@ -290,20 +288,17 @@ struct ProcessorRun {
                     try await store.insertRejections(rejections)
                     phases.mark("offsets")
                     var state = BatchState()
-                    state.persons = try await store.lockAndReadPersons(IndicatorDelta.neighbourKeys(of: newestPersons.newest))
+                    state.persons = try await store.lockAndReadPersons(plan.personKeys)
                     phases.mark("persons")
-                    let touched = IndicatorDelta.householdsTouched(by: newestPersons.newest, stored: state.persons)
+                    let touched = plan.touched(stored: state.persons)
                     try await store.lockCounties(Set(touched.villages.map(\.unit)))
                     state.households = try await store.readHouseholds(touched.households)
                     state.villages = try await store.readVillageReports(touched.villages)
-                    state.activity = try await store.readActivity(Set(newestActivity.newest.map { UnitMonth(unit: $0.unit, period: $0.period) }))
+                    state.activity = try await store.readActivity(plan.activityKeys)
                     phases.mark("households")
-                    let effect = delta.effect(persons: newestPersons.newest, activity: newestActivity.newest, state: state)
-                    var changes = effect.indicatorChanges
+                    let effect = plan.effect(of: delta, state: state)
                     phases.mark("compute")
-                    for period in try await store.openPeriods(effect.periods) {
-                        changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
-                    }
+                    let changes = BatchPlan.changes(of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
                     try await store.write(effect, state: state, changes: changes, phases: &phases)
                     // After the records: a manifest follows its records in the partition, so by now they are stored.
                     let shortfalls = try await ControlTotals.store(manifests, on: connection)
@@ -318,12 +313,12 @@ struct ProcessorRun {
             try await resynchronize()
             return
         }
-        for (partition, next) in moves { positions[partition] = .some(next) }
+        for (partition, next) in moves { positions[partition] = .stored(next) }
         updateLagGauges(of: Array(moves.keys))
 
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
-        let ignored = newestPersons.dropped + newestActivity.dropped + outcome.effect.ignoredPersons + outcome.effect.ignoredActivity
+        let ignored = plan.droppedWithinBatch + outcome.effect.ignoredPersons + outcome.effect.ignoredActivity
         metrics.accepted.increment(by: Int64(outcome.effect.acceptedPersons.count + outcome.effect.acceptedActivity.count))
         metrics.ignored.increment(by: Int64(ignored))
         metrics.rejected.increment(by: Int64(rejections.count))
@@ -449,7 +444,7 @@ struct ProcessorRun {
     /// After a commit: the lag of the partitions it moved, from the watermarks the client already holds.
     func updateLagGauges(of partitions: [KafkaTopicPartition]) {
         for partition in partitions {
-            guard let stored = positions[partition] ?? nil, let marks = consumer.cachedWatermarks(of: partition) else { continue }
+            guard let stored = positions[partition]?.next, let marks = consumer.cachedWatermarks(of: partition) else { continue }
             metrics.lag(partition).set(Self.lag(stored: stored, marks: marks))
         }
     }
@@ -457,7 +452,8 @@ struct ProcessorRun {
     /// Records not yet committed, over the assigned partitions; updates the lag gauges.
     func measureLag() async -> Int64 {
         var total: Int64 = 0
-        for (partition, stored) in positions {
+        for (partition, position) in positions {
+            let stored = position.next
             var marks = consumer.cachedWatermarks(of: partition)
             if marks == nil { marks = try? await consumer.watermarks(of: partition, timeout: .seconds(2)) }
             guard let marks else { continue }
@@ -558,4 +554,17 @@ struct RunningStatistics {
 extension Duration {
     var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
     var milliseconds: Int64 { nanoseconds / 1_000_000 }
+}
+
+/// An assigned partition's offset as stored in PostgreSQL with the ledger.
+enum PartitionPosition: Sendable, Equatable {
+    /// The group has never committed a batch from it: reading starts at the beginning, and the first commit
+    /// inserts the row.
+    case neverStored
+    /// The next offset to read; a commit moves it only from exactly here.
+    case stored(Int64)
+
+    var next: Int64? {
+        if case .stored(let offset) = self { offset } else { nil }
+    }
 }

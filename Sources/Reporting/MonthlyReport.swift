@@ -5,75 +5,75 @@ import Postgres
 import Situation
 
 /// Everything the month's 就业形势分析 shows, gathered from the stored indicators, forecasts and alerts.
-public struct MonthlyReport: Sendable {
-    public struct Headline: Sendable {
-        public let indicator: Indicator
+package struct MonthlyReport: Sendable {
+    package struct Headline: Sendable {
+        package let indicator: Indicator
         /// The month's value, and the year-to-date figure for accumulating indicators.
-        public let month: Double?
-        public let yearToDate: Double?
-        public let target: Double?
-        public let progress: Double?
-        public let monthOnMonth: Double?
-        public let yearOnYear: Double?
+        package let month: Double?
+        package let yearToDate: Double?
+        package let target: Double?
+        package let progress: Double?
+        package let monthOnMonth: Double?
+        package let yearOnYear: Double?
         /// The month's value with the villages not yet reported estimated (`NonResponseImputation`); nil when all have.
-        public let estimate: Double?
+        package let estimate: Double?
     }
 
-    public struct Mover: Sendable {
-        public let unit: String
-        public let name: String
-        public let tier: Tier
-        public let indicator: Indicator
-        public let before: Double
-        public let after: Double
-        public var change: Double { after - before }
+    package struct Mover: Sendable {
+        package let unit: String
+        package let name: String
+        package let tier: Tier
+        package let indicator: Indicator
+        package let before: Double
+        package let after: Double
+        package var change: Double { after - before }
     }
 
-    public struct ForecastView: Sendable {
-        public let indicator: Indicator
-        public let history: [(period: Period, value: Double)]
-        public let forecast: [(period: Period, mean: Double, lo80: Double, hi80: Double, lo95: Double, hi95: Double)]
-        public let model: String
-        public let source: String
-        public let outlook: TargetOutlook?
+    package struct ForecastView: Sendable {
+        package let indicator: Indicator
+        package let history: [(period: Period, value: Double)]
+        package let forecast: [(period: Period, mean: Double, lo80: Double, hi80: Double, lo95: Double, hi95: Double)]
+        package let model: String
+        package let source: String
+        package let outlook: TargetOutlook?
     }
 
-    public let period: Period
-    public let city: Division
-    public let generatedAt: Date
-    public let yearElapsed: Double
-    public let completeness: Double?
+    package let period: Period
+    package let city: Division
+    package let generatedAt: Date
+    package let yearElapsed: Double
+    package let completeness: Double?
     /// Villages of the city not yet reported this month and estimated in the headlines and the movers.
-    public let estimatedVillages: Int
-    public let status: ReportingCalendar.Status
-    public let headlines: [Headline]
-    public let counties: SituationTable
-    public let movers: [Mover]
-    public let alerts: [AlertRecord]
-    public let forecast: ForecastView?
+    package let estimatedVillages: Int
+    package let status: ReportingCalendar.Status
+    package let headlines: [Headline]
+    package let counties: SituationTable
+    package let movers: [Mover]
+    package let alerts: [AlertRecord]
+    package let forecast: ForecastView?
     /// City rates over the last months: urban registered unemployment rate (城镇登记失业率) and placement rate.
-    public let rates: [(period: Period, unemployment: Double?, placement: Double?)]
+    package let rates: [(period: Period, unemployment: Double?, placement: Double?)]
 }
 
-public struct ReportBuilder: Sendable {
-    public let database: PostgresClient
-    public let topology: Topology
-    public let targets: UnitTargets?
+package struct ReportBuilder: Sendable {
+    package let database: PostgresClient
+    package let topology: Topology
+    package let targets: UnitTargets?
 
-    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
+    package init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
         self.database = database
         self.topology = topology
         self.targets = targets
     }
 
-    public static let headlineIndicators: [IndicatorID] = [
+    package static let headlineIndicators: [IndicatorID] = [
         "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "rural_labour_employed", "training_completions", "jobs_collected",
         "urban_registered_unemployment_rate", "placement_rate", "assistance_rate", "graduate_employment_rate",
     ]
 
     static let moverIndicators: [IndicatorID] = ["employed", "registered_unemployed", "new_urban_employment", "reemployed"]
 
-    public func build(period: Period) async throws -> MonthlyReport {
+    package func build(period: Period) async throws -> MonthlyReport {
         let query = SituationQuery(database: database, topology: topology, targets: targets)
         let cityCode = topology.city.code
         var headlines: [MonthlyReport.Headline] = []

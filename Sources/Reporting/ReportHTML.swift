@@ -5,8 +5,8 @@ import Situation
 
 /// The monthly situation report as one self-contained HTML page (inline SVG, no scripts), in Chinese,
 /// laid out for A4 printing.
-public enum ReportHTML {
-    public static func render(_ report: MonthlyReport) -> String {
+package enum ReportHTML {
+    package static func render(_ report: MonthlyReport) -> String {
         let period = report.period
         let title = "\(report.city.name)就业形势分析（\(period.year)年\(period.month)月）"
         var html = """

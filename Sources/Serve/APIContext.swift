@@ -3,11 +3,11 @@ import Logging
 import Situation
 
 /// Every request's context: who is asking, once `TokenAuthentication` has looked (nil on open routes).
-public struct APIRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct APIRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     var access: APIAccess?
 
-    public init(source: Source) {
+    package init(source: Source) {
         coreContext = .init(source: source)
         access = nil
     }

@@ -8,17 +8,17 @@ import Prometheus
 import Situation
 
 /// The HTTP API: the same query library as the CLI, behind bearer tokens scoped to a unit's subtree.
-public struct APIServer: Sendable {
-    public let database: PostgresClient
-    public let topology: Topology
-    public let query: SituationQuery
-    public let tokens: APITokens
+package struct APIServer: Sendable {
+    package let database: PostgresClient
+    package let topology: Topology
+    package let query: SituationQuery
+    package let tokens: APITokens
     /// Requests by endpoint and status, and their durations; served at /metrics.
-    public let metrics = PrometheusCollectorRegistry()
+    package let metrics = PrometheusCollectorRegistry()
     /// Where the causes of 500s go: the response itself names none.
-    public let logger: Logger
+    package let logger: Logger
 
-    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?, logger: Logger = Logger(label: "empmon.serve")) {
+    package init(database: PostgresClient, topology: Topology, targets: UnitTargets?, logger: Logger = Logger(label: "empmon.serve")) {
         self.database = database
         self.logger = logger
         self.topology = topology
@@ -33,7 +33,7 @@ public struct APIServer: Sendable {
     }
 
     /// Every route below, for the 405 answer to other methods; a test requests each one.
-    public static let routes = [
+    package static let routes = [
         "/health", "/", "/metrics", "/api/v1/meta", "/api/v1/openapi.json", "/api/v1/situation", "/api/v1/completeness",
         "/api/v1/targets", "/api/v1/units/{code}/series", "/api/v1/units/{code}/forecast", "/api/v1/alerts", "/api/v1/rejections",
         "/api/v1/open-data/situation",
@@ -41,7 +41,7 @@ public struct APIServer: Sendable {
 
     /// The API's routes. Every `/api/v1` route reads with a token (an `AuthenticatedContext`, set by
     /// `TokenAuthentication`) except the open ones, which sit in a group of their own and get no access at all.
-    public func router() -> Router<APIRequestContext> {
+    package func router() -> Router<APIRequestContext> {
         // HEAD answers every GET route, as the 405 answers' Allow header promises.
         let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ResponseHeaders())

@@ -4,14 +4,14 @@ import Foundation
 import Postgres
 
 /// Who may read what through the API: analysts and viewers, each confined to one unit's subtree.
-public struct APIAccess: Sendable, Hashable {
-    public enum Role: String, Sendable, Codable, CaseIterable { case analyst, viewer }
+package struct APIAccess: Sendable, Hashable {
+    package enum Role: String, Sendable, Codable, CaseIterable { case analyst, viewer }
 
-    public let tokenID: Int64
-    public let scope: DivisionCode
-    public let role: Role
+    package let tokenID: Int64
+    package let scope: DivisionCode
+    package let role: Role
 
-    public func covers(_ unit: DivisionCode) -> Bool { unit.isInSubtree(of: scope) }
+    package func covers(_ unit: DivisionCode) -> Bool { unit.isInSubtree(of: scope) }
 
     package init(tokenID: Int64, scope: DivisionCode, role: Role) {
         self.tokenID = tokenID
@@ -21,13 +21,13 @@ public struct APIAccess: Sendable, Hashable {
 }
 
 /// Creates, checks and revokes bearer tokens (`api_tokens`; only their SHA-256 is stored).
-public struct APITokens: Sendable {
-    public let database: PostgresClient
+package struct APITokens: Sendable {
+    package let database: PostgresClient
 
-    public init(database: PostgresClient) { self.database = database }
+    package init(database: PostgresClient) { self.database = database }
 
     /// A new token: `emt_` and 43 base64url characters (256 random bits). Returned once, never stored.
-    public func create(scope: DivisionCode, role: APIAccess.Role, name: String) async throws -> (id: Int64, token: String) {
+    package func create(scope: DivisionCode, role: APIAccess.Role, name: String) async throws -> (id: Int64, token: String) {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
@@ -46,7 +46,7 @@ public struct APITokens: Sendable {
     ///
     /// The last use is stamped at most once a minute: a dashboard sends its requests in parallel with one
     /// token, and an update of the same row on each would queue them behind each other's row lock.
-    public func access(for token: String) async throws -> APIAccess? {
+    package func access(for token: String) async throws -> APIAccess? {
         guard token.hasPrefix("emt_"), token.count < 200 else { return nil }
         return try await database.withConnection { connection in
             guard let row = try await connection.query(
@@ -68,23 +68,23 @@ public struct APITokens: Sendable {
     }
 
     @discardableResult
-    public func revoke(id: Int64) async throws -> Bool {
+    package func revoke(id: Int64) async throws -> Bool {
         try await database.withConnection { connection in
             try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]).affectedRows == 1
         }
     }
 
-    public struct Listed: Sendable, Codable {
-        public let id: Int64
-        public let scope: String
-        public let role: String
-        public let name: String
-        public let createdAt: String
-        public let lastUsedAt: String?
-        public let revokedAt: String?
+    package struct Listed: Sendable, Codable {
+        package let id: Int64
+        package let scope: String
+        package let role: String
+        package let name: String
+        package let createdAt: String
+        package let lastUsedAt: String?
+        package let revokedAt: String?
     }
 
-    public func list() async throws -> [Listed] {
+    package func list() async throws -> [Listed] {
         try await database.withConnection { connection in
             let time = { (column: String) in "to_char(\(column) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')" }
             return try await connection.query(

@@ -4,13 +4,13 @@ import NIOCore
 import Synchronization
 
 /// The server did not report a bound port in time.
-public struct LoopbackServerDidNotStart: Error, CustomStringConvertible {
-    public var description: String { "the HTTP server did not start listening on 127.0.0.1 within 10 s" }
+package struct LoopbackServerDidNotStart: Error, CustomStringConvertible {
+    package var description: String { "the HTTP server did not start listening on 127.0.0.1 within 10 s" }
 }
 
 /// Serves `router` on a free port of 127.0.0.1 while `body` runs with that port, then stops the server: what the
 /// benches and the tests need, where a fixed port could be taken.
-public func withLoopbackServer<T: Sendable, Context: RequestContext>(
+package func withLoopbackServer<T: Sendable, Context: RequestContext>(
     _ router: Router<Context>, logger: Logger, _ body: (Int) async throws -> T
 ) async throws -> T where Context.Source == ApplicationRequestContextSource {
     let port = Mutex<Int?>(nil)

@@ -4,14 +4,14 @@ import Hummingbird
 
 /// An RFC 9457 problem: what went wrong, for a person and for a program. Thrown by handlers and middleware as
 /// Hummingbird's `HTTPResponseError`.
-public struct Problem: HTTPResponseError, Sendable, Encodable {
-    public let type: String
-    public let title: String
-    public let status: HTTPResponse.Status
-    public let detail: String
-    public var instance: String?
+package struct Problem: HTTPResponseError, Sendable, Encodable {
+    package let type: String
+    package let title: String
+    package let status: HTTPResponse.Status
+    package let detail: String
+    package var instance: String?
 
-    public init(_ status: HTTPResponse.Status, _ detail: String) {
+    package init(_ status: HTTPResponse.Status, _ detail: String) {
         self.status = status
         self.title = status.reasonPhrase
         self.detail = detail
@@ -22,7 +22,7 @@ public struct Problem: HTTPResponseError, Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey { case type, title, status, detail, instance }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(type, forKey: .type)
         try container.encode(title, forKey: .title)
@@ -31,7 +31,7 @@ public struct Problem: HTTPResponseError, Sendable, Encodable {
         try container.encodeIfPresent(instance, forKey: .instance)
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         response(path: request.uri.path)
     }
 

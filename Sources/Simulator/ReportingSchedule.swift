@@ -7,11 +7,11 @@ import Domain
 ///
 /// The day depends only on the seed, the unit and the month: the same village reports on the same day in a run
 /// of the whole city and in a run of its county alone.
-public enum ReportingSchedule {
+package enum ReportingSchedule {
     /// Shares of units whose habitual day is the 1st … the 10th, in per cent.
     static let habitualDayShares = [4, 8, 12, 15, 15, 13, 11, 9, 7, 6]
 
-    public static func day(of unit: DivisionCode, for period: Period, seed: UInt64) -> Int {
+    package static func day(of unit: DivisionCode, for period: Period, seed: UInt64) -> Int {
         var habit = SeededGenerator(seed: seed &* 0x2545_F491_4F6C_DD1D ^ unit.value)
         let draw = Int.random(in: 0..<habitualDayShares.reduce(0, +), using: &habit)
         var cumulative = 0

@@ -4,26 +4,26 @@ extension SeededGenerator {
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
 }
 
-public struct SimulationOptions: Sendable {
-    public var months = 12
+package struct SimulationOptions: Sendable {
+    package var months = 12
     /// 1.0 ≈ the city's ~1.7 million labour force; the default is a small town's worth.
-    public var scale = 0.001
-    public var seed: UInt64 = 1
-    public var start = Period(year: 2024, month: 1)!
+    package var scale = 0.001
+    package var seed: UInt64 = 1
+    package var start = Period(year: 2024, month: 1)!
     /// Share of ledger rows written broken (bad ID check digit or unknown status), which agents refuse.
-    public var malformedShare = 0.0
+    package var malformedShare = 0.0
     /// Share of village-months submitted after the following month.
-    public var lateShare = 0.0
+    package var lateShare = 0.0
     /// Share of village-months that get a corrected second file.
-    public var correctionShare = 0.0
+    package var correctionShare = 0.0
     /// The day of the month after the last on which the run ends, or nil when every report has arrived. Reports are
     /// due by the 10th and trickle in until then (`ReportingSchedule`); villages whose day for the last month is
     /// later have not reported, so the last month is preliminary: its reported figures fall short, and the
     /// situation table shows an estimate for the villages still missing.
-    public var endsOnDay: Int?
+    package var endsOnDay: Int?
     /// Only these counties (all when empty): a sample of the city, for tests and trials.
-    public var counties: Set<DivisionCode> = []
-    public init() {}
+    package var counties: Set<DivisionCode> = []
+    package init() {}
 
     func includes(_ unit: DivisionCode) -> Bool {
         counties.isEmpty || unit.ancestor(at: .county).map(counties.contains) == true
@@ -52,9 +52,9 @@ struct SimPerson {
 
 /// A synthetic labour force on the real Changzhi topology, evolving month by month with the seasons:
 /// the Spring Festival return and departure of migrant workers, July graduates, the winter construction lull.
-public struct Simulation: Sendable {
-    public let topology: Topology
-    public let options: SimulationOptions
+package struct Simulation: Sendable {
+    package let topology: Topology
+    package let options: SimulationOptions
     let villages: [Division]
     var persons: [SimPerson] = []
     /// Every ID number issued, so that no two residents share one.
@@ -62,9 +62,9 @@ public struct Simulation: Sendable {
     /// Each village's county pace (`countyPace`), by village index.
     var paces: [Double] = []
     var generator: SeededGenerator
-    public private(set) var period: Period
+    package private(set) var period: Period
 
-    public init(topology: Topology, options: SimulationOptions) {
+    package init(topology: Topology, options: SimulationOptions) {
         self.topology = topology
         self.options = options
         self.villages = topology.allDivisions.filter { $0.tier == .village && options.includes($0.code) }
@@ -74,7 +74,7 @@ public struct Simulation: Sendable {
         populate()
     }
 
-    public var personCount: Int { persons.count { $0.present } }
+    package var personCount: Int { persons.count { $0.present } }
 
     /// The village's own generator: a village's residents depend on the seed and the village alone, so that a
     /// county simulated with `--counties` is the same county, of the same size, as in the whole city.
@@ -186,7 +186,7 @@ public struct Simulation: Sendable {
     }
 
     /// Moves the city to the next month.
-    public mutating func advance() {
+    package mutating func advance() {
         period = period.next
         let month = period.month
         // The season: slow in the Spring Festival months, the March rush after it (春风行动).

@@ -3,34 +3,34 @@ import Domain
 /// The simulated city's year set against the plan: what an analyst sees first in the demo, so it must look like
 /// Changzhi. Flows are summed over the simulated months, stocks and rates taken in the last month; every count
 /// target is judged at target × scale within ±15%, the rates within the bands the bureau would find plausible.
-public struct SimulationCalibration: Sendable {
-    public enum Measure: String, Sendable { case flow, stock, rate }
+package struct SimulationCalibration: Sendable {
+    package enum Measure: String, Sendable { case flow, stock, rate }
 
-    public struct Row: Sendable {
-        public let indicator: String
-        public let name: String
-        public let measure: Measure
-        public let simulated: Double
+    package struct Row: Sendable {
+        package let indicator: String
+        package let name: String
+        package let measure: Measure
+        package let simulated: Double
         /// The plan's figure at the simulation's scale (counts), or the rate's aim.
-        public let target: Double?
-        public let band: ClosedRange<Double>?
+        package let target: Double?
+        package let band: ClosedRange<Double>?
         /// Why a row is not judged (too few events at this scale for ±15% to mean anything).
-        public let unjudged: String?
+        package let unjudged: String?
 
-        public var withinBand: Bool? { band.map { $0.contains(simulated) } }
+        package var withinBand: Bool? { band.map { $0.contains(simulated) } }
     }
 
     /// Below this many expected events a year, chance alone moves a count by more than ±15%; such rows are
     /// shown but not judged (at scale 0.01: recruitment events, 2 a year; entrepreneurship jobs and trainees).
-    public static let smallestJudgedCount = 150.0
+    package static let smallestJudgedCount = 150.0
 
-    public let rows: [Row]
+    package let rows: [Row]
 
-    public var failures: [Row] { rows.filter { $0.withinBand == false } }
+    package var failures: [Row] { rows.filter { $0.withinBand == false } }
 
     /// Simulates `options.months` months from `options.start` and measures them.
     /// - Parameter targets: the city's annual targets at scale 1 (`Topology/targets.json`).
-    public static func measure(topology: Topology, options: SimulationOptions, targets: [String: Double]) -> SimulationCalibration {
+    package static func measure(topology: Topology, options: SimulationOptions, targets: [String: Double]) -> SimulationCalibration {
         var simulation = Simulation(topology: topology, options: options)
         let pseudonymizer = Pseudonymizer(cityKey: Array("empmon simulator calibration".utf8))
         let computation = IndicatorComputation(topology: topology)

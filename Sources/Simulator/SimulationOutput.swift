@@ -2,22 +2,22 @@ import Domain
 import Foundation
 
 /// What one simulated month produces: ledger files, activity reports, submission order, and the truth.
-public struct SimulatedMonth: Sendable {
-    public struct File: Sendable {
+package struct SimulatedMonth: Sendable {
+    package struct File: Sendable {
         /// Path relative to the output folder.
-        public let path: String
-        public let unit: DivisionCode
-        public let kind: String  // "person" or "activity"
-        public let contents: String
+        package let path: String
+        package let unit: DivisionCode
+        package let kind: String  // "person" or "activity"
+        package let contents: String
     }
 
-    public let period: Period
-    public var files: [File] = []
+    package let period: Period
+    package var files: [File] = []
     /// The records the agents will accept from these files (latest version per person), keyed by person key.
-    public var acceptedRecords: [String: PersonStatusRecord] = [:]
-    public var activityReports: [DivisionCode: UnitActivityReport] = [:]
+    package var acceptedRecords: [String: PersonStatusRecord] = [:]
+    package var activityReports: [DivisionCode: UnitActivityReport] = [:]
     /// Files (by path) that arrive late: after the next month's.
-    public var late: Set<String> = []
+    package var late: Set<String> = []
 }
 
 extension Simulation {
@@ -25,7 +25,7 @@ extension Simulation {
 
     /// Writes the current month: one ledger per village (plus corrections), one activity report per
     /// township and county, with the records the pipeline will accept.
-    public mutating func emitMonth(pseudonymizer: Pseudonymizer, personKeys: inout [Int: String]) -> SimulatedMonth {
+    package mutating func emitMonth(pseudonymizer: Pseudonymizer, personKeys: inout [Int: String]) -> SimulatedMonth {
         var month = SimulatedMonth(period: period)
         var byVillage: [Int: [Int]] = [:]
         for person in persons where person.present { byVillage[person.village, default: []].append(person.index) }

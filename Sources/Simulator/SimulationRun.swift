@@ -6,10 +6,10 @@ import Foundation
 /// `ReportingSchedule`, late months after the following month), `pending.csv` (the last month's ledgers not yet
 /// reported on `SimulationOptions.endsOnDay`) and `ground-truth.csv` (every non-zero count indicator of every
 /// unit and month, computed from what was reported; absent means zero).
-public enum SimulationRun {
+package enum SimulationRun {
     /// - Parameter deliver: where each ledger and report goes, in submission order; by default a file
     ///   under `out`. `empmon simulate --publish` passes the agent's submit path instead.
-    public static func run(
+    package static func run(
         topology: Topology, options: SimulationOptions, out: String, progress: (String) -> Void = { _ in },
         deliver: ((SimulatedMonth.File) throws -> Void)? = nil
     ) throws {

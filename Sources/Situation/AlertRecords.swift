@@ -4,24 +4,24 @@ import Postgres
 
 /// A stored alert, as `empmon alerts list`, the API and the report show it. A read, so it lives with the other reads:
 /// the API server and the report need it without linking the alert engine (Kafka, YAML, the lifecycle).
-public struct AlertRecord: Sendable, Codable, Hashable {
-    public let id: Int64
-    public let rule: String
-    public let unit: String
-    public let indicator: String
-    public let severity: String
-    public let state: String
-    public let since: String
-    public let lastPeriod: String
-    public let value: Double?
-    public let threshold: Double?
-    public let message: String
-    public let firedAt: String?
-    public let resolvedAt: String?
-    public let updatedAt: String
+package struct AlertRecord: Sendable, Codable, Hashable {
+    package let id: Int64
+    package let rule: String
+    package let unit: String
+    package let indicator: String
+    package let severity: String
+    package let state: String
+    package let since: String
+    package let lastPeriod: String
+    package let value: Double?
+    package let threshold: Double?
+    package let message: String
+    package let firedAt: String?
+    package let resolvedAt: String?
+    package let updatedAt: String
 
     /// Alerts, newest first; `state` filters, `within` keeps the alerts of one unit's subtree.
-    public static func list(
+    package static func list(
         database: PostgresClient, state: String? = nil, within root: DivisionCode? = nil, limit: Int = 200
     ) async throws -> [AlertRecord] {
         try await database.withConnection { connection in

@@ -4,15 +4,15 @@ import Postgres
 import Storage
 
 /// Reads stored count indicators over months, now or as they stood at a past moment.
-public struct IndicatorHistory: Sendable {
-    public let database: PostgresClient
+package struct IndicatorHistory: Sendable {
+    package let database: PostgresClient
 
-    public init(database: PostgresClient) { self.database = database }
+    package init(database: PostgresClient) { self.database = database }
 
     /// Counts of the units for every month from `first` through `last` that has a row; absent rows are zero.
     /// With `asOf`, each unit-month is the latest version recorded at or before that moment. `only` reads just
     /// those count indicators (the others come back absent), which is what a table of thousands of units wants.
-    public func counts(
+    package func counts(
         units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil, only: Set<IndicatorID>? = nil
     ) async throws -> [DivisionCode: [Period: IndicatorCounts]] {
         guard !units.isEmpty, first <= last else { return [:] }
@@ -60,7 +60,7 @@ public struct IndicatorHistory: Sendable {
 
     /// Estimates for the villages not yet reported (`NonResponseImputation`) for each month from `first` through
     /// `last`, from the villages' stored counts of those months and the month before the first.
-    public func estimates(
+    package func estimates(
         topology: Topology, from first: Period, through last: Period, asOf: Date? = nil
     ) async throws -> [Period: NonResponseImputation.Estimate] {
         guard first <= last else { return [:] }
@@ -74,7 +74,7 @@ public struct IndicatorHistory: Sendable {
     }
 
     /// The months anything was reported for, oldest first (optionally as known at `asOf`).
-    public func monitoredPeriods(asOf: Date? = nil) async throws -> [Period] {
+    package func monitoredPeriods(asOf: Date? = nil) async throws -> [Period] {
         try await database.withConnection { connection in
             let rows = if let asOf {
                 try await connection.query(
@@ -89,7 +89,7 @@ public struct IndicatorHistory: Sendable {
 
     /// The latest month some unit reported for. Later months may exist, holding only what earlier months carry
     /// into them (the "month before" side of new employment); they are not figures of their own yet.
-    public func lastReportedPeriod() async throws -> Period? {
+    package func lastReportedPeriod() async throws -> Period? {
         try await database.withConnection { connection in
             try await connection.query("SELECT to_char(max(period), 'YYYY-MM') FROM unit_month_counts WHERE reporting_units > 0")
                 .first.flatMap { try $0.decode(String?.self, at: 0) }.flatMap { Period($0) }

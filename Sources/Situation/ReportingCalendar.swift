@@ -3,24 +3,24 @@ import Foundation
 
 /// When a month's reports are due, in China Standard Time. A month closes on `closingDay` of the month after;
 /// its figures stay preliminary until the following month has closed too, and are revised from then on.
-public struct ReportingCalendar: Sendable {
-    public var closingDay: Int
+package struct ReportingCalendar: Sendable {
+    package var closingDay: Int
 
-    public init(closingDay: Int = 10) { self.closingDay = closingDay }
+    package init(closingDay: Int = 10) { self.closingDay = closingDay }
 
     /// The moment a month's reporting closes: 00:00 CST on the day after `closingDay` of the next month.
-    public func closes(_ period: Period) -> Date {
+    package func closes(_ period: Period) -> Date {
         let calendar = ChinaTime.calendar
         let next = period.next
         let components = DateComponents(year: next.year, month: next.month, day: closingDay + 1)
         return calendar.date(from: components) ?? .distantFuture
     }
 
-    public enum Status: String, Sendable, Codable {
+    package enum Status: String, Sendable, Codable {
         case preliminary, revised
     }
 
-    public func status(of period: Period, at moment: Date) -> Status {
+    package func status(of period: Period, at moment: Date) -> Status {
         moment < closes(period.next) ? .preliminary : .revised
     }
 }
@@ -28,12 +28,12 @@ public struct ReportingCalendar: Sendable {
 /// Annual targets per unit: the city's figures from `Topology/targets.json`, apportioned to the units below by
 /// their share of the city's labour force (until unit targets are published separately). `scale` shrinks count
 /// targets for simulated cities smaller than the real one.
-public struct UnitTargets: Sendable {
-    public let year: Int
-    public let city: DivisionCode
-    public let cityTargets: [IndicatorID: Double]
+package struct UnitTargets: Sendable {
+    package let year: Int
+    package let city: DivisionCode
+    package let cityTargets: [IndicatorID: Double]
 
-    public init(year: Int, city: DivisionCode, targets: [String: Double], scale: Double = 1) {
+    package init(year: Int, city: DivisionCode, targets: [String: Double], scale: Double = 1) {
         self.year = year
         self.city = city
         var scaled: [IndicatorID: Double] = [:]
@@ -45,7 +45,7 @@ public struct UnitTargets: Sendable {
     }
 
     /// The target of `indicator` for a unit whose labour force is `labourForceShare` of the city's.
-    public func target(_ indicator: IndicatorID, unit: DivisionCode, labourForceShare: Double) -> Double? {
+    package func target(_ indicator: IndicatorID, unit: DivisionCode, labourForceShare: Double) -> Double? {
         guard let value = cityTargets[indicator] else { return nil }
         guard unit != city, IndicatorCatalogue.indicator(indicator)?.unit == .count else { return value }
         return value * labourForceShare

@@ -4,77 +4,77 @@ import Foundation
 import Postgres
 
 /// One unit's line of the situation table.
-public struct SituationRow: Sendable, Codable, Hashable {
-    public let unit: String
-    public let name: String
-    public let value: Double?
-    public let previousMonth: Double?
-    public let monthOnMonth: Double?
-    public let sameMonthLastYear: Double?
-    public let yearOnYear: Double?
+package struct SituationRow: Sendable, Codable, Hashable {
+    package let unit: String
+    package let name: String
+    package let value: Double?
+    package let previousMonth: Double?
+    package let monthOnMonth: Double?
+    package let sameMonthLastYear: Double?
+    package let yearOnYear: Double?
     /// 1 is best: by progress against the target when there is one, else by value, in the indicator's good direction.
-    public var rank: Int?
-    public let reportingRate: Double?
+    package var rank: Int?
+    package let reportingRate: Double?
     /// The value with the villages not yet reported estimated (`NonResponseImputation`: each its month before,
     /// moved as its county's reporting villages moved); nil when no village of the unit is estimated.
-    public let estimate: Double?
+    package let estimate: Double?
     /// Villages of the unit estimated in `estimate`.
-    public let estimatedVillages: Int
-    public let yearToDate: Double?
-    public let target: Double?
+    package let estimatedVillages: Int
+    package let yearToDate: Double?
+    package let target: Double?
     /// yearToDate ÷ target.
-    public let progress: Double?
-    public let status: ReportingCalendar.Status
+    package let progress: Double?
+    package let status: ReportingCalendar.Status
     /// The key indicators of the month (counts and rates).
-    public let indicators: [String: Double]
+    package let indicators: [String: Double]
 }
 
-public struct SituationTable: Sendable, Codable {
-    public let tier: String
-    public let period: String
-    public let indicator: String
-    public let indicatorName: String
-    public let asOf: String?
+package struct SituationTable: Sendable, Codable {
+    package let tier: String
+    package let period: String
+    package let indicator: String
+    package let indicatorName: String
+    package let asOf: String?
     /// Share of the year elapsed at the end of the period (month ÷ 12).
-    public let yearElapsed: Double
-    public var rows: [SituationRow]
+    package let yearElapsed: Double
+    package var rows: [SituationRow]
 }
 
-public struct SeriesPoint: Sendable, Codable, Hashable {
-    public let period: String
-    public let value: Double?
-    public let seasonallyAdjusted: Double?
-    public let trend: Double?
-    public let monthOnMonth: Double?
-    public let yearOnYear: Double?
-    public let status: ReportingCalendar.Status
+package struct SeriesPoint: Sendable, Codable, Hashable {
+    package let period: String
+    package let value: Double?
+    package let seasonallyAdjusted: Double?
+    package let trend: Double?
+    package let monthOnMonth: Double?
+    package let yearOnYear: Double?
+    package let status: ReportingCalendar.Status
 }
 
-public struct QueryError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct QueryError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// The situation queries the CLI, the report and the HTTP API share.
-public struct SituationQuery: Sendable {
-    public let history: IndicatorHistory
-    public let topology: Topology
-    public let targets: UnitTargets?
-    public var calendar = ReportingCalendar()
+package struct SituationQuery: Sendable {
+    package let history: IndicatorHistory
+    package let topology: Topology
+    package let targets: UnitTargets?
+    package var calendar = ReportingCalendar()
 
-    public init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
+    package init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
         self.history = IndicatorHistory(database: database)
         self.topology = topology
         self.targets = targets
     }
 
-    public static let keyIndicators: [IndicatorID] = [
+    package static let keyIndicators: [IndicatorID] = [
         "labour_force", "employed", "registered_unemployment_rate", "urban_registered_unemployment_rate", "new_urban_employment", "reemployed", "placement_rate",
         "rural_labour_employed", "assistance_rate", "reporting_rate",
     ]
 
     /// Every unit of `tier` (within `within`, if given) for one month.
-    public func situation(
+    package func situation(
         tier: Tier, period: Period, indicator id: IndicatorID = "new_urban_employment", within: DivisionCode? = nil, asOf: Date? = nil
     ) async throws -> SituationTable {
         guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
@@ -132,7 +132,7 @@ public struct SituationQuery: Sendable {
 
     /// One indicator of one unit over months, raw and seasonally adjusted (adjusted over the unit's whole
     /// history, so that the filter sees full years), each month marked preliminary or revised.
-    public func series(unit: DivisionCode, indicator id: IndicatorID, from first: Period, through last: Period, asOf: Date? = nil) async throws -> [SeriesPoint] {
+    package func series(unit: DivisionCode, indicator id: IndicatorID, from first: Period, through last: Period, asOf: Date? = nil) async throws -> [SeriesPoint] {
         guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
         guard topology.contains(unit) else { throw QueryError("\(unit) is not a unit of \(topology.city.name)") }
         guard first <= last else { throw QueryError("--from \(first) is after --to \(last)") }

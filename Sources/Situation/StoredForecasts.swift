@@ -4,27 +4,27 @@ import Foundation
 import Postgres
 
 /// Forecasts of one indicator for every unit of the topology, reconciled across the tiers, kept in PostgreSQL.
-public struct StoredForecasts: Sendable {
-    public let database: PostgresClient
-    public let topology: Topology
+package struct StoredForecasts: Sendable {
+    package let database: PostgresClient
+    package let topology: Topology
 
-    public init(database: PostgresClient, topology: Topology) {
+    package init(database: PostgresClient, topology: Topology) {
         self.database = database
         self.topology = topology
     }
 
-    public struct Run: Sendable {
-        public let id: Int64
-        public let indicator: IndicatorID
-        public let origin: Period
-        public let forecasts: [DivisionCode: SeriesForecast]
-        public let shrinkage: Double?
+    package struct Run: Sendable {
+        package let id: Int64
+        package let indicator: IndicatorID
+        package let origin: Period
+        package let forecasts: [DivisionCode: SeriesForecast]
+        package let shrinkage: Double?
     }
 
     /// Fits, reconciles and stores. A count indicator is forecast at every unit and reconciled; a rate is the
     /// ratio of its reconciled numerator and denominator (its interval: the numerator's bounds over the
     /// denominator's mean).
-    public func run(indicator id: IndicatorID, horizon: Int, batch: BatchForecast) async throws -> Run {
+    package func run(indicator id: IndicatorID, horizon: Int, batch: BatchForecast) async throws -> Run {
         guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
         let history = IndicatorHistory(database: database)
         let periods = try await history.monitoredPeriods()
@@ -85,18 +85,18 @@ public struct StoredForecasts: Sendable {
         return Run(id: runID, indicator: id, origin: origin, forecasts: forecasts, shrinkage: shrinkage)
     }
 
-    public struct Point: Sendable, Codable, Hashable {
-        public let period: String
-        public let model: String
-        public let mean: Double?
-        public let lo80: Double?
-        public let hi80: Double?
-        public let lo95: Double?
-        public let hi95: Double?
+    package struct Point: Sendable, Codable, Hashable {
+        package let period: String
+        package let model: String
+        package let mean: Double?
+        package let lo80: Double?
+        package let hi80: Double?
+        package let lo95: Double?
+        package let hi95: Double?
     }
 
     /// The latest stored forecast of an indicator for some units.
-    public func latest(indicator: IndicatorID, units: [DivisionCode]) async throws -> (created: String, points: [DivisionCode: [Point]])? {
+    package func latest(indicator: IndicatorID, units: [DivisionCode]) async throws -> (created: String, points: [DivisionCode: [Point]])? {
         try await database.withConnection { connection in
             guard let run = try await connection.query(
                 "SELECT id, to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') FROM forecast_runs WHERE indicator = $1 ORDER BY created_at DESC, id DESC LIMIT 1",

@@ -3,15 +3,15 @@ import Foundation
 import Postgres
 
 /// An enrolled agent as the city sees it.
-public struct RegisteredAgent: Sendable, Equatable {
-    public let agentID: String
-    public let unit: DivisionCode
-    public let name: String
-    public let secret: [UInt8]
-    public let createdAt: String
-    public let revokedAt: String?
+package struct RegisteredAgent: Sendable, Equatable {
+    package let agentID: String
+    package let unit: DivisionCode
+    package let name: String
+    package let secret: [UInt8]
+    package let createdAt: String
+    package let revokedAt: String?
 
-    public var isRevoked: Bool { revokedAt != nil }
+    package var isRevoked: Bool { revokedAt != nil }
 
     package init(agentID: String, unit: DivisionCode, name: String, secret: [UInt8], createdAt: String, revokedAt: String?) {
         self.agentID = agentID
@@ -24,13 +24,13 @@ public struct RegisteredAgent: Sendable, Equatable {
 }
 
 /// The city's registry of agents, in PostgreSQL.
-public struct AgentRegistry: Sendable {
-    public let database: PostgresClient
+package struct AgentRegistry: Sendable {
+    package let database: PostgresClient
 
-    public init(database: PostgresClient) { self.database = database }
+    package init(database: PostgresClient) { self.database = database }
 
     /// Registers an agent for a unit's subtree and returns its credentials.
-    public func enroll(unit: Division, name: String, kafkaBootstrap: String) async throws -> AgentCredentials {
+    package func enroll(unit: Division, name: String, kafkaBootstrap: String) async throws -> AgentCredentials {
         let secret = randomBytes(32)
         let agentID = "agent-\(unit.code)-\(String(randomBytes(4).map { String($0, radix: 16).leftPadded(to: 2) }.joined()))"
         let cityKey = try await pseudonymizationKey()
@@ -46,7 +46,7 @@ public struct AgentRegistry: Sendable {
     }
 
     /// Stops the city accepting the agent's records. Returns false if there is no such agent or it was revoked already.
-    public func revoke(agentID: String) async throws -> Bool {
+    package func revoke(agentID: String) async throws -> Bool {
         try await database.withConnection { connection in
             try await connection.query(
                 "UPDATE agents SET revoked_at = now() WHERE agent_id = $1 AND revoked_at IS NULL", [agentID]
@@ -54,14 +54,14 @@ public struct AgentRegistry: Sendable {
         }
     }
 
-    public func agent(_ agentID: String) async throws -> RegisteredAgent? {
+    package func agent(_ agentID: String) async throws -> RegisteredAgent? {
         try await list(where: "agent_id = $1", [agentID]).first
     }
 
-    public func all() async throws -> [RegisteredAgent] { try await list(where: "true", []) }
+    package func all() async throws -> [RegisteredAgent] { try await list(where: "true", []) }
 
     /// Every agent, read on a connection the caller holds (the processor's own).
-    public static func all(on connection: PostgresConnection) async throws -> [RegisteredAgent] {
+    package static func all(on connection: PostgresConnection) async throws -> [RegisteredAgent] {
         try await list(where: "true", [], on: connection)
     }
 
@@ -83,7 +83,7 @@ public struct AgentRegistry: Sendable {
     }
 
     /// The city's pseudonymization key, made on first use. Concurrent first uses agree on one key.
-    public func pseudonymizationKey() async throws -> [UInt8] {
+    package func pseudonymizationKey() async throws -> [UInt8] {
         try await database.withConnection { connection in
             try await connection.query(
                 "INSERT INTO city_keys (purpose, key) VALUES ('pseudonymization', $1) ON CONFLICT (purpose) DO NOTHING",

@@ -3,21 +3,21 @@ import Postgres
 /// Where a consumer group starts reading. The processor keeps its offsets in `consumer_offsets`, inside each batch's
 /// transaction, and seeks to them on assignment; a group that should start anywhere but a topic's beginning (the
 /// demo, a benchmark, a test sharing topics with others) is given its rows before its first member joins.
-public enum ConsumerOffsets {
-    public struct Start: Sendable, Hashable {
-        public let topic: String
-        public let partition: Int
+package enum ConsumerOffsets {
+    package struct Start: Sendable, Hashable {
+        package let topic: String
+        package let partition: Int
         /// The offset of the first record the group will read.
-        public let next: Int64
+        package let next: Int64
 
-        public init(topic: String, partition: Int, next: Int64) {
+        package init(topic: String, partition: Int, next: Int64) {
             self.topic = topic
             self.partition = partition
             self.next = next
         }
     }
 
-    public static func preset(group: String, _ starts: [Start], on connection: PostgresConnection) async throws {
+    package static func preset(group: String, _ starts: [Start], on connection: PostgresConnection) async throws {
         for start in starts.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
             try await connection.query(
                 "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)",
@@ -27,14 +27,14 @@ public enum ConsumerOffsets {
 }
 
 /// Monitoring data as against configuration: what the demo clears before it replays a simulated year.
-public enum MonitoringData {
+package enum MonitoringData {
     /// Tables kept by `clear`: the migrations, the city's pseudonymisation key (every stored person key depends on
     /// it) and the API tokens people hold.
-    public static let kept: Set<String> = ["schema_migrations", "city_keys", "api_tokens"]
+    package static let kept: Set<String> = ["schema_migrations", "city_keys", "api_tokens"]
 
     /// Empties every other table of the schema (read from the catalogue, so a table added by a later migration is
     /// not forgotten), in the caller's transaction.
-    public static func clear(on connection: PostgresConnection) async throws {
+    package static func clear(on connection: PostgresConnection) async throws {
         let tables = try await connection.query(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
         ).map { try $0.decode(String.self, at: 0) }.filter { !kept.contains($0) }

@@ -5,21 +5,21 @@ import Postgres
 /// ledger reconciled against the latest manifest of each unit-month. A shortfall is a loss somewhere
 /// between the clerk's file and the ledger: a broker's retention, a misconfigured topic, an operator who
 /// moved an offset.
-public enum ControlTotals {
+package enum ControlTotals {
     /// One unit-month's latest manifest beside what the ledger holds.
-    public struct Standing: Sendable, Equatable, CustomStringConvertible {
-        public let kind: SubmissionManifest.Kind
-        public let unit: DivisionCode
-        public let period: Period
+    package struct Standing: Sendable, Equatable, CustomStringConvertible {
+        package let kind: SubmissionManifest.Kind
+        package let unit: DivisionCode
+        package let period: Period
         /// Records the latest manifest declared; nil when records arrived but no manifest did.
-        public let declared: Int?
-        public let stored: Int
+        package let declared: Int?
+        package let stored: Int
         /// Whether the stored records' ids hash to the manifest's digest (nil when not compared).
-        public let digestMatches: Bool?
+        package let digestMatches: Bool?
 
-        public var missing: Int { max(0, (declared ?? 0) - stored) }
+        package var missing: Int { max(0, (declared ?? 0) - stored) }
 
-        public var description: String {
+        package var description: String {
             guard let declared else {
                 return "\(unit) \(period) \(kind.rawValue): \(stored) records in the ledger, but no manifest arrived"
             }
@@ -35,7 +35,7 @@ public enum ControlTotals {
 
     /// Stores a batch's manifests (one seen before is ignored) and returns the unit-months they name whose
     /// ledger now holds fewer records than their latest manifest declares.
-    public static func store(_ manifests: [SubmissionManifest], on connection: PostgresConnection) async throws -> [Standing] {
+    package static func store(_ manifests: [SubmissionManifest], on connection: PostgresConnection) async throws -> [Standing] {
         guard !manifests.isEmpty else { return [] }
         func column(_ value: (SubmissionManifest) -> String) -> PostgresArray { PostgresArray(manifests.map(value)) }
         try await connection.query(
@@ -61,7 +61,7 @@ public enum ControlTotals {
 
     /// Every unit-month with a manifest in `first…last`: its latest manifest beside the ledger's count
     /// (cheap: the village's reported persons, the activity report's presence). For alert rules.
-    public static func standings(from first: Period, through last: Period, on connection: PostgresConnection) async throws -> [Standing] {
+    package static func standings(from first: Period, through last: Period, on connection: PostgresConnection) async throws -> [Standing] {
         try await connection.query(
             """
             WITH \(standingSQL(from: "submission_manifests m WHERE m.period BETWEEN $1::date AND $2::date"))
@@ -95,7 +95,7 @@ public enum ControlTotals {
     /// The exact reconciliation (`verify --manifests`): for every unit-month of `periods` (every month when
     /// empty) with a manifest or ledger rows, the latest manifest's count and digest against the ledger's
     /// record ids. Returns only the unit-months that disagree, or that have records but no manifest.
-    public static func reconcile(periods: [Period], on connection: PostgresConnection) async throws -> [Standing] {
+    package static func reconcile(periods: [Period], on connection: PostgresConnection) async throws -> [Standing] {
         let months = PostgresArray(periods.map { "\($0)-01" })
         let rows = try await connection.query(
             """

@@ -3,8 +3,8 @@ import Postgres
 /// The database schema of the employment monitor, as versioned migrations (`empmon db migrate`).
 ///
 /// Never edit a migration that has shipped: the migrator refuses a changed checksum. Add a new one.
-public enum Schema {
-    public static let migrations: [PostgresMigration] = [
+package enum Schema {
+    package static let migrations: [PostgresMigration] = [
         PostgresMigration(
             version: 1, name: "consumer offsets",
             sql: """
@@ -452,7 +452,7 @@ public enum Schema {
                 """),
     ]
 
-    public static func migrator() throws -> PostgresMigrator {
+    package static func migrator() throws -> PostgresMigrator {
         try PostgresMigrator(migrations: migrations)
     }
 }

@@ -2,18 +2,18 @@ import Domain
 import Postgres
 
 /// Reads the indicators the processor stored.
-public struct StoredIndicators: Sendable {
-    public let database: PostgresClient
+package struct StoredIndicators: Sendable {
+    package let database: PostgresClient
 
-    public init(database: PostgresClient) { self.database = database }
+    package init(database: PostgresClient) { self.database = database }
 
     /// One unit's count indicators for one month (absent = zero).
-    public func counts(unit: DivisionCode, period: Period) async throws -> IndicatorCounts {
+    package func counts(unit: DivisionCode, period: Period) async throws -> IndicatorCounts {
         try await counts(units: [unit], period: period)[unit] ?? [:]
     }
 
     /// Several units' counts for one month, in one query.
-    public func counts(units: [DivisionCode], period: Period) async throws -> [DivisionCode: IndicatorCounts] {
+    package func counts(units: [DivisionCode], period: Period) async throws -> [DivisionCode: IndicatorCounts] {
         guard !units.isEmpty else { return [:] }
         return try await database.withConnection { connection in
             var result: [DivisionCode: IndicatorCounts] = [:]

@@ -4,12 +4,12 @@ import Postgres
 /// A fresh database on the test server for one test, dropped afterwards.
 ///
 /// The server comes from `EMPMON_TEST_POSTGRES_URL` (set by scripts/test.sh, which starts the dev stack).
-public struct TestDatabase: Sendable {
-    public let url: String
-    public let name: String
+package struct TestDatabase: Sendable {
+    package let url: String
+    package let name: String
     private let adminURL: String
 
-    public static func serverURL() throws -> String {
+    package static func serverURL() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment["EMPMON_TEST_POSTGRES_URL"] ?? environment["EMPMON_POSTGRES_URL"] else {
             throw PostgresError(.usage, "set EMPMON_TEST_POSTGRES_URL, or run the tests through scripts/test.sh")
@@ -17,7 +17,7 @@ public struct TestDatabase: Sendable {
         return url
     }
 
-    public static func create() async throws -> TestDatabase {
+    package static func create() async throws -> TestDatabase {
         let adminURL = try serverURL()
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let admin = try await PostgresConnection.connect(url: adminURL)
@@ -29,17 +29,17 @@ public struct TestDatabase: Sendable {
         return TestDatabase(url: url, name: name, adminURL: adminURL)
     }
 
-    public func drop() async {
+    package func drop() async {
         guard let admin = try? await PostgresConnection.connect(url: adminURL) else { return }
         _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
-    public func connect() async throws -> PostgresConnection {
+    package func connect() async throws -> PostgresConnection {
         try await PostgresConnection.connect(url: url)
     }
 }
 
-public func withTestDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
+package func withTestDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
     let database = try await TestDatabase.create()
     do {
         try await body(database)

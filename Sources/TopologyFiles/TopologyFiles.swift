@@ -2,15 +2,15 @@ import Domain
 import Foundation
 
 /// The project's `Topology/` folder: the division list, topic definitions and annual targets.
-public struct TopologyFiles: Sendable {
-    public let directory: String
+package struct TopologyFiles: Sendable {
+    package let directory: String
 
-    public init(directory: String) { self.directory = directory }
+    package init(directory: String) { self.directory = directory }
 
     /// `explicit` (the caller's configuration: `empmon` passes `$EMPMON_TOPOLOGY`), else the nearest `Topology/`
     /// folder holding the division list at or above the working directory, else the one beside the executable's
     /// package.
-    public static func locate(explicit: String? = nil) throws -> TopologyFiles {
+    package static func locate(explicit: String? = nil) throws -> TopologyFiles {
         if let explicit, !explicit.isEmpty {
             return TopologyFiles(directory: explicit)
         }
@@ -33,7 +33,7 @@ public struct TopologyFiles: Sendable {
 
     static let divisionsFile = "changzhi-divisions.csv"
 
-    public func loadTopology() throws -> Topology {
+    package func loadTopology() throws -> Topology {
         let path = directory + "/" + Self.divisionsFile
         guard let data = FileManager.default.contents(atPath: path) else { throw TopologyFilesError("cannot read \(path)") }
         do {
@@ -44,13 +44,13 @@ public struct TopologyFiles: Sendable {
     }
 
     /// The alert rules file (read by the Alerting module).
-    public var alertRulesPath: String { directory + "/alerts.yaml" }
+    package var alertRulesPath: String { directory + "/alerts.yaml" }
 
-    public func loadTopics() throws -> TopicDefinitions {
+    package func loadTopics() throws -> TopicDefinitions {
         try decode(TopicDefinitions.self, from: "topics.json")
     }
 
-    public func loadTargets() throws -> AnnualTargets {
+    package func loadTargets() throws -> AnnualTargets {
         let targets = try decode(AnnualTargets.self, from: "targets.json")
         for id in targets.targets.keys where IndicatorCatalogue.indicator(IndicatorID(rawValue: id)) == nil {
             throw TopologyFilesError("targets.json names '\(id)', which is not an indicator of the catalogue")
@@ -69,31 +69,31 @@ public struct TopologyFiles: Sendable {
     }
 }
 
-public struct TopicDefinitions: Decodable, Sendable {
-    public struct Production: Decodable, Sendable {
-        public let replicationFactor: Int32
-        public let minInsyncReplicas: Int
+package struct TopicDefinitions: Decodable, Sendable {
+    package struct Production: Decodable, Sendable {
+        package let replicationFactor: Int32
+        package let minInsyncReplicas: Int
     }
 
-    public struct Topic: Decodable, Sendable {
-        public let name: String
-        public let partitions: Int32
-        public let key: String
-        public let configs: [String: String]
-        public let purpose: String
+    package struct Topic: Decodable, Sendable {
+        package let name: String
+        package let partitions: Int32
+        package let key: String
+        package let configs: [String: String]
+        package let purpose: String
     }
 
-    public let production: Production
-    public let topics: [Topic]
+    package let production: Production
+    package let topics: [Topic]
 }
 
-public struct AnnualTargets: Decodable, Sendable {
-    public let year: Int
-    public let unit: DivisionCode
-    public let targets: [String: Double]
+package struct AnnualTargets: Decodable, Sendable {
+    package let year: Int
+    package let unit: DivisionCode
+    package let targets: [String: Double]
 }
 
-public struct TopologyFilesError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct TopologyFilesError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -4,8 +4,8 @@ import SwiftProtobuf
 
 /// Protocol Buffers encoding of records (schema: Topology/records.proto). Decoding refuses anything
 /// the domain cannot represent, with a `ValidationReason` naming the field.
-public enum Wire {
-    public static func encode(_ record: PersonStatusRecord) throws -> [UInt8] {
+package enum Wire {
+    package static func encode(_ record: PersonStatusRecord) throws -> [UInt8] {
         var message = Empmon_V1_PersonStatusRecord()
         message.recordID = record.recordID.text
         message.schemaVersion = UInt32(clamping: record.schemaVersion)
@@ -31,7 +31,7 @@ public enum Wire {
         return try Array(message.serializedBytes() as [UInt8])
     }
 
-    public static func decodePersonStatus(_ bytes: [UInt8]) throws(ValidationReason) -> PersonStatusRecord {
+    package static func decodePersonStatus(_ bytes: [UInt8]) throws(ValidationReason) -> PersonStatusRecord {
         let message: Empmon_V1_PersonStatusRecord
         do { message = try Empmon_V1_PersonStatusRecord(serializedBytes: bytes) } catch {
             throw malformed("payload", "不是有效的人员状态记录", "not a valid person status record: \(error)")
@@ -71,7 +71,7 @@ public enum Wire {
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
     }
 
-    public static func encode(_ report: UnitActivityReport) throws -> [UInt8] {
+    package static func encode(_ report: UnitActivityReport) throws -> [UInt8] {
         var message = Empmon_V1_UnitActivityReport()
         message.recordID = report.recordID.text
         message.schemaVersion = UInt32(clamping: report.schemaVersion)
@@ -93,7 +93,7 @@ public enum Wire {
         return try Array(message.serializedBytes() as [UInt8])
     }
 
-    public static func decodeUnitActivity(_ bytes: [UInt8]) throws(ValidationReason) -> UnitActivityReport {
+    package static func decodeUnitActivity(_ bytes: [UInt8]) throws(ValidationReason) -> UnitActivityReport {
         let message: Empmon_V1_UnitActivityReport
         do { message = try Empmon_V1_UnitActivityReport(serializedBytes: bytes) } catch {
             throw malformed("payload", "不是有效的工作情况报表", "not a valid unit activity report: \(error)")
@@ -114,7 +114,7 @@ public enum Wire {
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
     }
 
-    public static func encode(_ manifest: SubmissionManifest) throws -> [UInt8] {
+    package static func encode(_ manifest: SubmissionManifest) throws -> [UInt8] {
         var message = Empmon_V1_SubmissionManifest()
         message.recordID = manifest.recordID.text
         message.schemaVersion = UInt32(clamping: manifest.schemaVersion)
@@ -129,7 +129,7 @@ public enum Wire {
         return try Array(message.serializedBytes() as [UInt8])
     }
 
-    public static func decodeManifest(_ bytes: [UInt8]) throws(ValidationReason) -> SubmissionManifest {
+    package static func decodeManifest(_ bytes: [UInt8]) throws(ValidationReason) -> SubmissionManifest {
         let message: Empmon_V1_SubmissionManifest
         do { message = try Empmon_V1_SubmissionManifest(serializedBytes: bytes) } catch {
             throw malformed("payload", "不是有效的控制总数", "not a valid submission manifest: \(error)")
@@ -199,22 +199,22 @@ public enum Wire {
 
 /// Topic names of the wire contract (also in Topology/topics.json, which a test keeps in step).
 /// The `empmon.kind` header of each message an agent sends.
-public enum WireKinds {
-    public static let person = "person"
-    public static let activity = "activity"
+package enum WireKinds {
+    package static let person = "person"
+    package static let activity = "activity"
     /// A control total; it travels on the topic of the records it counts.
-    public static let manifest = "manifest"
+    package static let manifest = "manifest"
 }
 
-public enum WireTopics {
-    public static let personStatus = "empmon.person-status.records.v1"
-    public static let unitActivity = "empmon.unit-activity.records.v1"
-    public static let deadLetter = "empmon.records.dead-letter.v1"
-    public static let alerts = "empmon.alerts.v1"
+package enum WireTopics {
+    package static let personStatus = "empmon.person-status.records.v1"
+    package static let unitActivity = "empmon.unit-activity.records.v1"
+    package static let deadLetter = "empmon.records.dead-letter.v1"
+    package static let alerts = "empmon.alerts.v1"
 }
 
 extension Wire {
-    public static func encode(_ rejection: RecordRejection) throws -> [UInt8] {
+    package static func encode(_ rejection: RecordRejection) throws -> [UInt8] {
         var message = Empmon_V1_Rejection()
         message.recordID = rejection.recordID ?? ""
         message.agentID = rejection.agentID ?? ""
@@ -231,20 +231,20 @@ extension Wire {
     }
 
     /// A dead-letter message as plain values (for operators' tools and tests).
-    public struct DeadLetter: Sendable, Hashable {
-        public let recordID: String
-        public let agentID: String
-        public let reasonCode: String
-        public let field: String
-        public let messageZh: String
-        public let messageEn: String
-        public let topic: String
-        public let partition: Int32
-        public let offset: Int64
-        public let payload: [UInt8]
+    package struct DeadLetter: Sendable, Hashable {
+        package let recordID: String
+        package let agentID: String
+        package let reasonCode: String
+        package let field: String
+        package let messageZh: String
+        package let messageEn: String
+        package let topic: String
+        package let partition: Int32
+        package let offset: Int64
+        package let payload: [UInt8]
     }
 
-    public static func decodeDeadLetter(_ bytes: [UInt8]) throws -> DeadLetter {
+    package static func decodeDeadLetter(_ bytes: [UInt8]) throws -> DeadLetter {
         let message = try Empmon_V1_Rejection(serializedBytes: bytes)
         return DeadLetter(
             recordID: message.recordID, agentID: message.agentID, reasonCode: message.reasonCode, field: message.field,

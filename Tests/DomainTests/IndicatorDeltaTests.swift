@@ -23,27 +23,22 @@ struct IndicatorDeltaTests {
         var monitored: Set<Period> = []
 
         mutating func apply(persons batchPersons: [PersonStatusRecord], activity batchActivity: [UnitActivityReport], delta: IndicatorDelta) {
-            let persons = IndicatorDelta.newestPerKey(batchPersons).newest
-            let activity = IndicatorDelta.newestPerKey(batchActivity).newest
+            // The processor's plan, with dictionaries where it has PostgreSQL.
+            let plan = BatchPlan(persons: batchPersons, activity: batchActivity)
             var state = BatchState()
-            for key in IndicatorDelta.neighbourKeys(of: persons) { state.persons[key] = self.persons[key] }
-            let touched = IndicatorDelta.householdsTouched(by: persons, stored: state.persons)
+            for key in plan.personKeys { state.persons[key] = self.persons[key] }
+            let touched = plan.touched(stored: state.persons)
             for household in touched.households { state.households[household] = households[household] }
             for village in touched.villages { state.villages[village] = villages[village] }
-            for report in activity {
-                let key = UnitMonth(unit: report.unit, period: report.period)
-                state.activity[key] = self.activity[key]
-            }
-            let effect = delta.effect(persons: persons, activity: activity, state: state)
+            for key in plan.activityKeys { state.activity[key] = self.activity[key] }
+            let effect = plan.effect(of: delta, state: state)
             for record in effect.acceptedPersons { self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record }
             for report in effect.acceptedActivity { self.activity[UnitMonth(unit: report.unit, period: report.period)] = report }
             households.merge(effect.households) { $1 }
             villages.merge(effect.villages) { $1 }
-            var changes = effect.indicatorChanges
-            for period in effect.periods where !monitored.contains(period) {
-                monitored.insert(period)
-                changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
-            }
+            let opened = effect.periods.filter { !monitored.contains($0) }.sorted()
+            monitored.formUnion(opened)
+            let changes = BatchPlan.changes(of: effect, opened: opened, delta: delta)
             for (key, counts) in changes {
                 for (id, value) in counts { indicators[key, default: [:]][id, default: 0] += value }
             }
@@ -167,5 +162,32 @@ struct IndicatorDeltaTests {
         store.apply(persons: [october], activity: [], delta: delta)
         #expect(store.indicators[key]?["reemployed", default: 0] == 0)
         #expect(store.nonZeroIndicators == store.recomputed(topology: Self.topology))
+    }
+
+    /// The plan the processor follows, without services: what it reads, and what it adds for a month it opens.
+    @Test("A batch plan keeps the newest record per person-month, reads the months either side, and opens months")
+    func batchPlan() throws {
+        let village = IndicatorComputationTests.urbanVillage
+        var first = IndicatorComputationTests.record("a", "1", village, "2024-10", .employed)
+        first.reportedAtMilliseconds = 10
+        var newer = IndicatorComputationTests.record("a", "1", village, "2024-10", .unemployed, registered: true)
+        newer.reportedAtMilliseconds = 20
+        let other = IndicatorComputationTests.record("b", "2", village, "2024-11", .employed)
+        let plan = BatchPlan(persons: [newer, first, other], activity: [])
+        #expect(plan.droppedWithinBatch == 1)
+        #expect(plan.persons.count == 2 && plan.persons.contains { $0.personKey == newer.personKey && $0.status == .unemployed })
+        #expect(plan.personMonths == [Period("2024-10")!, Period("2024-11")!])
+        let months = { (person: String) in Set(plan.personKeys.filter { $0.personKey == person }.map(\.period.description)) }
+        #expect(months(newer.personKey) == ["2024-09", "2024-10", "2024-11"])
+        #expect(months(other.personKey) == ["2024-10", "2024-11", "2024-12"])
+        let delta = IndicatorDelta(topology: Self.topology)
+        let effect = plan.effect(of: delta, state: BatchState())
+        #expect(effect.acceptedPersons.count == 2)
+        let opened = BatchPlan.changes(of: effect, opened: [Period("2024-11")!], delta: delta)
+        let notOpened = BatchPlan.changes(of: effect, opened: [], delta: delta)
+        let city = DivisionCode("140400000000")!
+        let villages = Int64(Self.topology.allDivisions.count { $0.tier == .village })
+        #expect(opened[UnitMonth(unit: city, period: Period("2024-11")!)]?["expected_units"] == villages)
+        #expect(notOpened[UnitMonth(unit: city, period: Period("2024-11")!)]?["expected_units", default: 0] == 0)
     }
 }

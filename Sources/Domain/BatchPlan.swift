@@ -1,0 +1,49 @@
+/// One batch's work as values, in the order the processor does it: the newest record per person-month and
+/// per unit-month, the stored rows to read (in two rounds: the persons first, then the households and villages
+/// their records touch), and, once read, what the batch changes. The processor runs the plan against
+/// PostgreSQL inside the batch's transaction; the incremental property test runs the same plan against
+/// dictionaries, so both follow one sequence of steps.
+package struct BatchPlan: Sendable {
+    /// The newest record per person and month, and per unit and month: an older one in the same batch never counts.
+    package let persons: [PersonStatusRecord]
+    package let activity: [UnitActivityReport]
+    /// Records that lost to a newer one of the same key within the batch.
+    package let droppedWithinBatch: Int
+
+    package init(persons: [PersonStatusRecord], activity: [UnitActivityReport]) {
+        let newestPersons = IndicatorDelta.newestPerKey(persons)
+        let newestActivity = IndicatorDelta.newestPerKey(activity)
+        self.persons = newestPersons.newest
+        self.activity = newestActivity.newest
+        droppedWithinBatch = newestPersons.dropped + newestActivity.dropped
+    }
+
+    /// The months the batch's person records are for (their ledger partitions must exist).
+    package var personMonths: Set<Period> { Set(persons.map(\.period)) }
+
+    /// First read: the stored records of the batch's persons in their months and the months either side.
+    package var personKeys: Set<PersonMonthKey> { IndicatorDelta.neighbourKeys(of: persons) }
+
+    /// The stored activity reports the batch's reports would replace.
+    package var activityKeys: Set<UnitMonth> { Set(activity.map { UnitMonth(unit: $0.unit, period: $0.period) }) }
+
+    /// Second read, once the stored persons are known: the households and village-months whose counts change.
+    package func touched(stored: [PersonMonthKey: PersonStatusRecord]) -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>) {
+        IndicatorDelta.householdsTouched(by: persons, stored: stored)
+    }
+
+    /// What the batch changes, given every stored row the two reads asked for.
+    package func effect(of delta: IndicatorDelta, state: BatchState) -> BatchEffect {
+        delta.effect(persons: persons, activity: activity, state: state)
+    }
+
+    /// The indicator changes to store: the effect's, plus every village's expected report in each month the
+    /// batch opened (a month no batch had reported for before).
+    package static func changes(of effect: BatchEffect, opened: [Period], delta: IndicatorDelta) -> [UnitMonth: IndicatorCounts] {
+        var changes = effect.indicatorChanges
+        for period in opened {
+            changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }
+        }
+        return changes
+    }
+}
