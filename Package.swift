@@ -175,7 +175,9 @@ let package = Package(
         // The parsers of outside input as fuzz targets (scripts/fuzz.sh), and their corpus replayed as tests.
         .target(
             name: "Fuzzing",
-            dependencies: ["Domain", "Wire", "Ledger", "Kafka", "Storage", "Processor", "Alerting", "Analysis", "Serve"],
+            dependencies: [
+                "Domain", "Wire", "Ledger", "Kafka", "Storage", "Processor", "Alerting", "Analysis", "Serve",
+            ],
             swiftSettings: strictSettings
         ),
         // The HTTP API alone, for deployment: the read side, without librdkafka (checked by scripts/check-module-graph.sh).
@@ -197,7 +199,8 @@ let package = Package(
         .executableTarget(
             name: "empmon",
             dependencies: [
-                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "AgentPage", "Ledger", "Simulator",
+                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "AgentPage",
+                "Ledger", "Simulator",
                 "Processor", "Analysis", "Situation", "Alerting", "Reporting", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -216,17 +219,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "FuzzRegressionTests", dependencies: ["Fuzzing", "Processor", "Domain", "TopologyFiles", "DevStack"], swiftSettings: strictSettings),
+            name: "FuzzRegressionTests", dependencies: ["Fuzzing", "Processor", "Domain", "TopologyFiles", "DevStack"],
+            swiftSettings: strictSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
         // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).
-        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Storage", "Domain", "TestSupport"], swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),
+        .testTarget(
+            name: "PostgresTests", dependencies: ["Postgres", "Storage", "Domain", "TestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "DevStackTests",
             dependencies: [
-                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage", "Alerting", "Situation", "Analysis", "Serve",
+                "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage",
+                "Alerting", "Situation", "Analysis", "Serve",
                 "Agent", "Ledger", "Simulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

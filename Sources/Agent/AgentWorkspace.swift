@@ -17,21 +17,26 @@ package struct AgentWorkspace: Sendable {
     package static var homeInWorkingDirectory: String { FileManager.default.currentDirectoryPath + "/.empmon-agent" }
 
     /// Sets up a home from a credentials file written by `empmon agent enroll`.
-    package static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace {
+    package static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace
+    {
         guard let data = FileManager.default.contents(atPath: credentialsFile) else {
             throw AgentError("cannot read the credentials file \(credentialsFile)")
         }
         let credentials: AgentCredentials
         do { credentials = try JSONDecoder().decode(AgentCredentials.self, from: data) } catch {
-            throw AgentError("\(credentialsFile) is not a credentials file from `empmon agent enroll`: \(error.localizedDescription)")
+            throw AgentError(
+                "\(credentialsFile) is not a credentials file from `empmon agent enroll`: \(error.localizedDescription)"
+            )
         }
         guard credentials.secretBytes.count >= 32, credentials.cityKeyBytes.count >= 32 else {
             throw AgentError("\(credentialsFile) has no usable secret or city key; enrol the agent again")
         }
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = credentialsPath(home)
         try? FileManager.default.removeItem(atPath: path)
-        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+        else {
             throw AgentError("cannot write \(path)")
         }
         return try AgentWorkspace(home: home, durable: durable)
@@ -71,10 +76,13 @@ package struct AgentWorkspace: Sendable {
     ) throws -> SubmitReport {
         let unit = try scopedUnit(unit)
         let ledger: PersonLedger
-        do { ledger = try PersonLedger.read(bytes, format: LedgerFormat(path: file)) } catch { throw AgentError("\(file): \(error)") }
+        do { ledger = try PersonLedger.read(bytes, format: LedgerFormat(path: file)) } catch {
+            throw AgentError("\(file): \(error)")
+        }
         let builder = SubmissionBuilder(
             unit: unit, period: period, agentID: credentials.agentID,
-            pseudonymizer: Pseudonymizer(cityKey: credentials.cityKeyBytes), signer: RecordSigner(secret: credentials.secretBytes),
+            pseudonymizer: Pseudonymizer(cityKey: credentials.cityKeyBytes),
+            signer: RecordSigner(secret: credentials.secretBytes),
             validator: RecordValidator(topology: topology, latestPeriod: latestPeriod))
         let built = builder.build(ledger, reportedAtMilliseconds: Delivery.now)
         var report = SubmitReport(encoding: ledger.encoding)
@@ -89,15 +97,18 @@ package struct AgentWorkspace: Sendable {
         for (line, record) in built.records {
             records.append(
                 SpooledRecord(
-                    recordID: record.recordID.text, recordKind: "person", period: period.description, submission: submission.id,
-                    line: line, personKey: record.personKey, unit: record.unit.description, payload: try Wire.encode(record)))
+                    recordID: record.recordID.text, recordKind: "person", period: period.description,
+                    submission: submission.id,
+                    line: line, personKey: record.personKey, unit: record.unit.description,
+                    payload: try Wire.encode(record)))
         }
         try spool.append(submission, records: records) { current in
             try manifest(.person, submission: submission, unit: unit, period: period, current: current)
         }
         report.spooled = built.records.count
         guard reportMissing else { return report }
-        let previous = try spool.previousPersons(unit: unit.description, period: period.description, before: submission.id)
+        let previous = try spool.previousPersons(
+            unit: unit.description, period: period.description, before: submission.id)
         let present = Set(built.records.map(\.record.personKey))
         report.missingFromPrevious = previous.filter { !present.contains($0.key) }.map(\.value).sorted()
         return report
@@ -109,7 +120,9 @@ package struct AgentWorkspace: Sendable {
     ) throws -> SubmitReport {
         let unit = try scopedUnit(unit)
         let ledger: ActivityLedger
-        do { ledger = try ActivityLedger.read(bytes, format: LedgerFormat(path: file)) } catch { throw AgentError("\(file): \(error)") }
+        do { ledger = try ActivityLedger.read(bytes, format: LedgerFormat(path: file)) } catch {
+            throw AgentError("\(file): \(error)")
+        }
         var report = SubmitReport(encoding: ledger.encoding)
         report.rows = ledger.counters.count + ledger.errors.count
         report.errors = ledger.errors
@@ -125,7 +138,8 @@ package struct AgentWorkspace: Sendable {
             submission,
             records: [
                 SpooledRecord(
-                    recordID: record.recordID.text, recordKind: "activity", period: period.description, submission: submission.id,
+                    recordID: record.recordID.text, recordKind: "activity", period: period.description,
+                    submission: submission.id,
                     line: nil, personKey: nil, unit: unit.description, payload: try Wire.encode(record))
             ]
         ) { current in try manifest(.activity, submission: submission, unit: unit, period: period, current: current) }
@@ -142,7 +156,8 @@ package struct AgentWorkspace: Sendable {
     ) async throws -> (pending: Int, outcome: Delivery.Outcome) {
         let pending = try spool.pendingCount()
         var delivery = Delivery(
-            spool: spool, kafka: KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security), agentID: credentials.agentID, logger: logger)
+            spool: spool, kafka: KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security),
+            agentID: credentials.agentID, logger: logger)
         if let beforeChunk {
             delivery.chunkSize = 1_000
             delivery.beforeChunk = beforeChunk
@@ -166,15 +181,19 @@ package struct AgentWorkspace: Sendable {
 
     /// The signed control total for a unit's month after `submission`, as the spool record that carries it.
     private func manifest(
-        _ kind: SubmissionManifest.Kind, submission: SpoolSubmission, unit: DivisionCode, period: Period, current: [String]
+        _ kind: SubmissionManifest.Kind, submission: SpoolSubmission, unit: DivisionCode, period: Period,
+        current: [String]
     ) throws -> SpooledRecord {
         var manifest = SubmissionManifest(
             recordID: .random(), unit: unit, period: period, kind: kind, records: current.count,
-            digest: SubmissionManifest.digest(of: current), reportedAtMilliseconds: Delivery.now, agentID: credentials.agentID)
+            digest: SubmissionManifest.digest(of: current), reportedAtMilliseconds: Delivery.now,
+            agentID: credentials.agentID)
         RecordSigner(secret: credentials.secretBytes).sign(&manifest)
         return SpooledRecord(
-            recordID: manifest.recordID.text, recordKind: Spool.manifestKind(for: kind.rawValue), period: period.description,
-            submission: submission.id, line: nil, personKey: nil, unit: unit.description, payload: try Wire.encode(manifest))
+            recordID: manifest.recordID.text, recordKind: Spool.manifestKind(for: kind.rawValue),
+            period: period.description,
+            submission: submission.id, line: nil, personKey: nil, unit: unit.description,
+            payload: try Wire.encode(manifest))
     }
 
     private func newSubmission(kind: String, period: Period, unit: DivisionCode, file: String) -> SpoolSubmission {

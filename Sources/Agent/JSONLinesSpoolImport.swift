@@ -50,7 +50,8 @@ enum JSONLinesSpoolImport {
                             unit: "", file: entry.file ?? "", at: entry.at ?? 0)
                         try spool.insert(submission, records: [], in: db)
                     case .record:
-                        guard let id = entry.recordID, let payload = entry.payload.flatMap({ Data(base64Encoded: $0) }) else {
+                        guard let id = entry.recordID, let payload = entry.payload.flatMap({ Data(base64Encoded: $0) })
+                        else {
                             continue
                         }
                         let record = SpooledRecord(
@@ -64,7 +65,8 @@ enum JSONLinesSpoolImport {
                         imported += 1
                     case .delivered:
                         guard let id = entry.recordID else { continue }
-                        try db.execute(sql: Spool.deliveredSQL, arguments: [entry.partition, entry.offset, entry.at, id])
+                        try db.execute(
+                            sql: Spool.deliveredSQL, arguments: [entry.partition, entry.offset, entry.at, id])
                     case .failed:
                         guard let id = entry.recordID else { continue }
                         try db.execute(sql: Spool.failedSQL, arguments: [entry.reason ?? "", id])

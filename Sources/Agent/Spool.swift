@@ -79,7 +79,11 @@ package final class Spool: Sendable {
     package let path: String
     private let database: DatabaseQueue
 
-    private enum State: Int { case pending = 0, delivered = 1, superseded = 2 }
+    private enum State: Int {
+        case pending = 0
+        case delivered = 1
+        case superseded = 2
+    }
 
     /// Opens (or creates) `spool.sqlite` in `directory`, importing an older JSON-lines `spool.log` once.
     /// With `durable` false (bulk publishers), commits are not synced one by one; call `sync()` before
@@ -142,7 +146,8 @@ package final class Spool: Sendable {
     static let previousSubmissionSQL = """
         SELECT id FROM submissions WHERE kind = 'person' AND period = ? AND unit = ? AND id <> ? ORDER BY seq DESC LIMIT 1
         """
-    static let submissionPersonsSQL = "SELECT person_key, line FROM records WHERE submission = ? AND person_key IS NOT NULL"
+    static let submissionPersonsSQL =
+        "SELECT person_key, line FROM records WHERE submission = ? AND person_key IS NOT NULL"
     static let pendingSQL = """
         SELECT seq, record_id, kind, period, submission, line, person_key, unit, payload FROM records
         WHERE state = 0 AND seq > ? ORDER BY seq LIMIT ?
@@ -202,12 +207,14 @@ package final class Spool: Sendable {
     /// current for the submission's unit and month (the last of each person, over every submission), in one
     /// transaction: a manifest is never spooled without its records, nor records without their manifest.
     package func append(
-        _ submission: SpoolSubmission, records: [SpooledRecord], manifest makeManifest: (_ currentRecordIDs: [String]) throws -> SpooledRecord
+        _ submission: SpoolSubmission, records: [SpooledRecord],
+        manifest makeManifest: (_ currentRecordIDs: [String]) throws -> SpooledRecord
     ) throws {
         try write { db in
             try self.insert(submission, records: records, in: db)
             var current: [String: String] = [:]
-            let rows = try Row.fetchCursor(db, sql: Self.unitMonthRecordsSQL, arguments: [submission.kind, submission.period, submission.unit])
+            let rows = try Row.fetchCursor(
+                db, sql: Self.unitMonthRecordsSQL, arguments: [submission.kind, submission.period, submission.unit])
             while let row = try rows.next() { current[row[1]] = row[0] }
             try self.insert(submission, records: [try makeManifest(Array(current.values))], in: db)
         }
@@ -216,7 +223,9 @@ package final class Spool: Sendable {
     func insert(_ submission: SpoolSubmission, records: [SpooledRecord], in db: Database) throws {
         try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO submissions (id, kind, period, unit, file, at) VALUES (?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [submission.id, submission.kind, submission.period, submission.unit, submission.file, submission.at])
+        ).execute(arguments: [
+            submission.id, submission.kind, submission.period, submission.unit, submission.file, submission.at,
+        ])
         let supersede = try db.cachedStatement(sql: Self.supersedeSQL)
         let insert = try db.cachedStatement(sql: Self.insertRecordSQL)
         for record in records {
@@ -231,7 +240,10 @@ package final class Spool: Sendable {
     /// Person keys and ledger lines of the latest earlier person submission for `unit`'s `period`.
     package func previousPersons(unit: String, period: String, before submission: String) throws -> [String: Int] {
         try database.read { db in
-            guard let previous = try String.fetchOne(db, sql: Self.previousSubmissionSQL, arguments: [period, unit, submission]) else {
+            guard
+                let previous = try String.fetchOne(
+                    db, sql: Self.previousSubmissionSQL, arguments: [period, unit, submission])
+            else {
                 return [:]
             }
             var persons: [String: Int] = [:]
@@ -257,7 +269,10 @@ package final class Spool: Sendable {
     }
 
     package func pendingCount() throws -> Int {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE state = 0 AND kind IN ('person', 'activity')") ?? 0 }
+        try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM records WHERE state = 0 AND kind IN ('person', 'activity')")
+                ?? 0
+        }
     }
 
     /// Records the broker's verdicts in one transaction.
@@ -299,7 +314,8 @@ package final class Spool: Sendable {
             }
             return rows.sorted { $0.key < $1.key }.map { month, value in
                 SpoolMonthStatus(
-                    kind: month.kind, period: month.period, pending: value.pending, delivered: value.delivered, failing: value.failing)
+                    kind: month.kind, period: month.period, pending: value.pending, delivered: value.delivered,
+                    failing: value.failing)
             }
         }
     }
@@ -331,7 +347,10 @@ package final class Spool: Sendable {
     }
 
     func isImported(_ source: String) throws -> Bool {
-        try database.read { db in try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM imports WHERE source = ?", arguments: [source]) ?? false }
+        try database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM imports WHERE source = ?", arguments: [source])
+                ?? false
+        }
     }
 }
 

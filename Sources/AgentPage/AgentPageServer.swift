@@ -36,7 +36,8 @@ package struct AgentPageServer: Sendable {
                 status: .ok,
                 headers: [
                     .contentType: "text/html; charset=utf-8", .cacheControl: "no-cache",
-                    .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                    .contentSecurityPolicy:
+                        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
                 ],
                 body: .init(byteBuffer: ByteBuffer(string: AgentPageHTML.html)))
         }
@@ -81,10 +82,12 @@ package struct AgentPageServer: Sendable {
             ? []
             : topology.units(of: .village, under: unit).map { village in
                 let township = village.code.parent.flatMap { topology[$0]?.name } ?? ""
-                return UnitChoice(code: village.code.description, name: township + " " + village.name, tier: village.tier.chineseName)
+                return UnitChoice(
+                    code: village.code.description, name: township + " " + village.name, tier: village.tier.chineseName)
             }
         return AgentInfo(
-            agent: workspace.credentials.agentID, unit: UnitChoice(code: unit.description, name: name, tier: unit.tier.chineseName),
+            agent: workspace.credentials.agentID,
+            unit: UnitChoice(code: unit.description, name: name, tier: unit.tier.chineseName),
             villages: villages, month: desk.now().previous.description)
     }
 
@@ -123,7 +126,8 @@ package struct AgentPageServer: Sendable {
         guard let periodText = query["period"].map(String.init), let period = Period(periodText) else {
             return problem(.badRequest, "请选择月份（YYYY-MM）")
         }
-        guard let unitText = query["unit"].map(String.init), let unit = DivisionCode(unitText), topology.contains(unit) else {
+        guard let unitText = query["unit"].map(String.init), let unit = DivisionCode(unitText), topology.contains(unit)
+        else {
             return problem(.badRequest, "请选择上报单位")
         }
         guard unit.tier == .village else { return problem(.badRequest, "人员台账按村（社区）上报，请选择一个村（社区）") }
@@ -141,7 +145,8 @@ package struct AgentPageServer: Sendable {
         let report: AgentWorkspace.SubmitReport
         do {
             report = try workspace.submitPersons(
-                file: name, bytes: Array(buffer: body), period: period, unit: unit, topology: topology, latestPeriod: desk.now(),
+                file: name, bytes: Array(buffer: body), period: period, unit: unit, topology: topology,
+                latestPeriod: desk.now(),
                 skipInvalid: skipInvalid)
         } catch {
             return problem(.unprocessableContent, "\(error)")
@@ -151,7 +156,8 @@ package struct AgentPageServer: Sendable {
             SubmitAnswer(
                 file: name, encoding: report.encoding.rawValue, rows: report.rows,
                 errors: report.errors.map { ErrorRow(line: $0.line, column: $0.column, reason: $0.chinese) },
-                ignoredColumns: report.ignoredColumns, spooled: report.spooled, missingFromPrevious: report.missingFromPrevious,
+                ignoredColumns: report.ignoredColumns, spooled: report.spooled,
+                missingFromPrevious: report.missingFromPrevious,
                 delivery: delivery))
     }
 
@@ -174,19 +180,26 @@ package struct AgentPageServer: Sendable {
         let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "ledger"
         return Response(
             status: .ok,
-            headers: [.contentType: type, .contentDisposition: "attachment; filename=\"ledger-template\"; filename*=UTF-8''\(encoded)"],
+            headers: [
+                .contentType: type,
+                .contentDisposition: "attachment; filename=\"ledger-template\"; filename*=UTF-8''\(encoded)",
+            ],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 
 /// Refuses requests for other hosts and state changes without the page's own header.
 struct LocalOnly<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let host = request.head.authority.map { $0.split(separator: ":").first.map(String.init) ?? $0 } ?? ""
         guard ["127.0.0.1", "localhost", "[::1]", ""].contains(host) else {
             return Response(status: .misdirectedRequest)
         }
-        if request.method == .post, request.headers.first(where: { $0.name.canonicalName == "x-empmon-agent" })?.value != "1" {
+        if request.method == .post,
+            request.headers.first(where: { $0.name.canonicalName == "x-empmon-agent" })?.value != "1"
+        {
             return Response(status: .forbidden)
         }
         var response = try await next(request, context)

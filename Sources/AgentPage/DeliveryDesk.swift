@@ -27,7 +27,8 @@ package actor DeliveryDesk {
     private var last: Attempt?
 
     package init(
-        workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, security: KafkaSecurity, currentPeriod: @escaping @Sendable () -> Period,
+        workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, security: KafkaSecurity,
+        currentPeriod: @escaping @Sendable () -> Period,
         logger: Logger
     ) {
         self.workspace = workspace
@@ -66,11 +67,15 @@ package actor DeliveryDesk {
     private func perform() async -> Attempt {
         let at = ISO8601DateFormatter().string(from: Date())
         do {
-            let (pending, outcome) = try await workspace.flush(timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), security: security, logger: logger)
-            return Attempt(at: at, pending: pending, delivered: outcome.delivered, failed: outcome.failed, error: outcome.lastError)
+            let (pending, outcome) = try await workspace.flush(
+                timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), security: security, logger: logger)
+            return Attempt(
+                at: at, pending: pending, delivered: outcome.delivered, failed: outcome.failed, error: outcome.lastError
+            )
         } catch {
             logger.error("delivery failed: \(error)")
-            return Attempt(at: at, pending: (try? workspace.spool.pendingCount()) ?? 0, delivered: 0, failed: 0, error: "\(error)")
+            return Attempt(
+                at: at, pending: (try? workspace.spool.pendingCount()) ?? 0, delivered: 0, failed: 0, error: "\(error)")
         }
     }
 }

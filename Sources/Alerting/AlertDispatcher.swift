@@ -4,7 +4,7 @@ import Logging
 import Postgres
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Delivers the outbox: each alert event to the alerts topic and to every webhook, until each accepts it.
@@ -51,10 +51,14 @@ package struct AlertDispatcher: Sendable {
                 if producer == nil, let kafka {
                     var quiet = logger
                     quiet.logLevel = max(logger.logLevel, .warning)
-                    producer = try KafkaProducer(configuration: KafkaProducerConfiguration(endpoint: kafka, clientID: "empmon-alerts"), logger: quiet)
+                    producer = try KafkaProducer(
+                        configuration: KafkaProducerConfiguration(endpoint: kafka, clientID: "empmon-alerts"),
+                        logger: quiet)
                 }
                 let errors = await publish(toKafka, producer: producer)
-                for (delivery, error) in zip(toKafka, errors) { try await record(delivery, error: error, outcome: &outcome) }
+                for (delivery, error) in zip(toKafka, errors) {
+                    try await record(delivery, error: error, outcome: &outcome)
+                }
             }
             // Webhooks, a few at a time: a slow receiver should not hold up the others for long.
             let toHooks = due.filter { $0.target != "kafka" }
@@ -66,7 +70,9 @@ package struct AlertDispatcher: Sendable {
                     for await (index, error) in group { errors[index] = error }
                     return errors
                 }
-                for (delivery, error) in zip(slice, errors) { try await record(delivery, error: error, outcome: &outcome) }
+                for (delivery, error) in zip(slice, errors) {
+                    try await record(delivery, error: error, outcome: &outcome)
+                }
             }
             let waiting = try await pendingCount()
             outcome.waiting = waiting.total
@@ -96,20 +102,27 @@ package struct AlertDispatcher: Sendable {
 
     func pendingCount() async throws -> (total: Int, nextDue: Date?) {
         try await database.withConnection { connection in
-            guard let row = try await connection.query(
-                "SELECT count(*), extract(epoch FROM min(next_attempt_at))::float8 FROM alert_deliveries WHERE delivered_at IS NULL"
-            ).first else { return (0, nil) }
+            guard
+                let row = try await connection.query(
+                    "SELECT count(*), extract(epoch FROM min(next_attempt_at))::float8 FROM alert_deliveries WHERE delivered_at IS NULL"
+                ).first
+            else { return (0, nil) }
             let (count, epoch) = try row.decode((Int, Double?).self)
             return (count, epoch.map { Date(timeIntervalSince1970: $0) })
         }
     }
 
     func record(_ delivery: Due, error: String?, outcome: inout Outcome) async throws {
-        if error == nil { outcome.delivered += 1 } else {
+        if error == nil {
+            outcome.delivered += 1
+        } else {
             outcome.failed += 1
-            logger.warning("alert delivery failed", metadata: [
-                "event": "\(delivery.eventID)", "target": "\(delivery.target)", "attempt": "\(delivery.attempts + 1)", "error": "\(error ?? "")",
-            ])
+            logger.warning(
+                "alert delivery failed",
+                metadata: [
+                    "event": "\(delivery.eventID)", "target": "\(delivery.target)",
+                    "attempt": "\(delivery.attempts + 1)", "error": "\(error ?? "")",
+                ])
         }
         try await database.withConnection { connection in
             if let error {
@@ -134,9 +147,10 @@ package struct AlertDispatcher: Sendable {
         var waiting: [KafkaMessageID: Int] = [:]
         for (index, delivery) in deliveries.enumerated() {
             do {
-                let id = try await producer.send(KafkaProducerMessage(
-                    topic: topic, key: Array(delivery.unit.utf8), value: Array(delivery.payload.utf8),
-                    headers: [KafkaHeader(key: "event-id", value: Array(String(delivery.eventID).utf8))]))
+                let id = try await producer.send(
+                    KafkaProducerMessage(
+                        topic: topic, key: Array(delivery.unit.utf8), value: Array(delivery.payload.utf8),
+                        headers: [KafkaHeader(key: "event-id", value: Array(String(delivery.eventID).utf8))]))
                 waiting[id] = index
             } catch {
                 verdicts[index] = "\(error)"

@@ -20,7 +20,10 @@ package struct AlertEngine: Sendable {
     package var forecaster: Forecaster
     package let logger: Logger
 
-    package init(database: PostgresClient, topology: Topology, configuration: AlertConfiguration, targets: UnitTargets?, logger: Logger) {
+    package init(
+        database: PostgresClient, topology: Topology, configuration: AlertConfiguration, targets: UnitTargets?,
+        logger: Logger
+    ) {
         self.database = database
         self.topology = topology
         self.configuration = configuration
@@ -46,18 +49,21 @@ package struct AlertEngine: Sendable {
         guard let first = periods.first, let last = periods.last else { return Summary() }
         let scope: Set<DivisionCode>? = touched.map { units in Set(units.flatMap { [$0] + $0.ancestors }) }
         let tiers = Set(configuration.rules.flatMap(\.tiers))
-        let units = topology.allDivisions.filter { tiers.contains($0.tier) && (scope?.contains($0.code) ?? true) }.map(\.code)
+        let units = topology.allDivisions.filter { tiers.contains($0.tier) && (scope?.contains($0.code) ?? true) }.map(
+            \.code)
         guard !units.isEmpty else { return Summary() }
         var counts = try await history.counts(units: units, from: first, through: last)
         let span = first.through(last)
         // Months after the latest one anybody reported for exist only through what earlier months carry into
         // them; they are not open for reporting yet, so nothing is missing from them.
         if counts[topology.city.code] == nil {
-            counts.merge(try await history.counts(units: [topology.city.code], from: first, through: last)) { a, _ in a }
+            counts.merge(try await history.counts(units: [topology.city.code], from: first, through: last)) { a, _ in a
+            }
         }
         let cityMonths = counts[topology.city.code] ?? [:]
         let lastReported = span.last { (cityMonths[$0]?["reporting_units"] ?? 0) > 0 }
-        let shortfalls = configuration.rules.contains { $0.kind == .missingRecords }
+        let shortfalls =
+            configuration.rules.contains { $0.kind == .missingRecords }
             ? try await recordShortfalls(from: first, through: last) : [:]
         // Rules judge the reported-plus-estimated figure: a village not yet reported is estimated from its month
         // before, moved as its county's reporting villages moved (`NonResponseImputation`), so that a month still
@@ -67,7 +73,8 @@ package struct AlertEngine: Sendable {
         let estimates: [Period: NonResponseImputation.Estimate]
         if scope == nil, tiers.contains(.village) {
             let imputation = NonResponseImputation(topology: topology)
-            estimates = Dictionary(uniqueKeysWithValues: span.map { ($0, imputation.estimate($0, villageCounts: counts)) })
+            estimates = Dictionary(
+                uniqueKeysWithValues: span.map { ($0, imputation.estimate($0, villageCounts: counts)) })
         } else {
             estimates = try await history.estimates(topology: topology, from: first, through: last)
         }
@@ -84,22 +91,34 @@ package struct AlertEngine: Sendable {
                 let status: AlertStatus
                 switch rule.kind {
                 case .threshold, .drop:
-                    status = AlertWalk.status(of: rule, indicator: indicator, months: months, span: span) ?? AlertStatus()
+                    status =
+                        AlertWalk.status(of: rule, indicator: indicator, months: months, span: span) ?? AlertStatus()
                 case .missingReports:
-                    status = AlertWalk.walk(AlertWalk.missingReportSignals(span.map { period in
-                        let row = months[period] ?? [:]
-                        let open = lastReported.map { period <= $0 } ?? false
-                        return (period, row["reporting_units"] ?? 0, row["expected_units"] ?? 0, open && now >= reportDeadline(period, day: rule.day ?? 10))
-                    }), rule: rule)
+                    status = AlertWalk.walk(
+                        AlertWalk.missingReportSignals(
+                            span.map { period in
+                                let row = months[period] ?? [:]
+                                let open = lastReported.map { period <= $0 } ?? false
+                                return (
+                                    period, row["reporting_units"] ?? 0, row["expected_units"] ?? 0,
+                                    open && now >= reportDeadline(period, day: rule.day ?? 10)
+                                )
+                            }), rule: rule)
                 case .missingRecords:
                     // Months without any manifest in the unit say nothing (agents older than control totals).
-                    status = AlertWalk.walk(span.map { period in
-                        guard let missing = shortfalls[UnitMonth(unit: unit, period: period)] else { return (period, .unknown) }
-                        return (period, missing > 0 ? .breach(value: Double(missing), line: 0) : .clear(value: 0))
-                    }, rule: rule)
+                    status = AlertWalk.walk(
+                        span.map { period in
+                            guard let missing = shortfalls[UnitMonth(unit: unit, period: period)] else {
+                                return (period, .unknown)
+                            }
+                            return (period, missing > 0 ? .breach(value: Double(missing), line: 0) : .clear(value: 0))
+                        }, rule: rule)
                 case .targetAtRisk:
                     status = AlertWalk.walk(
-                        AlertWalk.probabilitySignals(attainment(of: indicator, unit: unit, months: months, city: counts[topology.city.code] ?? [:], span: span), rule: rule),
+                        AlertWalk.probabilitySignals(
+                            attainment(
+                                of: indicator, unit: unit, months: months, city: counts[topology.city.code] ?? [:],
+                                span: span), rule: rule),
                         rule: rule)
                 }
                 outcomes.append(Outcome(rule: rule, unit: unit, indicator: indicator, status: status))
@@ -111,7 +130,9 @@ package struct AlertEngine: Sendable {
     /// Records missing from the ledger against the latest manifests, summed into every ancestor of the
     /// unit-month that lacks them; a unit-month is present when any manifest in its subtree is.
     func recordShortfalls(from first: Period, through last: Period) async throws -> [UnitMonth: Int] {
-        let standings = try await database.withConnection { try await ControlTotals.standings(from: first, through: last, on: $0) }
+        let standings = try await database.withConnection {
+            try await ControlTotals.standings(from: first, through: last, on: $0)
+        }
         var missing: [UnitMonth: Int] = [:]
         for standing in standings {
             for unit in [standing.unit] + standing.unit.ancestors {
@@ -127,7 +148,10 @@ package struct AlertEngine: Sendable {
     }
 
     /// The probability of reaching the year's target, for each month of the latest year in the data.
-    func attainment(of indicator: Indicator, unit: DivisionCode, months: [Period: IndicatorCounts], city: [Period: IndicatorCounts], span: [Period])
+    func attainment(
+        of indicator: Indicator, unit: DivisionCode, months: [Period: IndicatorCounts], city: [Period: IndicatorCounts],
+        span: [Period]
+    )
         -> [(Period, Double?)]
     {
         guard let last = span.last else { return [] }
@@ -136,11 +160,14 @@ package struct AlertEngine: Sendable {
             guard (months[period]?["reporting_units"] ?? 0) > 0 else { return (period, nil) }
             let cityLabour = Double(city[period]?["labour_force"] ?? 0)
             let share = cityLabour > 0 ? Double(months[period]?["labour_force"] ?? 0) / cityLabour : 0
-            guard let target = targets?.target(indicator.id, unit: unit, labourForceShare: share), target > 0 else { return (period, nil) }
+            guard let target = targets?.target(indicator.id, unit: unit, labourForceShare: share), target > 0 else {
+                return (period, nil)
+            }
             let history = Array(values[0...index])
             guard history.count >= period.month else { return (period, nil) }
             let outlook = try? TargetAttainment.outlook(
-                history: history, monthsElapsed: period.month, target: target, accumulates: indicator.accumulatesOverYear, forecaster: forecaster,
+                history: history, monthsElapsed: period.month, target: target,
+                accumulates: indicator.accumulatesOverYear, forecaster: forecaster,
                 seed: BatchForecast.seed(unit.description) &+ UInt64(index))
             return (period, outlook?.probability)
         }
@@ -164,7 +191,10 @@ package struct AlertEngine: Sendable {
             try await connection.query("SELECT pg_advisory_xact_lock($1, 0)", [Self.lockClass])
             var open: [String: (id: Int64, state: String)] = [:]
             let ruleIDs = PostgresArray(Set(outcomes.map(\.rule.id)).sorted())
-            for row in try await connection.query("SELECT id, rule_id, unit_code, state FROM alerts WHERE state <> 'resolved' AND rule_id = ANY($1::text[])", [ruleIDs]) {
+            for row in try await connection.query(
+                "SELECT id, rule_id, unit_code, state FROM alerts WHERE state <> 'resolved' AND rule_id = ANY($1::text[])",
+                [ruleIDs])
+            {
                 let (id, rule, unit, state) = try row.decode((Int64, String, String, String).self)
                 open[rule + "/" + unit] = (id, state)
             }
@@ -177,7 +207,9 @@ package struct AlertEngine: Sendable {
                     continue
                 case (.some("pending"), .inactive):
                     // A pending alert that never fired goes quietly.
-                    try await connection.query("UPDATE alerts SET state = 'resolved', resolved_at = now(), updated_at = now() WHERE id = $1", [existing?.id ?? 0])
+                    try await connection.query(
+                        "UPDATE alerts SET state = 'resolved', resolved_at = now(), updated_at = now() WHERE id = $1",
+                        [existing?.id ?? 0])
                 case (.some("firing"), .inactive), (.some("firing"), .pending):
                     let id = existing?.id ?? 0
                     try await update(connection, id: id, outcome: outcome, state: "resolved")
@@ -218,9 +250,13 @@ package struct AlertEngine: Sendable {
             INSERT INTO alerts (rule_id, unit_code, indicator, severity, state, since_period, last_period, value, threshold, message, fired_at)
             VALUES ($1, $2, $3, $4, $5, $6::date, $7::date, $8, $9, $10, CASE WHEN $5 = 'firing' THEN now() END) RETURNING id
             """,
-            [outcome.rule.id, outcome.unit.description, outcome.indicator.id.rawValue, outcome.rule.severity.rawValue, state,
-             "\(status.since ?? status.lastPeriod ?? Period.earliest)-01", "\(status.lastPeriod ?? Period.earliest)-01",
-             status.value, status.line, message(outcome)])
+            [
+                outcome.rule.id, outcome.unit.description, outcome.indicator.id.rawValue,
+                outcome.rule.severity.rawValue, state,
+                "\(status.since ?? status.lastPeriod ?? Period.earliest)-01",
+                "\(status.lastPeriod ?? Period.earliest)-01",
+                status.value, status.line, message(outcome),
+            ])
         return try row.first.map { try $0.decode(Int64.self, at: 0) } ?? 0
     }
 
@@ -233,14 +269,20 @@ package struct AlertEngine: Sendable {
                 resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END
             WHERE id = $1
             """,
-            [id, state, "\(status.lastPeriod ?? Period.earliest)-01", status.value, status.line, state == "resolved" ? resolvedMessage(outcome) : message(outcome)])
+            [
+                id, state, "\(status.lastPeriod ?? Period.earliest)-01", status.value, status.line,
+                state == "resolved" ? resolvedMessage(outcome) : message(outcome),
+            ])
     }
 
-    func event(_ connection: PostgresConnection, alertID: Int64, event: String, outcome: Outcome, webhooks: [String]) async throws {
+    func event(_ connection: PostgresConnection, alertID: Int64, event: String, outcome: Outcome, webhooks: [String])
+        async throws
+    {
         let status = outcome.status
         let payload: [String: String?] = [
             "alert_id": String(alertID), "event": event, "rule": outcome.rule.id, "kind": outcome.rule.kind.rawValue,
-            "severity": outcome.rule.severity.rawValue, "unit": outcome.unit.description, "unit_name": topology[outcome.unit]?.name,
+            "severity": outcome.rule.severity.rawValue, "unit": outcome.unit.description,
+            "unit_name": topology[outcome.unit]?.name,
             "indicator": outcome.indicator.id.rawValue, "indicator_name": outcome.indicator.chineseName,
             "since": status.since?.description, "period": status.lastPeriod?.description,
             "value": status.value.map { "\($0)" }, "threshold": status.line.map { "\($0)" },
@@ -249,9 +291,11 @@ package struct AlertEngine: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(payload.compactMapValues { $0 }), as: UTF8.self)
-        let id = try await connection.query(
-            "INSERT INTO alert_events (alert_id, event, payload) VALUES ($1, $2, $3::jsonb) RETURNING id", [alertID, event, json]
-        ).first.map { try $0.decode(Int64.self, at: 0) } ?? 0
+        let id =
+            try await connection.query(
+                "INSERT INTO alert_events (alert_id, event, payload) VALUES ($1, $2, $3::jsonb) RETURNING id",
+                [alertID, event, json]
+            ).first.map { try $0.decode(Int64.self, at: 0) } ?? 0
         for target in ["kafka"] + webhooks {
             try await connection.query("INSERT INTO alert_deliveries (event_id, target) VALUES ($1, $2)", [id, target])
         }
@@ -263,27 +307,33 @@ package struct AlertEngine: Sendable {
         let status = outcome.status
         let format = { (value: Double?) -> String in
             guard let value else { return "–" }
-            return indicator.unit == .rate || outcome.rule.kind == .targetAtRisk ? String(format: "%.1f%%", value * 100) : String(format: "%.0f", value)
+            return indicator.unit == .rate || outcome.rule.kind == .targetAtRisk
+                ? String(format: "%.1f%%", value * 100) : String(format: "%.0f", value)
         }
         let period = status.lastPeriod?.description ?? ""
         switch outcome.rule.kind {
         case .threshold:
             let direction = outcome.rule.below != nil ? "低于" : "高于"
-            return "\(name) \(period) \(indicator.chineseName) \(format(status.value))，\(direction)预警线 \(format(status.line))（自 \(status.since?.description ?? period) 起）"
+            return
+                "\(name) \(period) \(indicator.chineseName) \(format(status.value))，\(direction)预警线 \(format(status.line))（自 \(status.since?.description ?? period) 起）"
         case .drop:
             let direction = indicator.higherIsBetter ?? true ? "下降" : "上升"
-            return "\(name) \(period) \(indicator.chineseName) \(format(status.value))，较前 \(outcome.rule.trailingMonths ?? 3) 个月均值明显\(direction)（预警线 \(format(status.line))）"
+            return
+                "\(name) \(period) \(indicator.chineseName) \(format(status.value))，较前 \(outcome.rule.trailingMonths ?? 3) 个月均值明显\(direction)（预警线 \(format(status.line))）"
         case .targetAtRisk:
-            return "\(name) \(indicator.chineseName) 年度目标完成概率 \(format(status.value))，低于 \(format(status.line))（\(period)）"
+            return
+                "\(name) \(indicator.chineseName) 年度目标完成概率 \(format(status.value))，低于 \(format(status.line))（\(period)）"
         case .missingReports:
             return "\(name) \(period) 报送率 \(format(status.value))，截至次月 \(outcome.rule.day ?? 10) 日仍未报齐"
         case .missingRecords:
-            return "\(name) \(period) 有 \(Int(status.value ?? 0)) 条记录已由报送代理送达但未入库（与控制总数不符，自 \(status.since?.description ?? period) 起）"
+            return
+                "\(name) \(period) 有 \(Int(status.value ?? 0)) 条记录已由报送代理送达但未入库（与控制总数不符，自 \(status.since?.description ?? period) 起）"
         }
     }
 
     func resolvedMessage(_ outcome: Outcome) -> String {
         let name = topology[outcome.unit]?.name ?? outcome.unit.description
-        return "已恢复：\(name) \(outcome.status.lastPeriod?.description ?? "") \(outcome.indicator.chineseName)（规则 \(outcome.rule.id)）"
+        return
+            "已恢复：\(name) \(outcome.status.lastPeriod?.description ?? "") \(outcome.indicator.chineseName)（规则 \(outcome.rule.id)）"
     }
 }

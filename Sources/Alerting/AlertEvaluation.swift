@@ -48,7 +48,9 @@ package enum AlertWalk {
                     status.breaches = 0
                 }
                 status.breaches += 1
-                if status.state != .firing { status.state = status.breaches >= rule.requiredPeriods ? .firing : .pending }
+                if status.state != .firing {
+                    status.state = status.breaches >= rule.requiredPeriods ? .firing : .pending
+                }
             case .hold(let value):
                 status.lastPeriod = period
                 status.value = value
@@ -80,17 +82,22 @@ package enum AlertWalk {
     /// plus estimated, `AlertEngine`); nil for the other kinds. A month nobody in the unit has reported yet holds
     /// only what earlier months carry into it (the "month before" of new employment): no evidence either way; nor
     /// does a month whose rate rests on fewer than `min_denominator` persons.
-    package static func status(of rule: AlertRule, indicator: Indicator, months: [Period: IndicatorCounts], span: [Period]) -> AlertStatus? {
+    package static func status(
+        of rule: AlertRule, indicator: Indicator, months: [Period: IndicatorCounts], span: [Period]
+    ) -> AlertStatus? {
         let values = span.map { period -> (Period, Double?) in
             guard let row = months[period], (row["reporting_units"] ?? 0) > 0 else { return (period, nil) }
-            if let minimum = rule.minDenominator, case .ratio(_, let denominator) = indicator.rollup, (row[denominator] ?? 0) < minimum {
+            if let minimum = rule.minDenominator, case .ratio(_, let denominator) = indicator.rollup,
+                (row[denominator] ?? 0) < minimum
+            {
                 return (period, nil)
             }
             return (period, indicator.value(in: row))
         }
         switch rule.kind {
         case .threshold: return walk(thresholdSignals(values, rule: rule), rule: rule)
-        case .drop: return walk(dropSignals(values, rule: rule, higherIsBetter: indicator.higherIsBetter ?? true), rule: rule)
+        case .drop:
+            return walk(dropSignals(values, rule: rule, higherIsBetter: indicator.higherIsBetter ?? true), rule: rule)
         default: return nil
         }
     }
@@ -101,17 +108,28 @@ package enum AlertWalk {
             guard let value else { return (period, .unknown) }
             if let below = rule.below {
                 let resolve = rule.resolveAbove ?? below
-                return (period, value < below ? .breach(value: value, line: below) : value >= resolve ? .clear(value: value) : .hold(value: value))
+                return (
+                    period,
+                    value < below
+                        ? .breach(value: value, line: below)
+                        : value >= resolve ? .clear(value: value) : .hold(value: value)
+                )
             }
             let above = rule.above ?? .infinity
             let resolve = rule.resolveBelow ?? above
-            return (period, value > above ? .breach(value: value, line: above) : value <= resolve ? .clear(value: value) : .hold(value: value))
+            return (
+                period,
+                value > above
+                    ? .breach(value: value, line: above) : value <= resolve ? .clear(value: value) : .hold(value: value)
+            )
         }
     }
 
     /// Signals of a drop rule against the mean of the previous `trailing_months`: a fall for good-news
     /// indicators, a rise for bad-news ones.
-    package static func dropSignals(_ values: [(Period, Double?)], rule: AlertRule, higherIsBetter: Bool) -> [(Period, AlertSignal)] {
+    package static func dropSignals(_ values: [(Period, Double?)], rule: AlertRule, higherIsBetter: Bool) -> [(
+        Period, AlertSignal
+    )] {
         let k = max(1, rule.trailingMonths ?? 3)
         let drop = rule.drop ?? 0.2
         let resolve = rule.resolveDrop ?? drop
@@ -124,10 +142,20 @@ package enum AlertWalk {
             guard mean > 0 else { return (period, .unknown) }
             if higherIsBetter {
                 let line = mean * (1 - drop)
-                return (period, value < line ? .breach(value: value, line: line) : value >= mean * (1 - resolve) ? .clear(value: value) : .hold(value: value))
+                return (
+                    period,
+                    value < line
+                        ? .breach(value: value, line: line)
+                        : value >= mean * (1 - resolve) ? .clear(value: value) : .hold(value: value)
+                )
             }
             let line = mean * (1 + drop)
-            return (period, value > line ? .breach(value: value, line: line) : value <= mean * (1 + resolve) ? .clear(value: value) : .hold(value: value))
+            return (
+                period,
+                value > line
+                    ? .breach(value: value, line: line)
+                    : value <= mean * (1 + resolve) ? .clear(value: value) : .hold(value: value)
+            )
         }
     }
 
@@ -137,12 +165,18 @@ package enum AlertWalk {
         let resolve = rule.resolveAbove ?? line
         return values.map { period, value in
             guard let value else { return (period, .unknown) }
-            return (period, value < line ? .breach(value: value, line: line) : value >= resolve ? .clear(value: value) : .hold(value: value))
+            return (
+                period,
+                value < line
+                    ? .breach(value: value, line: line) : value >= resolve ? .clear(value: value) : .hold(value: value)
+            )
         }
     }
 
     /// Signals of missing reports: a month whose deadline has passed with fewer reporting units than expected.
-    package static func missingReportSignals(_ months: [(Period, reported: Int64, expected: Int64, due: Bool)]) -> [(Period, AlertSignal)] {
+    package static func missingReportSignals(_ months: [(Period, reported: Int64, expected: Int64, due: Bool)]) -> [(
+        Period, AlertSignal
+    )] {
         months.map { period, reported, expected, due in
             guard due, expected > 0 else { return (period, .unknown) }
             let rate = Double(reported) / Double(expected)

@@ -47,8 +47,13 @@ package struct AlertRule: Sendable, Codable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id, kind, indicator, tiers, severity, description, below, above, drop, day
-        case forPeriods = "for_periods", keepFiringFor = "keep_firing_for", resolveAbove = "resolve_above", resolveBelow = "resolve_below"
-        case trailingMonths = "trailing_months", resolveDrop = "resolve_drop", probabilityBelow = "probability_below"
+        case forPeriods = "for_periods"
+        case keepFiringFor = "keep_firing_for"
+        case resolveAbove = "resolve_above"
+        case resolveBelow = "resolve_below"
+        case trailingMonths = "trailing_months"
+        case resolveDrop = "resolve_drop"
+        case probabilityBelow = "probability_below"
         case minDenominator = "min_denominator"
     }
 
@@ -103,34 +108,62 @@ package struct AlertConfiguration: Sendable, Codable {
             if !seen.insert(rule.id).inserted { problems.append("\(name) is defined twice") }
             if rule.tiers.isEmpty { problems.append("\(name) names no tiers") }
             if let count = rule.forPeriods, count < 1 { problems.append("\(name): for_periods must be at least 1") }
-            if let count = rule.keepFiringFor, count < 1 { problems.append("\(name): keep_firing_for must be at least 1") }
+            if let count = rule.keepFiringFor, count < 1 {
+                problems.append("\(name): keep_firing_for must be at least 1")
+            }
             if ![.missingReports, .missingRecords].contains(rule.kind) {
-                guard let indicator = rule.indicator, IndicatorCatalogue.indicator(IndicatorID(rawValue: indicator)) != nil else {
+                guard let indicator = rule.indicator,
+                    IndicatorCatalogue.indicator(IndicatorID(rawValue: indicator)) != nil
+                else {
                     problems.append("\(name): indicator '\(rule.indicator ?? "")' is not in the catalogue")
                     continue
                 }
             }
             if let minimum = rule.minDenominator {
                 if minimum < 1 { problems.append("\(name): min_denominator must be at least 1") }
-                if ![.threshold, .drop].contains(rule.kind) || IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .rate {
+                if ![.threshold, .drop].contains(rule.kind)
+                    || IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .rate
+                {
                     problems.append("\(name): min_denominator applies to threshold and drop rules on a rate")
                 }
             }
             switch rule.kind {
             case .threshold:
-                if (rule.below == nil) == (rule.above == nil) { problems.append("\(name): a threshold rule needs exactly one of below or above") }
-                if let below = rule.below, let resolve = rule.resolveAbove, resolve < below { problems.append("\(name): resolve_above must not be under below") }
-                if let above = rule.above, let resolve = rule.resolveBelow, resolve > above { problems.append("\(name): resolve_below must not be over above") }
+                if (rule.below == nil) == (rule.above == nil) {
+                    problems.append("\(name): a threshold rule needs exactly one of below or above")
+                }
+                if let below = rule.below, let resolve = rule.resolveAbove, resolve < below {
+                    problems.append("\(name): resolve_above must not be under below")
+                }
+                if let above = rule.above, let resolve = rule.resolveBelow, resolve > above {
+                    problems.append("\(name): resolve_below must not be over above")
+                }
             case .drop:
-                if (rule.trailingMonths ?? 0) < 1 { problems.append("\(name): a drop rule needs trailing_months of at least 1") }
-                guard let drop = rule.drop, drop > 0, drop < 1 else { problems.append("\(name): drop is a share between 0 and 1, e.g. 0.2"); break }
-                if let resolve = rule.resolveDrop, !(0..<drop).contains(resolve) { problems.append("\(name): resolve_drop must be below drop") }
+                if (rule.trailingMonths ?? 0) < 1 {
+                    problems.append("\(name): a drop rule needs trailing_months of at least 1")
+                }
+                guard let drop = rule.drop, drop > 0, drop < 1 else {
+                    problems.append("\(name): drop is a share between 0 and 1, e.g. 0.2")
+                    break
+                }
+                if let resolve = rule.resolveDrop, !(0..<drop).contains(resolve) {
+                    problems.append("\(name): resolve_drop must be below drop")
+                }
             case .targetAtRisk:
-                guard let p = rule.probabilityBelow, p > 0, p < 1 else { problems.append("\(name): probability_below is a probability between 0 and 1"); break }
-                if let resolve = rule.resolveAbove, resolve < p { problems.append("\(name): resolve_above must not be under probability_below") }
-                if IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .count { problems.append("\(name): targets at risk are tracked for count indicators") }
+                guard let p = rule.probabilityBelow, p > 0, p < 1 else {
+                    problems.append("\(name): probability_below is a probability between 0 and 1")
+                    break
+                }
+                if let resolve = rule.resolveAbove, resolve < p {
+                    problems.append("\(name): resolve_above must not be under probability_below")
+                }
+                if IndicatorCatalogue.indicator(rule.indicatorID)?.unit != .count {
+                    problems.append("\(name): targets at risk are tracked for count indicators")
+                }
             case .missingReports:
-                if !(1...28).contains(rule.day ?? 0) { problems.append("\(name): day must be a day of the month from 1 to 28") }
+                if !(1...28).contains(rule.day ?? 0) {
+                    problems.append("\(name): day must be a day of the month from 1 to 28")
+                }
             case .missingRecords:
                 break
             }
@@ -141,11 +174,14 @@ package struct AlertConfiguration: Sendable, Codable {
                 continue
             }
         }
-        if !problems.isEmpty { throw Problem(description: "\(source):\n" + problems.map { "  " + $0 }.joined(separator: "\n")) }
+        if !problems.isEmpty {
+            throw Problem(description: "\(source):\n" + problems.map { "  " + $0 }.joined(separator: "\n"))
+        }
         return configuration
     }
 
     static func path(_ codingPath: [any CodingKey]) -> String {
-        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(
+            of: ".[", with: "[")
     }
 }

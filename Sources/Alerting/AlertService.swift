@@ -16,7 +16,10 @@ package final class AlertService: Service, Sendable {
     private let wake: AsyncStream<Void>
     private let waker: AsyncStream<Void>.Continuation
 
-    package init(engine: AlertEngine, dispatcher: AlertDispatcher, tick: Duration = .seconds(30), fullEvaluation: Duration = .seconds(3600), logger: Logger) {
+    package init(
+        engine: AlertEngine, dispatcher: AlertDispatcher, tick: Duration = .seconds(30),
+        fullEvaluation: Duration = .seconds(3600), logger: Logger
+    ) {
         self.engine = engine
         self.dispatcher = dispatcher
         self.tick = tick
@@ -46,10 +49,16 @@ package final class AlertService: Service, Sendable {
                 var lastFull = ContinuousClock.now
                 var first = true
                 for await _ in wake {
-                    let units = touched.withLock { units in defer { units.removeAll() }; return units }
+                    let units = touched.withLock { units in
+                        defer { units.removeAll() }
+                        return units
+                    }
                     let full = first || ContinuousClock.now - lastFull >= fullEvaluation
                     await evaluate(units: full ? nil : units, putBackOnFailure: units)
-                    if full { lastFull = ContinuousClock.now; first = false }
+                    if full {
+                        lastFull = ContinuousClock.now
+                        first = false
+                    }
                 }
                 // Shutting down: what the last commits touched is still evaluated.
                 let units = touched.withLock { $0 }
@@ -66,7 +75,12 @@ package final class AlertService: Service, Sendable {
             if units == nil || units?.isEmpty == false {
                 let summary = try await engine.evaluate(units: units)
                 if summary.fired + summary.resolved > 0 {
-                    logger.info("alerts", metadata: ["fired": "\(summary.fired)", "resolved": "\(summary.resolved)", "firing": "\(summary.stillFiring)"])
+                    logger.info(
+                        "alerts",
+                        metadata: [
+                            "fired": "\(summary.fired)", "resolved": "\(summary.resolved)",
+                            "firing": "\(summary.stillFiring)",
+                        ])
                 }
             }
             _ = try await dispatcher.deliver(patience: .zero)

@@ -4,7 +4,8 @@ package enum Accuracy {
     /// seasonal naive method with period `m`. Nil when the training data have no seasonal change to scale by.
     package static func mase(actual: [Double], forecast: [Double], training: [Double], period m: Int = 12) -> Double? {
         guard training.count > m, !actual.isEmpty, actual.count == forecast.count else { return nil }
-        let scale = (m..<training.count).map { abs(training[$0] - training[$0 - m]) }.reduce(0, +) / Double(training.count - m)
+        let scale =
+            (m..<training.count).map { abs(training[$0] - training[$0 - m]) }.reduce(0, +) / Double(training.count - m)
         guard scale > 0 else { return nil }
         return zip(actual, forecast).map { abs($0 - $1) }.reduce(0, +) / Double(actual.count) / scale
     }

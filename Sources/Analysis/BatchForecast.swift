@@ -28,21 +28,26 @@ package struct BatchForecast: Sendable {
                 residuals[node] = model.residuals
             }
             let reconciled = try Reconciler.reconcile(
-                base: base, residuals: residuals, hierarchy: hierarchy, method: reconciliation, nonNegative: nonNegative)
-            return Result(origin: all.mapValues { $0.end.next }, forecasts: reconciled.forecasts, shrinkage: reconciled.shrinkage)
+                base: base, residuals: residuals, hierarchy: hierarchy, method: reconciliation, nonNegative: nonNegative
+            )
+            return Result(
+                origin: all.mapValues { $0.end.next }, forecasts: reconciled.forecasts, shrinkage: reconciled.shrinkage)
         }
         let fitted = try await forecastAll(table.series, horizon: horizon)
         return Result(origin: table.series.mapValues { $0.end.next }, forecasts: fitted.mapValues(\.1), shrinkage: nil)
     }
 
     /// Fits and forecasts every series, spread over the cores.
-    func forecastAll(_ series: [String: SeriesTable.Series], horizon: Int) async throws -> [String: (FittedModel, SeriesForecast)] {
+    func forecastAll(_ series: [String: SeriesTable.Series], horizon: Int) async throws -> [String: (
+        FittedModel, SeriesForecast
+    )] {
         let forecaster = self.forecaster
         let inputs = series.keys.sorted().map { ($0, series[$0]?.values ?? []) }
         let fitted = try await inputs.concurrentMap { name, values throws -> (String, FittedModel, SeriesForecast) in
             do throws(ForecastError) {
                 let model = try forecaster.fit(values)
-                let forecast = forecaster.forecast(model, horizon: horizon, seed: Self.seed(name), nonNegative: !values.contains { $0 < 0 })
+                let forecast = forecaster.forecast(
+                    model, horizon: horizon, seed: Self.seed(name), nonNegative: !values.contains { $0 < 0 })
                 return (name, model, forecast)
             } catch {
                 throw ForecastError("\(name): \(error.description)")
@@ -53,7 +58,7 @@ package struct BatchForecast: Sendable {
 
     /// A stable seed per series, so that the same file gives the same intervals.
     package static func seed(_ name: String) -> UInt64 {
-        name.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
+        name.utf8.reduce(UInt64(1_469_598_103_934_665_603)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
     }
 }
 
@@ -79,7 +84,9 @@ package struct Backtest: Sendable {
         package var meanSMAPE: Double? { Self.mean(scores.compactMap(\.smape)) }
         package var meanNaiveSMAPE: Double? { Self.mean(scores.compactMap(\.naiveSMAPE)) }
 
-        static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+        static func mean(_ values: [Double]) -> Double? {
+            values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
     }
 
     package var forecaster = Forecaster()
@@ -93,7 +100,9 @@ package struct Backtest: Sendable {
         let inputs = table.series.keys.sorted().map { ($0, table.series[$0]?.values ?? []) }
         let outcomes = await inputs.concurrentMap { name, values -> (String, Result<Score, ForecastError>) in
             guard values.count - holdout > period else {
-                return (name, .failure(ForecastError("\(values.count) months leave fewer than \(period + 1) to fit on")))
+                return (
+                    name, .failure(ForecastError("\(values.count) months leave fewer than \(period + 1) to fit on"))
+                )
             }
             let training = Array(values.dropLast(holdout))
             let actual = Array(values.suffix(holdout))
@@ -101,12 +110,17 @@ package struct Backtest: Sendable {
                 let model = try forecaster.fit(training)
                 let mean = model.pointForecast(horizon: holdout)
                 let naive = Forecaster.seasonalNaive(training, period: period).pointForecast(horizon: holdout)
-                return (name, .success(Score(
-                    unit: name, months: values.count, model: model.name,
-                    mase: Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
-                    smape: Accuracy.smape(actual: actual, forecast: mean),
-                    naiveMASE: Accuracy.mase(actual: actual, forecast: naive, training: training, period: period),
-                    naiveSMAPE: Accuracy.smape(actual: actual, forecast: naive))))
+                return (
+                    name,
+                    .success(
+                        Score(
+                            unit: name, months: values.count, model: model.name,
+                            mase: Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
+                            smape: Accuracy.smape(actual: actual, forecast: mean),
+                            naiveMASE: Accuracy.mase(
+                                actual: actual, forecast: naive, training: training, period: period),
+                            naiveSMAPE: Accuracy.smape(actual: actual, forecast: naive)))
+                )
             } catch {
                 return (name, .failure(error))
             }

@@ -4,9 +4,20 @@ import Foundation
 /// The components of an exponential-smoothing state-space model (Hyndman, Koehler, Ord & Snyder 2008),
 /// written ETS(error, trend, season): e.g. ETS(M,Ad,M).
 package struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
-    package enum Error: String, Sendable, CaseIterable { case additive = "A", multiplicative = "M" }
-    package enum Trend: String, Sendable, CaseIterable { case none = "N", additive = "A", damped = "Ad" }
-    package enum Season: String, Sendable, CaseIterable { case none = "N", additive = "A", multiplicative = "M" }
+    package enum Error: String, Sendable, CaseIterable {
+        case additive = "A"
+        case multiplicative = "M"
+    }
+    package enum Trend: String, Sendable, CaseIterable {
+        case none = "N"
+        case additive = "A"
+        case damped = "Ad"
+    }
+    package enum Season: String, Sendable, CaseIterable {
+        case none = "N"
+        case additive = "A"
+        case multiplicative = "M"
+    }
 
     package let error: Error
     package let trend: Trend
@@ -26,7 +37,8 @@ package struct ETSSpec: Hashable, Sendable, CustomStringConvertible {
         else { return nil }
         var trendText = String(trendLetter)
         if letters.first == "D", letters.popFirst() != nil { trendText += "d" }
-        guard let trend = Trend(rawValue: trendText), letters.count == 1, let season = Season(rawValue: String(letters)) else { return nil }
+        guard let trend = Trend(rawValue: trendText), letters.count == 1, let season = Season(rawValue: String(letters))
+        else { return nil }
         self.init(error, trend, season)
     }
 
@@ -91,11 +103,14 @@ package struct ETSModel: Sendable {
         let n = y.count
         let seasonal = spec.season != .none
         let m = seasonal ? period : 1
-        let k = 1 + (spec.trend != .none ? 1 : 0) + (seasonal ? 1 : 0) + (spec.trend == .damped ? 1 : 0)  // smoothing
+        let k =
+            1 + (spec.trend != .none ? 1 : 0) + (seasonal ? 1 : 0) + (spec.trend == .damped ? 1 : 0)  // smoothing
             + 1 + (spec.trend != .none ? 1 : 0) + (seasonal ? m - 1 : 0)  // initial states
             + 1  // σ
         guard n - k - 1 > 0, !seasonal || n >= 2 * m else { return nil }
-        if spec.error == .multiplicative || spec.season == .multiplicative, y.contains(where: { $0 <= 0 }) { return nil }
+        if spec.error == .multiplicative || spec.season == .multiplicative, y.contains(where: { $0 <= 0 }) {
+            return nil
+        }
         guard let start = initialStates(y, spec: spec, period: m) else { return nil }
 
         let usesBeta = spec.trend != .none
@@ -103,7 +118,10 @@ package struct ETSModel: Sendable {
         let usesPhi = spec.trend == .damped
         func unpack(_ x: [Double]) -> (ETSParameters, ETSState) {
             var index = 0
-            func next() -> Double { defer { index += 1 }; return x[index] }
+            func next() -> Double {
+                defer { index += 1 }
+                return x[index]
+            }
             var parameters = ETSParameters(alpha: next())
             if usesBeta { parameters.beta = next() }
             if usesGamma { parameters.gamma = next() }
@@ -127,12 +145,25 @@ package struct ETSModel: Sendable {
         }
         var x0 = [0.2]
         var steps = [0.1]
-        if usesBeta { x0.append(0.02); steps.append(0.02) }
-        if usesGamma { x0.append(0.05); steps.append(0.05) }
-        if usesPhi { x0.append(0.95); steps.append(-0.05) }
+        if usesBeta {
+            x0.append(0.02)
+            steps.append(0.02)
+        }
+        if usesGamma {
+            x0.append(0.05)
+            steps.append(0.05)
+        }
+        if usesPhi {
+            x0.append(0.95)
+            steps.append(-0.05)
+        }
         let scale = max(abs(start.level), y.map(abs).max() ?? 1, 1e-6)
-        x0.append(start.level); steps.append(0.05 * scale)
-        if usesBeta { x0.append(start.trend); steps.append(0.01 * scale) }
+        x0.append(start.level)
+        steps.append(0.05 * scale)
+        if usesBeta {
+            x0.append(start.trend)
+            steps.append(0.01 * scale)
+        }
         var best = NelderMead().minimize(objective, start: x0, steps: steps)
         // A restart from the optimum escapes the premature collapses Nelder–Mead is known for.
         best = NelderMead(maxEvaluations: 1_000).minimize(objective, start: best.point, steps: steps.map { $0 * 0.5 })
@@ -175,7 +206,8 @@ package struct ETSModel: Sendable {
             path.reserveCapacity(horizon)
             for _ in 0..<horizon {
                 let mean = Filter.oneStep(state, spec: spec, parameters: parameters)
-                let error = spec.error == .additive ? sigma * generator.nextGaussian() : mean * sigma * generator.nextGaussian()
+                let error =
+                    spec.error == .additive ? sigma * generator.nextGaussian() : mean * sigma * generator.nextGaussian()
                 path.append(mean + error)
                 Filter.update(&state, error: error, spec: spec, parameters: parameters)
             }
@@ -296,7 +328,9 @@ enum Filter {
 
     /// Runs the model through the data. `criterion` is −2 log-likelihood up to a constant:
     /// n·log Σε² for additive error, n·log Σ(ε/ŷ)² + 2·Σ log|ŷ| for multiplicative.
-    static func run(_ y: [Double], spec: ETSSpec, parameters: ETSParameters, state initial: ETSState, period: Int) -> Run {
+    static func run(_ y: [Double], spec: ETSSpec, parameters: ETSParameters, state initial: ETSState, period: Int)
+        -> Run
+    {
         var state = initial
         var sumSquares = 0.0
         var logMeans = 0.0
@@ -306,7 +340,9 @@ enum Filter {
             let mean = oneStep(state, spec: spec, parameters: parameters)
             let error = value - mean
             if spec.error == .multiplicative {
-                guard mean > 0 else { return Run(criterion: .infinity, sumSquaredErrors: .infinity, residuals: [], state: state) }
+                guard mean > 0 else {
+                    return Run(criterion: .infinity, sumSquaredErrors: .infinity, residuals: [], state: state)
+                }
                 sumSquares += (error / mean) * (error / mean)
                 logMeans += log(mean)
             } else {
@@ -317,7 +353,9 @@ enum Filter {
             if spec.season == .multiplicative, state.seasonal.last.map({ $0 <= 0 }) == true {
                 return Run(criterion: .infinity, sumSquaredErrors: .infinity, residuals: [], state: state)
             }
-            if !state.level.isFinite { return Run(criterion: .infinity, sumSquaredErrors: .infinity, residuals: [], state: state) }
+            if !state.level.isFinite {
+                return Run(criterion: .infinity, sumSquaredErrors: .infinity, residuals: [], state: state)
+            }
         }
         let n = Double(y.count)
         let floor = 1e-12 * max(1, y.map { $0 * $0 }.reduce(0, +))

@@ -115,7 +115,9 @@ package struct Forecaster: Sendable {
     package static let minimumLength = 3
 
     package func fit(_ y: [Double]) throws(ForecastError) -> FittedModel {
-        guard y.count >= Self.minimumLength else { throw ForecastError("needs at least \(Self.minimumLength) months, has \(y.count)") }
+        guard y.count >= Self.minimumLength else {
+            throw ForecastError("needs at least \(Self.minimumLength) months, has \(y.count)")
+        }
         guard y.allSatisfy(\.isFinite) else { throw ForecastError("has a value that is not a finite number") }
         let m = seasonalPeriod
         let varies = y.contains { $0 != y[0] }
@@ -125,7 +127,9 @@ package struct Forecaster: Sendable {
         case .ets(let spec):
             guard varies else { return Self.naive(y) }
             guard let model = ETSModel.fit(y, spec: spec, period: m) else {
-                throw ForecastError("\(spec) cannot be fitted to \(y.count) months" + (y.contains { $0 <= 0 } ? " with zero or negative values" : ""))
+                throw ForecastError(
+                    "\(spec) cannot be fitted to \(y.count) months"
+                        + (y.contains { $0 <= 0 } ? " with zero or negative values" : ""))
             }
             return .ets(model)
         case .automatic:
@@ -140,7 +144,9 @@ package struct Forecaster: Sendable {
     }
 
     package func forecast(_ y: [Double], horizon: Int, seed: UInt64 = 1) throws(ForecastError) -> SeriesForecast {
-        guard (1...120).contains(horizon) else { throw ForecastError("horizon must be 1 to 120 months, not \(horizon)") }
+        guard (1...120).contains(horizon) else {
+            throw ForecastError("horizon must be 1 to 120 months, not \(horizon)")
+        }
         let model = try fit(y)
         return forecast(model, horizon: horizon, seed: seed, nonNegative: floorAtZero && !y.contains { $0 < 0 })
     }
@@ -152,13 +158,17 @@ package struct Forecaster: Sendable {
         switch model {
         case .naive(_, let sigma, _), .seasonalNaive(_, let sigma, _):
             var walkLength = { (step: Int) in Double(step + 1) }
-            if case .seasonalNaive(let season, _, _) = model { walkLength = { step in Double(step / season.count + 1) } }
+            if case .seasonalNaive(let season, _, _) = model {
+                walkLength = { step in Double(step / season.count + 1) }
+            }
             let bound = { (value: Double) in nonNegative ? max(0, value) : value }
             let spread = (0..<horizon).map { sigma * walkLength($0).squareRoot() }
             return SeriesForecast(
                 model: model.name, mean: mean,
-                lo80: (0..<horizon).map { bound(mean[$0] - 1.281552 * spread[$0]) }, hi80: (0..<horizon).map { bound(mean[$0] + 1.281552 * spread[$0]) },
-                lo95: (0..<horizon).map { bound(mean[$0] - 1.959964 * spread[$0]) }, hi95: (0..<horizon).map { bound(mean[$0] + 1.959964 * spread[$0]) })
+                lo80: (0..<horizon).map { bound(mean[$0] - 1.281552 * spread[$0]) },
+                hi80: (0..<horizon).map { bound(mean[$0] + 1.281552 * spread[$0]) },
+                lo95: (0..<horizon).map { bound(mean[$0] - 1.959964 * spread[$0]) },
+                hi95: (0..<horizon).map { bound(mean[$0] + 1.959964 * spread[$0]) })
         case .ets:
             break
         }

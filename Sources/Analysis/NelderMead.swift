@@ -4,7 +4,9 @@ struct NelderMead {
     var maxEvaluations = 2_000
     var tolerance = 1e-8
 
-    func minimize(_ objective: ([Double]) -> Double, start: [Double], steps: [Double]) -> (point: [Double], value: Double) {
+    func minimize(_ objective: ([Double]) -> Double, start: [Double], steps: [Double]) -> (
+        point: [Double], value: Double
+    ) {
         let dimension = start.count
         var simplex = [start]
         for index in 0..<dimension {
@@ -55,7 +57,9 @@ struct NelderMead {
                     values[dimension] = contractedValue
                 } else {
                     for vertex in 1...dimension {
-                        simplex[vertex] = (0..<dimension).map { simplex[0][$0] + 0.5 * (simplex[vertex][$0] - simplex[0][$0]) }
+                        simplex[vertex] = (0..<dimension).map {
+                            simplex[0][$0] + 0.5 * (simplex[vertex][$0] - simplex[0][$0])
+                        }
                         values[vertex] = objective(simplex[vertex])
                     }
                     evaluations += dimension

@@ -1,3 +1,7 @@
+// The matrices keep the names of the MinT papers (Wickramasuriya, Athanasopoulos & Hyndman 2019): S, T, E, U,
+// W, C, as the formulas are written there, so that the code can be read beside them.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 /// How base forecasts are made coherent across a hierarchy.
 package enum ReconciliationMethod: String, Sendable, CaseIterable {
     /// Forecast the leaves, add them up.
@@ -30,7 +34,9 @@ package enum Reconciler {
         let nodes = hierarchy.nodes
         for node in nodes where base[node] == nil { throw ForecastError("no base forecast for '\(node)'") }
         let horizon = base[nodes[0]]?.horizon ?? 0
-        guard nodes.allSatisfy({ base[$0]?.horizon == horizon }) else { throw ForecastError("base forecasts differ in horizon") }
+        guard nodes.allSatisfy({ base[$0]?.horizon == horizon }) else {
+            throw ForecastError("base forecasts differ in horizon")
+        }
         let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, $0) })
         let n = nodes.count
         let T = max(1, nodes.map { residuals[$0]?.count ?? 0 }.max() ?? 1)
@@ -38,7 +44,9 @@ package enum Reconciler {
         var E = [Double](repeating: 0, count: T * n)
         for (column, node) in nodes.enumerated() {
             let values = residuals[node] ?? []
-            for (offset, value) in values.enumerated() where value.isFinite { E[(T - values.count + offset) * n + column] = value }
+            for (offset, value) in values.enumerated() where value.isFinite {
+                E[(T - values.count + offset) * n + column] = value
+            }
         }
         var variance = [Double](repeating: 0, count: n)
         for t in 0..<T { for i in 0..<n { variance[i] += E[t * n + i] * E[t * n + i] } }
@@ -62,7 +70,9 @@ package enum Reconciler {
                     var combined = [Double](repeating: 0, count: T)
                     for leaf in leaves {
                         guard let i = index[leaf] else { continue }
-                        let w = (base[leaf]?.standardDeviation(at: step) ?? 0) / ((lambda * target[i] + (1 - lambda) * variance[i]).squareRoot())
+                        let w =
+                            (base[leaf]?.standardDeviation(at: step) ?? 0)
+                            / ((lambda * target[i] + (1 - lambda) * variance[i]).squareRoot())
                         guard w.isFinite else { continue }
                         diagonal += w * w * target[i]
                         for t in 0..<T { combined[t] += w * E[t * n + i] }
@@ -93,10 +103,13 @@ package enum Reconciler {
                     CWC[b * k + a] = value
                 }
             }
-            var rowsOfNode: [Int: [(Int, Double)]] = [:]  // each node sits in at most two rows: its own and its parent's
+            // Each node sits in at most two rows: its own and its parent's.
+            var rowsOfNode: [Int: [(Int, Double)]] = [:]
             for (a, row) in rows.enumerated() { for (i, sign) in row { rowsOfNode[i, default: []].append((a, sign)) } }
             for (i, memberships) in rowsOfNode {
-                for (a, signA) in memberships { for (b, signB) in memberships { CWC[a * k + b] += lambda * signA * signB * target[i] } }
+                for (a, signA) in memberships {
+                    for (b, signB) in memberships { CWC[a * k + b] += lambda * signA * signB * target[i] }
+                }
             }
             var WC = [Double](repeating: 0, count: n * k)  // W·Cᵀ
             for i in 0..<n {
@@ -107,7 +120,9 @@ package enum Reconciler {
                 }
             }
             for (a, row) in rows.enumerated() { for (i, sign) in row { WC[i * k + a] += lambda * sign * target[i] } }
-            guard let factor = Cholesky(CWC, size: k) else { throw ForecastError("the error covariance of the hierarchy is singular") }
+            guard let factor = Cholesky(CWC, size: k) else {
+                throw ForecastError("the error covariance of the hierarchy is singular")
+            }
             for step in 0..<horizon {
                 let yHat = nodes.map { base[$0]?.mean[step] ?? 0 }
                 let incoherence = rows.map { row in row.reduce(0) { $0 + $1.1 * yHat[$1.0] } }
@@ -128,13 +143,17 @@ package enum Reconciler {
                 for a in 0..<k { reduction += row[a] * solved[a] }
                 let w = lambda * target[i] + (1 - lambda) * variance[i]
                 let ratio = w > 0 ? max(0, w - reduction) / w : 1
-                for step in 0..<horizon { sd[step][i] = (base[nodes[i]]?.standardDeviation(at: step) ?? 0) * ratio.squareRoot() }
+                for step in 0..<horizon {
+                    sd[step][i] = (base[nodes[i]]?.standardDeviation(at: step) ?? 0) * ratio.squareRoot()
+                }
             }
         }
 
         var result: [String: SeriesForecast] = [:]
         for node in nodes {
-            result[node] = SeriesForecast(model: (base[node]?.model ?? "") + "+" + method.rawValue, mean: [], lo80: [], hi80: [], lo95: [], hi95: [])
+            result[node] = SeriesForecast(
+                model: (base[node]?.model ?? "") + "+" + method.rawValue, mean: [], lo80: [], hi80: [], lo95: [],
+                hi95: [])
         }
         for step in 0..<horizon {
             let means = hierarchy.aggregate(leaves: reconciledLeafMeans[step])
@@ -179,7 +198,8 @@ package enum Reconciler {
         }
         let Td = Double(T)
         let allV = (rowSquares.map { $0 * $0 }.reduce(0, +) - gramSquares / Td) / (Td * (Td - 1))
-        let diagonalV = (0..<n).map { columnFourth[$0] - columnSquares[$0] * columnSquares[$0] / Td }.reduce(0, +) / (Td * (Td - 1))
+        let diagonalV =
+            (0..<n).map { columnFourth[$0] - columnSquares[$0] * columnSquares[$0] / Td }.reduce(0, +) / (Td * (Td - 1))
         let offDiagonalCorrelation = (gramSquares - columnSquares.map { $0 * $0 }.reduce(0, +)) / (Td * Td)
         guard offDiagonalCorrelation > 0 else { return 1 }
         return min(1, max(0, (allV - diagonalV) / offDiagonalCorrelation))
@@ -202,14 +222,20 @@ struct Cholesky {
                     var sum = matrix[i * size + j] + (i == j ? ridge : 0)
                     for p in 0..<j { sum -= l[i * size + p] * l[j * size + p] }
                     if i == j {
-                        if sum <= 0 { ok = false; break }
+                        if sum <= 0 {
+                            ok = false
+                            break
+                        }
                         l[i * size + i] = sum.squareRoot()
                     } else {
                         l[i * size + j] = sum / l[j * size + j]
                     }
                 }
             }
-            if ok { lower = l; return }
+            if ok {
+                lower = l
+                return
+            }
         }
         return nil
     }

@@ -14,7 +14,9 @@ package struct SeasonalAdjustment: Sendable {
     /// The smallest series worth adjusting: three full years.
     package static let minimumLength = 36
 
-    static let henderson13 = [-0.01935, -0.02786, 0, 0.06549, 0.14735, 0.21433, 0.24006, 0.21433, 0.14735, 0.06549, 0, -0.02786, -0.01935]
+    static let henderson13 = [
+        -0.01935, -0.02786, 0, 0.06549, 0.14735, 0.21433, 0.24006, 0.21433, 0.14735, 0.06549, 0, -0.02786, -0.01935,
+    ]
     static let threeByThree = [1.0, 2, 3, 2, 1].map { $0 / 9 }
     static let threeByFive = [1.0, 2, 3, 3, 3, 2, 1].map { $0 / 15 }
 
@@ -23,9 +25,11 @@ package struct SeasonalAdjustment: Sendable {
         let multiplicative = y.allSatisfy { $0 > 0 }
         let z = multiplicative ? y.map { log($0) } : y
         let firstTrend = Self.centredMovingAverage(z, period: m)
-        let firstSeasonal = Self.normalised(Self.seasonalFilter(zip(z, firstTrend).map { $0 - $1 }, period: m, weights: Self.threeByThree), period: m)
+        let firstSeasonal = Self.normalised(
+            Self.seasonalFilter(zip(z, firstTrend).map { $0 - $1 }, period: m, weights: Self.threeByThree), period: m)
         let secondTrend = Self.filter(zip(z, firstSeasonal).map { $0 - $1 }, weights: Self.henderson13)
-        let seasonal = Self.normalised(Self.seasonalFilter(zip(z, secondTrend).map { $0 - $1 }, period: m, weights: Self.threeByFive), period: m)
+        let seasonal = Self.normalised(
+            Self.seasonalFilter(zip(z, secondTrend).map { $0 - $1 }, period: m, weights: Self.threeByFive), period: m)
         let adjusted = zip(z, seasonal).map { $0 - $1 }
         let trend = Self.filter(adjusted, weights: Self.henderson13)
         self.multiplicative = multiplicative

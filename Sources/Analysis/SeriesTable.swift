@@ -1,5 +1,5 @@
-import Foundation
 import Domain
+import Foundation
 
 /// Monthly series in long form, `unit,period,value` with an optional `parent` column — what `empmon forecast`
 /// and `empmon backtest` read.
@@ -24,7 +24,8 @@ package struct SeriesTable: Sendable {
     package struct Problems: Error, CustomStringConvertible, Sendable {
         package let messages: [String]
         package var description: String {
-            (messages.prefix(20) + (messages.count > 20 ? ["… and \(messages.count - 20) more"] : [])).joined(separator: "\n")
+            (messages.prefix(20) + (messages.count > 20 ? ["… and \(messages.count - 20) more"] : [])).joined(
+                separator: "\n")
         }
     }
 
@@ -41,26 +42,41 @@ package struct SeriesTable: Sendable {
         var problems: [String] = []
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { String($0) }
         while lines.last?.isEmpty == true { lines.removeLast() }
-        guard let headerLine = lines.first else { throw Problems(messages: ["the file is empty; expected a header unit,period,value[,parent]"]) }
-        let header = headerLine.trimmingCharacters(in: ["\u{FEFF}", " "]).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard let unitColumn = header.firstIndex(of: "unit"), let periodColumn = header.firstIndex(of: "period"), let valueColumn = header.firstIndex(of: "value") else {
-            throw Problems(messages: ["line 1: the header must name the columns unit, period and value (and optionally parent); found '\(headerLine)'"])
+        guard let headerLine = lines.first else {
+            throw Problems(messages: ["the file is empty; expected a header unit,period,value[,parent]"])
+        }
+        let header = headerLine.trimmingCharacters(in: ["\u{FEFF}", " "]).split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard let unitColumn = header.firstIndex(of: "unit"), let periodColumn = header.firstIndex(of: "period"),
+            let valueColumn = header.firstIndex(of: "value")
+        else {
+            throw Problems(messages: [
+                "line 1: the header must name the columns unit, period and value (and optionally parent); found '\(headerLine)'"
+            ])
         }
         let parentColumn = header.firstIndex(of: "parent")
         let indicatorColumn = header.firstIndex(of: "indicator")
-        if indicator != nil, indicatorColumn == nil { throw Problems(messages: ["line 1: an indicator was asked for but the file has no indicator column"]) }
+        if indicator != nil, indicatorColumn == nil {
+            throw Problems(messages: ["line 1: an indicator was asked for but the file has no indicator column"])
+        }
         var points: [String: [Period: Double]] = [:]
         var parents: [String: String?] = [:]
         for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let number = index + 1
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard fields.count >= header.count else {
                 problems.append("line \(number): expected \(header.count) fields, found \(fields.count)")
                 continue
             }
             if let indicator, let indicatorColumn, fields[indicatorColumn] != indicator { continue }
             let unit = fields[unitColumn]
-            guard !unit.isEmpty else { problems.append("line \(number): the unit is empty"); continue }
+            guard !unit.isEmpty else {
+                problems.append("line \(number): the unit is empty")
+                continue
+            }
             guard let period = Period(fields[periodColumn]) else {
                 problems.append("line \(number): period '\(fields[periodColumn])' is not YYYY-MM")
                 continue
@@ -88,7 +104,9 @@ package struct SeriesTable: Sendable {
             guard let first = periods.first, let last = periods.last else { continue }
             let missing = first.through(last).filter { values[$0] == nil }
             if !missing.isEmpty, !missingAsZero {
-                problems.append("\(unit) has no value for \(missing.prefix(5).map(\.description).joined(separator: ", "))\(missing.count > 5 ? " …" : "") between \(first) and \(last)")
+                problems.append(
+                    "\(unit) has no value for \(missing.prefix(5).map(\.description).joined(separator: ", "))\(missing.count > 5 ? " …" : "") between \(first) and \(last)"
+                )
                 continue
             }
             series[unit] = Series(unit: unit, start: first, values: periods.map { values[$0] ?? 0 })
@@ -127,7 +145,9 @@ package struct SeriesTable: Sendable {
         if ends.count > 1 {
             let latest = ends.max() ?? Period.earliest
             let behind = hierarchy.nodes.filter { (all[$0]?.end ?? latest) != latest }
-            throw Problems(messages: ["a hierarchy is forecast from one month: \(behind.prefix(5).joined(separator: ", ")) end\(behind.count == 1 ? "s" : "") before \(latest)"])
+            throw Problems(messages: [
+                "a hierarchy is forecast from one month: \(behind.prefix(5).joined(separator: ", ")) end\(behind.count == 1 ? "s" : "") before \(latest)"
+            ])
         }
         return (hierarchy, all)
     }

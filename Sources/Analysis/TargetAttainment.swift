@@ -20,7 +20,8 @@ package enum TargetAttainment {
     ///   - monthsElapsed: months of the target year in `history`'s tail (1–12).
     ///   - accumulates: whether the target is a year's total (new employment) or a year-end level (a rate).
     package static func outlook(
-        history: [Double], monthsElapsed: Int, target: Double, accumulates: Bool, forecaster: Forecaster = Forecaster(), seed: UInt64 = 7
+        history: [Double], monthsElapsed: Int, target: Double, accumulates: Bool, forecaster: Forecaster = Forecaster(),
+        seed: UInt64 = 7
     ) throws(ForecastError) -> TargetOutlook {
         guard (1...12).contains(monthsElapsed), history.count >= monthsElapsed else {
             throw ForecastError("months elapsed must be 1 to 12 and within the history")
@@ -29,7 +30,9 @@ package enum TargetAttainment {
         let remaining = 12 - monthsElapsed
         guard remaining > 0 else {
             let reached: Double = achieved >= target ? 1 : 0
-            return TargetOutlook(target: target, achieved: achieved, expected: achieved, lo80: achieved, hi80: achieved, probability: reached)
+            return TargetOutlook(
+                target: target, achieved: achieved, expected: achieved, lo80: achieved, hi80: achieved,
+                probability: reached)
         }
         let model = try forecaster.fit(history)
         var generator = SeededGenerator(seed: seed)
@@ -40,7 +43,8 @@ package enum TargetAttainment {
             return accumulates ? achieved + values.reduce(0, +) : values[values.count - 1]
         }.sorted()
         let point = model.pointForecast(horizon: remaining)
-        let expected = accumulates ? achieved + point.map { nonNegative ? max(0, $0) : $0 }.reduce(0, +) : point[point.count - 1]
+        let expected =
+            accumulates ? achieved + point.map { nonNegative ? max(0, $0) : $0 }.reduce(0, +) : point[point.count - 1]
         let reached = Double(totals.filter { $0 >= target }.count) / Double(totals.count)
         return TargetOutlook(
             target: target, achieved: achieved, expected: expected,

@@ -97,7 +97,8 @@ package struct ConnectionSettings: Sendable {
         else {
             throw DevStackError(
                 "no connection settings: pass --postgres-url and --kafka, set EMPMON_POSTGRES_URL and "
-                    + "EMPMON_KAFKA_BOOTSTRAP, or start the dev stack with `empmon dev up` (looked for \(devHome.settingsFile))")
+                    + "EMPMON_KAFKA_BOOTSTRAP, or start the dev stack with `empmon dev up` (looked for \(devHome.settingsFile))"
+            )
         }
         return ConnectionSettings(postgresURL: url, kafkaBootstrap: bootstrap)
     }

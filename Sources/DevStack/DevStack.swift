@@ -2,8 +2,9 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The embedded development stack: a private PostgreSQL and a mock Kafka cluster in its own process,
@@ -62,7 +63,8 @@ package struct DevStack: Sendable {
     /// What is running, as a person would want to see it.
     package func status() async throws -> DevStatus {
         guard let settings = try home.loadSettings() else {
-            return DevStatus(settingsFile: home.settingsFile, settings: nil, postgres: "not set up", kafka: "not set up")
+            return DevStatus(
+                settingsFile: home.settingsFile, settings: nil, postgres: "not set up", kafka: "not set up")
         }
         let postgres = try localPostgres(previous: settings)
         var postgresLine = "stopped"
@@ -79,7 +81,8 @@ package struct DevStack: Sendable {
         if isOurMockKafka(settings.kafka.pid) {
             do {
                 let admin = try KafkaAdmin(
-                    configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quietLogger)
+                    configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap),
+                    logger: quietLogger)
                 let brokers = try await admin.brokers(timeout: .seconds(5))
                 let topics = try await admin.listTopics(timeout: .seconds(5))
                 kafkaLine =
@@ -113,7 +116,8 @@ package struct DevStack: Sendable {
 
     private func localPostgres(previous: DevSettings?) throws -> LocalPostgres {
         let runAsUser = self.runAsUser
-        let dataDirectory = previous?.postgres.dataDirectory ?? LocalPostgres.dataDirectory(home: home, runAsUser: runAsUser)
+        let dataDirectory =
+            previous?.postgres.dataDirectory ?? LocalPostgres.dataDirectory(home: home, runAsUser: runAsUser)
         let port: Int
         if let running = LocalPostgres.runningPort(dataDirectory: dataDirectory) {
             port = running
@@ -123,7 +127,8 @@ package struct DevStack: Sendable {
             port = try Subprocess.freeLoopbackPort()
         }
         return LocalPostgres(
-            dataDirectory: dataDirectory, logFile: (dataDirectory as NSString).deletingLastPathComponent + "/postgres.log",
+            dataDirectory: dataDirectory,
+            logFile: (dataDirectory as NSString).deletingLastPathComponent + "/postgres.log",
             binDirectory: try previous?.postgres.binDirectory ?? LocalPostgres.findBinDirectory(), port: port,
             runAsUser: runAsUser)
     }
@@ -142,7 +147,10 @@ package struct DevStack: Sendable {
         try? FileManager.default.removeItem(atPath: home.kafkaReadyFile)
         let pid = try Subprocess.spawnDetached(
             Subprocess.currentExecutable,
-            ["dev", "kafka", "--brokers", String(brokers), "--control-socket", socketPath, "--ready-file", home.kafkaReadyFile],
+            [
+                "dev", "kafka", "--brokers", String(brokers), "--control-socket", socketPath, "--ready-file",
+                home.kafkaReadyFile,
+            ],
             logFile: home.kafkaLog)
         for _ in 0..<300 {
             if FileManager.default.fileExists(atPath: home.kafkaReadyFile) {
@@ -153,7 +161,8 @@ package struct DevStack: Sendable {
         }
         let log = (try? String(contentsOfFile: home.kafkaLog, encoding: .utf8)) ?? ""
         if Subprocess.isAlive(pid) { kill(pid, SIGKILL) }
-        throw DevStackError("the mock Kafka cluster did not start; its log (\(home.kafkaLog)) ends:\n\(log.suffix(1500))")
+        throw DevStackError(
+            "the mock Kafka cluster did not start; its log (\(home.kafkaLog)) ends:\n\(log.suffix(1500))")
     }
 
     private var quietLogger: Logger {
@@ -198,6 +207,6 @@ package enum MockKafkaProcess {
             return source
         }
         for await _ in stream { break }
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
     }
 }

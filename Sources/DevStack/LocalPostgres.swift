@@ -1,7 +1,8 @@
 import Foundation
 import Postgres
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A private PostgreSQL instance from the installed server binaries, on 127.0.0.1 only.
@@ -25,7 +26,8 @@ struct LocalPostgres {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
             .compactMap(Int.init).sorted()
-        for version in versions.reversed() where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/initdb") {
+        for version in versions.reversed()
+        where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/initdb") {
             return "\(root)/\(version)/bin"
         }
         throw DevStackError("no PostgreSQL server found under \(root); install it with `apt-get install postgresql`")
@@ -49,7 +51,9 @@ struct LocalPostgres {
 
     /// The port a running server listens on, from its pid file (line 4), so a restart of `up` finds it.
     static func runningPort(dataDirectory: String) -> Int? {
-        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8) else { return nil }
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8) else {
+            return nil
+        }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count > 3, let pid = Int32(lines[0]), Subprocess.isAlive(pid) else { return nil }
         return Int(lines[3])
@@ -59,7 +63,9 @@ struct LocalPostgres {
 
     func initialize() throws {
         try makeOwnedDirectory(dataDirectory, mode: 0o700)
-        if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logFile) {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+        }
         try chownToServerUser(logFile)
         try Subprocess.run(
             binDirectory + "/initdb",
@@ -81,7 +87,8 @@ struct LocalPostgres {
     }
 
     func stop() throws {
-        try Subprocess.run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"], asUser: runAsUser)
+        try Subprocess.run(
+            binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"], asUser: runAsUser)
     }
 
     /// Creates the project database once the server accepts connections.

@@ -1,7 +1,8 @@
 import Foundation
 import Kafka
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A line protocol on a Unix socket through which other processes steer the dev stack's mock Kafka
@@ -42,7 +43,9 @@ package enum MockKafkaControl {
             case ("ping", _):
                 return "ok \(cluster.bootstrapServers)"
             case ("create-topic", 3...4):
-                guard let partitions = Int32(words[2]), partitions > 0 else { return "error partitions must be a positive number" }
+                guard let partitions = Int32(words[2]), partitions > 0 else {
+                    return "error partitions must be a positive number"
+                }
                 let replication = words.count == 4 ? Int32(words[3]) ?? 1 : 1
                 try cluster.createTopic(words[1], partitions: partitions, replicationFactor: replication)
                 return "ok created \(words[1]) with \(partitions) partitions"
@@ -51,7 +54,8 @@ package enum MockKafkaControl {
                 if words[0] == "broker-down" { try cluster.setBrokerDown(id) } else { try cluster.setBrokerUp(id) }
                 return "ok \(words[0]) \(id)"
             default:
-                return "error unknown request; use ping, create-topic NAME PARTITIONS [REPLICATION], broker-down ID, broker-up ID"
+                return
+                    "error unknown request; use ping, create-topic NAME PARTITIONS [REPLICATION], broker-down ID, broker-up ID"
             }
         } catch {
             return "error \(error)"
@@ -65,7 +69,9 @@ package enum MockKafkaControl {
         guard fd >= 0 else { throw DevStackError("cannot create the control socket") }
         var address = try unixAddress(socketPath)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             close(fd)
@@ -97,7 +103,9 @@ package enum MockKafkaControl {
         guard fd >= 0 else { throw DevStackError("cannot create a socket") }
         var address = try unixAddress(path)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else {
             close(fd)

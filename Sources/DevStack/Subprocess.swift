@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Small helpers for the processes the dev stack runs; all on loopback, all by pid.
@@ -49,10 +50,12 @@ enum Subprocess {
         // POSIX_SPAWN_SETSID: a detached child outlives this command and its terminal.
         if newSession { posix_spawnattr_setflags(&attributes, Int16(0x80)) }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
-        defer { envp?.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map {
+            $0.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        }
+        defer { for pointer in envp ?? [] { free(pointer) } }
         let status: Int32
         if var envp {
             status = posix_spawn(&pid, executable, &actions, &attributes, argv, &envp)
@@ -89,7 +92,9 @@ enum Subprocess {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw DevStackError("cannot bind a socket on 127.0.0.1 to find a free port") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -113,7 +118,9 @@ package enum ChildProcess {
 
     /// Starts a program in the background with output appended to `logFile`; returns its pid, for the
     /// caller to wait for or kill.
-    package static func start(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)
+    package static func start(
+        _ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil
+    )
         throws -> Int32
     {
         try Subprocess.spawn(executable, arguments, outputFile: logFile, newSession: false, environment: environment)
@@ -151,10 +158,13 @@ package enum ChildProcess {
         let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         close(outputFD)
         defer { unlink(outputPath) }
-        let pid = try Subprocess.spawn(executable, arguments, outputFile: outputPath, newSession: false, environment: environment)
+        let pid = try Subprocess.spawn(
+            executable, arguments, outputFile: outputPath, newSession: false, environment: environment)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw DevStackError("lost track of \(executable): \(String(cString: strerror(errno)))") }
+            guard errno == EINTR else {
+                throw DevStackError("lost track of \(executable): \(String(cString: strerror(errno)))")
+            }
         }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)

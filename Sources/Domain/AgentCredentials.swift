@@ -2,7 +2,9 @@ import Foundation
 
 /// What an enrolled agent needs to work: written by `empmon agent enroll`, read by `empmon agent init`.
 package struct AgentCredentials: Codable, Sendable, Equatable {
-    package init(agentID: String, unit: DivisionCode, name: String, secret: String, cityKey: String, kafkaBootstrap: String) {
+    package init(
+        agentID: String, unit: DivisionCode, name: String, secret: String, cityKey: String, kafkaBootstrap: String
+    ) {
         self.agentID = agentID
         self.unit = unit
         self.name = name
@@ -23,4 +25,3 @@ package struct AgentCredentials: Codable, Sendable, Equatable {
     package var secretBytes: [UInt8] { Array(Data(base64Encoded: secret) ?? Data()) }
     package var cityKeyBytes: [UInt8] { Array(Data(base64Encoded: cityKey) ?? Data()) }
 }
-

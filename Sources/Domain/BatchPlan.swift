@@ -28,7 +28,9 @@ package struct BatchPlan: Sendable {
     package var activityKeys: Set<UnitMonth> { Set(activity.map { UnitMonth(unit: $0.unit, period: $0.period) }) }
 
     /// Second read, once the stored persons are known: the households and village-months whose counts change.
-    package func touched(stored: [PersonMonthKey: PersonStatusRecord]) -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>) {
+    package func touched(stored: [PersonMonthKey: PersonStatusRecord]) -> (
+        households: Set<HouseholdMonth>, villages: Set<UnitMonth>
+    ) {
         IndicatorDelta.householdsTouched(by: persons, stored: stored)
     }
 
@@ -39,7 +41,9 @@ package struct BatchPlan: Sendable {
 
     /// The indicator changes to store: the effect's, plus every village's expected report in each month the
     /// batch opened (a month no batch had reported for before).
-    package static func changes(of effect: BatchEffect, opened: [Period], delta: IndicatorDelta) -> [UnitMonth: IndicatorCounts] {
+    package static func changes(of effect: BatchEffect, opened: [Period], delta: IndicatorDelta) -> [UnitMonth:
+        IndicatorCounts]
+    {
         var changes = effect.indicatorChanges
         for period in opened {
             changes.merge(delta.expectedUnits(for: period)) { $0.merging($1, uniquingKeysWith: +) }

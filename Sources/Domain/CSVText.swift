@@ -7,7 +7,10 @@ package enum CSVText {
     }
 
     /// A header and rows, each line ended by `lineEnd` except the last unless `terminated`.
-    package static func render(header: [String], rows: [[String]], lineEnd: String = "\n", terminated: Bool = false) -> String {
-        ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: lineEnd) + (terminated ? lineEnd : "")
+    package static func render(header: [String], rows: [[String]], lineEnd: String = "\n", terminated: Bool = false)
+        -> String
+    {
+        ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: lineEnd)
+            + (terminated ? lineEnd : "")
     }
 }

@@ -130,7 +130,8 @@ package struct DivisionCode: Hashable, Sendable, Comparable, CustomStringConvert
     package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let code = DivisionCode(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a division code: \(text)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a division code: \(text)"))
         }
         self = code
     }

@@ -53,7 +53,9 @@ package struct IndicatorComputation: Sendable {
                 month.addPerson(previous: previous[personKey], current: current[personKey])
             }
             var households: [DivisionCode: [String: [EmploymentStatus]]] = [:]
-            for record in current.values { households[record.unit, default: [:]][record.householdKey, default: []].append(record.status) }
+            for record in current.values {
+                households[record.unit, default: [:]][record.householdKey, default: []].append(record.status)
+            }
             for (unit, members) in households {
                 for statuses in members.values { month.addHousehold(unit: unit, statuses: statuses) }
             }
@@ -92,9 +94,13 @@ package struct IndicatorComputation: Sendable {
         /// Each person's counts, transitions from the month before, and "unemployed last month" from the month
         /// before's record: one definition shared with the incremental form.
         package mutating func addPerson(previous: PersonStatusRecord?, current: PersonStatusRecord?) {
-            contributions.visitContribution(previous: previous, current: current, period: period) { add($0.unit, $1.id) }
+            contributions.visitContribution(previous: previous, current: current, period: period) {
+                add($0.unit, $1.id)
+            }
             if let previous { reportedBefore.insert(previous.unit) }
-            if let entrant = IndicatorDelta.employedNewToLedger(previous: previous, current: current) { entrants[entrant.unit, default: 0] += 1 }
+            if let entrant = IndicatorDelta.employedNewToLedger(previous: previous, current: current) {
+                entrants[entrant.unit, default: 0] += 1
+            }
         }
 
         /// One household of a village in the month, by its members' statuses; a village with any household
@@ -120,7 +126,9 @@ package struct IndicatorComputation: Sendable {
             var own = self.own
             for (village, count) in entrants where reportedBefore.contains(village) {
                 own[village, default: [:]]["new_employment", default: 0] += count
-                if computation.topology[village]?.isUrban == true { own[village, default: [:]]["new_urban_employment", default: 0] += count }
+                if computation.topology[village]?.isUrban == true {
+                    own[village, default: [:]]["new_urban_employment", default: 0] += count
+                }
             }
             for village in computation.topology.allDivisions where village.tier == .village {
                 own[village.code, default: [:]]["expected_units", default: 0] += 1
@@ -131,7 +139,8 @@ package struct IndicatorComputation: Sendable {
 
     /// Adds every unit's own counts into all its ancestors; every unit of the topology gets an entry.
     func rollUp(_ own: [DivisionCode: IndicatorCounts]) -> [DivisionCode: IndicatorCounts] {
-        var total: [DivisionCode: IndicatorCounts] = Dictionary(uniqueKeysWithValues: topology.allDivisions.map { ($0.code, [:]) })
+        var total: [DivisionCode: IndicatorCounts] = Dictionary(
+            uniqueKeysWithValues: topology.allDivisions.map { ($0.code, [:]) })
         for (unit, counts) in own where topology.contains(unit) {
             for target in [unit] + unit.ancestors {
                 for (id, value) in counts { total[target, default: [:]][id, default: 0] += value }

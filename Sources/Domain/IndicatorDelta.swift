@@ -154,8 +154,13 @@ package struct IndicatorDelta: Sendable {
             if let held = newest[key], !RecordVersion.isNewer(record, than: held) { continue }
             newest[key] = record
         }
-        return (newest.values.sorted { PersonMonthKey(personKey: $0.personKey, period: $0.period) < PersonMonthKey(personKey: $1.personKey, period: $1.period) },
-            records.count - newest.count)
+        return (
+            newest.values.sorted {
+                PersonMonthKey(personKey: $0.personKey, period: $0.period)
+                    < PersonMonthKey(personKey: $1.personKey, period: $1.period)
+            },
+            records.count - newest.count
+        )
     }
 
     package static func newestPerKey(_ reports: [UnitActivityReport]) -> (newest: [UnitActivityReport], dropped: Int) {
@@ -165,8 +170,12 @@ package struct IndicatorDelta: Sendable {
             if let held = newest[key], !RecordVersion.isNewer(report, than: held) { continue }
             newest[key] = report
         }
-        return (newest.values.sorted { UnitMonth(unit: $0.unit, period: $0.period) < UnitMonth(unit: $1.unit, period: $1.period) },
-            reports.count - newest.count)
+        return (
+            newest.values.sorted {
+                UnitMonth(unit: $0.unit, period: $0.period) < UnitMonth(unit: $1.unit, period: $1.period)
+            },
+            reports.count - newest.count
+        )
     }
 
     /// The stored person records the effect of `records` depends on: each person's months P−1, P, P+1.
@@ -184,7 +193,9 @@ package struct IndicatorDelta: Sendable {
     /// (`neighbourKeys`). Villages: those of every record version of the batch's persons in P and P+1,
     /// each with the months on either side (a village's report of one month decides its new entrants' count
     /// in the next).
-    package static func householdsTouched(by records: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
+    package static func householdsTouched(
+        by records: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord]
+    )
         -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>)
     {
         var households = Set<HouseholdMonth>()
@@ -192,10 +203,13 @@ package struct IndicatorDelta: Sendable {
         for record in records {
             let key = PersonMonthKey(personKey: record.personKey, period: record.period)
             for version in [record, stored[key]].compactMap({ $0 }) {
-                households.insert(HouseholdMonth(unit: version.unit, period: version.period, householdKey: version.householdKey))
+                households.insert(
+                    HouseholdMonth(unit: version.unit, period: version.period, householdKey: version.householdKey))
             }
             for period in [record.period, record.period.next] {
-                let versions = period == record.period ? [record, stored[key]] : [stored[PersonMonthKey(personKey: record.personKey, period: period)]]
+                let versions =
+                    period == record.period
+                    ? [record, stored[key]] : [stored[PersonMonthKey(personKey: record.personKey, period: period)]]
                 for version in versions.compactMap({ $0 }) {
                     for month in [version.period.previous, version.period, version.period.next] {
                         villages.insert(UnitMonth(unit: version.unit, period: month))
@@ -208,7 +222,8 @@ package struct IndicatorDelta: Sendable {
 
     /// The effect of a batch on stored state. `persons` and `activity` are the batch's newest versions
     /// (`newestPerKey`); `state` is what is stored for them.
-    package func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect {
+    package func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect
+    {
         var effect = BatchEffect()
         var own: [UnitMonth: IndicatorCounts] = [:]
         func add(_ counts: IndicatorCounts, at unitMonth: UnitMonth, sign: Int64) {
@@ -241,11 +256,15 @@ package struct IndicatorDelta: Sendable {
             visitContribution(previous: after(previousKey), current: after(slot), period: slot.period) {
                 tallies[$0, default: PersonTally()].values[$1.rawValue] += 1
             }
-            if let entrant = Self.employedNewToLedger(previous: state.persons[previousKey], current: state.persons[slot]) {
-                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()].employedNewToLedger -= 1
+            if let entrant = Self.employedNewToLedger(
+                previous: state.persons[previousKey], current: state.persons[slot])
+            {
+                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()]
+                    .employedNewToLedger -= 1
             }
             if let entrant = Self.employedNewToLedger(previous: after(previousKey), current: after(slot)) {
-                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()].employedNewToLedger += 1
+                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()]
+                    .employedNewToLedger += 1
             }
         }
         for (unitMonth, tally) in tallies { add(tally.counts, at: unitMonth, sign: 1) }
@@ -264,7 +283,9 @@ package struct IndicatorDelta: Sendable {
             effect.households[household] = members
             let before = (state.households[household] ?? HouseholdMembers()).isZeroEmployment
             if before != members.isZeroEmployment {
-                add(["zero_employment_households": 1], at: UnitMonth(unit: household.unit, period: household.period), sign: members.isZeroEmployment ? 1 : -1)
+                add(
+                    ["zero_employment_households": 1], at: UnitMonth(unit: household.unit, period: household.period),
+                    sign: members.isZeroEmployment ? 1 : -1)
             }
         }
         // New entrants count at their village-month when the village reported the month before: a change of either
@@ -277,11 +298,14 @@ package struct IndicatorDelta: Sendable {
                 add(["reporting_units": 1], at: village, sign: counts.hasReported ? 1 : -1)
                 entrantsToRecount.insert(UnitMonth(unit: village.unit, period: village.period.next))
             }
-            if counts.employedNewToLedger != (state.villages[village]?.employedNewToLedger ?? 0) { entrantsToRecount.insert(village) }
+            if counts.employedNewToLedger != (state.villages[village]?.employedNewToLedger ?? 0) {
+                entrantsToRecount.insert(village)
+            }
         }
         for village in entrantsToRecount {
             func newEmployment(_ counts: [UnitMonth: VillageMonthCounts]) -> Int64 {
-                let reportedBefore = counts[UnitMonth(unit: village.unit, period: village.period.previous)]?.hasReported ?? false
+                let reportedBefore =
+                    counts[UnitMonth(unit: village.unit, period: village.period.previous)]?.hasReported ?? false
                 return reportedBefore ? Int64(counts[village]?.employedNewToLedger ?? 0) : 0
             }
             let change = newEmployment(villages) - newEmployment(state.villages)
@@ -321,7 +345,8 @@ package struct IndicatorDelta: Sendable {
 
     /// The person of a slot when they are employed in it and have no record in the month before: a new entrant,
     /// whose new employment depends on their village (`VillageMonthCounts`), not on their own records.
-    static func employedNewToLedger(previous: PersonStatusRecord?, current: PersonStatusRecord?) -> PersonStatusRecord? {
+    static func employedNewToLedger(previous: PersonStatusRecord?, current: PersonStatusRecord?) -> PersonStatusRecord?
+    {
         guard previous == nil, let current, current.status == .employed else { return nil }
         return current
     }
@@ -331,7 +356,8 @@ package struct IndicatorDelta: Sendable {
     /// of the slot adds to. The processor sums these into `PersonTally` arrays: dictionaries keyed by indicator names cost it a
     /// sixth of its time per batch.
     func visitContribution(
-        previous: PersonStatusRecord?, current: PersonStatusRecord?, period: Period, _ count: (UnitMonth, PersonCount) -> Void
+        previous: PersonStatusRecord?, current: PersonStatusRecord?, period: Period,
+        _ count: (UnitMonth, PersonCount) -> Void
     ) {
         if let previous, previous.registeredUnemployed {
             count(UnitMonth(unit: previous.unit, period: period), .unemployedLastMonth)
@@ -443,7 +469,9 @@ struct PersonTally {
 
     var counts: IndicatorCounts {
         var counts: IndicatorCounts = [:]
-        for count in PersonCount.allCases where values[count.rawValue] != 0 { counts[count.id] = values[count.rawValue] }
+        for count in PersonCount.allCases where values[count.rawValue] != 0 {
+            counts[count.id] = values[count.rawValue]
+        }
         return counts
     }
 }

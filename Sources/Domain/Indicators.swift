@@ -9,7 +9,9 @@ package enum Rollup: Sendable, Hashable {
     case ratio(numerator: IndicatorID, denominator: IndicatorID)
 }
 
-package struct IndicatorID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
+package struct IndicatorID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
+    ExpressibleByStringLiteral
+{
     package let rawValue: String
     package init(rawValue: String) { self.rawValue = rawValue }
     package init(stringLiteral value: String) { rawValue = value }
@@ -39,11 +41,16 @@ package enum IndicatorCatalogue {
 
     private static let byID = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
 
-    private static func count(_ id: IndicatorID, _ chinese: String, _ english: String, better: Bool? = nil) -> Indicator {
-        Indicator(id: id, chineseName: chinese, englishName: english, unit: .count, rollup: .sum, higherIsBetter: better)
+    private static func count(_ id: IndicatorID, _ chinese: String, _ english: String, better: Bool? = nil) -> Indicator
+    {
+        Indicator(
+            id: id, chineseName: chinese, englishName: english, unit: .count, rollup: .sum, higherIsBetter: better)
     }
 
-    private static func rate(_ id: IndicatorID, _ chinese: String, _ english: String, _ numerator: IndicatorID, _ denominator: IndicatorID, better: Bool) -> Indicator {
+    private static func rate(
+        _ id: IndicatorID, _ chinese: String, _ english: String, _ numerator: IndicatorID, _ denominator: IndicatorID,
+        better: Bool
+    ) -> Indicator {
         Indicator(
             id: id, chineseName: chinese, englishName: english, unit: .rate,
             rollup: .ratio(numerator: numerator, denominator: denominator), higherIsBetter: better)
@@ -61,7 +68,9 @@ package enum IndicatorCatalogue {
         count("rural_labour_employed", "农村劳动力转移就业人数", "Rural labour employed", better: true),
         count("rural_labour_employed_local", "农村劳动力就地就近就业人数", "Rural labour employed locally", better: true),
         count("rural_labour_employed_in_province", "农村劳动力省内就业人数", "Rural labour employed in province", better: true),
-        count("rural_labour_employed_out_of_province", "农村劳动力省外就业人数", "Rural labour employed out of province", better: true),
+        count(
+            "rural_labour_employed_out_of_province", "农村劳动力省外就业人数", "Rural labour employed out of province",
+            better: true),
         count("zero_employment_households", "零就业家庭户数", "Zero-employment households", better: false),
         count("trained", "培训人数", "Trained", better: true),
         count("assisted", "帮扶人数", "Assisted", better: true),
@@ -88,13 +97,17 @@ package enum IndicatorCatalogue {
     ]
 
     package static let rates: [Indicator] = [
-        rate("registered_unemployment_rate", "登记失业率（全部劳动力）", "Registered unemployment rate (whole labour force)",
+        rate(
+            "registered_unemployment_rate", "登记失业率（全部劳动力）", "Registered unemployment rate (whole labour force)",
             "registered_unemployed", "labour_force", better: false),
-        rate("urban_registered_unemployment_rate", "城镇登记失业率", "Urban registered unemployment rate",
+        rate(
+            "urban_registered_unemployment_rate", "城镇登记失业率", "Urban registered unemployment rate",
             "urban_registered_unemployed", "urban_labour_force", better: false),
         rate("placement_rate", "失业人员再就业率", "Placement rate", "reemployed", "unemployed_last_month", better: true),
         rate("assistance_rate", "就业援助帮扶率", "Assistance rate", "assisted", "assistance_target", better: true),
-        rate("graduate_employment_rate", "高校毕业生就业率", "Graduate employment rate", "college_graduates_employed", "college_graduates", better: true),
+        rate(
+            "graduate_employment_rate", "高校毕业生就业率", "Graduate employment rate", "college_graduates_employed",
+            "college_graduates", better: true),
         rate("reporting_rate", "报送率", "Reporting completeness", "reporting_units", "expected_units", better: true),
     ]
 }

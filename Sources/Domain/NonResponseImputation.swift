@@ -37,7 +37,8 @@ package struct NonResponseImputation: Sendable {
     static let fromUnemployedLastMonth: Set<IndicatorID> = ["reemployed", "hard_to_employ_reemployed"]
 
     /// Every count `estimate` reads from a village's months: a reader that leaves one out changes the estimate.
-    package static let inputCounts: Set<IndicatorID> = Set(carriedCounts + ["reporting_units", "unemployed_last_month"])
+    package static let inputCounts: Set<IndicatorID> = Set(
+        carriedCounts + ["reporting_units", "unemployed_last_month"])
 
     /// A month's estimate for every unit with estimated villages in its subtree.
     package struct Estimate: Sendable, Equatable {
@@ -69,7 +70,9 @@ package struct NonResponseImputation: Sendable {
         var missing: [(village: DivisionCode, county: DivisionCode, before: IndicatorCounts, now: IndicatorCounts)] = []
         for village in topology.allDivisions where village.tier == .village {
             let months = villageCounts[village.code] ?? [:]
-            guard let county = village.code.ancestor(at: .county), let before = months[period.previous], reported(before) else { continue }
+            guard let county = village.code.ancestor(at: .county), let before = months[period.previous],
+                reported(before)
+            else { continue }
             if reported(months[period]) {
                 respondentsNow[county, default: [:]].merge(months[period] ?? [:], uniquingKeysWith: +)
                 respondentsBefore[county, default: [:]].merge(before, uniquingKeysWith: +)

@@ -37,8 +37,26 @@ package enum PersonGroup: String, Sendable, Hashable, Codable, CaseIterable, Com
 
 /// GB/T 4754-2017 industry sections A–T.
 package enum Sector: String, Sendable, Hashable, Codable, CaseIterable {
-    case a = "A", b = "B", c = "C", d = "D", e = "E", f = "F", g = "G", h = "H", i = "I", j = "J"
-    case k = "K", l = "L", m = "M", n = "N", o = "O", p = "P", q = "Q", r = "R", s = "S", t = "T"
+    case a = "A"
+    case b = "B"
+    case c = "C"
+    case d = "D"
+    case e = "E"
+    case f = "F"
+    case g = "G"
+    case h = "H"
+    case i = "I"
+    case j = "J"
+    case k = "K"
+    case l = "L"
+    case m = "M"
+    case n = "N"
+    case o = "O"
+    case p = "P"
+    case q = "Q"
+    case r = "R"
+    case s = "S"
+    case t = "T"
 }
 
 /// Monthly income bands (yuan).
@@ -178,7 +196,10 @@ package struct RecordID: Hashable, Sendable, CustomStringConvertible, Comparable
         bytes[6] = bytes[6] & 0x0f | 0x40
         bytes[8] = bytes[8] & 0x3f | 0x80
         let hex = bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
         return RecordID(parts.joined(separator: "-"))!
     }
 

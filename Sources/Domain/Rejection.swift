@@ -8,12 +8,14 @@ extension ValidationReason.Code {
 
 extension ValidationReason {
     package static func unknownAgent(_ agentID: String) -> Self {
-        .init(.unknownAgent, field: "agent_id", chinese: "报送终端“\(agentID.prefix(64))”未在市级登记",
+        .init(
+            .unknownAgent, field: "agent_id", chinese: "报送终端“\(agentID.prefix(64))”未在市级登记",
             english: "agent '\(agentID.prefix(64))' is not enrolled with the city")
     }
 
     package static func revokedAgent(_ agentID: String) -> Self {
-        .init(.revokedAgent, field: "agent_id", chinese: "报送终端“\(agentID)”已被注销，不再接收其数据",
+        .init(
+            .revokedAgent, field: "agent_id", chinese: "报送终端“\(agentID)”已被注销，不再接收其数据",
             english: "agent '\(agentID)' has been revoked; its records are no longer accepted")
     }
 
@@ -22,13 +24,16 @@ extension ValidationReason {
         english: "the signature does not verify: the record is unsigned, altered or signed with another key")
 
     package static func outsideScope(unit: DivisionCode, agentUnit: DivisionCode) -> Self {
-        .init(.outsideAgentScope, field: "unit_code", chinese: "单位\(unit)不在报送终端所辖范围（\(agentUnit)）内",
+        .init(
+            .outsideAgentScope, field: "unit_code", chinese: "单位\(unit)不在报送终端所辖范围（\(agentUnit)）内",
             english: "unit \(unit) is outside the agent's scope (\(agentUnit))")
     }
 
     package static func agentMismatch(header: String, record: String) -> Self {
-        .init(.agentMismatch, field: "agent_id", chinese: "消息头的终端“\(header.prefix(64))”与记录中的终端“\(record.prefix(64))”不一致",
-            english: "the message header names agent '\(header.prefix(64))' but the record names '\(record.prefix(64))'")
+        .init(
+            .agentMismatch, field: "agent_id", chinese: "消息头的终端“\(header.prefix(64))”与记录中的终端“\(record.prefix(64))”不一致",
+            english: "the message header names agent '\(header.prefix(64))' but the record names '\(record.prefix(64))'"
+        )
     }
 }
 
@@ -48,14 +53,19 @@ package struct RecordRejection: Sendable, Hashable {
     package var rejectedAtMilliseconds: Int64
 
     package init(
-        recordID: String?, agentID: String?, unit: String?, problems: [ValidationReason], topic: String, partition: Int32,
+        recordID: String?, agentID: String?, unit: String?, problems: [ValidationReason], topic: String,
+        partition: Int32,
         offset: Int64, key: [UInt8]?, payload: [UInt8], rejectedAtMilliseconds: Int64
     ) {
         self.recordID = recordID
         self.agentID = agentID
         self.unit = unit
-        let problems = problems.isEmpty
-            ? [ValidationReason(.init(rawValue: "unspecified"), field: "", chinese: "未说明原因", english: "no reason given")] : problems
+        let problems =
+            problems.isEmpty
+            ? [
+                ValidationReason(
+                    .init(rawValue: "unspecified"), field: "", chinese: "未说明原因", english: "no reason given")
+            ] : problems
         self.reason = problems[0]
         self.problems = problems
         self.topic = topic

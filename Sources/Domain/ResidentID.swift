@@ -30,7 +30,9 @@ package struct ResidentID: Sendable, Hashable, CustomStringConvertible, CustomDe
         let year = digits[6..<10].reduce(0) { $0 * 10 + $1 }
         let month = digits[10] * 10 + digits[11]
         let day = digits[12] * 10 + digits[13]
-        let daysInMonth = [31, (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        let daysInMonth = [
+            31, (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+        ]
         guard (1900...2100).contains(year), (1...12).contains(month), (1...daysInMonth[month - 1]).contains(day) else {
             throw .invalidBirthDate
         }
@@ -64,10 +66,12 @@ extension ResidentID.Problem: CustomStringConvertible {
 
     package var reason: (chinese: String, english: String) {
         switch self {
-        case .wrongLength(let count): ("身份证号应为18位，实际为\(count)位", "an ID number has 18 characters, this one has \(count)")
+        case .wrongLength(let count):
+            ("身份证号应为18位，实际为\(count)位", "an ID number has 18 characters, this one has \(count)")
         case .invalidCharacter: ("身份证号只能是数字，末位可为X", "an ID number is 17 digits and a final digit or X")
         case .invalidBirthDate: ("身份证号中的出生日期无效", "the birth date inside the ID number is not a real date")
-        case .checkDigitMismatch: ("身份证号校验位不符，可能有输错的数字", "the ID number's check digit does not match; a digit is probably mistyped")
+        case .checkDigitMismatch:
+            ("身份证号校验位不符，可能有输错的数字", "the ID number's check digit does not match; a digit is probably mistyped")
         }
     }
 }

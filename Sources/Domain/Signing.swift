@@ -97,7 +97,8 @@ package struct RecordSigner: Sendable {
     }
 
     package func isValid(_ manifest: SubmissionManifest) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(manifest.signature, authenticating: CanonicalBytes.of(manifest), using: key)
+        HMAC<SHA256>.isValidAuthenticationCode(
+            manifest.signature, authenticating: CanonicalBytes.of(manifest), using: key)
     }
 
     /// Constant-time comparison of the signature with the one this key makes.

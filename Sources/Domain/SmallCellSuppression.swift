@@ -31,7 +31,8 @@ package struct SmallCellSuppression: Sendable {
             let hidden = siblings.filter { result[$0] != nil }
             guard hidden.count == 1 else { continue }
             // Ties go to the smaller code, so that the same table always hides the same cells.
-            let partner = siblings
+            let partner =
+                siblings
                 .filter { result[$0] == nil && (base[$0] ?? 0) > 0 }
                 .min { (base[$0] ?? 0, $0) < (base[$1] ?? 0, $1) }
             if let partner { result[partner] = .complementary }

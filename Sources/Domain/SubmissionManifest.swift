@@ -22,7 +22,8 @@ package struct SubmissionManifest: Sendable, Equatable {
     package var signature: [UInt8]
 
     package init(
-        recordID: RecordID, schemaVersion: Int = currentSchemaVersion, unit: DivisionCode, period: Period, kind: Kind, records: Int,
+        recordID: RecordID, schemaVersion: Int = currentSchemaVersion, unit: DivisionCode, period: Period, kind: Kind,
+        records: Int,
         digest: [UInt8], reportedAtMilliseconds: Int64, agentID: String, signature: [UInt8] = []
     ) {
         self.recordID = recordID
@@ -53,21 +54,29 @@ extension RecordValidator {
     package func problems(with manifest: SubmissionManifest) -> [ValidationReason] {
         var problems: [ValidationReason] = []
         if manifest.schemaVersion != SubmissionManifest.currentSchemaVersion {
-            problems.append(.init(.unsupportedSchema, field: "schema_version",
-                chinese: "控制总数格式版本\(manifest.schemaVersion)不受支持，请升级报送程序",
-                english: "manifest schema version \(manifest.schemaVersion) is not supported; update the agent"))
+            problems.append(
+                .init(
+                    .unsupportedSchema, field: "schema_version",
+                    chinese: "控制总数格式版本\(manifest.schemaVersion)不受支持，请升级报送程序",
+                    english: "manifest schema version \(manifest.schemaVersion) is not supported; update the agent"))
         }
         if topology[manifest.unit] == nil {
-            problems.append(.init(.unknownUnit, field: "unit", chinese: "单位代码\(manifest.unit)不在长治市区划中",
-                english: "unit \(manifest.unit) is not a division of \(topology.city.name)"))
+            problems.append(
+                .init(
+                    .unknownUnit, field: "unit", chinese: "单位代码\(manifest.unit)不在长治市区划中",
+                    english: "unit \(manifest.unit) is not a division of \(topology.city.name)"))
         }
         if manifest.period > latestPeriod || manifest.period < Period.earliest {
-            problems.append(.init(.periodInFuture, field: "period", chinese: "报送期\(manifest.period)不在可报送范围内",
-                english: "period \(manifest.period) is outside 2020-01…\(latestPeriod)"))
+            problems.append(
+                .init(
+                    .periodInFuture, field: "period", chinese: "报送期\(manifest.period)不在可报送范围内",
+                    english: "period \(manifest.period) is outside 2020-01…\(latestPeriod)"))
         }
         if manifest.records < 0 || manifest.digest.count != 32 {
-            problems.append(.init(.malformedManifest, field: "records",
-                chinese: "控制总数的记录数或摘要无效", english: "the manifest's record count or digest is malformed"))
+            problems.append(
+                .init(
+                    .malformedManifest, field: "records",
+                    chinese: "控制总数的记录数或摘要无效", english: "the manifest's record count or digest is malformed"))
         }
         return problems
     }

@@ -53,7 +53,8 @@ package struct Topology: Sendable {
                 continue
             }
             guard let code = DivisionCode(fields[0]) else {
-                issues.append(TopologyIssue(line: lineNumber, message: "'\(fields[0])' is not a 12-digit division code"))
+                issues.append(
+                    TopologyIssue(line: lineNumber, message: "'\(fields[0])' is not a 12-digit division code"))
                 continue
             }
             guard let tier = Tier(rawValue: fields[2]) else {
@@ -61,7 +62,8 @@ package struct Topology: Sendable {
                 continue
             }
             if tier != code.tier {
-                issues.append(TopologyIssue(line: lineNumber, message: "\(code) is a \(code.tier) code but is listed as \(tier)"))
+                issues.append(
+                    TopologyIssue(line: lineNumber, message: "\(code) is a \(code.tier) code but is listed as \(tier)"))
             }
             if divisions[code] != nil {
                 issues.append(TopologyIssue(line: lineNumber, message: "\(code) is listed twice"))
@@ -72,7 +74,8 @@ package struct Topology: Sendable {
         for (line, code, parent) in declaredParents {
             if let expected = code.parent {
                 if parent != expected.description {
-                    issues.append(TopologyIssue(line: line, message: "\(code) names parent \(parent), its code says \(expected)"))
+                    issues.append(
+                        TopologyIssue(line: line, message: "\(code) names parent \(parent), its code says \(expected)"))
                 } else if divisions[expected] == nil {
                     issues.append(TopologyIssue(line: line, message: "parent \(expected) of \(code) is not listed"))
                 }
@@ -84,7 +87,9 @@ package struct Topology: Sendable {
         }
         guard issues.isEmpty, let city = cities.first else { throw TopologyLoadError(issues: issues) }
         if let stray = divisions.keys.first(where: { !$0.isInSubtree(of: city.code) }) {
-            throw TopologyLoadError(issues: [TopologyIssue(line: nil, message: "\(stray) lies outside city \(city.code)")])
+            throw TopologyLoadError(issues: [
+                TopologyIssue(line: nil, message: "\(stray) lies outside city \(city.code)")
+            ])
         }
         self.city = city
         self.divisions = divisions
@@ -138,7 +143,8 @@ package struct Topology: Sendable {
 package struct TopologyLoadError: Error, Sendable, CustomStringConvertible {
     package let issues: [TopologyIssue]
     package var description: String {
-        "the division list has \(issues.count) problem(s):\n" + issues.prefix(50).map { "  \($0)" }.joined(separator: "\n")
+        "the division list has \(issues.count) problem(s):\n"
+            + issues.prefix(50).map { "  \($0)" }.joined(separator: "\n")
     }
 }
 

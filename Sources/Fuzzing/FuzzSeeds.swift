@@ -13,14 +13,27 @@ extension FuzzHarness {
         case .alertRules: alertRuleSeeds()
         case .seriesCSV:
             [
-                "plain.csv": [0] + Array("unit,period,value,parent\n140400000000,2024-01,10,\n140403000000,2024-01,10,140400000000\n140400000000,2024-02,12,\n140403000000,2024-02,12,140400000000\n".utf8),
-                "indicator.csv": [1] + Array("unit,period,indicator,value\n140400000000,2024-01,employed,5\n140400000000,2024-03,employed,7\n".utf8),
+                "plain.csv": [0]
+                    + Array(
+                        "unit,period,value,parent\n140400000000,2024-01,10,\n140403000000,2024-01,10,140400000000\n140400000000,2024-02,12,\n140403000000,2024-02,12,140400000000\n"
+                            .utf8),
+                "indicator.csv": [1]
+                    + Array(
+                        "unit,period,indicator,value\n140400000000,2024-01,employed,5\n140400000000,2024-03,employed,7\n"
+                            .utf8),
             ]
-        case .etsModel: ["aada": Array("AAdA".utf8), "ets": Array("ETS(M,A,N)".utf8), "short": Array("A".utf8), "snaive": Array("snaive".utf8)]
+        case .etsModel:
+            [
+                "aada": Array("AAdA".utf8), "ets": Array("ETS(M,A,N)".utf8), "short": Array("A".utf8),
+                "snaive": Array("snaive".utf8),
+            ]
         case .apiQuery:
             [
-                "situation": Array("tier=county&period=2024-03&indicator=employed&within=140403000000&format=csv\n140403001001".utf8),
-                "series": Array("from=2024-01&to=2024-12&as_of=2024-07-15T00:00:00.5%2B08:00&limit=10&state=firing\n140400000000".utf8),
+                "situation": Array(
+                    "tier=county&period=2024-03&indicator=employed&within=140403000000&format=csv\n140403001001".utf8),
+                "series": Array(
+                    "from=2024-01&to=2024-12&as_of=2024-07-15T00:00:00.5%2B08:00&limit=10&state=firing\n140400000000"
+                        .utf8),
                 "unit": Array("unit=140403001000&tier=village&period=2099-12\n000000000000".utf8),
             ]
         }
@@ -37,9 +50,11 @@ extension FuzzHarness {
             "3,王五,\(Self.ids[3]),H003,,,未在劳动力中,,,,否,,否,否,否,",
         ]
         let chinese = ([header] + rows).joined(separator: "\r\n") + "\r\n"
-        let english = "id_number,household_number,status,employment_form,work_location,sector,groups\n"
+        let english =
+            "id_number,household_number,status,employment_form,work_location,sector,groups\n"
             + "\(Self.ids[1]),H1,employed,flexible,in_province,F,\"veteran,disabled\"\n\(Self.ids[2]),H2,unemployed,,,,\n"
-        let json = "{\"id_number\": \"\(Self.ids[1])\", \"household_number\": \"H1\", \"status\": \"unemployed\", \"registered_unemployed\": true}\n"
+        let json =
+            "{\"id_number\": \"\(Self.ids[1])\", \"household_number\": \"H1\", \"status\": \"unemployed\", \"registered_unemployed\": true}\n"
             + "{\"id_number\": \"\(Self.ids[3])\", \"household_number\": \"H3\", \"status\": \"employed\", \"employment_form\": \"self_employed\", \"groups\": [\"rural_labour\"]}\n"
         let activity = "单位,月份,岗位收集,招聘会\n140403001000,2024-10,120,2\n"
         var seeds: [String: [UInt8]] = [
@@ -48,9 +63,13 @@ extension FuzzHarness {
             "persons.jsonl": [1] + Array(json.utf8),
             "activity.csv": [0] + Array(activity.utf8),
         ]
-        if let gbk = chinese.data(using: String.Encoding(rawValue: 0x8000_0632)) { seeds["chinese-gbk.csv"] = [0] + Array(gbk) }
+        if let gbk = chinese.data(using: String.Encoding(rawValue: 0x8000_0632)) {
+            seeds["chinese-gbk.csv"] = [0] + Array(gbk)
+        }
         let cells = rows.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        if let workbook = try? WorkbookWriter.xlsx(title: nil, header: header.split(separator: ",").map(String.init), rows: cells, textColumns: [2]) {
+        if let workbook = try? WorkbookWriter.xlsx(
+            title: nil, header: header.split(separator: ",").map(String.init), rows: cells, textColumns: [2])
+        {
             seeds["ledger.xlsx"] = [2] + workbook
         }
         return seeds
@@ -60,18 +79,23 @@ extension FuzzHarness {
         let village = topology.expectedReportingUnits(under: topology.city.code).first?.code ?? topology.city.code
         let signer = RecordSigner(secret: Self.secret)
         var person = PersonStatusRecord(
-            recordID: RecordID.random(), unit: village, period: Self.period, personKey: String(repeating: "ab", count: 32),
-            householdKey: String(repeating: "cd", count: 32), birthYear: 1990, sex: .female, status: .employed, employmentForm: .employee,
-            workLocation: .local, sector: .c, groups: [.ruralLabour], incomeBand: .from4000To5999, reportedAtMilliseconds: 1_730_000_000_000,
+            recordID: RecordID.random(), unit: village, period: Self.period,
+            personKey: String(repeating: "ab", count: 32),
+            householdKey: String(repeating: "cd", count: 32), birthYear: 1990, sex: .female, status: .employed,
+            employmentForm: .employee,
+            workLocation: .local, sector: .c, groups: [.ruralLabour], incomeBand: .from4000To5999,
+            reportedAtMilliseconds: 1_730_000_000_000,
             agentID: "fuzz-city")
         signer.sign(&person)
         let township = topology.units(of: .township, under: topology.city.code).first?.code ?? village
         var report = UnitActivityReport(
-            recordID: RecordID.random(), unit: township, period: Self.period, counters: [.jobsCollected: 120, .recruitmentEvents: 2],
+            recordID: RecordID.random(), unit: township, period: Self.period,
+            counters: [.jobsCollected: 120, .recruitmentEvents: 2],
             reportedAtMilliseconds: 1_730_000_000_000, agentID: "fuzz-city")
         signer.sign(&report)
         var manifest = SubmissionManifest(
-            recordID: RecordID.random(), unit: village, period: Self.period, kind: .person, records: 1, digest: Array(repeating: 7, count: 32),
+            recordID: RecordID.random(), unit: village, period: Self.period, kind: .person, records: 1,
+            digest: Array(repeating: 7, count: 32),
             reportedAtMilliseconds: 1_730_000_000_000, agentID: "fuzz-city")
         signer.sign(&manifest)
         func message(topic: UInt8, headers: [(String, String)], value: [UInt8]?) -> [UInt8]? {
@@ -79,7 +103,9 @@ extension FuzzHarness {
             var bytes: [UInt8] = [topic, UInt8(headers.count) | 0x4]
             let known = ["empmon.kind", "empmon.agent", "empmon.record"]
             for (key, text) in headers {
-                let choice = known.firstIndex(of: key).map { [UInt8($0)] } ?? [UInt8(known.count), UInt8(key.utf8.count)] + Array(key.utf8)
+                let choice =
+                    known.firstIndex(of: key).map { [UInt8($0)] } ?? [UInt8(known.count), UInt8(key.utf8.count)]
+                    + Array(key.utf8)
                 bytes += choice + [1, UInt8(text.utf8.count)] + Array(text.utf8)
             }
             return bytes + [4] + Array("key1".utf8) + value
@@ -87,7 +113,9 @@ extension FuzzHarness {
         let seeds: [String: [UInt8]?] = [
             "person": message(topic: 0, headers: [("empmon.agent", "fuzz-city")], value: try? Wire.encode(person)),
             "activity": message(topic: 1, headers: [("empmon.agent", "fuzz-city")], value: try? Wire.encode(report)),
-            "manifest": message(topic: 0, headers: [("empmon.kind", "manifest"), ("empmon.agent", "fuzz-city")], value: try? Wire.encode(manifest)),
+            "manifest": message(
+                topic: 0, headers: [("empmon.kind", "manifest"), ("empmon.agent", "fuzz-city")],
+                value: try? Wire.encode(manifest)),
         ]
         return seeds.compactMapValues { $0 }
     }

@@ -40,10 +40,15 @@ package struct FuzzHarness: Sendable {
         let county = topology.children(of: topology.city.code).first?.code ?? topology.city.code
         let created = "2024-01-01T00:00:00Z"
         self.agents = [
-            "fuzz-city": RegisteredAgent(agentID: "fuzz-city", unit: topology.city.code, name: "city", secret: Self.secret, createdAt: created, revokedAt: nil),
-            "fuzz-county": RegisteredAgent(agentID: "fuzz-county", unit: county, name: "county", secret: Self.secret, createdAt: created, revokedAt: nil),
+            "fuzz-city": RegisteredAgent(
+                agentID: "fuzz-city", unit: topology.city.code, name: "city", secret: Self.secret, createdAt: created,
+                revokedAt: nil),
+            "fuzz-county": RegisteredAgent(
+                agentID: "fuzz-county", unit: county, name: "county", secret: Self.secret, createdAt: created,
+                revokedAt: nil),
             "fuzz-revoked": RegisteredAgent(
-                agentID: "fuzz-revoked", unit: topology.city.code, name: "revoked", secret: Self.secret, createdAt: created, revokedAt: "2024-02-01T00:00:00Z"),
+                agentID: "fuzz-revoked", unit: topology.city.code, name: "revoked", secret: Self.secret,
+                createdAt: created, revokedAt: "2024-02-01T00:00:00Z"),
         ]
     }
 
@@ -67,8 +72,10 @@ package struct FuzzHarness: Sendable {
         if let ledger = try? PersonLedger.read(file, format: format) {
             let village = topology.expectedReportingUnits(under: topology.city.code).first?.code ?? topology.city.code
             let builder = SubmissionBuilder(
-                unit: village, period: Self.period, agentID: "fuzz-city", pseudonymizer: Pseudonymizer(cityKey: Self.secret),
-                signer: RecordSigner(secret: Self.secret), validator: RecordValidator(topology: topology, latestPeriod: Self.period))
+                unit: village, period: Self.period, agentID: "fuzz-city",
+                pseudonymizer: Pseudonymizer(cityKey: Self.secret),
+                signer: RecordSigner(secret: Self.secret),
+                validator: RecordValidator(topology: topology, latestPeriod: Self.period))
             _ = builder.build(ledger, reportedAtMilliseconds: 1_730_000_000_000)
         }
         _ = try? ActivityLedger.read(file, format: format)
@@ -98,7 +105,8 @@ package struct FuzzHarness: Sendable {
         let key = input.chunk()
         var value = input.rest()
         if flags & 0x4 != 0 { value = resigned(value, topic: topic) ?? value }
-        let message = KafkaMessage(topic: topic, partition: 0, offset: 0, key: key, value: value, headers: headers, timestampMilliseconds: nil)
+        let message = KafkaMessage(
+            topic: topic, partition: 0, offset: 0, key: key, value: value, headers: headers, timestampMilliseconds: nil)
         let intake = RecordIntake(topology: topology, agents: agents, now: Date(timeIntervalSince1970: 1_735_660_800))
         return intake.examine(message)
     }
@@ -124,7 +132,10 @@ package struct FuzzHarness: Sendable {
         var input = FuzzInput(bytes)
         let flags = input.byte()
         let text = String(decoding: input.rest(), as: UTF8.self)
-        guard let table = try? SeriesTable(csv: text, indicator: flags & 1 == 0 ? nil : "employed", missingAsZero: flags & 2 != 0) else { return }
+        guard
+            let table = try? SeriesTable(
+                csv: text, indicator: flags & 1 == 0 ? nil : "employed", missingAsZero: flags & 2 != 0)
+        else { return }
         _ = try? table.completedHierarchy()
     }
 
@@ -136,7 +147,10 @@ package struct FuzzHarness: Sendable {
         let query = APIQuery(target: "/api/v1/situation?" + (parts.first.map(String.init) ?? ""))
         let code = parts.count > 1 ? String(parts[1]) : ""
         let county = topology.children(of: topology.city.code).first?.code ?? topology.city.code
-        for access in [APIAccess(tokenID: 1, scope: topology.city.code, role: .analyst), APIAccess(tokenID: 2, scope: county, role: .viewer)] {
+        for access in [
+            APIAccess(tokenID: 1, scope: topology.city.code, role: .analyst),
+            APIAccess(tokenID: 2, scope: county, role: .viewer),
+        ] {
             _ = try? query.period()
             _ = try? query.period("from")
             _ = try? query.tier(default: .county)

@@ -94,7 +94,7 @@ private func createTopicsBlocking(_ pointer: OpaquePointer, _ topics: [KafkaNewT
 {
     var errorText = [CChar](repeating: 0, count: 512)
     var newTopics: [OpaquePointer?] = []
-    defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
+    defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
     for topic in topics {
         guard
             let newTopic = rd_kafka_NewTopic_new(

@@ -10,10 +10,12 @@ public enum KafkaBaseline {
     public static func countMessages(
         bootstrapServers: String, topic: String, partitions: Int32, expected: Int, timeout: Duration
     ) throws(KafkaError) -> Int {
-        let starts = Dictionary(uniqueKeysWithValues: (0..<partitions).map {
-            (KafkaTopicPartition(topic: topic, partition: $0), Int64(RD_KAFKA_OFFSET_BEGINNING))
-        })
-        return try countMessages(bootstrapServers: bootstrapServers, starts: starts, expected: expected, timeout: timeout)
+        let starts = Dictionary(
+            uniqueKeysWithValues: (0..<partitions).map {
+                (KafkaTopicPartition(topic: topic, partition: $0), Int64(RD_KAFKA_OFFSET_BEGINNING))
+            })
+        return try countMessages(
+            bootstrapServers: bootstrapServers, starts: starts, expected: expected, timeout: timeout)
     }
 
     /// Reads `expected` messages from the given offsets on; returns the number read.
@@ -34,7 +36,9 @@ public enum KafkaBaseline {
         let list = makePartitionList(starts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(handle, list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.consume, response: err, context: "baseline assign") }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(.consume, response: err, context: "baseline assign")
+        }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var count = 0

@@ -35,7 +35,8 @@ public final class KafkaConsumer: Sendable {
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         let context = CallbackContext(logger: logger)
-        self.client = try NativeClient(kind: RD_KAFKA_CONSUMER, properties: configuration.properties, context: context) {
+        self.client = try NativeClient(kind: RD_KAFKA_CONSUMER, properties: configuration.properties, context: context)
+        {
             rd_kafka_conf_set_rebalance_cb($0, rebalanceCallback)
         }
         self.logger = logger
@@ -46,11 +47,13 @@ public final class KafkaConsumer: Sendable {
     /// Joins the group for these topics. Assignments arrive through `poll`.
     public func subscribe(topics: [String]) async throws(KafkaError) {
         try await client.blocking { pointer throws(KafkaError) in
-            let list = makePartitionList(topics.map { (KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), 0) })
+            let list = makePartitionList(
+                topics.map { (KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), 0) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_subscribe(pointer, list)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw KafkaError(.subscription, response: err, context: "subscribing to \(topics.joined(separator: ","))")
+                throw KafkaError(
+                    .subscription, response: err, context: "subscribing to \(topics.joined(separator: ","))")
             }
         }
     }
@@ -206,7 +209,8 @@ private func copyMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>) ->
 }
 
 private func rebalanceCallback(
-    _ handle: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+    _ handle: OpaquePointer?, _ err: rd_kafka_resp_err_t,
+    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
     _ opaque: UnsafeMutableRawPointer?
 ) {
     guard let handle, let opaque else { return }

@@ -49,7 +49,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
-    init(_ code: Code, response: rd_kafka_resp_err_t, context: String? = nil, file: String = #fileID, line: UInt = #line) {
+    init(
+        _ code: Code, response: rd_kafka_resp_err_t, context: String? = nil, file: String = #fileID, line: UInt = #line
+    ) {
         let text = String(cString: rd_kafka_err2str(response))
         self.init(
             code, context.map { "\($0): \(text)" } ?? text, rdkafkaCode: response.rawValue,
@@ -57,7 +59,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Takes ownership of `error` and destroys it.
-    init(_ code: Code, consuming error: OpaquePointer, context: String? = nil, file: String = #fileID, line: UInt = #line) {
+    init(
+        _ code: Code, consuming error: OpaquePointer, context: String? = nil, file: String = #fileID, line: UInt = #line
+    ) {
         defer { rd_kafka_error_destroy(error) }
         let text = String(cString: rd_kafka_error_string(error))
         self.init(
@@ -81,6 +85,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     ]
 }
 
+// librdkafka's error code is a C enum that Swift imports without Hashable; the conformance is needed to key
+// dictionaries by it, and nothing else in the process declares it.
+// swift-format-ignore: AvoidRetroactiveConformances
 extension rd_kafka_resp_err_t: @retroactive Hashable {
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }

@@ -24,7 +24,8 @@ public final class KafkaProducer: Sendable {
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         let (stream, continuation) = AsyncStream<KafkaDeliveryReport>.makeStream()
         let context = CallbackContext(logger: logger, deliveries: continuation)
-        self.client = try NativeClient(kind: RD_KAFKA_PRODUCER, properties: configuration.properties, context: context) {
+        self.client = try NativeClient(kind: RD_KAFKA_PRODUCER, properties: configuration.properties, context: context)
+        {
             rd_kafka_conf_set_dr_msg_cb($0, deliveryReportCallback)
         }
         self.deliveryReports = stream
@@ -71,7 +72,8 @@ public final class KafkaProducer: Sendable {
         let err = message.value.withUnsafeBytes { value in
             withOptionalBytes(message.key) { key in
                 empmon_produce(
-                    client.pointer, message.topic, partition, key.baseAddress, key.count, value.baseAddress, value.count,
+                    client.pointer, message.topic, partition, key.baseAddress, key.count, value.baseAddress,
+                    value.count,
                     headers, opaque)
             }
         }
@@ -114,7 +116,8 @@ private func deliveryReportCallback(
         err == RD_KAFKA_RESP_ERR_NO_ERROR
         ? .success(message.pointee.offset)
         : .failure(KafkaError(.delivery, response: err, context: "delivering to \(topic)"))
-    context.deliveries?.yield(KafkaDeliveryReport(id: id, topic: topic, partition: message.pointee.partition, result: result))
+    context.deliveries?.yield(
+        KafkaDeliveryReport(id: id, topic: topic, partition: message.pointee.partition, result: result))
 }
 
 /// Serves librdkafka's callbacks on a dedicated thread until stopped.

@@ -4,11 +4,16 @@ import Foundation
 /// `sasl.*` and `ssl.*` settings as typed options. Plaintext unless the deployment says otherwise.
 public struct KafkaSecurity: Sendable, Hashable {
     public enum SecurityProtocol: String, Sendable, CaseIterable {
-        case plaintext = "PLAINTEXT", ssl = "SSL", saslPlaintext = "SASL_PLAINTEXT", saslSSL = "SASL_SSL"
+        case plaintext = "PLAINTEXT"
+        case ssl = "SSL"
+        case saslPlaintext = "SASL_PLAINTEXT"
+        case saslSSL = "SASL_SSL"
     }
 
     public enum SASLMechanism: String, Sendable, CaseIterable {
-        case plain = "PLAIN", scramSHA256 = "SCRAM-SHA-256", scramSHA512 = "SCRAM-SHA-512"
+        case plain = "PLAIN"
+        case scramSHA256 = "SCRAM-SHA-256"
+        case scramSHA512 = "SCRAM-SHA-512"
     }
 
     public var securityProtocol: SecurityProtocol = .plaintext
@@ -34,27 +39,37 @@ public struct KafkaSecurity: Sendable, Hashable {
     /// error naming the line.
     public init(properties text: String, environment: [String: String], source: String) throws(KafkaSecurityError) {
         for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let where_ = "\(source):\(index + 1)"
+            let location = "\(source):\(index + 1)"
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
-            guard let equals = trimmed.firstIndex(of: "=") else { throw KafkaSecurityError("\(where_): expected key=value, found '\(trimmed)'") }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw KafkaSecurityError("\(location): expected key=value, found '\(trimmed)'")
+            }
             let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
             var value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             while let start = value.range(of: "${") {
-                guard let end = value[start.upperBound...].firstIndex(of: "}") else { throw KafkaSecurityError("\(where_): '${' without '}'") }
+                guard let end = value[start.upperBound...].firstIndex(of: "}") else {
+                    throw KafkaSecurityError("\(location): '${' without '}'")
+                }
                 let name = String(value[start.upperBound..<end])
-                guard let replacement = environment[name] else { throw KafkaSecurityError("\(where_): \(key) names ${\(name)}, which is not set") }
+                guard let replacement = environment[name] else {
+                    throw KafkaSecurityError("\(location): \(key) names ${\(name)}, which is not set")
+                }
                 value.replaceSubrange(start.lowerBound...end, with: replacement)
             }
             switch key {
             case "security.protocol":
                 guard let parsed = SecurityProtocol(rawValue: value.uppercased()) else {
-                    throw KafkaSecurityError("\(where_): security.protocol '\(value)' is not one of \(SecurityProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw KafkaSecurityError(
+                        "\(location): security.protocol '\(value)' is not one of \(SecurityProtocol.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 securityProtocol = parsed
             case "sasl.mechanism", "sasl.mechanisms":
                 guard let parsed = SASLMechanism(rawValue: value.uppercased()) else {
-                    throw KafkaSecurityError("\(where_): \(key) '\(value)' is not one of \(SASLMechanism.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw KafkaSecurityError(
+                        "\(location): \(key) '\(value)' is not one of \(SASLMechanism.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 saslMechanism = parsed
             case "sasl.username": saslUsername = value
@@ -64,10 +79,14 @@ public struct KafkaSecurity: Sendable, Hashable {
             case "ssl.key.location": keyLocation = value
             case "ssl.key.password": keyPassword = value
             case "ssl.endpoint.identification.algorithm":
-                guard ["https", "none"].contains(value.lowercased()) else { throw KafkaSecurityError("\(where_): \(key) is https or none, not '\(value)'") }
+                guard ["https", "none"].contains(value.lowercased()) else {
+                    throw KafkaSecurityError("\(location): \(key) is https or none, not '\(value)'")
+                }
                 verifiesHostname = value.lowercased() == "https"
             default:
-                throw KafkaSecurityError("\(where_): '\(key)' is not a security setting this file may hold (security.protocol, sasl.*, ssl.*)")
+                throw KafkaSecurityError(
+                    "\(location): '\(key)' is not a security setting this file may hold (security.protocol, sasl.*, ssl.*)"
+                )
             }
         }
     }

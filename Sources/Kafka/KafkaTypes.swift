@@ -107,7 +107,10 @@ public struct KafkaMessage: Sendable {
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 
-    package init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader], timestampMilliseconds: Int64?) {
+    package init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
+        timestampMilliseconds: Int64?
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset

@@ -13,7 +13,9 @@ public final class MockKafkaCluster: Sendable {
     public let brokerIDs: [Int32]
 
     public init(brokers: Int = 3, logger: Logger) throws(KafkaError) {
-        guard brokers >= 1 else { throw KafkaError(.mockCluster, "a cluster needs at least one broker, not \(brokers)") }
+        guard brokers >= 1 else {
+            throw KafkaError(.mockCluster, "a cluster needs at least one broker, not \(brokers)")
+        }
         let owner = try NativeClient(kind: RD_KAFKA_PRODUCER, properties: [:], context: CallbackContext(logger: logger))
         guard let pointer = rd_kafka_mock_cluster_new(owner.pointer, Int32(brokers)) else {
             throw KafkaError(.mockCluster, "librdkafka could not start a mock cluster of \(brokers) brokers")
@@ -35,13 +37,17 @@ public final class MockKafkaCluster: Sendable {
     public func setBrokerDown(_ id: Int32) throws(KafkaError) {
         try checkBroker(id)
         let err = rd_kafka_mock_broker_set_down(cluster.pointer, id)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(.mockCluster, response: err, context: "broker \(id) down") }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(.mockCluster, response: err, context: "broker \(id) down")
+        }
     }
 
     public func setBrokerUp(_ id: Int32) throws(KafkaError) {
         try checkBroker(id)
         let err = rd_kafka_mock_broker_set_up(cluster.pointer, id)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(.mockCluster, response: err, context: "broker \(id) up") }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(.mockCluster, response: err, context: "broker \(id) up")
+        }
     }
 
     /// Moves a partition's leadership to a broker.
@@ -55,7 +61,8 @@ public final class MockKafkaCluster: Sendable {
 
     private func checkBroker(_ id: Int32) throws(KafkaError) {
         guard brokerIDs.contains(id) else {
-            throw KafkaError(.mockCluster, "no broker \(id); brokers are \(brokerIDs.map(String.init).joined(separator: ", "))")
+            throw KafkaError(
+                .mockCluster, "no broker \(id); brokers are \(brokerIDs.map(String.init).joined(separator: ", "))")
         }
     }
 }

@@ -47,7 +47,8 @@ final class NativeClient: @unchecked Sendable {
         }
         self.pointer = handle
         self.context = context
-        self.queue = DispatchQueue(label: "empmon.kafka.\(rd_kafka_name(handle).map { String(cString: $0) } ?? "client")")
+        self.queue = DispatchQueue(
+            label: "empmon.kafka.\(rd_kafka_name(handle).map { String(cString: $0) } ?? "client")")
     }
 
     deinit {
@@ -57,7 +58,9 @@ final class NativeClient: @unchecked Sendable {
     var name: String { String(cString: rd_kafka_name(pointer)) }
 
     /// Runs a blocking librdkafka call on this client's own queue.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws(KafkaError) -> T) async throws(KafkaError) -> T {
+    func blocking<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws(KafkaError) -> T)
+        async throws(KafkaError) -> T
+    {
         let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
             queue.async {
                 do throws(KafkaError) {
@@ -76,7 +79,8 @@ final class NativeClient: @unchecked Sendable {
         var topicHandle: OpaquePointer?
         if let topic { topicHandle = rd_kafka_topic_new(pointer, topic, nil) }
         defer { if let topicHandle { rd_kafka_topic_destroy(topicHandle) } }
-        let err = rd_kafka_metadata(pointer, topic == nil ? 1 : 0, topicHandle, &metadata, Int32(timeout.kafkaMilliseconds))
+        let err = rd_kafka_metadata(
+            pointer, topic == nil ? 1 : 0, topicHandle, &metadata, Int32(timeout.kafkaMilliseconds))
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             throw KafkaError(.metadata, response: err, context: "fetching metadata")
         }
@@ -125,7 +129,9 @@ func topicPartitions(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) ->
 }
 
 /// Builds a C partition list; the caller destroys it.
-func makePartitionList(_ offsets: [(KafkaTopicPartition, Int64)]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+func makePartitionList(_ offsets: [(KafkaTopicPartition, Int64)]) -> UnsafeMutablePointer<
+    rd_kafka_topic_partition_list_t
+> {
     let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
     for (topicPartition, offset) in offsets {
         rd_kafka_topic_partition_list_add(list, topicPartition.topic, topicPartition.partition).pointee.offset = offset

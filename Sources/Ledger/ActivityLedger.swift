@@ -44,15 +44,24 @@ package struct ActivityLedger: Sendable {
         }
         for (line, name, value) in pairs where !(name.isEmpty && value.isEmpty) {
             guard let counter = counter(named: name) else {
-                errors.append(RowError(line: line, column: "指标", chinese: "指标“\(name.prefix(30))”无法识别", english: "unknown counter '\(name.prefix(30))'"))
+                errors.append(
+                    RowError(
+                        line: line, column: "指标", chinese: "指标“\(name.prefix(30))”无法识别",
+                        english: "unknown counter '\(name.prefix(30))'"))
                 continue
             }
-            guard let number = Int64(value.replacingOccurrences(of: ",", with: "").trimmingCharacters(in: .whitespaces)) else {
-                errors.append(RowError(line: line, column: "数值", chinese: "“\(value.prefix(20))”不是整数", english: "'\(value.prefix(20))' is not a whole number"))
+            guard let number = Int64(value.replacingOccurrences(of: ",", with: "").trimmingCharacters(in: .whitespaces))
+            else {
+                errors.append(
+                    RowError(
+                        line: line, column: "数值", chinese: "“\(value.prefix(20))”不是整数",
+                        english: "'\(value.prefix(20))' is not a whole number"))
                 continue
             }
             if counters[counter] != nil {
-                errors.append(RowError(line: line, column: "指标", chinese: "指标“\(name)”重复", english: "counter '\(name)' appears twice"))
+                errors.append(
+                    RowError(
+                        line: line, column: "指标", chinese: "指标“\(name)”重复", english: "counter '\(name)' appears twice"))
                 continue
             }
             counters[counter] = number

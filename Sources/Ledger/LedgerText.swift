@@ -18,13 +18,16 @@ package enum LedgerText {
     package static func decode(_ bytes: [UInt8]) throws(LedgerFileError) -> (text: String, encoding: LedgerEncoding) {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             guard let text = String(validating: bytes.dropFirst(3), as: UTF8.self) else {
-                throw LedgerFileError(chinese: "文件以UTF-8标记开头，但内容不是有效的UTF-8", english: "the file starts with a UTF-8 BOM but is not valid UTF-8")
+                throw LedgerFileError(
+                    chinese: "文件以UTF-8标记开头，但内容不是有效的UTF-8",
+                    english: "the file starts with a UTF-8 BOM but is not valid UTF-8")
             }
             return (text, .utf8WithBOM)
         }
         if let text = String(validating: bytes, as: UTF8.self) { return (text, .utf8) }
         if let text = String(data: Data(bytes), encoding: gb18030) { return (text, .gb18030) }
-        throw LedgerFileError(chinese: "无法识别文件编码（支持UTF-8和GBK/GB18030）", english: "the file is neither UTF-8 nor GBK/GB18030")
+        throw LedgerFileError(
+            chinese: "无法识别文件编码（支持UTF-8和GBK/GB18030）", english: "the file is neither UTF-8 nor GBK/GB18030")
     }
 }
 
@@ -46,22 +49,29 @@ package struct LedgerRow: Sendable {
 
 /// Reads CSV (RFC 4180: quoted cells, doubled quotes, line breaks inside quotes, CRLF) and JSON lines.
 package enum LedgerTable {
-    package static func parse(_ text: String, format: LedgerFormat) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
+    package static func parse(_ text: String, format: LedgerFormat) throws(LedgerFileError) -> (
+        headers: [String], rows: [LedgerRow]
+    ) {
         switch format {
         case .csv: return try parseCSV(text)
         case .jsonLines: return try parseJSONLines(text)
         case .xlsx:
-            throw LedgerFileError(chinese: "xlsx文件不是文本，请按工作簿读取", english: "an xlsx file is not text; read it as a workbook")
+            throw LedgerFileError(
+                chinese: "xlsx文件不是文本，请按工作簿读取", english: "an xlsx file is not text; read it as a workbook")
         }
     }
 
     /// The first sheet of an `.xlsx` workbook, as header and rows like a CSV file's.
-    package static func parseWorkbook(_ bytes: [UInt8]) throws(LedgerFileError) -> (headers: [String], rows: [LedgerRow]) {
+    package static func parseWorkbook(_ bytes: [UInt8]) throws(LedgerFileError) -> (
+        headers: [String], rows: [LedgerRow]
+    ) {
         let sheet = try Workbook.firstSheet(bytes)
         let records = sheet.map { row in
             let width = (row.cells.keys.max() ?? -1) + 1
-            return (line: row.line, fields: (0..<width).map { row.cells[$0]?.text ?? "" },
-                numeric: Set(row.cells.filter(\.value.isNumber).keys))
+            return (
+                line: row.line, fields: (0..<width).map { row.cells[$0]?.text ?? "" },
+                numeric: Set(row.cells.filter(\.value.isNumber).keys)
+            )
         }
         return try table(records)
     }
@@ -106,7 +116,8 @@ package enum LedgerTable {
             }
         }
         if inQuotes {
-            throw LedgerFileError(chinese: "第\(recordLine)行的引号没有闭合", english: "the quote opened on line \(recordLine) is never closed")
+            throw LedgerFileError(
+                chinese: "第\(recordLine)行的引号没有闭合", english: "the quote opened on line \(recordLine) is never closed")
         }
         if !field.isEmpty || !fields.isEmpty {
             fields.append(field)
@@ -148,7 +159,8 @@ package enum LedgerTable {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             guard let object = try? JSONDecoder().decode([String: JSONCell].self, from: Data(trimmed.utf8)) else {
-                throw LedgerFileError(chinese: "第\(index + 1)行不是JSON对象", english: "line \(index + 1) is not a JSON object")
+                throw LedgerFileError(
+                    chinese: "第\(index + 1)行不是JSON对象", english: "line \(index + 1) is not a JSON object")
             }
             var cells: [String: String] = [:]
             for key in object.keys.sorted() {
@@ -162,7 +174,9 @@ package enum LedgerTable {
 }
 
 package enum LedgerFormat: String, Sendable {
-    case csv, jsonLines = "jsonl", xlsx
+    case csv
+    case jsonLines = "jsonl"
+    case xlsx
 
     /// By file extension: `.xlsx` is a workbook, `.jsonl`/`.ndjson`/`.json` are JSON lines, anything else CSV.
     package init(path: String) {
@@ -170,7 +184,8 @@ package enum LedgerFormat: String, Sendable {
         if lower.hasSuffix(".xlsx") {
             self = .xlsx
         } else {
-            self = lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") ? .jsonLines : .csv
+            self =
+                lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") ? .jsonLines : .csv
         }
     }
 }

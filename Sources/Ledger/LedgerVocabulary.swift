@@ -21,15 +21,21 @@ package enum LedgerVocabulary {
         entry("就业状态", EmploymentStatus.unemployed, ["失业", "未就业", "待业", "无业", "失业中", "unemployed"]),
         entry(
             "就业状态", EmploymentStatus.notInLabourForce,
-            ["未在劳动力中", "不在劳动力中", "非劳动力", "退出劳动力", "在校", "在校生", "退休", "丧失劳动能力", "not_in_labour_force", "not in labour force"]),
+            [
+                "未在劳动力中", "不在劳动力中", "非劳动力", "退出劳动力", "在校", "在校生", "退休", "丧失劳动能力", "not_in_labour_force",
+                "not in labour force",
+            ]),
         // 就业形式
         entry("就业形式", EmploymentForm.employee, ["单位就业", "受雇", "单位招用", "企业就业", "employee"]),
         entry("就业形式", EmploymentForm.flexible, ["灵活就业", "零工", "打零工", "临时工", "flexible"]),
-        entry("就业形式", EmploymentForm.selfEmployed, ["自主创业", "创业", "个体经营", "个体工商户", "个体", "自雇", "self_employed", "self-employed"]),
+        entry(
+            "就业形式", EmploymentForm.selfEmployed,
+            ["自主创业", "创业", "个体经营", "个体工商户", "个体", "自雇", "self_employed", "self-employed"]),
         entry("就业形式", EmploymentForm.publicWelfarePost, ["公益性岗位", "公益岗位", "公益岗", "公益性岗位安置", "public_welfare_post"]),
         // 就业地点
         entry("就业地点", WorkLocation.local, ["本地", "县内", "本县", "就地就近", "乡镇内", "本乡镇", "local"]),
-        entry("就业地点", WorkLocation.inProvince, ["省内", "县外省内", "省内县外", "市外省内", "市内县外", "外县", "in_province", "in-province"]),
+        entry(
+            "就业地点", WorkLocation.inProvince, ["省内", "县外省内", "省内县外", "市外省内", "市内县外", "外县", "in_province", "in-province"]),
         entry("就业地点", WorkLocation.outOfProvince, ["省外", "外省", "出省", "省外务工", "out_of_province", "out-of-province"]),
         // 人员类别
         entry("人员类别", PersonGroup.collegeGraduate, ["高校毕业生", "毕业生", "大学毕业生", "college_graduate"]),
@@ -49,7 +55,9 @@ package enum LedgerVocabulary {
         VocabularyEntry(column: "是否列", value: "false", words: ["否", "无", "×", "✗", "未", "n", "no", "false", "0"]),
     ]
 
-    private static func entry<Value: RawRepresentable<String>>(_ column: String, _ value: Value, _ words: [String]) -> VocabularyEntry {
+    private static func entry<Value: RawRepresentable<String>>(_ column: String, _ value: Value, _ words: [String])
+        -> VocabularyEntry
+    {
         VocabularyEntry(column: column, value: value.rawValue, words: words)
     }
 
@@ -57,7 +65,9 @@ package enum LedgerVocabulary {
     package static var markdown: String {
         var lines = ["| column | value | accepted words |", "|---|---|---|"]
         for entry in table {
-            lines.append("| \(entry.column) | `\(entry.value)` | \(entry.words.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: "、")) |")
+            lines.append(
+                "| \(entry.column) | `\(entry.value)` | \(entry.words.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: "、")) |"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -112,7 +112,8 @@ package struct PersonLedger: Sendable {
             case .failure(let rowErrors): errors += rowErrors.errors
             }
         }
-        return PersonLedger(encoding: encoding, entries: entries, errors: errors, ignoredColumns: ignored, headerOf: headerOf)
+        return PersonLedger(
+            encoding: encoding, entries: entries, errors: errors, ignoredColumns: ignored, headerOf: headerOf)
     }
 
     struct RowErrors: Error { let errors: [RowError] }
@@ -133,19 +134,25 @@ package struct PersonLedger: Sendable {
             return value
         }
         func fail(_ column: LedgerColumn, _ chinese: String, _ english: String) {
-            errors.append(RowError(line: row.line, column: headerOf[column] ?? column.rawValue, chinese: chinese, english: english))
+            errors.append(
+                RowError(
+                    line: row.line, column: headerOf[column] ?? column.rawValue, chinese: chinese, english: english))
         }
         func value<T>(_ column: LedgerColumn, _ parse: (String) -> T?, _ expected: String) -> T? {
             guard let text = cell(column) else { return nil }
             guard let parsed = parse(text) else {
-                fail(column, "无法识别“\(text.prefix(20))”，可填：\(expected)", "'\(text.prefix(20))' is not one of: \(expected)")
+                fail(
+                    column, "无法识别“\(text.prefix(20))”，可填：\(expected)", "'\(text.prefix(20))' is not one of: \(expected)"
+                )
                 return nil
             }
             return parsed
         }
 
         var id: ResidentID?
-        if let text = cell(.idNumber), lostDigits(text, storedAsNumber: headerOf[.idNumber].map(row.numericCells.contains) ?? false) {
+        if let text = cell(.idNumber),
+            lostDigits(text, storedAsNumber: headerOf[.idNumber].map(row.numericCells.contains) ?? false)
+        {
             fail(
                 .idNumber, "身份证号被存成了数字，Excel只保留15位有效数字，号码已失真：请把该列设置为“文本”格式后重新录入",
                 "the ID number was stored as a number, and Excel keeps only 15 significant digits, so it is damaged; "
@@ -189,7 +196,9 @@ package struct PersonLedger: Sendable {
 /// The values clerks write, in Chinese or English, mapped to the domain's values through `LedgerVocabulary`.
 /// (The numeric codes of MOHRSS's 公共就业服务指标体系 are not accepted yet: no authoritative code list was at hand.)
 enum ValueVocabulary {
-    static func status(_ text: String) -> EmploymentStatus? { LedgerVocabulary.lookup(text, column: "就业状态", as: EmploymentStatus.self) }
+    static func status(_ text: String) -> EmploymentStatus? {
+        LedgerVocabulary.lookup(text, column: "就业状态", as: EmploymentStatus.self)
+    }
 
     static func employmentForm(_ text: String) -> EmploymentForm? {
         LedgerVocabulary.lookup(text, column: "就业形式", as: EmploymentForm.self)
@@ -201,7 +210,9 @@ enum ValueVocabulary {
 
     static func flag(_ text: String) -> Bool? { LedgerVocabulary.value(of: text, column: "是否列").map { $0 == "true" } }
 
-    static func group(_ text: String) -> PersonGroup? { LedgerVocabulary.lookup(text, column: "人员类别", as: PersonGroup.self) }
+    static func group(_ text: String) -> PersonGroup? {
+        LedgerVocabulary.lookup(text, column: "人员类别", as: PersonGroup.self)
+    }
 
     static func incomeBand(_ text: String) -> IncomeBand? {
         let plain = text.replacingOccurrences(of: "元", with: "").replacingOccurrences(of: "—", with: "-")

@@ -35,21 +35,28 @@ package struct SubmissionBuilder: Sendable {
         for entry in ledger.entries {
             let household: String
             do { household = try pseudonymizer.householdKey(for: entry.householdNumber) } catch {
-                errors.append(RowError(line: entry.line, column: ledger.headerOf[.householdNumber] ?? "household_number",
-                    chinese: error.description, english: error.description))
+                errors.append(
+                    RowError(
+                        line: entry.line, column: ledger.headerOf[.householdNumber] ?? "household_number",
+                        chinese: error.description, english: error.description))
                 continue
             }
             let personKey = pseudonymizer.personKey(for: entry.id)
             if let first = firstLineOfPerson[personKey] {
-                errors.append(RowError(line: entry.line, column: ledger.headerOf[.idNumber] ?? "id_number",
-                    chinese: "同一身份证号已在第\(first)行出现", english: "the same ID number already appears on line \(first)"))
+                errors.append(
+                    RowError(
+                        line: entry.line, column: ledger.headerOf[.idNumber] ?? "id_number",
+                        chinese: "同一身份证号已在第\(first)行出现", english: "the same ID number already appears on line \(first)")
+                )
                 continue
             }
             firstLineOfPerson[personKey] = entry.line
             var record = PersonStatusRecord(
                 recordID: .random(), unit: unit, period: period, personKey: personKey, householdKey: household,
-                birthYear: entry.id.birthYear, sex: entry.id.sex, status: entry.status, employmentForm: entry.employmentForm,
-                workLocation: entry.workLocation, sector: entry.sector, registeredUnemployed: entry.registeredUnemployed,
+                birthYear: entry.id.birthYear, sex: entry.id.sex, status: entry.status,
+                employmentForm: entry.employmentForm,
+                workLocation: entry.workLocation, sector: entry.sector,
+                registeredUnemployed: entry.registeredUnemployed,
                 groups: entry.groups, seekingWork: entry.seekingWork, assisted: entry.assisted, trained: entry.trained,
                 incomeBand: entry.incomeBand, reportedAtMilliseconds: reportedAtMilliseconds, agentID: agentID)
             let problems = validator.problems(with: record)
@@ -58,8 +65,10 @@ package struct SubmissionBuilder: Sendable {
                 records.append((entry.line, record))
             } else {
                 for problem in problems {
-                    errors.append(RowError(line: entry.line, column: column(for: problem.field, in: ledger),
-                        chinese: problem.chinese, english: problem.english))
+                    errors.append(
+                        RowError(
+                            line: entry.line, column: column(for: problem.field, in: ledger),
+                            chinese: problem.chinese, english: problem.english))
                 }
             }
         }

@@ -18,7 +18,9 @@ package enum Workbook {
     static let partLimit = 256 << 20
 
     /// The rows of the first sheet: 1-based row number (as Excel shows it) and cells by 0-based column.
-    package static func firstSheet(_ bytes: [UInt8]) throws(LedgerFileError) -> [(line: Int, cells: [Int: WorkbookCell])] {
+    package static func firstSheet(_ bytes: [UInt8]) throws(LedgerFileError) -> [(
+        line: Int, cells: [Int: WorkbookCell]
+    )] {
         try WorkbookStreams.checkEveryStreamEnds(bytes, partLimit: partLimit)
         do {
             let archive = try openArchive(bytes)
@@ -26,7 +28,8 @@ package enum Workbook {
             let shared = try archive["xl/sharedStrings.xml"].map { try decode(SharedStrings.self, part(archive, $0)) }
             let sharedTexts = shared?.items.map(\.text) ?? []
             guard let sheetEntry = archive[sheetPath] else {
-                throw LedgerFileError(chinese: "工作簿缺少第一个工作表（\(sheetPath)）", english: "the workbook has no first sheet (\(sheetPath))")
+                throw LedgerFileError(
+                    chinese: "工作簿缺少第一个工作表（\(sheetPath)）", english: "the workbook has no first sheet (\(sheetPath))")
             }
             let sheet = try decode(Worksheet.self, part(archive, sheetEntry))
             var rows: [(line: Int, cells: [Int: WorkbookCell])] = []
@@ -64,7 +67,8 @@ package enum Workbook {
         var template = Array((folder + "/empmon-workbook-XXXXXX").utf8CString)
         let descriptor = mkstemp(&template)
         guard descriptor >= 0 else {
-            throw LedgerFileError(chinese: "无法为读取工作簿创建临时文件", english: "cannot create a temporary file to read the workbook in")
+            throw LedgerFileError(
+                chinese: "无法为读取工作簿创建临时文件", english: "cannot create a temporary file to read the workbook in")
         }
         let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { unlink(path) }
@@ -80,7 +84,8 @@ package enum Workbook {
         }
         close(descriptor)
         guard written else {
-            throw LedgerFileError(chinese: "无法为读取工作簿写入临时文件", english: "cannot write the temporary file to read the workbook in")
+            throw LedgerFileError(
+                chinese: "无法为读取工作簿写入临时文件", english: "cannot write the temporary file to read the workbook in")
         }
         return try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
     }
@@ -88,7 +93,8 @@ package enum Workbook {
     /// Whether the bytes start like a ZIP container (every `.xlsx` does).
     package static func looksLikeWorkbook(_ bytes: [UInt8]) -> Bool { bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
 
-    private static func value(of cell: Cell, sharedTexts: [String], line: Int) throws(LedgerFileError) -> WorkbookCell? {
+    private static func value(of cell: Cell, sharedTexts: [String], line: Int) throws(LedgerFileError) -> WorkbookCell?
+    {
         switch cell.t ?? "n" {
         case "s":
             guard let text = cell.v, let index = Int(text), sharedTexts.indices.contains(index) else {
@@ -128,7 +134,8 @@ package enum Workbook {
 
     private static func firstSheetPath(_ archive: Archive) throws -> String {
         guard let workbookEntry = archive["xl/workbook.xml"] else {
-            throw LedgerFileError(chinese: "不是Excel工作簿：缺少 xl/workbook.xml", english: "not an Excel workbook: xl/workbook.xml is missing")
+            throw LedgerFileError(
+                chinese: "不是Excel工作簿：缺少 xl/workbook.xml", english: "not an Excel workbook: xl/workbook.xml is missing")
         }
         let workbook = try decode(WorkbookPart.self, part(archive, workbookEntry))
         guard let first = workbook.sheets.sheet.first else {
@@ -136,7 +143,7 @@ package enum Workbook {
         }
         if let relsEntry = archive["xl/_rels/workbook.xml.rels"], let id = first.id {
             let relationships = try decode(Relationships.self, part(archive, relsEntry))
-            if let target = relationships.relationship.first(where: { $0.Id == id })?.Target {
+            if let target = relationships.relationship.first(where: { $0.id == id })?.target {
                 return target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
             }
         }
@@ -145,13 +152,15 @@ package enum Workbook {
 
     private static func part(_ archive: Archive, _ entry: Entry) throws -> Data {
         guard entry.uncompressedSize <= UInt64(partLimit) else {
-            throw LedgerFileError(chinese: "工作簿中的 \(entry.path) 过大", english: "\(entry.path) in the workbook is too large")
+            throw LedgerFileError(
+                chinese: "工作簿中的 \(entry.path) 过大", english: "\(entry.path) in the workbook is too large")
         }
         var data = Data()
         _ = try archive.extract(entry, skipCRC32: false) { chunk in
             // The declared size can lie; count what really comes out.
             guard data.count + chunk.count <= partLimit else {
-                throw LedgerFileError(chinese: "工作簿中的 \(entry.path) 过大", english: "\(entry.path) in the workbook is too large")
+                throw LedgerFileError(
+                    chinese: "工作簿中的 \(entry.path) 过大", english: "\(entry.path) in the workbook is too large")
             }
             data.append(chunk)
         }
@@ -177,7 +186,8 @@ package enum Workbook {
             var sheet: [Sheet] = []
             enum CodingKeys: String, CodingKey { case sheet }
             init(from decoder: any Decoder) throws {
-                sheet = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([Sheet].self, forKey: .sheet) ?? []
+                sheet =
+                    try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([Sheet].self, forKey: .sheet) ?? []
             }
         }
         struct Sheet: Decodable {
@@ -189,14 +199,19 @@ package enum Workbook {
 
     private struct Relationships: Decodable {
         struct Relationship: Decodable {
-            var Id: String
-            var Target: String
+            var id: String
+            var target: String
+            enum CodingKeys: String, CodingKey {
+                case id = "Id"
+                case target = "Target"
+            }
         }
         var relationship: [Relationship]
         enum CodingKeys: String, CodingKey { case relationship = "Relationship" }
         init(from decoder: any Decoder) throws {
             relationship =
-                try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([Relationship].self, forKey: .relationship) ?? []
+                try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(
+                    [Relationship].self, forKey: .relationship) ?? []
         }
     }
 
@@ -208,7 +223,8 @@ package enum Workbook {
             if let plain = try? decoder.singleValueContainer().decode(String.self) {
                 value = plain
             } else {
-                value = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .value) ?? ""
+                value =
+                    try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .value) ?? ""
             }
         }
     }
@@ -225,7 +241,8 @@ package enum Workbook {
         var items: [StringItem]
         enum CodingKeys: String, CodingKey { case items = "si" }
         init(from decoder: any Decoder) throws {
-            items = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([StringItem].self, forKey: .items) ?? []
+            items =
+                try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([StringItem].self, forKey: .items) ?? []
         }
     }
 
@@ -234,13 +251,19 @@ package enum Workbook {
         var t: String?
         var v: String?
         var inline: StringItem?
-        enum CodingKeys: String, CodingKey { case r, t, v, inline = "is" }
+        enum CodingKeys: String, CodingKey {
+            case r, t, v
+            case inline = "is"
+        }
     }
 
     private struct Row: Decodable {
         var r: Int?
         var cells: [Cell]
-        enum CodingKeys: String, CodingKey { case r, cells = "c" }
+        enum CodingKeys: String, CodingKey {
+            case r
+            case cells = "c"
+        }
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             r = try? container.decodeIfPresent(Int.self, forKey: .r)

@@ -40,7 +40,8 @@ enum WorkbookStreams {
             }
         } catch {
             throw LedgerFileError(
-                chinese: "无法读取xlsx工作簿（文件损坏：压缩数据不完整）", english: "cannot read the xlsx workbook: it is damaged (a compressed part is cut short)")
+                chinese: "无法读取xlsx工作簿（文件损坏：压缩数据不完整）",
+                english: "cannot read the xlsx workbook: it is damaged (a compressed part is cut short)")
         }
     }
 
@@ -52,7 +53,8 @@ enum WorkbookStreams {
         }
         func u32(_ at: Int) throws -> Int { try u16(at) | (try u16(at + 2)) << 16 }
         var end = -1
-        for candidate in stride(from: bytes.count - 22, through: max(0, bytes.count - 22 - 65_535), by: -1) where try u32(candidate) == 0x0605_4B50 {
+        for candidate in stride(from: bytes.count - 22, through: max(0, bytes.count - 22 - 65_535), by: -1)
+        where try u32(candidate) == 0x0605_4B50 {
             end = candidate
             break
         }

@@ -5,7 +5,9 @@ import ZIPFoundation
 /// rows of text cells (inline strings). Columns listed in `textColumns` are formatted as Text, so that Excel
 /// and WPS keep the ID numbers clerks type into them as typed (a number-formatted column keeps 15 digits).
 package enum WorkbookWriter {
-    package static func xlsx(title: String?, header: [String], rows: [[String]], textColumns: Set<Int> = []) throws -> [UInt8] {
+    package static func xlsx(title: String?, header: [String], rows: [[String]], textColumns: Set<Int> = []) throws
+        -> [UInt8]
+    {
         let width = max(header.count, rows.map(\.count).max() ?? 0)
         var sheetRows: [String] = []
         var line = 0
@@ -24,9 +26,12 @@ package enum WorkbookWriter {
         for row in rows { sheetRows.append(rowXML(row, style: { textColumns.contains($0) ? 1 : 0 })) }
         let columns = (0..<width).map { column in
             let style = textColumns.contains(column) ? " style=\"1\"" : ""
-            return "<col min=\"\(column + 1)\" max=\"\(column + 1)\" width=\"\(textColumns.contains(column) ? 22 : 12)\"\(style) customWidth=\"1\"/>"
+            return
+                "<col min=\"\(column + 1)\" max=\"\(column + 1)\" width=\"\(textColumns.contains(column) ? 22 : 12)\"\(style) customWidth=\"1\"/>"
         }.joined()
-        let merge = title != nil && width > 1 ? "<mergeCells count=\"1\"><mergeCell ref=\"A1:\(columnName(width - 1))1\"/></mergeCells>" : ""
+        let merge =
+            title != nil && width > 1
+            ? "<mergeCells count=\"1\"><mergeCell ref=\"A1:\(columnName(width - 1))1\"/></mergeCells>" : ""
         let sheet = """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cols>\(columns)</cols><sheetData>\(sheetRows.joined())</sheetData>\(merge)</worksheet>
@@ -81,7 +86,9 @@ package enum WorkbookWriter {
                 with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate,
                 provider: { position, size in data.subdata(in: Int(position)..<Int(position) + size) })
         }
-        guard let data = archive.data else { throw LedgerFileError(chinese: "无法生成工作簿", english: "cannot build the workbook") }
+        guard let data = archive.data else {
+            throw LedgerFileError(chinese: "无法生成工作簿", english: "cannot build the workbook")
+        }
         return Array(data)
     }
 
@@ -115,7 +122,9 @@ package enum WorkbookWriter {
 
 /// The blank ledger clerks download: the headers the agent reads, in Chinese, ID numbers as text.
 package enum LedgerTemplate {
-    package static let header = ["姓名", "身份证号", "户编号", "就业状态", "就业形式", "就业地点", "行业", "登记失业", "人员类别", "求职", "帮扶", "培训", "收入档次"]
+    package static let header = [
+        "姓名", "身份证号", "户编号", "就业状态", "就业形式", "就业地点", "行业", "登记失业", "人员类别", "求职", "帮扶", "培训", "收入档次",
+    ]
 
     /// UTF-8 with a BOM, so that Excel opens the Chinese headers correctly.
     package static func csv() -> [UInt8] { [0xEF, 0xBB, 0xBF] + Array((header.joined(separator: ",") + "\r\n").utf8) }

@@ -46,7 +46,10 @@ public final class PostgresClient: Sendable {
 
     private func acquire() async throws -> PostgresConnection {
         while true {
-            enum Next { case use(PostgresConnection), open, wait }
+            enum Next {
+                case use(PostgresConnection)
+                case open, wait
+            }
             let next: Next = state.withLock { state in
                 if let connection = state.idle.popLast() { return .use(connection) }
                 if state.open < maxConnections {

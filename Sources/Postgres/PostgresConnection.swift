@@ -1,8 +1,9 @@
 import CLibPQ
 import Dispatch
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One connection to PostgreSQL over libpq.
@@ -34,7 +35,8 @@ public final class PostgresConnection: @unchecked Sendable {
                 if PQstatus(connection) != CONNECTION_OK {
                     let reason = libpqMessage(connection)
                     PQfinish(connection)
-                    continuation.resume(throwing: PostgresError(.connection, "cannot connect to \(redacted): \(reason)"))
+                    continuation.resume(
+                        throwing: PostgresError(.connection, "cannot connect to \(redacted): \(reason)"))
                     return
                 }
                 continuation.resume(returning: UnsafeSendable(connection).value)
@@ -105,7 +107,8 @@ public final class PostgresConnection: @unchecked Sendable {
                 guard failure == nil else { continue }
                 switch PQresultStatus(result) {
                 case PGRES_SINGLE_TUPLE:
-                    do { try body(PostgresRow(columns: columnNames(result), values: rowValues(result, row: 0))) } catch {
+                    do { try body(PostgresRow(columns: columnNames(result), values: rowValues(result, row: 0))) } catch
+                    {
                         failure = error
                         PQrequestCancel(connection)
                     }
@@ -140,7 +143,9 @@ public final class PostgresConnection: @unchecked Sendable {
             PQclear(start)
             var writer = PostgresCopyWriter { chunk in
                 let sent = chunk.withUnsafeBufferPointer { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
+                    buffer.withMemoryRebound(to: CChar.self) {
+                        PQputCopyData(connection, $0.baseAddress, Int32($0.count))
+                    }
                 }
                 if sent != 1 { throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement) }
             }
@@ -222,11 +227,12 @@ func libpqMessage(_ connection: OpaquePointer) -> String {
     return String(cString: message).trimmingTrailingNewlines()
 }
 
-private func withCStrings<R>(_ texts: [String?], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) throws -> R) rethrows
+private func withCStrings<R>(_ texts: [String?], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) throws -> R)
+    rethrows
     -> R
 {
     let copies: [UnsafeMutablePointer<CChar>?] = texts.map { $0.flatMap { strdup($0) } }
-    defer { copies.forEach { free($0) } }
+    defer { for copy in copies { free(copy) } }
     let pointers = copies.map { $0.map { UnsafePointer($0) } }
     return try pointers.withUnsafeBufferPointer(body)
 }

@@ -69,7 +69,8 @@ public struct PostgresMigrator: Sendable {
                 guard checksum == migration.checksum else {
                     throw PostgresError(
                         .migration,
-                        "migration \(migration.version) (\(migration.name)) was changed after it was applied; add a new migration instead")
+                        "migration \(migration.version) (\(migration.name)) was changed after it was applied; add a new migration instead"
+                    )
                 }
                 continue
             }

@@ -32,7 +32,9 @@ struct BatchStore {
     }
 
     /// Moves the stored offsets from where this member last left them, or fails if another member moved them.
-    func advanceOffsets(group: String, _ moves: [(partition: KafkaTopicPartition, expected: Int64?, next: Int64)]) async throws {
+    func advanceOffsets(group: String, _ moves: [(partition: KafkaTopicPartition, expected: Int64?, next: Int64)])
+        async throws
+    {
         for move in moves.sorted(by: { $0.partition < $1.partition }) {
             let rows: PostgresRows
             if let expected = move.expected {
@@ -69,8 +71,10 @@ struct BatchStore {
             }
             for rejection in rejections {
                 try writer.append([
-                    rejection.topic, Int(rejection.partition), rejection.offset, storable(rejection.recordID), storable(rejection.agentID),
-                    storable(rejection.unit), storable(rejection.reason.code.rawValue), storable(rejection.reason.field),
+                    rejection.topic, Int(rejection.partition), rejection.offset, storable(rejection.recordID),
+                    storable(rejection.agentID),
+                    storable(rejection.unit), storable(rejection.reason.code.rawValue),
+                    storable(rejection.reason.field),
                     storable(rejection.chineseMessage), storable(rejection.englishMessage),
                     PostgresBytes(rejection.payload),
                 ])
@@ -97,7 +101,8 @@ struct BatchStore {
         var parts: [String] = []
         for (period, wanted) in byPeriod {
             parameters += [LedgerColumns.date(period), Self.textArray(wanted.map(\.personKey))]
-            parts.append("""
+            parts.append(
+                """
                 (SELECT \(LedgerColumns.person) FROM person_ledger WHERE period = $\(parameters.count - 1)::date
                 AND person_key = ANY(ARRAY(SELECT decode(k, 'hex') FROM unnest($\(parameters.count)::text[]) AS k)))
                 """)
@@ -119,7 +124,8 @@ struct BatchStore {
     /// normally the batch's own partition's, owned by this member alone; a correction that moves a person
     /// between counties reaches into another member's, and then the two queue here.
     func lockCounties(_ units: Set<DivisionCode>) async throws {
-        let counties = Set(units.compactMap { $0.ancestor(at: .county) }).map { Int($0.value / 1_000_000 % 1_000_000) }.sorted()
+        let counties = Set(units.compactMap { $0.ancestor(at: .county) }).map { Int($0.value / 1_000_000 % 1_000_000) }
+            .sorted()
         guard !counties.isEmpty else { return }
         try await connection.query(
             "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, c) FROM unnest($2::int[]) AS c) AS locked",
@@ -144,11 +150,14 @@ struct BatchStore {
                 WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = decode(k.household, 'hex')
             ) AS h
             """,
-            [PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
-                Self.textArray(sorted.map(\.unit.description)), Self.textArray(sorted.map(\.householdKey))])
+            [
+                PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
+                Self.textArray(sorted.map(\.unit.description)), Self.textArray(sorted.map(\.householdKey)),
+            ])
         var result: [HouseholdMonth: HouseholdMembers] = [:]
         for row in rows {
-            let (periodText, unitText, householdText, inLabourForce, employed) = try row.decode((String, String, String, Int, Int).self)
+            let (periodText, unitText, householdText, inLabourForce, employed) = try row.decode(
+                (String, String, String, Int, Int).self)
             guard let period = LedgerColumns.period(fromDate: periodText), let unit = DivisionCode(unitText),
                 let household = LedgerColumns.hex(fromBytea: householdText)
             else { throw PostgresError(.decoding, "a household_members row is malformed") }
@@ -167,7 +176,11 @@ struct BatchStore {
             SELECT v.period::text, v.unit_code, v.persons, v.employed_new_to_ledger
             FROM unnest($1::date[], $2::bpchar[]) AS k (period, unit_code)
             JOIN village_reports AS v ON v.period = k.period AND v.unit_code = k.unit_code
-            """, [PostgresArray(sorted.map { LedgerColumns.date($0.period) }), Self.textArray(sorted.map(\.unit.description))])
+            """,
+            [
+                PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
+                Self.textArray(sorted.map(\.unit.description)),
+            ])
         var result: [UnitMonth: VillageMonthCounts] = [:]
         for row in rows {
             let (periodText, unitText, persons, entrants) = try row.decode((String, String, Int, Int).self)
@@ -202,16 +215,23 @@ struct BatchStore {
         guard !periods.isEmpty else { return [] }
         let list = PostgresArray(periods.sorted().map { LedgerColumns.date($0) })
         let rows = try await connection.query(
-            "INSERT INTO monitored_periods (period) SELECT unnest($1::date[]) ORDER BY 1 ON CONFLICT DO NOTHING RETURNING period::text", [list])
+            "INSERT INTO monitored_periods (period) SELECT unnest($1::date[]) ORDER BY 1 ON CONFLICT DO NOTHING RETURNING period::text",
+            [list])
         return try rows.map { try $0.decode(String.self, at: 0) }.compactMap { LedgerColumns.period(fromDate: $0) }
     }
 
     /// Stores the batch's records, derived counts and indicator changes. Rows that did not exist go straight
     /// in by COPY; rows that did are replaced through the staging tables.
-    func write(_ effect: BatchEffect, state: BatchState, changes: [UnitMonth: IndicatorCounts], phases: inout PhaseTimer) async throws {
+    func write(
+        _ effect: BatchEffect, state: BatchState, changes: [UnitMonth: IndicatorCounts], phases: inout PhaseTimer
+    ) async throws {
         let replaced = Set(effect.supersededPersons.map { PersonMonthKey(personKey: $0.personKey, period: $0.period) })
-        let fresh = effect.acceptedPersons.filter { !replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period)) }
-        let replacing = effect.acceptedPersons.filter { replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period)) }
+        let fresh = effect.acceptedPersons.filter {
+            !replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
+        }
+        let replacing = effect.acceptedPersons.filter {
+            replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
+        }
         if !fresh.isEmpty {
             try await connection.copyIn("COPY person_ledger (\(LedgerColumns.person)) FROM STDIN") { writer in
                 for record in fresh { try writer.append(LedgerColumns.row(record)) }
@@ -230,7 +250,8 @@ struct BatchStore {
                 ) AS l
                 """)
             let updates = LedgerColumns.person.split(separator: ",").map { $0.trimmingCharacters(in: " \n") }
-                .filter { $0 != "period" && $0 != "person_key" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+                .filter { $0 != "period" && $0 != "person_key" }.map { "\($0) = excluded.\($0)" }.joined(
+                    separator: ", ")
             try await connection.query(
                 """
                 INSERT INTO person_ledger (\(LedgerColumns.person)) SELECT \(LedgerColumns.person) FROM batch_persons
@@ -240,8 +261,11 @@ struct BatchStore {
         phases.mark("ledger")
         let newHouseholds = effect.households.filter { state.households[$0.key] == nil }
         let changedHouseholds = effect.households.filter { state.households[$0.key] != nil }
-        for (rows, table) in [(newHouseholds, "household_members"), (changedHouseholds, "batch_households")] where !rows.isEmpty {
-            try await connection.copyIn("COPY \(table) (period, unit_code, household_key, in_labour_force, employed) FROM STDIN") { writer in
+        for (rows, table) in [(newHouseholds, "household_members"), (changedHouseholds, "batch_households")]
+        where !rows.isEmpty {
+            try await connection.copyIn(
+                "COPY \(table) (period, unit_code, household_key, in_labour_force, employed) FROM STDIN"
+            ) { writer in
                 for (key, members) in rows {
                     try writer.append([
                         LedgerColumns.date(key.period), key.unit.description, LedgerColumns.hexBytea(key.householdKey),
@@ -260,10 +284,15 @@ struct BatchStore {
         }
         let newVillages = effect.villages.filter { state.villages[$0.key] == nil }
         let changedVillages = effect.villages.filter { state.villages[$0.key] != nil }
-        for (rows, table) in [(newVillages, "village_reports"), (changedVillages, "batch_villages")] where !rows.isEmpty {
-            try await connection.copyIn("COPY \(table) (period, unit_code, persons, employed_new_to_ledger) FROM STDIN") { writer in
+        for (rows, table) in [(newVillages, "village_reports"), (changedVillages, "batch_villages")] where !rows.isEmpty
+        {
+            try await connection.copyIn("COPY \(table) (period, unit_code, persons, employed_new_to_ledger) FROM STDIN")
+            { writer in
                 for (key, counts) in rows {
-                    try writer.append([LedgerColumns.date(key.period), key.unit.description, counts.persons, counts.employedNewToLedger])
+                    try writer.append([
+                        LedgerColumns.date(key.period), key.unit.description, counts.persons,
+                        counts.employedNewToLedger,
+                    ])
                 }
             }
         }
@@ -298,14 +327,18 @@ struct BatchStore {
         phases.mark("derived")
         if !changes.isEmpty {
             let columns = IndicatorCatalogue.storedCounts
-            try await connection.copyIn("COPY batch_changes (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN") { writer in
+            try await connection.copyIn(
+                "COPY batch_changes (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN"
+            ) { writer in
                 for (key, counts) in changes {
-                    try writer.append([LedgerColumns.date(key.period), key.unit.description] + columns.map { counts[$0] ?? 0 })
+                    try writer.append(
+                        [LedgerColumns.date(key.period), key.unit.description] + columns.map { counts[$0] ?? 0 })
                 }
             }
             // In key order: every batch updates the city's row, and a fixed order makes concurrent batches
             // queue instead of deadlocking.
-            let sums = columns.map { "\($0.rawValue) = unit_month_counts.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
+            let sums = columns.map { "\($0.rawValue) = unit_month_counts.\($0.rawValue) + excluded.\($0.rawValue)" }
+                .joined(separator: ", ")
             try await connection.query(
                 """
                 INSERT INTO unit_month_counts (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", ")))

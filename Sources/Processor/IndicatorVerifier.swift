@@ -35,28 +35,37 @@ package struct IndicatorVerifier: Sendable {
     }
 
     /// Compares the given months (all months with data when nil).
-    package func verify(periods requested: [Period]? = nil, progress: (Period) -> Void = { _ in }) async throws -> Outcome {
+    package func verify(periods requested: [Period]? = nil, progress: (Period) -> Void = { _ in }) async throws
+        -> Outcome
+    {
         let connection = try await PostgresConnection.connect(url: databaseURL)
         // One snapshot for the whole comparison, so that a running processor cannot make it disagree.
         return try await connection.withTransaction(isolation: .repeatableRead) { connection in
-            let monitored = Set(try await connection.query("SELECT to_char(period, 'YYYY-MM') FROM monitored_periods").compactMap {
-                Period(try $0.decode(String.self, at: 0))
-            })
-            let withValues = Set(try await connection.query("SELECT DISTINCT to_char(period, 'YYYY-MM') FROM indicator_values").compactMap {
-                Period(try $0.decode(String.self, at: 0))
-            })
+            let monitored = Set(
+                try await connection.query("SELECT to_char(period, 'YYYY-MM') FROM monitored_periods").compactMap {
+                    Period(try $0.decode(String.self, at: 0))
+                })
+            let withValues = Set(
+                try await connection.query("SELECT DISTINCT to_char(period, 'YYYY-MM') FROM indicator_values")
+                    .compactMap {
+                        Period(try $0.decode(String.self, at: 0))
+                    })
             let periods = (requested.map(Set.init) ?? monitored.union(withValues)).sorted()
             var outcome = Outcome(periods: periods)
             let computation = IndicatorComputation(topology: topology)
             for period in periods {
                 progress(period)
-                let recomputed = monitored.contains(period) ? try await recompute(period, computation, on: connection) : [:]
+                let recomputed =
+                    monitored.contains(period) ? try await recompute(period, computation, on: connection) : [:]
                 var stored: [DivisionCode: IndicatorCounts] = [:]
                 for row in try await connection.query(
-                    "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND value <> 0", ["\(period)-01"])
+                    "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND value <> 0",
+                    ["\(period)-01"])
                 {
                     let (unitText, indicator, value) = try row.decode((String, String, Int64).self)
-                    guard let unit = DivisionCode(unitText) else { throw PostgresError(.decoding, "bad unit code \(unitText) stored") }
+                    guard let unit = DivisionCode(unitText) else {
+                        throw PostgresError(.decoding, "bad unit code \(unitText) stored")
+                    }
                     stored[unit, default: [:]][IndicatorID(rawValue: indicator)] = value
                 }
                 for unit in Set(stored.keys).union(recomputed.keys).sorted() {
@@ -67,8 +76,10 @@ package struct IndicatorVerifier: Sendable {
                         let storedValue = have[indicator] ?? 0
                         let recomputedValue = want[indicator] ?? 0
                         if storedValue != recomputedValue {
-                            outcome.differences.append(Difference(
-                                period: period, unit: unit, indicator: indicator, stored: storedValue, recomputed: recomputedValue))
+                            outcome.differences.append(
+                                Difference(
+                                    period: period, unit: unit, indicator: indicator, stored: storedValue,
+                                    recomputed: recomputedValue))
                         }
                     }
                 }
@@ -78,7 +89,8 @@ package struct IndicatorVerifier: Sendable {
     }
 
     /// One month from the ledger, streamed through `IndicatorComputation.Month`.
-    private func recompute(_ period: Period, _ computation: IndicatorComputation, on connection: PostgresConnection) async throws
+    private func recompute(_ period: Period, _ computation: IndicatorComputation, on connection: PostgresConnection)
+        async throws
         -> [DivisionCode: IndicatorCounts]
     {
         let month = Locked(computation.month(period))
@@ -92,14 +104,18 @@ package struct IndicatorVerifier: Sendable {
             [LedgerColumns.date(period.previous), LedgerColumns.date(period)]
         ) { row in
             let before = row.text(at: 1) == nil ? nil : try LedgerColumns.personRecord(row, offset: 0)
-            let now = row.text(at: LedgerColumns.personCount + 1) == nil ? nil : try LedgerColumns.personRecord(row, offset: LedgerColumns.personCount)
+            let now =
+                row.text(at: LedgerColumns.personCount + 1) == nil
+                ? nil : try LedgerColumns.personRecord(row, offset: LedgerColumns.personCount)
             month.withLock { $0.addPerson(previous: before, current: now) }
         }
         // Each household once: the month's rows in (village, household) order, a household's members together.
         let household = Locked<(unit: String, key: String, statuses: [EmploymentStatus])?>(nil)
         @Sendable func close(_ finished: (unit: String, key: String, statuses: [EmploymentStatus])?) throws {
             guard let finished else { return }
-            guard let unit = DivisionCode(finished.unit) else { throw PostgresError(.decoding, "bad unit code \(finished.unit) stored") }
+            guard let unit = DivisionCode(finished.unit) else {
+                throw PostgresError(.decoding, "bad unit code \(finished.unit) stored")
+            }
             month.withLock { $0.addHousehold(unit: unit, statuses: finished.statuses) }
         }
         try await connection.forEachRow(
@@ -122,14 +138,19 @@ package struct IndicatorVerifier: Sendable {
             try close(finished)
         }
         try close(household.withLock { $0 })
-        for report in try await activity(of: period, on: connection).values { month.withLock { $0.addActivity(report) } }
+        for report in try await activity(of: period, on: connection).values {
+            month.withLock { $0.addActivity(report) }
+        }
         return month.withLock { $0.result() }
     }
 
-    private func activity(of period: Period, on connection: PostgresConnection) async throws -> [DivisionCode: UnitActivityReport] {
+    private func activity(of period: Period, on connection: PostgresConnection) async throws -> [DivisionCode:
+        UnitActivityReport]
+    {
         var result: [DivisionCode: UnitActivityReport] = [:]
         for row in try await connection.query(
-            "SELECT \(LedgerColumns.activity) FROM activity_ledger WHERE period = $1::date", [LedgerColumns.date(period)])
+            "SELECT \(LedgerColumns.activity) FROM activity_ledger WHERE period = $1::date",
+            [LedgerColumns.date(period)])
         {
             let report = try LedgerColumns.activityReport(row)
             result[report.unit] = report

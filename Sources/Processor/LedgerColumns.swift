@@ -19,7 +19,8 @@ enum LedgerColumns {
     static let activity = "period, unit_code, record_id, counters, reported_at_ms, agent_id, signature"
 
     /// `activity`, each column qualified with the alias `a`.
-    static let activityQualified = activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(separator: ", ")
+    static let activityQualified = activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(
+        separator: ", ")
 
     static func row(_ record: PersonStatusRecord) -> [(any PostgresEncodable)?] {
         [
@@ -33,9 +34,12 @@ enum LedgerColumns {
     }
 
     static func row(_ report: UnitActivityReport) -> [(any PostgresEncodable)?] {
-        let counters = report.counters.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\"\($0.key.rawValue)\": \($0.value)" }
+        let counters = report.counters.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+            "\"\($0.key.rawValue)\": \($0.value)"
+        }
         return [
-            date(report.period), report.unit.description, report.recordID.text, "{" + counters.joined(separator: ", ") + "}",
+            date(report.period), report.unit.description, report.recordID.text,
+            "{" + counters.joined(separator: ", ") + "}",
             report.reportedAtMilliseconds, report.agentID, PostgresBytes(report.signature),
         ]
     }
@@ -43,22 +47,30 @@ enum LedgerColumns {
     /// Reads a row selected with the columns of `person`, in that order, starting at column `offset`.
     static func personRecord(_ row: PostgresRow, offset: Int = 0) throws -> PersonStatusRecord {
         func text(_ index: Int) throws -> String {
-            guard let value = row.text(at: index + offset) else { throw PostgresError(.decoding, "ledger column \(index) is NULL") }
+            guard let value = row.text(at: index + offset) else {
+                throw PostgresError(.decoding, "ledger column \(index) is NULL")
+            }
             return value
         }
         func parsed<T>(_ index: Int, _ make: (String) -> T?) throws -> T {
             let value = try text(index)
-            guard let result = make(value) else { throw PostgresError(.decoding, "ledger column \(index) has '\(value)'") }
+            guard let result = make(value) else {
+                throw PostgresError(.decoding, "ledger column \(index) has '\(value)'")
+            }
             return result
         }
         func optional<T>(_ index: Int, _ make: (String) -> T?) throws -> T? {
             guard let value = row.text(at: index + offset) else { return nil }
-            guard let result = make(value) else { throw PostgresError(.decoding, "ledger column \(index) has '\(value)'") }
+            guard let result = make(value) else {
+                throw PostgresError(.decoding, "ledger column \(index) has '\(value)'")
+            }
             return result
         }
         let groupsText = try text(12)
         let groups = try groupsText.dropFirst().dropLast().split(separator: ",").map { name in
-            guard let group = PersonGroup(rawValue: String(name)) else { throw PostgresError(.decoding, "unknown group '\(name)'") }
+            guard let group = PersonGroup(rawValue: String(name)) else {
+                throw PostgresError(.decoding, "unknown group '\(name)'")
+            }
             return group
         }
         return PersonStatusRecord(
@@ -66,10 +78,13 @@ enum LedgerColumns {
             period: try parsed(0) { period(fromDate: $0) }, personKey: try parsed(1) { hex(fromBytea: $0) },
             householdKey: try parsed(4) { hex(fromBytea: $0) }, birthYear: try parsed(5) { Int($0) },
             sex: try parsed(6) { Sex(rawValue: $0) }, status: try parsed(7) { EmploymentStatus(rawValue: $0) },
-            employmentForm: try optional(8) { EmploymentForm(rawValue: $0) }, workLocation: try optional(9) { WorkLocation(rawValue: $0) },
-            sector: try optional(10) { Sector(rawValue: $0) }, registeredUnemployed: try text(11) == "t", groups: Set(groups),
+            employmentForm: try optional(8) { EmploymentForm(rawValue: $0) },
+            workLocation: try optional(9) { WorkLocation(rawValue: $0) },
+            sector: try optional(10) { Sector(rawValue: $0) }, registeredUnemployed: try text(11) == "t",
+            groups: Set(groups),
             seekingWork: try text(13) == "t", assisted: try text(14) == "t", trained: try text(15) == "t",
-            incomeBand: try optional(16) { IncomeBand(rawValue: $0) }, reportedAtMilliseconds: try parsed(17) { Int64($0) },
+            incomeBand: try optional(16) { IncomeBand(rawValue: $0) },
+            reportedAtMilliseconds: try parsed(17) { Int64($0) },
             agentID: try text(18), signature: try PostgresBytes(postgresText: try text(19)).bytes)
     }
 
@@ -83,7 +98,8 @@ enum LedgerColumns {
         else { throw PostgresError(.decoding, "an activity ledger row is incomplete") }
         return UnitActivityReport(
             recordID: recordID, unit: unit, period: period, counters: try counters(fromJSON: countersText),
-            reportedAtMilliseconds: reportedAt, agentID: agentID, signature: try PostgresBytes(postgresText: signatureText).bytes)
+            reportedAtMilliseconds: reportedAt, agentID: agentID,
+            signature: try PostgresBytes(postgresText: signatureText).bytes)
     }
 
     /// Parses the flat `{"name": 12, …}` object the processor writes (jsonb prints it back the same way).

@@ -17,34 +17,44 @@ package struct ProcessorMetrics: Sendable {
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        let records = Self.name("records", "total", "Records read from Kafka, by outcome (accepted, ignored as not newer, rejected)")
+        let records = Self.name(
+            "records", "total", "Records read from Kafka, by outcome (accepted, ignored as not newer, rejected)")
         accepted = registry.makeCounter(descriptor: records, labels: [("outcome", "accepted")])
         ignored = registry.makeCounter(descriptor: records, labels: [("outcome", "ignored")])
         rejected = registry.makeCounter(descriptor: records, labels: [("outcome", "rejected")])
         batches = registry.makeCounter(descriptor: Self.name("batches", "total", "Batches committed"))
-        manifests = registry.makeCounter(descriptor: Self.name("manifests", "total", "Control totals (submission manifests) stored"))
+        manifests = registry.makeCounter(
+            descriptor: Self.name("manifests", "total", "Control totals (submission manifests) stored"))
         manifestShortfall = registry.makeCounter(
             descriptor: Self.name(
                 "manifest_shortfall_records", "total",
-                "Records a manifest declared that its unit-month lacked when the manifest was stored (lost or delayed between agent and ledger)"))
+                "Records a manifest declared that its unit-month lacked when the manifest was stored (lost or delayed between agent and ledger)"
+            ))
         batchFailures = registry.makeCounter(
             descriptor: Self.name("batch_failures", "total", "Batch attempts that failed and were retried"))
-        let buckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30)]
+        let buckets: [Duration] = [
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+        ]
         batchDuration = registry.makeDurationHistogram(
-            descriptor: Self.name("batch_duration", "seconds", "From the batch's first poll to its commit"), buckets: buckets)
+            descriptor: Self.name("batch_duration", "seconds", "From the batch's first poll to its commit"),
+            buckets: buckets)
         freshness = registry.makeDurationHistogram(
             descriptor: Self.name(
-                "freshness", "seconds", "From a record's produce timestamp to the commit that makes it visible in the indicators"),
+                "freshness", "seconds",
+                "From a record's produce timestamp to the commit that makes it visible in the indicators"),
             buckets: buckets)
     }
 
     static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "empmon", subsystem: "processor", metricName: metric, unitName: unit, helpText: help)
+        MetricNameDescriptor(
+            namespace: "empmon", subsystem: "processor", metricName: metric, unitName: unit, helpText: help)
     }
 
     func rejections(_ code: ValidationReason.Code) -> Counter {
-        registry.makeCounter(descriptor: Self.name("rejections", "total", "Rejected records, by reason"), labels: [("reason", code.rawValue)])
+        registry.makeCounter(
+            descriptor: Self.name("rejections", "total", "Rejected records, by reason"),
+            labels: [("reason", code.rawValue)])
     }
 
     func lag(_ partition: KafkaTopicPartition) -> Gauge {

@@ -31,10 +31,12 @@ package struct RecordIntake: Sendable {
         let headerRecordID = message.header("empmon.record").flatMap { String(validating: $0, as: UTF8.self) }
         let headerAgent = message.header("empmon.agent").flatMap { String(validating: $0, as: UTF8.self) }
         func reject(_ problems: [ValidationReason], recordID: String?, agentID: String?, unit: String?) -> Intake {
-            .rejected(RecordRejection(
-                recordID: recordID ?? headerRecordID, agentID: agentID ?? headerAgent, unit: unit, problems: problems,
-                topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
-                payload: message.value, rejectedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
+            .rejected(
+                RecordRejection(
+                    recordID: recordID ?? headerRecordID, agentID: agentID ?? headerAgent, unit: unit,
+                    problems: problems,
+                    topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
+                    payload: message.value, rejectedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
         }
         let kind = message.header("empmon.kind").flatMap { String(validating: $0, as: UTF8.self) }
         if kind == WireKinds.manifest, [WireTopics.personStatus, WireTopics.unitActivity].contains(message.topic) {
@@ -42,17 +44,24 @@ package struct RecordIntake: Sendable {
             do { manifest = try Wire.decodeManifest(message.value) } catch {
                 return reject([error], recordID: nil, agentID: nil, unit: nil)
             }
-            var problems = authenticity(agentID: manifest.agentID, unit: manifest.unit, header: headerAgent) { $0.isValid(manifest) }
+            var problems =
+                authenticity(agentID: manifest.agentID, unit: manifest.unit, header: headerAgent) {
+                    $0.isValid(manifest)
+                }
                 ?? validator.problems(with: manifest)
             let expectedTopic = manifest.kind == .activity ? WireTopics.unitActivity : WireTopics.personStatus
             if problems.isEmpty, message.topic != expectedTopic {
-                problems.append(ValidationReason(
-                    .init(rawValue: "manifest.wrong_topic"), field: "kind", chinese: "控制总数应与其记录在同一主题",
-                    english: "a \(manifest.kind.rawValue) manifest belongs on \(expectedTopic), not \(message.topic)"))
+                problems.append(
+                    ValidationReason(
+                        .init(rawValue: "manifest.wrong_topic"), field: "kind", chinese: "控制总数应与其记录在同一主题",
+                        english:
+                            "a \(manifest.kind.rawValue) manifest belongs on \(expectedTopic), not \(message.topic)"))
             }
             return problems.isEmpty
                 ? .manifest(manifest)
-                : reject(problems, recordID: manifest.recordID.text, agentID: manifest.agentID, unit: manifest.unit.description)
+                : reject(
+                    problems, recordID: manifest.recordID.text, agentID: manifest.agentID,
+                    unit: manifest.unit.description)
         }
         switch message.topic {
         case WireTopics.personStatus:
@@ -60,32 +69,41 @@ package struct RecordIntake: Sendable {
             do { record = try Wire.decodePersonStatus(message.value) } catch {
                 return reject([error], recordID: nil, agentID: nil, unit: nil)
             }
-            let problems = authenticity(agentID: record.agentID, unit: record.unit, header: headerAgent) { $0.isValid(record) }
+            let problems =
+                authenticity(agentID: record.agentID, unit: record.unit, header: headerAgent) { $0.isValid(record) }
                 ?? validator.problems(with: record)
             return problems.isEmpty
                 ? .person(record)
-                : reject(problems, recordID: record.recordID.text, agentID: record.agentID, unit: record.unit.description)
+                : reject(
+                    problems, recordID: record.recordID.text, agentID: record.agentID, unit: record.unit.description)
         case WireTopics.unitActivity:
             let report: UnitActivityReport
             do { report = try Wire.decodeUnitActivity(message.value) } catch {
                 return reject([error], recordID: nil, agentID: nil, unit: nil)
             }
-            let problems = authenticity(agentID: report.agentID, unit: report.unit, header: headerAgent) { $0.isValid(report) }
+            let problems =
+                authenticity(agentID: report.agentID, unit: report.unit, header: headerAgent) { $0.isValid(report) }
                 ?? validator.problems(with: report)
             return problems.isEmpty
                 ? .activity(report)
-                : reject(problems, recordID: report.recordID.text, agentID: report.agentID, unit: report.unit.description)
+                : reject(
+                    problems, recordID: report.recordID.text, agentID: report.agentID, unit: report.unit.description)
         default:
             return reject(
-                [ValidationReason(.init(rawValue: "topic.unknown"), field: "topic", chinese: "未知主题\(message.topic)",
-                    english: "records are not expected on topic \(message.topic)")],
+                [
+                    ValidationReason(
+                        .init(rawValue: "topic.unknown"), field: "topic", chinese: "未知主题\(message.topic)",
+                        english: "records are not expected on topic \(message.topic)")
+                ],
                 recordID: nil, agentID: nil, unit: nil)
         }
     }
 
     /// Who sent it and whether they may: nil when the agent, signature and scope are in order. Checked
     /// before validation, so that a forged record is reported as forged, not as invalid.
-    private func authenticity(agentID: String, unit: DivisionCode, header: String?, verify: (RecordSigner) -> Bool) -> [ValidationReason]? {
+    private func authenticity(agentID: String, unit: DivisionCode, header: String?, verify: (RecordSigner) -> Bool)
+        -> [ValidationReason]?
+    {
         guard let agent = agents[agentID] else { return [.unknownAgent(agentID)] }
         if agent.isRevoked { return [.revokedAgent(agentID)] }
         guard verify(RecordSigner(secret: agent.secret)) else { return [.invalidSignature] }

@@ -53,7 +53,8 @@ package struct StreamProcessor: Service {
     package let metrics: ProcessorMetrics
     private let logger: Logger
 
-    package init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics = ProcessorMetrics(), logger: Logger) {
+    package init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics = ProcessorMetrics(), logger: Logger)
+    {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -92,10 +93,12 @@ struct ProcessorRun {
         kafkaLogger.logLevel = max(logger.logLevel, .warning)
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: kafkaLogger)
         deadLetters = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(endpoint: configuration.kafka, clientID: configuration.clientID + "-dlq"),
+            configuration: KafkaProducerConfiguration(
+                endpoint: configuration.kafka, clientID: configuration.clientID + "-dlq"),
             logger: kafkaLogger)
         delta = IndicatorDelta(topology: configuration.topology)
-        database = ProcessorDatabase(url: configuration.databaseURL, applicationName: configuration.clientID, logger: logger)
+        database = ProcessorDatabase(
+            url: configuration.databaseURL, applicationName: configuration.clientID, logger: logger)
         agents = AgentCache()
     }
 
@@ -103,7 +106,9 @@ struct ProcessorRun {
 
     mutating func loop() async throws {
         try await consumer.subscribe(topics: [WireTopics.personStatus, WireTopics.unitActivity])
-        logger.info("processor started", metadata: ["group": "\(configuration.group)", "batch.size": "\(configuration.batchSize)"])
+        logger.info(
+            "processor started",
+            metadata: ["group": "\(configuration.group)", "batch.size": "\(configuration.batchSize)"])
         var pending: [KafkaMessage] = []
         // The checks of `pending`, when they were made while the batch before was committing.
         var examined: [Intake]?
@@ -165,7 +170,8 @@ struct ProcessorRun {
                     break
                 }
             }
-            let result = try await consumer.poll(maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
+            let result = try await consumer.poll(
+                maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
             if let rebalance = result.rebalance {
                 examined = nil
                 try await handle(rebalance, pending: &pending)
@@ -225,10 +231,13 @@ struct ProcessorRun {
             offsets[partition] = stored[partition].map { .exact($0) } ?? .beginning
         }
         try await consumer.assign(offsets)
-        logger.info("partitions assigned", metadata: ["offsets": "\(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })"])
+        logger.info(
+            "partitions assigned",
+            metadata: ["offsets": "\(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })"])
     }
 
-    static func storedOffsets(of partitions: [KafkaTopicPartition], group: String, on connection: PostgresConnection) async throws
+    static func storedOffsets(of partitions: [KafkaTopicPartition], group: String, on connection: PostgresConnection)
+        async throws
         -> [KafkaTopicPartition: Int64]
     {
         let rows = try await connection.query(
@@ -245,13 +254,16 @@ struct ProcessorRun {
 
     /// Commits a batch, retrying what can be retried. A batch is never skipped: it commits, or the
     /// processor stops without moving its offsets and the batch is read again.
-    mutating func commit(_ messages: [KafkaMessage], examined: [Intake]?, startedAt: ContinuousClock.Instant) async throws {
+    mutating func commit(_ messages: [KafkaMessage], examined: [Intake]?, startedAt: ContinuousClock.Instant)
+        async throws
+    {
         let intakeStarted = ContinuousClock.now
         let outcomes: [Intake]
         if let examined, examined.count == messages.count {
             outcomes = examined
         } else {
-            outcomes = await Self.examine(messages, with: RecordIntake(topology: configuration.topology, agents: try await currentAgents()))
+            outcomes = await Self.examine(
+                messages, with: RecordIntake(topology: configuration.topology, agents: try await currentAgents()))
         }
         var persons: [PersonStatusRecord] = []
         var activity: [UnitActivityReport] = []
@@ -271,7 +283,9 @@ struct ProcessorRun {
         }
         let plan = BatchPlan(persons: persons, activity: activity)
         try await publishDeadLetters(rejections)
-        logger.debug("batch intake", metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
+        logger.debug(
+            "batch intake",
+            metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
 
         let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key]?.next, next: $0.value) }
         let delta = self.delta
@@ -298,11 +312,14 @@ struct ProcessorRun {
                     phases.mark("households")
                     let effect = plan.effect(of: delta, state: state)
                     phases.mark("compute")
-                    let changes = BatchPlan.changes(of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
+                    let changes = BatchPlan.changes(
+                        of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
                     try await store.write(effect, state: state, changes: changes, phases: &phases)
                     // After the records: a manifest follows its records in the partition, so by now they are stored.
                     let shortfalls = try await ControlTotals.store(manifests, on: connection)
-                    return (effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)), shortfalls)
+                    return (
+                        effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)), shortfalls
+                    )
                 }
                 phases.mark("commit")
                 logger.debug("batch phases", metadata: ["ms": "\(phases.summary)"])
@@ -319,33 +336,42 @@ struct ProcessorRun {
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         let ignored = plan.droppedWithinBatch + outcome.effect.ignoredPersons + outcome.effect.ignoredActivity
-        metrics.accepted.increment(by: Int64(outcome.effect.acceptedPersons.count + outcome.effect.acceptedActivity.count))
+        metrics.accepted.increment(
+            by: Int64(outcome.effect.acceptedPersons.count + outcome.effect.acceptedActivity.count))
         metrics.ignored.increment(by: Int64(ignored))
         metrics.rejected.increment(by: Int64(rejections.count))
         metrics.manifests.increment(by: Int64(manifests.count))
         metrics.manifestShortfall.increment(by: Int64(outcome.shortfalls.reduce(0) { $0 + $1.missing }))
         for shortfall in outcome.shortfalls {
-            logger.warning("a unit's month lacks records its agent delivered", metadata: [
-                "unit": "\(shortfall.unit)", "period": "\(shortfall.period)", "kind": "\(shortfall.kind.rawValue)",
-                "declared": "\(shortfall.declared ?? 0)", "stored": "\(shortfall.stored)",
-            ])
+            logger.warning(
+                "a unit's month lacks records its agent delivered",
+                metadata: [
+                    "unit": "\(shortfall.unit)", "period": "\(shortfall.period)", "kind": "\(shortfall.kind.rawValue)",
+                    "declared": "\(shortfall.declared ?? 0)", "stored": "\(shortfall.stored)",
+                ])
         }
         for rejection in rejections { metrics.rejections(rejection.reason.code).increment() }
         metrics.batches.increment()
         let duration = ContinuousClock.now - startedAt
         metrics.batchDuration.recordNanoseconds(duration.nanoseconds)
         let produced = messages.compactMap(\.timestampMilliseconds)
-        for timestamp in produced { metrics.freshness.recordNanoseconds(max(0, nowMilliseconds - timestamp) * 1_000_000) }
+        for timestamp in produced {
+            metrics.freshness.recordNanoseconds(max(0, nowMilliseconds - timestamp) * 1_000_000)
+        }
         let report = BatchReport(
             messages: messages.count, acceptedPersons: outcome.effect.acceptedPersons.count,
             acceptedActivity: outcome.effect.acceptedActivity.count, ignored: ignored, rejected: rejections.count,
-            indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced, touchedUnits: outcome.touched)
+            indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced,
+            touchedUnits: outcome.touched)
         statistics.record(report)
         for rejection in rejections {
-            logger.notice("record rejected", metadata: [
-                "reason": "\(rejection.reason.code)", "agent": "\(rejection.agentID ?? "")", "record": "\(rejection.recordID ?? "")",
-                "partition": "\(rejection.topic)[\(rejection.partition)]@\(rejection.offset)",
-            ])
+            logger.notice(
+                "record rejected",
+                metadata: [
+                    "reason": "\(rejection.reason.code)", "agent": "\(rejection.agentID ?? "")",
+                    "record": "\(rejection.recordID ?? "")",
+                    "partition": "\(rejection.topic)[\(rejection.partition)]@\(rejection.offset)",
+                ])
         }
         configuration.onCommit?(report)
     }
@@ -364,9 +390,10 @@ struct ProcessorRun {
         while true {
             do {
                 for rejection in rejections {
-                    _ = try await deadLetters.send(KafkaProducerMessage(
-                        topic: WireTopics.deadLetter, key: rejection.key, value: try Wire.encode(rejection),
-                        headers: [KafkaHeader(key: "empmon.reason", string: rejection.reason.code.rawValue)]))
+                    _ = try await deadLetters.send(
+                        KafkaProducerMessage(
+                            topic: WireTopics.deadLetter, key: rejection.key, value: try Wire.encode(rejection),
+                            headers: [KafkaHeader(key: "empmon.reason", string: rejection.reason.code.rawValue)]))
                 }
                 try await deadLetters.flush(timeout: .seconds(30))
                 return
@@ -375,10 +402,13 @@ struct ProcessorRun {
                 // Broker transport errors and time-outs pass; anything else (an oversized message, an unknown topic,
                 // an encoding failure) would recur, so the processor stops with it, no offset moved.
                 guard let kafka = error as? KafkaError, kafka.isRetriable || kafka.code == .timedOut else {
-                    logger.critical("dead-letter publishing failed in a way no retry mends; stopping with no offset moved", metadata: ["error": "\(error)"])
+                    logger.critical(
+                        "dead-letter publishing failed in a way no retry mends; stopping with no offset moved",
+                        metadata: ["error": "\(error)"])
                     throw error
                 }
-                logger.warning("dead-letter publishing failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                logger.warning(
+                    "dead-letter publishing failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 if Self.stopping { throw error }
                 try await Task.sleep(for: .seconds(min(5, attempt)))
             }
@@ -398,7 +428,9 @@ struct ProcessorRun {
     /// decoded, would recur on every retry: the processor then stops with the reason rather than retry in
     /// silence, and no offset has moved, so a restart after the fix reads the batch again. Also gives up when the
     /// processor is asked to stop.
-    mutating func withDatabaseRetries<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    mutating func withDatabaseRetries<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
         var attempt = 0
         while true {
             do {
@@ -411,13 +443,17 @@ struct ProcessorRun {
                 metrics.batchFailures.increment()
                 let postgres = error as? PostgresError
                 guard let postgres, postgres.isTransient else {
-                    logger.critical("\(what) failed in a way no retry mends; stopping with no offset moved", metadata: [
-                        "error": "\(postgres?.debugDescription ?? String(describing: error))", "db.sqlstate": "\(postgres?.sqlState ?? "")",
-                    ])
+                    logger.critical(
+                        "\(what) failed in a way no retry mends; stopping with no offset moved",
+                        metadata: [
+                            "error": "\(postgres?.debugDescription ?? String(describing: error))",
+                            "db.sqlstate": "\(postgres?.sqlState ?? "")",
+                        ])
                     throw error
                 }
                 if postgres.isConnectionLost { database.disconnect() }
-                let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(postgres.sqlState ?? "")
+                let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(
+                    postgres.sqlState ?? "")
                 logger.warning("\(what) failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 if Self.stopping { throw error }
                 if !immediate { try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6)))) }
@@ -444,7 +480,9 @@ struct ProcessorRun {
     /// After a commit: the lag of the partitions it moved, from the watermarks the client already holds.
     func updateLagGauges(of partitions: [KafkaTopicPartition]) {
         for partition in partitions {
-            guard let stored = positions[partition]?.next, let marks = consumer.cachedWatermarks(of: partition) else { continue }
+            guard let stored = positions[partition]?.next, let marks = consumer.cachedWatermarks(of: partition) else {
+                continue
+            }
             metrics.lag(partition).set(Self.lag(stored: stored, marks: marks))
         }
     }
@@ -458,9 +496,11 @@ struct ProcessorRun {
             if marks == nil { marks = try? await consumer.watermarks(of: partition, timeout: .seconds(2)) }
             guard let marks else { continue }
             if let stored, stored < marks.low {
-                logger.error("records were deleted by the broker's retention before this group processed them", metadata: [
-                    "partition": "\(partition)", "stored_offset": "\(stored)", "earliest_available": "\(marks.low)",
-                ])
+                logger.error(
+                    "records were deleted by the broker's retention before this group processed them",
+                    metadata: [
+                        "partition": "\(partition)", "stored_offset": "\(stored)", "earliest_available": "\(marks.low)",
+                    ])
             }
             let lag = Self.lag(stored: stored, marks: marks)
             metrics.lag(partition).set(lag)
@@ -486,7 +526,9 @@ struct ProcessorDatabase {
     mutating func connection() async throws -> PostgresConnection {
         if let current { return current }
         let separator = url.contains("?") ? "&" : "?"
-        let named = url.hasPrefix("postgres") && !url.contains("application_name=") ? url + separator + "application_name=" + applicationName : url
+        let named =
+            url.hasPrefix("postgres") && !url.contains("application_name=")
+            ? url + separator + "application_name=" + applicationName : url
         let connection = try await PostgresConnection.connect(url: named, logger: logger)
         try await connection.execute(script: BatchStore.stagingTables)
         current = connection
@@ -543,10 +585,12 @@ struct RunningStatistics {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let sorted = durations.sorted()
         let median = sorted.isEmpty ? "-" : "\(sorted[sorted.count / 2].milliseconds) ms"
-        logger.info("processor progress", metadata: [
-            "records_per_second": "\(seconds > 0 ? Int(Double(records) / seconds) : 0)", "batches": "\(batches)",
-            "batch_p50": "\(median)", "lag": "\(lag)",
-        ])
+        logger.info(
+            "processor progress",
+            metadata: [
+                "records_per_second": "\(seconds > 0 ? Int(Double(records) / seconds) : 0)", "batches": "\(batches)",
+                "batch_p50": "\(median)", "lag": "\(lag)",
+            ])
         self = RunningStatistics()
     }
 }

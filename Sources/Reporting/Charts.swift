@@ -17,9 +17,13 @@ enum SVGChart {
 
     /// A line chart over month indices 0…(labels.count − 1); labels are shown every few months.
     static func lines(
-        width: Double = 640, height: Double = 260, labels: [String], series: [Series], bands: [Band] = [], percent: Bool = false, title: String
+        width: Double = 640, height: Double = 260, labels: [String], series: [Series], bands: [Band] = [],
+        percent: Bool = false, title: String
     ) -> String {
-        let left = 56.0, right = 16.0, top = 28.0, bottom = 40.0
+        let left = 56.0
+        let right = 16.0
+        let top = 28.0
+        let bottom = 40.0
         let values = series.flatMap { $0.points.map(\.y) } + bands.flatMap { $0.points.flatMap { [$0.low, $0.high] } }
         let finite = values.filter(\.isFinite)
         var low = min(0, finite.min() ?? 0)
@@ -33,32 +37,40 @@ enum SVGChart {
         let count = max(2, labels.count)
         func x(_ index: Int) -> Double { left + plotWidth * Double(index) / Double(count - 1) }
         func y(_ value: Double) -> Double { top + plotHeight * (1 - (value - low) / (high - low)) }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escape(title))\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escape(title))\">"
         svg += "<text x=\"\(f(left))\" y=\"16\" font-size=\"13\" font-weight=\"600\">\(escape(title))</text>"
         for tick in ticks {
-            svg += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y(tick)))\" y2=\"\(f(y(tick)))\" stroke=\"#ddd\" stroke-width=\"0.6\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(tick) + 4))\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">\(axisLabel(tick, step: step, percent: percent))</text>"
+            svg +=
+                "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y(tick)))\" y2=\"\(f(y(tick)))\" stroke=\"#ddd\" stroke-width=\"0.6\"/>"
+            svg +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(y(tick) + 4))\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">\(axisLabel(tick, step: step, percent: percent))</text>"
         }
         let every = max(1, Int((Double(labels.count) / 8).rounded(.up)))
         for (index, label) in labels.enumerated() where index % every == 0 || index == labels.count - 1 {
-            svg += "<text x=\"\(f(x(index)))\" y=\"\(f(height - bottom + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\">\(escape(label))</text>"
+            svg +=
+                "<text x=\"\(f(x(index)))\" y=\"\(f(height - bottom + 16))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\">\(escape(label))</text>"
         }
-        svg += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y(low)))\" y2=\"\(f(y(low)))\" stroke=\"#888\" stroke-width=\"0.8\"/>"
+        svg +=
+            "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y(low)))\" y2=\"\(f(y(low)))\" stroke=\"#888\" stroke-width=\"0.8\"/>"
         for band in bands where !band.points.isEmpty {
             let upper = band.points.map { "\(f(x($0.x))),\(f(y($0.high)))" }
             let lower = band.points.reversed().map { "\(f(x($0.x))),\(f(y($0.low)))" }
-            svg += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\" stroke=\"none\"/>"
+            svg +=
+                "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\" stroke=\"none\"/>"
         }
         for item in series where !item.points.isEmpty {
             let path = item.points.filter { $0.y.isFinite }.map { "\(f(x($0.x))),\(f(y($0.y)))" }.joined(separator: " ")
-            svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"1.8\"\(item.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
+            svg +=
+                "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"1.8\"\(item.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
             for point in item.points where point.y.isFinite {
                 svg += "<circle cx=\"\(f(x(point.x)))\" cy=\"\(f(y(point.y)))\" r=\"2\" fill=\"\(item.color)\"/>"
             }
         }
         var legendX = left
         for item in series {
-            svg += "<line x1=\"\(f(legendX))\" x2=\"\(f(legendX + 18))\" y1=\"\(f(height - 8))\" y2=\"\(f(height - 8))\" stroke=\"\(item.color)\" stroke-width=\"2\"\(item.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
+            svg +=
+                "<line x1=\"\(f(legendX))\" x2=\"\(f(legendX + 18))\" y1=\"\(f(height - 8))\" y2=\"\(f(height - 8))\" stroke=\"\(item.color)\" stroke-width=\"2\"\(item.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
             svg += "<text x=\"\(f(legendX + 22))\" y=\"\(f(height - 4))\" font-size=\"10\">\(escape(item.name))</text>"
             legendX += 30 + Double(item.name.count) * 11
         }
@@ -66,25 +78,36 @@ enum SVGChart {
     }
 
     /// Horizontal bars (0–max), with an optional vertical reference line (e.g. the share of the year elapsed).
-    static func bars(width: Double = 640, rows: [(label: String, value: Double)], reference: (value: Double, label: String)?, percent: Bool, title: String) -> String {
-        let left = 96.0, right = 56.0, top = 28.0, rowHeight = 18.0
+    static func bars(
+        width: Double = 640, rows: [(label: String, value: Double)], reference: (value: Double, label: String)?,
+        percent: Bool, title: String
+    ) -> String {
+        let left = 96.0
+        let right = 56.0
+        let top = 28.0
+        let rowHeight = 18.0
         let height = top + rowHeight * Double(rows.count) + 24
         let high = max(rows.map(\.value).filter(\.isFinite).max() ?? 1, reference?.value ?? 0, percent ? 1 : 0.0001)
         let plotWidth = width - left - right
         func x(_ value: Double) -> Double { left + plotWidth * max(0, value) / high }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escape(title))\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escape(title))\">"
         svg += "<text x=\"\(f(left))\" y=\"16\" font-size=\"13\" font-weight=\"600\">\(escape(title))</text>"
         for (index, row) in rows.enumerated() {
             let y = top + rowHeight * Double(index)
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 12))\" font-size=\"11\" text-anchor=\"end\">\(escape(row.label))</text>"
-            svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 3))\" width=\"\(f(max(0, x(row.value) - left)))\" height=\"\(f(rowHeight - 6))\" fill=\"#3b6ea5\"/>"
+            svg +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(y + 12))\" font-size=\"11\" text-anchor=\"end\">\(escape(row.label))</text>"
+            svg +=
+                "<rect x=\"\(f(left))\" y=\"\(f(y + 3))\" width=\"\(f(max(0, x(row.value) - left)))\" height=\"\(f(rowHeight - 6))\" fill=\"#3b6ea5\"/>"
             let text = percent ? String(format: "%.1f%%", row.value * 100) : String(format: "%.0f", row.value)
             svg += "<text x=\"\(f(x(row.value) + 4))\" y=\"\(f(y + 12))\" font-size=\"10\" fill=\"#333\">\(text)</text>"
         }
         if let reference {
             let rx = x(reference.value)
-            svg += "<line x1=\"\(f(rx))\" x2=\"\(f(rx))\" y1=\"\(f(top - 4))\" y2=\"\(f(height - 20))\" stroke=\"#c0392b\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"/>"
-            svg += "<text x=\"\(f(rx))\" y=\"\(f(height - 6))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#c0392b\">\(escape(reference.label))</text>"
+            svg +=
+                "<line x1=\"\(f(rx))\" x2=\"\(f(rx))\" y1=\"\(f(top - 4))\" y2=\"\(f(height - 20))\" stroke=\"#c0392b\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"/>"
+            svg +=
+                "<text x=\"\(f(rx))\" y=\"\(f(height - 6))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#c0392b\">\(escape(reference.label))</text>"
         }
         return svg + "</svg>"
     }
@@ -112,7 +135,8 @@ enum SVGChart {
     static func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
             .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -67,11 +67,14 @@ package struct ReportBuilder: Sendable {
     }
 
     package static let headlineIndicators: [IndicatorID] = [
-        "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "rural_labour_employed", "training_completions", "jobs_collected",
+        "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "rural_labour_employed",
+        "training_completions", "jobs_collected",
         "urban_registered_unemployment_rate", "placement_rate", "assistance_rate", "graduate_employment_rate",
     ]
 
-    static let moverIndicators: [IndicatorID] = ["employed", "registered_unemployed", "new_urban_employment", "reemployed"]
+    static let moverIndicators: [IndicatorID] = [
+        "employed", "registered_unemployed", "new_urban_employment", "reemployed",
+    ]
 
     package func build(period: Period) async throws -> MonthlyReport {
         let query = SituationQuery(database: database, topology: topology, targets: targets)
@@ -80,9 +83,11 @@ package struct ReportBuilder: Sendable {
         for id in Self.headlineIndicators {
             guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
             let row = try await query.situation(tier: .city, period: period, indicator: id).rows.first
-            headlines.append(MonthlyReport.Headline(
-                indicator: indicator, month: row?.value, yearToDate: row?.yearToDate, target: row?.target, progress: row?.progress,
-                monthOnMonth: row?.monthOnMonth, yearOnYear: row?.yearOnYear, estimate: row?.estimate))
+            headlines.append(
+                MonthlyReport.Headline(
+                    indicator: indicator, month: row?.value, yearToDate: row?.yearToDate, target: row?.target,
+                    progress: row?.progress,
+                    monthOnMonth: row?.monthOnMonth, yearOnYear: row?.yearOnYear, estimate: row?.estimate))
         }
         let counties = try await query.situation(tier: .county, period: period, indicator: "new_urban_employment")
         var movers: [MonthlyReport.Mover] = []
@@ -91,8 +96,12 @@ package struct ReportBuilder: Sendable {
             for tier in [Tier.county, .township] {
                 for row in try await query.situation(tier: tier, period: period, indicator: id).rows {
                     // A unit still reporting moves by its estimate, not by the villages it lacks.
-                    guard let after = row.estimate ?? row.value, let before = row.previousMonth, max(after, before) >= 5 else { continue }
-                    movers.append(MonthlyReport.Mover(unit: row.unit, name: row.name, tier: tier, indicator: indicator, before: before, after: after))
+                    guard let after = row.estimate ?? row.value, let before = row.previousMonth, max(after, before) >= 5
+                    else { continue }
+                    movers.append(
+                        MonthlyReport.Mover(
+                            unit: row.unit, name: row.name, tier: tier, indicator: indicator, before: before,
+                            after: after))
                 }
             }
         }
@@ -100,33 +109,46 @@ package struct ReportBuilder: Sendable {
         let city = try await query.situation(tier: .city, period: period, indicator: "reporting_rate").rows.first
         let alerts = try await AlertRecord.list(database: database, state: "firing", limit: 500)
 
-        let history = try await query.series(unit: cityCode, indicator: "new_urban_employment", from: period.advanced(by: -23), through: period)
-        let values = history.compactMap { point in point.value.flatMap { value in Period(point.period).map { ($0, value) } } }
+        let history = try await query.series(
+            unit: cityCode, indicator: "new_urban_employment", from: period.advanced(by: -23), through: period)
+        let values = history.compactMap { point in
+            point.value.flatMap { value in Period(point.period).map { ($0, value) } }
+        }
         let trimmed = Array(values.drop { $0.1 == 0 })
         let forecast = try await forecastView(period: period, history: trimmed)
-        let rateSeries = try await query.series(unit: cityCode, indicator: "urban_registered_unemployment_rate", from: period.advanced(by: -11), through: period)
-        let placement = try await query.series(unit: cityCode, indicator: "placement_rate", from: period.advanced(by: -11), through: period)
+        let rateSeries = try await query.series(
+            unit: cityCode, indicator: "urban_registered_unemployment_rate", from: period.advanced(by: -11),
+            through: period)
+        let placement = try await query.series(
+            unit: cityCode, indicator: "placement_rate", from: period.advanced(by: -11), through: period)
         let rates = zip(rateSeries, placement).compactMap { pair -> (Period, Double?, Double?)? in
             Period(pair.0.period).map { ($0, pair.0.value, pair.1.value) }
         }
         return MonthlyReport(
-            period: period, city: topology.city, generatedAt: Date(), yearElapsed: Double(period.month) / 12, completeness: city?.value,
+            period: period, city: topology.city, generatedAt: Date(), yearElapsed: Double(period.month) / 12,
+            completeness: city?.value,
             estimatedVillages: city?.estimatedVillages ?? 0,
-            status: city?.status ?? .preliminary, headlines: headlines, counties: counties, movers: Array(movers.prefix(10)),
-            alerts: alerts, forecast: forecast, rates: rates.map { (period: $0.0, unemployment: $0.1, placement: $0.2) })
+            status: city?.status ?? .preliminary, headlines: headlines, counties: counties,
+            movers: Array(movers.prefix(10)),
+            alerts: alerts, forecast: forecast, rates: rates.map { (period: $0.0, unemployment: $0.1, placement: $0.2) }
+        )
     }
 
     /// The stored forecast of new urban employment when one starts right after the month; otherwise one made now
     /// for the city alone. Either way with the year-end outlook against the target.
     func forecastView(period: Period, history: [(Period, Double)]) async throws -> MonthlyReport.ForecastView? {
-        guard let indicator = IndicatorCatalogue.indicator("new_urban_employment"), history.count >= Forecaster.minimumLength else { return nil }
+        guard let indicator = IndicatorCatalogue.indicator("new_urban_employment"),
+            history.count >= Forecaster.minimumLength
+        else { return nil }
         let values = history.map(\.1)
         let yearValues = history.filter { $0.0.year == period.year }
         let target = targets?.target(indicator.id, unit: topology.city.code, labourForceShare: 1)
         let outlook = target.flatMap { target in
-            try? TargetAttainment.outlook(history: values, monthsElapsed: min(12, yearValues.count), target: target, accumulates: true)
+            try? TargetAttainment.outlook(
+                history: values, monthsElapsed: min(12, yearValues.count), target: target, accumulates: true)
         }
-        let stored = try await StoredForecasts(database: database, topology: topology).latest(indicator: indicator.id, units: [topology.city.code])
+        let stored = try await StoredForecasts(database: database, topology: topology).latest(
+            indicator: indicator.id, units: [topology.city.code])
         if let stored, let points = stored.points[topology.city.code], points.first?.period == period.next.description {
             let rows = points.compactMap { point -> (Period, Double, Double, Double, Double, Double)? in
                 guard let p = Period(point.period), let mean = point.mean else { return nil }
@@ -140,11 +162,15 @@ package struct ReportBuilder: Sendable {
         let forecaster = Forecaster()
         let forecast = try forecaster.forecast(values, horizon: 6)
         let rows = (0..<forecast.horizon).map { step in
-            (period: period.advanced(by: step + 1), mean: forecast.mean[step], lo80: forecast.lo80[step], hi80: forecast.hi80[step],
-             lo95: forecast.lo95[step], hi95: forecast.hi95[step])
+            (
+                period: period.advanced(by: step + 1), mean: forecast.mean[step], lo80: forecast.lo80[step],
+                hi80: forecast.hi80[step],
+                lo95: forecast.lo95[step], hi95: forecast.hi95[step]
+            )
         }
         return MonthlyReport.ForecastView(
-            indicator: indicator, history: history.map { (period: $0.0, value: $0.1) }, forecast: rows, model: forecast.model,
+            indicator: indicator, history: history.map { (period: $0.0, value: $0.1) }, forecast: rows,
+            model: forecast.model,
             source: "报告生成时对市级序列单独预测", outlook: outlook)
     }
 }

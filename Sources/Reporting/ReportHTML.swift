@@ -54,13 +54,23 @@ package enum ReportHTML {
 
     static func summary(_ report: MonthlyReport) -> String {
         var sentences: [String] = []
-        if let nue = report.headlines.first(where: { $0.indicator.id == "new_urban_employment" }), let ytd = nue.yearToDate {
+        if let nue = report.headlines.first(where: { $0.indicator.id == "new_urban_employment" }),
+            let ytd = nue.yearToDate
+        {
             var text = "1—\(report.period.month)月全市城镇新增就业 \(number(ytd)) 人"
-            if let progress = nue.progress { text += "，完成年度目标的 \(percent(progress))（时间进度 \(percent(report.yearElapsed))）" }
+            if let progress = nue.progress {
+                text += "，完成年度目标的 \(percent(progress))（时间进度 \(percent(report.yearElapsed))）"
+            }
             sentences.append(text)
         }
-        if let rate = report.headlines.first(where: { $0.indicator.id == "urban_registered_unemployment_rate" }), let value = rate.month {
-            sentences.append("城镇登记失业率 \(percent(value))" + (rate.monthOnMonth.map { "，环比\($0 >= 0 ? "上升" : "下降") \(String(format: "%.1f", abs($0) * 100)) 个百分点" } ?? ""))
+        if let rate = report.headlines.first(where: { $0.indicator.id == "urban_registered_unemployment_rate" }),
+            let value = rate.month
+        {
+            sentences.append(
+                "城镇登记失业率 \(percent(value))"
+                    + (rate.monthOnMonth.map {
+                        "，环比\($0 >= 0 ? "上升" : "下降") \(String(format: "%.1f", abs($0) * 100)) 个百分点"
+                    } ?? ""))
         }
         if let outlook = report.forecast?.outlook {
             sentences.append("预计全年城镇新增就业 \(number(outlook.expected)) 人，完成目标的概率约 \(percent(outlook.probability))")
@@ -74,30 +84,37 @@ package enum ReportHTML {
     }
 
     static func headlineSection(_ report: MonthlyReport) -> String {
-        var html = "<section><h2>一、主要指标完成情况</h2><table><tr><th class=\"name\">指标</th><th>本月</th><th>年累计/当前</th><th>年度目标</th><th>完成进度</th><th>环比</th><th>同比</th></tr>\n"
+        var html =
+            "<section><h2>一、主要指标完成情况</h2><table><tr><th class=\"name\">指标</th><th>本月</th><th>年累计/当前</th><th>年度目标</th><th>完成进度</th><th>环比</th><th>同比</th></tr>\n"
         for item in report.headlines {
             let isRate = item.indicator.unit == .rate
             let fmt = { (value: Double?) in isRate ? percent(value) : number(value) }
             let progressClass = item.progress.map { $0 >= report.yearElapsed ? "good" : "bad" } ?? ""
             let estimate = item.estimate.map { "<br><span class=\"est\">含估计 \(fmt($0))</span>" } ?? ""
-            html += "<tr><td class=\"name\">\(e(item.indicator.chineseName))</td><td>\(fmt(item.month))\(estimate)</td><td>\(fmt(item.yearToDate))</td>"
+            html +=
+                "<tr><td class=\"name\">\(e(item.indicator.chineseName))</td><td>\(fmt(item.month))\(estimate)</td><td>\(fmt(item.yearToDate))</td>"
             html += "<td>\(fmt(item.target))</td><td class=\"\(progressClass)\">\(percent(item.progress))</td>"
-            html += "<td>\(change(item.monthOnMonth, rate: isRate))</td><td>\(change(item.yearOnYear, rate: isRate))</td></tr>\n"
+            html +=
+                "<td>\(change(item.monthOnMonth, rate: isRate))</td><td>\(change(item.yearOnYear, rate: isRate))</td></tr>\n"
         }
         return html + "</table></section>\n"
     }
 
     static func countySection(_ report: MonthlyReport) -> String {
         let rows = report.counties.rows.sorted { ($0.rank ?? .max) < ($1.rank ?? .max) }
-        var html = "<section><h2>二、县区城镇新增就业进度排名</h2><table><tr><th>排名</th><th class=\"name\">县区</th><th>本月</th><th>环比</th><th>年累计</th><th>年度目标</th><th>完成进度</th><th>报送率</th></tr>\n"
+        var html =
+            "<section><h2>二、县区城镇新增就业进度排名</h2><table><tr><th>排名</th><th class=\"name\">县区</th><th>本月</th><th>环比</th><th>年累计</th><th>年度目标</th><th>完成进度</th><th>报送率</th></tr>\n"
         for row in rows {
             let progressClass = row.progress.map { $0 >= report.yearElapsed ? "good" : "bad" } ?? ""
-            html += "<tr><td>\(row.rank.map(String.init) ?? "–")</td><td class=\"name\">\(e(row.name))</td><td>\(number(row.value))</td><td>\(change(row.monthOnMonth, rate: false))</td>"
-            html += "<td>\(number(row.yearToDate))</td><td>\(number(row.target))</td><td class=\"\(progressClass)\">\(percent(row.progress))</td><td>\(percent(row.reportingRate))</td></tr>\n"
+            html +=
+                "<tr><td>\(row.rank.map(String.init) ?? "–")</td><td class=\"name\">\(e(row.name))</td><td>\(number(row.value))</td><td>\(change(row.monthOnMonth, rate: false))</td>"
+            html +=
+                "<td>\(number(row.yearToDate))</td><td>\(number(row.target))</td><td class=\"\(progressClass)\">\(percent(row.progress))</td><td>\(percent(row.reportingRate))</td></tr>\n"
         }
         html += "</table>\n<div class=\"chart\">"
         html += SVGChart.bars(
-            rows: rows.map { (label: $0.name, value: $0.progress ?? 0) }, reference: (report.yearElapsed, "时间进度 \(percent(report.yearElapsed))"), percent: true,
+            rows: rows.map { (label: $0.name, value: $0.progress ?? 0) },
+            reference: (report.yearElapsed, "时间进度 \(percent(report.yearElapsed))"), percent: true,
             title: "各县区年度目标完成进度")
         return html + "</div></section>\n"
     }
@@ -105,11 +122,14 @@ package enum ReportHTML {
     static func moverSection(_ report: MonthlyReport) -> String {
         var html = "<section><h2>三、变动较大的单位（环比）</h2>"
         guard !report.movers.isEmpty else { return html + "<p>本月无明显变动。</p></section>\n" }
-        html += "<table><tr><th class=\"name\">单位</th><th class=\"name\">层级</th><th class=\"name\">指标</th><th>上月</th><th>本月</th><th>变动</th></tr>\n"
+        html +=
+            "<table><tr><th class=\"name\">单位</th><th class=\"name\">层级</th><th class=\"name\">指标</th><th>上月</th><th>本月</th><th>变动</th></tr>\n"
         for mover in report.movers {
             let good = (mover.indicator.higherIsBetter ?? true) == (mover.change >= 0)
-            html += "<tr><td class=\"name\">\(e(mover.name))</td><td class=\"name\">\(mover.tier.chineseName)</td><td class=\"name\">\(e(mover.indicator.chineseName))</td>"
-            html += "<td>\(number(mover.before))</td><td>\(number(mover.after))</td><td class=\"\(good ? "good" : "bad")\">\(change(mover.change, rate: false))</td></tr>\n"
+            html +=
+                "<tr><td class=\"name\">\(e(mover.name))</td><td class=\"name\">\(mover.tier.chineseName)</td><td class=\"name\">\(e(mover.indicator.chineseName))</td>"
+            html +=
+                "<td>\(number(mover.before))</td><td>\(number(mover.after))</td><td class=\"\(good ? "good" : "bad")\">\(change(mover.change, rate: false))</td></tr>\n"
         }
         return html + "</table></section>\n"
     }
@@ -119,16 +139,23 @@ package enum ReportHTML {
         guard !report.alerts.isEmpty else { return html + "<p>当前无触发中的预警。</p></section>\n" }
         let bySeverity = Dictionary(grouping: report.alerts, by: \.severity)
         let names = ["critical": "严重", "warning": "警告", "info": "提示"]
-        html += "<p>触发中的预警共 \(report.alerts.count) 条：" + ["critical", "warning", "info"].compactMap { key in
-            bySeverity[key].map { "\(names[key] ?? key) \($0.count) 条" }
-        }.joined(separator: "，") + "。</p>"
+        html +=
+            "<p>触发中的预警共 \(report.alerts.count) 条："
+            + ["critical", "warning", "info"].compactMap { key in
+                bySeverity[key].map { "\(names[key] ?? key) \($0.count) 条" }
+            }.joined(separator: "，") + "。</p>"
         let order = ["critical": 0, "warning": 1, "info": 2]
-        let shown = report.alerts.sorted { (order[$0.severity] ?? 3, $0.unit) < (order[$1.severity] ?? 3, $1.unit) }.prefix(15)
+        let shown = report.alerts.sorted { (order[$0.severity] ?? 3, $0.unit) < (order[$1.severity] ?? 3, $1.unit) }
+            .prefix(15)
         html += "<table><tr><th class=\"name\">级别</th><th class=\"name\">内容</th><th>起始</th></tr>\n"
         for alert in shown {
-            html += "<tr><td class=\"name sev-\(alert.severity)\">\(names[alert.severity] ?? alert.severity)</td><td class=\"name\">\(e(alert.message))</td><td>\(alert.since)</td></tr>\n"
+            html +=
+                "<tr><td class=\"name sev-\(alert.severity)\">\(names[alert.severity] ?? alert.severity)</td><td class=\"name\">\(e(alert.message))</td><td>\(alert.since)</td></tr>\n"
         }
-        if report.alerts.count > shown.count { html += "<tr><td class=\"name\" colspan=\"3\">另有 \(report.alerts.count - shown.count) 条，见 empmon alerts list --state firing</td></tr>\n" }
+        if report.alerts.count > shown.count {
+            html +=
+                "<tr><td class=\"name\" colspan=\"3\">另有 \(report.alerts.count - shown.count) 条，见 empmon alerts list --state firing</td></tr>\n"
+        }
         return html + "</table></section>\n"
     }
 
@@ -138,21 +165,39 @@ package enum ReportHTML {
         let periods = view.history.map(\.period) + view.forecast.map(\.period)
         let labels = periods.map { String($0.description.suffix(5)) }
         let start = view.history.count
-        let historySeries = SVGChart.Series(name: "实际", color: "#23476f", points: view.history.enumerated().map { (x: $0.offset, y: $0.element.value) })
+        let historySeries = SVGChart.Series(
+            name: "实际", color: "#23476f", points: view.history.enumerated().map { (x: $0.offset, y: $0.element.value) })
         let forecastSeries = SVGChart.Series(
-            name: "预测均值", color: "#c0392b", points: [(x: start - 1, y: view.history.last?.value ?? 0)] + view.forecast.enumerated().map { (x: start + $0.offset, y: $0.element.mean) },
+            name: "预测均值", color: "#c0392b",
+            points: [(x: start - 1, y: view.history.last?.value ?? 0)]
+                + view.forecast.enumerated().map { (x: start + $0.offset, y: $0.element.mean) },
             dashed: true)
-        let band95 = SVGChart.Band(color: "#c0392b", opacity: 0.12, points: view.forecast.enumerated().map { (x: start + $0.offset, low: $0.element.lo95, high: $0.element.hi95) })
-        let band80 = SVGChart.Band(color: "#c0392b", opacity: 0.22, points: view.forecast.enumerated().map { (x: start + $0.offset, low: $0.element.lo80, high: $0.element.hi80) })
-        html += "<div class=\"chart\">" + SVGChart.lines(labels: labels, series: [historySeries, forecastSeries], bands: [band95, band80], title: "全市城镇新增就业（人/月）：实际与预测，阴影为 80% 与 95% 预测区间") + "</div>"
+        let band95 = SVGChart.Band(
+            color: "#c0392b", opacity: 0.12,
+            points: view.forecast.enumerated().map {
+                (x: start + $0.offset, low: $0.element.lo95, high: $0.element.hi95)
+            })
+        let band80 = SVGChart.Band(
+            color: "#c0392b", opacity: 0.22,
+            points: view.forecast.enumerated().map {
+                (x: start + $0.offset, low: $0.element.lo80, high: $0.element.hi80)
+            })
+        html +=
+            "<div class=\"chart\">"
+            + SVGChart.lines(
+                labels: labels, series: [historySeries, forecastSeries], bands: [band95, band80],
+                title: "全市城镇新增就业（人/月）：实际与预测，阴影为 80% 与 95% 预测区间") + "</div>"
         html += "<table><tr><th>月份</th><th>预测均值</th><th>80% 区间</th><th>95% 区间</th></tr>\n"
         for row in view.forecast {
-            html += "<tr><td>\(row.period)</td><td>\(number(row.mean))</td><td>\(number(row.lo80)) – \(number(row.hi80))</td><td>\(number(row.lo95)) – \(number(row.hi95))</td></tr>\n"
+            html +=
+                "<tr><td>\(row.period)</td><td>\(number(row.mean))</td><td>\(number(row.lo80)) – \(number(row.hi80))</td><td>\(number(row.lo95)) – \(number(row.hi95))</td></tr>\n"
         }
         html += "</table><p class=\"meta\">模型：\(e(view.model))；来源：\(e(view.source))。</p>"
         if let outlook = view.outlook {
-            html += "<p>年末展望：目标 \(number(outlook.target)) 人，已完成 \(number(outlook.achieved)) 人；预计全年 \(number(outlook.expected)) 人（80% 区间 \(number(outlook.lo80)) – \(number(outlook.hi80))），"
-            html += "完成目标的概率约 <b class=\"\(outlook.probability >= 0.5 ? "good" : "bad")\">\(percent(outlook.probability))</b>。</p>"
+            html +=
+                "<p>年末展望：目标 \(number(outlook.target)) 人，已完成 \(number(outlook.achieved)) 人；预计全年 \(number(outlook.expected)) 人（80% 区间 \(number(outlook.lo80)) – \(number(outlook.hi80))），"
+            html +=
+                "完成目标的概率约 <b class=\"\(outlook.probability >= 0.5 ? "good" : "bad")\">\(percent(outlook.probability))</b>。</p>"
         }
         return html + "</section>\n"
     }
@@ -160,10 +205,16 @@ package enum ReportHTML {
     static func rateSection(_ report: MonthlyReport) -> String {
         guard report.rates.count >= 2 else { return "" }
         let labels = report.rates.map { String($0.period.description.suffix(5)) }
-        let unemployment = SVGChart.Series(name: "城镇登记失业率", color: "#b03a2e", points: report.rates.enumerated().compactMap { index, row in row.unemployment.map { (x: index, y: $0) } })
-        let placement = SVGChart.Series(name: "失业人员再就业率", color: "#1e7b34", points: report.rates.enumerated().compactMap { index, row in row.placement.map { (x: index, y: $0) } })
+        let unemployment = SVGChart.Series(
+            name: "城镇登记失业率", color: "#b03a2e",
+            points: report.rates.enumerated().compactMap { index, row in row.unemployment.map { (x: index, y: $0) } })
+        let placement = SVGChart.Series(
+            name: "失业人员再就业率", color: "#1e7b34",
+            points: report.rates.enumerated().compactMap { index, row in row.placement.map { (x: index, y: $0) } })
         return "<section><h2>六、失业率与再就业率走势</h2><div class=\"chart\">"
-            + SVGChart.lines(labels: labels, series: [unemployment, placement], percent: true, title: "全市城镇登记失业率与失业人员再就业率（近 12 个月）") + "</div></section>\n"
+            + SVGChart.lines(
+                labels: labels, series: [unemployment, placement], percent: true, title: "全市城镇登记失业率与失业人员再就业率（近 12 个月）")
+            + "</div></section>\n"
     }
 
     static func e(_ text: String) -> String { SVGChart.escape(text) }

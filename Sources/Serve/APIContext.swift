@@ -20,7 +20,9 @@ package struct AuthenticatedContext: ChildRequestContext {
     package let access: APIAccess
 
     package init(context: APIRequestContext) throws {
-        guard let access = context.access else { throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…") }
+        guard let access = context.access else {
+            throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…")
+        }
         self.coreContext = context.coreContext
         self.access = access
     }
@@ -30,7 +32,9 @@ package struct AuthenticatedContext: ChildRequestContext {
 struct TokenAuthentication: RouterMiddleware {
     let tokens: APITokens
 
-    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response
+    ) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw Problem(.unauthorized, "send a bearer token: Authorization: Bearer emt_…")
         }
@@ -50,7 +54,9 @@ package struct ProblemResponses<Context: RequestContext>: RouterMiddleware {
 
     package init(logger: Logger) { self.logger = logger }
 
-    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
@@ -62,9 +68,17 @@ package struct ProblemResponses<Context: RequestContext>: RouterMiddleware {
             return Problem(error.status, detail).response(path: request.uri.path)
         } catch {
             let reference = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-            logger.error("request failed", metadata: ["http.path": "\(request.uri.path)", "error": "\(String(reflecting: error))", "reference": "\(reference)"])
-            return Problem(.internalServerError, "the request could not be answered; the server log has the details under reference \(reference)")
-                .response(path: request.uri.path)
+            logger.error(
+                "request failed",
+                metadata: [
+                    "http.path": "\(request.uri.path)", "error": "\(String(reflecting: error))",
+                    "reference": "\(reference)",
+                ])
+            return Problem(
+                .internalServerError,
+                "the request could not be answered; the server log has the details under reference \(reference)"
+            )
+            .response(path: request.uri.path)
         }
     }
 }

@@ -31,12 +31,16 @@ package struct APIQuery: Sendable {
             if let fallback { return fallback }
             throw Problem.badRequest("tier is required: city, county, township or village")
         }
-        guard let tier = Tier(rawValue: text) else { throw Problem.badRequest("tier '\(text)' is not city, county, township or village") }
+        guard let tier = Tier(rawValue: text) else {
+            throw Problem.badRequest("tier '\(text)' is not city, county, township or village")
+        }
         return tier
     }
 
     package func indicator(default fallback: IndicatorID? = nil) throws(Problem) -> Indicator {
-        guard let text = text("indicator") ?? fallback?.rawValue else { throw Problem.badRequest("indicator is required") }
+        guard let text = text("indicator") ?? fallback?.rawValue else {
+            throw Problem.badRequest("indicator is required")
+        }
         guard let indicator = IndicatorCatalogue.indicator(IndicatorID(rawValue: text)) else {
             throw Problem.badRequest("indicator '\(text)' is not in the catalogue")
         }
@@ -58,14 +62,18 @@ package struct APIQuery: Sendable {
 
     package func limit(default fallback: Int, most: Int) throws(Problem) -> Int {
         guard let text = text("limit") else { return fallback }
-        guard let value = Int(text), (1...most).contains(value) else { throw Problem.badRequest("limit must be 1 to \(most), not '\(text)'") }
+        guard let value = Int(text), (1...most).contains(value) else {
+            throw Problem.badRequest("limit must be 1 to \(most), not '\(text)'")
+        }
         return value
     }
 
     /// An alert state to filter by, if any.
     package func alertState() throws(Problem) -> String? {
         guard let state = text("state") else { return nil }
-        guard ["pending", "firing", "resolved"].contains(state) else { throw Problem.badRequest("state must be pending, firing or resolved") }
+        guard ["pending", "firing", "resolved"].contains(state) else {
+            throw Problem.badRequest("state must be pending, firing or resolved")
+        }
         return state
     }
 
@@ -82,9 +90,15 @@ package struct APIQuery: Sendable {
     /// A unit the token may read: a division code, inside the token's scope, of this city. Scope is checked before
     /// existence, so that a token learns nothing about units outside its subtree.
     package static func unit(_ text: String, access: APIAccess, topology: Topology) throws(Problem) -> DivisionCode {
-        guard let code = DivisionCode(text) else { throw Problem.badRequest("'\(text)' is not a 12-digit division code") }
-        if !access.covers(code) { throw Problem(.forbidden, "this token reads \(access.scope) and the units under it, not \(code)") }
-        guard topology.contains(code) else { throw Problem(.notFound, "\(code) is not a unit of \(topology.city.name)") }
+        guard let code = DivisionCode(text) else {
+            throw Problem.badRequest("'\(text)' is not a 12-digit division code")
+        }
+        if !access.covers(code) {
+            throw Problem(.forbidden, "this token reads \(access.scope) and the units under it, not \(code)")
+        }
+        guard topology.contains(code) else {
+            throw Problem(.notFound, "\(code) is not a unit of \(topology.city.name)")
+        }
         return code
     }
 
@@ -97,7 +111,10 @@ package struct APIQuery: Sendable {
     /// The scope a tier query runs in: the token's unit, or a unit inside it (`within`).
     package func scope(tier: Tier, access: APIAccess, topology: Topology) throws(Problem) -> DivisionCode {
         let root = try unit("within", access: access, topology: topology)
-        if tier < root.tier { throw Problem(.forbidden, "this token reads \(root) (\(root.tier.rawValue)) and below, not the \(tier.rawValue) tier") }
+        if tier < root.tier {
+            throw Problem(
+                .forbidden, "this token reads \(root) (\(root.tier.rawValue)) and below, not the \(tier.rawValue) tier")
+        }
         return root
     }
 }

@@ -18,7 +18,10 @@ package struct APIServer: Sendable {
     /// Where the causes of 500s go: the response itself names none.
     package let logger: Logger
 
-    package init(database: PostgresClient, topology: Topology, targets: UnitTargets?, logger: Logger = Logger(label: "empmon.serve")) {
+    package init(
+        database: PostgresClient, topology: Topology, targets: UnitTargets?,
+        logger: Logger = Logger(label: "empmon.serve")
+    ) {
         self.database = database
         self.logger = logger
         self.topology = topology
@@ -35,7 +38,8 @@ package struct APIServer: Sendable {
     /// Every route below, for the 405 answer to other methods; a test requests each one.
     package static let routes = [
         "/health", "/", "/metrics", "/api/v1/meta", "/api/v1/openapi.json", "/api/v1/situation", "/api/v1/completeness",
-        "/api/v1/targets", "/api/v1/units/{code}/series", "/api/v1/units/{code}/forecast", "/api/v1/alerts", "/api/v1/rejections",
+        "/api/v1/targets", "/api/v1/units/{code}/series", "/api/v1/units/{code}/forecast", "/api/v1/alerts",
+        "/api/v1/rejections",
         "/api/v1/open-data/situation",
     ]
 
@@ -57,18 +61,25 @@ package struct APIServer: Sendable {
             return try render(.json(["status": "ok", "database": "ok"]), format: .json)
         }
         router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         router.get("/metrics") { _, _ in metrics.emitToString() }
         router.get("/api/v1/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         router.get("/api/v1/open-data/situation") { request, _ in
             let parameters = APIQuery(request.uri)
             return try render(try await openData(parameters), format: try parameters.format())
         }
-        let api = router.group("/api/v1").add(middleware: TokenAuthentication(tokens: tokens)).group(context: AuthenticatedContext.self)
-        func read(_ path: RouterPath, _ handler: @escaping @Sendable (APIQuery, AuthenticatedContext) async throws -> Output) {
+        let api = router.group("/api/v1").add(middleware: TokenAuthentication(tokens: tokens)).group(
+            context: AuthenticatedContext.self)
+        func read(
+            _ path: RouterPath, _ handler: @escaping @Sendable (APIQuery, AuthenticatedContext) async throws -> Output
+        ) {
             api.get(path) { request, context in
                 let parameters = APIQuery(request.uri)
                 return try render(try await handler(parameters, context), format: try parameters.format())
@@ -99,13 +110,18 @@ package struct APIServer: Sendable {
             let text = CSVText.render(header: header, rows: rows, lineEnd: "\r\n", terminated: true)
             return Response(
                 status: .ok,
-                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(name).csv\""],
+                headers: [
+                    .contentType: "text/csv; charset=utf-8",
+                    .contentDisposition: "attachment; filename=\"\(name).csv\"",
+                ],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         case .json(let value):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
         }
     }
@@ -117,10 +133,18 @@ package struct APIServer: Sendable {
     /// What the dashboard needs first: the token's unit and the latest month reported.
     func meta(access: APIAccess) async throws -> Output {
         let scope = access.scope
-        struct Body: Encodable, Sendable { let scope: String; let scopeName: String; let scopeTier: String; let role: String; let latestPeriod: String? }
+        struct Body: Encodable, Sendable {
+            let scope: String
+            let scopeName: String
+            let scopeTier: String
+            let role: String
+            let latestPeriod: String?
+        }
         let latest = try await query.history.lastReportedPeriod()
-        return .json(Body(scope: scope.description, scopeName: topology[scope]?.name ?? "", scopeTier: scope.tier.rawValue,
-            role: access.role.rawValue, latestPeriod: latest?.description))
+        return .json(
+            Body(
+                scope: scope.description, scopeName: topology[scope]?.name ?? "", scopeTier: scope.tier.rawValue,
+                role: access.role.rawValue, latestPeriod: latest?.description))
     }
 
     func situation(_ parameters: APIQuery, access: APIAccess) async throws -> Output {
@@ -128,13 +152,23 @@ package struct APIServer: Sendable {
         let period = try parameters.period()
         let indicator = try parameters.indicator(default: "new_urban_employment")
         let root = try parameters.scope(tier: tier, access: access, topology: topology)
-        let table = try await query.situation(tier: tier, period: period, indicator: indicator.id, within: root, asOf: try parameters.asOf())
+        let table = try await query.situation(
+            tier: tier, period: period, indicator: indicator.id, within: root, asOf: try parameters.asOf())
         if try parameters.format() == .csv {
             return .csv(
-                header: ["unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "estimate", "estimated_villages", "ytd", "target", "progress", "status"],
-                rows: table.rows.map { [$0.unit, $0.name, Self.number($0.value), Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.rank.map(String.init) ?? "",
-                    Self.number($0.reportingRate), Self.number($0.estimate), String($0.estimatedVillages), Self.number($0.yearToDate), Self.number($0.target),
-                    Self.number($0.progress), $0.status.rawValue] },
+                header: [
+                    "unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "estimate", "estimated_villages",
+                    "ytd", "target", "progress", "status",
+                ],
+                rows: table.rows.map {
+                    [
+                        $0.unit, $0.name, Self.number($0.value), Self.number($0.monthOnMonth),
+                        Self.number($0.yearOnYear), $0.rank.map(String.init) ?? "",
+                        Self.number($0.reportingRate), Self.number($0.estimate), String($0.estimatedVillages),
+                        Self.number($0.yearToDate), Self.number($0.target),
+                        Self.number($0.progress), $0.status.rawValue,
+                    ]
+                },
                 name: "situation-\(tier.rawValue)-\(period)-\(indicator.id)")
         }
         return .json(table)
@@ -145,12 +179,24 @@ package struct APIServer: Sendable {
         let period = try parameters.period()
         let root = try parameters.scope(tier: tier, access: access, topology: topology)
         let table = try await query.situation(tier: tier, period: period, indicator: "reporting_rate", within: root)
-        struct Row: Encodable, Sendable { let unit: String; let name: String; let rate: Double?; let status: String }
+        struct Row: Encodable, Sendable {
+            let unit: String
+            let name: String
+            let rate: Double?
+            let status: String
+        }
         let rows = table.rows.map { Row(unit: $0.unit, name: $0.name, rate: $0.value, status: $0.status.rawValue) }
         if try parameters.format() == .csv {
-            return .csv(header: ["unit", "name", "reporting_rate"], rows: rows.map { [$0.unit, $0.name, Self.number($0.rate)] }, name: "completeness-\(tier.rawValue)-\(period)")
+            return .csv(
+                header: ["unit", "name", "reporting_rate"],
+                rows: rows.map { [$0.unit, $0.name, Self.number($0.rate)] },
+                name: "completeness-\(tier.rawValue)-\(period)")
         }
-        struct Body: Encodable, Sendable { let tier: String; let period: String; let units: [Row] }
+        struct Body: Encodable, Sendable {
+            let tier: String
+            let period: String
+            let units: [Row]
+        }
         return .json(Body(tier: tier.rawValue, period: period.description, units: rows))
     }
 
@@ -158,21 +204,39 @@ package struct APIServer: Sendable {
         let period = try parameters.period()
         let root = try parameters.unit("unit", access: access, topology: topology)
         struct Row: Encodable, Sendable {
-            let indicator: String; let name: String; let yearToDate: Double?; let target: Double?; let progress: Double?; let yearElapsed: Double
+            let indicator: String
+            let name: String
+            let yearToDate: Double?
+            let target: Double?
+            let progress: Double?
+            let yearElapsed: Double
         }
         var rows: [Row] = []
         for (id, _) in (query.targets?.cityTargets ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
             let table = try await query.situation(tier: root.tier, period: period, indicator: id, within: root)
             guard let row = table.rows.first(where: { $0.unit == root.description }) else { continue }
-            rows.append(Row(indicator: id.rawValue, name: indicator.chineseName, yearToDate: row.yearToDate, target: row.target, progress: row.progress, yearElapsed: table.yearElapsed))
+            rows.append(
+                Row(
+                    indicator: id.rawValue, name: indicator.chineseName, yearToDate: row.yearToDate, target: row.target,
+                    progress: row.progress, yearElapsed: table.yearElapsed))
         }
         if try parameters.format() == .csv {
-            return .csv(header: ["indicator", "name", "ytd", "target", "progress", "year_elapsed"],
-                rows: rows.map { [$0.indicator, $0.name, Self.number($0.yearToDate), Self.number($0.target), Self.number($0.progress), Self.number($0.yearElapsed)] },
+            return .csv(
+                header: ["indicator", "name", "ytd", "target", "progress", "year_elapsed"],
+                rows: rows.map {
+                    [
+                        $0.indicator, $0.name, Self.number($0.yearToDate), Self.number($0.target),
+                        Self.number($0.progress), Self.number($0.yearElapsed),
+                    ]
+                },
                 name: "targets-\(root)-\(period)")
         }
-        struct Body: Encodable, Sendable { let unit: String; let period: String; let targets: [Row] }
+        struct Body: Encodable, Sendable {
+            let unit: String
+            let period: String
+            let targets: [Row]
+        }
         return .json(Body(unit: root.description, period: period.description, targets: rows))
     }
 
@@ -183,30 +247,62 @@ package struct APIServer: Sendable {
         let last = try parameters.period("to")
         let asOf = try parameters.asOf()
         // from after to is an empty range, as `Period.through` has it, not an error.
-        let points = first <= last ? try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf) : []
+        let points =
+            first <= last
+            ? try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf) : []
         if try parameters.format() == .csv {
-            return .csv(header: ["period", "value", "seasonally_adjusted", "trend", "mom", "yoy", "status"],
-                rows: points.map { [$0.period, Self.number($0.value), Self.number($0.seasonallyAdjusted), Self.number($0.trend), Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.status.rawValue] },
+            return .csv(
+                header: ["period", "value", "seasonally_adjusted", "trend", "mom", "yoy", "status"],
+                rows: points.map {
+                    [
+                        $0.period, Self.number($0.value), Self.number($0.seasonallyAdjusted), Self.number($0.trend),
+                        Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.status.rawValue,
+                    ]
+                },
                 name: "series-\(unit)-\(indicator.id)")
         }
-        struct Body: Encodable, Sendable { let unit: String; let name: String; let indicator: String; let points: [SeriesPoint] }
-        return .json(Body(unit: unit.description, name: topology[unit]?.name ?? "", indicator: indicator.id.rawValue, points: points))
+        struct Body: Encodable, Sendable {
+            let unit: String
+            let name: String
+            let indicator: String
+            let points: [SeriesPoint]
+        }
+        return .json(
+            Body(
+                unit: unit.description, name: topology[unit]?.name ?? "", indicator: indicator.id.rawValue,
+                points: points))
     }
 
     func forecast(_ parameters: APIQuery, code: String, access: APIAccess) async throws -> Output {
         let unit = try APIQuery.unit(code, access: access, topology: topology)
         let indicator = try parameters.indicator(default: "new_urban_employment")
-        guard let stored = try await StoredForecasts(database: database, topology: topology).latest(indicator: indicator.id, units: [unit]) else {
-            throw Problem(.notFound, "no stored forecast of \(indicator.id); run `empmon forecast --indicator \(indicator.id)`")
+        guard
+            let stored = try await StoredForecasts(database: database, topology: topology).latest(
+                indicator: indicator.id, units: [unit])
+        else {
+            throw Problem(
+                .notFound, "no stored forecast of \(indicator.id); run `empmon forecast --indicator \(indicator.id)`")
         }
         let points = stored.points[unit] ?? []
         if try parameters.format() == .csv {
-            return .csv(header: ["period", "model", "mean", "lo80", "hi80", "lo95", "hi95"],
-                rows: points.map { [$0.period, $0.model, Self.number($0.mean), Self.number($0.lo80), Self.number($0.hi80), Self.number($0.lo95), Self.number($0.hi95)] },
+            return .csv(
+                header: ["period", "model", "mean", "lo80", "hi80", "lo95", "hi95"],
+                rows: points.map {
+                    [
+                        $0.period, $0.model, Self.number($0.mean), Self.number($0.lo80), Self.number($0.hi80),
+                        Self.number($0.lo95), Self.number($0.hi95),
+                    ]
+                },
                 name: "forecast-\(unit)-\(indicator.id)")
         }
-        struct Body: Encodable, Sendable { let unit: String; let indicator: String; let created: String; let points: [StoredForecasts.Point] }
-        return .json(Body(unit: unit.description, indicator: indicator.id.rawValue, created: stored.created, points: points))
+        struct Body: Encodable, Sendable {
+            let unit: String
+            let indicator: String
+            let created: String
+            let points: [StoredForecasts.Point]
+        }
+        return .json(
+            Body(unit: unit.description, indicator: indicator.id.rawValue, created: stored.created, points: points))
     }
 
     func alerts(_ parameters: APIQuery, access: APIAccess) async throws -> Output {
@@ -214,8 +310,11 @@ package struct APIServer: Sendable {
         let limit = try parameters.limit(default: 1_000, most: 10_000)
         let records = try await AlertRecord.list(database: database, state: state, within: access.scope, limit: limit)
         if try parameters.format() == .csv {
-            return .csv(header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
-                rows: records.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }, name: "alerts")
+            return .csv(
+                header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
+                rows: records.map {
+                    [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message]
+                }, name: "alerts")
         }
         return .json(records)
     }
@@ -224,7 +323,15 @@ package struct APIServer: Sendable {
         guard access.role == .analyst else { throw Problem(.forbidden, "rejections are for analyst tokens") }
         let scope = access.scope
         let limit = try parameters.limit(default: 200, most: 10_000)
-        struct Row: Encodable, Sendable { let id: Int64; let unit: String?; let agent: String?; let reason: String; let field: String; let message: String; let rejectedAt: String }
+        struct Row: Encodable, Sendable {
+            let id: Int64
+            let unit: String?
+            let agent: String?
+            let reason: String
+            let field: String
+            let message: String
+            let rejectedAt: String
+        }
         let rows = try await database.withConnection { connection in
             try await connection.query(
                 """
@@ -232,13 +339,18 @@ package struct APIServer: Sendable {
                 FROM rejections WHERE $1 OR unit_code LIKE $2 ORDER BY id DESC LIMIT $3
                 """, [scope == topology.city.code, scope.subtreePrefix + "%", limit]
             ).map { row in
-                let (id, unit, agent, reason, field, message, at) = try row.decode((Int64, String?, String?, String, String, String, String).self)
-                return Row(id: id, unit: unit, agent: agent, reason: reason, field: field, message: message, rejectedAt: at)
+                let (id, unit, agent, reason, field, message, at) = try row.decode(
+                    (Int64, String?, String?, String, String, String, String).self)
+                return Row(
+                    id: id, unit: unit, agent: agent, reason: reason, field: field, message: message, rejectedAt: at)
             }
         }
         if try parameters.format() == .csv {
-            return .csv(header: ["id", "unit", "agent", "reason", "field", "message", "rejected_at"],
-                rows: rows.map { [String($0.id), $0.unit ?? "", $0.agent ?? "", $0.reason, $0.field, $0.message, $0.rejectedAt] }, name: "rejections")
+            return .csv(
+                header: ["id", "unit", "agent", "reason", "field", "message", "rejected_at"],
+                rows: rows.map {
+                    [String($0.id), $0.unit ?? "", $0.agent ?? "", $0.reason, $0.field, $0.message, $0.rejectedAt]
+                }, name: "rejections")
         }
         return .json(rows)
     }
@@ -252,7 +364,8 @@ package struct APIServer: Sendable {
         let indicator = try parameters.indicator(default: "employed")
         let table = try await query.situation(tier: tier, period: period, indicator: indicator.id)
         let counts = try await query.history.counts(
-            units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period, only: Set(indicator.countIDs))
+            units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period,
+            only: Set(indicator.countIDs))
         let countsUnits = indicator.id == "reporting_units" || indicator.id == "expected_units"
         var base: [DivisionCode: Int64] = [:]
         for row in table.rows {
@@ -266,19 +379,35 @@ package struct APIServer: Sendable {
         let additive = if case .sum = indicator.rollup { true } else { false }
         let withheld = SmallCellSuppression(smallest: Self.smallestCell).withheld(base, additive: additive)
         struct Cell: Encodable, Sendable {
-            let unit: String; let name: String; let value: Double?; let suppressed: Bool; let suppression: SmallCellSuppression.Reason?
+            let unit: String
+            let name: String
+            let value: Double?
+            let suppressed: Bool
+            let suppression: SmallCellSuppression.Reason?
         }
         let cells = table.rows.map { row -> Cell in
             let reason = DivisionCode(row.unit).flatMap { withheld[$0] }
-            return Cell(unit: row.unit, name: row.name, value: reason == nil ? row.value : nil, suppressed: reason != nil, suppression: reason)
+            return Cell(
+                unit: row.unit, name: row.name, value: reason == nil ? row.value : nil, suppressed: reason != nil,
+                suppression: reason)
         }
         if try parameters.format() == .csv {
-            return .csv(header: ["unit", "name", indicator.id.rawValue, "suppressed"],
+            return .csv(
+                header: ["unit", "name", indicator.id.rawValue, "suppressed"],
                 rows: cells.map { [$0.unit, $0.name, Self.number($0.value), $0.suppression?.rawValue ?? ""] },
                 name: "open-data-\(tier.rawValue)-\(period)-\(indicator.id)")
         }
-        struct Body: Encodable, Sendable { let tier: String; let period: String; let indicator: String; let smallestCell: Int; let cells: [Cell] }
-        return .json(Body(tier: tier.rawValue, period: period.description, indicator: indicator.id.rawValue, smallestCell: Int(Self.smallestCell), cells: cells))
+        struct Body: Encodable, Sendable {
+            let tier: String
+            let period: String
+            let indicator: String
+            let smallestCell: Int
+            let cells: [Cell]
+        }
+        return .json(
+            Body(
+                tier: tier.rawValue, period: period.description, indicator: indicator.id.rawValue,
+                smallestCell: Int(Self.smallestCell), cells: cells))
     }
 
     static let smallestCell: Int64 = 5

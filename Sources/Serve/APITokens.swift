@@ -27,11 +27,17 @@ package struct APITokens: Sendable {
     package init(database: PostgresClient) { self.database = database }
 
     /// A new token: `emt_` and 43 base64url characters (256 random bits). Returned once, never stored.
-    package func create(scope: DivisionCode, role: APIAccess.Role, name: String) async throws -> (id: Int64, token: String) {
+    package func create(scope: DivisionCode, role: APIAccess.Role, name: String) async throws -> (
+        id: Int64, token: String
+    ) {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        let token = "emt_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        let token =
+            "emt_"
+            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+                of: "/", with: "_"
+            )
             .replacingOccurrences(of: "=", with: "")
         let id = try await database.withConnection { connection in
             try await connection.query(
@@ -49,18 +55,20 @@ package struct APITokens: Sendable {
     package func access(for token: String) async throws -> APIAccess? {
         guard token.hasPrefix("emt_"), token.count < 200 else { return nil }
         return try await database.withConnection { connection in
-            guard let row = try await connection.query(
-                """
-                WITH found AS (
-                    SELECT id, scope, role, last_used_at FROM api_tokens WHERE token_sha256 = $1::bytea AND revoked_at IS NULL
-                ), stamped AS (
-                    UPDATE api_tokens SET last_used_at = now() FROM found
-                    WHERE api_tokens.id = found.id AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
-                )
-                SELECT id, scope, role FROM found
-                """,
-                [Self.hashHex(token)]
-            ).first else { return nil }
+            guard
+                let row = try await connection.query(
+                    """
+                    WITH found AS (
+                        SELECT id, scope, role, last_used_at FROM api_tokens WHERE token_sha256 = $1::bytea AND revoked_at IS NULL
+                    ), stamped AS (
+                        UPDATE api_tokens SET last_used_at = now() FROM found
+                        WHERE api_tokens.id = found.id AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
+                    )
+                    SELECT id, scope, role FROM found
+                    """,
+                    [Self.hashHex(token)]
+                ).first
+            else { return nil }
             let (id, scope, role) = try row.decode((Int64, String, String).self)
             guard let code = DivisionCode(scope), let parsed = APIAccess.Role(rawValue: role) else { return nil }
             return APIAccess(tokenID: id, scope: code, role: parsed)
@@ -70,7 +78,9 @@ package struct APITokens: Sendable {
     @discardableResult
     package func revoke(id: Int64) async throws -> Bool {
         try await database.withConnection { connection in
-            try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]).affectedRows == 1
+            try await connection.query(
+                "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]
+            ).affectedRows == 1
         }
     }
 
@@ -90,8 +100,11 @@ package struct APITokens: Sendable {
             return try await connection.query(
                 "SELECT id, scope, role, name, \(time("created_at")), \(time("last_used_at")), \(time("revoked_at")) FROM api_tokens ORDER BY id"
             ).map { row in
-                let (id, scope, role, name, created, used, revoked) = try row.decode((Int64, String, String, String, String, String?, String?).self)
-                return Listed(id: id, scope: scope, role: role, name: name, createdAt: created, lastUsedAt: used, revokedAt: revoked)
+                let (id, scope, role, name, created, used, revoked) = try row.decode(
+                    (Int64, String, String, String, String, String?, String?).self)
+                return Listed(
+                    id: id, scope: scope, role: role, name: name, createdAt: created, lastUsedAt: used,
+                    revokedAt: revoked)
             }
         }
     }

@@ -7,7 +7,9 @@ struct MethodNotAllowed<Context: RequestContext>: RouterMiddleware {
     /// Route patterns (`/api/v1/units/{code}/series`); a `{…}` segment matches any one segment.
     let patterns: [String]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             let response = try await next(request, context)
             guard response.status == .notFound, isUnmatched(context) else { return response }
@@ -18,12 +20,16 @@ struct MethodNotAllowed<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    private func isUnmatched(_ context: Context) -> Bool { context.endpointPath == nil || context.endpointPath == "NotFound" }
+    private func isUnmatched(_ context: Context) -> Bool {
+        context.endpointPath == nil || context.endpointPath == "NotFound"
+    }
 
     private func methodNotAllowed(_ request: Request) -> Response? {
         guard request.method != .get, request.method != .head, matches(request.uri.path) else { return nil }
-        var response = Problem(.methodNotAllowed, "\(request.uri.path) answers GET and HEAD only, not \(request.method.rawValue)")
-            .response(path: request.uri.path)
+        var response = Problem(
+            .methodNotAllowed, "\(request.uri.path) answers GET and HEAD only, not \(request.method.rawValue)"
+        )
+        .response(path: request.uri.path)
         response.headers[.allow] = "GET, HEAD"
         return response
     }
@@ -33,7 +39,9 @@ struct MethodNotAllowed<Context: RequestContext>: RouterMiddleware {
         return patterns.contains { pattern in
             let parts = pattern.split(separator: "/", omittingEmptySubsequences: true)
             return parts.count == segments.count
-                && zip(parts, segments).allSatisfy { part, segment in part.hasPrefix("{") && part.hasSuffix("}") || part == segment }
+                && zip(parts, segments).allSatisfy { part, segment in
+                    part.hasPrefix("{") && part.hasSuffix("}") || part == segment
+                }
         }
     }
 }

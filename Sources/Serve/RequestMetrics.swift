@@ -12,31 +12,41 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
 
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "empmon", subsystem: "api", metricName: "requests", unitName: "total", helpText: "API requests by endpoint and status")
+            namespace: "empmon", subsystem: "api", metricName: "requests", unitName: "total",
+            helpText: "API requests by endpoint and status")
     }
     static var durations: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "empmon", subsystem: "api", metricName: "request_duration", unitName: "seconds", helpText: "API request durations")
+            namespace: "empmon", subsystem: "api", metricName: "request_duration", unitName: "seconds",
+            helpText: "API request durations")
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let started = ContinuousClock.now
         do {
             let response = try await next(request, context)
             record(endpoint: context.endpointPath, status: response.status, since: started)
             return response
         } catch {
-            record(endpoint: context.endpointPath, status: (error as? any HTTPResponseError)?.status ?? .internalServerError, since: started)
+            record(
+                endpoint: context.endpointPath,
+                status: (error as? any HTTPResponseError)?.status ?? .internalServerError, since: started)
             throw error
         }
     }
 
     private func record(endpoint: String?, status: HTTPResponse.Status, since started: ContinuousClock.Instant) {
         let endpoint = endpoint.flatMap { $0 == "NotFound" || $0.isEmpty ? nil : $0 } ?? "NotFound"
-        registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status.code))]).increment()
+        registry.makeCounter(
+            descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status.code))]
+        ).increment()
         registry.makeDurationHistogram(
             descriptor: Self.durations, labels: [("endpoint", endpoint)],
-            buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5)]
+            buckets: [
+                .milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(200), .seconds(1), .seconds(5),
+            ]
         ).record(ContinuousClock.now - started)
     }
 }

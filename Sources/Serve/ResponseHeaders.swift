@@ -9,7 +9,9 @@ struct ResponseHeaders<Context: RequestContext>: RouterMiddleware {
             + "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         let path = request.uri.path

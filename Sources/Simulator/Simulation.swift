@@ -116,17 +116,22 @@ package struct Simulation: Sendable {
                     let month = Int.random(in: 1...12, using: &local)
                     let day = Int.random(in: 1...28, using: &local)
                     let sequence = Int.random(in: 0...999, using: &local)
-                    id = Self.residentID(county: village.code.countyKey, year: birthYear, month: month, day: day, sequence: sequence)
+                    id = Self.residentID(
+                        county: village.code.countyKey, year: birthYear, month: month, day: day, sequence: sequence)
                 } while !cityIDs.insert(id).inserted  // IDs carry the county: a collision is within the county
                 var groups: Set<PersonGroup> = []
                 if !village.isUrban, local.chance(Rates.ruralLabourShare) { groups.insert(.ruralLabour) }
-                if age < 30, local.chance(0.18) { groups.insert(.collegeGraduate); groups.remove(.ruralLabour) }
+                if age < 30, local.chance(0.18) {
+                    groups.insert(.collegeGraduate)
+                    groups.remove(.ruralLabour)
+                }
                 if local.chance(0.05) { groups.insert(.hardToEmploy) }
                 if !village.isUrban, local.chance(0.08) { groups.insert(.povertyAlleviated) }
                 if local.chance(0.02) { groups.insert(.disabled) }
                 if local.chance(0.02) { groups.insert(.veteran) }
                 var person = SimPerson(
-                    index: persons.count, idNumber: id, household: household, village: villageIndex, birthYear: birthYear,
+                    index: persons.count, idNumber: id, household: household, village: villageIndex,
+                    birthYear: birthYear,
                     groups: groups, status: .notInLabourForce, registered: false)
                 if local.chance(0.85) {
                     let hard = groups.contains(.hardToEmploy)
@@ -251,7 +256,9 @@ package struct Simulation: Sendable {
                 persons[index].present = false
                 villageResidents[village] -= 1
                 if last {
-                    addEntrant(ages: 16...17, groups: [], employedOnEntry: 0, inLabourForce: false, month: month, village: village)
+                    addEntrant(
+                        ages: 16...17, groups: [], employedOnEntry: 0, inLabourForce: false, month: month,
+                        village: village)
                     villageResidents[village] += 1
                 }
             } else if persons[index].location == .outOfProvince, generator.chance(Rates.migrantSettlesAway) {
@@ -269,19 +276,24 @@ package struct Simulation: Sendable {
         }
         let graduates = month == 7 ? Int((Double(residents) * Rates.julyGraduateEntrants).rounded()) : 0
         for _ in 0..<graduates {
-            addEntrant(ages: 21...23, groups: [.collegeGraduate], employedOnEntry: Rates.graduateEmployedOnEntry, month: month)
+            addEntrant(
+                ages: 21...23, groups: [.collegeGraduate], employedOnEntry: Rates.graduateEmployedOnEntry, month: month)
         }
         let returners = [2, 3].contains(month) ? Int((Double(residents) * Rates.returningMigrants).rounded()) : 0
         for _ in 0..<returners {
-            addEntrant(ages: 25...50, groups: [.ruralLabour], employedOnEntry: Rates.returnerEmployedOnEntry, month: month)
+            addEntrant(
+                ages: 25...50, groups: [.ruralLabour], employedOnEntry: Rates.returnerEmployedOnEntry, month: month)
         }
     }
 
     private mutating func move(_ person: inout SimPerson) {
         let county = villages[person.village].code.ancestor(at: .county)
-        let candidates = generator.chance(Rates.movesWithinCounty)
+        let candidates =
+            generator.chance(Rates.movesWithinCounty)
             ? villages.indices.filter { villages[$0].code.ancestor(at: .county) == county } : Array(villages.indices)
-        guard let destination = candidates.randomElement(using: &generator), destination != person.village else { return }
+        guard let destination = candidates.randomElement(using: &generator), destination != person.village else {
+            return
+        }
         person.village = destination
         person.household = "\(villages[destination].code.value % 1_000_000_000)-m\(person.index)"
         if villages[destination].isUrban { person.groups.remove(.ruralLabour) }
@@ -290,7 +302,8 @@ package struct Simulation: Sendable {
     /// A person new to the ledger, in `village` or else in the village of a resident drawn at random (so villages
     /// gain by their size).
     private mutating func addEntrant(
-        ages: ClosedRange<Int>, groups: Set<PersonGroup>, employedOnEntry: Double, inLabourForce: Bool = true, month: Int, village chosen: Int? = nil
+        ages: ClosedRange<Int>, groups: Set<PersonGroup>, employedOnEntry: Double, inLabourForce: Bool = true,
+        month: Int, village chosen: Int? = nil
     ) {
         guard let home = chosen ?? persons.randomElement(using: &generator)?.village else { return }
         let village = villages[home]
@@ -317,7 +330,9 @@ package struct Simulation: Sendable {
     }
 
     static func registrationChance(urban: Bool, hard: Bool) -> Double {
-        urban ? (hard ? Rates.registration.urbanHard : Rates.registration.urban) : (hard ? Rates.registration.ruralHard : Rates.registration.rural)
+        urban
+            ? (hard ? Rates.registration.urbanHard : Rates.registration.urban)
+            : (hard ? Rates.registration.ruralHard : Rates.registration.rural)
     }
 
     private mutating func monthlyServices() {
@@ -333,7 +348,8 @@ package struct Simulation: Sendable {
         person.status = .employed
         person.registered = false
         let rural = person.groups.contains(.ruralLabour)
-        let forms: [(EmploymentForm, Double)] = rural
+        let forms: [(EmploymentForm, Double)] =
+            rural
             ? [(.employee, 0.45), (.flexible, 0.40), (.selfEmployed, 0.12), (.publicWelfarePost, 0.03)]
             : [(.employee, 0.70), (.flexible, 0.18), (.selfEmployed, 0.09), (.publicWelfarePost, 0.03)]
         person.form = pick(forms)
@@ -350,7 +366,10 @@ package struct Simulation: Sendable {
             (.j, 0.01), (.k, 0.02), (.l, 0.02), (.m, 0.01), (.n, 0.01), (.o, 0.05), (.p, 0.04), (.q, 0.03), (.r, 0.01),
             (.s, 0.01),
         ])
-        person.income = pick([(.below2000, 0.15), (.from2000To3999, 0.45), (.from4000To5999, 0.28), (.from6000To7999, 0.08), (.atLeast8000, 0.04)])
+        person.income = pick([
+            (.below2000, 0.15), (.from2000To3999, 0.45), (.from4000To5999, 0.28), (.from6000To7999, 0.08),
+            (.atLeast8000, 0.04),
+        ])
     }
 
     private mutating func unemploy(_ person: inout SimPerson, registration: Double) {

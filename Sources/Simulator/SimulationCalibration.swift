@@ -30,7 +30,9 @@ package struct SimulationCalibration: Sendable {
 
     /// Simulates `options.months` months from `options.start` and measures them.
     /// - Parameter targets: the city's annual targets at scale 1 (`Topology/targets.json`).
-    package static func measure(topology: Topology, options: SimulationOptions, targets: [String: Double]) -> SimulationCalibration {
+    package static func measure(topology: Topology, options: SimulationOptions, targets: [String: Double])
+        -> SimulationCalibration
+    {
         var simulation = Simulation(topology: topology, options: options)
         let pseudonymizer = Pseudonymizer(cityKey: Array("empmon simulator calibration".utf8))
         let computation = IndicatorComputation(topology: topology)
@@ -43,13 +45,16 @@ package struct SimulationCalibration: Sendable {
             let month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
             var persons: [Period: [String: PersonStatusRecord]] = [month.period: month.acceptedRecords]
             if let previous { persons[previous.period] = previous.acceptedRecords }
-            let table = computation.compute(persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
+            let table = computation.compute(
+                persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
             let city = table[month.period]?[topology.city.code] ?? [:]
             flows.merge(city) { $0 + $1 }
             last = city
             previous = month
         }
-        func ratio(_ numerator: Int64, _ denominator: Int64) -> Double { denominator > 0 ? Double(numerator) / Double(denominator) : 0 }
+        func ratio(_ numerator: Int64, _ denominator: Int64) -> Double {
+            denominator > 0 ? Double(numerator) / Double(denominator) : 0
+        }
         var rows: [Row] = []
         for indicator in IndicatorCatalogue.counts + IndicatorCatalogue.activity {
             guard let planned = targets[indicator.id.rawValue] else { continue }
@@ -57,24 +62,34 @@ package struct SimulationCalibration: Sendable {
             let simulated = Double((isStock ? last : flows)[indicator.id] ?? 0)
             let target = planned * options.scale
             let judged = target >= smallestJudgedCount
-            rows.append(Row(
-                indicator: indicator.id.rawValue, name: indicator.chineseName, measure: isStock ? .stock : .flow, simulated: simulated,
-                target: target, band: judged ? target * 0.85...target * 1.15 : nil,
-                unjudged: judged ? nil : "fewer than \(Int(smallestJudgedCount)) a year at this scale"))
+            rows.append(
+                Row(
+                    indicator: indicator.id.rawValue, name: indicator.chineseName, measure: isStock ? .stock : .flow,
+                    simulated: simulated,
+                    target: target, band: judged ? target * 0.85...target * 1.15 : nil,
+                    unjudged: judged ? nil : "fewer than \(Int(smallestJudgedCount)) a year at this scale"))
         }
-        rows.append(Row(
-            indicator: "labour_force", name: "劳动力", measure: .stock, simulated: Double(last["labour_force"] ?? 0),
-            target: 1_700_000 * options.scale, band: 1_700_000 * options.scale * 0.85...1_700_000 * options.scale * 1.15, unjudged: nil))
-        rows.append(Row(
-            indicator: "graduate_employment_rate", name: "高校毕业生就业率", measure: .rate,
-            simulated: ratio(last["college_graduates_employed"] ?? 0, last["college_graduates"] ?? 0), target: 0.9, band: 0.88...0.92,
-            unjudged: nil))
-        rows.append(Row(
-            indicator: "assistance_rate", name: "帮扶率", measure: .rate,
-            simulated: ratio(last["assisted"] ?? 0, last["assistance_target"] ?? 0), target: 1.0, band: 0.95...1.0, unjudged: nil))
-        rows.append(Row(
-            indicator: "urban_registered_unemployment_rate", name: "城镇登记失业率", measure: .rate,
-            simulated: ratio(last["urban_registered_unemployed"] ?? 0, last["urban_labour_force"] ?? 0), target: nil, band: 0.03...0.045, unjudged: nil))
+        rows.append(
+            Row(
+                indicator: "labour_force", name: "劳动力", measure: .stock, simulated: Double(last["labour_force"] ?? 0),
+                target: 1_700_000 * options.scale,
+                band: 1_700_000 * options.scale * 0.85...1_700_000 * options.scale * 1.15, unjudged: nil))
+        rows.append(
+            Row(
+                indicator: "graduate_employment_rate", name: "高校毕业生就业率", measure: .rate,
+                simulated: ratio(last["college_graduates_employed"] ?? 0, last["college_graduates"] ?? 0), target: 0.9,
+                band: 0.88...0.92,
+                unjudged: nil))
+        rows.append(
+            Row(
+                indicator: "assistance_rate", name: "帮扶率", measure: .rate,
+                simulated: ratio(last["assisted"] ?? 0, last["assistance_target"] ?? 0), target: 1.0, band: 0.95...1.0,
+                unjudged: nil))
+        rows.append(
+            Row(
+                indicator: "urban_registered_unemployment_rate", name: "城镇登记失业率", measure: .rate,
+                simulated: ratio(last["urban_registered_unemployed"] ?? 0, last["urban_labour_force"] ?? 0),
+                target: nil, band: 0.03...0.045, unjudged: nil))
         return SimulationCalibration(rows: rows)
     }
 }

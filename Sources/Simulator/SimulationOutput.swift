@@ -44,7 +44,8 @@ extension Simulation {
                 } else {
                     let key = personKeys[index] ?? (try? ResidentID(person.idNumber)).map(pseudonymizer.personKey(for:))
                     personKeys[index] = key
-                    if let key, let record = record(person, key: key, unit: village.code, pseudonymizer: pseudonymizer) {
+                    if let key, let record = record(person, key: key, unit: village.code, pseudonymizer: pseudonymizer)
+                    {
                         month.acceptedRecords[key] = record
                     } else {
                         broken = true
@@ -52,24 +53,40 @@ extension Simulation {
                 }
                 finalVersion.append(written)
                 // A first version with mistakes the clerk corrects later in the month.
-                firstVersion.append(corrected && !broken && generator.chance(0.1) ? flippedLine(row + 1, person) : written)
+                firstVersion.append(
+                    corrected && !broken && generator.chance(0.1) ? flippedLine(row + 1, person) : written)
             }
             let base = "ledgers/\(period)/\(village.code)"
             if corrected {
-                month.files.append(.init(path: base + ".csv", unit: village.code, kind: "person", contents: firstVersion.joined(separator: "\n") + "\n"))
-                month.files.append(.init(path: base + ".v2.csv", unit: village.code, kind: "person", contents: finalVersion.joined(separator: "\n") + "\n"))
+                month.files.append(
+                    .init(
+                        path: base + ".csv", unit: village.code, kind: "person",
+                        contents: firstVersion.joined(separator: "\n") + "\n"))
+                month.files.append(
+                    .init(
+                        path: base + ".v2.csv", unit: village.code, kind: "person",
+                        contents: finalVersion.joined(separator: "\n") + "\n"))
             } else {
-                month.files.append(.init(path: base + ".csv", unit: village.code, kind: "person", contents: finalVersion.joined(separator: "\n") + "\n"))
+                month.files.append(
+                    .init(
+                        path: base + ".csv", unit: village.code, kind: "person",
+                        contents: finalVersion.joined(separator: "\n") + "\n"))
             }
             if generator.chance(options.lateShare) {
                 month.late.insert(base + ".csv")
                 if corrected { month.late.insert(base + ".v2.csv") }
             }
         }
-        for station in topology.allDivisions where (station.tier == .township || station.tier == .county) && options.includes(station.code) {
+        for station in topology.allDivisions
+        where (station.tier == .township || station.tier == .county) && options.includes(station.code) {
             let counters = activityCounters(for: station)
-            let lines = ["指标,数值"] + counters.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue),\($0.value)" }
-            month.files.append(.init(path: "activity/\(period)/\(station.code).csv", unit: station.code, kind: "activity", contents: lines.joined(separator: "\n") + "\n"))
+            let lines =
+                ["指标,数值"]
+                + counters.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue),\($0.value)" }
+            month.files.append(
+                .init(
+                    path: "activity/\(period)/\(station.code).csv", unit: station.code, kind: "activity",
+                    contents: lines.joined(separator: "\n") + "\n"))
             month.activityReports[station.code] = UnitActivityReport(
                 recordID: RecordID.random(using: &generator), unit: station.code, period: period, counters: counters,
                 reportedAtMilliseconds: 0, agentID: "simulator")
@@ -83,21 +100,28 @@ extension Simulation {
         let weight = station.tier == .county ? 4.0 : 1.0
         let spring = [2, 3].contains(period.month) ? 1.8 : 0.84  // 春风行动 recruitment season; averages 1 over the year
         func amount(_ perStationMonth: Double) -> Int64 {
-            let expected = perStationMonth * weight * spring * options.scale * Double.random(in: 0.6...1.4, using: &generator)
+            let expected =
+                perStationMonth * weight * spring * options.scale * Double.random(in: 0.6...1.4, using: &generator)
             let whole = expected.rounded(.down)
             return Int64(whole) + (generator.chance(expected - whole) ? 1 : 0)
         }
         return [
             .jobsCollected: amount(85), .recruitmentEvents: amount(0.085), .internshipPosts: amount(4.2),
-            .gigMarketServices: amount(21), .entrepreneurshipTrainees: amount(1.7), .jobsCreatedByEntrepreneurship: amount(1.27),
+            .gigMarketServices: amount(21), .entrepreneurshipTrainees: amount(1.7),
+            .jobsCreatedByEntrepreneurship: amount(1.27),
             .trainingCompletions: amount(17), .labourDisputesHandled: amount(0.5), .wageArrearsCases: amount(0.2),
         ]
     }
 
-    private func record(_ person: SimPerson, key: String, unit: DivisionCode, pseudonymizer: Pseudonymizer) -> PersonStatusRecord? {
-        guard let household = try? pseudonymizer.householdKey(for: person.household), let id = try? ResidentID(person.idNumber) else { return nil }
+    private func record(_ person: SimPerson, key: String, unit: DivisionCode, pseudonymizer: Pseudonymizer)
+        -> PersonStatusRecord?
+    {
+        guard let household = try? pseudonymizer.householdKey(for: person.household),
+            let id = try? ResidentID(person.idNumber)
+        else { return nil }
         return PersonStatusRecord(
-            recordID: RecordID(String(repeating: "0", count: 8) + "-0000-4000-8000-000000000000")!, unit: unit, period: period,
+            recordID: RecordID(String(repeating: "0", count: 8) + "-0000-4000-8000-000000000000")!, unit: unit,
+            period: period,
             personKey: key, householdKey: household, birthYear: id.birthYear, sex: id.sex, status: person.status,
             employmentForm: person.form, workLocation: person.location, sector: person.sector,
             registeredUnemployed: person.registered, groups: person.groups, seekingWork: person.status == .unemployed,
@@ -109,9 +133,11 @@ extension Simulation {
         let status = status ?? person.status
         let employed = status == .employed
         let cells: [String] = [
-            String(row), "居民\(person.index)", person.idNumber, person.household, "1390000\(String(person.index % 10000))",
+            String(row), "居民\(person.index)", person.idNumber, person.household,
+            "1390000\(String(person.index % 10000))",
             Self.statusText[status] ?? "", employed ? Self.formText[person.form ?? .employee] ?? "" : "",
-            employed ? Self.locationText[person.location ?? .local] ?? "" : "", employed ? (person.sector ?? .c).rawValue : "",
+            employed ? Self.locationText[person.location ?? .local] ?? "" : "",
+            employed ? (person.sector ?? .c).rawValue : "",
             person.registered && !employed ? "是" : "否",
             person.groups.sorted().compactMap { Self.groupText[$0] }.joined(separator: "、"),
             status == .unemployed ? "是" : "否", person.assisted ? "是" : "否", person.trained ? "是" : "否",
@@ -123,8 +149,13 @@ extension Simulation {
     /// The person as the clerk first (wrongly) wrote them: the opposite of their real status.
     private func flippedLine(_ row: Int, _ person: SimPerson) -> String {
         switch person.status {
-        case .employed: line(row, SimPerson(index: person.index, idNumber: person.idNumber, household: person.household, village: person.village,
-            birthYear: person.birthYear, groups: person.groups, status: .unemployed, registered: false))
+        case .employed:
+            line(
+                row,
+                SimPerson(
+                    index: person.index, idNumber: person.idNumber, household: person.household,
+                    village: person.village,
+                    birthYear: person.birthYear, groups: person.groups, status: .unemployed, registered: false))
         default: line(row, person, status: .employed)
         }
     }
@@ -136,15 +167,20 @@ extension Simulation {
         return line(row, person).replacingFirst(person.idNumber, with: id)
     }
 
-    static let statusText: [EmploymentStatus: String] = [.employed: "就业", .unemployed: "失业", .notInLabourForce: "未在劳动力中"]
-    static let formText: [EmploymentForm: String] = [.employee: "单位就业", .flexible: "灵活就业", .selfEmployed: "自主创业", .publicWelfarePost: "公益性岗位"]
+    static let statusText: [EmploymentStatus: String] = [
+        .employed: "就业", .unemployed: "失业", .notInLabourForce: "未在劳动力中",
+    ]
+    static let formText: [EmploymentForm: String] = [
+        .employee: "单位就业", .flexible: "灵活就业", .selfEmployed: "自主创业", .publicWelfarePost: "公益性岗位",
+    ]
     static let locationText: [WorkLocation: String] = [.local: "本地", .inProvince: "省内", .outOfProvince: "省外"]
     static let groupText: [PersonGroup: String] = [
         .collegeGraduate: "高校毕业生", .ruralLabour: "农村劳动力", .hardToEmploy: "就业困难人员", .povertyAlleviated: "脱贫人口",
         .disabled: "残疾人", .veteran: "退役军人",
     ]
     static let incomeText: [IncomeBand: String] = [
-        .below2000: "2000以下", .from2000To3999: "2000-3999", .from4000To5999: "4000-5999", .from6000To7999: "6000-7999", .atLeast8000: "8000以上",
+        .below2000: "2000以下", .from2000To3999: "2000-3999", .from4000To5999: "4000-5999", .from6000To7999: "6000-7999",
+        .atLeast8000: "8000以上",
     ]
 }
 

@@ -14,7 +14,8 @@ package enum SimulationRun {
         deliver: ((SimulatedMonth.File) throws -> Void)? = nil
     ) throws {
         var simulation = Simulation(topology: topology, options: options)
-        progress("population: \(simulation.personCount) working-age residents in \(topology.count(of: .village)) villages")
+        progress(
+            "population: \(simulation.personCount) working-age residents in \(topology.count(of: .village)) villages")
         // The simulator's own pseudonyms, only to link a person's months for the ground truth.
         let pseudonymizer = Pseudonymizer(cityKey: Array("empmon simulator ground truth".utf8))
         let computation = IndicatorComputation(topology: topology)
@@ -27,12 +28,15 @@ package enum SimulationRun {
         try manager.createDirectory(atPath: out, withIntermediateDirectories: true)
         let write = { (file: SimulatedMonth.File) throws in
             let path = out + "/" + file.path
-            try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try manager.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(file.contents.utf8).write(to: URL(fileURLWithPath: path))
         }
         var pending: [SimulatedMonth.File] = []
         /// The day of the month after `period` on which a file arrives.
-        let day = { (file: SimulatedMonth.File, period: Period) in ReportingSchedule.day(of: file.unit, for: period, seed: options.seed) }
+        let day = { (file: SimulatedMonth.File, period: Period) in
+            ReportingSchedule.day(of: file.unit, for: period, seed: options.seed)
+        }
         let submit = { (file: SimulatedMonth.File, period: Period, on: (month: Period, day: Int)) throws in
             try (deliver ?? write)(file)
             let date = "\(on.month)-" + (on.day < 10 ? "0" : "") + "\(on.day)"
@@ -67,14 +71,17 @@ package enum SimulationRun {
             deferred = month.files.filter { month.late.contains($0.path) }
             var persons: [Period: [String: PersonStatusRecord]] = [month.period: month.acceptedRecords]
             if let previous { persons[previous.period] = previous.acceptedRecords }
-            let table = computation.compute(persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
+            let table = computation.compute(
+                persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
             for (unit, counts) in (table[month.period] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 for (indicator, value) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where value != 0 {
                     truth += "\(unit),\(month.period),\(indicator),\(value)\n"
                 }
             }
             let city = table[month.period]?[topology.city.code] ?? [:]
-            progress("\(month.period): \(month.files.count) files, labour force \(city["labour_force"] ?? 0), employed \(city["employed"] ?? 0), registered unemployed \(city["registered_unemployed"] ?? 0)")
+            progress(
+                "\(month.period): \(month.files.count) files, labour force \(city["labour_force"] ?? 0), employed \(city["employed"] ?? 0), registered unemployed \(city["registered_unemployed"] ?? 0)"
+            )
             previous = month
         }
         if let last = previous {
@@ -89,7 +96,9 @@ package enum SimulationRun {
             for file in pending {
                 try write(file)
                 let due = day(file, last.period)
-                held.append("\(last.period),\(file.kind),\(file.unit),\(last.period.next)-" + (due < 10 ? "0" : "") + "\(due),\(file.path)")
+                held.append(
+                    "\(last.period),\(file.kind),\(file.unit),\(last.period.next)-" + (due < 10 ? "0" : "")
+                        + "\(due),\(file.path)")
             }
         }
         try Data((held.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/pending.csv"))

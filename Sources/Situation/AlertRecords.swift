@@ -25,7 +25,8 @@ package struct AlertRecord: Sendable, Codable, Hashable {
         database: PostgresClient, state: String? = nil, within root: DivisionCode? = nil, limit: Int = 200
     ) async throws -> [AlertRecord] {
         try await database.withConnection { connection in
-            let time = { (column: String) in "to_char(\(column) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')" }
+            let time = { (column: String) in "to_char(\(column) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')"
+            }
             return try await connection.query(
                 """
                 SELECT id, rule_id, unit_code, indicator, severity, state, to_char(since_period, 'YYYY-MM'), to_char(last_period, 'YYYY-MM'),
@@ -34,10 +35,14 @@ package struct AlertRecord: Sendable, Codable, Hashable {
                 """, [state, limit, (root?.subtreePrefix ?? "") + "%"]
             ).map { row in
                 AlertRecord(
-                    id: try row.decode(Int64.self, at: 0), rule: try row.decode(String.self, at: 1), unit: try row.decode(String.self, at: 2),
-                    indicator: try row.decode(String.self, at: 3), severity: try row.decode(String.self, at: 4), state: try row.decode(String.self, at: 5),
-                    since: try row.decode(String.self, at: 6), lastPeriod: try row.decode(String.self, at: 7), value: try row.decode(Double?.self, at: 8),
-                    threshold: try row.decode(Double?.self, at: 9), message: try row.decode(String.self, at: 10), firedAt: try row.decode(String?.self, at: 11),
+                    id: try row.decode(Int64.self, at: 0), rule: try row.decode(String.self, at: 1),
+                    unit: try row.decode(String.self, at: 2),
+                    indicator: try row.decode(String.self, at: 3), severity: try row.decode(String.self, at: 4),
+                    state: try row.decode(String.self, at: 5),
+                    since: try row.decode(String.self, at: 6), lastPeriod: try row.decode(String.self, at: 7),
+                    value: try row.decode(Double?.self, at: 8),
+                    threshold: try row.decode(Double?.self, at: 9), message: try row.decode(String.self, at: 10),
+                    firedAt: try row.decode(String?.self, at: 11),
                     resolvedAt: try row.decode(String?.self, at: 12), updatedAt: try row.decode(String.self, at: 13))
             }
         }

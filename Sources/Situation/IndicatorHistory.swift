@@ -13,10 +13,13 @@ package struct IndicatorHistory: Sendable {
     /// With `asOf`, each unit-month is the latest version recorded at or before that moment. `only` reads just
     /// those count indicators (the others come back absent), which is what a table of thousands of units wants.
     package func counts(
-        units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil, only: Set<IndicatorID>? = nil
+        units: [DivisionCode], from first: Period, through last: Period, asOf: Date? = nil,
+        only: Set<IndicatorID>? = nil
     ) async throws -> [DivisionCode: [Period: IndicatorCounts]] {
         guard !units.isEmpty, first <= last else { return [:] }
-        let countIDs = only.map { wanted in IndicatorCatalogue.storedCounts.filter { wanted.contains($0) } } ?? IndicatorCatalogue.storedCounts
+        let countIDs =
+            only.map { wanted in IndicatorCatalogue.storedCounts.filter { wanted.contains($0) } }
+            ?? IndicatorCatalogue.storedCounts
         // A constant first, so that the list is never empty when `only` names no stored count.
         let columns = (["0"] + countIDs.map(\.rawValue)).joined(separator: ", ")
         // The codes go as bpchar[], the column's own type: against text[] PostgreSQL casts every stored code to
@@ -46,7 +49,9 @@ package struct IndicatorHistory: Sendable {
         return try await database.withConnection { connection in
             var result: [DivisionCode: [Period: IndicatorCounts]] = [:]
             for row in try await connection.query(sql, parameters) {
-                guard let period = Period(try row.decode(String.self, at: 0)), let unit = DivisionCode(try row.decode(String.self, at: 1)) else { continue }
+                guard let period = Period(try row.decode(String.self, at: 0)),
+                    let unit = DivisionCode(try row.decode(String.self, at: 1))
+                else { continue }
                 var counts: IndicatorCounts = [:]
                 for (offset, id) in countIDs.enumerated() {
                     let value = try row.decode(Int64.self, at: offset + 3)
@@ -76,13 +81,15 @@ package struct IndicatorHistory: Sendable {
     /// The months anything was reported for, oldest first (optionally as known at `asOf`).
     package func monitoredPeriods(asOf: Date? = nil) async throws -> [Period] {
         try await database.withConnection { connection in
-            let rows = if let asOf {
-                try await connection.query(
-                    "SELECT DISTINCT to_char(period, 'YYYY-MM') FROM unit_month_count_history WHERE recorded_at <= $1::timestamptz ORDER BY 1",
-                    [Self.timestamp(asOf)])
-            } else {
-                try await connection.query("SELECT to_char(period, 'YYYY-MM') FROM monitored_periods ORDER BY period")
-            }
+            let rows =
+                if let asOf {
+                    try await connection.query(
+                        "SELECT DISTINCT to_char(period, 'YYYY-MM') FROM unit_month_count_history WHERE recorded_at <= $1::timestamptz ORDER BY 1",
+                        [Self.timestamp(asOf)])
+                } else {
+                    try await connection.query(
+                        "SELECT to_char(period, 'YYYY-MM') FROM monitored_periods ORDER BY period")
+                }
             return try rows.compactMap { Period(try $0.decode(String.self, at: 0)) }
         }
     }
@@ -91,8 +98,10 @@ package struct IndicatorHistory: Sendable {
     /// into them (the "month before" side of new employment); they are not figures of their own yet.
     package func lastReportedPeriod() async throws -> Period? {
         try await database.withConnection { connection in
-            try await connection.query("SELECT to_char(max(period), 'YYYY-MM') FROM unit_month_counts WHERE reporting_units > 0")
-                .first.flatMap { try $0.decode(String?.self, at: 0) }.flatMap { Period($0) }
+            try await connection.query(
+                "SELECT to_char(max(period), 'YYYY-MM') FROM unit_month_counts WHERE reporting_units > 0"
+            )
+            .first.flatMap { try $0.decode(String?.self, at: 0) }.flatMap { Period($0) }
         }
     }
 

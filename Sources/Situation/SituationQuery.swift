@@ -69,32 +69,44 @@ package struct SituationQuery: Sendable {
     }
 
     package static let keyIndicators: [IndicatorID] = [
-        "labour_force", "employed", "registered_unemployment_rate", "urban_registered_unemployment_rate", "new_urban_employment", "reemployed", "placement_rate",
+        "labour_force", "employed", "registered_unemployment_rate", "urban_registered_unemployment_rate",
+        "new_urban_employment", "reemployed", "placement_rate",
         "rural_labour_employed", "assistance_rate", "reporting_rate",
     ]
 
     /// Every unit of `tier` (within `within`, if given) for one month.
     package func situation(
-        tier: Tier, period: Period, indicator id: IndicatorID = "new_urban_employment", within: DivisionCode? = nil, asOf: Date? = nil
+        tier: Tier, period: Period, indicator id: IndicatorID = "new_urban_employment", within: DivisionCode? = nil,
+        asOf: Date? = nil
     ) async throws -> SituationTable {
-        guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
-        let units = topology.allDivisions.filter { division in division.tier == tier && (within.map { division.code.isInSubtree(of: $0) } ?? true) }
-            .sorted { $0.code < $1.code }
+        guard let indicator = IndicatorCatalogue.indicator(id) else {
+            throw QueryError("'\(id)' is not an indicator of the catalogue")
+        }
+        let units = topology.allDivisions.filter { division in
+            division.tier == tier && (within.map { division.code.isInSubtree(of: $0) } ?? true)
+        }
+        .sorted { $0.code < $1.code }
         let first = min(period.advanced(by: -12), period.startOfYear)
         // The month itself with every count its key indicators, completeness and target share need; the months
         // before with only the indicator's own counts (a village table is 2,628 units × 13 months).
         let codes = units.map(\.code) + [topology.city.code]
         let ownIDs = Set(indicator.countIDs)
-        let monthIDs = ownIDs.union(Self.keyIndicators.compactMap(IndicatorCatalogue.indicator).flatMap(\.countIDs)).union(["labour_force"])
-        var data = try await history.counts(units: codes, from: first, through: period.previous, asOf: asOf, only: ownIDs)
-        for (unit, counts) in try await history.counts(units: codes, from: period, through: period, asOf: asOf, only: monthIDs) {
+        let monthIDs = ownIDs.union(Self.keyIndicators.compactMap(IndicatorCatalogue.indicator).flatMap(\.countIDs))
+            .union(["labour_force"])
+        var data = try await history.counts(
+            units: codes, from: first, through: period.previous, asOf: asOf, only: ownIDs)
+        for (unit, counts) in try await history.counts(
+            units: codes, from: period, through: period, asOf: asOf, only: monthIDs)
+        {
             data[unit, default: [:]].merge(counts) { _, month in month }
         }
         let moment = asOf ?? Date()
         // Only counts made from person records are estimated; a station's counter (jobs collected) never is, and
         // its table need not read every village's month.
         let estimable = !Set(indicator.countIDs).isDisjoint(with: NonResponseImputation.carriedCounts)
-        let estimate = estimable ? try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period] : nil
+        let estimate =
+            estimable
+            ? try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period] : nil
         let cityLabour = Double(data[topology.city.code]?[period]?["labour_force"] ?? 0)
         var rows: [SituationRow] = units.map { division in
             let months = data[division.code] ?? [:]
@@ -104,16 +116,24 @@ package struct SituationQuery: Sendable {
             let lastYear = months[period.advanced(by: -12)].flatMap { indicator.value(in: $0) }
             let ytd = Self.yearToDate(indicator, months: months, period: period)
             let share = cityLabour > 0 ? Double(counts["labour_force"] ?? 0) / cityLabour : 0
-            let target = targets.flatMap { $0.year > 0 ? $0.target(id, unit: division.code, labourForceShare: share) : nil }
+            let target = targets.flatMap {
+                $0.year > 0 ? $0.target(id, unit: division.code, labourForceShare: share) : nil
+            }
             var key: [String: Double] = [:]
             for keyID in Self.keyIndicators {
-                if let keyIndicator = IndicatorCatalogue.indicator(keyID), let keyValue = keyIndicator.value(in: counts) { key[keyID.rawValue] = keyValue }
+                if let keyIndicator = IndicatorCatalogue.indicator(keyID), let keyValue = keyIndicator.value(in: counts)
+                {
+                    key[keyID.rawValue] = keyValue
+                }
             }
             return SituationRow(
                 unit: division.code.description, name: division.name, value: value, previousMonth: previous,
-                monthOnMonth: Self.change(value, previous), sameMonthLastYear: lastYear, yearOnYear: Self.change(value, lastYear),
+                monthOnMonth: Self.change(value, previous), sameMonthLastYear: lastYear,
+                yearOnYear: Self.change(value, lastYear),
                 rank: nil, reportingRate: IndicatorCatalogue.indicator("reporting_rate")?.value(in: counts),
-                estimate: estimate.flatMap { $0.isEstimated(division.code) ? indicator.value(in: $0.estimated(counts, unit: division.code)) : nil },
+                estimate: estimate.flatMap {
+                    $0.isEstimated(division.code) ? indicator.value(in: $0.estimated(counts, unit: division.code)) : nil
+                },
                 estimatedVillages: estimate?.estimatedVillages[division.code] ?? 0,
                 yearToDate: ytd, target: target, progress: target.flatMap { t in t != 0 ? ytd.map { $0 / t } : nil },
                 status: calendar.status(of: period, at: moment), indicators: key)
@@ -126,14 +146,19 @@ package struct SituationQuery: Sendable {
         }
         for (position, index) in ranked.enumerated() { rows[index].rank = position + 1 }
         return SituationTable(
-            tier: tier.rawValue, period: period.description, indicator: id.rawValue, indicatorName: indicator.chineseName,
+            tier: tier.rawValue, period: period.description, indicator: id.rawValue,
+            indicatorName: indicator.chineseName,
             asOf: asOf.map(IndicatorHistory.timestamp), yearElapsed: Double(period.month) / 12, rows: rows)
     }
 
     /// One indicator of one unit over months, raw and seasonally adjusted (adjusted over the unit's whole
     /// history, so that the filter sees full years), each month marked preliminary or revised.
-    package func series(unit: DivisionCode, indicator id: IndicatorID, from first: Period, through last: Period, asOf: Date? = nil) async throws -> [SeriesPoint] {
-        guard let indicator = IndicatorCatalogue.indicator(id) else { throw QueryError("'\(id)' is not an indicator of the catalogue") }
+    package func series(
+        unit: DivisionCode, indicator id: IndicatorID, from first: Period, through last: Period, asOf: Date? = nil
+    ) async throws -> [SeriesPoint] {
+        guard let indicator = IndicatorCatalogue.indicator(id) else {
+            throw QueryError("'\(id)' is not an indicator of the catalogue")
+        }
         guard topology.contains(unit) else { throw QueryError("\(unit) is not a unit of \(topology.city.name)") }
         guard first <= last else { throw QueryError("--from \(first) is after --to \(last)") }
         let known = try await history.monitoredPeriods(asOf: asOf)
@@ -154,7 +179,8 @@ package struct SituationQuery: Sendable {
             let lastYear = span.indices.contains(offset - 12) ? values[offset - 12] : nil
             return SeriesPoint(
                 period: period.description, value: value,
-                seasonallyAdjusted: inSpan ? adjustment?.adjusted[offset] : nil, trend: inSpan ? adjustment?.trend[offset] : nil,
+                seasonallyAdjusted: inSpan ? adjustment?.adjusted[offset] : nil,
+                trend: inSpan ? adjustment?.trend[offset] : nil,
                 monthOnMonth: Self.change(value, previous), yearOnYear: Self.change(value, lastYear),
                 status: calendar.status(of: period, at: moment))
         }
@@ -165,7 +191,8 @@ package struct SituationQuery: Sendable {
         switch indicator.rollup {
         case .sum where indicator.accumulatesOverYear:
             return period.startOfYear.through(period).reduce(0.0) { $0 + Double(months[$1]?[indicator.id] ?? 0) }
-        case .ratio(let numerator, let denominator) where IndicatorCatalogue.indicator(numerator)?.accumulatesOverYear == true:
+        case .ratio(let numerator, let denominator)
+        where IndicatorCatalogue.indicator(numerator)?.accumulatesOverYear == true:
             // A rate of flows over the year: summed numerators over summed denominators.
             let top = period.startOfYear.through(period).reduce(0.0) { $0 + Double(months[$1]?[numerator] ?? 0) }
             let bottom = period.startOfYear.through(period).reduce(0.0) { $0 + Double(months[$1]?[denominator] ?? 0) }

@@ -13,7 +13,9 @@ package struct RegisteredAgent: Sendable, Equatable {
 
     package var isRevoked: Bool { revokedAt != nil }
 
-    package init(agentID: String, unit: DivisionCode, name: String, secret: [UInt8], createdAt: String, revokedAt: String?) {
+    package init(
+        agentID: String, unit: DivisionCode, name: String, secret: [UInt8], createdAt: String, revokedAt: String?
+    ) {
         self.agentID = agentID
         self.unit = unit
         self.name = name
@@ -32,7 +34,8 @@ package struct AgentRegistry: Sendable {
     /// Registers an agent for a unit's subtree and returns its credentials.
     package func enroll(unit: Division, name: String, kafkaBootstrap: String) async throws -> AgentCredentials {
         let secret = randomBytes(32)
-        let agentID = "agent-\(unit.code)-\(String(randomBytes(4).map { String($0, radix: 16).leftPadded(to: 2) }.joined()))"
+        let agentID =
+            "agent-\(unit.code)-\(String(randomBytes(4).map { String($0, radix: 16).leftPadded(to: 2) }.joined()))"
         let cityKey = try await pseudonymizationKey()
         _ = try await database.withConnection { connection in
             try await connection.query(
@@ -65,21 +68,30 @@ package struct AgentRegistry: Sendable {
         try await list(where: "true", [], on: connection)
     }
 
-    private func list(where condition: String, _ parameters: [any PostgresEncodable]) async throws -> [RegisteredAgent] {
-        try await database.withConnection { connection in try await Self.list(where: condition, parameters, on: connection) }
+    private func list(where condition: String, _ parameters: [any PostgresEncodable]) async throws -> [RegisteredAgent]
+    {
+        try await database.withConnection { connection in
+            try await Self.list(where: condition, parameters, on: connection)
+        }
     }
 
-    private static func list(where condition: String, _ parameters: [any PostgresEncodable], on connection: PostgresConnection)
+    private static func list(
+        where condition: String, _ parameters: [any PostgresEncodable], on connection: PostgresConnection
+    )
         async throws -> [RegisteredAgent]
     {
-            try await connection.query(
-                "SELECT agent_id, unit_code, name, secret, created_at::text, revoked_at::text FROM agents WHERE \(condition) ORDER BY agent_id",
-                parameters
-            ).map { row in
-                let (id, unit, name, secret, created, revoked) = try row.decode((String, String, String, PostgresBytes, String, String?).self)
-                guard let code = DivisionCode(unit) else { throw PostgresError(.decoding, "agent \(id) has a bad unit code") }
-                return RegisteredAgent(agentID: id, unit: code, name: name, secret: secret.bytes, createdAt: created, revokedAt: revoked)
+        try await connection.query(
+            "SELECT agent_id, unit_code, name, secret, created_at::text, revoked_at::text FROM agents WHERE \(condition) ORDER BY agent_id",
+            parameters
+        ).map { row in
+            let (id, unit, name, secret, created, revoked) = try row.decode(
+                (String, String, String, PostgresBytes, String, String?).self)
+            guard let code = DivisionCode(unit) else {
+                throw PostgresError(.decoding, "agent \(id) has a bad unit code")
             }
+            return RegisteredAgent(
+                agentID: id, unit: code, name: name, secret: secret.bytes, createdAt: created, revokedAt: revoked)
+        }
     }
 
     /// The city's pseudonymization key, made on first use. Concurrent first uses agree on one key.
@@ -88,7 +100,9 @@ package struct AgentRegistry: Sendable {
             try await connection.query(
                 "INSERT INTO city_keys (purpose, key) VALUES ('pseudonymization', $1) ON CONFLICT (purpose) DO NOTHING",
                 [PostgresBytes(randomBytes(32))])
-            guard let key = try await connection.query("SELECT key FROM city_keys WHERE purpose = 'pseudonymization'").first
+            guard
+                let key = try await connection.query("SELECT key FROM city_keys WHERE purpose = 'pseudonymization'")
+                    .first
             else { throw PostgresError(.usage, "the pseudonymization key vanished") }
             return try key.decode(PostgresBytes.self, at: 0).bytes
         }

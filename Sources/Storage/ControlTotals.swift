@@ -24,18 +24,23 @@ package enum ControlTotals {
                 return "\(unit) \(period) \(kind.rawValue): \(stored) records in the ledger, but no manifest arrived"
             }
             if stored < declared {
-                return "\(unit) \(period) \(kind.rawValue): the ledger lacks \(declared - stored) of the \(declared) records its agent delivered"
+                return
+                    "\(unit) \(period) \(kind.rawValue): the ledger lacks \(declared - stored) of the \(declared) records its agent delivered"
             }
             if stored == declared {
-                return "\(unit) \(period) \(kind.rawValue): the ledger's \(stored) records are not the \(declared) its agent declared (their ids differ)"
+                return
+                    "\(unit) \(period) \(kind.rawValue): the ledger's \(stored) records are not the \(declared) its agent declared (their ids differ)"
             }
-            return "\(unit) \(period) \(kind.rawValue): the ledger holds \(stored) records, \(stored - declared) more than the \(declared) its agent declared"
+            return
+                "\(unit) \(period) \(kind.rawValue): the ledger holds \(stored) records, \(stored - declared) more than the \(declared) its agent declared"
         }
     }
 
     /// Stores a batch's manifests (one seen before is ignored) and returns the unit-months they name whose
     /// ledger now holds fewer records than their latest manifest declares.
-    package static func store(_ manifests: [SubmissionManifest], on connection: PostgresConnection) async throws -> [Standing] {
+    package static func store(_ manifests: [SubmissionManifest], on connection: PostgresConnection) async throws
+        -> [Standing]
+    {
         guard !manifests.isEmpty else { return [] }
         func column(_ value: (SubmissionManifest) -> String) -> PostgresArray { PostgresArray(manifests.map(value)) }
         try await connection.query(
@@ -46,9 +51,12 @@ package enum ControlTotals {
                 AS m(id, agent, unit, period, kind, records, digest, reported)
             ON CONFLICT (record_id) DO NOTHING
             """,
-            [column(\.recordID.text), column(\.agentID), column(\.unit.description), column { "\($0.period)-01" }, column(\.kind.rawValue),
+            [
+                column(\.recordID.text), column(\.agentID), column(\.unit.description), column { "\($0.period)-01" },
+                column(\.kind.rawValue),
                 column { String($0.records) }, column(\.digestHex),
-                column { String($0.reportedAtMilliseconds) }])
+                column { String($0.reportedAtMilliseconds) },
+            ])
         let rows = try await connection.query(
             """
             WITH named AS (
@@ -61,7 +69,9 @@ package enum ControlTotals {
 
     /// Every unit-month with a manifest in `first…last`: its latest manifest beside the ledger's count
     /// (cheap: the village's reported persons, the activity report's presence). For alert rules.
-    package static func standings(from first: Period, through last: Period, on connection: PostgresConnection) async throws -> [Standing] {
+    package static func standings(from first: Period, through last: Period, on connection: PostgresConnection)
+        async throws -> [Standing]
+    {
         try await connection.query(
             """
             WITH \(standingSQL(from: "submission_manifests m WHERE m.period BETWEEN $1::date AND $2::date"))
@@ -88,7 +98,9 @@ package enum ControlTotals {
 
     private static func standing(_ row: PostgresRow) throws -> Standing? {
         let (kind, unit, period, declared, stored) = try row.decode((String, String, String, Int, Int).self)
-        guard let kind = SubmissionManifest.Kind(rawValue: kind), let unit = DivisionCode(unit), let period = Period(period) else { return nil }
+        guard let kind = SubmissionManifest.Kind(rawValue: kind), let unit = DivisionCode(unit),
+            let period = Period(period)
+        else { return nil }
         return Standing(kind: kind, unit: unit, period: period, declared: declared, stored: stored, digestMatches: nil)
     }
 
@@ -121,9 +133,14 @@ package enum ControlTotals {
             """,
             [months])
         return try rows.compactMap { row in
-            let (kind, unit, period, declared, stored, matches) = try row.decode((String, String, String, Int?, Int, Bool?).self)
-            guard let kind = SubmissionManifest.Kind(rawValue: kind), let unit = DivisionCode(unit), let period = Period(period) else { return nil }
-            return Standing(kind: kind, unit: unit, period: period, declared: declared, stored: stored, digestMatches: matches ?? false)
+            let (kind, unit, period, declared, stored, matches) = try row.decode(
+                (String, String, String, Int?, Int, Bool?).self)
+            guard let kind = SubmissionManifest.Kind(rawValue: kind), let unit = DivisionCode(unit),
+                let period = Period(period)
+            else { return nil }
+            return Standing(
+                kind: kind, unit: unit, period: period, declared: declared, stored: stored,
+                digestMatches: matches ?? false)
         }
     }
 }

@@ -28,14 +28,18 @@ package struct TopologyFiles: Sendable {
                 directory.deleteLastPathComponent()
             }
         }
-        throw TopologyFilesError("no Topology/\(divisionsFile) found from \(FileManager.default.currentDirectoryPath) upwards; set EMPMON_TOPOLOGY")
+        throw TopologyFilesError(
+            "no Topology/\(divisionsFile) found from \(FileManager.default.currentDirectoryPath) upwards; set EMPMON_TOPOLOGY"
+        )
     }
 
     static let divisionsFile = "changzhi-divisions.csv"
 
     package func loadTopology() throws -> Topology {
         let path = directory + "/" + Self.divisionsFile
-        guard let data = FileManager.default.contents(atPath: path) else { throw TopologyFilesError("cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyFilesError("cannot read \(path)")
+        }
         do {
             return try Topology(csv: String(decoding: data, as: UTF8.self))
         } catch {
@@ -60,7 +64,9 @@ package struct TopologyFiles: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, from file: String) throws -> T {
         let path = directory + "/" + file
-        guard let data = FileManager.default.contents(atPath: path) else { throw TopologyFilesError("cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyFilesError("cannot read \(path)")
+        }
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {

@@ -103,8 +103,12 @@ package enum Wire {
         if message.hasRecruitmentEvents { counters[.recruitmentEvents] = message.recruitmentEvents }
         if message.hasInternshipPosts { counters[.internshipPosts] = message.internshipPosts }
         if message.hasGigMarketServices { counters[.gigMarketServices] = message.gigMarketServices }
-        if message.hasEntrepreneurshipTrainees { counters[.entrepreneurshipTrainees] = message.entrepreneurshipTrainees }
-        if message.hasJobsCreatedByEntrepreneurship { counters[.jobsCreatedByEntrepreneurship] = message.jobsCreatedByEntrepreneurship }
+        if message.hasEntrepreneurshipTrainees {
+            counters[.entrepreneurshipTrainees] = message.entrepreneurshipTrainees
+        }
+        if message.hasJobsCreatedByEntrepreneurship {
+            counters[.jobsCreatedByEntrepreneurship] = message.jobsCreatedByEntrepreneurship
+        }
         if message.hasTrainingCompletions { counters[.trainingCompletions] = message.trainingCompletions }
         if message.hasLabourDisputesHandled { counters[.labourDisputesHandled] = message.labourDisputesHandled }
         if message.hasWageArrearsCases { counters[.wageArrearsCases] = message.wageArrearsCases }
@@ -135,11 +139,15 @@ package enum Wire {
             throw malformed("payload", "不是有效的控制总数", "not a valid submission manifest: \(error)")
         }
         guard let kind = SubmissionManifest.Kind(rawValue: message.kind) else {
-            throw malformed("kind", "控制总数的记录类别“\(message.kind.prefix(20))”无法识别", "manifest kind '\(message.kind.prefix(20))' is unknown")
+            throw malformed(
+                "kind", "控制总数的记录类别“\(message.kind.prefix(20))”无法识别",
+                "manifest kind '\(message.kind.prefix(20))' is unknown")
         }
         return SubmissionManifest(
-            recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion), unit: try unit(message.unitCode),
-            period: try period(message.period), kind: kind, records: Int(message.records), digest: Array(message.recordDigest),
+            recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
+            unit: try unit(message.unitCode),
+            period: try period(message.period), kind: kind, records: Int(message.records),
+            digest: Array(message.recordDigest),
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
     }
 
@@ -149,7 +157,8 @@ package enum Wire {
         .employed: .employed, .unemployed: .unemployed, .notInLabourForce: .notInLabourForce,
     ]
     private static let form: [EmploymentForm: Empmon_V1_EmploymentForm] = [
-        .employee: .employee, .flexible: .flexible, .selfEmployed: .selfEmployed, .publicWelfarePost: .publicWelfarePost,
+        .employee: .employee, .flexible: .flexible, .selfEmployed: .selfEmployed,
+        .publicWelfarePost: .publicWelfarePost,
     ]
     private static let location: [WorkLocation: Empmon_V1_WorkLocation] = [
         .local: .local, .inProvince: .inProvince, .outOfProvince: .outOfProvince,
@@ -180,14 +189,17 @@ package enum Wire {
 
     private static func unit(_ text: String) throws(ValidationReason) -> DivisionCode {
         guard let code = DivisionCode(text) else {
-            throw malformed("unit", "单位代码“\(text.prefix(20))”不是12位区划代码", "unit '\(text.prefix(20))' is not a 12-digit division code")
+            throw malformed(
+                "unit", "单位代码“\(text.prefix(20))”不是12位区划代码", "unit '\(text.prefix(20))' is not a 12-digit division code"
+            )
         }
         return code
     }
 
     private static func period(_ text: String) throws(ValidationReason) -> Period {
         guard let period = Period(text) else {
-            throw malformed("period", "报送期“\(text.prefix(10))”格式应为YYYY-MM", "period '\(text.prefix(10))' is not YYYY-MM")
+            throw malformed(
+                "period", "报送期“\(text.prefix(10))”格式应为YYYY-MM", "period '\(text.prefix(10))' is not YYYY-MM")
         }
         return period
     }
@@ -248,7 +260,8 @@ extension Wire {
         let message = try Empmon_V1_Rejection(serializedBytes: bytes)
         return DeadLetter(
             recordID: message.recordID, agentID: message.agentID, reasonCode: message.reasonCode, field: message.field,
-            messageZh: message.messageZh, messageEn: message.messageEn, topic: message.topic, partition: message.partition,
+            messageZh: message.messageZh, messageEn: message.messageEn, topic: message.topic,
+            partition: message.partition,
             offset: message.offset, payload: Array(message.payload))
     }
 }

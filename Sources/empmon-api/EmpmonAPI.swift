@@ -15,9 +15,12 @@ import TopologyFiles
 struct EmpmonAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "empmon-api",
-        abstract: "Serve the HTTP API: situation, series, forecasts, targets, completeness, alerts, rejections; bearer tokens scoped to a subtree.")
+        abstract:
+            "Serve the HTTP API: situation, series, forecasts, targets, completeness, alerts, rejections; bearer tokens scoped to a subtree."
+    )
 
-    @Option(name: .customLong("postgres-url"), help: "PostgreSQL URL (default: $EMPMON_POSTGRES_URL).") var postgresURL: String?
+    @Option(name: .customLong("postgres-url"), help: "PostgreSQL URL (default: $EMPMON_POSTGRES_URL).") var postgresURL:
+        String?
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port; the log names the one taken).") var port = 8080
     @Option(help: "Scale of the count targets (default: $EMPMON_TARGET_SCALE, then 1).") var targetScale: Double?
@@ -32,18 +35,23 @@ struct EmpmonAPI: AsyncParsableCommand {
         guard let url = postgresURL ?? environment["EMPMON_POSTGRES_URL"], !url.isEmpty else {
             throw ValidationError("no database: pass --postgres-url or set EMPMON_POSTGRES_URL")
         }
-        let scale = try targetScale ?? environment["EMPMON_TARGET_SCALE"].map { text in
-            guard let value = Double(text), value > 0 else { throw ValidationError("EMPMON_TARGET_SCALE '\(text)' is not a number above 0") }
-            return value
-        } ?? 1
+        let scale =
+            try targetScale ?? environment["EMPMON_TARGET_SCALE"].map { text in
+                guard let value = Double(text), value > 0 else {
+                    throw ValidationError("EMPMON_TARGET_SCALE '\(text)' is not a number above 0")
+                }
+                return value
+            } ?? 1
         var logger = Logger(label: "empmon.api")
         logger.logLevel = environment["EMPMON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let files = try TopologyFiles.locate(explicit: environment["EMPMON_TOPOLOGY"])
         let targets = try files.loadTargets()
         let server = APIServer(
             database: try PostgresClient(url: url, maxConnections: 8), topology: try files.loadTopology(),
-            targets: UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale), logger: logger)
-        let app = Application(router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
+            targets: UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale),
+            logger: logger)
+        let app = Application(
+            router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         logger.info("API at http://\(host):\(port)/api/v1/openapi.json")
         try await app.runService()
     }

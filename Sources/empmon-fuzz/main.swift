@@ -1,5 +1,5 @@
-import Foundation
 import Domain
+import Foundation
 import Fuzzing
 import TopologyFiles
 
@@ -9,13 +9,17 @@ import TopologyFiles
 // TARGET's parser to libFuzzer through `LLVMFuzzerRunDriver`. In an ordinary build that function is absent, and the
 // program replays the files and folders it is given instead, so that a crash found once stays a regression test.
 
-typealias FuzzerDriver = @convention(c) (
-    UnsafeMutablePointer<CInt>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+typealias FuzzerDriver =
+    @convention(c) (
+        UnsafeMutablePointer<CInt>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("empmon-fuzz: \(message)\nusage: empmon-fuzz TARGET [libFuzzer options] [corpus…]; targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "empmon-fuzz: \(message)\nusage: empmon-fuzz TARGET [libFuzzer options] [corpus…]; targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n"
+                .utf8))
     exit(64)
 }
 
@@ -74,7 +78,9 @@ if let program = dlopen(nil, RTLD_NOW), let symbol = dlsym(program, "LLVMFuzzerR
 var files: [String] = []
 for path in arguments.dropFirst(2) where !path.hasPrefix("-") {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { usage("\(path) does not exist") }
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        usage("\(path) does not exist")
+    }
     if isDirectory.boolValue {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         files += names.sorted().map { path + "/" + $0 }

@@ -34,15 +34,22 @@ extension BenchCommand {
 
         func validate() throws {
             guard (1...120).contains(months) else { throw ValidationError("--months must be 1 to 120") }
-            guard seconds >= 1, connections >= 1, pool >= 1 else { throw ValidationError("--seconds, --connections and --pool must be positive") }
+            guard seconds >= 1, connections >= 1, pool >= 1 else {
+                throw ValidationError("--seconds, --connections and --pool must be positive")
+            }
         }
 
         func run() async throws {
-            guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            guard
+                let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(
+                    where: FileManager.default.isExecutableFile(atPath:))
+            else {
                 throw ValidationError("the load generator wrk is not installed: apt-get install wrk")
             }
             let home = DevHome.resolve(connection.home)
-            guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+            guard let dev = try home.loadSettings() else {
+                throw ValidationError("start the dev stack first: empmon dev up")
+            }
             let files = try Empmon.topologyFiles()
             let topology = try files.loadTopology()
             let clock = ContinuousClock()
@@ -52,10 +59,13 @@ extension BenchCommand {
             let url = try await freshBenchDatabase("empmon_bench_api", devURL: dev.postgresURL)
             let database = try PostgresClient(url: url, maxConnections: pool)
             let stored = try await clock.measure { try await Self.store(history, topology: topology, in: database) }
-            print(String(format: "stored %d unit-months in %.1f s", topology.allDivisions.count * months, stored.seconds))
+            print(
+                String(format: "stored %d unit-months in %.1f s", topology.allDivisions.count * months, stored.seconds))
 
             let last = history.span.last ?? Period(year: 2024, month: 12)!
-            let token = try await APITokens(database: database).create(scope: topology.city.code, role: .analyst, name: "bench").token
+            let token = try await APITokens(database: database).create(
+                scope: topology.city.code, role: .analyst, name: "bench"
+            ).token
             let targets = try AlertSetup.targets(files: files, scale: scale)
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
@@ -63,12 +73,24 @@ extension BenchCommand {
             let endpoints: [(name: String, path: String, authorized: Bool)] = [
                 ("static document, no database (HTTP limit)", "/api/v1/openapi.json", false),
                 ("/health: one database round trip", "/health", false),
-                ("situation, 12 counties", "/api/v1/situation?tier=county&period=\(last)&indicator=new_urban_employment", true),
-                ("situation, 149 townships", "/api/v1/situation?tier=township&period=\(last)&indicator=placement_rate", true),
+                (
+                    "situation, 12 counties",
+                    "/api/v1/situation?tier=county&period=\(last)&indicator=new_urban_employment", true
+                ),
+                (
+                    "situation, 149 townships",
+                    "/api/v1/situation?tier=township&period=\(last)&indicator=placement_rate", true
+                ),
                 ("situation, 2,628 villages", "/api/v1/situation?tier=village&period=\(last)&indicator=employed", true),
-                ("series, a county, \(months) months", "/api/v1/units/140403000000/series?indicator=employed&from=\(history.span[0])&to=\(last)", true),
+                (
+                    "series, a county, \(months) months",
+                    "/api/v1/units/140403000000/series?indicator=employed&from=\(history.span[0])&to=\(last)", true
+                ),
                 ("targets of the city", "/api/v1/targets?period=\(last)", true),
-                ("open data, villages", "/api/v1/open-data/situation?tier=village&period=\(last)&indicator=registered_unemployed", false),
+                (
+                    "open data, villages",
+                    "/api/v1/open-data/situation?tier=village&period=\(last)&indicator=registered_unemployed", false
+                ),
             ]
 
             var rows: [[String]] = []
@@ -77,9 +99,13 @@ extension BenchCommand {
                 for (index, endpoint) in endpoints.enumerated() {
                     print("loading \(endpoint.name) for \(seconds) s …")
                     let load = try await Self.load(
-                        wrk: wrk, url: "http://127.0.0.1:\(bound)\(endpoint.path)", token: endpoint.authorized ? token : nil,
+                        wrk: wrk, url: "http://127.0.0.1:\(bound)\(endpoint.path)",
+                        token: endpoint.authorized ? token : nil,
                         seconds: seconds, connections: connections)
-                    rows.append([endpoint.name, String(format: "%.0f", load.perSecond), Self.milliseconds(load.p50), Self.milliseconds(load.p99)])
+                    rows.append([
+                        endpoint.name, String(format: "%.0f", load.perSecond), Self.milliseconds(load.p50),
+                        Self.milliseconds(load.p99),
+                    ])
                     figures["\(index)_per_s"] = load.perSecond
                     figures["\(index)_p99_ms"] = load.p99 * 1000
                 }
@@ -87,11 +113,15 @@ extension BenchCommand {
             let peak = peakMemoryMiB()
             print("")
             print(Table.render(header: ["endpoint", "requests/s", "p50 ms", "p99 ms"], rows: rows))
-            print(String(format: "peak memory %.0f MiB (the simulation included); %d cores shared by wrk, the API and PostgreSQL",
-                peak, ProcessInfo.processInfo.activeProcessorCount))
+            print(
+                String(
+                    format:
+                        "peak memory %.0f MiB (the simulation included); %d cores shared by wrk, the API and PostgreSQL",
+                    peak, ProcessInfo.processInfo.activeProcessorCount))
             figures["peak_mib"] = peak
             if let json {
-                try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: json))
+                try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .prettyPrinted]).write(
+                    to: URL(fileURLWithPath: json))
             }
         }
 
@@ -104,15 +134,18 @@ extension BenchCommand {
             try await database.withConnection { connection in
                 _ = try await Schema.migrator().migrate(connection)
                 for period in span {
-                    try await connection.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", ["\(period)-01"])
+                    try await connection.query(
+                        "INSERT INTO monitored_periods (period) VALUES ($1::date)", ["\(period)-01"])
                 }
-                let statement = "COPY unit_month_counts (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN"
+                let statement =
+                    "COPY unit_month_counts (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN"
                 try await connection.copyIn(statement) { writer in
                     for unit in units {
                         for period in span {
                             let unitCounts = counts[unit]?[period] ?? [:]
                             let values: [Int64] = columns.map { unitCounts[$0] ?? 0 }
-                            try writer.append(["\(period)-01", unit.description] + values.map { $0 as any PostgresEncodable })
+                            try writer.append(
+                                ["\(period)-01", unit.description] + values.map { $0 as any PostgresEncodable })
                         }
                     }
                 }
@@ -126,7 +159,8 @@ extension BenchCommand {
         }
 
         /// Runs wrk against one URL and reads its summary; any non-2xx answer fails the bench rather than count.
-        static func load(wrk: String, url: String, token: String?, seconds: Int, connections: Int) async throws -> Load {
+        static func load(wrk: String, url: String, token: String?, seconds: Int, connections: Int) async throws -> Load
+        {
             var arguments = ["-t", "2", "-c", String(connections), "-d", "\(seconds)s", "--latency"]
             if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
             // Waiting for wrk blocks a thread: not one of the few the server's handlers run on.
@@ -136,9 +170,13 @@ extension BenchCommand {
                     continuation.resume(with: Result { try ChildProcess.run(wrk, command) })
                 }
             }
-            guard result.status == 0 else { throw ValidationError("wrk failed on \(url): \(result.output.suffix(500))") }
-            if let line = result.output.split(separator: "\n").first(where: { $0.contains("Non-2xx or 3xx responses") }) {
-                throw ValidationError("\(url): \(line.trimmingCharacters(in: .whitespaces)) — the bench measures answers, not errors")
+            guard result.status == 0 else {
+                throw ValidationError("wrk failed on \(url): \(result.output.suffix(500))")
+            }
+            if let line = result.output.split(separator: "\n").first(where: { $0.contains("Non-2xx or 3xx responses") })
+            {
+                throw ValidationError(
+                    "\(url): \(line.trimmingCharacters(in: .whitespaces)) — the bench measures answers, not errors")
             }
             var load = Load()
             for line in result.output.split(separator: "\n") {
@@ -151,7 +189,9 @@ extension BenchCommand {
                 default: continue
                 }
             }
-            guard load.perSecond > 0 else { throw ValidationError("could not read wrk's summary for \(url): \(result.output.suffix(500))") }
+            guard load.perSecond > 0 else {
+                throw ValidationError("could not read wrk's summary for \(url): \(result.output.suffix(500))")
+            }
             return load
         }
 

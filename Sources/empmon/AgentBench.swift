@@ -18,7 +18,8 @@ import TopologyFiles
 /// Beside them, the raw limit in the same run: librdkafka producing the same number of messages of the same size.
 struct AgentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agent", abstract: "The agent: one village's submit on an empty and on a full spool; a county's month at scale 1.0.")
+        commandName: "agent",
+        abstract: "The agent: one village's submit on an empty and on a full spool; a county's month at scale 1.0.")
 
     @Option(help: "County whose month is submitted (default: the county with the most villages).") var county: String?
     @Option(help: "Records spooled and delivered before the second village submit.") var fill = 1_000_000
@@ -35,24 +36,38 @@ struct AgentBench: AsyncParsableCommand {
         let chosen: Division
         if let county {
             let code = try resolveUnit(county, in: topology).code
-            guard let found = counties.first(where: { $0.code == code }) else { throw ValidationError("--county: \(county) is not a county") }
+            guard let found = counties.first(where: { $0.code == code }) else {
+                throw ValidationError("--county: \(county) is not a county")
+            }
             chosen = found
         } else {
-            guard let largest = counties.max(by: { topology.units(of: .village, under: $0.code).count < topology.units(of: .village, under: $1.code).count })
+            guard
+                let largest = counties.max(by: {
+                    topology.units(of: .village, under: $0.code).count
+                        < topology.units(of: .village, under: $1.code).count
+                })
             else { throw ValidationError("the topology has no counties") }
             chosen = largest
         }
         let perVillage = max(1, cityLabourForce / max(1, topology.count(of: .village)))
         let villages = topology.units(of: .village, under: chosen.code)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-agent-bench-\(UUID().uuidString.prefix(8))").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-agent-bench-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
-        let credentials = try await registry.enroll(unit: chosen, name: "bench \(chosen.name)", kafkaBootstrap: settings.kafkaBootstrap)
+        let credentials = try await registry.enroll(
+            unit: chosen, name: "bench \(chosen.name)", kafkaBootstrap: settings.kafkaBootstrap)
         let credentialsFile = root + "/credentials.json"
-        guard FileManager.default.createFile(atPath: credentialsFile, contents: try JSONEncoder().encode(credentials), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: credentialsFile, contents: try JSONEncoder().encode(credentials),
+                attributes: [.posixPermissions: 0o600])
         else { throw ValidationError("cannot write \(credentialsFile)") }
-        var results: [String: Double] = ["per_village_persons": Double(perVillage), "county_villages": Double(villages.count)]
+        var results: [String: Double] = [
+            "per_village_persons": Double(perVillage), "county_villages": Double(villages.count),
+        ]
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical
 
@@ -61,19 +76,26 @@ struct AgentBench: AsyncParsableCommand {
         _ = try AgentWorkspace.initialize(home: probeHome, credentialsFile: credentialsFile)
         let village = villages[0].code
         let probeFile = root + "/probe.csv"
-        try Data(BenchLedger.csv(village: village, persons: perVillage, first: 0).utf8).write(to: URL(fileURLWithPath: probeFile))
+        try Data(BenchLedger.csv(village: village, persons: perVillage, first: 0).utf8).write(
+            to: URL(fileURLWithPath: probeFile))
         print("one village (\(perVillage) persons): submit with an empty spool …")
         results["submit_empty_s"] = try medianSubmit(home: probeHome, file: probeFile, unit: village, period: "2024-01")
         print(String(format: "  %.3f s", results["submit_empty_s"] ?? 0))
         print("spooling and delivering \(fill) records …")
-        let filled = try await fillSpool(home: probeHome, topology: topology, county: chosen.code, records: fill, perVillage: perVillage, logger: quiet)
+        let filled = try await fillSpool(
+            home: probeHome, topology: topology, county: chosen.code, records: fill, perVillage: perVillage,
+            logger: quiet)
         results["fill_records"] = Double(filled.records)
         results["fill_spool_s"] = filled.spool
         results["fill_deliver_s"] = filled.deliver
         print("one village: submit after \(filled.records) records …")
-        results["submit_after_1m_s"] = try medianSubmit(home: probeHome, file: probeFile, unit: village, period: "2024-02")
+        results["submit_after_1m_s"] = try medianSubmit(
+            home: probeHome, file: probeFile, unit: village, period: "2024-02")
         results["submit_ratio"] = (results["submit_after_1m_s"] ?? 0) / max(1e-9, results["submit_empty_s"] ?? 1)
-        print(String(format: "  %.3f s (%.2f× the empty spool)", results["submit_after_1m_s"] ?? 0, results["submit_ratio"] ?? 0))
+        print(
+            String(
+                format: "  %.3f s (%.2f× the empty spool)", results["submit_after_1m_s"] ?? 0,
+                results["submit_ratio"] ?? 0))
 
         // 2. A county's month, in one agent process.
         let ledgers = root + "/ledgers"
@@ -84,11 +106,16 @@ struct AgentBench: AsyncParsableCommand {
         }
         let countyHome = root + "/county"
         _ = try AgentWorkspace.initialize(home: countyHome, credentialsFile: credentialsFile)
-        print("\(chosen.name): \(villages.count) villages × \(perVillage) persons, submitted and delivered by one agent process …")
+        print(
+            "\(chosen.name): \(villages.count) villages × \(perVillage) persons, submitted and delivered by one agent process …"
+        )
         let output = root + "/county.json"
         let worker = try ChildProcess.run(
             ChildProcess.currentExecutable,
-            ["bench", "agent-county", "--home", countyHome, "--ledgers", ledgers, "--period", "2024-03", "--json", output])
+            [
+                "bench", "agent-county", "--home", countyHome, "--ledgers", ledgers, "--period", "2024-03", "--json",
+                output,
+            ])
         guard worker.status == 0, let data = FileManager.default.contents(atPath: output),
             let county = try JSONSerialization.jsonObject(with: data) as? [String: Double]
         else { throw ValidationError("the county agent failed (\(worker.status)): \(worker.output.suffix(800))") }
@@ -108,12 +135,29 @@ struct AgentBench: AsyncParsableCommand {
 
         print("")
         print(String(format: "village submit, empty spool           %8.3f s", results["submit_empty_s"] ?? 0))
-        print(String(format: "village submit, after %7.0f records %8.3f s   (%.2f×; target ≤ 2×)", results["fill_records"] ?? 0, results["submit_after_1m_s"] ?? 0, results["submit_ratio"] ?? 0))
+        print(
+            String(
+                format: "village submit, after %7.0f records %8.3f s   (%.2f×; target ≤ 2×)",
+                results["fill_records"] ?? 0, results["submit_after_1m_s"] ?? 0, results["submit_ratio"] ?? 0))
         print(String(format: "county month: %.0f records", results["county_month_records"] ?? 0))
-        print(String(format: "  spooled in                          %8.1f s   (%.0f records/s; target < 60 s)", results["county_month_spool_s"] ?? 0, (results["county_month_records"] ?? 0) / max(1e-9, results["county_month_spool_s"] ?? 1)))
-        print(String(format: "  delivered in                        %8.1f s   (%.0f records/s; target < 60 s)", results["county_month_deliver_s"] ?? 0, (results["county_month_records"] ?? 0) / max(1e-9, results["county_month_deliver_s"] ?? 1)))
-        print(String(format: "  raw librdkafka produce              %8.0f /s  (raw limit)", results["raw_produce_per_s"] ?? 0))
-        print(String(format: "  agent peak memory (VmHWM)           %8.0f MiB (target < 300)", results["peak_memory_mib"] ?? 0))
+        print(
+            String(
+                format: "  spooled in                          %8.1f s   (%.0f records/s; target < 60 s)",
+                results["county_month_spool_s"] ?? 0,
+                (results["county_month_records"] ?? 0) / max(1e-9, results["county_month_spool_s"] ?? 1)))
+        print(
+            String(
+                format: "  delivered in                        %8.1f s   (%.0f records/s; target < 60 s)",
+                results["county_month_deliver_s"] ?? 0,
+                (results["county_month_records"] ?? 0) / max(1e-9, results["county_month_deliver_s"] ?? 1)))
+        print(
+            String(
+                format: "  raw librdkafka produce              %8.0f /s  (raw limit)", results["raw_produce_per_s"] ?? 0
+            ))
+        print(
+            String(
+                format: "  agent peak memory (VmHWM)           %8.0f MiB (target < 300)",
+                results["peak_memory_mib"] ?? 0))
         if let json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: json))
@@ -129,7 +173,11 @@ struct AgentBench: AsyncParsableCommand {
             var output = ""
             let elapsed = try clock.measure {
                 (status, output) = try ChildProcess.run(
-                    ChildProcess.currentExecutable, ["agent", "submit", "--period", period, file, "--unit", unit.description, "--offline", "--home", home])
+                    ChildProcess.currentExecutable,
+                    [
+                        "agent", "submit", "--period", period, file, "--unit", unit.description, "--offline", "--home",
+                        home,
+                    ])
             }
             guard status == 0 else { throw ValidationError("village submit failed: \(output)") }
             times.append(elapsed.seconds)
@@ -139,7 +187,9 @@ struct AgentBench: AsyncParsableCommand {
 
     /// Spools `records` persons over the county's villages and months (in bulk, as the simulator does) and
     /// delivers them for real.
-    private func fillSpool(home: String, topology: Topology, county: DivisionCode, records: Int, perVillage: Int, logger: Logger) async throws -> (
+    private func fillSpool(
+        home: String, topology: Topology, county: DivisionCode, records: Int, perVillage: Int, logger: Logger
+    ) async throws -> (
         records: Int, spool: Double, deliver: Double
     ) {
         let workspace = try AgentWorkspace(home: home, durable: false)
@@ -153,9 +203,12 @@ struct AgentBench: AsyncParsableCommand {
                 // Months before the probe's, so the probe's month has only its own earlier submissions.
                 let period = Period(year: 2022, month: 1)?.advanced(by: file / villages.count) ?? .earliest
                 let village = villages[file % villages.count].code
-                let text = BenchLedger.csv(village: village, persons: min(perVillage, records - spooled), first: (file % villages.count) * perVillage)
+                let text = BenchLedger.csv(
+                    village: village, persons: min(perVillage, records - spooled),
+                    first: (file % villages.count) * perVillage)
                 let report = try workspace.submitPersons(
-                    file: "fill.csv", bytes: Array(text.utf8), period: period, unit: village, topology: topology, latestPeriod: latest,
+                    file: "fill.csv", bytes: Array(text.utf8), period: period, unit: village, topology: topology,
+                    latestPeriod: latest,
                     skipInvalid: true, reportMissing: false)
                 spooled += report.spooled
                 file += 1
@@ -165,15 +218,23 @@ struct AgentBench: AsyncParsableCommand {
         var outcome = Delivery.Outcome()
         let deliverTime = try await clock.measure {
             // Retention is long enough here that nothing of the fill is compacted: the probe meets the full spool.
-            (_, outcome) = try await workspace.flush(timeout: .seconds(120), keepMonths: 1200, now: latest, security: try Empmon.kafkaSecurity(), logger: logger)
+            (_, outcome) = try await workspace.flush(
+                timeout: .seconds(120), keepMonths: 1200, now: latest, security: try Empmon.kafkaSecurity(),
+                logger: logger)
         }
-        guard outcome.failed == 0 else { throw ValidationError("filling the spool: \(outcome.failed) records not delivered (\(outcome.lastError ?? ""))") }
+        guard outcome.failed == 0 else {
+            throw ValidationError(
+                "filling the spool: \(outcome.failed) records not delivered (\(outcome.lastError ?? ""))")
+        }
         return (spooled, spoolTime.seconds, deliverTime.seconds)
     }
 
-    private func rawProduce(bootstrap: String, topic: String, messages: Int, size: Int, logger: Logger) async throws -> Double {
+    private func rawProduce(bootstrap: String, topic: String, messages: Int, size: Int, logger: Logger) async throws
+        -> Double
+    {
         guard messages > 0 else { return 0 }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: logger)
         let payload = [UInt8](repeating: 0x42, count: size)
         let elapsed = try await ContinuousClock().measure {
             for index in 0..<messages {
@@ -188,7 +249,8 @@ struct AgentBench: AsyncParsableCommand {
 /// The county half of `empmon bench agent`, in its own process so that its peak memory is the agent's alone.
 struct AgentCountyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agent-county", abstract: "Submit every <unit>.csv in a folder through one agent, then deliver (used by `bench agent`).",
+        commandName: "agent-county",
+        abstract: "Submit every <unit>.csv in a folder through one agent, then deliver (used by `bench agent`).",
         shouldDisplay: false)
 
     @Option var home: String
@@ -202,16 +264,19 @@ struct AgentCountyBench: AsyncParsableCommand {
         let workspace = try AgentWorkspace(home: home)
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical
-        let files = try FileManager.default.contentsOfDirectory(atPath: ledgers).filter { $0.hasSuffix(".csv") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: ledgers).filter { $0.hasSuffix(".csv") }
+            .sorted()
         let clock = ContinuousClock()
         var records = 0
         var rejected = 0
         let spoolTime = try clock.measure {
             for name in files {
-                guard let unit = DivisionCode(String(name.dropLast(4))), let bytes = FileManager.default.contents(atPath: ledgers + "/" + name)
+                guard let unit = DivisionCode(String(name.dropLast(4))),
+                    let bytes = FileManager.default.contents(atPath: ledgers + "/" + name)
                 else { continue }
                 let report = try workspace.submitPersons(
-                    file: name, bytes: Array(bytes), period: period, unit: unit, topology: topology, latestPeriod: period, skipInvalid: false)
+                    file: name, bytes: Array(bytes), period: period, unit: unit, topology: topology,
+                    latestPeriod: period, skipInvalid: false)
                 records += report.spooled
                 rejected += report.errors.count
             }
@@ -219,7 +284,8 @@ struct AgentCountyBench: AsyncParsableCommand {
         let payloadBytes = try workspace.spool.pending(limit: 1).first?.record.payload.count ?? 0
         var outcome = Delivery.Outcome()
         let deliverTime = try await clock.measure {
-            (_, outcome) = try await workspace.flush(timeout: .seconds(120), now: period, security: try Empmon.kafkaSecurity(), logger: quiet)
+            (_, outcome) = try await workspace.flush(
+                timeout: .seconds(120), now: period, security: try Empmon.kafkaSecurity(), logger: quiet)
         }
         let results: [String: Double] = [
             "county_month_records": Double(records), "county_month_rejected_rows": Double(rejected),
@@ -227,9 +293,11 @@ struct AgentCountyBench: AsyncParsableCommand {
             "county_month_delivered": Double(outcome.delivered), "county_month_payload_bytes": Double(payloadBytes),
             "peak_memory_mib": peakMemoryMiB(),
         ]
-        try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
+        try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]).write(
+            to: URL(fileURLWithPath: json))
         guard outcome.failed == 0, outcome.delivered == records else {
-            throw ValidationError("\(records - outcome.delivered) of \(records) records not delivered: \(outcome.lastError ?? "")")
+            throw ValidationError(
+                "\(records - outcome.delivered) of \(records) records not delivered: \(outcome.lastError ?? "")")
         }
     }
 }
@@ -247,8 +315,11 @@ enum BenchLedger {
         let county = String(village.description.prefix(6))
         for row in 0..<persons {
             let person = first + row
-            let body = county + String(
-                format: "%04d%02d%02d%03d", 1965 + (person / 336) % 42, 1 + (person / 28) % 12, 1 + person % 28, (person / 14_112) % 1000)
+            let body =
+                county
+                + String(
+                    format: "%04d%02d%02d%03d", 1965 + (person / 336) % 42, 1 + (person / 28) % 12, 1 + person % 28,
+                    (person / 14_112) % 1000)
             let id = ResidentID.appendingCheckCharacter(to: body) ?? body
             let draw = Int.random(in: 0..<100, using: &generator)
             let employed = draw < 88
@@ -259,7 +330,8 @@ enum BenchLedger {
             let registered = status == "失业" ? "是" : "否"
             let groups = draw % 3 == 0 ? "农村劳动力" : (draw % 7 == 0 ? "高校毕业生" : "")
             lines.append(
-                "\(row + 1),某某\(row),\(id),H\(person / 3),1380000\(String(format: "%04d", row % 10_000)),\(status),\(form),\(location),\(sector),\(registered),\(groups),否,否,否,")
+                "\(row + 1),某某\(row),\(id),H\(person / 3),1380000\(String(format: "%04d", row % 10_000)),\(status),\(form),\(location),\(sector),\(registered),\(groups),否,否,否,"
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,12 +1,12 @@
 import Agent
 import AgentPage
-import Hummingbird
 import ArgumentParser
 import DevStack
-import Ledger
-import Logging
 import Domain
 import Foundation
+import Hummingbird
+import Ledger
+import Logging
 import Postgres
 import Storage
 import TopologyFiles
@@ -15,7 +15,8 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Reporting agents: the city's registry of them.",
         subcommands: [
-            Enroll.self, Revoke.self, List.self, Init.self, Submit.self, ReportActivity.self, Flush.self, Status.self, Serve.self,
+            Enroll.self, Revoke.self, List.self, Init.self, Submit.self, ReportActivity.self, Flush.self, Status.self,
+            Serve.self,
             Vocabulary.self,
         ])
 
@@ -34,14 +35,18 @@ struct AgentCommand: AsyncParsableCommand {
             let settings = try ConnectionSettings.resolve(
                 postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
             let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
-            let credentials = try await registry.enroll(unit: division, name: name, kafkaBootstrap: settings.kafkaBootstrap)
+            let credentials = try await registry.enroll(
+                unit: division, name: name, kafkaBootstrap: settings.kafkaBootstrap)
             let path = out ?? "agent-\(division.code).json"
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             // The file holds secrets: readable by its owner only, from the moment it exists.
-            guard FileManager.default.createFile(atPath: path, contents: try encoder.encode(credentials), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: try encoder.encode(credentials), attributes: [.posixPermissions: 0o600])
             else { throw ValidationError("cannot write \(path)") }
-            print("enrolled \(credentials.agentID) for \(division.code) \(division.name) (\(division.tier.chineseName))")
+            print(
+                "enrolled \(credentials.agentID) for \(division.code) \(division.name) (\(division.tier.chineseName))")
             print("credentials written to \(path) — hand it to the agent over a safe channel; it holds secrets")
         }
     }
@@ -54,7 +59,8 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "", home: connection.home)
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
+                home: connection.home)
             let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
             if try await registry.revoke(agentID: agentID) {
                 print("revoked \(agentID)")
@@ -71,10 +77,13 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "", home: connection.home)
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
+                home: connection.home)
             let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
             for agent in try await registry.all() {
-                print("\(agent.agentID)  \(agent.unit)  \(agent.name)  \(agent.revokedAt.map { "revoked \($0)" } ?? "active")")
+                print(
+                    "\(agent.agentID)  \(agent.unit)  \(agent.name)  \(agent.revokedAt.map { "revoked \($0)" } ?? "active")"
+                )
             }
         }
     }
@@ -87,17 +96,22 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let workspace = try AgentWorkspace.initialize(home: Empmon.agentHome(home), credentialsFile: credentials)
-            print("agent \(workspace.credentials.agentID) for \(workspace.credentials.unit) \(workspace.credentials.name) ready in \(workspace.home)")
+            print(
+                "agent \(workspace.credentials.agentID) for \(workspace.credentials.unit) \(workspace.credentials.name) ready in \(workspace.home)"
+            )
         }
     }
 
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read a month's ledger (xlsx, CSV in UTF-8 or GBK, or JSON lines), spool its records, and try to deliver them.")
+            abstract:
+                "Read a month's ledger (xlsx, CSV in UTF-8 or GBK, or JSON lines), spool its records, and try to deliver them."
+        )
 
         @Option(help: "The month, YYYY-MM.") var period: String
         @Argument(help: "The ledger file.") var file: String
-        @Option(help: "Unit the ledger is for, within the agent's subtree (default: the agent's unit).") var unit: String?
+        @Option(help: "Unit the ledger is for, within the agent's subtree (default: the agent's unit).") var unit:
+            String?
         @Flag(help: "Send the good rows even if some rows have errors.") var skipInvalid = false
         @Flag(help: "Only spool; deliver later with `empmon agent flush`.") var offline = false
         @Option(help: "Seconds to keep trying the broker before leaving records pending.") var timeout = 20
@@ -106,7 +120,9 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
             let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
-            guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read \(file)")
+            }
             let report = try workspace.submitPersons(
                 file: file, bytes: Array(bytes), period: period, unit: unitCode, topology: topology,
                 latestPeriod: currentPeriod(), skipInvalid: skipInvalid)
@@ -116,15 +132,22 @@ struct AgentCommand: AsyncParsableCommand {
             }
             for error in report.errors { print("  \(error)") }
             if report.spooled == 0 {
-                print(report.errors.isEmpty ? "nothing to send" : "\(report.errors.count) errors: nothing was sent. Fix the rows, or use --skip-invalid to send the good ones.")
+                print(
+                    report.errors.isEmpty
+                        ? "nothing to send"
+                        : "\(report.errors.count) errors: nothing was sent. Fix the rows, or use --skip-invalid to send the good ones."
+                )
                 if !report.errors.isEmpty { throw ExitCode(1) }
                 return
             }
-            print("spooled \(report.spooled) records" + (report.errors.isEmpty ? "" : " (\(Set(report.errors.map(\.line)).count) rows skipped)"))
+            print(
+                "spooled \(report.spooled) records"
+                    + (report.errors.isEmpty ? "" : " (\(Set(report.errors.map(\.line)).count) rows skipped)"))
             if !report.missingFromPrevious.isEmpty {
-                print("note: \(report.missingFromPrevious.count) persons of the previous \(period) submission are not in this file "
-                    + "(previous lines \(report.missingFromPrevious.prefix(20).map(String.init).joined(separator: ", "))); "
-                    + "their earlier records stand until corrected")
+                print(
+                    "note: \(report.missingFromPrevious.count) persons of the previous \(period) submission are not in this file "
+                        + "(previous lines \(report.missingFromPrevious.prefix(20).map(String.init).joined(separator: ", "))); "
+                        + "their earlier records stand until corrected")
             }
             if !offline { try await deliver(workspace, timeout: timeout) }
         }
@@ -144,9 +167,12 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
             let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
-            guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read \(file)")
+            }
             let report = try workspace.submitActivity(
-                file: file, bytes: Array(bytes), period: period, unit: unitCode, topology: topology, latestPeriod: currentPeriod())
+                file: file, bytes: Array(bytes), period: period, unit: unitCode, topology: topology,
+                latestPeriod: currentPeriod())
             for error in report.errors { print("  \(error)") }
             guard report.spooled > 0 else {
                 print("\(report.errors.count) errors: nothing was sent")
@@ -161,7 +187,9 @@ struct AgentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliver every pending record.")
 
         @Option(help: "Seconds to keep trying the broker.") var timeout = 60
-        @Option(help: "Months of delivered records kept for corrections; older ones are compacted into the monthly summary.")
+        @Option(
+            help: "Months of delivered records kept for corrections; older ones are compacted into the monthly summary."
+        )
         var keepMonths = 13
         @Option(help: "Agent home.") var home: String?
 
@@ -179,10 +207,14 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
-            print("agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)")
+            print(
+                "agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)"
+            )
             print("kind      period   pending  delivered  failing")
             for row in try workspace.status() {
-                print("\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(String(row.pending).leftPadded(to: 7, with: " "))  \(String(row.delivered).leftPadded(to: 9, with: " "))  \(String(row.failing).leftPadded(to: 7, with: " "))")
+                print(
+                    "\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(String(row.pending).leftPadded(to: 7, with: " "))  \(String(row.delivered).leftPadded(to: 9, with: " "))  \(String(row.failing).leftPadded(to: 7, with: " "))"
+                )
             }
         }
     }
@@ -191,9 +223,12 @@ struct AgentCommand: AsyncParsableCommand {
 extension AgentCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve the clerk's page on this computer: upload ledgers (xlsx/csv), see row errors, send, see the status.")
+            abstract:
+                "Serve the clerk's page on this computer: upload ledgers (xlsx/csv), see row errors, send, see the status."
+        )
 
-        @Option(help: "Address to listen on (keep it on loopback unless the page must be reached from another computer).")
+        @Option(
+            help: "Address to listen on (keep it on loopback unless the page must be reached from another computer).")
         var host = "127.0.0.1"
         @Option(help: "Port.") var port = 8090
         @Option(help: "Seconds each delivery keeps trying the broker.") var timeout = 10
@@ -216,7 +251,8 @@ extension AgentCommand {
             var kafkaLogger = logger
             kafkaLogger.logLevel = .critical
             let desk = DeliveryDesk(
-                workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths, security: try Empmon.kafkaSecurity(),
+                workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths,
+                security: try Empmon.kafkaSecurity(),
                 currentPeriod: { currentPeriod() }, logger: kafkaLogger)
             let page = AgentPageServer(workspace: workspace, topology: topology, desk: desk, logger: logger)
             let app = Application(
@@ -235,7 +271,8 @@ extension AgentCommand {
     }
 
     struct Vocabulary: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the words accepted in the ledger's coded columns (Markdown).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the words accepted in the ledger's coded columns (Markdown).")
 
         func run() throws { print(LedgerVocabulary.markdown) }
     }
@@ -257,11 +294,16 @@ private func deliver(_ workspace: AgentWorkspace, timeout: Int, keepMonths: Int 
     var logger = Empmon.logger("empmon.agent")
     if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .critical }
     let (pending, outcome) = try await workspace.flush(
-        timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: logger)
+        timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(),
+        security: try Empmon.kafkaSecurity(), logger: logger)
     if pending == 0 {
         print("nothing pending")
         return
     }
-    print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending (\(outcome.lastError ?? "broker unreachable")) — run `empmon agent flush` later" : ""))
+    print(
+        "delivered \(outcome.delivered) of \(pending)"
+            + (outcome.failed > 0
+                ? "; \(outcome.failed) still pending (\(outcome.lastError ?? "broker unreachable")) — run `empmon agent flush` later"
+                : ""))
     if outcome.failed > 0 { throw ExitCode(2) }
 }

@@ -16,28 +16,40 @@ struct AlertsCommand: AsyncParsableCommand {
 struct AlertsEvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate every rule for every unit, update the alerts, deliver their events to the alerts topic and the webhooks.")
+        abstract:
+            "Evaluate every rule for every unit, update the alerts, deliver their events to the alerts topic and the webhooks."
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Rules file (default: Topology/alerts.yaml).") var rules: String?
     @Option(help: "Scale of the count targets; default $EMPMON_TARGET_SCALE or 1.") var targetScale: Double?
-    @Option(help: "Seconds to keep retrying failed deliveries before leaving them for the next run.") var patience = 15.0
-    @Option(help: "Evaluate as if it were this moment (YYYY-MM-DD or ISO 8601): decides which report deadlines have passed.") var now: String?
+    @Option(help: "Seconds to keep retrying failed deliveries before leaving them for the next run.") var patience =
+        15.0
+    @Option(
+        help: "Evaluate as if it were this moment (YYYY-MM-DD or ISO 8601): decides which report deadlines have passed."
+    ) var now: String?
 
     func run() async throws {
         let files = try Empmon.topologyFiles()
         let configuration = try AlertSetup.rules(rules, files: files)
-        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
         let engine = AlertEngine(
             database: database, topology: try files.loadTopology(), configuration: configuration,
             targets: try AlertSetup.targets(files: files, scale: targetScale), logger: Empmon.logger("empmon.alerts"))
         let summary = try await engine.evaluate(now: try now.map { try parseMoment($0, option: "--now") } ?? Date())
-        print("evaluated \(configuration.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) fired, \(summary.resolved) resolved, "
-            + "\(summary.stillFiring) still firing, \(summary.pending) pending")
-        let delivery = try await AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: Empmon.logger("empmon.alerts"))
-            .deliver(patience: .seconds(patience))
-        print("delivered \(delivery.delivered) notifications" + (delivery.waiting > 0 ? "; \(delivery.waiting) waiting for a retry (next `alerts eval` or the processor)" : ""))
+        print(
+            "evaluated \(configuration.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) fired, \(summary.resolved) resolved, "
+                + "\(summary.stillFiring) still firing, \(summary.pending) pending")
+        let delivery = try await AlertDispatcher(
+            database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: Empmon.logger("empmon.alerts")
+        )
+        .deliver(patience: .seconds(patience))
+        print(
+            "delivered \(delivery.delivered) notifications"
+                + (delivery.waiting > 0
+                    ? "; \(delivery.waiting) waiting for a retry (next `alerts eval` or the processor)" : ""))
     }
 }
 
@@ -50,14 +62,20 @@ struct AlertsListCommand: AsyncParsableCommand {
     @Option(help: "At most this many.") var limit = 100
 
     func validate() throws {
-        if let state, !["pending", "firing", "resolved"].contains(state) { throw ValidationError("--state must be pending, firing or resolved") }
-        guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format must be table, csv or json") }
+        if let state, !["pending", "firing", "resolved"].contains(state) {
+            throw ValidationError("--state must be pending, firing or resolved")
+        }
+        guard ["table", "csv", "json"].contains(format) else {
+            throw ValidationError("--format must be table, csv or json")
+        }
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1 to 10000") }
     }
 
     func run() async throws {
-        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
-        let alerts = try await AlertRecord.list(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1), state: state, limit: limit)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let alerts = try await AlertRecord.list(
+            database: try PostgresClient(url: settings.postgresURL, maxConnections: 1), state: state, limit: limit)
         switch format {
         case "json":
             let encoder = JSONEncoder()
@@ -65,8 +83,11 @@ struct AlertsListCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(alerts), as: UTF8.self))
         default:
             let header = ["id", "state", "severity", "rule", "unit", "since", "last", "message"]
-            let rows = alerts.map { [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message] }
-            print(format == "csv" ? CSVText.render(header: header, rows: rows) : Table.render(header: header, rows: rows))
+            let rows = alerts.map {
+                [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message]
+            }
+            print(
+                format == "csv" ? CSVText.render(header: header, rows: rows) : Table.render(header: header, rows: rows))
         }
     }
 }
@@ -74,12 +95,18 @@ struct AlertsListCommand: AsyncParsableCommand {
 enum AlertSetup {
     static func rules(_ path: String?, files: TopologyFiles) throws -> AlertConfiguration {
         let file = path ?? files.alertRulesPath
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the alert rules \(file)") }
-        do { return try AlertConfiguration.parse(String(decoding: data, as: UTF8.self), source: file) } catch { throw ValidationError(error.description) }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read the alert rules \(file)")
+        }
+        do { return try AlertConfiguration.parse(String(decoding: data, as: UTF8.self), source: file) } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     static func targets(files: TopologyFiles, scale: Double?) throws -> UnitTargets {
         let targets = try files.loadTargets()
-        return UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale ?? Empmon.environmentTargetScale)
+        return UnitTargets(
+            year: targets.year, city: targets.unit, targets: targets.targets,
+            scale: scale ?? Empmon.environmentTargetScale)
     }
 }

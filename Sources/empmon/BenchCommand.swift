@@ -8,11 +8,15 @@ import Postgres
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks, each beside the raw limit measured in the same run.",
-        subcommands: [Foundation.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self, VerifyBench.self, CityBench.self])
+        subcommands: [
+            Foundation.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self,
+            VerifyBench.self, CityBench.self,
+        ])
 
     struct Foundation: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Kafka and PostgreSQL layers: Swift consumer vs librdkafka's own loop, COPY vs row-by-row upserts.")
+            abstract:
+                "Kafka and PostgreSQL layers: Swift consumer vs librdkafka's own loop, COPY vs row-by-row upserts.")
 
         @Option(help: "Messages to produce and consume (keep under ~5 MiB per mock partition).") var messages = 200_000
         @Option(help: "Rows to load by COPY.") var rows = 1_000_000
@@ -24,7 +28,8 @@ struct BenchCommand: AsyncParsableCommand {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
             let url = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "", home: connection.home
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
+                home: connection.home
             ).postgresURL
             var results: [String: Double] = [:]
             let clock = ContinuousClock()
@@ -39,7 +44,8 @@ struct BenchCommand: AsyncParsableCommand {
             print("producing \(messages) messages of \(payload.count) bytes …")
             let produceTime = try await clock.measure {
                 for index in 0..<messages {
-                    try await producer.send(KafkaProducerMessage(topic: topic, key: "1404\(index % 97)", value: payload))
+                    try await producer.send(
+                        KafkaProducerMessage(topic: topic, key: "1404\(index % 97)", value: payload))
                 }
                 try await producer.flush(timeout: .seconds(120))
             }
@@ -138,7 +144,9 @@ extension Duration {
 
 /// Drops and creates the database `name` on the dev server at `devURL`, for a bench of its own; returns its URL.
 func freshBenchDatabase(_ name: String, devURL: String) async throws -> String {
-    guard let url = PostgresURL.replacingDatabase(of: devURL, with: name) else { throw ValidationError("the dev URL \(devURL) names no database") }
+    guard let url = PostgresURL.replacingDatabase(of: devURL, with: name) else {
+        throw ValidationError("the dev URL \(devURL) names no database")
+    }
     let admin = try await PostgresConnection.connect(url: devURL)
     try await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     try await admin.query("CREATE DATABASE \(name)")
@@ -160,7 +168,9 @@ func memoryMiB(_ field: String) -> Double {
 /// Writes one month of `persons` ledger rows with PostgreSQL's own generate_series: households of three
 /// spread over `villages`, four in five employed; `variant` shifts a tenth of the persons to another status,
 /// so consecutive months differ. For the benches that need a city-sized ledger in place.
-func fillLedgerMonth(_ month: String, persons: Int, variant: Int, villages: PostgresArray, on database: PostgresConnection) async throws {
+func fillLedgerMonth(
+    _ month: String, persons: Int, variant: Int, villages: PostgresArray, on database: PostgresConnection
+) async throws {
     try await database.query("SELECT empmon_ensure_month($1::date)", [month])
     try await database.query(
         """

@@ -15,15 +15,17 @@ import Situation
 import Storage
 import Synchronization
 import TopologyFiles
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `empmon bench city`: the real path at a chosen scale, stage by stage, with each process measured.
 struct CityBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "city",
-        abstract: "The whole city at a chosen scale through county agents, Kafka and N processors; then verify, ground truth, situation, series, forecasts, alerts and report. Time, rate and peak memory per stage.",
+        abstract:
+            "The whole city at a chosen scale through county agents, Kafka and N processors; then verify, ground truth, situation, series, forecasts, alerts and report. Time, rate and peak memory per stage.",
         discussion: """
             Runs on the dev stack, in a database of its own (empmon_city, dropped and created anew). Every village's \
             ledger goes through its county's agent (one per county, each with its own spool). The agents deliver \
@@ -36,22 +38,29 @@ struct CityBench: AsyncParsableCommand {
     @Option(help: "Months to simulate.") var months = 2
     @Option(help: "Processors in one consumer group, each a process of its own.") var processors = 1
     @Option(help: "Random seed.") var seed: UInt64 = 2024
-    @Option(help: "Records a partition may hold that the group has not committed before the agents wait.") var lagLimit = 4_000
+    @Option(help: "Records a partition may hold that the group has not committed before the agents wait.")
+    var lagLimit = 4_000
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         guard scale > 0, scale <= 1.5 else { throw ValidationError("--scale must be above 0 and at most 1.5") }
         guard (1...24).contains(months) else { throw ValidationError("--months must be 1 to 24") }
-        guard (1...12).contains(processors) else { throw ValidationError("--processors must be 1 to 12 (the topics have 12 partitions)") }
-        guard (500...12_000).contains(lagLimit) else { throw ValidationError("--lag-limit must be 500 to 12000 records") }
+        guard (1...12).contains(processors) else {
+            throw ValidationError("--processors must be 1 to 12 (the topics have 12 partitions)")
+        }
+        guard (500...12_000).contains(lagLimit) else {
+            throw ValidationError("--lag-limit must be 500 to 12000 records")
+        }
     }
 
     func run() async throws {
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical
         let home = DevHome.resolve(connection.home)
-        guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+        guard let dev = try home.loadSettings() else {
+            throw ValidationError("start the dev stack first: empmon dev up")
+        }
         let files = try Empmon.topologyFiles()
         let topology = try files.loadTopology()
         let clock = ContinuousClock()
@@ -67,12 +76,15 @@ struct CityBench: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: work)
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let agents = try await enrollCountyAgents(
-            topology: topology, registry: AgentRegistry(database: database), kafkaBootstrap: dev.kafkaBootstrap, root: work + "/agents",
+            topology: topology, registry: AgentRegistry(database: database), kafkaBootstrap: dev.kafkaBootstrap,
+            root: work + "/agents",
             note: "基准")
         let group = "empmon-city"
         let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
         try await presetGroupOffsets(starts, group: group, database: database)
-        step("database empmon_city, \(agents.count) county agents enrolled; the group \(group) starts at the topics' current ends")
+        step(
+            "database empmon_city, \(agents.count) county agents enrolled; the group \(group) starts at the topics' current ends"
+        )
 
         // 1. The city, village by village, into its county agents' spools (as the clerks' files would arrive).
         var options = SimulationOptions()
@@ -85,7 +97,9 @@ struct CityBench: AsyncParsableCommand {
         var spooled = 0
         resetPeakMemory()
         let simulated = try clock.measure {
-            try SimulationRun.run(topology: topology, options: options, out: work + "/simulation", progress: { step("simulated " + $0) }) { file in
+            try SimulationRun.run(
+                topology: topology, options: options, out: work + "/simulation", progress: { step("simulated " + $0) }
+            ) { file in
                 spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
             }
             for workspace in agents.values { try workspace.spool.sync() }
@@ -94,7 +108,9 @@ struct CityBench: AsyncParsableCommand {
         results["spooled"] = Double(spooled)
         results["spool_per_s"] = Double(spooled) / simulated.seconds
         results["simulator_and_agents_peak_memory_mib"] = peakMemoryMiB()
-        step("spooled \(spooled) signed records in the county agents (simulation included): \(Int(Double(spooled) / simulated.seconds)) records/s")
+        step(
+            "spooled \(spooled) signed records in the county agents (simulation included): \(Int(Double(spooled) / simulated.seconds)) records/s"
+        )
 
         // 2. The processors start, then every agent delivers at once, paced by the group's lag.
         let watch = LagWatch(starts: starts)
@@ -104,14 +120,20 @@ struct CityBench: AsyncParsableCommand {
             pids.append(
                 try ChildProcess.start(
                     executable,
-                    ["process", "--postgres-url", url, "--kafka", dev.kafkaBootstrap, "--group", group, "--client-id", "empmon-city-\(index)",
-                        "--metrics-port", "0", "--alert-rules", "none"],
+                    [
+                        "process", "--postgres-url", url, "--kafka", dev.kafkaBootstrap, "--group", group,
+                        "--client-id", "empmon-city-\(index)",
+                        "--metrics-port", "0", "--alert-rules", "none",
+                    ],
                     logFile: work + "/processor-\(index).log"))
         }
-        let monitor = Task { [watch, database] in try await watch.run(bootstrap: dev.kafkaBootstrap, database: database, group: group) }
+        let monitor = Task { [watch, database] in
+            try await watch.run(bootstrap: dev.kafkaBootstrap, database: database, group: group)
+        }
         let processed: (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double])
         do {
-            processed = try await deliverAndProcess(agents: agents, watch: watch, pids: pids, bootstrap: dev.kafkaBootstrap, logger: quiet)
+            processed = try await deliverAndProcess(
+                agents: agents, watch: watch, pids: pids, bootstrap: dev.kafkaBootstrap, logger: quiet)
         } catch {
             monitor.cancel()
             for pid in pids { kill(pid, SIGKILL) }
@@ -136,17 +158,21 @@ struct CityBench: AsyncParsableCommand {
                 "the mock's retention deleted \(lost) records before the group read them (the processors logged it \(logged) times); "
                     + "no figures are reported. Lower --lag-limit.")
         }
-        step("the agents delivered \(processed.delivered) records; \(processors) processor(s) committed \(processed.consumed) records in \(String(format: "%.1f", processed.seconds)) s: "
-            + "\(Int(results["processor_per_s"] ?? 0)) records/s; peak memory \(Int(results["processor_peak_memory_mib"] ?? 0)) MiB; "
-            + "nothing lost to retention (largest partition lag \(watch.largestLagSeen))")
+        step(
+            "the agents delivered \(processed.delivered) records; \(processors) processor(s) committed \(processed.consumed) records in \(String(format: "%.1f", processed.seconds)) s: "
+                + "\(Int(results["processor_per_s"] ?? 0)) records/s; peak memory \(Int(results["processor_peak_memory_mib"] ?? 0)) MiB; "
+                + "nothing lost to retention (largest partition lag \(watch.largestLagSeen))")
 
         // 3. verify, as its own process, and the simulator's ground truth.
         let verifyStarted = clock.now
-        let verifyPID = try ChildProcess.start(executable, ["verify", "--manifests", "--postgres-url", url, "--limit", "10"], logFile: work + "/verify.log")
+        let verifyPID = try ChildProcess.start(
+            executable, ["verify", "--manifests", "--postgres-url", url, "--limit", "10"], logFile: work + "/verify.log"
+        )
         let verified = await ChildProcess.waitMeasuringMemory(verifyPID)
         stages.append(("verify", (clock.now - verifyStarted).seconds))
         let verifyOutput = (try? String(contentsOfFile: work + "/verify.log", encoding: .utf8)) ?? ""
-        guard let (differences, disagreements) = Self.verifyFindings(status: verified.status, output: verifyOutput) else {
+        guard let (differences, disagreements) = Self.verifyFindings(status: verified.status, output: verifyOutput)
+        else {
             throw ValidationError("verify failed (status \(verified.status)): \(verifyOutput.suffix(1000))")
         }
         results["verify_differences"] = Double(differences)
@@ -157,13 +183,16 @@ struct CityBench: AsyncParsableCommand {
         let truthDifferences = try await groundTruthDifferences(csv: truth, database: database)
         stages.append(("ground_truth", (clock.now - truthStarted).seconds))
         results["ground_truth_differences"] = Double(truthDifferences)
-        step("verify: \(differences) differences, \(disagreements) unit-months off their control totals, peak memory \(Int(verified.peakMemoryMiB)) MiB; ground truth: \(truthDifferences) differences")
+        step(
+            "verify: \(differences) differences, \(disagreements) unit-months off their control totals, peak memory \(Int(verified.peakMemoryMiB)) MiB; ground truth: \(truthDifferences) differences"
+        )
 
         // 4. What analysts and the report read, on the stored months.
         resetPeakMemory()
         let last = options.start.advanced(by: months - 1)
         let targetFile = try files.loadTargets()
-        let targets = UnitTargets(year: targetFile.year, city: targetFile.unit, targets: targetFile.targets, scale: scale)
+        let targets = UnitTargets(
+            year: targetFile.year, city: targetFile.unit, targets: targetFile.targets, scale: scale)
         let query = SituationQuery(database: database, topology: topology, targets: targets)
         var measured = clock.now
         func lap(_ name: String) {
@@ -188,25 +217,41 @@ struct CityBench: AsyncParsableCommand {
         var alertLogger = quiet
         alertLogger.logLevel = .error
         let rules = try AlertSetup.rules(nil, files: files)
-        let alerts = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger)
-            .evaluate()
+        let alerts = try await AlertEngine(
+            database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger
+        )
+        .evaluate()
         lap("alert_evaluation")
         results["alert_rule_units"] = Double(alerts.evaluated)
-        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(period: last)
+        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(
+            period: last)
         try writeOutput(ReportHTML.render(report), to: work + "/report-\(last).html")
         lap("monthly_report")
         results["analysis_peak_memory_mib"] = peakMemoryMiB()
         step("situation, series, \(forecastNote), \(alerts.evaluated) rule-units and the \(last) report")
 
         print("")
-        print(String(format: "City at scale %g, %d months, %d processor(s): %.0f records", scale, months, processors, results["records"] ?? 0))
-        for (name, seconds) in stages { print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.1f s", seconds)) }
-        print(String(format: "  agents spool            %10.0f records/s (simulation included)", results["spool_per_s"] ?? 0))
+        print(
+            String(
+                format: "City at scale %g, %d months, %d processor(s): %.0f records", scale, months, processors,
+                results["records"] ?? 0))
+        for (name, seconds) in stages {
+            print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%8.1f s", seconds))
+        }
+        print(
+            String(
+                format: "  agents spool            %10.0f records/s (simulation included)", results["spool_per_s"] ?? 0)
+        )
         print(String(format: "  processors commit       %10.0f records/s", results["processor_per_s"] ?? 0))
-        print(String(format: "  peak memory: processor %.0f MiB (≤ 1.5 GiB), verify %.0f MiB (≤ 2 GiB), simulator+agents %.0f MiB, analysis %.0f MiB",
-            results["processor_peak_memory_mib"] ?? 0, results["verify_peak_memory_mib"] ?? 0,
-            results["simulator_and_agents_peak_memory_mib"] ?? 0, results["analysis_peak_memory_mib"] ?? 0))
-        print("  verify differences \(differences), control-total disagreements \(disagreements), ground-truth differences \(truthDifferences), lost to retention \(lost)")
+        print(
+            String(
+                format:
+                    "  peak memory: processor %.0f MiB (≤ 1.5 GiB), verify %.0f MiB (≤ 2 GiB), simulator+agents %.0f MiB, analysis %.0f MiB",
+                results["processor_peak_memory_mib"] ?? 0, results["verify_peak_memory_mib"] ?? 0,
+                results["simulator_and_agents_peak_memory_mib"] ?? 0, results["analysis_peak_memory_mib"] ?? 0))
+        print(
+            "  verify differences \(differences), control-total disagreements \(disagreements), ground-truth differences \(truthDifferences), lost to retention \(lost)"
+        )
         if let json {
             var object: [String: Any] = results
             object["stages"] = Dictionary(stages.map { ($0.name, $0.seconds) }, uniquingKeysWith: +)
@@ -227,7 +272,8 @@ struct CityBench: AsyncParsableCommand {
         let outcome = try await withThrowingTaskGroup(of: Delivery.Outcome.self) { tasks in
             for workspace in agents.values {
                 var delivery = Delivery(
-                    spool: workspace.spool, kafka: try Empmon.kafka(workspace.credentials.kafkaBootstrap), agentID: workspace.credentials.agentID,
+                    spool: workspace.spool, kafka: try Empmon.kafka(workspace.credentials.kafkaBootstrap),
+                    agentID: workspace.credentials.agentID,
                     logger: logger)
                 // Small chunks bound how far past the limit a partition can go (agents that share it add up).
                 delivery.chunkSize = 1_000
@@ -267,7 +313,8 @@ struct CityBench: AsyncParsableCommand {
             let totals = lines.last(where: { $0.hasPrefix("control totals: ") })
         else { return nil }
         let differences = indicators.hasPrefix("verified: ") ? 0 : Int(indicators.split(separator: " ").first ?? "")
-        let disagreements = totals.contains("every unit-month") ? 0 : Int(totals.split(separator: " ").dropFirst(2).first ?? "")
+        let disagreements =
+            totals.contains("every unit-month") ? 0 : Int(totals.split(separator: " ").dropFirst(2).first ?? "")
         guard let differences, let disagreements else { return nil }
         return (differences, disagreements)
     }
@@ -295,21 +342,26 @@ final class LagWatch: Sendable {
     var lost: Int64 { state.withLock { $0.lost.values.reduce(0, +) } }
     var largestLagSeen: Int64 { state.withLock { $0.largestLag } }
     /// Records the group has committed since the start, over both record topics.
-    var consumed: Int64 { state.withLock { state in state.committed.reduce(0) { $0 + $1.value - (starts[$1.key] ?? $1.value) } } }
+    var consumed: Int64 {
+        state.withLock { state in state.committed.reduce(0) { $0 + $1.value - (starts[$1.key] ?? $1.value) } }
+    }
 
     func run(bootstrap: String, database: PostgresClient, group: String) async throws {
         var quiet = Logger(label: "empmon.bench.lag")
         quiet.logLevel = .critical
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-city-watch"), logger: quiet)
+            configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-city-watch"),
+            logger: quiet)
         while !Task.isCancelled {
             let began = ContinuousClock.now
             let rows = try await database.withConnection { connection in
-                try await connection.query("SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group])
+                try await connection.query(
+                    "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group])
             }
             var committed: [KafkaTopicPartition: Int64] = [:]
             for row in rows {
-                let partition = KafkaTopicPartition(topic: try row.decode(String.self, at: 0), partition: Int32(try row.decode(Int.self, at: 1)))
+                let partition = KafkaTopicPartition(
+                    topic: try row.decode(String.self, at: 0), partition: Int32(try row.decode(Int.self, at: 1)))
                 committed[partition] = Int64(try row.decode(Int.self, at: 2))
             }
             var marks: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
@@ -364,7 +416,10 @@ final class LagWatch: Sendable {
 func presetGroupOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
     try await database.withConnection { connection in
         try await ConsumerOffsets.preset(
-            group: group, offsets.map { ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value) },
+            group: group,
+            offsets.map {
+                ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value)
+            },
             on: connection)
     }
 }

@@ -11,27 +11,35 @@ func enrollCountyAgents(
     topology: Topology, registry: AgentRegistry, kafkaBootstrap: String, root: String, note: String
 ) async throws -> [DivisionCode: AgentWorkspace] {
     try? FileManager.default.removeItem(atPath: root)
-    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+        atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     var agents: [DivisionCode: AgentWorkspace] = [:]
     for county in topology.children(of: topology.city.code) {
-        let credentials = try await registry.enroll(unit: county, name: "\(county.name)就业服务中心（\(note)）", kafkaBootstrap: kafkaBootstrap)
+        let credentials = try await registry.enroll(
+            unit: county, name: "\(county.name)就业服务中心（\(note)）", kafkaBootstrap: kafkaBootstrap)
         let file = root + "/\(county.code).credentials.json"
         // The credentials hold the agent's signing secret: readable by this user only, as `agent enroll` writes them.
-        guard FileManager.default.createFile(atPath: file, contents: try JSONEncoder().encode(credentials), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: file, contents: try JSONEncoder().encode(credentials), attributes: [.posixPermissions: 0o600])
         else { throw AgentError("cannot write \(file)") }
-        agents[county.code] = try AgentWorkspace.initialize(home: root + "/\(county.code)", credentialsFile: file, durable: false)
+        agents[county.code] = try AgentWorkspace.initialize(
+            home: root + "/\(county.code)", credentialsFile: file, durable: false)
     }
     return agents
 }
 
 /// Sends one simulated file through `workspace`'s submit path, as a clerk's file would go: the month from the
 /// file's path, invalid rows skipped, no missing-persons note (bulk publishers never correct).
-func submitSimulated(_ file: SimulatedMonth.File, through workspace: AgentWorkspace, topology: Topology) throws -> AgentWorkspace.SubmitReport {
+func submitSimulated(_ file: SimulatedMonth.File, through workspace: AgentWorkspace, topology: Topology) throws
+    -> AgentWorkspace.SubmitReport
+{
     let period = Period(String(file.path.split(separator: "/")[1])) ?? .earliest
     let latest = Period(year: 9999, month: 12) ?? .earliest
     return file.kind == "activity"
         ? try workspace.submitActivity(
-            file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology, latestPeriod: latest)
+            file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
+            latestPeriod: latest)
         : try workspace.submitPersons(
             file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
             latestPeriod: latest, skipInvalid: true, reportMissing: false)
@@ -55,6 +63,9 @@ func groundTruthDifferences(csv: String, database: PostgresClient) async throws 
             "SELECT unit_code || ',' || to_char(period, 'YYYY-MM') || ',' || indicator || ',' || value FROM indicator_values WHERE value <> 0"
         ).map { try $0.decode(String.self, at: 0) }
     }
-    let relevant = Set(stored.filter { line in line.split(separator: ",").dropFirst().first.map { months.contains(String($0)) } ?? false })
+    let relevant = Set(
+        stored.filter { line in
+            line.split(separator: ",").dropFirst().first.map { months.contains(String($0)) } ?? false
+        })
     return relevant.symmetricDifference(truth).count
 }

@@ -14,11 +14,15 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let url = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "", home: connection.home
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
+                home: connection.home
             ).postgresURL
             let database = try await PostgresConnection.connect(url: url)
             let applied = try await Schema.migrator().migrate(database)
-            print(applied.isEmpty ? "schema up to date (\(Schema.migrations.count) migrations)" : "applied \(applied.map(String.init).joined(separator: ", "))")
+            print(
+                applied.isEmpty
+                    ? "schema up to date (\(Schema.migrations.count) migrations)"
+                    : "applied \(applied.map(String.init).joined(separator: ", "))")
         }
     }
 
@@ -28,11 +32,15 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let url = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "", home: connection.home
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
+                home: connection.home
             ).postgresURL
-            let applied = Set(try await Schema.migrator().appliedVersions(try await PostgresConnection.connect(url: url)))
+            let applied = Set(
+                try await Schema.migrator().appliedVersions(try await PostgresConnection.connect(url: url)))
             for migration in Schema.migrations {
-                print("\(applied.contains(migration.version) ? "applied" : "pending")  \(migration.version)  \(migration.name)")
+                print(
+                    "\(applied.contains(migration.version) ? "applied" : "pending")  \(migration.version)  \(migration.name)"
+                )
             }
         }
     }

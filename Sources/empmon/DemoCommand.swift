@@ -5,12 +5,11 @@ import ArgumentParser
 import DevStack
 import Domain
 import Foundation
+import Hummingbird
 import Kafka
-import Wire
 import Logging
 import Postgres
 import Processor
-import Hummingbird
 import Reporting
 import Serve
 import Simulator
@@ -18,6 +17,7 @@ import Situation
 import Storage
 import Synchronization
 import TopologyFiles
+import Wire
 
 /// The README's main job: a year of the whole city, at a small scale, through county agents, Kafka and the
 /// processor into PostgreSQL, checked from scratch; then the city's and counties' situation, forecasts,
@@ -25,7 +25,9 @@ import TopologyFiles
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Enrol county agents, simulate a year of the city, send it through agents and the processor, verify, show the situation, forecast, alert, report.")
+        abstract:
+            "Enrol county agents, simulate a year of the city, send it through agents and the processor, verify, show the situation, forecast, alert, report."
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Months to simulate.") var months = 12
@@ -36,16 +38,20 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...24).contains(months) else { throw ValidationError("--months must be 1 to 24") }
-        guard scale > 0, scale <= 0.05 else { throw ValidationError("--scale must be above 0 and at most 0.05 for the demo") }
+        guard scale > 0, scale <= 0.05 else {
+            throw ValidationError("--scale must be above 0 and at most 0.05 for the demo")
+        }
         guard Period(start) != nil else { throw ValidationError("--start must be YYYY-MM") }
     }
 
     func run() async throws {
         let home = DevHome.resolve(connection.home)
         guard let dev = try home.loadSettings() else {
-            throw ValidationError("the demo runs on the dev stack; start it with `empmon dev up` (looked in \(home.path))")
+            throw ValidationError(
+                "the demo runs on the dev stack; start it with `empmon dev up` (looked in \(home.path))")
         }
-        let settings = try ConnectionSettings.resolve(postgresURL: dev.postgresURL, kafkaBootstrap: dev.kafkaBootstrap, home: home.path)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: dev.postgresURL, kafkaBootstrap: dev.kafkaBootstrap, home: home.path)
         let files = try Empmon.topologyFiles()
         let topology = try files.loadTopology()
         let clock = ContinuousClock()
@@ -77,15 +83,16 @@ struct DemoCommand: AsyncParsableCommand {
         // have not reported yet, so the table shows it as preliminary, with an estimate beside the reported figure.
         options.endsOnDay = Self.reportsEndOnDay
         var spooled = 0
-        try SimulationRun.run(topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) }) { file in
-            spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
-        }
+        try SimulationRun.run(
+            topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) },
+            deliver: { file in spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology) })
         step("the county agents spooled \(spooled) signed records")
 
         // 3. The processor runs while the agents deliver. The agents wait whenever a partition holds more than a
         // few thousand records the processor has not committed: the dev stack's mock broker keeps only ~5 MiB
         // per partition, and a year delivered before the processor starts would lose its first months.
-        var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
+        var configuration = ProcessorConfiguration(
+            kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.clientID = "empmon-demo-processor"
         let progress = ProgressLine()
@@ -113,21 +120,26 @@ struct DemoCommand: AsyncParsableCommand {
                 timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: quiet,
                 beforeChunk: { try await watch.waitForRoom(limit: 4_000) })
             delivered += outcome.delivered
-            if outcome.failed > 0 { throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records") }
+            if outcome.failed > 0 {
+                throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records")
+            }
         }
-        try await watch.waitUntilCommitted(try await recordTopicEnds(bootstrap: settings.kafkaBootstrap, logger: quiet), stall: .seconds(120))
+        try await watch.waitUntilCommitted(
+            try await recordTopicEnds(bootstrap: settings.kafkaBootstrap, logger: quiet), stall: .seconds(120))
         // Everything is committed: stopping now leaves nothing in hand.
         processor.cancel()
         do { try await processor.value } catch is CancellationError {}
         guard watch.lost == 0 else {
-            throw ValidationError("the mock broker's retention deleted \(watch.lost) records before the processor read them")
+            throw ValidationError(
+                "the mock broker's retention deleted \(watch.lost) records before the processor read them")
         }
         let totals = progress.totals
         let seconds = max(0.001, (clock.now - processed).seconds)
         if isatty(STDOUT_FILENO) == 1 { say("") }
-        step("the agents delivered \(delivered) records, and the processor committed \(totals.messages) in \(totals.batches) batches "
-            + "(\(Int(Double(totals.messages) / seconds)) records/s): \(totals.accepted) accepted, \(totals.ignored) superseded or repeated, "
-            + "\(totals.rejected) rejected; none lost to the broker's retention")
+        step(
+            "the agents delivered \(delivered) records, and the processor committed \(totals.messages) in \(totals.batches) batches "
+                + "(\(Int(Double(totals.messages) / seconds)) records/s): \(totals.accepted) accepted, \(totals.ignored) superseded or repeated, "
+                + "\(totals.rejected) rejected; none lost to the broker's retention")
 
         // 4. Invariant 2: the stored indicators equal a recomputation from the ledger.
         let outcome = try await IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL).verify()
@@ -135,29 +147,45 @@ struct DemoCommand: AsyncParsableCommand {
             for difference in outcome.differences.prefix(20) { say("  \(difference)") }
             throw ValidationError("verify found \(outcome.differences.count) differences")
         }
-        step("verify: \(outcome.valuesCompared) stored values over \(outcome.periods.count) months equal the recomputation from the ledger")
+        step(
+            "verify: \(outcome.valuesCompared) stored values over \(outcome.periods.count) months equal the recomputation from the ledger"
+        )
         let truth = try String(contentsOfFile: workRoot + "/simulation/ground-truth.csv", encoding: .utf8)
         let mismatches = try await groundTruthDifferences(csv: truth, database: database)
-        step(mismatches == 0
-            ? "and they equal the simulator's ground truth, value for value"
-            : "\(mismatches) values differ from the simulator's ground truth (records rejected or superseded by design show here)")
+        step(
+            mismatches == 0
+                ? "and they equal the simulator's ground truth, value for value"
+                : "\(mismatches) values differ from the simulator's ground truth (records rejected or superseded by design show here)"
+        )
 
         // 5. The situation, from the query library the CLI and the API share; targets scaled like the city.
         let last = options.start.advanced(by: months - 1)
         let targetFile = try files.loadTargets()
-        let targets = UnitTargets(year: targetFile.year, city: targetFile.unit, targets: targetFile.targets, scale: scale)
+        let targets = UnitTargets(
+            year: targetFile.year, city: targetFile.unit, targets: targetFile.targets, scale: scale)
         try await printSituation(SituationQuery(database: database, topology: topology, targets: targets), period: last)
 
         // 6. Forecasts of new urban employment for every unit, reconciled across the four tiers, stored.
         let forecastStarted = clock.now
-        let run = try await StoredForecasts(database: database, topology: topology).run(indicator: "new_urban_employment", horizon: 6, batch: BatchForecast())
-        step(String(format: "forecast new urban employment for %d units, %@–%@, reconciled (MinT, λ = %.2f) and stored in %.1f s",
-            run.forecasts.count, run.origin.description, run.origin.advanced(by: 5).description, run.shrinkage ?? 0, (clock.now - forecastStarted).seconds))
+        let run = try await StoredForecasts(database: database, topology: topology).run(
+            indicator: "new_urban_employment", horizon: 6, batch: BatchForecast())
+        step(
+            String(
+                format:
+                    "forecast new urban employment for %d units, %@–%@, reconciled (MinT, λ = %.2f) and stored in %.1f s",
+                run.forecasts.count, run.origin.description, run.origin.advanced(by: 5).description, run.shrinkage ?? 0,
+                (clock.now - forecastStarted).seconds))
         if let city = run.forecasts[topology.city.code] {
-            say(Table.render(header: ["月份", "预测均值", "80% 区间", "95% 区间"], rows: (0..<city.horizon).map { step in
-                [run.origin.advanced(by: step).description, Format.number(city.mean[step]),
-                 Format.number(city.lo80[step]) + "–" + Format.number(city.hi80[step]), Format.number(city.lo95[step]) + "–" + Format.number(city.hi95[step])]
-            }))
+            say(
+                Table.render(
+                    header: ["月份", "预测均值", "80% 区间", "95% 区间"],
+                    rows: (0..<city.horizon).map { step in
+                        [
+                            run.origin.advanced(by: step).description, Format.number(city.mean[step]),
+                            Format.number(city.lo80[step]) + "–" + Format.number(city.hi80[step]),
+                            Format.number(city.lo95[step]) + "–" + Format.number(city.hi95[step]),
+                        ]
+                    }))
         }
 
         // 7. The alert rules of Topology/alerts.yaml over the year, delivered to the alerts topic.
@@ -165,24 +193,33 @@ struct DemoCommand: AsyncParsableCommand {
         alertLogger.logLevel = .error
         let rules = try AlertSetup.rules(nil, files: files)
         // Judged on the demo's clock, not today's: the last month's reports are still due.
-        let summary = try await AlertEngine(database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger)
-            .evaluate(now: Self.demoClock(last: last))
-        let alertDelivery = try await AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: alertLogger).deliver(patience: .seconds(10))
-        step("alerts: \(rules.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) firing, \(summary.pending) pending; "
-            + "\(alertDelivery.delivered) events on the alerts topic")
+        let summary = try await AlertEngine(
+            database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger
+        )
+        .evaluate(now: Self.demoClock(last: last))
+        let alertDelivery = try await AlertDispatcher(
+            database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: alertLogger
+        ).deliver(patience: .seconds(10))
+        step(
+            "alerts: \(rules.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) firing, \(summary.pending) pending; "
+                + "\(alertDelivery.delivered) events on the alerts topic")
         let firing = try await AlertRecord.list(database: database, state: "firing", limit: 1000)
         let order = ["critical": 0, "warning": 1, "info": 2]
-        for alert in firing.sorted(by: { (order[$0.severity] ?? 3, $0.unit) < (order[$1.severity] ?? 3, $1.unit) }).prefix(6) {
+        for alert in firing.sorted(by: { (order[$0.severity] ?? 3, $0.unit) < (order[$1.severity] ?? 3, $1.unit) })
+            .prefix(6)
+        {
             say("        [\(alert.severity)] \(alert.message)")
         }
 
         // 8. The month's report.
         let reportPath = workRoot + "/report-\(last).html"
-        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(period: last)
+        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(
+            period: last)
         try writeOutput(ReportHTML.render(report), to: reportPath)
         step("wrote the \(last) situation report (就业形势分析): \(reportPath)")
 
-        say("""
+        say(
+            """
 
             Next (the dev stack keeps the data; targets are scaled to the simulated city with EMPMON_TARGET_SCALE=\(scale)):
               export EMPMON_TARGET_SCALE=\(scale)
@@ -195,12 +232,16 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 9. The dashboard, with a city analyst's token, until Ctrl-C.
         guard servePort > 0 else { return }
-        let token = try await APITokens(database: database).create(scope: topology.city.code, role: .analyst, name: "demo")
+        let token = try await APITokens(database: database).create(
+            scope: topology.city.code, role: .analyst, name: "demo")
         var serverLogger = Empmon.logger("empmon.serve")
         serverLogger.logLevel = .warning
         let server = APIServer(database: database, topology: topology, targets: targets, logger: serverLogger)
-        let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: servePort)), logger: serverLogger)
-        say("""
+        let app = Application(
+            router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: servePort)),
+            logger: serverLogger)
+        say(
+            """
 
             Dashboard: http://127.0.0.1:\(servePort)/#token=\(token.token)
             API token (city analyst): \(token.token)   e.g. curl -H "Authorization: Bearer \(token.token)" "http://127.0.0.1:\(servePort)/api/v1/situation?tier=county&period=\(last)"
@@ -231,7 +272,10 @@ struct DemoCommand: AsyncParsableCommand {
             try await connection.withTransaction { connection in
                 try await MonitoringData.clear(on: connection)
                 try await ConsumerOffsets.preset(
-                    group: group, ends.map { ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value) },
+                    group: group,
+                    ends.map {
+                        ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value)
+                    },
                     on: connection)
             }
         }
@@ -245,21 +289,32 @@ struct DemoCommand: AsyncParsableCommand {
         let city = try await query.situation(tier: .city, period: period, indicator: "new_urban_employment")
         let placement = try await query.situation(tier: .county, period: period, indicator: "placement_rate")
         let cityPlacement = try await query.situation(tier: .city, period: period, indicator: "placement_rate")
-        let employed = try await query.situation(tier: .city, period: period, indicator: "employed").rows
+        let employed =
+            try await query.situation(tier: .city, period: period, indicator: "employed").rows
             + query.situation(tier: .county, period: period, indicator: "employed").rows
-        let reemployed = try await query.situation(tier: .city, period: period, indicator: "reemployed").rows
+        let reemployed =
+            try await query.situation(tier: .city, period: period, indicator: "reemployed").rows
             + query.situation(tier: .county, period: period, indicator: "reemployed").rows
-        for (((row, rate), employed), reemployed) in zip(zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed), reemployed) {
+        for (((row, rate), employed), reemployed) in zip(
+            zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed), reemployed)
+        {
             rows.append([
                 row.name, Format.number(row.indicators["labour_force"]), Format.number(row.indicators["employed"]),
                 employed.estimate.map { "\(Format.number($0))（估\(employed.estimatedVillages)村）" } ?? "–",
-                Format.rate(row.indicators["urban_registered_unemployment_rate"]), Format.number(row.yearToDate), Format.number(row.target),
-                Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.number(reemployed.yearToDate), Format.number(reemployed.target),
+                Format.rate(row.indicators["urban_registered_unemployment_rate"]), Format.number(row.yearToDate),
+                Format.number(row.target),
+                Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.number(reemployed.yearToDate),
+                Format.number(reemployed.target),
                 Format.rate(rate.value), Format.rate(row.reportingRate),
             ])
         }
         say("\n\(topology.city.name) 就业形势 \(period)（模拟数据，规模 \(scale)；目标按同一规模缩小）")
-        say(Table.render(header: ["单位", "劳动力", "就业", "就业(含未报估计)", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "失业再就业(年累计)", "目标", "再就业率(本月)", "报送率"], rows: rows))
+        say(
+            Table.render(
+                header: [
+                    "单位", "劳动力", "就业", "就业(含未报估计)", "城镇登记失业率", "城镇新增就业(年累计)", "目标", "进度", "排名", "失业再就业(年累计)", "目标",
+                    "再就业率(本月)", "报送率",
+                ], rows: rows))
         say(String(format: "时间进度 %.1f%%\n", city.yearElapsed * 100))
     }
 }

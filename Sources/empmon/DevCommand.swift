@@ -14,7 +14,9 @@ struct DevCommand: AsyncParsableCommand {
 
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start PostgreSQL and a 3-broker mock Kafka cluster (whatever is not running yet) and migrate the schema.")
+            abstract:
+                "Start PostgreSQL and a 3-broker mock Kafka cluster (whatever is not running yet) and migrate the schema."
+        )
 
         @Option(help: "Dev stack folder (default: $EMPMON_HOME, then ./.empmon).") var home: String?
         @Option(help: "Brokers of the mock cluster.") var brokers = 3
@@ -25,7 +27,9 @@ struct DevCommand: AsyncParsableCommand {
             let connection = try await PostgresConnection.connect(url: settings.postgresURL)
             let applied = try await Schema.migrator().migrate(connection)
             if !applied.isEmpty { print("• applied migrations \(applied.map(String.init).joined(separator: ", "))") }
-            let failures = try await applyTopics(bootstrap: settings.kafkaBootstrap, dev: settings, replicationFactor: nil) {
+            let failures = try await applyTopics(
+                bootstrap: settings.kafkaBootstrap, dev: settings, replicationFactor: nil
+            ) {
                 if $0.hasPrefix("created") { print("• topic \($0.dropFirst(9))") }
             }
             if failures > 0 { throw ExitCode(1) }
@@ -36,7 +40,8 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report whether the dev stack's services run and answer.")
+        static let configuration = CommandConfiguration(
+            abstract: "Report whether the dev stack's services run and answer.")
 
         @Option(help: "Dev stack folder.") var home: String?
 
@@ -50,7 +55,8 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     struct Down: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop exactly the processes `dev up` started, by pid.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop exactly the processes `dev up` started, by pid.")
 
         @Option(help: "Dev stack folder.") var home: String?
 
@@ -81,12 +87,14 @@ struct DevCommand: AsyncParsableCommand {
             abstract: "Run a mock Kafka cluster in this process until SIGTERM (`dev up` starts it in the background).")
 
         @Option(help: "Number of brokers.") var brokers = 3
-        @Option(help: "Unix socket for control requests (create-topic, broker-down, broker-up).") var controlSocket: String
+        @Option(help: "Unix socket for control requests (create-topic, broker-down, broker-up).") var controlSocket:
+            String
         @Option(help: "File to write the bootstrap servers to once the cluster is up.") var readyFile: String
 
         func run() async throws {
             try await MockKafkaProcess.run(
-                brokers: brokers, controlSocket: controlSocket, readyFile: readyFile, logger: Empmon.logger("empmon.kafka"))
+                brokers: brokers, controlSocket: controlSocket, readyFile: readyFile,
+                logger: Empmon.logger("empmon.kafka"))
         }
     }
 

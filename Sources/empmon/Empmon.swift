@@ -11,8 +11,11 @@ struct Empmon: AsyncParsableCommand {
         commandName: "empmon",
         abstract: "Changzhi employment monitoring: four-tier reporting through Kafka into PostgreSQL.",
         subcommands: [
-            DevCommand.self, DatabaseCommand.self, TopologyCommand.self, AgentCommand.self, SimulateCommand.self, ProcessCommand.self,
-            VerifyCommand.self, IndicatorsCommand.self, QueryCommand.self, ForecastCommand.self, BacktestCommand.self, AlertsCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, DemoCommand.self, BenchCommand.self,
+            DevCommand.self, DatabaseCommand.self, TopologyCommand.self, AgentCommand.self, SimulateCommand.self,
+            ProcessCommand.self,
+            VerifyCommand.self, IndicatorsCommand.self, QueryCommand.self, ForecastCommand.self, BacktestCommand.self,
+            AlertsCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, DemoCommand.self,
+            BenchCommand.self,
         ]
     )
 
@@ -26,10 +29,13 @@ struct Empmon: AsyncParsableCommand {
 
 /// Options every subcommand that talks to the services shares.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .customLong("postgres-url"), help: "PostgreSQL URL (default: $EMPMON_POSTGRES_URL, then the dev stack).")
+    @Option(
+        name: .customLong("postgres-url"), help: "PostgreSQL URL (default: $EMPMON_POSTGRES_URL, then the dev stack).")
     var postgresURL: String?
 
-    @Option(name: .customLong("kafka"), help: "Kafka bootstrap servers (default: $EMPMON_KAFKA_BOOTSTRAP, then the dev stack).")
+    @Option(
+        name: .customLong("kafka"),
+        help: "Kafka bootstrap servers (default: $EMPMON_KAFKA_BOOTSTRAP, then the dev stack).")
     var kafkaBootstrap: String?
 
     @Option(help: "Dev stack folder (default: $EMPMON_HOME, then the nearest .empmon).")
@@ -59,7 +65,8 @@ extension Empmon {
             throw ValidationError("EMPMON_KAFKA_PROPERTIES names \(path), which cannot be read")
         }
         do {
-            return try KafkaSecurity(properties: String(decoding: data, as: UTF8.self), environment: environment, source: path)
+            return try KafkaSecurity(
+                properties: String(decoding: data, as: UTF8.self), environment: environment, source: path)
         } catch {
             throw ValidationError("EMPMON_KAFKA_PROPERTIES: \(error)")
         }
@@ -75,6 +82,7 @@ extension Empmon {
     /// The scale of the count targets from `EMPMON_TARGET_SCALE` (the demo's simulated city is a thousandth of the
     /// real one), else 1; a command's `--target-scale` comes first.
     static var environmentTargetScale: Double {
-        ProcessInfo.processInfo.environment["EMPMON_TARGET_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+        ProcessInfo.processInfo.environment["EMPMON_TARGET_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+            ?? 1
     }
 }

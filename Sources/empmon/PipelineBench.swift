@@ -14,7 +14,8 @@ import Wire
 extension BenchCommand {
     struct Pipeline: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The processor end to end beside librdkafka's bare consumer and the naive one-upsert-per-record way.",
+            abstract:
+                "The processor end to end beside librdkafka's bare consumer and the naive one-upsert-per-record way.",
             discussion: """
                 Runs on the dev stack, in a database of its own (empmon_bench, dropped and created anew). Produces \
                 --records signed person records (persons × months over every village), then measures (a) librdkafka's \
@@ -23,12 +24,18 @@ extension BenchCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Records to produce for the throughput runs (keep under ~200,000: the mock keeps ~5 MiB per partition).")
+        @Option(
+            help:
+                "Records to produce for the throughput runs (keep under ~200,000: the mock keeps ~5 MiB per partition)."
+        )
         var records = 60_000
         @Option(help: "Records for the naive run.") var naiveRecords = 2_000
         @Option(help: "Records per second in the steady stream.") var streamRate = 2_000
         @Option(help: "Seconds of steady stream.") var streamSeconds = 20
-        @Option(help: "Ledger rows written first, in months of 1.7 million persons from 2021-01 (history the runs must not pay for).")
+        @Option(
+            help:
+                "Ledger rows written first, in months of 1.7 million persons from 2021-01 (history the runs must not pay for)."
+        )
         var prefilledRows = 0
         @Option(help: "Write the figures as JSON to this file.") var json: String?
 
@@ -36,7 +43,9 @@ extension BenchCommand {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
             let home = DevHome.resolve(connection.home)
-            guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+            guard let dev = try home.loadSettings() else {
+                throw ValidationError("start the dev stack first: empmon dev up")
+            }
             let topology = try Empmon.topologyFiles().loadTopology()
             let clock = ContinuousClock()
             var results: [String: Double] = ["records": Double(records)]
@@ -52,13 +61,15 @@ extension BenchCommand {
                 // periods, so verify leaves them alone; they are there for the indexes and partitions to carry.
                 print("writing \(prefilledRows) ledger rows of earlier months …")
                 let filler = try await PostgresConnection.connect(url: url)
-                let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
+                let villages = PostgresArray(
+                    topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
                 let started = clock.now
                 var written = 0
                 var month = Period(year: 2021, month: 1) ?? .earliest
                 while written < prefilledRows {
                     let persons = min(1_700_000, prefilledRows - written)
-                    try await fillLedgerMonth("\(month)-01", persons: persons, variant: written / 1_700_000, villages: villages, on: filler)
+                    try await fillLedgerMonth(
+                        "\(month)-01", persons: persons, variant: written / 1_700_000, villages: villages, on: filler)
                     written += persons
                     month = month.next
                 }
@@ -71,10 +82,12 @@ extension BenchCommand {
             try await presetGroupOffsets(starts, group: group, database: database)
 
             // The records: persons × months, every village, signed as an agent signs.
-            var generator = BenchRecords(topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes)
+            var generator = BenchRecords(
+                topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes)
             let months = 3
             print("producing \(records) signed person records …")
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: dev.kafkaBootstrap), logger: quiet)
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(bootstrapServers: dev.kafkaBootstrap), logger: quiet)
             for index in 0..<records {
                 _ = try await producer.send(try generator.message(index: index, persons: records / months))
             }
@@ -82,7 +95,8 @@ extension BenchCommand {
             let lows = try await startOffsets(bootstrap: dev.kafkaBootstrap, logger: quiet)
             if let aged = starts.first(where: { (lows[$0.key] ?? 0) > $0.value }) {
                 throw ValidationError(
-                    "the mock cluster aged out messages of \(aged.key) (it keeps ~5 MiB per partition): use fewer --records")
+                    "the mock cluster aged out messages of \(aged.key) (it keeps ~5 MiB per partition): use fewer --records"
+                )
             }
 
             // (a) librdkafka's bare loop over the same messages.
@@ -90,7 +104,8 @@ extension BenchCommand {
             var rawCount = 0
             let rawTime = try clock.measure {
                 rawCount = try KafkaBaseline.countMessages(
-                    bootstrapServers: dev.kafkaBootstrap, starts: starts.filter { $0.key.topic == WireTopics.personStatus },
+                    bootstrapServers: dev.kafkaBootstrap,
+                    starts: starts.filter { $0.key.topic == WireTopics.personStatus },
                     expected: records, timeout: .seconds(300))
             }
             results["a_raw_consume_per_s"] = Double(rawCount) / rawTime.seconds
@@ -100,7 +115,8 @@ extension BenchCommand {
             resetPeakMemory()
             results["memory_before_processor_mib"] = currentMemoryMiB()
             let collector = BatchCollector()
-            var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
+            var configuration = ProcessorConfiguration(
+                kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
             configuration.group = group
             configuration.stopWhenCaughtUp = true
             configuration.onCommit = { collector.add($0) }
@@ -131,7 +147,8 @@ extension BenchCommand {
                 (0..<row.columns.count).map { row.text(at: $0).map { $0 as any PostgresEncodable } }
             }
             // The bench's own months only: prefilled history is not part of the batch.
-            let personRows = try await scratch.query("SELECT * FROM person_ledger WHERE period >= '2024-01-01'").map(cells)
+            let personRows = try await scratch.query("SELECT * FROM person_ledger WHERE period >= '2024-01-01'").map(
+                cells)
             let householdRows = try await scratch.query("SELECT * FROM household_members").map(cells)
             let copyTime = try await clock.measure {
                 _ = try await scratch.copyIn("COPY scratch_person_ledger FROM STDIN") { writer in
@@ -149,8 +166,12 @@ extension BenchCommand {
             // (c) The naive way: one autocommitted upsert per record, on a sample.
             print("(c) one upsert per record, \(naiveRecords) records …")
             let naive = try await PostgresConnection.connect(url: url)
-            try await naive.execute(script: "CREATE TABLE naive_ledger (LIKE person_ledger INCLUDING DEFAULTS, PRIMARY KEY (person_key, period))")
-            var sample = BenchRecords(topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes, seed: 99)
+            try await naive.execute(
+                script:
+                    "CREATE TABLE naive_ledger (LIKE person_ledger INCLUDING DEFAULTS, PRIMARY KEY (person_key, period))"
+            )
+            var sample = BenchRecords(
+                topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes, seed: 99)
             let naiveRecords = self.naiveRecords
             let naiveTime = try await clock.measure {
                 for index in 0..<naiveRecords {
@@ -163,9 +184,13 @@ extension BenchCommand {
                         ON CONFLICT (person_key, period) DO UPDATE SET status = excluded.status, record_id = excluded.record_id,
                             reported_at_ms = excluded.reported_at_ms
                         """,
-                        ["\(record.period)-01", record.personKey, record.recordID.text, record.unit.description, record.householdKey,
-                            record.birthYear, record.sex.rawValue, record.status.rawValue, record.registeredUnemployed, record.assisted,
-                            record.trained, record.reportedAtMilliseconds, record.agentID])
+                        [
+                            "\(record.period)-01", record.personKey, record.recordID.text, record.unit.description,
+                            record.householdKey,
+                            record.birthYear, record.sex.rawValue, record.status.rawValue, record.registeredUnemployed,
+                            record.assisted,
+                            record.trained, record.reportedAtMilliseconds, record.agentID,
+                        ])
                 }
             }
             results["c_naive_per_s"] = Double(naiveRecords) / naiveTime.seconds
@@ -189,11 +214,14 @@ extension BenchCommand {
                 for index in 0..<streamed {
                     let due = started.advanced(by: .seconds(Double(index) / Double(streamRate)))
                     if clock.now < due { try await Task.sleep(until: due) }
-                    _ = try await producer.send(try generator.message(index: records + 1 + index, persons: records / months))
+                    _ = try await producer.send(
+                        try generator.message(index: records + 1 + index, persons: records / months))
                 }
                 try await producer.flush(timeout: .seconds(60))
                 let deadline = clock.now.advanced(by: .seconds(60))
-                while streamCollector.count < streamed, clock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                while streamCollector.count < streamed, clock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
                 group.cancelAll()
                 try await group.waitForAll()
             }
@@ -215,18 +243,36 @@ extension BenchCommand {
 
             let rate = { (key: String) in String(format: "%10.0f /s", results[key] ?? 0) }
             print("")
-            print("Pipeline (dev stack: mock Kafka 3 brokers × 12 partitions, PostgreSQL \(url.contains("127.0.0.1") ? "on loopback" : ""))")
-            if let rows = results["prefilled_rows"] { print(String(format: "  (the ledger held %.0f rows of earlier months before the runs)", rows)) }
+            print(
+                "Pipeline (dev stack: mock Kafka 3 brokers × 12 partitions, PostgreSQL \(url.contains("127.0.0.1") ? "on loopback" : ""))"
+            )
+            if let rows = results["prefilled_rows"] {
+                print(String(format: "  (the ledger held %.0f rows of earlier months before the runs)", rows))
+            }
             print("  (a) librdkafka bare consume       \(rate("a_raw_consume_per_s"))   (raw limit)")
-            print("  (b) processor, topic → indicators \(rate("b_processor_per_s"))   \(Int(results["b_batches"] ?? 0)) batches, p50 \(Int(results["b_batch_p50_ms"] ?? 0)) ms")
+            print(
+                "  (b) processor, topic → indicators \(rate("b_processor_per_s"))   \(Int(results["b_batches"] ?? 0)) batches, p50 \(Int(results["b_batch_p50_ms"] ?? 0)) ms"
+            )
             print("  (c) one upsert per record (naive) \(rate("c_naive_per_s"))")
-            print("  (d) COPY of its own ledger rows   \(rate("d_ledger_copy_per_s"))   (storage limit; \(Int(results["d_ledger_rows"] ?? 0)) ledger + \(Int(results["d_household_rows"] ?? 0)) household rows)")
-            print(String(format: "  b/a %.2f   b/c %.0f   b/d %.2f (target ≥ 0.5)", results["b_over_a"] ?? 0, results["b_over_c"] ?? 0, results["b_over_d"] ?? 0))
-            print(String(format: "  processor peak memory %.0f MiB (%.0f MiB before it started)",
-                results["processor_peak_memory_mib"] ?? 0, results["memory_before_processor_mib"] ?? 0))
-            print(String(format: "  freshness at %d records/s: p50 %.2f s, p99 %.2f s (target p99 ≤ 5 s) over %.0f records",
-                streamRate, results["freshness_p50_s"] ?? 0, results["freshness_p99_s"] ?? 0, results["freshness_records"] ?? 0))
-            print("  verify: \(outcome.differences.isEmpty ? "stored indicators equal the recomputation" : "\(outcome.differences.count) DIFFERENCES")")
+            print(
+                "  (d) COPY of its own ledger rows   \(rate("d_ledger_copy_per_s"))   (storage limit; \(Int(results["d_ledger_rows"] ?? 0)) ledger + \(Int(results["d_household_rows"] ?? 0)) household rows)"
+            )
+            print(
+                String(
+                    format: "  b/a %.2f   b/c %.0f   b/d %.2f (target ≥ 0.5)", results["b_over_a"] ?? 0,
+                    results["b_over_c"] ?? 0, results["b_over_d"] ?? 0))
+            print(
+                String(
+                    format: "  processor peak memory %.0f MiB (%.0f MiB before it started)",
+                    results["processor_peak_memory_mib"] ?? 0, results["memory_before_processor_mib"] ?? 0))
+            print(
+                String(
+                    format: "  freshness at %d records/s: p50 %.2f s, p99 %.2f s (target p99 ≤ 5 s) over %.0f records",
+                    streamRate, results["freshness_p50_s"] ?? 0, results["freshness_p99_s"] ?? 0,
+                    results["freshness_records"] ?? 0))
+            print(
+                "  verify: \(outcome.differences.isEmpty ? "stored indicators equal the recomputation" : "\(outcome.differences.count) DIFFERENCES")"
+            )
             if let json {
                 let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
                 try data.write(to: URL(fileURLWithPath: json))
@@ -236,7 +282,8 @@ extension BenchCommand {
 
         private func startOffsets(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
             let consumer = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-bench-watermarks"), logger: logger)
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "empmon-bench-watermarks"), logger: logger)
             var lows: [KafkaTopicPartition: Int64] = [:]
             for partition in 0..<12 {
                 let key = KafkaTopicPartition(topic: WireTopics.personStatus, partition: Int32(partition))
@@ -251,7 +298,8 @@ extension BenchCommand {
 /// The end (high watermark) of every partition of the two record topics.
 func recordTopicEnds(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-watermarks"), logger: logger)
+        configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-watermarks"),
+        logger: logger)
     var ends: [KafkaTopicPartition: Int64] = [:]
     for topic in try Empmon.topologyFiles().loadTopics().topics
     where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
@@ -290,10 +338,13 @@ struct BenchRecords {
         var record = PersonStatusRecord(
             recordID: RecordID.random(using: &generator), unit: villages[(person * 7919) % villages.count],
             period: Period(year: 2024, month: 1)!.advanced(by: month), personKey: Self.key("p", seed, person),
-            householdKey: Self.key("h", seed, person / 3), birthYear: 1960 + person % 40, sex: person % 2 == 0 ? .male : .female,
-            status: status, employmentForm: status == .employed ? .employee : nil, workLocation: status == .employed ? .local : nil,
+            householdKey: Self.key("h", seed, person / 3), birthYear: 1960 + person % 40,
+            sex: person % 2 == 0 ? .male : .female,
+            status: status, employmentForm: status == .employed ? .employee : nil,
+            workLocation: status == .employed ? .local : nil,
             registeredUnemployed: status == .unemployed && roll % 2 == 0, groups: person % 4 == 0 ? [.ruralLabour] : [],
-            trained: roll % 10 == 0, reportedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), agentID: agentID)
+            trained: roll % 10 == 0, reportedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
+            agentID: agentID)
         signer.sign(&record)
         return record
     }
@@ -302,8 +353,10 @@ struct BenchRecords {
         let record = record(index: index, persons: persons)
         return KafkaProducerMessage(
             topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
-            headers: [KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agentID),
-                KafkaHeader(key: "empmon.record", string: record.recordID.text)])
+            headers: [
+                KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agentID),
+                KafkaHeader(key: "empmon.record", string: record.recordID.text),
+            ])
     }
 
     static func key(_ kind: String, _ seed: Int, _ number: Int) -> String {

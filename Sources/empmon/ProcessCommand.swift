@@ -16,7 +16,8 @@ import UnixSignals
 struct ProcessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "process",
-        abstract: "Run a city stream processor: records from Kafka into the ledger and the four-tier indicators, exactly once.",
+        abstract:
+            "Run a city stream processor: records from Kafka into the ledger and the four-tier indicators, exactly once.",
         discussion: """
             Several processors with the same --group share the partitions. SIGTERM or Ctrl-C commits the batch in \
             hand and leaves the group. Operational numbers are served in Prometheus format at /metrics.
@@ -28,11 +29,16 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a batch waits to fill before it is committed anyway.") var lingerMs = 200
     @Option(help: "Port for /metrics and /health (0: none).") var metricsPort = 9464
     @Option(help: "Address the metrics port listens on.") var metricsHost = "127.0.0.1"
-    @Option(help: "Client id (shows in PostgreSQL's application_name and the broker's logs).") var clientID = "empmon-processor"
+    @Option(help: "Client id (shows in PostgreSQL's application_name and the broker's logs).") var clientID =
+        "empmon-processor"
     @Flag(help: "Exit once everything assigned to this processor is committed.") var stopWhenCaughtUp = false
-    @Option(help: "Alert rules evaluated after each commit for the units it touched (default: Topology/alerts.yaml; 'none': no alerts).")
+    @Option(
+        help:
+            "Alert rules evaluated after each commit for the units it touched (default: Topology/alerts.yaml; 'none': no alerts)."
+    )
     var alertRules: String?
-    @Option(help: "Scale of the count targets for target-at-risk rules; default $EMPMON_TARGET_SCALE or 1.") var targetScale: Double?
+    @Option(help: "Scale of the count targets for target-at-risk rules; default $EMPMON_TARGET_SCALE or 1.")
+    var targetScale: Double?
 
     func validate() throws {
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
@@ -44,7 +50,8 @@ struct ProcessCommand: AsyncParsableCommand {
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let topology = try Empmon.topologyFiles().loadTopology()
-        var configuration = ProcessorConfiguration(kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
+        var configuration = ProcessorConfiguration(
+            kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.batchSize = batchSize
         configuration.linger = .milliseconds(lingerMs)
@@ -58,9 +65,13 @@ struct ProcessCommand: AsyncParsableCommand {
             let rules = try AlertSetup.rules(alertRules, files: files)
             let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
             let alerts = AlertService(
-                engine: AlertEngine(database: database, topology: topology, configuration: rules, targets: try AlertSetup.targets(files: files, scale: targetScale),
+                engine: AlertEngine(
+                    database: database, topology: topology, configuration: rules,
+                    targets: try AlertSetup.targets(files: files, scale: targetScale),
                     logger: Empmon.logger("empmon.alerts")),
-                dispatcher: AlertDispatcher(database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: Empmon.logger("empmon.alerts")),
+                dispatcher: AlertDispatcher(
+                    database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap),
+                    logger: Empmon.logger("empmon.alerts")),
                 logger: Empmon.logger("empmon.alerts"))
             configuration.onCommit = { report in alerts.touch(report.touchedUnits) }
             services.append(.init(service: alerts))
@@ -74,15 +85,19 @@ struct ProcessCommand: AsyncParsableCommand {
             var serverLogger = logger
             serverLogger.logLevel = .warning
             let server = Application(
-                router: router, configuration: .init(address: .hostname(metricsHost, port: metricsPort)), logger: serverLogger)
+                router: router, configuration: .init(address: .hostname(metricsHost, port: metricsPort)),
+                logger: serverLogger)
             services.append(.init(service: server))
             logger.info("metrics at http://\(metricsHost):\(metricsPort)/metrics")
         }
         // Last in the list is shut down first: the processor commits and leaves before the metrics go away.
-        services.append(.init(service: processor, successTerminationBehavior: .gracefullyShutdownGroup,
-            failureTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(
+                service: processor, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
         let serviceGroup = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()
     }
 }
@@ -90,12 +105,17 @@ struct ProcessCommand: AsyncParsableCommand {
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Recompute every indicator from the ledger from scratch and compare with the stored ones; exit 1 on any difference.")
+        abstract:
+            "Recompute every indicator from the ledger from scratch and compare with the stored ones; exit 1 on any difference."
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Only this month (YYYY-MM); repeatable. Default: every month with data.") var period: [String] = []
     @Option(help: "Differences to print at most.") var limit = 50
-    @Flag(help: "Also reconcile the ledger with the agents' control totals: name every unit-month that lacks records its agent delivered, or whose manifest never arrived.")
+    @Flag(
+        help:
+            "Also reconcile the ledger with the agents' control totals: name every unit-month that lacks records its agent delivered, or whose manifest never arrived."
+    )
     var manifests = false
 
     func run() async throws {
@@ -103,7 +123,8 @@ struct VerifyCommand: AsyncParsableCommand {
             guard let value = Period(text) else { throw ValidationError("--period '\(text)' is not YYYY-MM") }
             return value
         }
-        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let topology = try Empmon.topologyFiles().loadTopology()
         let verifier = IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL)
         let outcome = try await verifier.verify(periods: periods.isEmpty ? nil : periods) { period in
@@ -111,11 +132,17 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         for difference in outcome.differences.prefix(limit) { print(difference) }
         if outcome.differences.count > limit { print("… and \(outcome.differences.count - limit) more") }
-        let months = outcome.periods.isEmpty ? "no months" : "\(outcome.periods.first!)…\(outcome.periods.last!) (\(outcome.periods.count) months)"
+        let months =
+            outcome.periods.isEmpty
+            ? "no months" : "\(outcome.periods.first!)…\(outcome.periods.last!) (\(outcome.periods.count) months)"
         if outcome.differences.isEmpty {
-            print("verified: \(outcome.valuesCompared) indicator values over \(months) equal the recomputation from the ledger")
+            print(
+                "verified: \(outcome.valuesCompared) indicator values over \(months) equal the recomputation from the ledger"
+            )
         } else {
-            print("\(outcome.differences.count) of \(outcome.valuesCompared) indicator values over \(months) differ from the recomputation")
+            print(
+                "\(outcome.differences.count) of \(outcome.valuesCompared) indicator values over \(months) differ from the recomputation"
+            )
         }
         var disagreements = 0
         if manifests {
@@ -125,9 +152,11 @@ struct VerifyCommand: AsyncParsableCommand {
             for finding in findings.prefix(limit) { print(finding) }
             if findings.count > limit { print("… and \(findings.count - limit) more") }
             let missing = findings.reduce(0) { $0 + $1.missing }
-            print(findings.isEmpty
-                ? "control totals: every unit-month's ledger holds exactly the records its agent's latest manifest declares"
-                : "control totals: \(findings.count) unit-months disagree with their agents' manifests; \(missing) delivered records are missing from the ledger")
+            print(
+                findings.isEmpty
+                    ? "control totals: every unit-month's ledger holds exactly the records its agent's latest manifest declares"
+                    : "control totals: \(findings.count) unit-months disagree with their agents' manifests; \(missing) delivered records are missing from the ledger"
+            )
         }
         if !outcome.differences.isEmpty || disagreements > 0 { throw ExitCode(1) }
     }
@@ -147,14 +176,18 @@ struct IndicatorsCommand: AsyncParsableCommand {
         guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
         let topology = try Empmon.topologyFiles().loadTopology()
         let division = try resolveUnit(unit, in: topology)
-        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let counts = try await StoredIndicators(database: PostgresClient(url: settings.postgresURL, maxConnections: 1))
             .counts(unit: division.code, period: month)
         if format == "json" {
             var object: [String: Double] = [:]
             for indicator in IndicatorCatalogue.all {
-                if indicator.unit == .count { object[indicator.id.rawValue] = Double(counts[indicator.id] ?? 0) }
-                else if let rate = IndicatorCatalogue.rate(indicator, in: counts) { object[indicator.id.rawValue] = rate }
+                if indicator.unit == .count {
+                    object[indicator.id.rawValue] = Double(counts[indicator.id] ?? 0)
+                } else if let rate = IndicatorCatalogue.rate(indicator, in: counts) {
+                    object[indicator.id.rawValue] = rate
+                }
             }
             struct Output: Encodable {
                 let unit: String
@@ -164,7 +197,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let output = Output(unit: division.code.description, name: division.name, period: month.description, indicators: object)
+            let output = Output(
+                unit: division.code.description, name: division.name, period: month.description, indicators: object)
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
@@ -177,12 +211,15 @@ struct IndicatorsCommand: AsyncParsableCommand {
             } else {
                 value = IndicatorCatalogue.rate(indicator, in: counts).map { String(format: "%.1f%%", $0 * 100) } ?? "—"
             }
-            print("  " + indicator.id.rawValue.padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                + value.leftAligned(10) + "  " + indicator.chineseName)
+            print(
+                "  " + indicator.id.rawValue.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                    + value.leftAligned(10) + "  " + indicator.chineseName)
         }
     }
 }
 
 extension String {
-    func leftAligned(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftAligned(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

@@ -10,7 +10,8 @@ import TopologyFiles
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write the month's situation report (就业形势分析) as one HTML page with inline SVG charts, ready to print.")
+        abstract: "Write the month's situation report (就业形势分析) as one HTML page with inline SVG charts, ready to print."
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Month, YYYY-MM (default: the latest month with reports).") var period: String?
@@ -20,7 +21,8 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let files = try Empmon.topologyFiles()
         let topology = try files.loadTopology()
-        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
         let month: Period
         if let period {
@@ -32,9 +34,13 @@ struct ReportCommand: AsyncParsableCommand {
             }
             month = latest
         }
-        let report = try await ReportBuilder(database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale))
-            .build(period: month)
+        let report = try await ReportBuilder(
+            database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale)
+        )
+        .build(period: month)
         try writeOutput(ReportHTML.render(report), to: out)
-        print("wrote \(out): \(topology.city.name)就业形势分析 \(month) (\(report.counties.rows.count) counties, \(report.alerts.count) firing alerts)")
+        print(
+            "wrote \(out): \(topology.city.name)就业形势分析 \(month) (\(report.counties.rows.count) counties, \(report.alerts.count) firing alerts)"
+        )
     }
 }

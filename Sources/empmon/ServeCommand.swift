@@ -12,7 +12,9 @@ import TopologyFiles
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API: situation, series, forecasts, targets, completeness, alerts, rejections; bearer tokens scoped to a subtree.")
+        abstract:
+            "Serve the HTTP API: situation, series, forecasts, targets, completeness, alerts, rejections; bearer tokens scoped to a subtree."
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -25,12 +27,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let files = try Empmon.topologyFiles()
-        let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 8)
         let logger = Empmon.logger("empmon.serve")
         let server = APIServer(
-            database: database, topology: try files.loadTopology(), targets: try AlertSetup.targets(files: files, scale: targetScale), logger: logger)
-        let app = Application(router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
+            database: database, topology: try files.loadTopology(),
+            targets: try AlertSetup.targets(files: files, scale: targetScale), logger: logger)
+        let app = Application(
+            router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         logger.info("API at http://\(host):\(port)/api/v1/openapi.json")
         try await app.runService()
     }
@@ -42,20 +47,29 @@ struct TokenCommand: AsyncParsableCommand {
         subcommands: [Create.self, Revoke.self, List.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and stored only as a hash.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; it is printed once and stored only as a hash.")
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "The unit whose subtree the token reads (12-digit code or exact name).") var scope: String
         @Option(help: "analyst or viewer (viewers cannot read rejections).") var role = "viewer"
         @Option(help: "Who holds it, for the list.") var name = ""
 
         func run() async throws {
-            guard let parsed = APIAccess.Role(rawValue: role) else { throw ValidationError("--role must be analyst or viewer") }
+            guard let parsed = APIAccess.Role(rawValue: role) else {
+                throw ValidationError("--role must be analyst or viewer")
+            }
             let topology = try Empmon.topologyFiles().loadTopology()
             let unit = try resolveUnit(scope, in: topology)
-            let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
-            let created = try await APITokens(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
-                .create(scope: unit.code, role: parsed, name: name)
-            FileHandle.standardError.write(Data("token \(created.id): \(parsed.rawValue) of \(unit.name) \(unit.code) and below; shown once:\n".utf8))
+            let settings = try ConnectionSettings.resolve(
+                postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+            let created = try await APITokens(
+                database: try PostgresClient(url: settings.postgresURL, maxConnections: 1)
+            )
+            .create(scope: unit.code, role: parsed, name: name)
+            FileHandle.standardError.write(
+                Data(
+                    "token \(created.id): \(parsed.rawValue) of \(unit.name) \(unit.code) and below; shown once:\n".utf8
+                ))
             print(created.token)
         }
     }
@@ -66,8 +80,11 @@ struct TokenCommand: AsyncParsableCommand {
         @Argument(help: "Token id (from `empmon token list`).") var id: Int64
 
         func run() async throws {
-            let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
-            let revoked = try await APITokens(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1)).revoke(id: id)
+            let settings = try ConnectionSettings.resolve(
+                postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+            let revoked = try await APITokens(
+                database: try PostgresClient(url: settings.postgresURL, maxConnections: 1)
+            ).revoke(id: id)
             guard revoked else { throw ValidationError("no active token \(id)") }
             print("revoked token \(id)")
         }
@@ -78,11 +95,19 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let settings = try ConnectionSettings.resolve(postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
-            let tokens = try await APITokens(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1)).list()
-            print(Table.render(header: ["id", "scope", "role", "name", "created", "last used", "revoked"], rows: tokens.map {
-                [String($0.id), $0.scope, $0.role, $0.name, $0.createdAt, $0.lastUsedAt ?? "–", $0.revokedAt ?? "–"]
-            }))
+            let settings = try ConnectionSettings.resolve(
+                postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
+            let tokens = try await APITokens(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+                .list()
+            print(
+                Table.render(
+                    header: ["id", "scope", "role", "name", "created", "last used", "revoked"],
+                    rows: tokens.map {
+                        [
+                            String($0.id), $0.scope, $0.role, $0.name, $0.createdAt, $0.lastUsedAt ?? "–",
+                            $0.revokedAt ?? "–",
+                        ]
+                    }))
         }
     }
 }

@@ -10,7 +10,8 @@ import TopologyFiles
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Simulate Changzhi's labour force month by month: ledgers per village, activity reports, ground truth.")
+        abstract:
+            "Simulate Changzhi's labour force month by month: ledgers per village, activity reports, ground truth.")
 
     @Option(help: "Months to simulate.") var months = 12
     @Option(help: "1.0 ≈ the city's ~1.7 million labour force.") var scale = 0.001
@@ -26,19 +27,28 @@ struct SimulateCommand: AsyncParsableCommand {
             output folder and pending.csv, not to the agents. Default: every report has arrived.
             """)
     var endsOnDay: Int?
-    @Option(help: "Only these counties (12-digit codes, comma-separated); default: the whole city.") var counties: String?
+    @Option(help: "Only these counties (12-digit codes, comma-separated); default: the whole city.") var counties:
+        String?
     @Option(help: "Output folder (ground truth and schedule; with --publish, no ledgers are written).") var out: String?
-    @Flag(help: "Write nothing: print the simulated year against the plan's targets, and fail if a row is outside its band.")
+    @Flag(
+        help:
+            "Write nothing: print the simulated year against the plan's targets, and fail if a row is outside its band."
+    )
     var calibration = false
-    @Flag(help: "Send every ledger and report through the agent code path instead of writing files.") var publish = false
-    @Option(help: "With --publish: the home of an agent enrolled for the city (140400000000), set up with `empmon agent init`.")
+    @Flag(help: "Send every ledger and report through the agent code path instead of writing files.") var publish =
+        false
+    @Option(
+        help:
+            "With --publish: the home of an agent enrolled for the city (140400000000), set up with `empmon agent init`."
+    )
     var agentHome: String?
 
     func run() async throws {
         guard let first = Period(start) else { throw ValidationError("--start must be YYYY-MM") }
         guard months >= 1, months <= 120 else { throw ValidationError("--months must be 1 to 120") }
         guard scale > 0, scale <= 2 else { throw ValidationError("--scale must be above 0 and at most 2") }
-        for (name, share) in [("--malformed", malformed), ("--late", late), ("--corrections", corrections)] where !(0...1).contains(share) {
+        for (name, share) in [("--malformed", malformed), ("--late", late), ("--corrections", corrections)]
+        where !(0...1).contains(share) {
             throw ValidationError("\(name) is a share from 0 to 1")
         }
         var options = SimulationOptions()
@@ -49,11 +59,15 @@ struct SimulateCommand: AsyncParsableCommand {
         options.malformedShare = malformed
         options.lateShare = late
         options.correctionShare = corrections
-        if let endsOnDay, !(1...31).contains(endsOnDay) { throw ValidationError("--ends-on-day must be a day of the month, 1 to 31") }
+        if let endsOnDay, !(1...31).contains(endsOnDay) {
+            throw ValidationError("--ends-on-day must be a day of the month, 1 to 31")
+        }
         options.endsOnDay = endsOnDay
         let topology = try Empmon.topologyFiles().loadTopology()
         for text in (counties ?? "").split(separator: ",") {
-            guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county, topology.contains(code) else {
+            guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county,
+                topology.contains(code)
+            else {
                 throw ValidationError("--counties: '\(text)' is not a county of \(topology.city.name)")
             }
             options.counties.insert(code)
@@ -70,22 +84,29 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let workspace = try AgentWorkspace(home: Empmon.agentHome(agentHome), durable: false)
         guard workspace.credentials.unit == topology.city.code else {
-            throw ValidationError("--publish needs an agent enrolled for the city \(topology.city.code), not \(workspace.credentials.unit)")
+            throw ValidationError(
+                "--publish needs an agent enrolled for the city \(topology.city.code), not \(workspace.credentials.unit)"
+            )
         }
         var logger = Empmon.logger("empmon.simulate")
         logger.logLevel = .critical
         var spooled = 0
         var rejected = 0
         // Everything is spooled first (in submission order, late months late), then delivered in one flush.
-        try SimulationRun.run(topology: topology, options: options, out: out, progress: { print($0) }) { file in
-            let report = try submitSimulated(file, through: workspace, topology: topology)
-            spooled += report.spooled
-            rejected += Set(report.errors.map(\.line)).count
-        }
+        try SimulationRun.run(
+            topology: topology, options: options, out: out, progress: { print($0) },
+            deliver: { file in
+                let report = try submitSimulated(file, through: workspace, topology: topology)
+                spooled += report.spooled
+                rejected += Set(report.errors.map(\.line)).count
+            })
         try workspace.spool.sync()
         print("spooled \(spooled) records through the agent (\(rejected) rows refused); delivering …")
-        let (pending, outcome) = try await workspace.flush(timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: logger)
-        print("delivered \(outcome.delivered) of \(pending)" + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
+        let (pending, outcome) = try await workspace.flush(
+            timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: logger)
+        print(
+            "delivered \(outcome.delivered) of \(pending)"
+                + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
         print("wrote \(out)/schedule.csv, \(out)/ground-truth.csv")
         if outcome.failed > 0 { throw ExitCode(2) }
     }
@@ -93,26 +114,40 @@ struct SimulateCommand: AsyncParsableCommand {
     func printCalibration(topology: Topology, options: SimulationOptions) throws {
         let targets = try Empmon.topologyFiles().loadTargets().targets
         let result = SimulationCalibration.measure(topology: topology, options: options, targets: targets)
-        let scope = options.counties.isEmpty ? "the whole city" : "counties \(options.counties.sorted().map(\.description).joined(separator: ","))"
-        print("Simulated \(options.months) months from \(options.start), scale \(options.scale), seed \(options.seed), \(scope)")
+        let scope =
+            options.counties.isEmpty
+            ? "the whole city" : "counties \(options.counties.sorted().map(\.description).joined(separator: ","))"
+        print(
+            "Simulated \(options.months) months from \(options.start), scale \(options.scale), seed \(options.seed), \(scope)"
+        )
         print("(flows summed over the months, stocks and rates in the last; counts judged at target × scale ± 15%)")
         func show(_ value: Double, _ measure: SimulationCalibration.Measure) -> String {
             measure == .rate ? String(format: "%.1f%%", value * 100) : String(format: "%.0f", value)
         }
-        var table: [[String]] = [["indicator", "name", "measure", "simulated", "target × scale", "band", "ratio", "verdict"]]
+        var table: [[String]] = [
+            ["indicator", "name", "measure", "simulated", "target × scale", "band", "ratio", "verdict"]
+        ]
         for row in result.rows {
             let band = row.band.map { "\(show($0.lowerBound, row.measure))–\(show($0.upperBound, row.measure))" } ?? "—"
-            let ratio = row.target.flatMap { $0 > 0 && row.measure != .rate ? String(format: "%.2f", row.simulated / $0) : nil } ?? ""
+            let ratio =
+                row.target.flatMap { $0 > 0 && row.measure != .rate ? String(format: "%.2f", row.simulated / $0) : nil }
+                ?? ""
             let verdict = row.withinBand.map { $0 ? "ok" : "OUT" } ?? "not judged: \(row.unjudged ?? "")"
-            table.append([row.indicator, row.name, row.measure.rawValue, show(row.simulated, row.measure),
-                row.target.map { show($0, row.measure) } ?? "", band, ratio, verdict])
+            table.append([
+                row.indicator, row.name, row.measure.rawValue, show(row.simulated, row.measure),
+                row.target.map { show($0, row.measure) } ?? "", band, ratio, verdict,
+            ])
         }
         let widths = table[0].indices.map { column in table.map { $0[column].count }.max() ?? 0 }
         for line in table {
-            print(line.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                line.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "))
         }
         if !result.failures.isEmpty {
-            print("\(result.failures.count) rows outside their band: \(result.failures.map(\.indicator).joined(separator: ", "))")
+            print(
+                "\(result.failures.count) rows outside their band: \(result.failures.map(\.indicator).joined(separator: ", "))"
+            )
             throw ExitCode(1)
         }
     }

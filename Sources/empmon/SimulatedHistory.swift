@@ -22,8 +22,11 @@ struct SimulatedHistory {
             let month = simulation.emitMonth(pseudonymizer: pseudonymizer, personKeys: &personKeys)
             var persons: [Period: [String: PersonStatusRecord]] = [month.period: month.acceptedRecords]
             if let previous { persons[previous.period] = previous.acceptedRecords }
-            let table = computation.compute(persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
-            for (unit, unitCounts) in table[month.period] ?? [:] { counts[unit, default: [:]][month.period] = unitCounts }
+            let table = computation.compute(
+                persons: persons, activity: [month.period: month.activityReports], periods: [month.period])
+            for (unit, unitCounts) in table[month.period] ?? [:] {
+                counts[unit, default: [:]][month.period] = unitCounts
+            }
             previous = month
         }
         self.counts = counts

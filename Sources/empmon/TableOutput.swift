@@ -10,13 +10,14 @@ enum Table {
                 let pad = String(repeating: " ", count: widths[column] - width(of: cell))
                 return column == 0 ? cell + pad : pad + cell
             }.joined(separator: "  ")
-            return index == 0 ? line + "\n" + widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ") : line
+            return index == 0
+                ? line + "\n" + widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ") : line
         }.joined(separator: "\n")
     }
 
     static func width(of text: String) -> Int {
-        text.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && ($1.properties.isIdeographic || (0x3000...0xFFEF).contains($1.value)) ? 2 : 1) }
+        text.unicodeScalars.reduce(0) {
+            $0 + ($1.value >= 0x1100 && ($1.properties.isIdeographic || (0x3000...0xFFEF).contains($1.value)) ? 2 : 1)
+        }
     }
 }
-
-

@@ -51,8 +51,13 @@ struct TopologyCommand: AsyncParsableCommand {
             let topics = try files.loadTopics()
             let targets = try files.loadTargets()
             print("divisions  \(files.directory)/changzhi-divisions.csv: consistent")
-            for tier in Tier.allCases { print("  \(tier.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(topology.count(of: tier))") }
-            print("topics     \(topics.topics.count): " + topics.topics.map { "\($0.name) (\($0.partitions))" }.joined(separator: ", "))
+            for tier in Tier.allCases {
+                print(
+                    "  \(tier.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(topology.count(of: tier))")
+            }
+            print(
+                "topics     \(topics.topics.count): "
+                    + topics.topics.map { "\($0.name) (\($0.partitions))" }.joined(separator: ", "))
             print("targets    \(targets.targets.count) indicators for \(targets.year), unit \(targets.unit)")
         }
     }
@@ -67,11 +72,14 @@ struct TopologyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL ?? "", kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
+                postgresURL: connection.postgresURL ?? "", kafkaBootstrap: connection.kafkaBootstrap,
+                home: connection.home)
             let dev = try? DevHome.resolve(connection.home).loadSettings()
             let failures = try await applyTopics(
-                bootstrap: settings.kafkaBootstrap, dev: dev.flatMap { $0.kafkaBootstrap == settings.kafkaBootstrap ? $0 : nil },
-                replicationFactor: replicationFactor) { print($0) }
+                bootstrap: settings.kafkaBootstrap,
+                dev: dev.flatMap { $0.kafkaBootstrap == settings.kafkaBootstrap ? $0 : nil },
+                replicationFactor: replicationFactor
+            ) { print($0) }
             if failures > 0 { throw ExitCode(1) }
         }
     }
@@ -105,25 +113,30 @@ func applyTopics(
     var logger = Empmon.logger("empmon.topology")
     logger.logLevel = .critical
     let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
-    let existing = Dictionary(uniqueKeysWithValues: try await admin.listTopics().filter { $0.error == nil }.map { ($0.name, $0) })
+    let existing = Dictionary(
+        uniqueKeysWithValues: try await admin.listTopics().filter { $0.error == nil }.map { ($0.name, $0) })
     let replication = replicationFactor ?? (dev != nil ? 1 : definitions.production.replicationFactor)
     var failures = 0
     for topic in definitions.topics {
         if let present = existing[topic.name] {
-            let note = present.partitions.count == Int(topic.partitions)
+            let note =
+                present.partitions.count == Int(topic.partitions)
                 ? "" : " — has \(present.partitions.count) partitions, definition says \(topic.partitions)"
             report("exists   \(topic.name)\(note)")
             continue
         }
         if let dev {
-            try MockKafkaControl.send("create-topic \(topic.name) \(topic.partitions) \(replication)", socketPath: dev.kafka.controlSocket)
+            try MockKafkaControl.send(
+                "create-topic \(topic.name) \(topic.partitions) \(replication)", socketPath: dev.kafka.controlSocket)
             report("created  \(topic.name) (\(topic.partitions) partitions, dev mock cluster)")
             continue
         }
         var configs = topic.configs
-        configs["min.insync.replicas"] = configs["min.insync.replicas"] ?? String(definitions.production.minInsyncReplicas)
+        configs["min.insync.replicas"] =
+            configs["min.insync.replicas"] ?? String(definitions.production.minInsyncReplicas)
         let outcome = try await admin.createTopics([
-            KafkaNewTopic(name: topic.name, partitions: topic.partitions, replicationFactor: replication, configs: configs)
+            KafkaNewTopic(
+                name: topic.name, partitions: topic.partitions, replicationFactor: replication, configs: configs)
         ])
         switch outcome[topic.name] {
         case .created: report("created  \(topic.name) (\(topic.partitions) partitions, replication \(replication))")

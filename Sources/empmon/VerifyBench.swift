@@ -14,7 +14,9 @@ import TopologyFiles
 /// indicators, so every recomputed count shows as a difference: the figures here are time and memory.
 struct VerifyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "verify on two months of a city-sized ledger: seconds and peak memory, beside one bare read of the rows.")
+        commandName: "verify",
+        abstract:
+            "verify on two months of a city-sized ledger: seconds and peak memory, beside one bare read of the rows.")
 
     @Option(help: "Persons per month (the city's labour force is ~1.7 million).") var persons = 1_700_000
     @Option(help: "Write the figures as JSON to this file.") var json: String?
@@ -22,7 +24,9 @@ struct VerifyBench: AsyncParsableCommand {
 
     func run() async throws {
         let home = DevHome.resolve(connection.home)
-        guard let dev = try home.loadSettings() else { throw ValidationError("start the dev stack first: empmon dev up") }
+        guard let dev = try home.loadSettings() else {
+            throw ValidationError("start the dev stack first: empmon dev up")
+        }
         guard persons > 0 else { throw ValidationError("--persons must be positive") }
         let topology = try Empmon.topologyFiles().loadTopology()
         let url = try await freshBenchDatabase("empmon_bench_verify", devURL: dev.postgresURL)
@@ -46,7 +50,9 @@ struct VerifyBench: AsyncParsableCommand {
         print("raw limit: reading the rows once …")
         let rows = Atomic<Int>(0)
         let read = try await clock.measure {
-            try await database.forEachRow("SELECT * FROM person_ledger WHERE period = ANY($1::date[])", [PostgresArray(months)]) { _ in
+            try await database.forEachRow(
+                "SELECT * FROM person_ledger WHERE period = ANY($1::date[])", [PostgresArray(months)]
+            ) { _ in
                 rows.wrappingAdd(1, ordering: .relaxed)
             }
         }
@@ -63,13 +69,23 @@ struct VerifyBench: AsyncParsableCommand {
         results["verify_rows_per_s"] = Double(persons * months.count) / verify.seconds
         results["verify_peak_memory_mib"] = peakMemoryMiB()
         results["values_compared"] = Double(compared)
-        try await PostgresConnection.connect(url: dev.postgresURL).query("DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
+        try await PostgresConnection.connect(url: dev.postgresURL).query(
+            "DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
 
         print("")
-        print(String(format: "ledger: %d persons × %d months, written in %.0f s", persons, months.count, results["fill_s"] ?? 0))
+        print(
+            String(
+                format: "ledger: %d persons × %d months, written in %.0f s", persons, months.count,
+                results["fill_s"] ?? 0))
         print(String(format: "  read once, row by row (raw limit)  %10.0f rows/s", results["raw_read_rows_per_s"] ?? 0))
-        print(String(format: "  verify                             %10.0f rows/s   %.1f s, %.0f values compared", results["verify_rows_per_s"] ?? 0, results["verify_s"] ?? 0, results["values_compared"] ?? 0))
-        print(String(format: "  verify peak memory (VmHWM)         %10.0f MiB (%.0f before it started; target ≤ 2 GiB)", results["verify_peak_memory_mib"] ?? 0, results["memory_before_verify_mib"] ?? 0))
+        print(
+            String(
+                format: "  verify                             %10.0f rows/s   %.1f s, %.0f values compared",
+                results["verify_rows_per_s"] ?? 0, results["verify_s"] ?? 0, results["values_compared"] ?? 0))
+        print(
+            String(
+                format: "  verify peak memory (VmHWM)         %10.0f MiB (%.0f before it started; target ≤ 2 GiB)",
+                results["verify_peak_memory_mib"] ?? 0, results["memory_before_verify_mib"] ?? 0))
         if let json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: json))

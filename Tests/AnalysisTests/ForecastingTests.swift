@@ -7,7 +7,8 @@ import Testing
 /// Draws a series from ETS(A,N,N) or ETS(A,A,A) with known parameters, written out independently of the
 /// library's recursions.
 private func simulateAdditive(
-    n: Int, alpha: Double, beta: Double, gamma: Double, sigma: Double, level: Double, slope: Double, season: [Double], seed: UInt64
+    n: Int, alpha: Double, beta: Double, gamma: Double, sigma: Double, level: Double, slope: Double, season: [Double],
+    seed: UInt64
 ) -> [Double] {
     var generator = SeededGenerator(seed: seed)
     var l = level
@@ -29,7 +30,8 @@ private func simulateAdditive(
 @Suite struct ETSTests {
     @Test func simpleExponentialSmoothingRecoversAlpha() throws {
         for (alpha, seed) in [(0.2, 11 as UInt64), (0.6, 12)] {
-            let y = simulateAdditive(n: 600, alpha: alpha, beta: 0, gamma: 0, sigma: 2, level: 100, slope: 0, season: [], seed: seed)
+            let y = simulateAdditive(
+                n: 600, alpha: alpha, beta: 0, gamma: 0, sigma: 2, level: 100, slope: 0, season: [], seed: seed)
             let model = try #require(ETSModel.fit(y, spec: ETSSpec(.additive, .none, .none)))
             #expect(abs(model.parameters.alpha - alpha) < 0.08, "α = \(alpha) estimated as \(model.parameters.alpha)")
             #expect(abs(model.sigma2.squareRoot() - 2) < 0.25)
@@ -38,7 +40,8 @@ private func simulateAdditive(
 
     @Test func holtWintersRecoversSmoothingAndSeason() throws {
         let season = (0..<12).map { 40 * sin(2 * Double.pi * Double($0) / 12) }
-        let y = simulateAdditive(n: 480, alpha: 0.3, beta: 0.01, gamma: 0.15, sigma: 4, level: 1_000, slope: 2, season: season, seed: 5)
+        let y = simulateAdditive(
+            n: 480, alpha: 0.3, beta: 0.01, gamma: 0.15, sigma: 4, level: 1_000, slope: 2, season: season, seed: 5)
         let model = try #require(ETSModel.fit(y, spec: ETSSpec(.additive, .additive, .additive)))
         #expect(abs(model.parameters.alpha - 0.3) < 0.1, "α estimated as \(model.parameters.alpha)")
         #expect(abs(model.parameters.gamma - 0.15) < 0.1, "γ estimated as \(model.parameters.gamma)")
@@ -46,13 +49,17 @@ private func simulateAdditive(
         #expect(abs(model.sigma2.squareRoot() - 4) < 0.6)
         // Automatic selection by AICc settles on a model with a season.
         let chosen = try Forecaster().fit(y)
-        guard case .ets(let best) = chosen else { Issue.record("no ETS model chosen"); return }
+        guard case .ets(let best) = chosen else {
+            Issue.record("no ETS model chosen")
+            return
+        }
         #expect(best.spec.season != .none, "chose \(best.spec)")
     }
 
     @Test func intervalsCoverAndWiden() throws {
         let season = (0..<12).map { 30 * cos(2 * Double.pi * Double($0) / 12) }
-        let y = simulateAdditive(n: 120, alpha: 0.3, beta: 0, gamma: 0.1, sigma: 5, level: 500, slope: 0, season: season, seed: 9)
+        let y = simulateAdditive(
+            n: 120, alpha: 0.3, beta: 0, gamma: 0.1, sigma: 5, level: 500, slope: 0, season: season, seed: 9)
         let forecast = try Forecaster(method: .ets(ETSSpec(.additive, .none, .additive))).forecast(y, horizon: 12)
         for step in 0..<12 {
             #expect(forecast.lo95[step] <= forecast.lo80[step] && forecast.lo80[step] <= forecast.mean[step])

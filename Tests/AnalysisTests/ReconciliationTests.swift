@@ -25,7 +25,9 @@ import Testing
         let hierarchy = try Hierarchy(parents: parents)
         for node in hierarchy.childrenFirst where !hierarchy.isLeaf(node) {
             let kids = hierarchy.children[node] ?? []
-            series[node] = (0..<48).map { t in kids.reduce(0) { $0 + (series[$1]?[t] ?? 0) } + 8 * generator.nextGaussian() }
+            series[node] = (0..<48).map { t in
+                kids.reduce(0) { $0 + (series[$1]?[t] ?? 0) } + 8 * generator.nextGaussian()
+            }
         }
         return (hierarchy, series)
     }
@@ -42,18 +44,23 @@ import Testing
             residuals[node] = model.residuals
         }
         // The base forecasts do not add up.
-        let incoherence = abs((base["city"]?.mean[0] ?? 0) - (0..<3).reduce(0) { $0 + (base["county\($1)"]?.mean[0] ?? 0) })
+        let incoherence = abs(
+            (base["city"]?.mean[0] ?? 0) - (0..<3).reduce(0) { $0 + (base["county\($1)"]?.mean[0] ?? 0) })
         #expect(incoherence > 1e-6)
-        let reconciled = try Reconciler.reconcile(base: base, residuals: residuals, hierarchy: hierarchy, method: method)
+        let reconciled = try Reconciler.reconcile(
+            base: base, residuals: residuals, hierarchy: hierarchy, method: method)
         for node in hierarchy.aggregates {
             for step in 0..<6 {
-                let sum = (hierarchy.children[node] ?? []).reduce(0) { $0 + (reconciled.forecasts[$1]?.mean[step] ?? .nan) }
+                let sum = (hierarchy.children[node] ?? []).reduce(0) {
+                    $0 + (reconciled.forecasts[$1]?.mean[step] ?? .nan)
+                }
                 #expect(reconciled.forecasts[node]?.mean[step] == sum, "\(node) month \(step + 1)")
             }
         }
         for (node, forecast) in reconciled.forecasts {
             for step in 0..<6 {
-                #expect(forecast.lo95[step] <= forecast.lo80[step] && forecast.hi80[step] <= forecast.hi95[step], "\(node)")
+                #expect(
+                    forecast.lo95[step] <= forecast.lo80[step] && forecast.hi80[step] <= forecast.hi95[step], "\(node)")
                 #expect(forecast.hi95[step] > forecast.lo95[step], "\(node) has no spread")
             }
         }
@@ -73,10 +80,14 @@ import Testing
         let c = SeriesForecast(model: "x", mean: [3, 4], lo80: [2, 3], hi80: [4, 5], lo95: [1, 2], hi95: [5, 6])
         let a = SeriesForecast(model: "x", mean: [4, 6], lo80: [3, 5], hi80: [5, 7], lo95: [2, 4], hi95: [6, 8])
         let residuals = ["a": [1.0, -2, 0.5, 1], "b": [0.5, -1, 0.2, 0.3], "c": [0.5, -1, 0.3, 0.7]]
-        let reconciled = try Reconciler.reconcile(base: ["a": a, "b": b, "c": c], residuals: residuals, hierarchy: hierarchy, method: .minTShrink)
+        let reconciled = try Reconciler.reconcile(
+            base: ["a": a, "b": b, "c": c], residuals: residuals, hierarchy: hierarchy, method: .minTShrink)
         for node in ["a", "b", "c"] {
             for step in 0..<2 {
-                #expect(abs((reconciled.forecasts[node]?.mean[step] ?? 0) - ([ "a": a, "b": b, "c": c][node]?.mean[step] ?? 0)) < 1e-9)
+                #expect(
+                    abs(
+                        (reconciled.forecasts[node]?.mean[step] ?? 0)
+                            - (["a": a, "b": b, "c": c][node]?.mean[step] ?? 0)) < 1e-9)
             }
         }
     }

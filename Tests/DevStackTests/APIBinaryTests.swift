@@ -1,12 +1,13 @@
 import DevStack
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import Storage
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `empmon-api`, the binary Deploy/ runs, serves the API on its own: started with a database URL alone, it answers
 /// health and the contract, refuses a read without a token, and stops cleanly on SIGTERM.
@@ -17,9 +18,11 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: binary))
         let database = try await TestDatabase.create()
         _ = try await Schema.migrator().migrate(try await database.connect())
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-api-\(UUID().uuidString).log").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-api-\(UUID().uuidString).log")
+            .path
         let pid = try ChildProcess.start(
-            binary, ["--postgres-url", database.url, "--port", "0"], logFile: log, environment: ["EMPMON_LOG_LEVEL": "info"])
+            binary, ["--postgres-url", database.url, "--port", "0"], logFile: log,
+            environment: ["EMPMON_LOG_LEVEL": "info"])
         defer { try? FileManager.default.removeItem(atPath: log) }
         var port: String?
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
@@ -37,7 +40,8 @@ import Testing
             return
         }
         func status(_ path: String) async throws -> Int {
-            let (_, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
+            let (_, response) = try await URLSession.shared.data(
+                from: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
             return (response as? HTTPURLResponse)?.statusCode ?? 0
         }
         #expect(try await status("/health") == 200)

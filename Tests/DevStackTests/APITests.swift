@@ -1,10 +1,10 @@
+import Analysis
 import DevStack
 import Domain
 import Foundation
 import Hummingbird
 import Logging
 import Postgres
-import Analysis
 import Serve
 import Situation
 import Synchronization
@@ -12,7 +12,7 @@ import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The API in-process on a random port, over a fresh database with indicators written as the processor writes them.
@@ -25,14 +25,47 @@ struct APIFixture {
         // Two counties and one village each (潞州区 two), three months; the village counts are small enough to be
         // suppressed, and 东关社区's is large but goes with its small sibling's.
         for (month, employed) in [("2024-01", 100), ("2024-02", 110), ("2024-03", 120)] as [(String, Int64)] {
-            try await fixture.put("140400000000", month, ["labour_force": 400, "employed": 2 * employed + 10, "registered_unemployed": 20, "reporting_units": 2, "expected_units": 2, "new_urban_employment": 10])
-            try await fixture.put("140403000000", month, ["labour_force": 200, "employed": employed, "registered_unemployed": 12, "reporting_units": 1, "expected_units": 1, "new_urban_employment": 6])
-            try await fixture.put("140404000000", month, ["labour_force": 200, "employed": employed + 10, "registered_unemployed": 8, "reporting_units": 1, "expected_units": 1, "new_urban_employment": 4])
-            try await fixture.put("140403001001", month, ["labour_force": 20, "employed": 17, "registered_unemployed": 3, "reporting_units": 1, "expected_units": 1])
-            try await fixture.put("140403001002", month, ["labour_force": 25, "employed": 16, "registered_unemployed": 9, "reporting_units": 1, "expected_units": 1])
-            try await fixture.put("140404001001", month, ["labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1, "expected_units": 1])
+            try await fixture.put(
+                "140400000000", month,
+                [
+                    "labour_force": 400, "employed": 2 * employed + 10, "registered_unemployed": 20,
+                    "reporting_units": 2, "expected_units": 2, "new_urban_employment": 10,
+                ])
+            try await fixture.put(
+                "140403000000", month,
+                [
+                    "labour_force": 200, "employed": employed, "registered_unemployed": 12, "reporting_units": 1,
+                    "expected_units": 1, "new_urban_employment": 6,
+                ])
+            try await fixture.put(
+                "140404000000", month,
+                [
+                    "labour_force": 200, "employed": employed + 10, "registered_unemployed": 8, "reporting_units": 1,
+                    "expected_units": 1, "new_urban_employment": 4,
+                ])
+            try await fixture.put(
+                "140403001001", month,
+                [
+                    "labour_force": 20, "employed": 17, "registered_unemployed": 3, "reporting_units": 1,
+                    "expected_units": 1,
+                ])
+            try await fixture.put(
+                "140403001002", month,
+                [
+                    "labour_force": 25, "employed": 16, "registered_unemployed": 9, "reporting_units": 1,
+                    "expected_units": 1,
+                ])
+            try await fixture.put(
+                "140404001001", month,
+                [
+                    "labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1,
+                    "expected_units": 1,
+                ])
         }
-        let server = APIServer(database: fixture.client, topology: fixture.topology, targets: UnitTargets(year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
+        let server = APIServer(
+            database: fixture.client, topology: fixture.topology,
+            targets: UnitTargets(
+                year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
         try await withTestServer(server.router()) { base in try await body(APIFixture(fixture: fixture, base: base)) }
         await fixture.close()
     }
@@ -69,7 +102,9 @@ struct APIFixture {
         let (_, response) = try await URLSession.shared.data(for: request)
         let http = try #require(response as? HTTPURLResponse)
         var result: [String: String] = [:]
-        for name in ["X-Content-Type-Options", "Cache-Control", "Content-Security-Policy"] { result[name] = http.value(forHTTPHeaderField: name) }
+        for name in ["X-Content-Type-Options", "Cache-Control", "Content-Security-Policy"] {
+            result[name] = http.value(forHTTPHeaderField: name)
+        }
         return result
     }
 
@@ -81,7 +116,9 @@ struct APIFixture {
 }
 
 @Suite(.serialized) struct APITests {
-    @Test("No token, an unknown or a revoked one is 401; a county token reads its own subtree only and gets 403 elsewhere")
+    @Test(
+        "No token, an unknown or a revoked one is 401; a county token reads its own subtree only and gets 403 elsewhere"
+    )
     func tokensAndScopes() async throws {
         try await APIFixture.with { api in
             let tokens = APITokens(database: api.fixture.client)
@@ -96,29 +133,37 @@ struct APIFixture {
             #expect(try await api.get("/api/v1/alerts", token: revoked.token).status == 401)
 
             // The city reads every county; 潞州区 reads only itself and below, and gets 403 elsewhere.
-            let all = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: city)
+            let all = try await api.object(
+                "/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: city)
             #expect((all["rows"] as? [[String: Any]])?.count == 12)
-            let own = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: luzhou.token)
+            let own = try await api.object(
+                "/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: luzhou.token)
             let ownRows = try #require(own["rows"] as? [[String: Any]])
             #expect(ownRows.map { $0["unit"] as? String } == ["140403000000"])
             #expect(ownRows.first?["value"] as? Double == 120 && ownRows.first?["monthOnMonth"] as? Double == 10)
             // Used tokens carry their last use; a token nobody presented does not.
             let unused = try await tokens.create(scope: DivisionCode("140404000000")!, role: .viewer, name: "unused")
             let listed = Dictionary(uniqueKeysWithValues: try await tokens.list().map { ($0.id, $0) })
-            #expect(listed[luzhou.id]?.lastUsedAt != nil && listed[unused.id]?.lastUsedAt == nil && listed[unused.id]?.name == "unused")
+            #expect(
+                listed[luzhou.id]?.lastUsedAt != nil && listed[unused.id]?.lastUsedAt == nil
+                    && listed[unused.id]?.name == "unused")
             for path in [
-                "/api/v1/situation?tier=city&period=2024-03", "/api/v1/situation?tier=county&period=2024-03&within=140404000000",
-                "/api/v1/units/140404000000/series?indicator=employed&from=2024-01&to=2024-03", "/api/v1/units/140404001001/forecast",
+                "/api/v1/situation?tier=city&period=2024-03",
+                "/api/v1/situation?tier=county&period=2024-03&within=140404000000",
+                "/api/v1/units/140404000000/series?indicator=employed&from=2024-01&to=2024-03",
+                "/api/v1/units/140404001001/forecast",
                 "/api/v1/completeness?tier=county&period=2024-03&within=140400000000", "/api/v1/rejections",
             ] {
                 let response = try await api.get(path, token: luzhou.token)
                 #expect(response.status == 403, "\(path) gave \(response.status)")
                 #expect(response.type.hasPrefix("application/problem+json"))
             }
-            let villages = try await api.object("/api/v1/situation?tier=village&period=2024-03&indicator=employed", token: luzhou.token)
+            let villages = try await api.object(
+                "/api/v1/situation?tier=village&period=2024-03&indicator=employed", token: luzhou.token)
             let villageUnits = Set((villages["rows"] as? [[String: Any]] ?? []).compactMap { $0["unit"] as? String })
             #expect(villageUnits.contains("140403001001") && villageUnits.allSatisfy { $0.hasPrefix("140403") })
-            let series = try await api.object("/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-03", token: luzhou.token)
+            let series = try await api.object(
+                "/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-03", token: luzhou.token)
             #expect((series["points"] as? [[String: Any]])?.map { $0["value"] as? Double } == [100, 110, 120])
         }
     }
@@ -129,21 +174,29 @@ struct APIFixture {
             let city = try await api.cityAndLuzhouTokens().city
             // Bad inputs are 400 problems that say what is wrong.
             for (path, words) in [
-                ("/api/v1/situation?tier=county&period=2024-13", "2024-13"), ("/api/v1/situation?tier=province&period=2024-03", "province"),
-                ("/api/v1/situation?tier=county&period=2024-03&indicator=nonsense", "nonsense"), ("/api/v1/situation?tier=county", "period"),
+                ("/api/v1/situation?tier=county&period=2024-13", "2024-13"),
+                ("/api/v1/situation?tier=province&period=2024-03", "province"),
+                ("/api/v1/situation?tier=county&period=2024-03&indicator=nonsense", "nonsense"),
+                ("/api/v1/situation?tier=county", "period"),
                 ("/api/v1/units/14040300000x/series?indicator=employed&from=2024-01&to=2024-03", "14040300000x"),
                 ("/api/v1/units/140403000000/series?indicator=employed&from=1999-12&to=2024-03", "1999-12"),
-                ("/api/v1/alerts?state=sleeping", "state"), ("/api/v1/situation?tier=county&period=2024-03&format=xml", "xml"),
+                ("/api/v1/alerts?state=sleeping", "state"),
+                ("/api/v1/situation?tier=county&period=2024-03&format=xml", "xml"),
                 ("/api/v1/rejections?limit=0", "limit"),
             ] {
                 let response = try await api.get(path, token: city)
                 let problem = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
                 #expect(response.status == 400, "\(path) gave \(response.status)")
-                #expect((problem?["detail"] as? String)?.contains(words) == true, "\(path): \(problem?["detail"] ?? "")")
+                #expect(
+                    (problem?["detail"] as? String)?.contains(words) == true, "\(path): \(problem?["detail"] ?? "")")
             }
-            #expect(try await api.get("/api/v1/units/140403999999/series?indicator=employed&from=2024-01&to=2024-03", token: city).status == 404)
+            #expect(
+                try await api.get(
+                    "/api/v1/units/140403999999/series?indicator=employed&from=2024-01&to=2024-03", token: city
+                ).status == 404)
             // from after to is an empty range, as `Period.through` has it.
-            let backwards = try await api.object("/api/v1/units/140403000000/series?indicator=employed&from=2024-05&to=2024-03", token: city)
+            let backwards = try await api.object(
+                "/api/v1/units/140403000000/series?indicator=employed&from=2024-05&to=2024-03", token: city)
             #expect((backwards["points"] as? [Any])?.isEmpty == true, "\(backwards)")
         }
     }
@@ -153,32 +206,47 @@ struct APIFixture {
         try await APIFixture.with { api in
             let city = try await api.cityAndLuzhouTokens().city
             // CSV of a table.
-            let csv = try await api.get("/api/v1/situation?tier=county&period=2024-03&indicator=employed&format=csv", token: city)
+            let csv = try await api.get(
+                "/api/v1/situation?tier=county&period=2024-03&indicator=employed&format=csv", token: city)
             #expect(csv.status == 200 && csv.type.hasPrefix("text/csv"))
             let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\r\n")
-            #expect(lines.first == "unit,name,value,mom,yoy,rank,reporting_rate,estimate,estimated_villages,ytd,target,progress,status" && lines.count == 13)
+            #expect(
+                lines.first
+                    == "unit,name,value,mom,yoy,rank,reporting_rate,estimate,estimated_villages,ytd,target,progress,status"
+                    && lines.count == 13)
             #expect(lines.contains { $0.hasPrefix("140403000000,潞州区,120.0,10.0,") })
 
             // Targets of the token's unit; rejections for analysts.
             let targets = try await api.object("/api/v1/targets?period=2024-03", token: city)
-            let target = (targets["targets"] as? [[String: Any]])?.first { $0["indicator"] as? String == "new_urban_employment" }
+            let target = (targets["targets"] as? [[String: Any]])?.first {
+                $0["indicator"] as? String == "new_urban_employment"
+            }
             #expect(target?["yearToDate"] as? Double == 30 && target?["target"] as? Double == 120)
             #expect(try await api.get("/api/v1/rejections", token: city).status == 200)
 
             // Open data needs no token and hides cells of fewer than 5 people.
-            let open = try await api.object("/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployed", token: nil)
+            let open = try await api.object(
+                "/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployed", token: nil)
             let cells = try #require(open["cells"] as? [[String: Any]])
             let small = cells.first { $0["unit"] as? String == "140403001001" }
             let large = cells.first { $0["unit"] as? String == "140404001001" }
-            #expect(small?["suppressed"] as? Bool == true && small?["value"] == nil && small?["suppression"] as? String == "primary")
+            #expect(
+                small?["suppressed"] as? Bool == true && small?["value"] == nil
+                    && small?["suppression"] as? String == "primary")
             #expect(large?["suppressed"] as? Bool == false && large?["value"] as? Double == 7)
             // 和平社区 alone withheld, the township's total minus 东关社区 would give it back: 东关社区 goes too.
             let partner = cells.first { $0["unit"] as? String == "140403001002" }
-            #expect(partner?["suppressed"] as? Bool == true && partner?["value"] == nil && partner?["suppression"] as? String == "complementary")
+            #expect(
+                partner?["suppressed"] as? Bool == true && partner?["value"] == nil
+                    && partner?["suppression"] as? String == "complementary")
             // A rate has no sum to subtract from: only its own small denominator hides it.
-            let rates = try await api.object("/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployment_rate", token: nil)
+            let rates = try await api.object(
+                "/api/v1/open-data/situation?tier=village&period=2024-03&indicator=registered_unemployment_rate",
+                token: nil)
             let rateCells = try #require(rates["cells"] as? [[String: Any]])
-            #expect(rateCells.filter { $0["suppressed"] as? Bool == true }.isEmpty, "\(rateCells.filter { $0["suppressed"] as? Bool == true })")
+            #expect(
+                rateCells.filter { $0["suppressed"] as? Bool == true }.isEmpty,
+                "\(rateCells.filter { $0["suppressed"] as? Bool == true })")
         }
     }
 
@@ -189,7 +257,9 @@ struct APIFixture {
             // Completeness, alerts and forecasts, each within the token's subtree.
             let complete = try await api.object("/api/v1/completeness?tier=county&period=2024-03", token: city)
             let completeUnits = try #require(complete["units"] as? [[String: Any]])
-            #expect(completeUnits.count == 12 && completeUnits.first { $0["unit"] as? String == "140403000000" }?["rate"] as? Double == 1)
+            #expect(
+                completeUnits.count == 12
+                    && completeUnits.first { $0["unit"] as? String == "140403000000" }?["rate"] as? Double == 1)
             try await api.fixture.client.withConnection { connection in
                 for unit in ["140403000000", "140404000000"] {
                     try await connection.query(
@@ -199,16 +269,30 @@ struct APIFixture {
             }
             let cityAlerts = try await api.get("/api/v1/alerts?state=firing", token: city)
             let luzhouAlerts = try await api.get("/api/v1/alerts?state=firing", token: luzhou.token)
-            let units = { (data: Data) in ((try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []).compactMap { $0["unit"] as? String }.sorted() }
-            #expect(units(cityAlerts.body) == ["140403000000", "140404000000"] && units(luzhouAlerts.body) == ["140403000000"])
-            #expect(try await api.get("/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token).status == 404)
-            _ = try await StoredForecasts(database: api.fixture.client, topology: api.fixture.topology).run(indicator: "employed", horizon: 4, batch: BatchForecast())
-            let forecast = try await api.object("/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token)
+            let units = { (data: Data) in
+                ((try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []).compactMap {
+                    $0["unit"] as? String
+                }.sorted()
+            }
+            #expect(
+                units(cityAlerts.body) == ["140403000000", "140404000000"]
+                    && units(luzhouAlerts.body) == ["140403000000"])
+            #expect(
+                try await api.get("/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token).status
+                    == 404)
+            _ = try await StoredForecasts(database: api.fixture.client, topology: api.fixture.topology).run(
+                indicator: "employed", horizon: 4, batch: BatchForecast())
+            let forecast = try await api.object(
+                "/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token)
             let points = try #require(forecast["points"] as? [[String: Any]])
             let stored = try await api.fixture.client.withConnection { connection in
-                try await connection.query("SELECT mean FROM forecasts WHERE unit_code = '140403000000' ORDER BY period").map { try $0.decode(Double.self, at: 0) }
+                try await connection.query(
+                    "SELECT mean FROM forecasts WHERE unit_code = '140403000000' ORDER BY period"
+                ).map { try $0.decode(Double.self, at: 0) }
             }
-            #expect(points.map { $0["period"] as? String } == ["2024-04", "2024-05", "2024-06", "2024-07"] && points.compactMap { $0["mean"] as? Double } == stored)
+            #expect(
+                points.map { $0["period"] as? String } == ["2024-04", "2024-05", "2024-06", "2024-07"]
+                    && points.compactMap { $0["mean"] as? Double } == stored)
         }
     }
 
@@ -222,22 +306,30 @@ struct APIFixture {
             let before = String(decoding: try await api.get("/metrics", token: nil).body, as: UTF8.self)
             for index in 0..<40 {
                 _ = try await api.get("/api/v1/units/x\(index)y/series?indicator=employed", token: nil)
-                _ = try await api.get("/api/v1/units/\(String(format: "%012d", 140_499_000_000 + index))/series?indicator=employed", token: city)
+                _ = try await api.get(
+                    "/api/v1/units/\(String(format: "%012d", 140_499_000_000 + index))/series?indicator=employed",
+                    token: city)
                 _ = try await api.get("/no/such/path/\(index)", token: nil)
             }
             let metrics = String(decoding: try await api.get("/metrics", token: nil).body, as: UTF8.self)
             #expect(metrics.contains("empmon_api_requests_total{endpoint=\"/api/v1/situation\",status=\"403\"}"))
             #expect(metrics.contains("endpoint=\"/api/v1/units/{code}/series\""))
-            #expect(metrics.contains("empmon_api_requests_total{endpoint=\"NotFound\",status=\"404\"} 40"), "\(metrics.suffix(3000))")
+            #expect(
+                metrics.contains("empmon_api_requests_total{endpoint=\"NotFound\",status=\"404\"} 40"),
+                "\(metrics.suffix(3000))")
             #expect(!metrics.contains("x0y") && !metrics.contains("no/such") && !metrics.contains("140499000001"))
             let lineCount = { (text: String) in text.split(separator: "\n").count }
-            #expect(lineCount(metrics) - lineCount(before) < 60, "a few new (route, status) series at most, not one per request")
+            #expect(
+                lineCount(metrics) - lineCount(before) < 60,
+                "a few new (route, status) series at most, not one per request")
 
             // Every route answers GET; any other method gets 405 with Allow, not the router's 404; unknown paths stay 404.
             for route in APIServer.routes {
                 let path = route.replacingOccurrences(of: "{code}", with: "140400000000")
                 let got = try await api.send("GET", path, token: city)
-                #expect(got.status != 405 && got.status != 404 || route.hasSuffix("/forecast"), "GET \(path): \(got.status)")
+                #expect(
+                    got.status != 405 && got.status != 404 || route.hasSuffix("/forecast"), "GET \(path): \(got.status)"
+                )
                 for method in ["POST", "PUT", "DELETE", "TRACE", "PATCH"] {
                     let answer = try await api.send(method, path, token: city)
                     #expect(answer.status == 405 && answer.allow == "GET, HEAD", "\(method) \(path): \(answer)")
@@ -255,12 +347,17 @@ struct APIFixture {
             // the dashboard cannot be framed.
             for (path, token, cache) in [
                 ("/api/v1/alerts", city, "no-store"), ("/api/v1/units/140403000000/forecast", luzhou.token, "no-store"),
-                ("/api/v1/open-data/situation?tier=county&period=2024-03", nil, "public, max-age=300"), ("/", nil, "no-cache"),
+                ("/api/v1/open-data/situation?tier=county&period=2024-03", nil, "public, max-age=300"),
+                ("/", nil, "no-cache"),
             ] {
                 let headers = try await api.headers(path, token: token)
-                #expect(headers["X-Content-Type-Options"] == "nosniff" && headers["Cache-Control"] == cache, "\(path): \(headers)")
+                #expect(
+                    headers["X-Content-Type-Options"] == "nosniff" && headers["Cache-Control"] == cache,
+                    "\(path): \(headers)")
             }
-            #expect(try await api.headers("/", token: nil)["Content-Security-Policy"]?.contains("frame-ancestors 'none'") == true)
+            #expect(
+                try await api.headers("/", token: nil)["Content-Security-Policy"]?.contains("frame-ancestors 'none'")
+                    == true)
         }
     }
 
@@ -275,12 +372,19 @@ struct APIFixture {
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let beforeRevision = formatter.string(from: Date())
             try await Task.sleep(for: .milliseconds(50))
-            try await api.fixture.put("140403000000", "2024-03", ["labour_force": 200, "employed": 150, "registered_unemployed": 12, "reporting_units": 1, "expected_units": 1])
+            try await api.fixture.put(
+                "140403000000", "2024-03",
+                [
+                    "labour_force": 200, "employed": 150, "registered_unemployed": 12, "reporting_units": 1,
+                    "expected_units": 1,
+                ])
             let path = "/api/v1/situation?tier=county&period=2024-03&indicator=employed"
             let revised = try await api.object(path, token: luzhou.token)
-            let asStood = try await api.object(path + "&as_of=" + beforeRevision.replacingOccurrences(of: "+", with: "%2B"), token: luzhou.token)
+            let asStood = try await api.object(
+                path + "&as_of=" + beforeRevision.replacingOccurrences(of: "+", with: "%2B"), token: luzhou.token)
             #expect((revised["rows"] as? [[String: Any]])?.first?["value"] as? Double == 150)
-            #expect((asStood["rows"] as? [[String: Any]])?.first?["value"] as? Double == 120 && asStood["asOf"] is String)
+            #expect(
+                (asStood["rows"] as? [[String: Any]])?.first?["value"] as? Double == 120 && asStood["asOf"] is String)
             let badMoment = try await api.get(path + "&as_of=yesterday", token: luzhou.token)
             #expect(badMoment.status == 400 && String(decoding: badMoment.body, as: UTF8.self).contains("as_of"))
         }
@@ -289,29 +393,44 @@ struct APIFixture {
     /// The contract, tested from outside by schemathesis (PyPI; scripts/test.sh installs it): every operation of the
     /// document with at least 100 generated requests, valid and invalid, under a city analyst token and a county viewer
     /// token, against all of schemathesis's checks. A failure names the request that broke the contract.
-    @Test("The OpenAPI document is the contract: schemathesis --checks all finds nothing, for an analyst and for a viewer")
+    @Test(
+        "The OpenAPI document is the contract: schemathesis --checks all finds nothing, for an analyst and for a viewer"
+    )
     func schemathesisFindsNoBreachOfTheContract() async throws {
         let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"], "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with schemathesis")
+            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
+            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with schemathesis")
         let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("st").path
         try await APIFixture.with { api in
             let tokens = APITokens(database: api.fixture.client)
-            let analyst = try await tokens.create(scope: DivisionCode("140400000000")!, role: .analyst, name: "contract-analyst").token
-            let viewer = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "contract-viewer").token
+            let analyst = try await tokens.create(
+                scope: DivisionCode("140400000000")!, role: .analyst, name: "contract-analyst"
+            ).token
+            let viewer = try await tokens.create(
+                scope: DivisionCode("140403000000")!, role: .viewer, name: "contract-viewer"
+            ).token
             for (role, token) in [("analyst", analyst), ("viewer", viewer)] {
                 let log = try artifactsDirectory().appendingPathComponent("schemathesis-\(role).log").path
                 try? FileManager.default.removeItem(atPath: log)
-                let pid = try ChildProcess.start(schemathesis, [
-                    "run", api.base + "/api/v1/openapi.json", "--checks", "all", "--seed", "20261202", "--max-examples", "100",
-                    "--header", "Authorization: Bearer \(token)", "--workers", "2", "--no-color", "--generation-database", "none",
-                    "--request-timeout", "30",
-                ], logFile: log)
+                let pid = try ChildProcess.start(
+                    schemathesis,
+                    [
+                        "run", api.base + "/api/v1/openapi.json", "--checks", "all", "--seed", "20261202",
+                        "--max-examples", "100",
+                        "--header", "Authorization: Bearer \(token)", "--workers", "2", "--no-color",
+                        "--generation-database", "none",
+                        "--request-timeout", "30",
+                    ], logFile: log)
                 let (status, _) = await ChildProcess.waitMeasuringMemory(pid)
                 let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 #expect(status == 0, "schemathesis with the \(role) token (\(log)):\n\(output.suffix(6000))")
                 let tested = output.firstMatch(of: /Tested: (\d+)/).map { Int($0.1) ?? 0 } ?? 0
-                #expect(tested >= APIServer.routes.count - 1, "every operation but the document itself was tested: \(output.suffix(2000))")
-                #expect(output.contains("✅ Examples"), "the documented examples (real units and months) ran: \(output.suffix(2000))")
+                #expect(
+                    tested >= APIServer.routes.count - 1,
+                    "every operation but the document itself was tested: \(output.suffix(2000))")
+                #expect(
+                    output.contains("✅ Examples"),
+                    "the documented examples (real units and months) ran: \(output.suffix(2000))")
             }
         }
     }
@@ -320,44 +439,74 @@ struct APIFixture {
     /// as the county's reporting village moved (16 × 18/17 ≈ 16.9), shown beside the reported figure in JSON and CSV.
     @Test func aPartlyReportedMonthCarriesAnEstimate() async throws {
         try await APIFixture.with { api in
-            try await api.fixture.put("140403001001", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 1])
-            try await api.fixture.put("140403000000", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 2])
-            try await api.fixture.put("140404001001", "2024-04", ["labour_force": 30, "employed": 23, "reporting_units": 1, "expected_units": 1])
-            try await api.fixture.put("140404000000", "2024-04", ["labour_force": 30, "employed": 23, "reporting_units": 1, "expected_units": 1])
-            let token = try await APITokens(database: api.fixture.client).create(scope: DivisionCode("140400000000")!, role: .analyst, name: "city").token
-            let table = try await api.object("/api/v1/situation?tier=county&period=2024-04&indicator=employed", token: token)
+            try await api.fixture.put(
+                "140403001001", "2024-04",
+                ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 1])
+            try await api.fixture.put(
+                "140403000000", "2024-04",
+                ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 2])
+            try await api.fixture.put(
+                "140404001001", "2024-04",
+                ["labour_force": 30, "employed": 23, "reporting_units": 1, "expected_units": 1])
+            try await api.fixture.put(
+                "140404000000", "2024-04",
+                ["labour_force": 30, "employed": 23, "reporting_units": 1, "expected_units": 1])
+            let token = try await APITokens(database: api.fixture.client).create(
+                scope: DivisionCode("140400000000")!, role: .analyst, name: "city"
+            ).token
+            let table = try await api.object(
+                "/api/v1/situation?tier=county&period=2024-04&indicator=employed", token: token)
             let rows = try #require(table["rows"] as? [[String: Any]])
             let luzhou = try #require(rows.first { $0["unit"] as? String == "140403000000" })
             #expect(luzhou["value"] as? Double == 18)
             #expect(luzhou["estimate"] as? Double == 35, "18 reported + 16 × 18/17 estimated, rounded")
             #expect(luzhou["estimatedVillages"] as? Int == 1)
             let shangdang = try #require(rows.first { $0["unit"] as? String == "140404000000" })
-            #expect(shangdang["estimate"] == nil && shangdang["estimatedVillages"] as? Int == 0, "every village reported")
-            let village = try await api.object("/api/v1/situation?tier=village&period=2024-04&indicator=employed&within=140403001000", token: token)
-            let missing = try #require((village["rows"] as? [[String: Any]])?.first { $0["unit"] as? String == "140403001002" })
+            #expect(
+                shangdang["estimate"] == nil && shangdang["estimatedVillages"] as? Int == 0, "every village reported")
+            let village = try await api.object(
+                "/api/v1/situation?tier=village&period=2024-04&indicator=employed&within=140403001000", token: token)
+            let missing = try #require(
+                (village["rows"] as? [[String: Any]])?.first { $0["unit"] as? String == "140403001002" })
             #expect(missing["value"] as? Double == 0 && missing["estimate"] as? Double == 17)
-            let csv = try await api.get("/api/v1/situation?tier=county&period=2024-04&indicator=employed&format=csv", token: token)
+            let csv = try await api.get(
+                "/api/v1/situation?tier=county&period=2024-04&indicator=employed&format=csv", token: token)
             let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\r\n")
             let header = try #require(lines.first).split(separator: ",").map(String.init)
-            let row = try #require(lines.first { $0.hasPrefix("140403000000") }).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let row = try #require(lines.first { $0.hasPrefix("140403000000") }).split(
+                separator: ",", omittingEmptySubsequences: false
+            ).map(String.init)
             #expect(header.contains("estimate") && header.contains("estimated_villages"))
-            if let column = header.firstIndex(of: "estimate"), row.indices.contains(column) { #expect(Double(row[column]) == 35) }
+            if let column = header.firstIndex(of: "estimate"), row.indices.contains(column) {
+                #expect(Double(row[column]) == 35)
+            }
             // Re-employment is estimated from the missing village's own registered unemployed of last month (known
             // in full) at the county's reporting villages' rate: 2 reported + 5 × 2/10.
             try await api.fixture.put(
-                "140403001001", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 1, "unemployed_last_month": 10, "reemployed": 2])
+                "140403001001", "2024-04",
+                [
+                    "labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 1,
+                    "unemployed_last_month": 10, "reemployed": 2,
+                ])
             try await api.fixture.put("140403001002", "2024-04", ["expected_units": 1, "unemployed_last_month": 5])
             try await api.fixture.put(
-                "140403000000", "2024-04", ["labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 2, "unemployed_last_month": 15, "reemployed": 2])
-            let reemployed = try await api.object("/api/v1/situation?tier=county&period=2024-04&indicator=reemployed", token: token)
-            let county = try #require((reemployed["rows"] as? [[String: Any]])?.first { $0["unit"] as? String == "140403000000" })
+                "140403000000", "2024-04",
+                [
+                    "labour_force": 21, "employed": 18, "reporting_units": 1, "expected_units": 2,
+                    "unemployed_last_month": 15, "reemployed": 2,
+                ])
+            let reemployed = try await api.object(
+                "/api/v1/situation?tier=county&period=2024-04&indicator=reemployed", token: token)
+            let county = try #require(
+                (reemployed["rows"] as? [[String: Any]])?.first { $0["unit"] as? String == "140403000000" })
             #expect(county["value"] as? Double == 2 && county["estimate"] as? Double == 3, "\(county)")
         }
     }
 
     @Test("Every route is in the OpenAPI document, and every path of the document is a route")
     func documentAndRoutesAgree() throws {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: Any])
         #expect(Set(paths.keys) == Set(APIServer.routes))
         for (path, item) in paths {
@@ -373,15 +522,26 @@ struct APIFixture {
 
     @Test func figuresEqualTheCommandLine() async throws {
         try await APIFixture.with { api in
-            let token = try await APITokens(database: api.fixture.client).create(scope: DivisionCode("140400000000")!, role: .viewer, name: "t").token
-            let viaAPI = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: token)
+            let token = try await APITokens(database: api.fixture.client).create(
+                scope: DivisionCode("140400000000")!, role: .viewer, name: "t"
+            ).token
+            let viaAPI = try await api.object(
+                "/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: token)
             let cli = try empmon(
-                ["query", "situation", "--tier", "county", "--period", "2024-03", "--indicator", "employed", "--format", "json", "--target-scale", "0.00125"],
+                [
+                    "query", "situation", "--tier", "county", "--period", "2024-03", "--indicator", "employed",
+                    "--format", "json", "--target-scale", "0.00125",
+                ],
                 environment: ["EMPMON_POSTGRES_URL": api.fixture.database.url])
             #expect(cli.status == 0, "\(cli.output.suffix(300))")
             let viaCLI = try #require(try JSONSerialization.jsonObject(with: Data(cli.output.utf8)) as? [String: Any])
             let pick = { (table: [String: Any]) in
-                (table["rows"] as? [[String: Any]] ?? []).map { [$0["unit"] as? String ?? "", "\($0["value"] ?? "")", "\($0["monthOnMonth"] ?? "")", "\($0["rank"] ?? "")", "\($0["yearToDate"] ?? "")"] }
+                (table["rows"] as? [[String: Any]] ?? []).map {
+                    [
+                        $0["unit"] as? String ?? "", "\($0["value"] ?? "")", "\($0["monthOnMonth"] ?? "")",
+                        "\($0["rank"] ?? "")", "\($0["yearToDate"] ?? "")",
+                    ]
+                }
             }
             #expect(!pick(viaAPI).isEmpty && pick(viaAPI) == pick(viaCLI))
         }
@@ -391,29 +551,43 @@ struct APIFixture {
 /// The web dashboard in headless Chromium: the figures it shows are the API's, and screenshots are kept.
 @Suite(.serialized) struct DashboardPageTests {
     func chromium(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ChildProcess.run("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=15000"] + arguments)
+        try ChildProcess.run(
+            "/usr/bin/chromium",
+            ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=15000"]
+                + arguments)
     }
 
     @Test func theDashboardShowsTheAPIsFigures() async throws {
         try await APIFixture.with { api in
             let tokens = APITokens(database: api.fixture.client)
-            let city = try await tokens.create(scope: DivisionCode("140400000000")!, role: .viewer, name: "browser").token
-            let luzhou = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "browser").token
+            let city = try await tokens.create(scope: DivisionCode("140400000000")!, role: .viewer, name: "browser")
+                .token
+            let luzhou = try await tokens.create(scope: DivisionCode("140403000000")!, role: .viewer, name: "browser")
+                .token
             let address = "\(api.base)/#token=\(city)&period=2024-03&indicator=employed"
 
             let dom = try chromium(["--dump-dom", address])
             #expect(dom.status == 0)
-            #expect(dom.output.contains("data-ready=\"yes\""), "the page did not finish loading: \(dom.output.suffix(500))")
-            let situation = try await api.object("/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: city)
+            #expect(
+                dom.output.contains("data-ready=\"yes\""), "the page did not finish loading: \(dom.output.suffix(500))")
+            let situation = try await api.object(
+                "/api/v1/situation?tier=county&period=2024-03&indicator=employed", token: city)
             let rows = try #require(situation["rows"] as? [[String: Any]])
             #expect(rows.count == 12)
             for row in rows {
                 let unit = try #require(row["unit"] as? String)
-                let value = (row["value"] as? Double).map { "\($0 == $0.rounded() ? String(Int($0)) : String($0))" } ?? ""
-                #expect(dom.output.contains("data-unit=\"\(unit)\" data-name=\"\(row["name"] as? String ?? "")\" data-value=\"\(value)\""), "\(unit) \(value)")
+                let value =
+                    (row["value"] as? Double).map { "\($0 == $0.rounded() ? String(Int($0)) : String($0))" } ?? ""
+                #expect(
+                    dom.output.contains(
+                        "data-unit=\"\(unit)\" data-name=\"\(row["name"] as? String ?? "")\" data-value=\"\(value)\""),
+                    "\(unit) \(value)")
             }
             let targets = try await api.object("/api/v1/targets?period=2024-03&unit=140400000000", token: city)
-            let newUrban = (targets["targets"] as? [[String: Any]])?.first { $0["indicator"] as? String == "new_urban_employment" }?["yearToDate"] as? Double
+            let newUrban =
+                (targets["targets"] as? [[String: Any]])?.first {
+                    $0["indicator"] as? String == "new_urban_employment"
+                }?["yearToDate"] as? Double
             #expect(dom.output.contains("data-indicator=\"new_urban_employment\" data-ytd=\"\(Int(newUrban ?? -1))\""))
             #expect(dom.output.contains("<svg") && dom.output.contains("data-points=\"3\""))
 
@@ -422,14 +596,19 @@ struct APIFixture {
             let townships = api.fixture.topology.children(of: DivisionCode("140403000000")!)
             let shown = county.output.components(separatedBy: "data-unit=\"").dropFirst().map { String($0.prefix(12)) }
                 .filter { $0.allSatisfy(\.isNumber) }  // the page's own script holds the template too
-            #expect(Set(shown) == Set(townships.map(\.code.description)), "\(shown.count) rows for \(townships.count) townships")
+            #expect(
+                Set(shown) == Set(townships.map(\.code.description)),
+                "\(shown.count) rows for \(townships.count) townships")
 
             // A bad token gets the login prompt, not figures.
             let refused = try chromium(["--dump-dom", "\(api.base)/#token=emt_wrong"])
             #expect(refused.output.contains("令牌无效") && !refused.output.contains("data-unit=\"1404"))
 
             let artifacts = try artifactsDirectory()
-            for (name, link) in [("dashboard-city.png", address), ("dashboard-county.png", "\(api.base)/#token=\(luzhou)&period=2024-03")] {
+            for (name, link) in [
+                ("dashboard-city.png", address),
+                ("dashboard-county.png", "\(api.base)/#token=\(luzhou)&period=2024-03"),
+            ] {
                 let png = artifacts.appendingPathComponent(name).path
                 let shot = try chromium(["--window-size=1280,1400", "--screenshot=\(png)", link])
                 #expect(shot.status == 0)

@@ -5,7 +5,8 @@ import Testing
 extension SharedStackTests {
     @Test("enroll writes owner-only credentials; list shows the agent; revoke stops it once")
     func enrollListRevoke() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-agent-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-agent-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("agent.json").path
@@ -15,7 +16,8 @@ extension SharedStackTests {
         #expect(enroll.output.contains("和平社区居委会"))
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        let object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
         let agentID = try #require(object?["agentID"] as? String)
         #expect(object?["unit"] as? String == "140403001001")
         #expect((Data(base64Encoded: object?["secret"] as? String ?? "")?.count ?? 0) == 32)
@@ -25,7 +27,8 @@ extension SharedStackTests {
         // A second agent gets its own secret but the same city key.
         let second = directory.appendingPathComponent("second.json").path
         #expect(try empmon(["agent", "enroll", "--unit", "潞州区", "--out", second]).status == 0)
-        let other = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: second))) as? [String: Any]
+        let other =
+            try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: second))) as? [String: Any]
         #expect(other?["cityKey"] as? String == object?["cityKey"] as? String)
         #expect(other?["secret"] as? String != object?["secret"] as? String)
 

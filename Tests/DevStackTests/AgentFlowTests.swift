@@ -1,13 +1,15 @@
+import Agent
 import DevStack
+import Domain
 import Foundation
 import Kafka
 import Logging
 import Testing
+import TopologyFiles
 import Wire
-import Domain
-import Agent
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A valid 18-character ID number for 17 leading digits.
@@ -27,7 +29,9 @@ func makeLedger(count: Int, seed: Int) -> (csv: String, ids: [String]) {
         let id = residentID(String(format: "140403%04d%02d%02d", year, month, day) + sequence)
         ids.append(id)
         let employed = index % 3 != 0
-        lines.append("某某\(index),\(id),H\(seed)-\(index / 3),\(employed ? "就业" : "失业"),\(employed ? "灵活就业" : ""),\(employed ? "省外" : ""),农村劳动力")
+        lines.append(
+            "某某\(index),\(id),H\(seed)-\(index / 3),\(employed ? "就业" : "失业"),\(employed ? "灵活就业" : ""),\(employed ? "省外" : ""),农村劳动力"
+        )
     }
     return (lines.joined(separator: "\n") + "\n", ids)
 }
@@ -39,7 +43,8 @@ struct AgentSandbox {
     let secret: [UInt8]
 
     static func make(unit: String, environment: [String: String] = [:]) throws -> AgentSandbox {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-flow-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-flow-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let credentials = directory.appendingPathComponent("cred.json").path
         let enroll = try empmon(["agent", "enroll", "--unit", unit, "--out", credentials], environment: environment)
@@ -47,7 +52,9 @@ struct AgentSandbox {
         let home = directory.appendingPathComponent("home").path
         let initialize = try empmon(["agent", "init", "--credentials", credentials, "--home", home])
         guard initialize.status == 0 else { throw DevStackError("init failed: \(initialize.output)") }
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: credentials))) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: credentials)))
+            as? [String: Any]
         return AgentSandbox(
             directory: directory, home: home, agentID: object?["agentID"] as? String ?? "",
             secret: Array(Data(base64Encoded: object?["secret"] as? String ?? "") ?? Data()))
@@ -65,14 +72,18 @@ struct AgentSandbox {
 
     /// The spool's bytes as text (database and write-ahead log), to search for what must never be in it.
     func spoolBytesAsText() -> String {
-        ["/spool.sqlite", "/spool.sqlite-wal"].map { String(decoding: FileManager.default.contents(atPath: home + $0) ?? Data(), as: UTF8.self) }
-            .joined()
+        ["/spool.sqlite", "/spool.sqlite-wal"].map {
+            String(decoding: FileManager.default.contents(atPath: home + $0) ?? Data(), as: UTF8.self)
+        }
+        .joined()
     }
 
     /// Records the broker has confirmed, as the spool says (read beside a running agent: WAL readers do not block it).
     func deliveredCount() throws -> Int { try Spool(directory: home).status().reduce(0) { $0 + $1.delivered } }
 
-    func spooledCount() throws -> Int { try Spool(directory: home).status().reduce(0) { $0 + $1.delivered + $1.pending } }
+    func spooledCount() throws -> Int {
+        try Spool(directory: home).status().reduce(0) { $0 + $1.delivered + $1.pending }
+    }
 }
 
 /// Every message on the person topic sent by `agentID`, as (record id, payload).
@@ -81,7 +92,8 @@ func messages(from agentID: String, expecting count: Int) async throws -> [(id: 
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "check-\(UUID().uuidString)"),
+        configuration: KafkaConsumerConfiguration(
+            bootstrapServers: settings.kafkaBootstrap, groupID: "check-\(UUID().uuidString)"),
         logger: quiet)
     try await consumer.subscribe(topics: [WireTopics.personStatus])
     var found: [(String, [UInt8])] = []
@@ -94,7 +106,9 @@ func messages(from agentID: String, expecting count: Int) async throws -> [(id: 
             try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
         }
         // Records only: the manifests (control totals) that follow them are checked by their own tests.
-        let mine = result.messages.filter { $0.header("empmon.agent") == Array(agentID.utf8) && $0.header("empmon.kind") == Array("person".utf8) }
+        let mine = result.messages.filter {
+            $0.header("empmon.agent") == Array(agentID.utf8) && $0.header("empmon.kind") == Array("person".utf8)
+        }
         found += mine.map { (String(decoding: $0.header("empmon.record") ?? [], as: UTF8.self), $0.value) }
         quietPolls = mine.isEmpty && found.count >= count ? quietPolls + 1 : 0
     }
@@ -135,8 +149,10 @@ struct SharedStackTests {
             #expect(record.recordID.text == id && signer.isValid(record) && record.unit.description == "140403001001")
             payloadText += String(decoding: payload, as: UTF8.self)
         }
-        let places = [sandbox.spoolBytesAsText(), payloadText, submit.output, flush.output,
-            (try? String(contentsOfFile: sandbox.home + "/credentials.json", encoding: .utf8)) ?? ""]
+        let places = [
+            sandbox.spoolBytesAsText(), payloadText, submit.output, flush.output,
+            (try? String(contentsOfFile: sandbox.home + "/credentials.json", encoding: .utf8)) ?? "",
+        ]
         for id in ids {
             #expect(!places.contains { $0.contains(id) || $0.contains(String(id.dropLast())) })
         }
@@ -148,12 +164,16 @@ struct SharedStackTests {
         let sandbox = try AgentSandbox.make(unit: "140400000000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         // One village in each county, so the records spread over partitions led by every broker.
-        let villages = ["140403001001", "140404100200", "140405100200", "140406100200", "140423100200", "140425100200",
-            "140426100200", "140427100200", "140428100200", "140429100200", "140430100200", "140431100200"]
+        let villages = [
+            "140403001001", "140404100200", "140405100200", "140406100200", "140423100200", "140425100200",
+            "140426100200", "140427100200", "140428100200", "140429100200", "140430100200", "140431100200",
+        ]
         let topology = try #require(try? TopologyFilesHelper.topology())
         var expected = 0
         for (index, village) in villages.enumerated() {
-            let unit = topology.units(of: .village, under: DivisionCode(String(village.prefix(6)) + "000000")!).first?.code.description ?? village
+            let unit =
+                topology.units(of: .village, under: DivisionCode(String(village.prefix(6)) + "000000")!).first?.code
+                .description ?? village
             let (csv, _) = makeLedger(count: 150, seed: 100 + index)
             let file = try sandbox.write("v\(index).csv", csv)
             let submit = try sandbox.agent(["submit", "--period", "2024-10", file, "--unit", unit, "--offline"])
@@ -163,7 +183,8 @@ struct SharedStackTests {
         #expect(try empmon(["dev", "broker", "down", "1"]).status == 0)
         let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
         let log = sandbox.directory.appendingPathComponent("flush.log").path
-        let pid = try ChildProcess.start(binary, ["agent", "flush", "--home", sandbox.home, "--timeout", "60"], logFile: log)
+        let pid = try ChildProcess.start(
+            binary, ["agent", "flush", "--home", sandbox.home, "--timeout", "60"], logFile: log)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(20))
         while clock.now < deadline, (try? sandbox.deliveredCount()) ?? 0 == 0 {
@@ -179,14 +200,18 @@ struct SharedStackTests {
 
         let again = try sandbox.agent(["flush"])
         #expect(again.status == 0, "\(again.output)")
-        #expect(again.output.contains("delivered \(expected - deliveredBeforeKill) of \(expected - deliveredBeforeKill)"), "\(again.output)")
+        #expect(
+            again.output.contains("delivered \(expected - deliveredBeforeKill) of \(expected - deliveredBeforeKill)"),
+            "\(again.output)")
         let sent = try await messages(from: sandbox.agentID, expecting: expected)
         let distinct = Set(sent.map(\.id))
         #expect(distinct.count == expected, "every record arrived at least once; the city dedupes by record id")
         #expect(sent.count >= expected)
     }
 
-    @Test("A correction replaces the month record by record and names the persons missing from it; another village's file is no correction")
+    @Test(
+        "A correction replaces the month record by record and names the persons missing from it; another village's file is no correction"
+    )
     func correction() throws {
         let sandbox = try AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
@@ -196,21 +221,27 @@ struct SharedStackTests {
         #expect(try sandbox.agent(["submit", "--period", "2024-09", first, "--offline"] + villageA).status == 0)
         let (otherCSV, _) = makeLedger(count: 6, seed: 8)
         let other = try sandbox.write("other.csv", otherCSV)
-        let villageB = try sandbox.agent(["submit", "--period", "2024-09", other, "--offline", "--unit", "140403001002"])
-        #expect(villageB.status == 0 && !villageB.output.contains("not in this file"), "village B is not a correction of A: \(villageB.output)")
+        let villageB = try sandbox.agent([
+            "submit", "--period", "2024-09", other, "--offline", "--unit", "140403001002",
+        ])
+        #expect(
+            villageB.status == 0 && !villageB.output.contains("not in this file"),
+            "village B is not a correction of A: \(villageB.output)")
         var lines = csv.split(separator: "\n").map(String.init)
         lines.remove(at: 4)  // the person on file line 5 is gone from the correction
         let second = try sandbox.write("second.csv", lines.joined(separator: "\n") + "\n")
         let corrected = try sandbox.agent(["submit", "--period", "2024-09", second, "--offline"] + villageA)
         #expect(corrected.status == 0, "\(corrected.output)")
-        #expect(corrected.output.contains("1 persons of the previous 2024-09 submission are not in this file (previous lines 5)"))
+        #expect(
+            corrected.output.contains(
+                "1 persons of the previous 2024-09 submission are not in this file (previous lines 5)"))
         let status = try sandbox.agent(["status"])
         // 9 corrected records, plus the missing person's earlier one, which stands until the clerk corrects it.
-        #expect(status.output.contains("person    2024-09       16          0"), "superseded records are not sent: \(status.output)")
+        #expect(
+            status.output.contains("person    2024-09       16          0"),
+            "superseded records are not sent: \(status.output)")
     }
 }
-
-import TopologyFiles
 
 enum TopologyFilesHelper {
     static func topology() throws -> Topology { try TopologyFiles.locate().loadTopology() }
@@ -221,9 +252,11 @@ extension SharedStackTests {
     func gbkLedgerThroughTheCommand() async throws {
         let sandbox = try AgentSandbox.make(unit: "140403001001")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
-        let good = residentID("14040319900307123"), other = residentID("14040319851231002")
+        let good = residentID("14040319900307123")
+        let other = residentID("14040319851231002")
         let broken = String(other.dropLast()) + (other.last == "1" ? "2" : "1")
-        let text = "序号,姓名,身份证号,户编号,联系电话,就业状态,就业形式,就业地点\r\n"
+        let text =
+            "序号,姓名,身份证号,户编号,联系电话,就业状态,就业形式,就业地点\r\n"
             + "1,张三,\(good),H1,13800000000,就业,单位就业,本地\r\n"
             + "2,李四,\(broken),H2,13900000000,失业,,\r\n"
             + "3,王五,\(other),H3,,不详,,\r\n"
@@ -241,7 +274,9 @@ extension SharedStackTests {
 
         let skipped = try sandbox.agent(["submit", "--period", "2024-10", path, "--skip-invalid"])
         #expect(skipped.status == 0, "\(skipped.output)")
-        #expect(skipped.output.contains("spooled 1 records (2 rows skipped)") && skipped.output.contains("delivered 1 of 1"))
+        #expect(
+            skipped.output.contains("spooled 1 records (2 rows skipped)") && skipped.output.contains("delivered 1 of 1")
+        )
         let sent = try await messages(from: sandbox.agentID, expecting: 1)
         #expect(sent.count == 1)
         #expect(try Wire.decodePersonStatus(try #require(sent.first).payload).birthYear == 1990)
@@ -259,7 +294,8 @@ extension SharedStackTests {
         #expect(reported.status == 0 && reported.output.contains("delivered 1 of 1"), "\(reported.output)")
         #expect(try sandbox.agent(["status"]).output.contains("activity  2024-10        0          1"))
         let village = try sandbox.agent(["report-activity", "--period", "2024-10", fixed, "--unit", "140403001001"])
-        #expect(village.status == 1 && village.output.contains("activity reports come from a township or county station"))
+        #expect(
+            village.status == 1 && village.output.contains("activity reports come from a township or county station"))
     }
 }
 
@@ -270,11 +306,13 @@ extension SharedStackTests {
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let out = sandbox.directory.appendingPathComponent("sim").path
         let run = try empmon([
-            "simulate", "--months", "2", "--scale", "0.0003", "--seed", "5", "--malformed", "0.01", "--start", "2024-03",
+            "simulate", "--months", "2", "--scale", "0.0003", "--seed", "5", "--malformed", "0.01", "--start",
+            "2024-03",
             "--publish", "--agent-home", sandbox.home, "--out", out,
         ])
         #expect(run.status == 0, "\(run.output.suffix(600))")
-        #expect(!FileManager.default.fileExists(atPath: out + "/ledgers"), "nothing but the truth and schedule is written")
+        #expect(
+            !FileManager.default.fileExists(atPath: out + "/ledgers"), "nothing but the truth and schedule is written")
         let truth = try String(contentsOfFile: out + "/ground-truth.csv", encoding: .utf8)
         // Every village's labour force, employed or not, is one accepted record per person and month.
         var records = 0
@@ -282,7 +320,10 @@ extension SharedStackTests {
             let parts = line.split(separator: ",")
             if parts[2] == "labour_force" { records += Int(parts[3]) ?? 0 }
         }
-        let spooled = run.output.split(separator: "\n").first { $0.hasPrefix("spooled ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        let spooled =
+            run.output.split(separator: "\n").first { $0.hasPrefix("spooled ") }.flatMap {
+                Int($0.split(separator: " ")[1])
+            } ?? 0
         #expect(spooled >= records, "labour force is a subset of the records sent")
         #expect(run.output.contains("delivered \(spooled) of \(spooled)"))
         let stations = 149 + 12  // one activity report per township and county and month, on their own topic

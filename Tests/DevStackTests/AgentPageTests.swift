@@ -2,35 +2,43 @@ import Agent
 import DevStack
 import Domain
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Ledger
 import Testing
 import Wire
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension SharedStackTests {
-    @Test("The clerk's page in headless Chromium: a ledger with errors shows each one and sends nothing; the corrected one is delivered to Kafka")
+    @Test(
+        "The clerk's page in headless Chromium: a ledger with errors shows each one and sends nothing; the corrected one is delivered to Kafka"
+    )
     func agentPageInTheBrowser() async throws {
         let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"], "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
+            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
+            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
         let sandbox = try AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let village = "140403001001"
         let (csv, _) = makeLedger(count: 12, seed: 31)
-        var rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var rows = csv.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         let header = rows.removeFirst()
         var broken = rows
         broken[2][1] = String(broken[2][1].dropLast()) + (broken[2][1].hasSuffix("1") ? "2" : "1")  // check digit wrong
         broken[5][3] = "不详"  // not a status
         let title = "和平社区2024年10月就业监测台账"
         let bad = try sandbox.write("十月台账-有误.xlsx", "")
-        try Data(try WorkbookWriter.xlsx(title: title, header: header, rows: broken, textColumns: [1])).write(to: URL(fileURLWithPath: bad))
+        try Data(try WorkbookWriter.xlsx(title: title, header: header, rows: broken, textColumns: [1])).write(
+            to: URL(fileURLWithPath: bad))
         let good = try sandbox.write("十月台账.xlsx", "")
-        try Data(try WorkbookWriter.xlsx(title: title, header: header, rows: rows, textColumns: [1])).write(to: URL(fileURLWithPath: good))
+        try Data(try WorkbookWriter.xlsx(title: title, header: header, rows: rows, textColumns: [1])).write(
+            to: URL(fileURLWithPath: good))
 
         let page = try await AgentPageProcess.start(sandbox)
         defer { page.stop() }
@@ -56,10 +64,14 @@ extension SharedStackTests {
         let monthsAfterBad = statusAfterBad["months"] as? [Any] ?? ["missing"]
         #expect(monthsAfterBad.isEmpty, "nothing was spooled while errors remained")
 
-        #expect((shown["message_after_good"] as? String)?.contains("已保存 12 条记录") == true, "\(shown["message_after_good"] ?? "")")
+        #expect(
+            (shown["message_after_good"] as? String)?.contains("已保存 12 条记录") == true,
+            "\(shown["message_after_good"] ?? "")")
         #expect((shown["message_after_good"] as? String)?.contains("已送达 12 条") == true)
         #expect(shown["errors_visible_after_good"] as? Bool == false)
-        #expect((shown["status_rows"] as? [[String]])?.first == ["人员台账", "2024-10", "0", "12", "0"], "\(shown["status_rows"] ?? "")")
+        #expect(
+            (shown["status_rows"] as? [[String]])?.first == ["人员台账", "2024-10", "0", "12", "0"],
+            "\(shown["status_rows"] ?? "")")
         #expect((shown["template_bytes"] as? Int ?? 0) > 1000)
         #expect(FileManager.default.fileExists(atPath: artifacts + "/agent-page-errors.png"))
         #expect(FileManager.default.fileExists(atPath: artifacts + "/agent-page-delivered.png"))
@@ -82,7 +94,8 @@ struct AgentPageProcess {
         let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
         let log = sandbox.directory.appendingPathComponent("serve.log").path
         let pid = try ChildProcess.start(
-            binary, ["agent", "serve", "--home", sandbox.home, "--port", "0", "--retry-every", "2"] + extra, logFile: log)
+            binary, ["agent", "serve", "--home", sandbox.home, "--port", "0", "--retry-every", "2"] + extra,
+            logFile: log)
         var address: String?
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(30))
@@ -105,7 +118,9 @@ struct AgentPageProcess {
         _ = ChildProcess.wait(pid)
     }
 
-    func request(_ method: String, _ path: String, body: Data? = nil, pageHeader: Bool = true) async throws -> (status: Int, json: [String: Any]) {
+    func request(_ method: String, _ path: String, body: Data? = nil, pageHeader: Bool = true) async throws -> (
+        status: Int, json: [String: Any]
+    ) {
         var request = URLRequest(url: try #require(URL(string: url + path)))
         request.httpMethod = method
         request.httpBody = body
@@ -117,7 +132,9 @@ struct AgentPageProcess {
 }
 
 extension SharedStackTests {
-    @Test("The page works offline: with every broker down a ledger is kept, and it leaves by itself once the brokers are back")
+    @Test(
+        "The page works offline: with every broker down a ledger is kept, and it leaves by itself once the brokers are back"
+    )
     func agentPageDeliversWhenTheBrokerReturns() async throws {
         let sandbox = try AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
@@ -125,16 +142,20 @@ extension SharedStackTests {
         defer { page.stop() }
         let (csv, _) = makeLedger(count: 9, seed: 41)
 
-        let foreign = try await page.request("POST", "api/submit?period=2024-10&unit=140403001001", body: Data(csv.utf8), pageHeader: false)
+        let foreign = try await page.request(
+            "POST", "api/submit?period=2024-10&unit=140403001001", body: Data(csv.utf8), pageHeader: false)
         #expect(foreign.status == 403, "a request without the page's header changes nothing")
-        let otherCounty = try #require(try TopologyFilesHelper.topology().units(of: .village, under: DivisionCode("140404000000")!).first)
-        let outside = try await page.request("POST", "api/submit?period=2024-10&unit=\(otherCounty.code)", body: Data(csv.utf8))
+        let otherCounty = try #require(
+            try TopologyFilesHelper.topology().units(of: .village, under: DivisionCode("140404000000")!).first)
+        let outside = try await page.request(
+            "POST", "api/submit?period=2024-10&unit=\(otherCounty.code)", body: Data(csv.utf8))
         #expect(outside.status == 403 && (outside.json["title"] as? String)?.contains("140403001000") == true)
 
         for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
         let submitted: (status: Int, json: [String: Any])
         do {
-            submitted = try await page.request("POST", "api/submit?period=2024-10&unit=140403001001&name=%E5%8D%81%E6%9C%88.csv", body: Data(csv.utf8))
+            submitted = try await page.request(
+                "POST", "api/submit?period=2024-10&unit=140403001001&name=%E5%8D%81%E6%9C%88.csv", body: Data(csv.utf8))
         } catch {
             for broker in 1...3 { _ = try? empmon(["dev", "broker", "up", String(broker)]) }
             throw error

@@ -26,12 +26,16 @@ struct AlertFixture {
         let connection = try await database.connect()
         _ = try await Schema.migrator().migrate(connection)
         let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
-        let topology = try Topology(csv: String(decoding: try #require(FileManager.default.contents(atPath: topologyPath())), as: UTF8.self))
-        return AlertFixture(database: database, client: try PostgresClient(url: database.url, maxConnections: 2), topology: topology, kafkaBootstrap: settings.kafkaBootstrap)
+        let topology = try Topology(
+            csv: String(decoding: try #require(FileManager.default.contents(atPath: topologyPath())), as: UTF8.self))
+        return AlertFixture(
+            database: database, client: try PostgresClient(url: database.url, maxConnections: 2), topology: topology,
+            kafkaBootstrap: settings.kafkaBootstrap)
     }
 
     static func topologyPath() -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Topology/changzhi-divisions.csv").path
     }
 
@@ -40,7 +44,8 @@ struct AlertFixture {
         let columns = counts.keys.sorted()
         let values = columns.map { String(counts[$0] ?? 0) }
         try await client.withConnection { connection in
-            try await connection.query("INSERT INTO monitored_periods (period) VALUES ($1::date) ON CONFLICT DO NOTHING", ["\(period)-01"])
+            try await connection.query(
+                "INSERT INTO monitored_periods (period) VALUES ($1::date) ON CONFLICT DO NOTHING", ["\(period)-01"])
             try await connection.query(
                 """
                 INSERT INTO unit_month_counts (period, unit_code, \(columns.joined(separator: ", "))) VALUES ($1::date, $2, \(values.joined(separator: ", ")))
@@ -52,26 +57,34 @@ struct AlertFixture {
     func engine(_ yaml: String, targets: UnitTargets? = nil) throws -> AlertEngine {
         var logger = Logger(label: "test.alerts")
         logger.logLevel = .warning
-        return AlertEngine(database: client, topology: topology, configuration: try AlertConfiguration.parse(yaml), targets: targets, logger: logger)
+        return AlertEngine(
+            database: client, topology: topology, configuration: try AlertConfiguration.parse(yaml), targets: targets,
+            logger: logger)
     }
 
     func dispatcher() -> AlertDispatcher {
         var logger = Logger(label: "test.alerts")
         logger.logLevel = .critical
-        return AlertDispatcher(database: client, kafka: KafkaEndpoint(bootstrapServers: kafkaBootstrap, security: .plaintext), logger: logger)
+        return AlertDispatcher(
+            database: client, kafka: KafkaEndpoint(bootstrapServers: kafkaBootstrap, security: .plaintext),
+            logger: logger)
     }
 
     /// The state of the rule's open or latest alert for the unit ("none" when there is none).
     func state(_ rule: String, _ unit: String) async throws -> String {
         try await client.withConnection { connection in
-            try await connection.query("SELECT state FROM alerts WHERE rule_id = $1 AND unit_code = $2 ORDER BY id DESC LIMIT 1", [rule, unit])
-                .first.map { try $0.decode(String.self, at: 0) } ?? "none"
+            try await connection.query(
+                "SELECT state FROM alerts WHERE rule_id = $1 AND unit_code = $2 ORDER BY id DESC LIMIT 1", [rule, unit]
+            )
+            .first.map { try $0.decode(String.self, at: 0) } ?? "none"
         }
     }
 
     func alertCount(_ rule: String) async throws -> Int {
         try await client.withConnection { connection in
-            try await connection.query("SELECT count(*) FROM alerts WHERE rule_id = $1", [rule]).first.map { try $0.decode(Int.self, at: 0) } ?? 0
+            try await connection.query("SELECT count(*) FROM alerts WHERE rule_id = $1", [rule]).first.map {
+                try $0.decode(Int.self, at: 0)
+            } ?? 0
         }
     }
 
@@ -126,7 +139,8 @@ let village = "140403001001"
         let fixture = try await AlertFixture.make()
         let rule = "low-\(UUID().uuidString.prefix(8).lowercased())"
         try await withWebhookReceiver { url, receiver in
-            let engine = try fixture.engine("""
+            let engine = try fixture.engine(
+                """
                 rules:
                   - id: \(rule)
                     kind: threshold
@@ -168,7 +182,9 @@ let village = "140403001001"
             let accepted = await receiver.accepted
             #expect(accepted.count == 3)
             #expect(Set(accepted.map(\.key)).count == 3)
-            let events = accepted.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: String] }
+            let events = accepted.compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: String]
+            }
             #expect(events.map { $0["event"] ?? "" } == ["firing", "resolved", "firing"])
             #expect(events.allSatisfy { $0["rule"] == rule && $0["unit"] == county && $0["unit_name"] == "潞州区" })
 
@@ -181,7 +197,8 @@ let village = "140403001001"
 
     @Test func dropAgainstTrailingMeanFiresAndResolves() async throws {
         let fixture = try await AlertFixture.make()
-        let engine = try fixture.engine("""
+        let engine = try fixture.engine(
+            """
             rules:
               - id: falling
                 kind: drop
@@ -209,8 +226,10 @@ let village = "140403001001"
     @Test func targetAtRiskFiresWhenTheYearFallsBehindAndResolvesWhenItCatchesUp() async throws {
         let fixture = try await AlertFixture.make()
         let city = "140400000000"
-        let targets = UnitTargets(year: 2024, city: try #require(DivisionCode(city)), targets: ["new_urban_employment": 1_000])
-        let engine = try fixture.engine("""
+        let targets = UnitTargets(
+            year: 2024, city: try #require(DivisionCode(city)), targets: ["new_urban_employment": 1_000])
+        let engine = try fixture.engine(
+            """
             rules:
               - id: at-risk
                 kind: target_at_risk
@@ -239,7 +258,8 @@ let village = "140403001001"
 
     @Test func missingReportsFireAfterTheDeadlineOnly() async throws {
         let fixture = try await AlertFixture.make()
-        let engine = try fixture.engine("""
+        let engine = try fixture.engine(
+            """
             rules:
               - id: missing
                 kind: missing_reports
@@ -252,7 +272,9 @@ let village = "140403001001"
         try await fixture.put(village, "2024-02", ["expected_units": 1])
         try await fixture.put(village, "2024-03", ["expected_units": 1])
         // The rest of the city reported January to March; April so far holds only what March carries into it.
-        for month in ["2024-01", "2024-02", "2024-03"] { try await fixture.put("140400000000", month, ["reporting_units": 2000, "expected_units": 2628]) }
+        for month in ["2024-01", "2024-02", "2024-03"] {
+            try await fixture.put("140400000000", month, ["reporting_units": 2000, "expected_units": 2628])
+        }
         try await fixture.put("140400000000", "2024-04", ["expected_units": 2628])
         try await fixture.put(village, "2024-04", ["expected_units": 1])
         func at(_ text: String) throws -> Date { try #require(ISO8601DateFormatter().date(from: text)) }
@@ -274,10 +296,14 @@ let village = "140403001001"
 
     @Test func badRulesAreNamed() {
         #expect(throws: AlertConfiguration.Problem.self) {
-            try AlertConfiguration.parse("rules:\n  - id: x\n    kind: threshold\n    indicator: nonsense\n    tiers: [county]\n    below: 1\n    severity: info\n")
+            try AlertConfiguration.parse(
+                "rules:\n  - id: x\n    kind: threshold\n    indicator: nonsense\n    tiers: [county]\n    below: 1\n    severity: info\n"
+            )
         }
         do {
-            _ = try AlertConfiguration.parse("rules:\n  - id: y\n    kind: drop\n    indicator: placement_rate\n    tiers: [county]\n    severity: info\n")
+            _ = try AlertConfiguration.parse(
+                "rules:\n  - id: y\n    kind: drop\n    indicator: placement_rate\n    tiers: [county]\n    severity: info\n"
+            )
             Issue.record("a drop rule without parameters was accepted")
         } catch {
             #expect(error.description.contains("rule 'y'") && error.description.contains("trailing_months"))
@@ -285,7 +311,9 @@ let village = "140403001001"
     }
 
     @Test func theShippedRulesLoadAndWatchPlacementRates() throws {
-        let path = URL(fileURLWithPath: AlertFixture.topologyPath()).deletingLastPathComponent().appendingPathComponent("alerts.yaml").path
+        let path = URL(fileURLWithPath: AlertFixture.topologyPath()).deletingLastPathComponent().appendingPathComponent(
+            "alerts.yaml"
+        ).path
         let configuration = try AlertConfiguration.parse(String(contentsOfFile: path, encoding: .utf8), source: path)
         let placement = configuration.rules.filter { $0.indicator == "placement_rate" && $0.kind == .drop }
         #expect(Set(placement.flatMap(\.tiers)).isSuperset(of: [.county, .township]))
@@ -298,13 +326,20 @@ func readAlertsTopic(bootstrap: String, rule: String, expecting count: Int) asyn
     var logger = Logger(label: "test.alerts.consumer")
     logger.logLevel = .critical
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "alerts-check-\(UUID().uuidString)"), logger: logger)
-    try await consumer.assign(Dictionary(uniqueKeysWithValues: (0..<3).map { (KafkaTopicPartition(topic: "empmon.alerts.v1", partition: $0), KafkaOffset.beginning) }))
+        configuration: KafkaConsumerConfiguration(
+            bootstrapServers: bootstrap, groupID: "alerts-check-\(UUID().uuidString)"), logger: logger)
+    try await consumer.assign(
+        Dictionary(
+            uniqueKeysWithValues: (0..<3).map {
+                (KafkaTopicPartition(topic: "empmon.alerts.v1", partition: $0), KafkaOffset.beginning)
+            }))
     var found: [[String: String]] = []
     let deadline = ContinuousClock.now + .seconds(30)
     while found.count < count, ContinuousClock.now < deadline {
         for message in try await consumer.poll(maxMessages: 500, timeout: .milliseconds(500)).messages {
-            guard let event = try? JSONSerialization.jsonObject(with: Data(message.value)) as? [String: String], event["rule"] == rule else { continue }
+            guard let event = try? JSONSerialization.jsonObject(with: Data(message.value)) as? [String: String],
+                event["rule"] == rule
+            else { continue }
             found.append(event)
         }
     }

@@ -5,7 +5,8 @@ import Testing
 
 /// Where tests leave files for people to look at (the report's screenshot).
 func artifactsDirectory() throws -> URL {
-    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent(".build/test-artifacts")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     return directory
@@ -19,8 +20,12 @@ func json(_ text: String) throws -> Any {
 @Suite struct ForecastFileTests {
     /// Four years of two counties from the simulator, as ground truth (unit,period,indicator,value).
     static let simulated: Result<String, any Error> = Result {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-backtest-\(UUID().uuidString)").path
-        let run = try empmon(["simulate", "--months", "48", "--scale", "0.0065", "--seed", "7", "--counties", "140403000000,140427000000", "--out", out])
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-backtest-\(UUID().uuidString)")
+            .path
+        let run = try empmon([
+            "simulate", "--months", "48", "--scale", "0.0065", "--seed", "7", "--counties", "140403000000,140427000000",
+            "--out", out,
+        ])
         guard run.status == 0 else { throw DevStackError("simulate failed: \(run.output.suffix(500))") }
         return out + "/ground-truth.csv"
     }
@@ -30,8 +35,12 @@ func json(_ text: String) throws -> Any {
         for indicator in ["employed", "labour_force"] {
             // stdout alone: the notes on series too short to fit go to stderr, and would interleave with the JSON.
             let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
-            let run = try ChildProcess.run("/bin/sh", ["-c",
-                "'\(binary)' backtest --input '\(truth)' --indicator \(indicator) --missing-as-zero --holdout 12 --format json 2>/dev/null"])
+            let run = try ChildProcess.run(
+                "/bin/sh",
+                [
+                    "-c",
+                    "'\(binary)' backtest --input '\(truth)' --indicator \(indicator) --missing-as-zero --holdout 12 --format json 2>/dev/null",
+                ])
             #expect(run.status == 0, "\(run.output.suffix(500))")
             let output = try #require(try json(String(run.output.drop { $0 != "{" })) as? [String: Any])
             let overall = try #require(output["overall"] as? [String: Any])
@@ -51,10 +60,13 @@ func json(_ text: String) throws -> Any {
             let fields = line.split(separator: ",").map(String.init)
             guard fields[2] == "employed", fields[0].hasSuffix("000") else { continue }
             let unit = fields[0]
-            let parent = unit == "140400000000" ? "" : unit.hasSuffix("000000") ? "140400000000" : String(unit.prefix(6)) + "000000"
+            let parent =
+                unit == "140400000000"
+                ? "" : unit.hasSuffix("000000") ? "140400000000" : String(unit.prefix(6)) + "000000"
             rows.append("\(unit),\(fields[1]),\(fields[3]),\(parent)")
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-forecast-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-forecast-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let input = directory.appendingPathComponent("employed.csv").path
         let output = directory.appendingPathComponent("forecast.csv").path
@@ -67,7 +79,9 @@ func json(_ text: String) throws -> Any {
         for line in lines.dropFirst() {
             let fields = line.split(separator: ",").map(String.init)
             let numbers = fields.dropFirst(2).compactMap(Double.init)
-            #expect(numbers.count == 5 && numbers[3] <= numbers[1] && numbers[1] <= numbers[0] && numbers[0] <= numbers[2] && numbers[2] <= numbers[4], "\(line)")
+            #expect(
+                numbers.count == 5 && numbers[3] <= numbers[1] && numbers[1] <= numbers[0] && numbers[0] <= numbers[2]
+                    && numbers[2] <= numbers[4], "\(line)")
             mean[fields[0], default: [:]][fields[1]] = numbers.first
         }
         let units = Set(rows.dropFirst().map { String($0.split(separator: ",")[0]) })
@@ -76,7 +90,10 @@ func json(_ text: String) throws -> Any {
         #expect(periods.count == 6)
         for parent in units where parent.hasSuffix("000000") {
             let children = units.filter { child in
-                child != parent && (parent == "140400000000" ? child.hasSuffix("000000") : child.hasPrefix(String(parent.prefix(6))) && !child.hasSuffix("000000"))
+                child != parent
+                    && (parent == "140400000000"
+                        ? child.hasSuffix("000000")
+                        : child.hasPrefix(String(parent.prefix(6))) && !child.hasSuffix("000000"))
             }.sorted()
             guard !children.isEmpty else { continue }
             for period in periods {
@@ -91,10 +108,13 @@ func json(_ text: String) throws -> Any {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let input = directory.appendingPathComponent("bad.csv").path
-        try "unit,period,value\na,2024-01,3\na,2024-13,4\nb,2024-01,x\n".write(toFile: input, atomically: true, encoding: .utf8)
+        try "unit,period,value\na,2024-01,3\na,2024-13,4\nb,2024-01,x\n".write(
+            toFile: input, atomically: true, encoding: .utf8)
         let run = try empmon(["forecast", "--input", input, "--horizon", "3"])
         #expect(run.status != 0)
-        #expect(run.output.contains("line 3") && run.output.contains("2024-13") && run.output.contains("line 4"), "\(run.output)")
+        #expect(
+            run.output.contains("line 3") && run.output.contains("2024-13") && run.output.contains("line 4"),
+            "\(run.output)")
     }
 }
 
@@ -112,35 +132,50 @@ extension SharedStackTests {
             "SELECT unit_code::text FROM unit_month_counts WHERE period = '2024-06-01' AND unit_code NOT LIKE '%000' AND expected_units > 0 AND reporting_units = 0 ORDER BY 1",
             as: String.self)
         let alerted = try await pipeline.query(
-            "SELECT unit_code::text FROM alerts WHERE rule_id = 'village-reports-missing' AND state = 'firing' ORDER BY 1", as: String.self)
+            "SELECT unit_code::text FROM alerts WHERE rule_id = 'village-reports-missing' AND state = 'firing' ORDER BY 1",
+            as: String.self)
         #expect(!silent.isEmpty && alerted == silent, "\(alerted.count) alerts for \(silent.count) silent villages")
 
         // The situation table agrees with the stored counts.
-        let situation = try pipeline.run(["query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format", "json"])
+        let situation = try pipeline.run([
+            "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
+            "json",
+        ])
         #expect(situation.status == 0, "\(situation.output.suffix(500))")
         let table = try #require(try json(situation.output) as? [String: Any])
         let rows = try #require(table["rows"] as? [[String: Any]])
         #expect(rows.count == 12)
         let row = try #require(rows.first { $0["unit"] as? String == county })
         let stored = try await pipeline.query(
-            "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-06-01'", [county], as: Int64.self)
+            "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-06-01'",
+            [county], as: Int64.self)
         #expect(row["value"] as? Double == Double(stored.first ?? -1))
         let may = try await pipeline.query(
-            "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-05-01'", [county], as: Int64.self)
+            "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-05-01'",
+            [county], as: Int64.self)
         #expect(row["monthOnMonth"] as? Double == Double((stored.first ?? 0) - (may.first ?? 0)))
         #expect(row["rank"] as? Int != nil && row["status"] as? String == "revised")
         let newUrban = try await pipeline.query(
             "SELECT coalesce(sum(value), 0)::bigint FROM indicator_values WHERE unit_code = $1 AND indicator = 'new_urban_employment' AND period <= '2024-06-01'",
             [county], as: Int64.self)
-        let ytd = try pipeline.run(["query", "situation", "--tier", "county", "--period", "2024-06", "--format", "json"])
+        let ytd = try pipeline.run([
+            "query", "situation", "--tier", "county", "--period", "2024-06", "--format", "json",
+        ])
         let ytdRows = try #require((try json(ytd.output) as? [String: Any])?["rows"] as? [[String: Any]])
-        #expect(ytdRows.first { $0["unit"] as? String == county }?["yearToDate"] as? Double == Double(newUrban.first ?? -1))
+        #expect(
+            ytdRows.first { $0["unit"] as? String == county }?["yearToDate"] as? Double == Double(newUrban.first ?? -1))
 
         // The series and its figures as they stood before anything was processed, and as of now.
-        let series = try pipeline.run(["query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06", "--format", "json"])
+        let series = try pipeline.run([
+            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+            "--format", "json",
+        ])
         let points = try #require((try json(series.output) as? [String: Any])?["points"] as? [[String: Any]])
         #expect(points.count == 6 && points.last?["value"] as? Double == Double(stored.first ?? -1))
-        let before = try pipeline.run(["query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06", "--format", "json", "--as-of", "2020-01-01"])
+        let before = try pipeline.run([
+            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+            "--format", "json", "--as-of", "2020-01-01",
+        ])
         let pointsBefore = try #require((try json(before.output) as? [String: Any])?["points"] as? [[String: Any]])
         #expect(pointsBefore.allSatisfy { ($0["value"] as? Double ?? 0) == 0 })
         let moment = ISO8601DateFormatter().string(from: Date())
@@ -149,8 +184,14 @@ extension SharedStackTests {
         // More records for the same months revise them; as of the earlier moment the old figures stand.
         _ = try pipeline.simulate(seed: 32, months: 3)
         _ = try pipeline.processAll()
-        let revised = try pipeline.run(["query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06", "--format", "json"])
-        let asOf = try pipeline.run(["query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06", "--format", "json", "--as-of", moment])
+        let revised = try pipeline.run([
+            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+            "--format", "json",
+        ])
+        let asOf = try pipeline.run([
+            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+            "--format", "json", "--as-of", moment,
+        ])
         let revisedPoints = try #require((try json(revised.output) as? [String: Any])?["points"] as? [[String: Any]])
         let asOfPoints = try #require((try json(asOf.output) as? [String: Any])?["points"] as? [[String: Any]])
         #expect(revisedPoints.first?["value"] as? Double != points.first?["value"] as? Double)
@@ -182,7 +223,11 @@ extension SharedStackTests {
         let png = try artifactsDirectory().appendingPathComponent("report.png").path
         try? FileManager.default.removeItem(atPath: png)
         let chromium = try ChildProcess.run(
-            "/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--screenshot=\(png)", "--window-size=900,2600", "file://\(html)"])
+            "/usr/bin/chromium",
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--screenshot=\(png)",
+                "--window-size=900,2600", "file://\(html)",
+            ])
         #expect(chromium.status == 0, "\(chromium.output.suffix(500))")
         let bytes = try #require(FileManager.default.contents(atPath: png))
         #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))

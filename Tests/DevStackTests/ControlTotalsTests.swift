@@ -9,14 +9,18 @@ import Testing
 import Wire
 
 /// The offsets of this agent's messages on the person topic from `start`, in order, with their kind header.
-func agentMessageOffsets(partition: Int32, from start: Int64, agentID: String, expecting count: Int) async throws -> [(offset: Int64, kind: String)] {
+func agentMessageOffsets(partition: Int32, from start: Int64, agentID: String, expecting count: Int) async throws -> [(
+    offset: Int64, kind: String
+)] {
     let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "offsets-\(UUID().uuidString)"),
+        configuration: KafkaConsumerConfiguration(
+            bootstrapServers: settings.kafkaBootstrap, groupID: "offsets-\(UUID().uuidString)"),
         logger: quiet)
-    try await consumer.assign([KafkaTopicPartition(topic: WireTopics.personStatus, partition: partition): .exact(start)])
+    try await consumer.assign([KafkaTopicPartition(topic: WireTopics.personStatus, partition: partition): .exact(start)]
+    )
     var found: [(Int64, String)] = []
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: .seconds(30))
@@ -31,7 +35,9 @@ func agentMessageOffsets(partition: Int32, from start: Int64, agentID: String, e
 }
 
 extension SharedStackTests {
-    @Test("Control totals: records skipped between agent and processor are named by unit-month and count; the alert fires; complete months pass")
+    @Test(
+        "Control totals: records skipped between agent and processor are named by unit-month and count; the alert fires; complete months pass"
+    )
     func controlTotalsNameLostRecords() async throws {
         let pipeline = try await Pipeline.make()
         let county = try pipeline.agent(for: "140403000000")
@@ -46,24 +52,32 @@ extension SharedStackTests {
         #expect(try county.agent(["flush"]).status == 0)
 
         // Every message of one county goes to one partition: A's six records, A's manifest, B's five, B's manifest.
-        let partition = try #require(try await partitionEnds(WireTopics.personStatus).first { end in
-            start.first { $0.partition == end.partition }.map { $0.end < end.end } ?? false
-        })
+        let partition = try #require(
+            try await partitionEnds(WireTopics.personStatus).first { end in
+                start.first { $0.partition == end.partition }.map { $0.end < end.end } ?? false
+            })
         let from = try #require(start.first { $0.partition == partition.partition }).end
-        let sent = try await agentMessageOffsets(partition: Int32(partition.partition), from: from, agentID: county.agentID, expecting: 13)
-        #expect(sent.map(\.kind) == Array(repeating: "person", count: 6) + ["manifest"] + Array(repeating: "person", count: 5) + ["manifest"])
+        let sent = try await agentMessageOffsets(
+            partition: Int32(partition.partition), from: from, agentID: county.agentID, expecting: 13)
+        #expect(
+            sent.map(\.kind) == Array(repeating: "person", count: 6) + ["manifest"]
+                + Array(repeating: "person", count: 5) + ["manifest"])
         // An operator's mistake: the group's stored offset moved past A's first two records.
         let connection = try await pipeline.database.connect()
         try await connection.query(
             "UPDATE consumer_offsets SET next_offset = $1 WHERE consumer_group = $2 AND topic = $3 AND partition = $4",
             [sent[2].offset, pipeline.group, WireTopics.personStatus, partition.partition])
         let processed = try pipeline.processAll()
-        #expect(processed.contains("a unit's month lacks records its agent delivered") && processed.contains("140403001001"), "\(processed.suffix(1500))")
+        #expect(
+            processed.contains("a unit's month lacks records its agent delivered")
+                && processed.contains("140403001001"), "\(processed.suffix(1500))")
 
         let verify = try pipeline.run(["verify", "--manifests"])
         #expect(verify.status == 1, "\(verify.output)")
         let findings = verify.output.split(separator: "\n").filter { $0.hasPrefix("1404") }
-        #expect(findings == ["140403001001 2024-03 person: the ledger lacks 2 of the 6 records its agent delivered"], "\(verify.output)")
+        #expect(
+            findings == ["140403001001 2024-03 person: the ledger lacks 2 of the 6 records its agent delivered"],
+            "\(verify.output)")
 
         let rules = try county.write(
             "rules.yaml",
@@ -78,7 +92,8 @@ extension SharedStackTests {
         let evaluation = try pipeline.run(["alerts", "eval", "--rules", rules])
         #expect(evaluation.status == 0, "\(evaluation.output)")
         let firing = try await pipeline.query(
-            "SELECT unit_code || ' ' || value::int FROM alerts WHERE rule_id = 'records-missing' AND state = 'firing' ORDER BY 1", as: String.self)
+            "SELECT unit_code || ' ' || value::int FROM alerts WHERE rule_id = 'records-missing' AND state = 'firing' ORDER BY 1",
+            as: String.self)
         #expect(firing == ["140403000000 2", "140403001001 2"])
 
         // A later, complete submission of A heals it: verify and the alert agree again.

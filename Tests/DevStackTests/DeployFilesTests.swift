@@ -6,11 +6,14 @@ import Yams
 /// The files under Deploy/ are valid: YAML documents parse, properties lines are key=value, systemd units
 /// pass `systemd-analyze verify`.
 @Suite struct DeployFilesTests {
-    static let root = URL(fileURLWithPath: AlertFixture.topologyPath()).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
+    static let root = URL(fileURLWithPath: AlertFixture.topologyPath()).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Deploy")
 
     static func files(_ suffixes: [String]) throws -> [URL] {
         let enumerator = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
-        return enumerator.compactMap { $0 as? URL }.filter { url in suffixes.contains { url.lastPathComponent.hasSuffix($0) } }.sorted { $0.path < $1.path }
+        return enumerator.compactMap { $0 as? URL }.filter { url in
+            suffixes.contains { url.lastPathComponent.hasSuffix($0) }
+        }.sorted { $0.path < $1.path }
     }
 
     @Test func yamlDocumentsParse() throws {
@@ -20,12 +23,16 @@ import Yams
         for file in files {
             let text = try String(contentsOf: file, encoding: .utf8)
             for document in try Yams.load_all(yaml: text) {
-                let object = try #require(document as? [String: Any], "\(file.lastPathComponent): a document is not a mapping")
+                let object = try #require(
+                    document as? [String: Any], "\(file.lastPathComponent): a document is not a mapping")
                 kinds.append(object["kind"] as? String ?? "")
                 #expect(object["apiVersion"] is String, "\(file.lastPathComponent)")
             }
         }
-        for kind in ["Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster", "ScheduledBackup", "Deployment", "ScaledObject", "Service"] {
+        for kind in [
+            "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster", "ScheduledBackup", "Deployment",
+            "ScaledObject", "Service",
+        ] {
             #expect(kinds.contains(kind), "no \(kind) in Deploy/kubernetes")
         }
     }
@@ -39,13 +46,18 @@ import Yams
                 let text = line.trimmingCharacters(in: .whitespaces)
                 if text.isEmpty || text.hasPrefix("#") { continue }
                 let parts = text.split(separator: "=", maxSplits: 1)
-                #expect(parts.count == 2 && !parts[0].isEmpty, "\(file.lastPathComponent):\(index + 1): '\(text)' is not key=value")
-                #expect(keys.insert(String(parts[0])).inserted, "\(file.lastPathComponent):\(index + 1): \(parts[0]) set twice")
+                #expect(
+                    parts.count == 2 && !parts[0].isEmpty,
+                    "\(file.lastPathComponent):\(index + 1): '\(text)' is not key=value")
+                #expect(
+                    keys.insert(String(parts[0])).inserted,
+                    "\(file.lastPathComponent):\(index + 1): \(parts[0]) set twice")
             }
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
     func systemdUnitsVerify() throws {
         let analyzer = "/usr/bin/systemd-analyze"
         let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])

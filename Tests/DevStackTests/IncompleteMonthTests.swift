@@ -55,8 +55,10 @@ struct IncompleteMonthTests {
         }
         // The villages that have reported the last month so far: a seeded draw of `reportedShare` of them.
         var random = SeededGenerator(seed: seed &+ 7)
-        let villages = topology.allDivisions.filter { $0.tier == .village && $0.code.ancestor(at: .county).map(counties.contains) == true }
-            .map(\.code).sorted()
+        let villages = topology.allDivisions.filter {
+            $0.tier == .village && $0.code.ancestor(at: .county).map(counties.contains) == true
+        }
+        .map(\.code).sorted()
         let reported = Set(villages.filter { _ in Double.random(in: 0..<1, using: &random) < reportedShare })
         let last = periods[periods.count - 1]
         var partialPersons = persons
@@ -64,32 +66,42 @@ struct IncompleteMonthTests {
         // Only the last month differs: computed again without the missing villages' records.
         let complete = table(persons)
         var partial = complete
-        for (unit, counts) in computation.compute(persons: partialPersons, activity: [:], periods: [last])[last] ?? [:] {
+        for (unit, counts) in computation.compute(persons: partialPersons, activity: [:], periods: [last])[last] ?? [:]
+        {
             partial[unit, default: [:]][last] = counts
         }
-        return City(topology: topology, periods: periods, complete: complete, partial: partial, reportedVillages: reported.count)
+        return City(
+            topology: topology, periods: periods, complete: complete, partial: partial, reportedVillages: reported.count
+        )
     }
 
     /// Each unit's months as the alert engine sees them: reported, plus the estimate where villages are missing.
-    static func judged(_ counts: [DivisionCode: [Period: IndicatorCounts]], city: City, estimating: Bool) -> [DivisionCode: [Period: IndicatorCounts]] {
+    static func judged(_ counts: [DivisionCode: [Period: IndicatorCounts]], city: City, estimating: Bool)
+        -> [DivisionCode: [Period: IndicatorCounts]]
+    {
         guard estimating else { return counts }
         var result = counts
         let imputation = NonResponseImputation(topology: city.topology)
         for period in city.periods {
             let estimate = imputation.estimate(period, villageCounts: counts)
-            for (unit, _) in estimate.estimatedVillages { result[unit, default: [:]][period] = estimate.estimated(counts[unit]?[period] ?? [:], unit: unit) }
+            for (unit, _) in estimate.estimatedVillages {
+                result[unit, default: [:]][period] = estimate.estimated(counts[unit]?[period] ?? [:], unit: unit)
+            }
         }
         return result
     }
 
     /// Units in a pending or firing state under each shipped drop and threshold rule.
     static func raised(_ months: [DivisionCode: [Period: IndicatorCounts]], city: City) throws -> Set<String> {
-        let rules = try AlertConfiguration.parse(String(contentsOfFile: TopologyFiles.locate().alertRulesPath, encoding: .utf8)).rules
+        let rules = try AlertConfiguration.parse(
+            String(contentsOfFile: TopologyFiles.locate().alertRulesPath, encoding: .utf8)
+        ).rules
         var raised = Set<String>()
         for rule in rules where rule.kind == .drop || rule.kind == .threshold {
             guard let indicator = IndicatorCatalogue.indicator(rule.indicatorID) else { continue }
             for unit in city.topology.allDivisions where rule.tiers.contains(unit.tier) {
-                let status = AlertWalk.status(of: rule, indicator: indicator, months: months[unit.code] ?? [:], span: city.periods)
+                let status = AlertWalk.status(
+                    of: rule, indicator: indicator, months: months[unit.code] ?? [:], span: city.periods)
                 if let status, status.state != .inactive { raised.insert("\(rule.id) \(unit.code) \(status.state)") }
             }
         }
@@ -114,22 +126,30 @@ struct IncompleteMonthTests {
             let city = try await Self.simulateOffThePool(reportedShare: 0.8, seed: seed)
             let last = city.periods[city.periods.count - 1]
             let cityCode = city.topology.city.code
-            let villages = city.topology.allDivisions.filter { $0.tier == .village && $0.code.ancestor(at: .county).map(Self.counties.contains) == true }
+            let villages = city.topology.allDivisions.filter {
+                $0.tier == .village && $0.code.ancestor(at: .county).map(Self.counties.contains) == true
+            }
             #expect(abs(Double(city.reportedVillages) / Double(villages.count) - 0.8) < 0.05)
 
             let complete = Double(city.complete[cityCode]?[last]?["employed"] ?? 0)
             let reported = Double(city.partial[cityCode]?[last]?["employed"] ?? 0)
-            let estimated = Double(Self.judged(city.partial, city: city, estimating: true)[cityCode]?[last]?["employed"] ?? 0)
+            let estimated = Double(
+                Self.judged(city.partial, city: city, estimating: true)[cityCode]?[last]?["employed"] ?? 0)
             #expect(complete > 10_000, "a county of real shape at scale 0.3")
             #expect(reported < complete * 0.9, "the reported figure alone shows a fall that is not real")
-            #expect(abs(estimated - complete) / complete <= 0.02, "seed \(seed): estimate \(estimated) against the complete month's \(complete)")
+            #expect(
+                abs(estimated - complete) / complete <= 0.02,
+                "seed \(seed): estimate \(estimated) against the complete month's \(complete)")
 
             let completeAlerts = try Self.raised(city.complete, city: city)
             let estimatedAlerts = try Self.raised(Self.judged(city.partial, city: city, estimating: true), city: city)
-            #expect(estimatedAlerts.subtracting(completeAlerts).isEmpty, "seed \(seed): raised only on the gap: \(estimatedAlerts.subtracting(completeAlerts).sorted())")
+            #expect(
+                estimatedAlerts.subtracting(completeAlerts).isEmpty,
+                "seed \(seed): raised only on the gap: \(estimatedAlerts.subtracting(completeAlerts).sorted())")
             raisedByTheGapAlone.formUnion(try Self.raised(city.partial, city: city).subtracting(completeAlerts))
         }
         // Without the estimate the same gaps raise alerts: the comparison above can fail.
-        #expect(!raisedByTheGapAlone.isEmpty, "the partly reported months alone raise nothing the complete months do not")
+        #expect(
+            !raisedByTheGapAlone.isEmpty, "the partly reported months alone raise nothing the complete months do not")
     }
 }

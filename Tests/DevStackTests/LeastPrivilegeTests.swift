@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `Deploy/postgres/roles.sql` applied to a migrated database, under names of this run's own (roles belong to
@@ -25,7 +25,9 @@ struct DeployedRoles {
     func apply() async throws {
         let path = URL(fileURLWithPath: DeployFilesTests.root.path).appendingPathComponent("postgres/roles.sql").path
         var script = try String(contentsOfFile: path, encoding: .utf8)
-        script = script.replacing(/\bempmon_(owner|processor|api|reader|backup)\b/) { "empmon_\($0.output.1)_\(suffix)" }
+        script = script.replacing(/\bempmon_(owner|processor|api|reader|backup)\b/) {
+            "empmon_\($0.output.1)_\(suffix)"
+        }
         script = script.replacingOccurrences(of: "ON DATABASE empmon ", with: "ON DATABASE \(pipeline.database.name) ")
         let connection = try await pipeline.database.connect()
         try await connection.execute(script: script)
@@ -34,12 +36,16 @@ struct DeployedRoles {
     func drop() async {
         await pipeline.cleanUp()
         guard let admin = try? await PostgresConnection.connect(url: try TestDatabase.serverURL()) else { return }
-        for name in ["owner", "processor", "api", "reader", "backup"] { _ = try? await admin.query("DROP ROLE IF EXISTS \(role(name))") }
+        for name in ["owner", "processor", "api", "reader", "backup"] {
+            _ = try? await admin.query("DROP ROLE IF EXISTS \(role(name))")
+        }
     }
 }
 
 extension SharedStackTests {
-    @Test("Under Deploy's least-privilege roles the processor commits, the API answers, and neither reads what it must not")
+    @Test(
+        "Under Deploy's least-privilege roles the processor commits, the API answers, and neither reads what it must not"
+    )
     func deployedRolesSuffice() async throws {
         let pipeline = try await Pipeline.make()
         let roles = DeployedRoles(pipeline: pipeline)
@@ -52,7 +58,9 @@ extension SharedStackTests {
         let refused = try empmon(
             pipeline.processorArguments + ["--batch-size", "5000", "--stop-when-caught-up"],
             environment: ["EMPMON_POSTGRES_URL": roles.url(as: "reader")])
-        #expect(refused.status != 0 && refused.output.contains("no retry mends") && refused.output.contains("42501"), "\(refused.output.suffix(2000))")
+        #expect(
+            refused.status != 0 && refused.output.contains("no retry mends") && refused.output.contains("42501"),
+            "\(refused.output.suffix(2000))")
         #expect(try await pipeline.committedOffsets() == offsets)
 
         // The processor, logged in as its role: the month partitions come from the SECURITY DEFINER function,
@@ -66,14 +74,22 @@ extension SharedStackTests {
 
         // The API, logged in as its role: every endpoint answers (a forecast nobody ran is a 404, not a 500).
         let database = try PostgresClient(url: roles.url(as: "api"), maxConnections: 2)
-        let topology = try Topology(csv: String(decoding: try #require(FileManager.default.contents(atPath: AlertFixture.topologyPath())), as: UTF8.self))
-        let token = try await APITokens(database: database).create(scope: topology.city.code, role: .analyst, name: "roles").token
+        let topology = try Topology(
+            csv: String(
+                decoding: try #require(FileManager.default.contents(atPath: AlertFixture.topologyPath())), as: UTF8.self
+            ))
+        let token = try await APITokens(database: database).create(
+            scope: topology.city.code, role: .analyst, name: "roles"
+        ).token
         let server = APIServer(database: database, topology: topology, targets: nil)
         try await withTestServer(server.router()) { base in
             let paths = [
-                "/health", "/api/v1/meta", "/api/v1/situation?tier=county&period=2024-02", "/api/v1/completeness?tier=township&period=2024-02",
-                "/api/v1/targets?period=2024-02", "/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-02",
-                "/api/v1/alerts", "/api/v1/rejections", "/api/v1/open-data/situation?tier=village&period=2024-02&indicator=employed",
+                "/health", "/api/v1/meta", "/api/v1/situation?tier=county&period=2024-02",
+                "/api/v1/completeness?tier=township&period=2024-02",
+                "/api/v1/targets?period=2024-02",
+                "/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-02",
+                "/api/v1/alerts", "/api/v1/rejections",
+                "/api/v1/open-data/situation?tier=village&period=2024-02&indicator=employed",
                 "/api/v1/units/140403000000/forecast",
             ]
             for path in paths {
@@ -81,12 +97,17 @@ extension SharedStackTests {
                 request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
                 let (body, response) = try await URLSession.shared.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                #expect(status == (path.hasSuffix("/forecast") ? 404 : 200), "\(path): \(status) \(String(decoding: body, as: UTF8.self).prefix(300))")
+                #expect(
+                    status == (path.hasSuffix("/forecast") ? 404 : 200),
+                    "\(path): \(status) \(String(decoding: body, as: UTF8.self).prefix(300))")
             }
         }
 
         // What the roles are kept from: persons and agents' secrets for the API and the readers, tokens for the readers.
-        for (name, table) in [("api", "person_ledger"), ("api", "agents"), ("api", "city_keys"), ("reader", "person_ledger"), ("reader", "api_tokens")] {
+        for (name, table) in [
+            ("api", "person_ledger"), ("api", "agents"), ("api", "city_keys"), ("reader", "person_ledger"),
+            ("reader", "api_tokens"),
+        ] {
             let connection = try await PostgresConnection.connect(url: roles.url(as: name))
             do {
                 _ = try await connection.query("SELECT 1 FROM \(table) LIMIT 1")

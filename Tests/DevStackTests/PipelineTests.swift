@@ -8,11 +8,12 @@ import Storage
 import TestSupport
 import Testing
 import Wire
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One pipeline under test: its own database (migrated, with its own agents) and its own consumer group,
@@ -25,7 +26,8 @@ struct Pipeline {
 
     static func make() async throws -> Pipeline {
         let database = try await TestDatabase.create()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-pipeline-\(database.name)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-pipeline-\(database.name)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pipeline = Pipeline(database: database, group: "test-\(database.name)", directory: directory)
         let migrate = try pipeline.run(["db", "migrate"])
@@ -34,7 +36,9 @@ struct Pipeline {
         let connection = try await database.connect()
         var starts: [ConsumerOffsets.Start] = []
         for topic in [WireTopics.personStatus, WireTopics.unitActivity] {
-            for (partition, end) in try await partitionEnds(topic) { starts.append(ConsumerOffsets.Start(topic: topic, partition: partition, next: end)) }
+            for (partition, end) in try await partitionEnds(topic) {
+                starts.append(ConsumerOffsets.Start(topic: topic, partition: partition, next: end))
+            }
         }
         try await ConsumerOffsets.preset(group: pipeline.group, starts, on: connection)
         return pipeline
@@ -67,14 +71,18 @@ struct Pipeline {
         return (try ChildProcess.start(binary, processorArguments + extra, logFile: log, environment: merged), log)
     }
 
-    func query<T: PostgresDecodable>(_ sql: String, _ parameters: [any PostgresEncodable] = [], as type: T.Type) async throws -> [T] {
+    func query<T: PostgresDecodable>(_ sql: String, _ parameters: [any PostgresEncodable] = [], as type: T.Type)
+        async throws -> [T]
+    {
         let connection = try await database.connect()
         return try await connection.query(sql, parameters).map { try $0.decode(T.self, at: 0) }
     }
 
     /// Records this group has committed, over all partitions.
     func committedOffsets() async throws -> Int64 {
-        try await query("SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1", [group], as: Int64.self)[0]
+        try await query(
+            "SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1", [group],
+            as: Int64.self)[0]
     }
 
     /// Stored non-zero indicators of the given months, as ground-truth.csv lines.
@@ -86,12 +94,16 @@ struct Pipeline {
     }
 
     /// Simulates months through a city agent enrolled in this pipeline's database; returns the ground truth.
-    func simulate(seed: Int, months: Int = 3, counties: String = "140403000000,140427000000", scale: Double = 0.002) throws -> Set<String> {
+    func simulate(seed: Int, months: Int = 3, counties: String = "140403000000,140427000000", scale: Double = 0.002)
+        throws -> Set<String>
+    {
         let city = try agent(for: "140400000000")
         let out = directory.appendingPathComponent("sim-\(seed)").path
         let run = try empmon([
-            "simulate", "--months", String(months), "--scale", String(scale), "--seed", String(seed), "--counties", counties,
-            "--late", "0.1", "--corrections", "0.1", "--malformed", "0.01", "--publish", "--agent-home", city.home, "--out", out,
+            "simulate", "--months", String(months), "--scale", String(scale), "--seed", String(seed), "--counties",
+            counties,
+            "--late", "0.1", "--corrections", "0.1", "--malformed", "0.01", "--publish", "--agent-home", city.home,
+            "--out", out,
         ])
         #expect(run.status == 0, "\(run.output.suffix(800))")
         let truth = try String(contentsOfFile: out + "/ground-truth.csv", encoding: .utf8)
@@ -112,7 +124,9 @@ func waitUntil(_ seconds: Int, _ condition: () async throws -> Bool) async throw
 }
 
 extension SharedStackTests {
-    @Test("Two counties' simulated months through agents and the processor equal the ground truth at every unit, tier and month")
+    @Test(
+        "Two counties' simulated months through agents and the processor equal the ground truth at every unit, tier and month"
+    )
     func pipelineEqualsGroundTruth() async throws {
         let pipeline = try await Pipeline.make()
         let truth = try pipeline.simulate(seed: 11)
@@ -127,8 +141,11 @@ extension SharedStackTests {
         }
         // Corrections, late months and refused rows included, every unit-month holds exactly what its agent declared.
         let verify = try pipeline.run(["verify", "--manifests"])
-        #expect(verify.status == 0 && verify.output.contains("equal the recomputation"), "\(verify.output.suffix(1500))")
-        #expect(verify.output.contains("holds exactly the records its agent's latest manifest declares"), "\(verify.output.suffix(1500))")
+        #expect(
+            verify.status == 0 && verify.output.contains("equal the recomputation"), "\(verify.output.suffix(1500))")
+        #expect(
+            verify.output.contains("holds exactly the records its agent's latest manifest declares"),
+            "\(verify.output.suffix(1500))")
         #expect(output.contains("processor leaving the group"))
         // Running again changes nothing: the offsets are stored with the indicators.
         let before = try await pipeline.committedOffsets()
@@ -137,7 +154,9 @@ extension SharedStackTests {
         #expect(try await pipeline.storedLines(periods: periods(of: truth)) == stored)
         let indicators = try pipeline.run(["indicators", "--unit", "140403000000", "--period", "2024-02"])
         let line = try #require(truth.first { $0.hasPrefix("140403000000,2024-02,employed,") })
-        #expect(indicators.output.contains("employed") && indicators.output.contains(String(line.split(separator: ",")[3])), "\(indicators.output)")
+        #expect(
+            indicators.output.contains("employed") && indicators.output.contains(String(line.split(separator: ",")[3])),
+            "\(indicators.output)")
         await pipeline.cleanUp()
     }
 
@@ -154,7 +173,10 @@ extension SharedStackTests {
             let (pid, log) = try pipeline.startProcessor(["--batch-size", "200"], log: "kill-\(round).log")
             let floor = committed.last!
             let progressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
-            #expect(progressed, "processor \(round) made progress: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
+            #expect(
+                progressed,
+                "processor \(round) made progress: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")"
+            )
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
             kill(pid, SIGKILL)
             #expect(ChildProcess.wait(pid) == 128 + SIGKILL)
@@ -166,7 +188,10 @@ extension SharedStackTests {
         let (termPID, termLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "term.log")
         let floor = committed.last!
         let termProgressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
-        #expect(termProgressed, "the processor to be stopped made progress first: \((try? String(contentsOfFile: termLog, encoding: .utf8))?.suffix(1500) ?? "")")
+        #expect(
+            termProgressed,
+            "the processor to be stopped made progress first: \((try? String(contentsOfFile: termLog, encoding: .utf8))?.suffix(1500) ?? "")"
+        )
         kill(termPID, SIGTERM)
         #expect(ChildProcess.wait(termPID) == 0)
         let termOutput = (try? String(contentsOfFile: termLog, encoding: .utf8)) ?? ""
@@ -187,7 +212,9 @@ extension SharedStackTests {
         try await Task.sleep(for: .seconds(3))
         for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
         let afterOutage = try await pipeline.committedOffsets()
-        try await produce([try message(person("b", unit: "140403001001", period: "2024-01", .employed, agent: "outage-probe"))])
+        try await produce([
+            try message(person("b", unit: "140403001001", period: "2024-01", .employed, agent: "outage-probe"))
+        ])
         let resumed = try await waitUntil(120) { try await pipeline.committedOffsets() > afterOutage }
         #expect(resumed, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
 
@@ -202,10 +229,14 @@ extension SharedStackTests {
                 try await pipeline.query("SELECT count(*)::bigint " + processorConnections, as: Int64.self) == [1]
             }
             #expect(connected, "round \(round): the processor holds its connection")
-            let cut = try await pipeline.query("SELECT count(pg_terminate_backend(pid))::bigint " + processorConnections, as: Int64.self)
+            let cut = try await pipeline.query(
+                "SELECT count(pg_terminate_backend(pid))::bigint " + processorConnections, as: Int64.self)
             #expect(cut == [1])
             let beforeProbe = try await pipeline.committedOffsets()
-            try await produce([try message(person("c", unit: "140403001001", period: "2024-01", .employed, agent: "connection-probe-\(round)"))])
+            try await produce([
+                try message(
+                    person("c", unit: "140403001001", period: "2024-01", .employed, agent: "connection-probe-\(round)"))
+            ])
             let committedAfterCut = try await waitUntil(120) { try await pipeline.committedOffsets() > beforeProbe }
             #expect(committedAfterCut, "round \(round): a batch committed after the cut")
         }
@@ -229,8 +260,9 @@ extension SharedStackTests {
         let metricsPort = Int.random(in: 20_000..<30_000)
         for index in 1...3 {
             let metrics = index == 1 ? ["--metrics-port", String(metricsPort)] : []
-            members.append(try pipeline.startProcessor(
-                ["--batch-size", "300", "--client-id", "member-\(index)"] + metrics, log: "member-\(index).log"))
+            members.append(
+                try pipeline.startProcessor(
+                    ["--batch-size", "300", "--client-id", "member-\(index)"] + metrics, log: "member-\(index).log"))
         }
         // Let them share the work until it is done; then ask them to leave.
         var total: Int64 = 0
@@ -238,11 +270,16 @@ extension SharedStackTests {
         let finished = try await waitUntil(300) { try await pipeline.committedOffsets() >= total }
         #expect(finished)
         // Member 1's operational numbers, in Prometheus text form.
-        let (body, _) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
+        let (body, _) = try await URLSession.shared.data(
+            from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
         let metrics = String(decoding: body, as: UTF8.self)
-        let accepted = metrics.split(separator: "\n").first { $0.hasPrefix("empmon_processor_records_total{outcome=\"accepted\"}") }
+        let accepted = metrics.split(separator: "\n").first {
+            $0.hasPrefix("empmon_processor_records_total{outcome=\"accepted\"}")
+        }
         #expect((accepted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics.prefix(1500))")
-        #expect(metrics.contains("empmon_processor_lag_records{") && metrics.contains("empmon_processor_batch_duration_seconds_bucket"))
+        #expect(
+            metrics.contains("empmon_processor_lag_records{")
+                && metrics.contains("empmon_processor_batch_duration_seconds_bucket"))
         for member in members { kill(member.pid, SIGTERM) }
         var logs = ""
         for member in members {
@@ -268,11 +305,16 @@ func partitionEnds(_ topic: String) async throws -> [(partition: Int, end: Int64
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "watermarks-\(UUID().uuidString)"),
+        configuration: KafkaConsumerConfiguration(
+            bootstrapServers: settings.kafkaBootstrap, groupID: "watermarks-\(UUID().uuidString)"),
         logger: quiet)
     var ends: [(partition: Int, end: Int64)] = []
     for partition in 0..<12 {
-        ends.append((partition, try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition))).high))
+        ends.append(
+            (
+                partition,
+                try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition))).high
+            ))
     }
     try await consumer.close()
     return ends

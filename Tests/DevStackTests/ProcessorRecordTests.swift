@@ -13,7 +13,8 @@ func produce(_ messages: [KafkaProducerMessage]) async throws {
     let settings = try #require(try DevHome.resolve(nil).loadSettings())
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
-    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quiet)
+    let producer = try KafkaProducer(
+        configuration: KafkaProducerConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quiet)
     for message in messages { _ = try await producer.send(message) }
     try await producer.flush(timeout: .seconds(30))
 }
@@ -22,7 +23,8 @@ func message(_ record: PersonStatusRecord, agent: String? = nil) throws -> Kafka
     KafkaProducerMessage(
         topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
         headers: [
-            KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agent ?? record.agentID),
+            KafkaHeader(key: "empmon.kind", string: "person"),
+            KafkaHeader(key: "empmon.agent", string: agent ?? record.agentID),
             KafkaHeader(key: "empmon.record", string: record.recordID.text),
         ])
 }
@@ -32,7 +34,8 @@ func person(
     reportedAt: Int64 = 1_000
 ) -> PersonStatusRecord {
     PersonStatusRecord(
-        recordID: .random(), unit: DivisionCode(unit)!, period: Period(period)!, personKey: String(repeating: key, count: 64),
+        recordID: .random(), unit: DivisionCode(unit)!, period: Period(period)!,
+        personKey: String(repeating: key, count: 64),
         householdKey: String(repeating: key, count: 64), birthYear: 1990, sex: .female, status: status,
         employmentForm: status == .employed ? .employee : nil, workLocation: status == .employed ? .local : nil,
         registeredUnemployed: registered, reportedAtMilliseconds: reportedAt, agentID: agent)
@@ -44,7 +47,8 @@ func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"),
+        configuration: KafkaConsumerConfiguration(
+            bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"),
         logger: quiet)
     try await consumer.subscribe(topics: [WireTopics.deadLetter])
     var found: [Wire.DeadLetter] = []
@@ -62,7 +66,9 @@ func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
 }
 
 extension SharedStackTests {
-    @Test("Malformed, unsigned, tampered, unknown, revoked, out-of-scope and invalid records: rejected with their reason; the rest counted")
+    @Test(
+        "Malformed, unsigned, tampered, unknown, revoked, out-of-scope and invalid records: rejected with their reason; the rest counted"
+    )
     func rejections() async throws {
         let pipeline = try await Pipeline.make()
         let luzhou = try pipeline.agent(for: "140403000000")
@@ -74,7 +80,8 @@ extension SharedStackTests {
 
         var good: [PersonStatusRecord] = []
         for key in ["1", "2", "3", "4", "5"] {
-            var record = person(key, unit: village, period: "2024-10", key == "5" ? .unemployed : .employed, agent: luzhou.agentID)
+            var record = person(
+                key, unit: village, period: "2024-10", key == "5" ? .unemployed : .employed, agent: luzhou.agentID)
             signer.sign(&record)
             good.append(record)
         }
@@ -94,7 +101,10 @@ extension SharedStackTests {
         let malformedID = RecordID.random().text
         let malformed = KafkaProducerMessage(
             topic: WireTopics.personStatus, key: "140403", value: [0xff, 0x01, 0x02, 0x03],
-            headers: [KafkaHeader(key: "empmon.agent", string: luzhou.agentID), KafkaHeader(key: "empmon.record", string: malformedID)])
+            headers: [
+                KafkaHeader(key: "empmon.agent", string: luzhou.agentID),
+                KafkaHeader(key: "empmon.record", string: malformedID),
+            ])
 
         let expected: [String: String] = [
             unsigned.recordID.text: "signature.invalid", tampered.recordID.text: "signature.invalid",
@@ -103,7 +113,9 @@ extension SharedStackTests {
             malformedID: "payload.malformed",
         ]
         try await produce(
-            try [good[0], good[1], unsigned, tampered, unknown, revoked, outOfScope, invalid, good[2]].map { try message($0) }
+            try [good[0], good[1], unsigned, tampered, unknown, revoked, outOfScope, invalid, good[2]].map {
+                try message($0)
+            }
                 + [malformed] + [good[3], good[4]].map { try message($0) })
         _ = try pipeline.processAll()
 
@@ -119,7 +131,9 @@ extension SharedStackTests {
         }
         #expect(stored == expected)
         let letters = try await deadLetters(for: Set(expected.keys))
-        #expect(Dictionary(letters.map { ($0.recordID, $0.reasonCode) }, uniquingKeysWith: { first, _ in first }) == expected)
+        #expect(
+            Dictionary(letters.map { ($0.recordID, $0.reasonCode) }, uniquingKeysWith: { first, _ in first })
+                == expected)
         #expect(letters.allSatisfy { $0.topic == WireTopics.personStatus && !$0.payload.isEmpty })
 
         let indicators = try pipeline.run(["indicators", "--unit", village, "--period", "2024-10", "--format", "json"])
@@ -145,17 +159,24 @@ extension SharedStackTests {
         func novemberFigures() throws -> String {
             try pipeline.run(["indicators", "--unit", "140403001000", "--period", "2024-11", "--format", "json"]).output
         }
-        try await produce([
-            signed(person("1", unit: november, period: "2024-11", .employed, agent: agent.agentID, reportedAt: 100)),
-            signed(person("2", unit: november, period: "2024-11", .employed, agent: agent.agentID, reportedAt: 100)),
-        ].map { try message($0) })
+        try await produce(
+            [
+                signed(
+                    person("1", unit: november, period: "2024-11", .employed, agent: agent.agentID, reportedAt: 100)),
+                signed(
+                    person("2", unit: november, period: "2024-11", .employed, agent: agent.agentID, reportedAt: 100)),
+            ].map { try message($0) })
         _ = try pipeline.processAll()
         #expect(try novemberFigures().contains("\"reemployed\" : 0"))
 
-        try await produce([
-            signed(person("1", unit: october, period: "2024-10", .unemployed, registered: true, agent: agent.agentID, reportedAt: 200)),
-            signed(person("2", unit: october, period: "2024-10", .employed, agent: agent.agentID, reportedAt: 200)),
-        ].map { try message($0) })
+        try await produce(
+            [
+                signed(
+                    person(
+                        "1", unit: october, period: "2024-10", .unemployed, registered: true, agent: agent.agentID,
+                        reportedAt: 200)),
+                signed(person("2", unit: october, period: "2024-10", .employed, agent: agent.agentID, reportedAt: 200)),
+            ].map { try message($0) })
         _ = try pipeline.processAll()
         let late = try novemberFigures()
         #expect(late.contains("\"reemployed\" : 1") && late.contains("\"unemployed_last_month\" : 1"), "\(late)")
@@ -164,15 +185,24 @@ extension SharedStackTests {
 
         // The village corrects October: person 1 was not registered after all. A stale copy of the first
         // version arriving afterwards changes nothing.
-        let stale = signed(person("1", unit: october, period: "2024-10", .unemployed, registered: true, agent: agent.agentID, reportedAt: 150))
-        try await produce([
-            signed(person("1", unit: october, period: "2024-10", .unemployed, agent: agent.agentID, reportedAt: 300)), stale,
-        ].map { try message($0) })
+        let stale = signed(
+            person(
+                "1", unit: october, period: "2024-10", .unemployed, registered: true, agent: agent.agentID,
+                reportedAt: 150))
+        try await produce(
+            [
+                signed(
+                    person("1", unit: october, period: "2024-10", .unemployed, agent: agent.agentID, reportedAt: 300)),
+                stale,
+            ].map { try message($0) })
         _ = try pipeline.processAll()
         let corrected = try novemberFigures()
-        #expect(corrected.contains("\"reemployed\" : 0") && corrected.contains("\"unemployed_last_month\" : 0"), "\(corrected)")
+        #expect(
+            corrected.contains("\"reemployed\" : 0") && corrected.contains("\"unemployed_last_month\" : 0"),
+            "\(corrected)")
         #expect(corrected.contains("\"new_employment\" : 1") && !corrected.contains("placement_rate"), "\(corrected)")
-        let superseded = try await pipeline.query("SELECT count(*)::bigint FROM person_ledger_superseded", as: Int64.self)
+        let superseded = try await pipeline.query(
+            "SELECT count(*)::bigint FROM person_ledger_superseded", as: Int64.self)
         #expect(superseded == [1], "the first October version is kept as superseded")
         #expect(try pipeline.run(["verify"]).status == 0)
         await pipeline.cleanUp()
@@ -180,7 +210,9 @@ extension SharedStackTests {
 }
 
 extension SharedStackTests {
-    @Test("An error no retry mends (a CHECK violation from a trigger) stops the processor with the reason, and no offset moves")
+    @Test(
+        "An error no retry mends (a CHECK violation from a trigger) stops the processor with the reason, and no offset moves"
+    )
     func permanentErrorStopsTheProcessor() async throws {
         let pipeline = try await Pipeline.make()
         let luzhou = try pipeline.agent(for: "140403000000")
@@ -197,7 +229,8 @@ extension SharedStackTests {
             BEGIN RAISE EXCEPTION 'injected by the test: unit_month_counts takes no rows' USING ERRCODE = 'check_violation'; END $$
             """)
         try await connection.query(
-            "CREATE TRIGGER injected_refusal BEFORE INSERT OR UPDATE ON unit_month_counts FOR EACH ROW EXECUTE FUNCTION injected_refusal()")
+            "CREATE TRIGGER injected_refusal BEFORE INSERT OR UPDATE ON unit_month_counts FOR EACH ROW EXECUTE FUNCTION injected_refusal()"
+        )
         let offsetsBefore = try await pipeline.committedOffsets()
         try await produce(try records.map { try message($0) })
 
@@ -207,7 +240,10 @@ extension SharedStackTests {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(90))
         while clock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                break
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         if !exited {
@@ -218,7 +254,9 @@ extension SharedStackTests {
         #expect(exited, "the processor was still retrying after 90 s: \(output.suffix(1500))")
         #expect(exited && status != 0, "it stopped with a failure status")
         #expect(output.contains("no retry mends"), "\(output.suffix(1500))")
-        #expect(output.contains("injected by the test") && output.contains("23514"), "the log names the reason and its SQLSTATE")
+        #expect(
+            output.contains("injected by the test") && output.contains("23514"),
+            "the log names the reason and its SQLSTATE")
         #expect(output.components(separatedBy: "retrying").count == 1, "a permanent error is not retried")
         #expect(try await pipeline.committedOffsets() == offsetsBefore, "no offset moved")
         #expect(try await pipeline.query("SELECT count(*)::bigint FROM person_ledger", as: Int64.self) == [0])
@@ -227,27 +265,34 @@ extension SharedStackTests {
         try await connection.query("DROP TRIGGER injected_refusal ON unit_month_counts")
         _ = try pipeline.processAll()
         #expect(try await pipeline.committedOffsets() == offsetsBefore + 3)
-        let indicators = try pipeline.run(["indicators", "--unit", "140403001001", "--period", "2024-10", "--format", "json"])
+        let indicators = try pipeline.run([
+            "indicators", "--unit", "140403001001", "--period", "2024-10", "--format", "json",
+        ])
         #expect(indicators.output.contains("\"employed\" : 3"), "\(indicators.output)")
         await pipeline.cleanUp()
     }
 }
 
 extension SharedStackTests {
-    @Test("10,000 random and mutated messages: the processor keeps running, each lands in rejections and on the dead-letter topic, the good records between them all count")
+    @Test(
+        "10,000 random and mutated messages: the processor keeps running, each lands in rejections and on the dead-letter topic, the good records between them all count"
+    )
     func randomAndMutatedMessages() async throws {
         let pipeline = try await Pipeline.make()
         let luzhou = try pipeline.agent(for: "140403000000")
         let signer = RecordSigner(secret: luzhou.secret)
-        let starts = Dictionary(uniqueKeysWithValues: try await pipeline.query(
-            "SELECT partition::bigint * 10000000000 + next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
-            [pipeline.group, WireTopics.personStatus], as: Int64.self
-        ).map { (Int32($0 / 10_000_000_000), $0 % 10_000_000_000) })
+        let starts = Dictionary(
+            uniqueKeysWithValues: try await pipeline.query(
+                "SELECT partition::bigint * 10000000000 + next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
+                [pipeline.group, WireTopics.personStatus], as: Int64.self
+            ).map { (Int32($0 / 10_000_000_000), $0 % 10_000_000_000) })
 
         var random = SeededGenerator(seed: 20_261_202)
         var good: [PersonStatusRecord] = []
         var messages: [KafkaProducerMessage] = []
-        let headerKeys = ["empmon.kind", "empmon.agent", "empmon.record", "x-\(UInt8.random(in: 0...255, using: &random))"]
+        let headerKeys = [
+            "empmon.kind", "empmon.agent", "empmon.record", "x-\(UInt8.random(in: 0...255, using: &random))",
+        ]
         for index in 0..<10_000 {
             if index % 500 == 0 {
                 var record = person("0", unit: "140403001001", period: "2024-10", .employed, agent: luzhou.agentID)
@@ -259,24 +304,39 @@ extension SharedStackTests {
             }
             var value: [UInt8]
             if index % 2 == 0 {
-                value = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                value = (0..<Int.random(in: 0...300, using: &random)).map { _ in
+                    UInt8.random(in: 0...255, using: &random)
+                }
             } else {
                 // A signed record with bytes flipped, cut short or appended to: it must not decode to the very record.
                 let original = try #require(good.last)
                 value = try Wire.encode(original)
                 repeat {
                     switch Int.random(in: 0..<3, using: &random) {
-                    case 0: value[Int.random(in: 0..<value.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+                    case 0:
+                        value[Int.random(in: 0..<value.count, using: &random)] ^= UInt8.random(
+                            in: 1...255, using: &random)
                     case 1: value.removeLast(Int.random(in: 1...min(40, value.count), using: &random))
-                    default: value += (0..<Int.random(in: 1...20, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                    default:
+                        value += (0..<Int.random(in: 1...20, using: &random)).map { _ in
+                            UInt8.random(in: 0...255, using: &random)
+                        }
                     }
                 } while value.isEmpty ? false : (try? Wire.decodePersonStatus(value)) == original
             }
             let headers = (0..<Int.random(in: 0...4, using: &random)).map { _ in
-                KafkaHeader(key: headerKeys[Int.random(in: 0..<headerKeys.count, using: &random)],
-                    value: Bool.random(using: &random) ? nil : (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+                KafkaHeader(
+                    key: headerKeys[Int.random(in: 0..<headerKeys.count, using: &random)],
+                    value: Bool.random(using: &random)
+                        ? nil
+                        : (0..<Int.random(in: 0...40, using: &random)).map { _ in
+                            UInt8.random(in: 0...255, using: &random)
+                        })
             }
-            messages.append(KafkaProducerMessage(topic: WireTopics.personStatus, key: ["140403", "140404", "140411"][index % 3], value: value, headers: headers))
+            messages.append(
+                KafkaProducerMessage(
+                    topic: WireTopics.personStatus, key: ["140403", "140404", "140411"][index % 3], value: value,
+                    headers: headers))
         }
         try await produce(messages)
         let output = try pipeline.processAll(batchSize: 2000)
@@ -286,8 +346,11 @@ extension SharedStackTests {
         let committed = try await pipeline.query(
             "SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",
             [pipeline.group, WireTopics.personStatus], as: Int64.self)
-        #expect(committed == [starts.values.reduce(0, +) + Int64(messages.count)], "every message's offset is committed")
-        let indicators = try pipeline.run(["indicators", "--unit", "140403001001", "--period", "2024-10", "--format", "json"])
+        #expect(
+            committed == [starts.values.reduce(0, +) + Int64(messages.count)], "every message's offset is committed")
+        let indicators = try pipeline.run([
+            "indicators", "--unit", "140403001001", "--period", "2024-10", "--format", "json",
+        ])
         #expect(indicators.output.contains("\"employed\" : \(good.count)"), "\(indicators.output)")
         #expect(try pipeline.run(["verify"]).status == 0)
 
@@ -296,7 +359,8 @@ extension SharedStackTests {
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"), logger: quiet)
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"), logger: quiet)
         try await consumer.subscribe(topics: [WireTopics.deadLetter])
         var letters = Set<String>()
         let clock = ContinuousClock()

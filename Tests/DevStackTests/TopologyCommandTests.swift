@@ -26,7 +26,8 @@ extension SharedStackTests {
         let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
-        let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quiet)
+        let admin = try KafkaAdmin(
+            configuration: KafkaClientConfiguration(bootstrapServers: settings.kafkaBootstrap), logger: quiet)
         #expect(try await admin.describeTopic("empmon.person-status.records.v1").partitions.count == 12)
         #expect(try await admin.describeTopic("empmon.alerts.v1").partitions.count == 3)
     }

@@ -14,7 +14,8 @@ enum Fixtures {
         }
     }()
 
-    static let topologyDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let topologyDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Topology").path
 
     /// A valid 18-character ID number for the given 17 leading digits (GB 11643 check digit appended).

@@ -14,15 +14,18 @@ struct IndicatorComputationTests {
         PersonStatusRecord(
             recordID: .random(), unit: unit, period: Period(period)!, personKey: String(repeating: person, count: 64),
             householdKey: String(repeating: household, count: 64), birthYear: 1990, sex: .male, status: status,
-            employmentForm: status == .employed ? .employee : nil, workLocation: status == .employed ? (location ?? .local) : nil,
-            registeredUnemployed: registered, groups: groups, assisted: assisted, reportedAtMilliseconds: 0, agentID: "a")
+            employmentForm: status == .employed ? .employee : nil,
+            workLocation: status == .employed ? (location ?? .local) : nil,
+            registeredUnemployed: registered, groups: groups, assisted: assisted, reportedAtMilliseconds: 0,
+            agentID: "a")
     }
 
     @Test("A hand-worked month: transitions across months and villages, households, assistance, roll-up")
     func handWorked() throws {
         let september = [
             Self.record("a", "1", Self.urbanVillage, "2024-09", .unemployed, registered: true, groups: [.hardToEmploy]),
-            Self.record("b", "2", Self.ruralVillage, "2024-09", .employed, location: .outOfProvince, groups: [.ruralLabour]),
+            Self.record(
+                "b", "2", Self.ruralVillage, "2024-09", .employed, location: .outOfProvince, groups: [.ruralLabour]),
         ]
         let october = [
             // A: registered unemployed in September, employed now: new (urban) employment and re-employment.
@@ -32,7 +35,9 @@ struct IndicatorComputationTests {
             // C: alone in a household with no one employed.
             Self.record("c", "3", Self.ruralVillage, "2024-10", .unemployed),
             // D: registered unemployed graduate, assisted this month.
-            Self.record("d", "4", Self.urbanVillage, "2024-10", .unemployed, registered: true, groups: [.collegeGraduate], assisted: true),
+            Self.record(
+                "d", "4", Self.urbanVillage, "2024-10", .unemployed, registered: true, groups: [.collegeGraduate],
+                assisted: true),
         ]
         let byPeriod: [Period: [String: PersonStatusRecord]] = [
             Period("2024-09")!: Dictionary(uniqueKeysWithValues: september.map { ($0.personKey, $0) }),
@@ -64,12 +69,15 @@ struct IndicatorComputationTests {
 
         let city = try #require(month[Fixtures.topology.city.code])
         #expect(city["labour_force"] == 4 && city["employed"] == 2 && city["unemployed"] == 2)
-        #expect(city["zero_employment_households"] == 2 && city["reporting_units"] == 2 && city["expected_units"] == 2628)
+        #expect(
+            city["zero_employment_households"] == 2 && city["reporting_units"] == 2 && city["expected_units"] == 2628)
         #expect(city["reemployed"] == 1 && city["unemployed_last_month"] == 1, "placement rate 1/1")
         #expect(city["jobs_collected"] == 40 && month[township]?["jobs_collected"] == 40)
         #expect(month[Self.urbanVillage]?["jobs_collected"] == nil, "activity counts at its station and above")
         let county = try #require(month[DivisionCode("140404000000")!])
-        #expect(county["expected_units"] == Int64(Fixtures.topology.expectedReportingUnits(under: DivisionCode("140404000000")!).count))
+        #expect(
+            county["expected_units"]
+                == Int64(Fixtures.topology.expectedReportingUnits(under: DivisionCode("140404000000")!).count))
         #expect(month.count == 2790, "every unit of every tier has an entry")
     }
 
@@ -95,7 +103,8 @@ struct IndicatorComputationTests {
             return computation.compute(persons: byPeriod, activity: [:], periods: [october])[october] ?? [:]
         }
         let month = fromScratch([a09, e10, f10, g10])
-        #expect(month[Self.urbanVillage]?["new_employment"] == 1 && month[Self.urbanVillage]?["new_urban_employment"] == 1)
+        #expect(
+            month[Self.urbanVillage]?["new_employment"] == 1 && month[Self.urbanVillage]?["new_urban_employment"] == 1)
         #expect(month[otherRural]?["new_employment"] == nil, "its village had not reported September")
         #expect(month[Fixtures.topology.city.code]?["new_employment"] == 1)
 
@@ -110,11 +119,15 @@ struct IndicatorComputationTests {
         let first = delta.effect(persons: [a09, e10, f10, g10], activity: [], state: BatchState())
         let cityOctober = UnitMonth(unit: Fixtures.topology.city.code, period: october)
         #expect(first.indicatorChanges[cityOctober]?["new_employment"] == 1)
-        #expect(first.villages[UnitMonth(unit: otherRural, period: october)] == VillageMonthCounts(persons: 1, employedNewToLedger: 1))
+        #expect(
+            first.villages[UnitMonth(unit: otherRural, period: october)]
+                == VillageMonthCounts(persons: 1, employedNewToLedger: 1))
         var state = BatchState()
         let touched = IndicatorDelta.householdsTouched(by: [h09], stored: [:])
         for village in touched.villages { state.villages[village] = first.villages[village] }
-        #expect(touched.villages.contains(UnitMonth(unit: otherRural, period: october)), "the late month reads the next month's entrants")
+        #expect(
+            touched.villages.contains(UnitMonth(unit: otherRural, period: october)),
+            "the late month reads the next month's entrants")
         let second = delta.effect(persons: [h09], activity: [], state: state)
         #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: october)]?["new_employment"] == 1)
         #expect(second.indicatorChanges[cityOctober]?["new_employment"] == 1)

@@ -22,7 +22,10 @@ struct IndicatorDeltaTests {
         var indicators: [UnitMonth: IndicatorCounts] = [:]
         var monitored: Set<Period> = []
 
-        mutating func apply(persons batchPersons: [PersonStatusRecord], activity batchActivity: [UnitActivityReport], delta: IndicatorDelta) {
+        mutating func apply(
+            persons batchPersons: [PersonStatusRecord], activity batchActivity: [UnitActivityReport],
+            delta: IndicatorDelta
+        ) {
             // The processor's plan, with dictionaries where it has PostgreSQL.
             let plan = BatchPlan(persons: batchPersons, activity: batchActivity)
             var state = BatchState()
@@ -32,8 +35,12 @@ struct IndicatorDeltaTests {
             for village in touched.villages { state.villages[village] = villages[village] }
             for key in plan.activityKeys { state.activity[key] = self.activity[key] }
             let effect = plan.effect(of: delta, state: state)
-            for record in effect.acceptedPersons { self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record }
-            for report in effect.acceptedActivity { self.activity[UnitMonth(unit: report.unit, period: report.period)] = report }
+            for record in effect.acceptedPersons {
+                self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record
+            }
+            for report in effect.acceptedActivity {
+                self.activity[UnitMonth(unit: report.unit, period: report.period)] = report
+            }
             households.merge(effect.households) { $1 }
             villages.merge(effect.villages) { $1 }
             let opened = effect.periods.filter { !monitored.contains($0) }.sorted()
@@ -84,7 +91,9 @@ struct IndicatorDeltaTests {
     static func randomRecord(using random: inout SplitMix) -> PersonStatusRecord {
         let status = EmploymentStatus.allCases.randomElement(using: &random)!
         var groups = Set<PersonGroup>()
-        for group in [PersonGroup.hardToEmploy, .ruralLabour, .collegeGraduate] where Bool.random(using: &random) { groups.insert(group) }
+        for group in [PersonGroup.hardToEmploy, .ruralLabour, .collegeGraduate] where Bool.random(using: &random) {
+            groups.insert(group)
+        }
         let person = ["a", "b", "c", "d", "e"].randomElement(using: &random)!
         return PersonStatusRecord(
             recordID: RecordID.random(using: &random), unit: villages.randomElement(using: &random)!,
@@ -121,14 +130,18 @@ struct IndicatorDeltaTests {
                 var persons = (0..<Int.random(in: 0...8, using: &random)).map { _ in Self.randomRecord(using: &random) }
                 // Replays of earlier records (an agent resending after a crash).
                 if !sent.isEmpty, Bool.random(using: &random) { persons.append(sent.randomElement(using: &random)!) }
-                let activity = (0..<Int.random(in: 0...2, using: &random)).map { _ in Self.randomReport(using: &random) }
+                let activity = (0..<Int.random(in: 0...2, using: &random)).map { _ in Self.randomReport(using: &random)
+                }
                 store.apply(persons: persons, activity: activity, delta: delta)
                 sent += persons
             }
             let kept = store.nonZeroIndicators
             let recomputed = store.recomputed(topology: Self.topology)
             let differing = Set(kept.keys).union(recomputed.keys).filter { kept[$0] != recomputed[$0] }.sorted()
-            #expect(differing.isEmpty, "\(differing.prefix(5).map { "\($0.period) \($0.unit): kept \(kept[$0] ?? [:]), recomputed \(recomputed[$0] ?? [:])" })")
+            #expect(
+                differing.isEmpty,
+                "\(differing.prefix(5).map { "\($0.period) \($0.unit): kept \(kept[$0] ?? [:]), recomputed \(recomputed[$0] ?? [:])" })"
+            )
         }
     }
 
@@ -148,7 +161,9 @@ struct IndicatorDeltaTests {
         store.apply(persons: [october], activity: [], delta: delta)
         #expect(store.indicators[key]?["reemployed"] == 1)
         #expect(store.indicators[key]?["unemployed_last_month"] == 1)
-        #expect(store.indicators[UnitMonth(unit: DivisionCode("140400000000")!, period: Period("2024-11")!)]?["reemployed"] == 1)
+        #expect(
+            store.indicators[UnitMonth(unit: DivisionCode("140400000000")!, period: Period("2024-11")!)]?["reemployed"]
+                == 1)
 
         // The village corrects October: the person was not registered after all.
         var corrected = IndicatorComputationTests.record("a", "1", village, "2024-10", .unemployed)
@@ -175,9 +190,13 @@ struct IndicatorDeltaTests {
         let other = IndicatorComputationTests.record("b", "2", village, "2024-11", .employed)
         let plan = BatchPlan(persons: [newer, first, other], activity: [])
         #expect(plan.droppedWithinBatch == 1)
-        #expect(plan.persons.count == 2 && plan.persons.contains { $0.personKey == newer.personKey && $0.status == .unemployed })
+        #expect(
+            plan.persons.count == 2
+                && plan.persons.contains { $0.personKey == newer.personKey && $0.status == .unemployed })
         #expect(plan.personMonths == [Period("2024-10")!, Period("2024-11")!])
-        let months = { (person: String) in Set(plan.personKeys.filter { $0.personKey == person }.map(\.period.description)) }
+        let months = { (person: String) in
+            Set(plan.personKeys.filter { $0.personKey == person }.map(\.period.description))
+        }
         #expect(months(newer.personKey) == ["2024-09", "2024-10", "2024-11"])
         #expect(months(other.personKey) == ["2024-10", "2024-11", "2024-12"])
         let delta = IndicatorDelta(topology: Self.topology)

@@ -38,25 +38,31 @@ struct LedgerTests {
         #expect(ledger.ignoredColumns == ["序号", "姓名", "联系电话", "现住地址"])
         let built = builder.build(ledger, reportedAtMilliseconds: 1)
         let errors = built.errors.map { "\($0.line) \($0.column) \($0.english)" }
-        #expect(errors == [
-            "3 身份证号 the ID number's check digit does not match; a digit is probably mistyped",
-            "4 就业状态 '不详' is not one of: 就业、失业、未在劳动力中",
-            "5 就业形式 employment form given for a person who is not employed",
-            "6 人员类别 unknown person group '外星人'",
-            "6 行业 'Z' is not one of: 国民经济行业门类A–T或其名称",
-        ])
+        #expect(
+            errors == [
+                "3 身份证号 the ID number's check digit does not match; a digit is probably mistyped",
+                "4 就业状态 '不详' is not one of: 就业、失业、未在劳动力中",
+                "5 就业形式 employment form given for a person who is not employed",
+                "6 人员类别 unknown person group '外星人'",
+                "6 行业 'Z' is not one of: 国民经济行业门类A–T或其名称",
+            ])
         #expect(built.records.map(\.line) == [2])
         let record = try #require(built.records.first?.record)
         #expect(record.status == .employed && record.employmentForm == .employee && record.sector == .c)
-        #expect(record.groups == [.ruralLabour, .collegeGraduate] && record.trained && record.incomeBand == .from4000To5999)
+        #expect(
+            record.groups == [.ruralLabour, .collegeGraduate] && record.trained && record.incomeBand == .from4000To5999)
         #expect(record.birthYear == 1990 && record.sex == .male)
         #expect(RecordSigner(secret: [7, 7, 7]).isValid(record))
-        #expect(built.errors.allSatisfy { !$0.description.contains(Self.good2) && !$0.description.contains(String(Self.good2.dropLast())) })
+        #expect(
+            built.errors.allSatisfy {
+                !$0.description.contains(Self.good2) && !$0.description.contains(String(Self.good2.dropLast()))
+            })
     }
 
     @Test("UTF-8 with a BOM, English headers and values, quoted cells with line breaks")
     func utf8WithBOM() throws {
-        let text = "id_number,household_number,status,employment_form,work_location,sector,groups,note\n"
+        let text =
+            "id_number,household_number,status,employment_form,work_location,sector,groups,note\n"
             + "\(Self.good1),H1,employed,flexible,in_province,F,\"veteran,disabled\",\"two\nlines\"\n"
             + "\(Self.good2),H2,not_in_labour_force,,,,,\n"
         let ledger = try PersonLedger.read([0xEF, 0xBB, 0xBF] + Array(text.utf8), format: .csv)

@@ -63,7 +63,9 @@ struct RecordTests {
             _ = try Wire.decodePersonStatus(corrupted)
             Issue.record("a corrupted record decoded")
         } catch {
-            #expect(error.field == "record_id" || error.field == "unit" || error.field == "period" || error.field == "payload")
+            #expect(
+                error.field == "record_id" || error.field == "unit" || error.field == "period"
+                    || error.field == "payload")
         }
         #expect(throws: ValidationReason.self) { try Wire.decodePersonStatus([]) }
     }
@@ -83,7 +85,9 @@ struct RecordTests {
             try ResidentID(String(text.dropLast()) + (text.last == "1" ? "2" : "1"))
         }
         #expect(throws: ResidentID.Problem.wrongLength(17)) { try ResidentID(String(text.dropLast())) }
-        #expect(throws: ResidentID.Problem.invalidBirthDate) { try ResidentID(Fixtures.residentID("14040319900230123")) }
+        #expect(throws: ResidentID.Problem.invalidBirthDate) {
+            try ResidentID(Fixtures.residentID("14040319900230123"))
+        }
         #expect(throws: ResidentID.Problem.invalidCharacter) { try ResidentID("14040319900307123A") }
         let withX = (0..<1000).lazy.map { Fixtures.residentID("140403199003071" + String(format: "%02d", $0 % 100)) }
             .first { $0.hasSuffix("X") }
@@ -113,14 +117,17 @@ struct RecordTests {
             "\(record)",
         ]
         // Every way of getting an ID wrong explains itself without repeating it.
-        for broken in [String(raw.dropLast()), raw.dropLast() + "Y", String(raw.prefix(6)) + "19900230" + String(raw.suffix(4)),
-            String(raw.dropLast()) + (raw.last == "1" ? "2" : "1")]
-        {
+        for broken in [
+            String(raw.dropLast()), raw.dropLast() + "Y", String(raw.prefix(6)) + "19900230" + String(raw.suffix(4)),
+            String(raw.dropLast()) + (raw.last == "1" ? "2" : "1"),
+        ] {
             do { _ = try ResidentID(broken) } catch {
                 outputs += ["\(error)", error.reason.chinese, error.reason.english, String(reflecting: error)]
             }
         }
-        for problem in [Pseudonymizer.HouseholdProblem.empty, .tooLong, .invalidCharacter] { outputs.append("\(problem)") }
+        for problem in [Pseudonymizer.HouseholdProblem.empty, .tooLong, .invalidCharacter] {
+            outputs.append("\(problem)")
+        }
         do { _ = try pseudonymizer.householdKey(for: raw + "!") } catch { outputs.append("\(error)") }
         let validator = RecordValidator(topology: Fixtures.topology, latestPeriod: Period("2024-11")!)
         var leaky = record

@@ -20,7 +20,9 @@ struct SimulatorTests {
     }
 
     static func run(seed: UInt64) throws -> String {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-sim-\(UUID().uuidString.prefix(8))").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-sim-\(UUID().uuidString.prefix(8))"
+        ).path
         try SimulationRun.run(topology: Fixtures.topology, options: options(seed: seed), out: out)
         return out
     }
@@ -30,7 +32,9 @@ struct SimulatorTests {
         let enumerator = FileManager.default.enumerator(atPath: folder)
         while let path = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
                 files[path] = FileManager.default.contents(atPath: folder + "/" + path)
             }
         }
@@ -39,9 +43,13 @@ struct SimulatorTests {
 
     @Test("The same seed gives the same files; another seed does not")
     func deterministic() throws {
-        let first = try Self.run(seed: 42), second = try Self.run(seed: 42), third = try Self.run(seed: 43)
-        defer { [first, second, third].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        let a = try Self.contents(of: first), b = try Self.contents(of: second), c = try Self.contents(of: third)
+        let first = try Self.run(seed: 42)
+        let second = try Self.run(seed: 42)
+        let third = try Self.run(seed: 43)
+        defer { for folder in [first, second, third] { try? FileManager.default.removeItem(atPath: folder) } }
+        let a = try Self.contents(of: first)
+        let b = try Self.contents(of: second)
+        let c = try Self.contents(of: third)
         #expect(a.count > 3 * 2628)
         #expect(a == b)
         #expect(a["ground-truth.csv"] != c["ground-truth.csv"])
@@ -53,25 +61,33 @@ struct SimulatorTests {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let builder = { (unit: DivisionCode, period: Period) in
             SubmissionBuilder(
-                unit: unit, period: period, agentID: "check", pseudonymizer: Pseudonymizer(cityKey: Array("any key".utf8)),
-                signer: RecordSigner(secret: [1]), validator: RecordValidator(topology: Fixtures.topology, latestPeriod: Period("2099-12")!))
+                unit: unit, period: period, agentID: "check",
+                pseudonymizer: Pseudonymizer(cityKey: Array("any key".utf8)),
+                signer: RecordSigner(secret: [1]),
+                validator: RecordValidator(topology: Fixtures.topology, latestPeriod: Period("2099-12")!))
         }
         var persons: [Period: [String: PersonStatusRecord]] = [:]
         var activity: [Period: [DivisionCode: UnitActivityReport]] = [:]
         var rejectedRows = 0
-        let schedule = try String(contentsOfFile: out + "/schedule.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let schedule = try String(contentsOfFile: out + "/schedule.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst()
         var lateSeen = false
         var lastPeriod = Period.earliest
         var lastArrival = ""
         var arrivalDays: Set<String> = []
         for line in schedule {
             let fields = line.split(separator: ",").map(String.init)
-            let (period, kind, unit, arrival, path) = (Period(fields[1])!, fields[2], DivisionCode(fields[3])!, fields[4], fields[5])
+            let (period, kind, unit, arrival, path) = (
+                Period(fields[1])!, fields[2], DivisionCode(fields[3])!, fields[4], fields[5]
+            )
             if period < lastPeriod { lateSeen = true }
             lastPeriod = max(lastPeriod, period)
             // Files go out in the order they arrive: over the days of the following month, late ones after.
-            #expect(arrival >= lastArrival, "\(path) arrives on \(arrival), before the file ahead of it (\(lastArrival))")
-            #expect(arrival.hasPrefix(period.next.description) || arrival.hasPrefix(period.advanced(by: 2).description), "\(path) arrives on \(arrival)")
+            #expect(
+                arrival >= lastArrival, "\(path) arrives on \(arrival), before the file ahead of it (\(lastArrival))")
+            #expect(
+                arrival.hasPrefix(period.next.description) || arrival.hasPrefix(period.advanced(by: 2).description),
+                "\(path) arrives on \(arrival)")
             lastArrival = arrival
             if arrival.hasPrefix(period.next.description) { arrivalDays.insert(String(arrival.suffix(2))) }
             let bytes = Array(FileManager.default.contents(atPath: out + "/" + path) ?? Data())
@@ -79,30 +95,42 @@ struct SimulatorTests {
                 let ledger = try ActivityLedger.read(bytes, format: .csv)
                 #expect(ledger.errors.isEmpty)
                 activity[period, default: [:]][unit] = UnitActivityReport(
-                    recordID: .random(), unit: unit, period: period, counters: ledger.counters, reportedAtMilliseconds: 0, agentID: "check")
+                    recordID: .random(), unit: unit, period: period, counters: ledger.counters,
+                    reportedAtMilliseconds: 0, agentID: "check")
             } else {
-                let built = builder(unit, period).build(try PersonLedger.read(bytes, format: .csv), reportedAtMilliseconds: 0)
+                let built = builder(unit, period).build(
+                    try PersonLedger.read(bytes, format: .csv), reportedAtMilliseconds: 0)
                 rejectedRows += Set(built.errors.map(\.line)).count
                 for (_, record) in built.records { persons[period, default: [:]][record.personKey] = record }
             }
         }
         #expect(rejectedRows > 0, "malformed rows were written and refused")
         #expect(lateSeen, "some months arrive late")
-        #expect(arrivalDays == Set((1...10).map { $0 < 10 ? "0\($0)" : "\($0)" }), "on-time reports arrive on every day up to the 10th")
+        #expect(
+            arrivalDays == Set((1...10).map { $0 < 10 ? "0\($0)" : "\($0)" }),
+            "on-time reports arrive on every day up to the 10th")
         let periods = Period("2024-06")!.through(Period("2024-08")!)
-        let table = IndicatorComputation(topology: Fixtures.topology).compute(persons: persons, activity: activity, periods: periods)
+        let table = IndicatorComputation(topology: Fixtures.topology).compute(
+            persons: persons, activity: activity, periods: periods)
         var recomputed: [String: Int64] = [:]
         for (period, units) in table {
-            for (unit, counts) in units { for (id, value) in counts where value != 0 { recomputed["\(unit),\(period),\(id)"] = value } }
+            for (unit, counts) in units {
+                for (id, value) in counts where value != 0 { recomputed["\(unit),\(period),\(id)"] = value }
+            }
         }
         var truth: [String: Int64] = [:]
-        for line in try String(contentsOfFile: out + "/ground-truth.csv", encoding: .utf8).split(separator: "\n").dropFirst() {
+        for line in try String(contentsOfFile: out + "/ground-truth.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst()
+        {
             let parts = line.split(separator: ",")
             truth[parts[0...2].joined(separator: ",")] = Int64(parts[3])
         }
         #expect(truth.count > 10_000)
         let differences = Set(truth.keys).union(recomputed.keys).filter { truth[$0] != recomputed[$0] }
-        #expect(differences.isEmpty, "\(differences.count) differ, e.g. \(differences.sorted().prefix(5).map { "\($0): truth \(truth[$0] ?? 0), files \(recomputed[$0] ?? 0)" })")
+        #expect(
+            differences.isEmpty,
+            "\(differences.count) differ, e.g. \(differences.sorted().prefix(5).map { "\($0): truth \(truth[$0] ?? 0), files \(recomputed[$0] ?? 0)" })"
+        )
         let city = "140400000000,2024-07,"
         #expect((truth[city + "employed"] ?? 0) > 0 && (truth[city + "jobs_collected"] ?? 0) > 0)
     }
@@ -116,8 +144,11 @@ struct SimulatorTests {
         let targets = try TopologyFiles(directory: Fixtures.topologyDirectory).loadTargets().targets
         let calibration = SimulationCalibration.measure(topology: Fixtures.topology, options: options, targets: targets)
         let judged = calibration.rows.filter { $0.withinBand != nil }.map(\.indicator)
-        for required in ["new_urban_employment", "reemployed", "rural_labour_employed", "graduate_employment_rate", "assistance_rate",
-            "urban_registered_unemployment_rate", "labour_force"] {
+        for required in [
+            "new_urban_employment", "reemployed", "rural_labour_employed", "graduate_employment_rate",
+            "assistance_rate",
+            "urban_registered_unemployment_rate", "labour_force",
+        ] {
             #expect(judged.contains(required), "\(required) is judged at scale 0.01")
         }
         for row in calibration.failures {
@@ -133,12 +164,16 @@ struct SimulatorTests {
         options.months = 2
         options.lateShare = 0
         options.endsOnDay = 5
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-sim-\(UUID().uuidString.prefix(8))").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-sim-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: out) }
         try SimulationRun.run(topology: Fixtures.topology, options: options, out: out)
         let last = Period("2024-07")!
         func rows(_ file: String) throws -> [[String]] {
-            try String(contentsOfFile: out + "/" + file, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+            try String(contentsOfFile: out + "/" + file, encoding: .utf8).split(separator: "\n").dropFirst().map {
+                $0.split(separator: ",").map(String.init)
+            }
         }
         let reported = try rows("schedule.csv").filter { $0[1] == last.description && $0[2] == "person" }
         let held = try rows("pending.csv")
@@ -146,12 +181,17 @@ struct SimulatorTests {
         for row in reported { #expect(row[4] <= "2024-08-05", "\(row[5]) was sent, arriving on \(row[4])") }
         for row in held {
             #expect(row[0] == last.description && row[3] > "2024-08-05", "\(row[4]) is held back, due on \(row[3])")
-            #expect(FileManager.default.fileExists(atPath: out + "/" + row[4]), "the held-back ledger is written for a later delivery")
+            #expect(
+                FileManager.default.fileExists(atPath: out + "/" + row[4]),
+                "the held-back ledger is written for a later delivery")
         }
-        let reportedVillages = Set(reported.map { $0[3] }), heldVillages = Set(held.map { $0[2] })
+        let reportedVillages = Set(reported.map { $0[3] })
+        let heldVillages = Set(held.map { $0[2] })
         #expect(reportedVillages.isDisjoint(with: heldVillages))
         let share = Double(heldVillages.count) / Double(reportedVillages.count + heldVillages.count)
-        #expect((0.3...0.7).contains(share), "\(heldVillages.count) of \(reportedVillages.count + heldVillages.count) villages held back")
+        #expect(
+            (0.3...0.7).contains(share),
+            "\(heldVillages.count) of \(reportedVillages.count + heldVillages.count) villages held back")
         // Between them, the villages of the complete first month (a few may have emptied or filled since).
         let first = Set(try rows("schedule.csv").filter { $0[1] == "2024-06" && $0[2] == "person" }.map { $0[3] })
         #expect(first.symmetricDifference(reportedVillages.union(heldVillages)).count <= first.count / 50)
@@ -169,12 +209,17 @@ struct SimulatorTests {
             options.counties = counties
             var simulation = Simulation(topology: Fixtures.topology, options: options)
             var keys: [Int: String] = [:]
-            let month = simulation.emitMonth(pseudonymizer: Pseudonymizer(cityKey: Array("size".utf8)), personKeys: &keys)
-            return month.acceptedRecords.values.filter { $0.unit.isInSubtree(of: county) && $0.status != .notInLabourForce }.count
+            let month = simulation.emitMonth(
+                pseudonymizer: Pseudonymizer(cityKey: Array("size".utf8)), personKeys: &keys)
+            return month.acceptedRecords.values.filter {
+                $0.unit.isInSubtree(of: county) && $0.status != .notInLabourForce
+            }.count
         }
         let alone = labourForce(counties: [county])
         let inTheCity = labourForce(counties: [])
         #expect(inTheCity > 500)
-        #expect(abs(Double(alone - inTheCity)) <= 0.01 * Double(inTheCity), "alone \(alone), in the whole city \(inTheCity)")
+        #expect(
+            abs(Double(alone - inTheCity)) <= 0.01 * Double(inTheCity), "alone \(alone), in the whole city \(inTheCity)"
+        )
     }
 }

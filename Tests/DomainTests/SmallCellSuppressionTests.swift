@@ -9,7 +9,9 @@ struct SmallCellSuppressionTests {
 
     @Test("A lone small village takes its smallest non-zero sibling with it; zeros and large cells stay")
     func complementaryPartner() {
-        let base: [DivisionCode: Int64] = [Self.village(1): 3, Self.village(2): 0, Self.village(3): 40, Self.village(4): 12, Self.village(5): 12]
+        let base: [DivisionCode: Int64] = [
+            Self.village(1): 3, Self.village(2): 0, Self.village(3): 40, Self.village(4): 12, Self.village(5): 12,
+        ]
         let withheld = SmallCellSuppression().withheld(base, additive: true)
         // Village 4 and 5 tie at 12: the smaller code goes, so the same table always hides the same cells.
         #expect(withheld == [Self.village(1): .primary, Self.village(4): .complementary])
@@ -18,7 +20,10 @@ struct SmallCellSuppressionTests {
     @Test("Two small siblings already hide each other; rates need no partner")
     func noPartnerNeeded() {
         let base: [DivisionCode: Int64] = [Self.village(1): 3, Self.village(2): 4, Self.village(3): 40]
-        #expect(SmallCellSuppression().withheld(base, additive: true) == [Self.village(1): .primary, Self.village(2): .primary])
+        #expect(
+            SmallCellSuppression().withheld(base, additive: true) == [
+                Self.village(1): .primary, Self.village(2): .primary,
+            ])
         let rateBase: [DivisionCode: Int64] = [Self.village(1): 3, Self.village(3): 40]
         #expect(SmallCellSuppression().withheld(rateBase, additive: false) == [Self.village(1): .primary])
     }

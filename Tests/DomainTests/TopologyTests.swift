@@ -108,15 +108,19 @@ struct ArithmeticPropertyTests {
 
     @Test("Two unrelated villages are not in each other's subtree")
     func siblings() async {
-        await propertyCheck(count: 300, input: Gen.int(in: 0...(Self.villages.count - 1)), Gen.int(in: 0...(Self.villages.count - 1))) { a, b in
-            let first = Self.villages[a], second = Self.villages[b]
+        await propertyCheck(
+            count: 300, input: Gen.int(in: 0...(Self.villages.count - 1)), Gen.int(in: 0...(Self.villages.count - 1))
+        ) { a, b in
+            let first = Self.villages[a]
+            let second = Self.villages[b]
             #expect(first.isInSubtree(of: second) == (a == b))
         }
     }
 
     @Test("Period arithmetic: next/previous invert, distance adds up, text round-trips, ranges count")
     func periods() async {
-        await propertyCheck(count: 500, input: Gen.int(in: 2000 * 12...2100 * 12), Gen.int(in: -400...400)) { ordinal, months in
+        await propertyCheck(count: 500, input: Gen.int(in: 2000 * 12...2100 * 12), Gen.int(in: -400...400)) {
+            ordinal, months in
             guard let period = Period(ordinal: ordinal) else {
                 Issue.record("ordinal \(ordinal) should make a period")
                 return
@@ -133,7 +137,9 @@ struct ArithmeticPropertyTests {
 
     @Test("Malformed codes and periods are refused")
     func malformed() {
-        for text in ["", "14040300100", "1404030010011", "14040300100a", "140400000001", "140403000001", "000000000000"] {
+        for text in [
+            "", "14040300100", "1404030010011", "14040300100a", "140400000001", "140403000001", "000000000000",
+        ] {
             #expect(DivisionCode(text) == nil, "\(text)")
         }
         for text in ["2024-13", "2024-00", "2024-1", "24-01", "2024/01", "2024-01x"] {

@@ -31,20 +31,36 @@ struct ValidationTests {
         add("employed without location", .locationMissing) { $0.workLocation = nil }
         add("employed and registered unemployed", .registeredWhileEmployed) { $0.registeredUnemployed = true }
         add("form for an unemployed person", .formWithoutEmployment) {
-            $0.status = .unemployed; $0.workLocation = nil; $0.sector = nil; $0.incomeBand = nil
+            $0.status = .unemployed
+            $0.workLocation = nil
+            $0.sector = nil
+            $0.incomeBand = nil
         }
         add("location for an unemployed person", .locationWithoutEmployment) {
-            $0.status = .unemployed; $0.employmentForm = nil; $0.sector = nil; $0.incomeBand = nil
+            $0.status = .unemployed
+            $0.employmentForm = nil
+            $0.sector = nil
+            $0.incomeBand = nil
         }
         add("sector for an unemployed person", .sectorWithoutEmployment) {
-            $0.status = .unemployed; $0.employmentForm = nil; $0.workLocation = nil; $0.incomeBand = nil
+            $0.status = .unemployed
+            $0.employmentForm = nil
+            $0.workLocation = nil
+            $0.incomeBand = nil
         }
         add("income for an unemployed person", .incomeWithoutEmployment) {
-            $0.status = .unemployed; $0.employmentForm = nil; $0.workLocation = nil; $0.sector = nil
+            $0.status = .unemployed
+            $0.employmentForm = nil
+            $0.workLocation = nil
+            $0.sector = nil
         }
         add("seeking work outside the labour force", .seekingOutsideLabourForce) {
-            $0.status = .notInLabourForce; $0.employmentForm = nil; $0.workLocation = nil; $0.sector = nil
-            $0.incomeBand = nil; $0.seekingWork = true
+            $0.status = .notInLabourForce
+            $0.employmentForm = nil
+            $0.workLocation = nil
+            $0.sector = nil
+            $0.incomeBand = nil
+            $0.seekingWork = true
         }
         add("no agent", .missingAgent) { $0.agentID = "" }
         add("unsupported schema", .unsupportedSchema) { $0.schemaVersion = 9 }
@@ -73,8 +89,14 @@ struct ValidationTests {
     @Test("Activity reports: good, negative, implausible, empty, wrong tier, unknown unit")
     func activityReasons() {
         #expect(validator.problems(with: Fixtures.activity()).isEmpty)
-        #expect(validator.problems(with: Fixtures.activity(counters: [.jobsCollected: -1])).map(\.code) == [.negativeCounter])
-        #expect(validator.problems(with: Fixtures.activity(counters: [.gigMarketServices: 5_000_000])).map(\.code) == [.implausibleCounter])
+        #expect(
+            validator.problems(with: Fixtures.activity(counters: [.jobsCollected: -1])).map(\.code) == [
+                .negativeCounter
+            ])
+        #expect(
+            validator.problems(with: Fixtures.activity(counters: [.gigMarketServices: 5_000_000])).map(\.code) == [
+                .implausibleCounter
+            ])
         #expect(validator.problems(with: Fixtures.activity(counters: [:])).map(\.code) == [.emptyReport])
         var atVillage = Fixtures.activity()
         atVillage.unit = Fixtures.village

@@ -15,7 +15,9 @@ func simulatedVillageLedger() throws -> String {
     options.counties = [DivisionCode("140403000000")!]
     options.malformedShare = 0.03
     var found: String?
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-xlsx-\(UUID().uuidString.prefix(8))").path
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "empmon-xlsx-\(UUID().uuidString.prefix(8))"
+    ).path
     defer { try? FileManager.default.removeItem(atPath: out) }
     try SimulationRun.run(
         topology: Fixtures.topology, options: options, out: out,
@@ -41,16 +43,20 @@ func csvRows(_ text: String) -> [[String]] {
 
 @Suite("Ledgers from Excel (.xlsx)")
 struct WorkbookLedgerTests {
-    @Test("A simulated village ledger as xlsx (inline strings, a merged title row above the header) gives exactly its CSV's records")
+    @Test(
+        "A simulated village ledger as xlsx (inline strings, a merged title row above the header) gives exactly its CSV's records"
+    )
     func inlineStringWorkbookEqualsCSV() throws {
         let csv = try simulatedVillageLedger()
         let rows = csvRows(csv)
-        let workbook = try WorkbookWriter.xlsx(title: "和平社区2024年1月就业监测台账", header: rows[0], rows: Array(rows.dropFirst()), textColumns: [2])
+        let workbook = try WorkbookWriter.xlsx(
+            title: "和平社区2024年1月就业监测台账", header: rows[0], rows: Array(rows.dropFirst()), textColumns: [2])
         let fromCSV = try PersonLedger.read(Array(csv.utf8), format: .csv)
         let fromWorkbook = try PersonLedger.read(workbook, format: .xlsx)
         #expect(fromWorkbook.encoding == .xlsx)
         #expect(fromCSV.entries.count > 20)
-        #expect(!fromCSV.errors.isEmpty, "the simulated ledger has a malformed row, which the workbook must report alike")
+        #expect(
+            !fromCSV.errors.isEmpty, "the simulated ledger has a malformed row, which the workbook must report alike")
         #expect(recordsOf(fromWorkbook) == recordsOf(fromCSV, lineOffset: 1))
         #expect(fromWorkbook.ignoredColumns == fromCSV.ignoredColumns)
     }
@@ -58,9 +64,12 @@ struct WorkbookLedgerTests {
     @Test("The same ledger saved by openpyxl (shared strings, numbers) gives exactly its CSV's records")
     func sharedStringWorkbookEqualsCSV() throws {
         let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"], "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with openpyxl")
+            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
+            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with openpyxl")
         let csv = try simulatedVillageLedger()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("empmon-openpyxl-\(UUID().uuidString.prefix(8))").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "empmon-openpyxl-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Data(csv.utf8).write(to: URL(fileURLWithPath: folder + "/ledger.csv"))
@@ -97,7 +106,9 @@ struct WorkbookLedgerTests {
             </sheetData></worksheet>
             """
         let ledger = try PersonLedger.read(try workbook(sheet: sheet), format: .xlsx)
-        #expect(ledger.entries.map(\.line) == [3], "the text ID and the numeric household number are fine; 待业 means unemployed")
+        #expect(
+            ledger.entries.map(\.line) == [3],
+            "the text ID and the numeric household number are fine; 待业 means unemployed")
         #expect(ledger.entries.first?.status == .unemployed && ledger.entries.first?.householdNumber == "2")
         let error = try #require(ledger.errors.first)
         #expect(ledger.errors.count == 1 && error.line == 2 && error.column == "身份证号")
@@ -107,7 +118,8 @@ struct WorkbookLedgerTests {
 
     @Test("A GBK CSV in which Excel turned ID numbers into scientific notation gives a clear row error")
     func scientificNotationInGBKCSV() throws {
-        let text = "姓名,身份证号,户编号,就业状态\r\n张三,1.40403E+17,H1,就业\r\n李四,\(Fixtures.residentID("14040319851231002")),H2,无业\r\n"
+        let text =
+            "姓名,身份证号,户编号,就业状态\r\n张三,1.40403E+17,H1,就业\r\n李四,\(Fixtures.residentID("14040319851231002")),H2,无业\r\n"
         let bytes = try #require(text.data(using: String.Encoding(rawValue: 0x8000_0632)))
         let ledger = try PersonLedger.read(Array(bytes), format: .csv)
         #expect(ledger.encoding == .gb18030)
@@ -118,7 +130,9 @@ struct WorkbookLedgerTests {
 
     @Test("A file that is not a workbook, or a damaged one, is a clear file error, never a crash")
     func damagedWorkbooks() throws {
-        for bytes in [Array("PK\u{3}\u{4}not really a zip".utf8), [UInt8](repeating: 0, count: 10), Array("plain text".utf8)] {
+        for bytes in [
+            Array("PK\u{3}\u{4}not really a zip".utf8), [UInt8](repeating: 0, count: 10), Array("plain text".utf8),
+        ] {
             #expect(throws: LedgerFileError.self) { try PersonLedger.read(bytes, format: .xlsx) }
         }
         let valid = try LedgerTemplate.xlsx()
@@ -147,7 +161,10 @@ struct VocabularyTests {
     @Test("Clerks' common words are accepted: 待业/无业 → 失业, 务工/在岗 → 就业, 县外省内 → 省内, …")
     func synonyms() throws {
         let id = Fixtures.residentID("14040319900307123")
-        for (written, status, location) in [("待业", EmploymentStatus.unemployed, ""), ("无业", .unemployed, ""), ("务工", .employed, "县外省内"), ("在岗", .employed, "外省")] {
+        for (written, status, location) in [
+            ("待业", EmploymentStatus.unemployed, ""), ("无业", .unemployed, ""), ("务工", .employed, "县外省内"),
+            ("在岗", .employed, "外省"),
+        ] {
             let text = "身份证号,户编号,就业状态,就业地点\n\(id),H1,\(written),\(location)\n"
             let ledger = try PersonLedger.read(Array(text.utf8), format: .csv)
             #expect(ledger.errors.isEmpty, "\(written): \(ledger.errors)")
@@ -163,7 +180,9 @@ struct VocabularyTests {
         for entry in LedgerVocabulary.table {
             for word in entry.words {
                 let key = entry.column + "|" + word.lowercased()
-                #expect(seen[key] == nil || seen[key] == entry.value, "\(key) means both \(seen[key] ?? "") and \(entry.value)")
+                #expect(
+                    seen[key] == nil || seen[key] == entry.value,
+                    "\(key) means both \(seen[key] ?? "") and \(entry.value)")
                 seen[key] = entry.value
             }
         }
@@ -172,6 +191,8 @@ struct VocabularyTests {
     @Test("The README's vocabulary table is the code's table")
     func readmeShowsTheTable() throws {
         let readme = try String(contentsOfFile: Fixtures.topologyDirectory + "/../README.md", encoding: .utf8)
-        #expect(readme.contains(LedgerVocabulary.markdown), "run `empmon agent vocabulary` and paste its output into README.md")
+        #expect(
+            readme.contains(LedgerVocabulary.markdown),
+            "run `empmon agent vocabulary` and paste its output into README.md")
     }
 }

@@ -10,15 +10,19 @@ import TopologyFiles
 /// on each test run. `scripts/fuzz.sh` searches for new ones; this keeps the ones found.
 @Suite("Fuzzed inputs stay harmless")
 struct FuzzCorpusTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let harness: FuzzHarness? = try? FuzzHarness(topology: TopologyFiles(directory: root.appendingPathComponent("Topology").path).loadTopology())
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let harness: FuzzHarness? = try? FuzzHarness(
+        topology: TopologyFiles(directory: root.appendingPathComponent("Topology").path).loadTopology())
 
     static func inputs(_ target: FuzzTarget) -> [(name: String, bytes: [UInt8])] {
         ["Fuzz/corpus", "Fuzz/regressions"].flatMap { folder -> [(name: String, bytes: [UInt8])] in
             let directory = root.appendingPathComponent(folder).appendingPathComponent(target.rawValue)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
             return names.sorted().compactMap { name in
-                FileManager.default.contents(atPath: directory.appendingPathComponent(name).path).map { (folder + "/" + name, Array($0)) }
+                FileManager.default.contents(atPath: directory.appendingPathComponent(name).path).map {
+                    (folder + "/" + name, Array($0))
+                }
             }
         }
     }
@@ -39,12 +43,17 @@ struct FuzzCorpusTests {
         #expect(seeds.count == 3)
         for seed in seeds {
             let verdict = harness.examine(seed.bytes)
-            if case .rejected(let rejection) = verdict { Issue.record("\(seed.name) was rejected: \(rejection.problems)") }
+            if case .rejected(let rejection) = verdict {
+                Issue.record("\(seed.name) was rejected: \(rejection.problems)")
+            }
         }
         var tampered = try #require(seeds.first { $0.name.hasSuffix("person") }).bytes
         tampered[1] &= ~0x4  // no re-signing
         tampered[tampered.count - 40] ^= 0xFF
-        guard case .rejected = harness.examine(tampered) else { Issue.record("a changed byte under the signature was accepted"); return }
+        guard case .rejected = harness.examine(tampered) else {
+            Issue.record("a changed byte under the signature was accepted")
+            return
+        }
     }
 
     @Test("A model name too short for ETS is a usage error (exit 64), not a crash")

@@ -22,7 +22,9 @@ struct ConsumerGroupTests {
         let store = OffsetStore()
         let progress = GroupProgress()
 
-        @Sendable func member(_ name: String, leavesEarly: Bool) async throws -> (maxPartitions: Int, final: [KafkaTopicPartition]) {
+        @Sendable func member(_ name: String, leavesEarly: Bool) async throws -> (
+            maxPartitions: Int, final: [KafkaTopicPartition]
+        ) {
             var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "g1")
             configuration.client.clientID = name
             let consumer = try KafkaConsumer(configuration: configuration, logger: testLogger(name))
@@ -95,7 +97,8 @@ struct ConsumerGroupTests {
             logger: testLogger("producer"))
         for index in 0..<20 {
             try await producer.send(
-                KafkaProducerMessage(topic: "offsets.test", partition: Int32(index % 2), key: "k", value: Array("\(index)".utf8)))
+                KafkaProducerMessage(
+                    topic: "offsets.test", partition: Int32(index % 2), key: "k", value: Array("\(index)".utf8)))
         }
         try await producer.flush(timeout: .seconds(10))
 

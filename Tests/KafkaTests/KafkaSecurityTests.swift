@@ -5,22 +5,28 @@ import Testing
 
 @Suite("Kafka security from the deployment's properties file")
 struct KafkaSecurityTests {
-    static let deployFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let deployFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("Deploy/kafka/librdkafka-client.properties").path
 
     @Test("Deploy's file gives SASL_SSL with SCRAM-SHA-512, the CA and the user from the environment")
     func deployFile() throws {
         let text = try String(contentsOfFile: Self.deployFile, encoding: .utf8)
         let security = try KafkaSecurity(
-            properties: text, environment: ["EMPMON_KAFKA_USER": "processor", "EMPMON_KAFKA_PASSWORD": "s3cret"], source: "client.properties")
+            properties: text, environment: ["EMPMON_KAFKA_USER": "processor", "EMPMON_KAFKA_PASSWORD": "s3cret"],
+            source: "client.properties")
         #expect(security.securityProtocol == .saslSSL && security.saslMechanism == .scramSHA512)
         #expect(security.saslUsername == "processor" && security.saslPassword == "s3cret")
         #expect(security.caLocation == "/etc/empmon/tls/ca.pem" && security.verifiesHostname)
         let configuration = KafkaProducerConfiguration(
             endpoint: KafkaEndpoint(bootstrapServers: "k1:9093", security: security), clientID: "p")
         let properties = configuration.properties
-        #expect(properties["sasl.mechanisms"] == "SCRAM-SHA-512" && properties["ssl.ca.location"] == "/etc/empmon/tls/ca.pem")
-        #expect(properties["bootstrap.servers"] == "k1:9093" && properties["ssl.endpoint.identification.algorithm"] == "https")
+        #expect(
+            properties["sasl.mechanisms"] == "SCRAM-SHA-512"
+                && properties["ssl.ca.location"] == "/etc/empmon/tls/ca.pem")
+        #expect(
+            properties["bootstrap.servers"] == "k1:9093"
+                && properties["ssl.endpoint.identification.algorithm"] == "https")
     }
 
     @Test("Plaintext by default: no security property but the protocol")

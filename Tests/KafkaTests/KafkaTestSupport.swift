@@ -19,8 +19,9 @@ func produceAll(
     for index in 0..<count {
         try await whileSending(index)
         let id = try await producer.send(
-            KafkaProducerMessage(topic: topic, key: key(index), value: Array(value(index).utf8),
-                                 headers: [KafkaHeader(key: "index", string: String(index))]))
+            KafkaProducerMessage(
+                topic: topic, key: key(index), value: Array(value(index).utf8),
+                headers: [KafkaHeader(key: "index", string: String(index))]))
         ids.insert(id)
     }
     var results: [KafkaMessageID: Result<Int64, KafkaError>] = [:]
@@ -49,7 +50,8 @@ final class OffsetStore: Sendable {
 }
 
 /// Reads a whole topic with a fresh group and returns every message value, in no particular order.
-func readAll(bootstrap: String, topic: String, expecting count: Int, within seconds: Int = 60) async throws -> [String] {
+func readAll(bootstrap: String, topic: String, expecting count: Int, within seconds: Int = 60) async throws -> [String]
+{
     let consumer = try KafkaConsumer(
         configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "reader-\(topic)-\(count)"),
         logger: testLogger("reader"))

@@ -104,7 +104,8 @@ struct AdminTests {
         let cluster = try MockKafkaCluster(brokers: 3, logger: testLogger("mock"))
         try cluster.createTopic("admin.listed", partitions: 12, replicationFactor: 3)
         let admin = try KafkaAdmin(
-            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger("admin"))
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers),
+            logger: testLogger("admin"))
         #expect(try await admin.brokers() == [1, 2, 3])
         let topic = try await admin.describeTopic("admin.listed")
         #expect(topic.error == nil)
@@ -121,7 +122,8 @@ struct AdminTests {
     func createTopics() async throws {
         let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
         let admin = try KafkaAdmin(
-            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger("admin"))
+            configuration: KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers),
+            logger: testLogger("admin"))
         let topic = KafkaNewTopic(name: "admin.created", partitions: 3, configs: ["retention.ms": "86400000"])
         do {
             let outcome = try await admin.createTopics([topic], timeout: .seconds(5))

@@ -1,8 +1,8 @@
-import Postgres
-import TestSupport
-import Storage
 import Domain
+import Postgres
+import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("PostgreSQL layer against a real server")
@@ -95,12 +95,15 @@ struct PostgresIntegrationTests {
         try await withTestDatabase { database in
             let connection = try await database.connect()
             let hostile = ["plain", "a,b", "{c}", "say \"hi\"", "back\\slash", "NULL", "", " spaced ", "中文"]
-            let back = try await connection.query("SELECT unnest($1::text[])", [PostgresArray(hostile)]).decode((String).self)
+            let back = try await connection.query("SELECT unnest($1::text[])", [PostgresArray(hostile)]).decode(
+                (String).self)
             #expect(back == hostile)
-            let count = try await connection.query("SELECT cardinality($1::text[])", [PostgresArray(hostile)]).decode((Int).self)
+            let count = try await connection.query("SELECT cardinality($1::text[])", [PostgresArray(hostile)]).decode(
+                (Int).self)
             #expect(count == [hostile.count])
             let codes = try await connection.query(
-                "SELECT count(*) FROM unnest($1::bpchar[]) AS code WHERE code = ANY($1::bpchar[])", [PostgresArray(describing: [140403001001, 140404000000])]
+                "SELECT count(*) FROM unnest($1::bpchar[]) AS code WHERE code = ANY($1::bpchar[])",
+                [PostgresArray(describing: [140_403_001_001, 140_404_000_000])]
             ).decode((Int).self)
             #expect(codes == [2])
             #expect(PostgresArray([String]()).postgresText == "{}")
@@ -151,7 +154,8 @@ struct PostgresIntegrationTests {
                     group.addTask {
                         try await pool.withConnection { connection in
                             try await connection.query("SELECT pg_sleep(0.05)")
-                            return try await connection.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0) ?? 0
+                            return try await connection.query("SELECT pg_backend_pid()").first?.decode(Int.self, at: 0)
+                                ?? 0
                         }
                     }
                 }
@@ -186,7 +190,9 @@ struct PostgresIntegrationTests {
             } throws: { ($0 as? PostgresError)?.kind == .migration }
 
             let broken = try PostgresMigrator(
-                migrations: Schema.migrations + [PostgresMigration(version: 999, name: "broken", sql: "CREATE TABLE x (; ")])
+                migrations: Schema.migrations + [
+                    PostgresMigration(version: 999, name: "broken", sql: "CREATE TABLE x (; ")
+                ])
             await #expect(throws: PostgresError.self) { try await broken.migrate(first) }
             #expect(try await migrator.appliedVersions(first).contains(999) == false)
         }
@@ -224,9 +230,14 @@ struct SchemaCatalogueTests {
             ).map { try $0.decode(String.self, at: 0) }
             let stored = (IndicatorCatalogue.counts + IndicatorCatalogue.activity).map(\.id.rawValue)
             // Columns added by later migrations come after updated_at; every statement names its columns.
-            #expect(Set(columns) == Set(["period", "unit_code"] + stored + ["updated_at"]) && columns.count == stored.count + 3)
-            try await connection.query("INSERT INTO unit_month_counts (period, unit_code, employed) VALUES ('2024-10-01', '140400000000', 7)")
-            let view = try await connection.query("SELECT indicator FROM indicator_values ORDER BY indicator").map { try $0.decode(String.self, at: 0) }
+            #expect(
+                Set(columns) == Set(["period", "unit_code"] + stored + ["updated_at"])
+                    && columns.count == stored.count + 3)
+            try await connection.query(
+                "INSERT INTO unit_month_counts (period, unit_code, employed) VALUES ('2024-10-01', '140400000000', 7)")
+            let view = try await connection.query("SELECT indicator FROM indicator_values ORDER BY indicator").map {
+                try $0.decode(String.self, at: 0)
+            }
             #expect(view == stored.sorted())
         }
     }
