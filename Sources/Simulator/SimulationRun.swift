@@ -39,7 +39,7 @@ package enum SimulationRun {
         }
         let submit = { (file: SimulatedMonth.File, period: Period, on: (month: Period, day: Int)) throws in
             try (deliver ?? write)(file)
-            let date = "\(on.month)-" + (on.day < 10 ? "0" : "") + "\(on.day)"
+            let date = "\(on.month)-" + String(on.day).leftPadded(to: 2)
             schedule.append("\(schedule.count),\(period),\(file.kind),\(file.unit),\(date),\(file.path)")
         }
         for monthIndex in 0..<options.months {
@@ -96,9 +96,8 @@ package enum SimulationRun {
             for file in pending {
                 try write(file)
                 let due = day(file, last.period)
-                held.append(
-                    "\(last.period),\(file.kind),\(file.unit),\(last.period.next)-" + (due < 10 ? "0" : "")
-                        + "\(due),\(file.path)")
+                let dueOn = "\(last.period.next)-" + String(due).leftPadded(to: 2)
+                held.append("\(last.period),\(file.kind),\(file.unit),\(dueOn),\(file.path)")
             }
         }
         try Data((held.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/pending.csv"))
