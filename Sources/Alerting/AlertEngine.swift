@@ -61,7 +61,7 @@ package struct AlertEngine: Sendable {
             }
         }
         let cityMonths = counts[topology.city.code] ?? [:]
-        let lastReported = span.last { (cityMonths[$0]?["reporting_units"] ?? 0) > 0 }
+        let lastReported = span.last { (cityMonths[$0]?[.reportingUnits] ?? 0) > 0 }
         let shortfalls =
             configuration.rules.contains { $0.kind == .missingRecords }
             ? try await recordShortfalls(from: first, through: last) : [:]
@@ -100,7 +100,7 @@ package struct AlertEngine: Sendable {
                                 let row = months[period] ?? [:]
                                 let open = lastReported.map { period <= $0 } ?? false
                                 return (
-                                    period, row["reporting_units"] ?? 0, row["expected_units"] ?? 0,
+                                    period, row[.reportingUnits] ?? 0, row[.expectedUnits] ?? 0,
                                     open && now >= reportDeadline(period, day: rule.day ?? 10)
                                 )
                             }), rule: rule)
@@ -157,9 +157,9 @@ package struct AlertEngine: Sendable {
         guard let last = span.last else { return [] }
         let values = span.map { Double(months[$0]?[indicator.id] ?? 0) }
         return span.enumerated().filter { $0.element.year == last.year }.map { index, period in
-            guard (months[period]?["reporting_units"] ?? 0) > 0 else { return (period, nil) }
-            let cityLabour = Double(city[period]?["labour_force"] ?? 0)
-            let share = cityLabour > 0 ? Double(months[period]?["labour_force"] ?? 0) / cityLabour : 0
+            guard (months[period]?[.reportingUnits] ?? 0) > 0 else { return (period, nil) }
+            let cityLabour = Double(city[period]?[.labourForce] ?? 0)
+            let share = cityLabour > 0 ? Double(months[period]?[.labourForce] ?? 0) / cityLabour : 0
             guard let target = targets?.target(indicator.id, unit: unit, labourForceShare: share), target > 0 else {
                 return (period, nil)
             }

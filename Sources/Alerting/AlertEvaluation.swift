@@ -86,7 +86,7 @@ package enum AlertWalk {
         of rule: AlertRule, indicator: Indicator, months: [Period: IndicatorCounts], span: [Period]
     ) -> AlertStatus? {
         let values = span.map { period -> (Period, Double?) in
-            guard let row = months[period], (row["reporting_units"] ?? 0) > 0 else { return (period, nil) }
+            guard let row = months[period], (row[.reportingUnits] ?? 0) > 0 else { return (period, nil) }
             if let minimum = rule.minDenominator, case .ratio(_, let denominator) = indicator.rollup,
                 (row[denominator] ?? 0) < minimum
             {

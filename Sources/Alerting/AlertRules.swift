@@ -62,8 +62,8 @@ package struct AlertRule: Sendable, Codable, Hashable {
 
     package var indicatorID: IndicatorID {
         switch kind {
-        case .missingReports: "reporting_rate"
-        case .missingRecords: "reporting_units"
+        case .missingReports: .reportingRate
+        case .missingRecords: .reportingUnits
         default: IndicatorID(rawValue: indicator ?? "")
         }
     }

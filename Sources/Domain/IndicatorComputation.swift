@@ -112,8 +112,8 @@ package struct IndicatorComputation: Sendable {
                 inLabourForce = inLabourForce || status != .notInLabourForce
                 employed = employed || status == .employed
             }
-            if inLabourForce && !employed { add(unit, "zero_employment_households") }
-            if own[unit]?["reporting_units"] == nil { add(unit, "reporting_units") }
+            if inLabourForce && !employed { add(unit, .zeroEmploymentHouseholds) }
+            if own[unit]?[.reportingUnits] == nil { add(unit, .reportingUnits) }
         }
 
         /// A station's latest report for the month.
@@ -125,13 +125,13 @@ package struct IndicatorComputation: Sendable {
         package func result() -> [DivisionCode: IndicatorCounts] {
             var own = self.own
             for (village, count) in entrants where reportedBefore.contains(village) {
-                own[village, default: [:]]["new_employment", default: 0] += count
+                own[village, default: [:]][.newEmployment, default: 0] += count
                 if computation.topology[village]?.isUrban == true {
-                    own[village, default: [:]]["new_urban_employment", default: 0] += count
+                    own[village, default: [:]][.newUrbanEmployment, default: 0] += count
                 }
             }
             for village in computation.topology.allDivisions where village.tier == .village {
-                own[village.code, default: [:]]["expected_units", default: 0] += 1
+                own[village.code, default: [:]][.expectedUnits, default: 0] += 1
             }
             return computation.rollUp(own)
         }

@@ -284,7 +284,7 @@ package struct IndicatorDelta: Sendable {
             let before = (state.households[household] ?? HouseholdMembers()).isZeroEmployment
             if before != members.isZeroEmployment {
                 add(
-                    ["zero_employment_households": 1], at: UnitMonth(unit: household.unit, period: household.period),
+                    [.zeroEmploymentHouseholds: 1], at: UnitMonth(unit: household.unit, period: household.period),
                     sign: members.isZeroEmployment ? 1 : -1)
             }
         }
@@ -295,7 +295,7 @@ package struct IndicatorDelta: Sendable {
             effect.villages[village] = counts
             let before = state.villages[village]?.hasReported ?? false
             if before != counts.hasReported {
-                add(["reporting_units": 1], at: village, sign: counts.hasReported ? 1 : -1)
+                add([.reportingUnits: 1], at: village, sign: counts.hasReported ? 1 : -1)
                 entrantsToRecount.insert(UnitMonth(unit: village.unit, period: village.period.next))
             }
             if counts.employedNewToLedger != (state.villages[village]?.employedNewToLedger ?? 0) {
@@ -310,8 +310,8 @@ package struct IndicatorDelta: Sendable {
             }
             let change = newEmployment(villages) - newEmployment(state.villages)
             guard change != 0 else { continue }
-            var counts: IndicatorCounts = ["new_employment": change]
-            if topology[village.unit]?.isUrban == true { counts["new_urban_employment"] = change }
+            var counts: IndicatorCounts = [.newEmployment: change]
+            if topology[village.unit]?.isUrban == true { counts[.newUrbanEmployment] = change }
             add(counts, at: village, sign: 1)
         }
 
@@ -338,7 +338,7 @@ package struct IndicatorDelta: Sendable {
     package func expectedUnits(for period: Period) -> [UnitMonth: IndicatorCounts] {
         var own: [UnitMonth: IndicatorCounts] = [:]
         for village in topology.allDivisions where village.tier == .village {
-            own[UnitMonth(unit: village.code, period: period), default: [:]]["expected_units", default: 0] += 1
+            own[UnitMonth(unit: village.code, period: period), default: [:]][.expectedUnits, default: 0] += 1
         }
         return rollUp(own)
     }
@@ -439,26 +439,26 @@ enum PersonCount: Int, CaseIterable, Sendable {
 
     private static let ids: [IndicatorID] = allCases.map { count in
         switch count {
-        case .labourForce: "labour_force"
-        case .employed: "employed"
-        case .unemployed: "unemployed"
-        case .registeredUnemployed: "registered_unemployed"
-        case .trained: "trained"
-        case .newEmployment: "new_employment"
-        case .newUrbanEmployment: "new_urban_employment"
-        case .reemployed: "reemployed"
-        case .hardToEmployReemployed: "hard_to_employ_reemployed"
-        case .ruralLabourEmployed: "rural_labour_employed"
-        case .ruralLabourEmployedLocal: "rural_labour_employed_local"
-        case .ruralLabourEmployedInProvince: "rural_labour_employed_in_province"
-        case .ruralLabourEmployedOutOfProvince: "rural_labour_employed_out_of_province"
-        case .assistanceTarget: "assistance_target"
-        case .assisted: "assisted"
-        case .collegeGraduates: "college_graduates"
-        case .collegeGraduatesEmployed: "college_graduates_employed"
-        case .unemployedLastMonth: "unemployed_last_month"
-        case .urbanLabourForce: "urban_labour_force"
-        case .urbanRegisteredUnemployed: "urban_registered_unemployed"
+        case .labourForce: .labourForce
+        case .employed: .employed
+        case .unemployed: .unemployed
+        case .registeredUnemployed: .registeredUnemployed
+        case .trained: .trained
+        case .newEmployment: .newEmployment
+        case .newUrbanEmployment: .newUrbanEmployment
+        case .reemployed: .reemployed
+        case .hardToEmployReemployed: .hardToEmployReemployed
+        case .ruralLabourEmployed: .ruralLabourEmployed
+        case .ruralLabourEmployedLocal: .ruralLabourEmployedLocal
+        case .ruralLabourEmployedInProvince: .ruralLabourEmployedInProvince
+        case .ruralLabourEmployedOutOfProvince: .ruralLabourEmployedOutOfProvince
+        case .assistanceTarget: .assistanceTarget
+        case .assisted: .assisted
+        case .collegeGraduates: .collegeGraduates
+        case .collegeGraduatesEmployed: .collegeGraduatesEmployed
+        case .unemployedLastMonth: .unemployedLastMonth
+        case .urbanLabourForce: .urbanLabourForce
+        case .urbanRegisteredUnemployed: .urbanRegisteredUnemployed
         }
     }
 }

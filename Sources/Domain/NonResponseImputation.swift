@@ -26,19 +26,19 @@ package struct NonResponseImputation: Sendable {
     package init(topology: Topology) { self.topology = topology }
 
     package static let carriedCounts: [IndicatorID] = [
-        "labour_force", "employed", "unemployed", "registered_unemployed", "new_employment", "new_urban_employment",
-        "reemployed", "hard_to_employ_reemployed", "rural_labour_employed", "rural_labour_employed_local",
-        "rural_labour_employed_in_province", "rural_labour_employed_out_of_province", "zero_employment_households",
-        "trained", "assisted", "assistance_target", "college_graduates", "college_graduates_employed",
-        "urban_labour_force", "urban_registered_unemployed",
+        .labourForce, .employed, .unemployed, .registeredUnemployed, .newEmployment, .newUrbanEmployment,
+        .reemployed, .hardToEmployReemployed, .ruralLabourEmployed, .ruralLabourEmployedLocal,
+        .ruralLabourEmployedInProvince, .ruralLabourEmployedOutOfProvince, .zeroEmploymentHouseholds,
+        .trained, .assisted, .assistanceTarget, .collegeGraduates, .collegeGraduatesEmployed,
+        .urbanLabourForce, .urbanRegisteredUnemployed,
     ]
 
     /// Flows out of last month's registered unemployed: estimated from that base, which is known in full.
-    static let fromUnemployedLastMonth: Set<IndicatorID> = ["reemployed", "hard_to_employ_reemployed"]
+    static let fromUnemployedLastMonth: Set<IndicatorID> = [.reemployed, .hardToEmployReemployed]
 
     /// Every count `estimate` reads from a village's months: a reader that leaves one out changes the estimate.
     package static let inputCounts: Set<IndicatorID> = Set(
-        carriedCounts + ["reporting_units", "unemployed_last_month"])
+        carriedCounts + [.reportingUnits, .unemployedLastMonth])
 
     /// A month's estimate for every unit with estimated villages in its subtree.
     package struct Estimate: Sendable, Equatable {
@@ -64,7 +64,7 @@ package struct NonResponseImputation: Sendable {
     /// - Parameter villageCounts: the stored counts of villages (at least) for `period` and the month before;
     ///   a village absent from it has reported neither.
     package func estimate(_ period: Period, villageCounts: [DivisionCode: [Period: IndicatorCounts]]) -> Estimate {
-        func reported(_ counts: IndicatorCounts?) -> Bool { (counts?["reporting_units"] ?? 0) > 0 }
+        func reported(_ counts: IndicatorCounts?) -> Bool { (counts?[.reportingUnits] ?? 0) > 0 }
         var respondentsNow: [DivisionCode: IndicatorCounts] = [:]
         var respondentsBefore: [DivisionCode: IndicatorCounts] = [:]
         var missing: [(village: DivisionCode, county: DivisionCode, before: IndicatorCounts, now: IndicatorCounts)] = []
@@ -87,8 +87,8 @@ package struct NonResponseImputation: Sendable {
             var values: [IndicatorID: Double] = [:]
             for id in Self.carriedCounts {
                 let base = Double(village.before[id] ?? 0)
-                if Self.fromUnemployedLastMonth.contains(id), let pool = now["unemployed_last_month"], pool > 0 {
-                    values[id] = Double(village.now["unemployed_last_month"] ?? 0) * Double(now[id] ?? 0) / Double(pool)
+                if Self.fromUnemployedLastMonth.contains(id), let pool = now[.unemployedLastMonth], pool > 0 {
+                    values[id] = Double(village.now[.unemployedLastMonth] ?? 0) * Double(now[id] ?? 0) / Double(pool)
                 } else if let then = before[id], then > 0 {
                     values[id] = base * Double(now[id] ?? 0) / Double(then)
                 } else {

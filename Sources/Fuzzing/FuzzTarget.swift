@@ -154,7 +154,7 @@ package struct FuzzHarness: Sendable {
             _ = try? query.period()
             _ = try? query.period("from")
             _ = try? query.tier(default: .county)
-            _ = try? query.indicator(default: "employed")
+            _ = try? query.indicator(default: .employed)
             _ = try? query.asOf()
             _ = try? query.limit(default: 10, most: 10_000)
             _ = try? query.alertState()

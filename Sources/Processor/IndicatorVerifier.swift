@@ -1,5 +1,6 @@
 import Domain
 import Postgres
+import Storage
 import Synchronization
 
 /// `empmon verify`: recomputes every indicator from the ledger from scratch (`IndicatorComputation`) and
@@ -57,17 +58,7 @@ package struct IndicatorVerifier: Sendable {
                 progress(period)
                 let recomputed =
                     monitored.contains(period) ? try await recompute(period, computation, on: connection) : [:]
-                var stored: [DivisionCode: IndicatorCounts] = [:]
-                for row in try await connection.query(
-                    "SELECT unit_code, indicator, value FROM indicator_values WHERE period = $1::date AND value <> 0",
-                    ["\(period)-01"])
-                {
-                    let (unitText, indicator, value) = try row.decode((String, String, Int64).self)
-                    guard let unit = DivisionCode(unitText) else {
-                        throw PostgresError(.decoding, "bad unit code \(unitText) stored")
-                    }
-                    stored[unit, default: [:]][IndicatorID(rawValue: indicator)] = value
-                }
+                let stored = try await StoredIndicators.counts(period: period, units: nil, on: connection)
                 for unit in Set(stored.keys).union(recomputed.keys).sorted() {
                     let have = stored[unit] ?? [:]
                     let want = recomputed[unit] ?? [:]

@@ -67,13 +67,13 @@ package struct ReportBuilder: Sendable {
     }
 
     package static let headlineIndicators: [IndicatorID] = [
-        "new_urban_employment", "reemployed", "hard_to_employ_reemployed", "rural_labour_employed",
-        "training_completions", "jobs_collected",
-        "urban_registered_unemployment_rate", "placement_rate", "assistance_rate", "graduate_employment_rate",
+        .newUrbanEmployment, .reemployed, .hardToEmployReemployed, .ruralLabourEmployed,
+        .trainingCompletions, .jobsCollected,
+        .urbanRegisteredUnemploymentRate, .placementRate, .assistanceRate, .graduateEmploymentRate,
     ]
 
     static let moverIndicators: [IndicatorID] = [
-        "employed", "registered_unemployed", "new_urban_employment", "reemployed",
+        .employed, .registeredUnemployed, .newUrbanEmployment, .reemployed,
     ]
 
     package func build(period: Period) async throws -> MonthlyReport {
@@ -89,7 +89,7 @@ package struct ReportBuilder: Sendable {
                     progress: row?.progress,
                     monthOnMonth: row?.monthOnMonth, yearOnYear: row?.yearOnYear, estimate: row?.estimate))
         }
-        let counties = try await query.situation(tier: .county, period: period, indicator: "new_urban_employment")
+        let counties = try await query.situation(tier: .county, period: period, indicator: .newUrbanEmployment)
         var movers: [MonthlyReport.Mover] = []
         for id in Self.moverIndicators {
             guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
@@ -106,21 +106,21 @@ package struct ReportBuilder: Sendable {
             }
         }
         movers.sort { abs($0.change) / max(1, $0.before) > abs($1.change) / max(1, $1.before) }
-        let city = try await query.situation(tier: .city, period: period, indicator: "reporting_rate").rows.first
+        let city = try await query.situation(tier: .city, period: period, indicator: .reportingRate).rows.first
         let alerts = try await AlertRecord.list(database: database, state: "firing", limit: 500)
 
         let history = try await query.series(
-            unit: cityCode, indicator: "new_urban_employment", from: period.advanced(by: -23), through: period)
+            unit: cityCode, indicator: .newUrbanEmployment, from: period.advanced(by: -23), through: period)
         let values = history.compactMap { point in
             point.value.flatMap { value in Period(point.period).map { ($0, value) } }
         }
         let trimmed = Array(values.drop { $0.1 == 0 })
         let forecast = try await forecastView(period: period, history: trimmed)
         let rateSeries = try await query.series(
-            unit: cityCode, indicator: "urban_registered_unemployment_rate", from: period.advanced(by: -11),
+            unit: cityCode, indicator: .urbanRegisteredUnemploymentRate, from: period.advanced(by: -11),
             through: period)
         let placement = try await query.series(
-            unit: cityCode, indicator: "placement_rate", from: period.advanced(by: -11), through: period)
+            unit: cityCode, indicator: .placementRate, from: period.advanced(by: -11), through: period)
         let rates = zip(rateSeries, placement).compactMap { pair -> (Period, Double?, Double?)? in
             Period(pair.0.period).map { ($0, pair.0.value, pair.1.value) }
         }
@@ -137,7 +137,7 @@ package struct ReportBuilder: Sendable {
     /// The stored forecast of new urban employment when one starts right after the month; otherwise one made now
     /// for the city alone. Either way with the year-end outlook against the target.
     func forecastView(period: Period, history: [(Period, Double)]) async throws -> MonthlyReport.ForecastView? {
-        guard let indicator = IndicatorCatalogue.indicator("new_urban_employment"),
+        guard let indicator = IndicatorCatalogue.indicator(.newUrbanEmployment),
             history.count >= Forecaster.minimumLength
         else { return nil }
         let values = history.map(\.1)

@@ -54,7 +54,7 @@ package enum ReportHTML {
 
     static func summary(_ report: MonthlyReport) -> String {
         var sentences: [String] = []
-        if let nue = report.headlines.first(where: { $0.indicator.id == "new_urban_employment" }),
+        if let nue = report.headlines.first(where: { $0.indicator.id == .newUrbanEmployment }),
             let ytd = nue.yearToDate
         {
             var text = "1—\(report.period.month)月全市城镇新增就业 \(number(ytd)) 人"
@@ -63,7 +63,7 @@ package enum ReportHTML {
             }
             sentences.append(text)
         }
-        if let rate = report.headlines.first(where: { $0.indicator.id == "urban_registered_unemployment_rate" }),
+        if let rate = report.headlines.first(where: { $0.indicator.id == .urbanRegisteredUnemploymentRate }),
             let value = rate.month
         {
             sentences.append(

@@ -79,6 +79,9 @@ package struct APIQuery: Sendable {
 
     package enum Format: Sendable { case json, csv }
 
+    /// Throws unless `format` is absent, json or csv.
+    package func refuseUnknownFormat() throws(Problem) { _ = try format() }
+
     package func format() throws(Problem) -> Format {
         switch text("format") {
         case nil, "json": return .json

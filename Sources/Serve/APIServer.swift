@@ -58,7 +58,7 @@ package struct APIServer: Sendable {
             } catch {
                 throw Problem(.serviceUnavailable, "the database does not answer")
             }
-            return try render(.json(["status": "ok", "database": "ok"]), format: .json)
+            return try render(.json(["status": "ok", "database": "ok"]))
         }
         router.get("/") { _, _ in
             Response(
@@ -73,7 +73,8 @@ package struct APIServer: Sendable {
         }
         router.get("/api/v1/open-data/situation") { request, _ in
             let parameters = APIQuery(request.uri)
-            return try render(try await openData(parameters), format: try parameters.format())
+            try parameters.refuseUnknownFormat()
+            return try render(try await openData(parameters))
         }
         let api = router.group("/api/v1").add(middleware: TokenAuthentication(tokens: tokens)).group(
             context: AuthenticatedContext.self)
@@ -82,7 +83,8 @@ package struct APIServer: Sendable {
         ) {
             api.get(path) { request, context in
                 let parameters = APIQuery(request.uri)
-                return try render(try await handler(parameters, context), format: try parameters.format())
+                try parameters.refuseUnknownFormat()
+                return try render(try await handler(parameters, context))
             }
         }
         read("meta") { _, context in try await meta(access: context.access) }
@@ -102,9 +104,10 @@ package struct APIServer: Sendable {
 
     // MARK: - Plumbing
 
-    /// A handler's answer: JSON, or CSV for the tables whose handler saw `format=csv`. The format parameter is
-    /// parsed (and refused when it is neither) before the answer is rendered.
-    func render(_ output: Output, format _: APIQuery.Format) throws -> Response {
+    /// A handler's answer: JSON, or CSV for the tables whose handler saw `format=csv`. Every route refuses an
+    /// unknown format before its handler runs (`refuseUnknownFormat`), so that a handler without a CSV form
+    /// does not quietly answer JSON to `format=xml`.
+    func render(_ output: Output) throws -> Response {
         switch output {
         case .csv(let header, let rows, let name):
             let text = CSVText.render(header: header, rows: rows, lineEnd: "\r\n", terminated: true)
@@ -150,7 +153,7 @@ package struct APIServer: Sendable {
     func situation(_ parameters: APIQuery, access: APIAccess) async throws -> Output {
         let tier = try parameters.tier()
         let period = try parameters.period()
-        let indicator = try parameters.indicator(default: "new_urban_employment")
+        let indicator = try parameters.indicator(default: .newUrbanEmployment)
         let root = try parameters.scope(tier: tier, access: access, topology: topology)
         let table = try await query.situation(
             tier: tier, period: period, indicator: indicator.id, within: root, asOf: try parameters.asOf())
@@ -178,7 +181,7 @@ package struct APIServer: Sendable {
         let tier = try parameters.tier()
         let period = try parameters.period()
         let root = try parameters.scope(tier: tier, access: access, topology: topology)
-        let table = try await query.situation(tier: tier, period: period, indicator: "reporting_rate", within: root)
+        let table = try await query.situation(tier: tier, period: period, indicator: .reportingRate, within: root)
         struct Row: Encodable, Sendable {
             let unit: String
             let name: String
@@ -275,7 +278,7 @@ package struct APIServer: Sendable {
 
     func forecast(_ parameters: APIQuery, code: String, access: APIAccess) async throws -> Output {
         let unit = try APIQuery.unit(code, access: access, topology: topology)
-        let indicator = try parameters.indicator(default: "new_urban_employment")
+        let indicator = try parameters.indicator(default: .newUrbanEmployment)
         guard
             let stored = try await StoredForecasts(database: database, topology: topology).latest(
                 indicator: indicator.id, units: [unit])
@@ -361,12 +364,12 @@ package struct APIServer: Sendable {
     func openData(_ parameters: APIQuery) async throws -> Output {
         let tier = try parameters.tier(default: .county)
         let period = try parameters.period()
-        let indicator = try parameters.indicator(default: "employed")
+        let indicator = try parameters.indicator(default: .employed)
         let table = try await query.situation(tier: tier, period: period, indicator: indicator.id)
         let counts = try await query.history.counts(
             units: table.rows.compactMap { DivisionCode($0.unit) }, from: period, through: period,
             only: Set(indicator.countIDs))
-        let countsUnits = indicator.id == "reporting_units" || indicator.id == "expected_units"
+        let countsUnits = indicator.id == .reportingUnits || indicator.id == .expectedUnits
         var base: [DivisionCode: Int64] = [:]
         for row in table.rows {
             guard let unit = DivisionCode(row.unit) else { continue }

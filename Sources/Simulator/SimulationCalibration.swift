@@ -7,7 +7,7 @@ package struct SimulationCalibration: Sendable {
     package enum Measure: String, Sendable { case flow, stock, rate }
 
     package struct Row: Sendable {
-        package let indicator: String
+        package let indicator: IndicatorID
         package let name: String
         package let measure: Measure
         package let simulated: Double
@@ -64,31 +64,31 @@ package struct SimulationCalibration: Sendable {
             let judged = target >= smallestJudgedCount
             rows.append(
                 Row(
-                    indicator: indicator.id.rawValue, name: indicator.chineseName, measure: isStock ? .stock : .flow,
+                    indicator: indicator.id, name: indicator.chineseName, measure: isStock ? .stock : .flow,
                     simulated: simulated,
                     target: target, band: judged ? target * 0.85...target * 1.15 : nil,
                     unjudged: judged ? nil : "fewer than \(Int(smallestJudgedCount)) a year at this scale"))
         }
         rows.append(
             Row(
-                indicator: "labour_force", name: "劳动力", measure: .stock, simulated: Double(last["labour_force"] ?? 0),
+                indicator: .labourForce, name: "劳动力", measure: .stock, simulated: Double(last[.labourForce] ?? 0),
                 target: 1_700_000 * options.scale,
                 band: 1_700_000 * options.scale * 0.85...1_700_000 * options.scale * 1.15, unjudged: nil))
         rows.append(
             Row(
-                indicator: "graduate_employment_rate", name: "高校毕业生就业率", measure: .rate,
-                simulated: ratio(last["college_graduates_employed"] ?? 0, last["college_graduates"] ?? 0), target: 0.9,
+                indicator: .graduateEmploymentRate, name: "高校毕业生就业率", measure: .rate,
+                simulated: ratio(last[.collegeGraduatesEmployed] ?? 0, last[.collegeGraduates] ?? 0), target: 0.9,
                 band: 0.88...0.92,
                 unjudged: nil))
         rows.append(
             Row(
-                indicator: "assistance_rate", name: "帮扶率", measure: .rate,
-                simulated: ratio(last["assisted"] ?? 0, last["assistance_target"] ?? 0), target: 1.0, band: 0.95...1.0,
+                indicator: .assistanceRate, name: "帮扶率", measure: .rate,
+                simulated: ratio(last[.assisted] ?? 0, last[.assistanceTarget] ?? 0), target: 1.0, band: 0.95...1.0,
                 unjudged: nil))
         rows.append(
             Row(
-                indicator: "urban_registered_unemployment_rate", name: "城镇登记失业率", measure: .rate,
-                simulated: ratio(last["urban_registered_unemployed"] ?? 0, last["urban_labour_force"] ?? 0),
+                indicator: .urbanRegisteredUnemploymentRate, name: "城镇登记失业率", measure: .rate,
+                simulated: ratio(last[.urbanRegisteredUnemployed] ?? 0, last[.urbanLabourForce] ?? 0),
                 target: nil, band: 0.03...0.045, unjudged: nil))
         return SimulationCalibration(rows: rows)
     }

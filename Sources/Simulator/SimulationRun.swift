@@ -80,7 +80,7 @@ package enum SimulationRun {
             }
             let city = table[month.period]?[topology.city.code] ?? [:]
             progress(
-                "\(month.period): \(month.files.count) files, labour force \(city["labour_force"] ?? 0), employed \(city["employed"] ?? 0), registered unemployed \(city["registered_unemployed"] ?? 0)"
+                "\(month.period): \(month.files.count) files, labour force \(city[.labourForce] ?? 0), employed \(city[.employed] ?? 0), registered unemployed \(city[.registeredUnemployed] ?? 0)"
             )
             previous = month
         }

@@ -69,14 +69,14 @@ package struct SituationQuery: Sendable {
     }
 
     package static let keyIndicators: [IndicatorID] = [
-        "labour_force", "employed", "registered_unemployment_rate", "urban_registered_unemployment_rate",
-        "new_urban_employment", "reemployed", "placement_rate",
-        "rural_labour_employed", "assistance_rate", "reporting_rate",
+        .labourForce, .employed, .registeredUnemploymentRate, .urbanRegisteredUnemploymentRate,
+        .newUrbanEmployment, .reemployed, .placementRate,
+        .ruralLabourEmployed, .assistanceRate, .reportingRate,
     ]
 
     /// Every unit of `tier` (within `within`, if given) for one month.
     package func situation(
-        tier: Tier, period: Period, indicator id: IndicatorID = "new_urban_employment", within: DivisionCode? = nil,
+        tier: Tier, period: Period, indicator id: IndicatorID = .newUrbanEmployment, within: DivisionCode? = nil,
         asOf: Date? = nil
     ) async throws -> SituationTable {
         guard let indicator = IndicatorCatalogue.indicator(id) else {
@@ -92,7 +92,7 @@ package struct SituationQuery: Sendable {
         let codes = units.map(\.code) + [topology.city.code]
         let ownIDs = Set(indicator.countIDs)
         let monthIDs = ownIDs.union(Self.keyIndicators.compactMap(IndicatorCatalogue.indicator).flatMap(\.countIDs))
-            .union(["labour_force"])
+            .union([.labourForce])
         var data = try await history.counts(
             units: codes, from: first, through: period.previous, asOf: asOf, only: ownIDs)
         for (unit, counts) in try await history.counts(
@@ -107,7 +107,7 @@ package struct SituationQuery: Sendable {
         let estimate =
             estimable
             ? try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period] : nil
-        let cityLabour = Double(data[topology.city.code]?[period]?["labour_force"] ?? 0)
+        let cityLabour = Double(data[topology.city.code]?[period]?[.labourForce] ?? 0)
         var rows: [SituationRow] = units.map { division in
             let months = data[division.code] ?? [:]
             let counts = months[period] ?? [:]
@@ -115,7 +115,7 @@ package struct SituationQuery: Sendable {
             let previous = indicator.value(in: months[period.previous] ?? [:])
             let lastYear = months[period.advanced(by: -12)].flatMap { indicator.value(in: $0) }
             let ytd = Self.yearToDate(indicator, months: months, period: period)
-            let share = cityLabour > 0 ? Double(counts["labour_force"] ?? 0) / cityLabour : 0
+            let share = cityLabour > 0 ? Double(counts[.labourForce] ?? 0) / cityLabour : 0
             let target = targets.flatMap {
                 $0.year > 0 ? $0.target(id, unit: division.code, labourForceShare: share) : nil
             }
@@ -130,7 +130,7 @@ package struct SituationQuery: Sendable {
                 unit: division.code.description, name: division.name, value: value, previousMonth: previous,
                 monthOnMonth: Self.change(value, previous), sameMonthLastYear: lastYear,
                 yearOnYear: Self.change(value, lastYear),
-                rank: nil, reportingRate: IndicatorCatalogue.indicator("reporting_rate")?.value(in: counts),
+                rank: nil, reportingRate: IndicatorCatalogue.indicator(.reportingRate)?.value(in: counts),
                 estimate: estimate.flatMap {
                     $0.isEstimated(division.code) ? indicator.value(in: $0.estimated(counts, unit: division.code)) : nil
                 },

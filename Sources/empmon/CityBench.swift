@@ -202,14 +202,14 @@ struct CityBench: AsyncParsableCommand {
         for tier in Tier.allCases { _ = try await query.situation(tier: tier, period: last) }
         lap("situation_four_tiers")
         for county in topology.children(of: topology.city.code) {
-            _ = try await query.series(unit: county.code, indicator: "employed", from: options.start, through: last)
+            _ = try await query.series(unit: county.code, indicator: .employed, from: options.start, through: last)
         }
         lap("series_every_county")
         // The forecasters need three months of history; a shorter run says so rather than fail.
         var forecastNote = "no forecasts (they need at least 3 months; this run has \(months))"
         if months >= 3 {
             let forecast = try await StoredForecasts(database: database, topology: topology)
-                .run(indicator: "new_urban_employment", horizon: 6, batch: BatchForecast())
+                .run(indicator: .newUrbanEmployment, horizon: 6, batch: BatchForecast())
             lap("forecast_reconciled_all_units")
             results["forecast_units"] = Double(forecast.forecasts.count)
             forecastNote = "forecasts of \(forecast.forecasts.count) units"

@@ -168,7 +168,7 @@ struct DemoCommand: AsyncParsableCommand {
         // 6. Forecasts of new urban employment for every unit, reconciled across the four tiers, stored.
         let forecastStarted = clock.now
         let run = try await StoredForecasts(database: database, topology: topology).run(
-            indicator: "new_urban_employment", horizon: 6, batch: BatchForecast())
+            indicator: .newUrbanEmployment, horizon: 6, batch: BatchForecast())
         step(
             String(
                 format:
@@ -285,23 +285,25 @@ struct DemoCommand: AsyncParsableCommand {
     private func printSituation(_ query: SituationQuery, period: Period) async throws {
         let topology = query.topology
         var rows: [[String]] = []
-        let nue = try await query.situation(tier: .county, period: period, indicator: "new_urban_employment")
-        let city = try await query.situation(tier: .city, period: period, indicator: "new_urban_employment")
-        let placement = try await query.situation(tier: .county, period: period, indicator: "placement_rate")
-        let cityPlacement = try await query.situation(tier: .city, period: period, indicator: "placement_rate")
+        let nue = try await query.situation(tier: .county, period: period, indicator: .newUrbanEmployment)
+        let city = try await query.situation(tier: .city, period: period, indicator: .newUrbanEmployment)
+        let placement = try await query.situation(tier: .county, period: period, indicator: .placementRate)
+        let cityPlacement = try await query.situation(tier: .city, period: period, indicator: .placementRate)
         let employed =
-            try await query.situation(tier: .city, period: period, indicator: "employed").rows
-            + query.situation(tier: .county, period: period, indicator: "employed").rows
+            try await query.situation(tier: .city, period: period, indicator: .employed).rows
+            + query.situation(tier: .county, period: period, indicator: .employed).rows
         let reemployed =
-            try await query.situation(tier: .city, period: period, indicator: "reemployed").rows
-            + query.situation(tier: .county, period: period, indicator: "reemployed").rows
+            try await query.situation(tier: .city, period: period, indicator: .reemployed).rows
+            + query.situation(tier: .county, period: period, indicator: .reemployed).rows
         for (((row, rate), employed), reemployed) in zip(
             zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed), reemployed)
         {
             rows.append([
-                row.name, Format.number(row.indicators["labour_force"]), Format.number(row.indicators["employed"]),
+                row.name, Format.number(row.indicators[IndicatorID.labourForce.rawValue]),
+                Format.number(row.indicators[IndicatorID.employed.rawValue]),
                 employed.estimate.map { "\(Format.number($0))（估\(employed.estimatedVillages)村）" } ?? "–",
-                Format.rate(row.indicators["urban_registered_unemployment_rate"]), Format.number(row.yearToDate),
+                Format.rate(row.indicators[IndicatorID.urbanRegisteredUnemploymentRate.rawValue]),
+                Format.number(row.yearToDate),
                 Format.number(row.target),
                 Format.rate(row.progress), row.rank.map(String.init) ?? "–", Format.number(reemployed.yearToDate),
                 Format.number(reemployed.target),

@@ -134,7 +134,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 ?? ""
             let verdict = row.withinBand.map { $0 ? "ok" : "OUT" } ?? "not judged: \(row.unjudged ?? "")"
             table.append([
-                row.indicator, row.name, row.measure.rawValue, show(row.simulated, row.measure),
+                row.indicator.rawValue, row.name, row.measure.rawValue, show(row.simulated, row.measure),
                 row.target.map { show($0, row.measure) } ?? "", band, ratio, verdict,
             ])
         }
@@ -146,7 +146,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         if !result.failures.isEmpty {
             print(
-                "\(result.failures.count) rows outside their band: \(result.failures.map(\.indicator).joined(separator: ", "))"
+                "\(result.failures.count) rows outside their band: \(result.failures.map(\.indicator.rawValue).joined(separator: ", "))"
             )
             throw ExitCode(1)
         }

@@ -281,7 +281,7 @@ struct APIFixture {
                 try await api.get("/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token).status
                     == 404)
             _ = try await StoredForecasts(database: api.fixture.client, topology: api.fixture.topology).run(
-                indicator: "employed", horizon: 4, batch: BatchForecast())
+                indicator: .employed, horizon: 4, batch: BatchForecast())
             let forecast = try await api.object(
                 "/api/v1/units/140403000000/forecast?indicator=employed", token: luzhou.token)
             let points = try #require(forecast["points"] as? [[String: Any]])

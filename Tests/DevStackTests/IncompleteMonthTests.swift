@@ -131,10 +131,10 @@ struct IncompleteMonthTests {
             }
             #expect(abs(Double(city.reportedVillages) / Double(villages.count) - 0.8) < 0.05)
 
-            let complete = Double(city.complete[cityCode]?[last]?["employed"] ?? 0)
-            let reported = Double(city.partial[cityCode]?[last]?["employed"] ?? 0)
+            let complete = Double(city.complete[cityCode]?[last]?[.employed] ?? 0)
+            let reported = Double(city.partial[cityCode]?[last]?[.employed] ?? 0)
             let estimated = Double(
-                Self.judged(city.partial, city: city, estimating: true)[cityCode]?[last]?["employed"] ?? 0)
+                Self.judged(city.partial, city: city, estimating: true)[cityCode]?[last]?[.employed] ?? 0)
             #expect(complete > 10_000, "a county of real shape at scale 0.3")
             #expect(reported < complete * 0.9, "the reported figure alone shows a fall that is not real")
             #expect(

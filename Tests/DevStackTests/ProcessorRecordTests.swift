@@ -43,6 +43,14 @@ func person(
 
 /// Every dead letter whose record id is one of `ids`.
 func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
+    try await deadLetters(where: { ids.contains($0.recordID) }, until: { Set($0.map(\.recordID)) == ids })
+}
+
+/// The dead letters `wanted` accepts, read from the topic's beginning by a group of its own until `complete`
+/// holds for them or 90 seconds pass (the caller asserts on what came back).
+func deadLetters(
+    where wanted: (Wire.DeadLetter) -> Bool, until complete: ([Wire.DeadLetter]) -> Bool
+) async throws -> [Wire.DeadLetter] {
     let settings = try #require(try DevHome.resolve(nil).loadSettings())
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
@@ -53,13 +61,13 @@ func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
     try await consumer.subscribe(topics: [WireTopics.deadLetter])
     var found: [Wire.DeadLetter] = []
     let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .seconds(60))
-    while clock.now < deadline, Set(found.map(\.recordID)) != ids {
+    let deadline = clock.now.advanced(by: .seconds(90))
+    while clock.now < deadline, !complete(found) {
         let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
         if case .assigned(let partitions) = result.rebalance {
             try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
         }
-        found += try result.messages.map { try Wire.decodeDeadLetter($0.value) }.filter { ids.contains($0.recordID) }
+        found += try result.messages.map { try Wire.decodeDeadLetter($0.value) }.filter(wanted)
     }
     try await consumer.close()
     return found
@@ -355,27 +363,12 @@ extension SharedStackTests {
         #expect(try pipeline.run(["verify"]).status == 0)
 
         // The dead-letter topic holds one letter for each, by the offset the message had.
-        let settings = try #require(try DevHome.resolve(nil).loadSettings())
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"), logger: quiet)
-        try await consumer.subscribe(topics: [WireTopics.deadLetter])
-        var letters = Set<String>()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(90))
-        while clock.now < deadline, letters.count < 10_000 {
-            let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
-            if case .assigned(let partitions) = result.rebalance {
-                try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
-            }
-            for letter in try result.messages.map({ try Wire.decodeDeadLetter($0.value) })
-            where letter.topic == WireTopics.personStatus && letter.offset >= starts[letter.partition] ?? .max {
-                letters.insert("\(letter.partition)/\(letter.offset)")
-            }
-        }
-        try await consumer.close()
+        func position(_ letter: Wire.DeadLetter) -> String { "\(letter.partition)/\(letter.offset)" }
+        let letters = Set(
+            try await deadLetters(
+                where: { $0.topic == WireTopics.personStatus && $0.offset >= starts[$0.partition] ?? .max },
+                until: { Set($0.map(position)).count >= 10_000 }
+            ).map(position))
         #expect(letters.count == 10_000)
         await pipeline.cleanUp()
     }

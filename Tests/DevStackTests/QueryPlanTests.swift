@@ -61,15 +61,15 @@ import Testing
             let query = SituationQuery(database: client, topology: topology, targets: nil)
             let december = try #require(Period("2024-12"))
             let county = try #require(DivisionCode("140403000000"))
-            let counties = try await query.situation(tier: .county, period: december, indicator: "employed")
+            let counties = try await query.situation(tier: .county, period: december, indicator: .employed)
             #expect(counties.rows.count == 12 && counties.rows.allSatisfy { $0.value == 90 })
             let townships = try await query.situation(
-                tier: .township, period: december, indicator: "employed", within: county)
+                tier: .township, period: december, indicator: .employed, within: county)
             #expect(!townships.rows.isEmpty)
             let series = try await query.series(
-                unit: county, indicator: "employed", from: try #require(Period("2023-01")), through: december)
+                unit: county, indicator: .employed, from: try #require(Period("2023-01")), through: december)
             #expect(series.count == 24 && series.allSatisfy { $0.value == 90 })
-            _ = try await query.situation(tier: .county, period: december, indicator: "employed", asOf: Date())
+            _ = try await query.situation(tier: .county, period: december, indicator: .employed, asOf: Date())
         }
         // The client's connection is gone with it; a backend that ends reports its counters.
         var after = before

@@ -52,31 +52,31 @@ struct IndicatorComputationTests {
         let month = try #require(table[Period("2024-10")!])
 
         let urban = try #require(month[Self.urbanVillage])
-        #expect(urban["labour_force"] == 3 && urban["employed"] == 2 && urban["unemployed"] == 1)
-        #expect(urban["registered_unemployed"] == 1)
-        #expect(urban["new_employment"] == 1 && urban["new_urban_employment"] == 1)
-        #expect(urban["reemployed"] == 1 && urban["hard_to_employ_reemployed"] == 1)
-        #expect(urban["unemployed_last_month"] == 1)
-        #expect(urban["rural_labour_employed"] == 1 && urban["rural_labour_employed_local"] == 1)
-        #expect(urban["zero_employment_households"] == 1)
-        #expect(urban["assistance_target"] == 1 && urban["assisted"] == 1)
-        #expect(urban["college_graduates"] == 1 && urban["college_graduates_employed"] == nil)
-        #expect(urban["reporting_units"] == 1 && urban["expected_units"] == 1)
+        #expect(urban[.labourForce] == 3 && urban[.employed] == 2 && urban[.unemployed] == 1)
+        #expect(urban[.registeredUnemployed] == 1)
+        #expect(urban[.newEmployment] == 1 && urban[.newUrbanEmployment] == 1)
+        #expect(urban[.reemployed] == 1 && urban[.hardToEmployReemployed] == 1)
+        #expect(urban[.unemployedLastMonth] == 1)
+        #expect(urban[.ruralLabourEmployed] == 1 && urban[.ruralLabourEmployedLocal] == 1)
+        #expect(urban[.zeroEmploymentHouseholds] == 1)
+        #expect(urban[.assistanceTarget] == 1 && urban[.assisted] == 1)
+        #expect(urban[.collegeGraduates] == 1 && urban[.collegeGraduatesEmployed] == nil)
+        #expect(urban[.reportingUnits] == 1 && urban[.expectedUnits] == 1)
 
         let rural = try #require(month[Self.ruralVillage])
-        #expect(rural["labour_force"] == 1 && rural["unemployed"] == 1 && rural["zero_employment_households"] == 1)
-        #expect(rural["new_employment"] == nil && rural["unemployed_last_month"] == nil)
+        #expect(rural[.labourForce] == 1 && rural[.unemployed] == 1 && rural[.zeroEmploymentHouseholds] == 1)
+        #expect(rural[.newEmployment] == nil && rural[.unemployedLastMonth] == nil)
 
         let city = try #require(month[Fixtures.topology.city.code])
-        #expect(city["labour_force"] == 4 && city["employed"] == 2 && city["unemployed"] == 2)
+        #expect(city[.labourForce] == 4 && city[.employed] == 2 && city[.unemployed] == 2)
         #expect(
-            city["zero_employment_households"] == 2 && city["reporting_units"] == 2 && city["expected_units"] == 2628)
-        #expect(city["reemployed"] == 1 && city["unemployed_last_month"] == 1, "placement rate 1/1")
-        #expect(city["jobs_collected"] == 40 && month[township]?["jobs_collected"] == 40)
-        #expect(month[Self.urbanVillage]?["jobs_collected"] == nil, "activity counts at its station and above")
+            city[.zeroEmploymentHouseholds] == 2 && city[.reportingUnits] == 2 && city[.expectedUnits] == 2628)
+        #expect(city[.reemployed] == 1 && city[.unemployedLastMonth] == 1, "placement rate 1/1")
+        #expect(city[.jobsCollected] == 40 && month[township]?[.jobsCollected] == 40)
+        #expect(month[Self.urbanVillage]?[.jobsCollected] == nil, "activity counts at its station and above")
         let county = try #require(month[DivisionCode("140404000000")!])
         #expect(
-            county["expected_units"]
+            county[.expectedUnits]
                 == Int64(Fixtures.topology.expectedReportingUnits(under: DivisionCode("140404000000")!).count))
         #expect(month.count == 2790, "every unit of every tier has an entry")
     }
@@ -104,21 +104,21 @@ struct IndicatorComputationTests {
         }
         let month = fromScratch([a09, e10, f10, g10])
         #expect(
-            month[Self.urbanVillage]?["new_employment"] == 1 && month[Self.urbanVillage]?["new_urban_employment"] == 1)
-        #expect(month[otherRural]?["new_employment"] == nil, "its village had not reported September")
-        #expect(month[Fixtures.topology.city.code]?["new_employment"] == 1)
+            month[Self.urbanVillage]?[.newEmployment] == 1 && month[Self.urbanVillage]?[.newUrbanEmployment] == 1)
+        #expect(month[otherRural]?[.newEmployment] == nil, "its village had not reported September")
+        #expect(month[Fixtures.topology.city.code]?[.newEmployment] == 1)
 
         // The rural village's September arrives late, from another person: F now counts, in the rural village.
         let h09 = Self.record("h", "8", otherRural, "2024-09", .notInLabourForce)
         let after = fromScratch([a09, e10, f10, g10, h09])
-        #expect(after[otherRural]?["new_employment"] == 1 && after[otherRural]?["new_urban_employment"] == nil)
-        #expect(after[Fixtures.topology.city.code]?["new_employment"] == 2)
+        #expect(after[otherRural]?[.newEmployment] == 1 && after[otherRural]?[.newUrbanEmployment] == nil)
+        #expect(after[Fixtures.topology.city.code]?[.newEmployment] == 2)
 
         // The incremental form: October first, then the late September in its own batch.
         let delta = IndicatorDelta(topology: Fixtures.topology)
         let first = delta.effect(persons: [a09, e10, f10, g10], activity: [], state: BatchState())
         let cityOctober = UnitMonth(unit: Fixtures.topology.city.code, period: october)
-        #expect(first.indicatorChanges[cityOctober]?["new_employment"] == 1)
+        #expect(first.indicatorChanges[cityOctober]?[.newEmployment] == 1)
         #expect(
             first.villages[UnitMonth(unit: otherRural, period: october)]
                 == VillageMonthCounts(persons: 1, employedNewToLedger: 1))
@@ -129,8 +129,8 @@ struct IndicatorComputationTests {
             touched.villages.contains(UnitMonth(unit: otherRural, period: october)),
             "the late month reads the next month's entrants")
         let second = delta.effect(persons: [h09], activity: [], state: state)
-        #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: october)]?["new_employment"] == 1)
-        #expect(second.indicatorChanges[cityOctober]?["new_employment"] == 1)
-        #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: september)]?["reporting_units"] == 1)
+        #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: october)]?[.newEmployment] == 1)
+        #expect(second.indicatorChanges[cityOctober]?[.newEmployment] == 1)
+        #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: september)]?[.reportingUnits] == 1)
     }
 }

@@ -154,28 +154,28 @@ struct IndicatorDeltaTests {
         november.reportedAtMilliseconds = 10
         store.apply(persons: [november], activity: [], delta: delta)
         let key = UnitMonth(unit: village, period: Period("2024-11")!)
-        #expect(store.indicators[key]?["reemployed", default: 0] == 0)
+        #expect(store.indicators[key]?[.reemployed, default: 0] == 0)
 
         var october = IndicatorComputationTests.record("a", "1", village, "2024-10", .unemployed, registered: true)
         october.reportedAtMilliseconds = 20
         store.apply(persons: [october], activity: [], delta: delta)
-        #expect(store.indicators[key]?["reemployed"] == 1)
-        #expect(store.indicators[key]?["unemployed_last_month"] == 1)
+        #expect(store.indicators[key]?[.reemployed] == 1)
+        #expect(store.indicators[key]?[.unemployedLastMonth] == 1)
         #expect(
-            store.indicators[UnitMonth(unit: DivisionCode("140400000000")!, period: Period("2024-11")!)]?["reemployed"]
+            store.indicators[UnitMonth(unit: DivisionCode("140400000000")!, period: Period("2024-11")!)]?[.reemployed]
                 == 1)
 
         // The village corrects October: the person was not registered after all.
         var corrected = IndicatorComputationTests.record("a", "1", village, "2024-10", .unemployed)
         corrected.reportedAtMilliseconds = 30
         store.apply(persons: [corrected], activity: [], delta: delta)
-        #expect(store.indicators[key]?["reemployed", default: 0] == 0)
-        #expect(store.indicators[key]?["unemployed_last_month", default: 0] == 0)
-        #expect(store.indicators[key]?["new_employment"] == 1)
+        #expect(store.indicators[key]?[.reemployed, default: 0] == 0)
+        #expect(store.indicators[key]?[.unemployedLastMonth, default: 0] == 0)
+        #expect(store.indicators[key]?[.newEmployment] == 1)
 
         // The stale registered version arriving again changes nothing.
         store.apply(persons: [october], activity: [], delta: delta)
-        #expect(store.indicators[key]?["reemployed", default: 0] == 0)
+        #expect(store.indicators[key]?[.reemployed, default: 0] == 0)
         #expect(store.nonZeroIndicators == store.recomputed(topology: Self.topology))
     }
 
@@ -206,7 +206,7 @@ struct IndicatorDeltaTests {
         let notOpened = BatchPlan.changes(of: effect, opened: [], delta: delta)
         let city = DivisionCode("140400000000")!
         let villages = Int64(Self.topology.allDivisions.count { $0.tier == .village })
-        #expect(opened[UnitMonth(unit: city, period: Period("2024-11")!)]?["expected_units"] == villages)
-        #expect(notOpened[UnitMonth(unit: city, period: Period("2024-11")!)]?["expected_units", default: 0] == 0)
+        #expect(opened[UnitMonth(unit: city, period: Period("2024-11")!)]?[.expectedUnits] == villages)
+        #expect(notOpened[UnitMonth(unit: city, period: Period("2024-11")!)]?[.expectedUnits, default: 0] == 0)
     }
 }

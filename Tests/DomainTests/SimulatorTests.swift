@@ -144,10 +144,10 @@ struct SimulatorTests {
         let targets = try TopologyFiles(directory: Fixtures.topologyDirectory).loadTargets().targets
         let calibration = SimulationCalibration.measure(topology: Fixtures.topology, options: options, targets: targets)
         let judged = calibration.rows.filter { $0.withinBand != nil }.map(\.indicator)
-        for required in [
-            "new_urban_employment", "reemployed", "rural_labour_employed", "graduate_employment_rate",
-            "assistance_rate",
-            "urban_registered_unemployment_rate", "labour_force",
+        for required: IndicatorID in [
+            .newUrbanEmployment, .reemployed, .ruralLabourEmployed, .graduateEmploymentRate,
+            .assistanceRate,
+            .urbanRegisteredUnemploymentRate, .labourForce,
         ] {
             #expect(judged.contains(required), "\(required) is judged at scale 0.01")
         }
