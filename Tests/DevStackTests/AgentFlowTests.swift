@@ -88,13 +88,7 @@ struct AgentSandbox {
 
 /// Every message on the person topic sent by `agentID`, as (record id, payload).
 func messages(from agentID: String, expecting count: Int) async throws -> [(id: String, payload: [UInt8])] {
-    let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
-    var quiet = Logger(label: "test")
-    quiet.logLevel = .critical
-    let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(
-            bootstrapServers: settings.kafkaBootstrap, groupID: "check-\(UUID().uuidString)"),
-        logger: quiet)
+    let consumer = try checkingConsumer(group: "check")
     try await consumer.subscribe(topics: [WireTopics.personStatus])
     var found: [(String, [UInt8])] = []
     var quietPolls = 0

@@ -12,13 +12,7 @@ import Wire
 func agentMessageOffsets(partition: Int32, from start: Int64, agentID: String, expecting count: Int) async throws -> [(
     offset: Int64, kind: String
 )] {
-    let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
-    var quiet = Logger(label: "test")
-    quiet.logLevel = .critical
-    let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(
-            bootstrapServers: settings.kafkaBootstrap, groupID: "offsets-\(UUID().uuidString)"),
-        logger: quiet)
+    let consumer = try checkingConsumer(group: "offsets")
     try await consumer.assign([KafkaTopicPartition(topic: WireTopics.personStatus, partition: partition): .exact(start)]
     )
     var found: [(Int64, String)] = []

@@ -299,15 +299,21 @@ func highWatermarks(_ topic: String) async throws -> Int64 {
     try await partitionEnds(topic).reduce(0) { $0 + $1.end }
 }
 
-/// Each partition's high watermark.
-func partitionEnds(_ topic: String) async throws -> [(partition: Int, end: Int64)] {
-    let settings = try #require(try DevHome.resolve(nil).loadSettings())
+/// A consumer of the dev stack's brokers in a group of its own (so that it reads without moving anyone's offsets),
+/// logging only what is critical: the tests' way of looking at a topic.
+func checkingConsumer(group prefix: String) throws -> KafkaConsumer {
+    let settings = try #require(try DevHome.resolve(nil).loadSettings(), "run through scripts/test.sh")
     var quiet = Logger(label: "test")
     quiet.logLevel = .critical
-    let consumer = try KafkaConsumer(
+    return try KafkaConsumer(
         configuration: KafkaConsumerConfiguration(
-            bootstrapServers: settings.kafkaBootstrap, groupID: "watermarks-\(UUID().uuidString)"),
+            bootstrapServers: settings.kafkaBootstrap, groupID: "\(prefix)-\(UUID().uuidString)"),
         logger: quiet)
+}
+
+/// Each partition's high watermark.
+func partitionEnds(_ topic: String) async throws -> [(partition: Int, end: Int64)] {
+    let consumer = try checkingConsumer(group: "watermarks")
     var ends: [(partition: Int, end: Int64)] = []
     for partition in 0..<12 {
         ends.append(

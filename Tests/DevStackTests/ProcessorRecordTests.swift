@@ -51,13 +51,7 @@ func deadLetters(for ids: Set<String>) async throws -> [Wire.DeadLetter] {
 func deadLetters(
     where wanted: (Wire.DeadLetter) -> Bool, until complete: ([Wire.DeadLetter]) -> Bool
 ) async throws -> [Wire.DeadLetter] {
-    let settings = try #require(try DevHome.resolve(nil).loadSettings())
-    var quiet = Logger(label: "test")
-    quiet.logLevel = .critical
-    let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(
-            bootstrapServers: settings.kafkaBootstrap, groupID: "dlq-\(UUID().uuidString)"),
-        logger: quiet)
+    let consumer = try checkingConsumer(group: "dlq")
     try await consumer.subscribe(topics: [WireTopics.deadLetter])
     var found: [Wire.DeadLetter] = []
     let clock = ContinuousClock()
