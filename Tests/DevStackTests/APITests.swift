@@ -21,53 +21,55 @@ struct APIFixture {
     let base: String
 
     static func with(_ body: (APIFixture) async throws -> Void) async throws {
-        let fixture = try await AlertFixture.make()
-        // Two counties and one village each (潞州区 two), three months; the village counts are small enough to be
-        // suppressed, and 东关社区's is large but goes with its small sibling's.
-        for (month, employed) in [("2024-01", 100), ("2024-02", 110), ("2024-03", 120)] as [(String, Int64)] {
-            try await fixture.put(
-                "140400000000", month,
-                [
-                    "labour_force": 400, "employed": 2 * employed + 10, "registered_unemployed": 20,
-                    "reporting_units": 2, "expected_units": 2, "new_urban_employment": 10,
-                ])
-            try await fixture.put(
-                "140403000000", month,
-                [
-                    "labour_force": 200, "employed": employed, "registered_unemployed": 12, "reporting_units": 1,
-                    "expected_units": 1, "new_urban_employment": 6,
-                ])
-            try await fixture.put(
-                "140404000000", month,
-                [
-                    "labour_force": 200, "employed": employed + 10, "registered_unemployed": 8, "reporting_units": 1,
-                    "expected_units": 1, "new_urban_employment": 4,
-                ])
-            try await fixture.put(
-                "140403001001", month,
-                [
-                    "labour_force": 20, "employed": 17, "registered_unemployed": 3, "reporting_units": 1,
-                    "expected_units": 1,
-                ])
-            try await fixture.put(
-                "140403001002", month,
-                [
-                    "labour_force": 25, "employed": 16, "registered_unemployed": 9, "reporting_units": 1,
-                    "expected_units": 1,
-                ])
-            try await fixture.put(
-                "140404001001", month,
-                [
-                    "labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1,
-                    "expected_units": 1,
-                ])
+        try await AlertFixture.with { fixture in
+            // Two counties and one village each (潞州区 two), three months; the village counts are small enough to be
+            // suppressed, and 东关社区's is large but goes with its small sibling's.
+            for (month, employed) in [("2024-01", 100), ("2024-02", 110), ("2024-03", 120)] as [(String, Int64)] {
+                try await fixture.put(
+                    "140400000000", month,
+                    [
+                        "labour_force": 400, "employed": 2 * employed + 10, "registered_unemployed": 20,
+                        "reporting_units": 2, "expected_units": 2, "new_urban_employment": 10,
+                    ])
+                try await fixture.put(
+                    "140403000000", month,
+                    [
+                        "labour_force": 200, "employed": employed, "registered_unemployed": 12, "reporting_units": 1,
+                        "expected_units": 1, "new_urban_employment": 6,
+                    ])
+                try await fixture.put(
+                    "140404000000", month,
+                    [
+                        "labour_force": 200, "employed": employed + 10, "registered_unemployed": 8,
+                        "reporting_units": 1,
+                        "expected_units": 1, "new_urban_employment": 4,
+                    ])
+                try await fixture.put(
+                    "140403001001", month,
+                    [
+                        "labour_force": 20, "employed": 17, "registered_unemployed": 3, "reporting_units": 1,
+                        "expected_units": 1,
+                    ])
+                try await fixture.put(
+                    "140403001002", month,
+                    [
+                        "labour_force": 25, "employed": 16, "registered_unemployed": 9, "reporting_units": 1,
+                        "expected_units": 1,
+                    ])
+                try await fixture.put(
+                    "140404001001", month,
+                    [
+                        "labour_force": 30, "employed": 22, "registered_unemployed": 7, "reporting_units": 1,
+                        "expected_units": 1,
+                    ])
+            }
+            let server = APIServer(
+                database: fixture.client, topology: fixture.topology,
+                targets: UnitTargets(
+                    year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
+            try await withTestServer(server.router()) { base in try await body(APIFixture(fixture: fixture, base: base))
+            }
         }
-        let server = APIServer(
-            database: fixture.client, topology: fixture.topology,
-            targets: UnitTargets(
-                year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
-        try await withTestServer(server.router()) { base in try await body(APIFixture(fixture: fixture, base: base)) }
-        await fixture.close()
     }
 
     /// A city analyst's token and a 潞州区 viewer's.

@@ -89,6 +89,18 @@ struct AlertFixture {
     }
 
     func close() async { await database.drop() }
+
+    /// A fresh fixture for `body`, its database dropped however `body` ends.
+    static func with(_ body: (AlertFixture) async throws -> Void) async throws {
+        let fixture = try await make()
+        do {
+            try await body(fixture)
+        } catch {
+            await fixture.close()
+            throw error
+        }
+        await fixture.close()
+    }
 }
 
 /// A webhook receiver that refuses the first delivery of every event (503), then records each accepted one.
@@ -136,162 +148,164 @@ let village = "140403001001"
     }
 
     @Test func thresholdFiresHoldsResolvesWithHysteresisAndNotifiesOnce() async throws {
-        let fixture = try await AlertFixture.make()
-        let rule = "low-\(UUID().uuidString.prefix(8).lowercased())"
-        try await withWebhookReceiver { url, receiver in
-            let engine = try fixture.engine(
-                """
-                rules:
-                  - id: \(rule)
-                    kind: threshold
-                    indicator: placement_rate
-                    tiers: [county]
-                    below: 0.05
-                    resolve_above: 0.08
-                    for_periods: 2
-                    severity: warning
-                webhooks:
-                  - url: \(url)
-                """)
-            // Each month's expected state after it arrives: 10% clear, 3% and 2% below the line (pending, then firing),
-            // 6% inside the hysteresis band (still firing), 4% below, 9% above the resolve line (resolved).
-            let months: [(String, Int64, String)] = [
-                ("2024-01", 10, "none"), ("2024-02", 3, "pending"), ("2024-03", 2, "firing"), ("2024-04", 6, "firing"),
-                ("2024-05", 4, "firing"), ("2024-06", 9, "resolved"), ("2024-07", 10, "resolved"),
-            ]
-            for (period, percent, expected) in months {
-                try await fixture.put(county, period, placement(percent))
-                for _ in 0..<2 {  // evaluating twice changes nothing and notifies nobody again
-                    _ = try await engine.evaluate()
-                    #expect(try await fixture.state(rule, county) == expected, "after \(period)")
+        try await AlertFixture.with { fixture in
+            let rule = "low-\(UUID().uuidString.prefix(8).lowercased())"
+            try await withWebhookReceiver { url, receiver in
+                let engine = try fixture.engine(
+                    """
+                    rules:
+                      - id: \(rule)
+                        kind: threshold
+                        indicator: placement_rate
+                        tiers: [county]
+                        below: 0.05
+                        resolve_above: 0.08
+                        for_periods: 2
+                        severity: warning
+                    webhooks:
+                      - url: \(url)
+                    """)
+                // Each month's expected state after it arrives: 10% clear, 3% and 2% below the line (pending, then firing),
+                // 6% inside the hysteresis band (still firing), 4% below, 9% above the resolve line (resolved).
+                let months: [(String, Int64, String)] = [
+                    ("2024-01", 10, "none"), ("2024-02", 3, "pending"), ("2024-03", 2, "firing"),
+                    ("2024-04", 6, "firing"),
+                    ("2024-05", 4, "firing"), ("2024-06", 9, "resolved"), ("2024-07", 10, "resolved"),
+                ]
+                for (period, percent, expected) in months {
+                    try await fixture.put(county, period, placement(percent))
+                    for _ in 0..<2 {  // evaluating twice changes nothing and notifies nobody again
+                        _ = try await engine.evaluate()
+                        #expect(try await fixture.state(rule, county) == expected, "after \(period)")
+                    }
+                    _ = try await fixture.dispatcher().deliver(patience: .seconds(10))
                 }
-                _ = try await fixture.dispatcher().deliver(patience: .seconds(10))
-            }
-            #expect(try await fixture.alertCount(rule) == 1)
-            // A revision of June and July (both 3%) re-evaluates: a new episode fires.
-            try await fixture.put(county, "2024-06", placement(3))
-            try await fixture.put(county, "2024-07", placement(3))
-            let summary = try await engine.evaluate()
-            #expect(summary.fired == 1)
-            #expect(try await fixture.state(rule, county) == "firing")
-            #expect(try await fixture.alertCount(rule) == 2)
-            let delivery = try await fixture.dispatcher().deliver(patience: .seconds(10))
-            #expect(delivery.waiting == 0)
+                #expect(try await fixture.alertCount(rule) == 1)
+                // A revision of June and July (both 3%) re-evaluates: a new episode fires.
+                try await fixture.put(county, "2024-06", placement(3))
+                try await fixture.put(county, "2024-07", placement(3))
+                let summary = try await engine.evaluate()
+                #expect(summary.fired == 1)
+                #expect(try await fixture.state(rule, county) == "firing")
+                #expect(try await fixture.alertCount(rule) == 2)
+                let delivery = try await fixture.dispatcher().deliver(patience: .seconds(10))
+                #expect(delivery.waiting == 0)
 
-            // The receiver refused each first attempt; every event arrived once after the retry: fired, resolved, fired.
-            let accepted = await receiver.accepted
-            #expect(accepted.count == 3)
-            #expect(Set(accepted.map(\.key)).count == 3)
-            let events = accepted.compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: String]
-            }
-            #expect(events.map { $0["event"] ?? "" } == ["firing", "resolved", "firing"])
-            #expect(events.allSatisfy { $0["rule"] == rule && $0["unit"] == county && $0["unit_name"] == "潞州区" })
+                // The receiver refused each first attempt; every event arrived once after the retry: fired, resolved, fired.
+                let accepted = await receiver.accepted
+                #expect(accepted.count == 3)
+                #expect(Set(accepted.map(\.key)).count == 3)
+                let events = accepted.compactMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: String]
+                }
+                #expect(events.map { $0["event"] ?? "" } == ["firing", "resolved", "firing"])
+                #expect(events.allSatisfy { $0["rule"] == rule && $0["unit"] == county && $0["unit_name"] == "潞州区" })
 
-            // The same three events are on the alerts topic.
-            let published = try await readAlertsTopic(bootstrap: fixture.kafkaBootstrap, rule: rule, expecting: 3)
-            #expect(published.map { $0["event"] ?? "" } == ["firing", "resolved", "firing"])
+                // The same three events are on the alerts topic.
+                let published = try await readAlertsTopic(bootstrap: fixture.kafkaBootstrap, rule: rule, expecting: 3)
+                #expect(published.map { $0["event"] ?? "" } == ["firing", "resolved", "firing"])
+            }
         }
-        await fixture.close()
     }
 
     @Test func dropAgainstTrailingMeanFiresAndResolves() async throws {
-        let fixture = try await AlertFixture.make()
-        let engine = try fixture.engine(
-            """
-            rules:
-              - id: falling
-                kind: drop
-                indicator: placement_rate
-                tiers: [county]
-                trailing_months: 3
-                drop: 0.3
-                resolve_drop: 0.15
-                for_periods: 2
-                severity: warning
-            """)
-        // Trailing means: 10, 8.67, 7 → lines 7, 6.07; resolve at 85% of the mean.
-        let months: [(String, Int64, String)] = [
-            ("2024-01", 10, "none"), ("2024-02", 10, "none"), ("2024-03", 10, "none"), ("2024-04", 6, "pending"),
-            ("2024-05", 5, "firing"), ("2024-06", 9, "resolved"),
-        ]
-        for (period, percent, expected) in months {
-            try await fixture.put(county, period, placement(percent))
-            _ = try await engine.evaluate()
-            #expect(try await fixture.state("falling", county) == expected, "after \(period)")
+        try await AlertFixture.with { fixture in
+            let engine = try fixture.engine(
+                """
+                rules:
+                  - id: falling
+                    kind: drop
+                    indicator: placement_rate
+                    tiers: [county]
+                    trailing_months: 3
+                    drop: 0.3
+                    resolve_drop: 0.15
+                    for_periods: 2
+                    severity: warning
+                """)
+            // Trailing means: 10, 8.67, 7 → lines 7, 6.07; resolve at 85% of the mean.
+            let months: [(String, Int64, String)] = [
+                ("2024-01", 10, "none"), ("2024-02", 10, "none"), ("2024-03", 10, "none"), ("2024-04", 6, "pending"),
+                ("2024-05", 5, "firing"), ("2024-06", 9, "resolved"),
+            ]
+            for (period, percent, expected) in months {
+                try await fixture.put(county, period, placement(percent))
+                _ = try await engine.evaluate()
+                #expect(try await fixture.state("falling", county) == expected, "after \(period)")
+            }
         }
-        await fixture.close()
     }
 
     @Test func targetAtRiskFiresWhenTheYearFallsBehindAndResolvesWhenItCatchesUp() async throws {
-        let fixture = try await AlertFixture.make()
-        let city = "140400000000"
-        let targets = UnitTargets(
-            year: 2024, city: try #require(DivisionCode(city)), targets: ["new_urban_employment": 1_000])
-        let engine = try fixture.engine(
-            """
-            rules:
-              - id: at-risk
-                kind: target_at_risk
-                indicator: new_urban_employment
-                tiers: [city]
-                probability_below: 0.5
-                resolve_above: 0.6
-                for_periods: 2
-                severity: warning
-            """, targets: targets)
-        func month(_ value: Int64) -> [String: Int64] {
-            ["new_urban_employment": value, "labour_force": 10_000, "reporting_units": 10, "expected_units": 10]
+        try await AlertFixture.with { fixture in
+            let city = "140400000000"
+            let targets = UnitTargets(
+                year: 2024, city: try #require(DivisionCode(city)), targets: ["new_urban_employment": 1_000])
+            let engine = try fixture.engine(
+                """
+                rules:
+                  - id: at-risk
+                    kind: target_at_risk
+                    indicator: new_urban_employment
+                    tiers: [city]
+                    probability_below: 0.5
+                    resolve_above: 0.6
+                    for_periods: 2
+                    severity: warning
+                """, targets: targets)
+            func month(_ value: Int64) -> [String: Int64] {
+                ["new_urban_employment": value, "labour_force": 10_000, "reporting_units": 10, "expected_units": 10]
+            }
+            // 100 a month is on track for 1,000; a collapse to 5 a month puts the year at risk; two big months reach it.
+            let months: [(String, Int64, String)] = [
+                ("2024-01", 100, "none"), ("2024-02", 100, "none"), ("2024-03", 100, "none"), ("2024-04", 100, "none"),
+                ("2024-05", 5, "pending"), ("2024-06", 5, "firing"), ("2024-07", 5, "firing"),
+                ("2024-08", 300, "resolved"),
+            ]
+            for (period, value, expected) in months {
+                try await fixture.put(city, period, month(value))
+                _ = try await engine.evaluate()
+                #expect(try await fixture.state("at-risk", city) == expected, "after \(period)")
+            }
         }
-        // 100 a month is on track for 1,000; a collapse to 5 a month puts the year at risk; two big months reach it.
-        let months: [(String, Int64, String)] = [
-            ("2024-01", 100, "none"), ("2024-02", 100, "none"), ("2024-03", 100, "none"), ("2024-04", 100, "none"),
-            ("2024-05", 5, "pending"), ("2024-06", 5, "firing"), ("2024-07", 5, "firing"), ("2024-08", 300, "resolved"),
-        ]
-        for (period, value, expected) in months {
-            try await fixture.put(city, period, month(value))
-            _ = try await engine.evaluate()
-            #expect(try await fixture.state("at-risk", city) == expected, "after \(period)")
-        }
-        await fixture.close()
     }
 
     @Test func missingReportsFireAfterTheDeadlineOnly() async throws {
-        let fixture = try await AlertFixture.make()
-        let engine = try fixture.engine(
-            """
-            rules:
-              - id: missing
-                kind: missing_reports
-                tiers: [village]
-                day: 10
-                for_periods: 2
-                severity: info
-            """)
-        try await fixture.put(village, "2024-01", ["reporting_units": 1, "expected_units": 1])
-        try await fixture.put(village, "2024-02", ["expected_units": 1])
-        try await fixture.put(village, "2024-03", ["expected_units": 1])
-        // The rest of the city reported January to March; April so far holds only what March carries into it.
-        for month in ["2024-01", "2024-02", "2024-03"] {
-            try await fixture.put("140400000000", month, ["reporting_units": 2000, "expected_units": 2628])
+        try await AlertFixture.with { fixture in
+            let engine = try fixture.engine(
+                """
+                rules:
+                  - id: missing
+                    kind: missing_reports
+                    tiers: [village]
+                    day: 10
+                    for_periods: 2
+                    severity: info
+                """)
+            try await fixture.put(village, "2024-01", ["reporting_units": 1, "expected_units": 1])
+            try await fixture.put(village, "2024-02", ["expected_units": 1])
+            try await fixture.put(village, "2024-03", ["expected_units": 1])
+            // The rest of the city reported January to March; April so far holds only what March carries into it.
+            for month in ["2024-01", "2024-02", "2024-03"] {
+                try await fixture.put("140400000000", month, ["reporting_units": 2000, "expected_units": 2628])
+            }
+            try await fixture.put("140400000000", "2024-04", ["expected_units": 2628])
+            try await fixture.put(village, "2024-04", ["expected_units": 1])
+            func at(_ text: String) throws -> Date { try #require(ISO8601DateFormatter().date(from: text)) }
+            // February is due on 10 March (China time): on 5 April only February has passed its deadline.
+            _ = try await engine.evaluate(now: try at("2024-04-05T00:00:00+08:00"))
+            #expect(try await fixture.state("missing", village) == "pending")
+            _ = try await engine.evaluate(now: try at("2024-04-11T00:00:01+08:00"))
+            #expect(try await fixture.state("missing", village) == "firing")
+            // March arrives late, then April on time.
+            try await fixture.put(village, "2024-03", ["reporting_units": 1, "expected_units": 1])
+            _ = try await engine.evaluate(now: try at("2024-04-12T00:00:00+08:00"))
+            #expect(try await fixture.state("missing", village) == "resolved")
+            // April's deadline passes, but nobody has reported April yet: it is not open, nothing is missing from it.
+            _ = try await engine.evaluate(now: try at("2024-05-20T00:00:00+08:00"))
+            #expect(try await fixture.state("missing", village) == "resolved")
+            #expect(try await fixture.alertCount("missing") == 1)
         }
-        try await fixture.put("140400000000", "2024-04", ["expected_units": 2628])
-        try await fixture.put(village, "2024-04", ["expected_units": 1])
-        func at(_ text: String) throws -> Date { try #require(ISO8601DateFormatter().date(from: text)) }
-        // February is due on 10 March (China time): on 5 April only February has passed its deadline.
-        _ = try await engine.evaluate(now: try at("2024-04-05T00:00:00+08:00"))
-        #expect(try await fixture.state("missing", village) == "pending")
-        _ = try await engine.evaluate(now: try at("2024-04-11T00:00:01+08:00"))
-        #expect(try await fixture.state("missing", village) == "firing")
-        // March arrives late, then April on time.
-        try await fixture.put(village, "2024-03", ["reporting_units": 1, "expected_units": 1])
-        _ = try await engine.evaluate(now: try at("2024-04-12T00:00:00+08:00"))
-        #expect(try await fixture.state("missing", village) == "resolved")
-        // April's deadline passes, but nobody has reported April yet: it is not open, nothing is missing from it.
-        _ = try await engine.evaluate(now: try at("2024-05-20T00:00:00+08:00"))
-        #expect(try await fixture.state("missing", village) == "resolved")
-        #expect(try await fixture.alertCount("missing") == 1)
-        await fixture.close()
     }
 
     @Test func badRulesAreNamed() {

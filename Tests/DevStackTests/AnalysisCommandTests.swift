@@ -120,120 +120,124 @@ func json(_ text: String) throws -> Any {
 
 extension SharedStackTests {
     @Test func analysisOnProcessedRecords() async throws {
-        let pipeline = try await Pipeline.make()
-        defer { Task { await pipeline.cleanUp() } }
-        _ = try pipeline.simulate(seed: 31, months: 6)
-        _ = try pipeline.processAll()
-        let county = "140403000000"
+        try await Pipeline.with { pipeline in
+            _ = try pipeline.simulate(seed: 31, months: 6)
+            _ = try pipeline.processAll()
+            let county = "140403000000"
 
-        // The processor evaluated the shipped rules after its commits: every village that has not reported June
-        // (the last month reported) has a firing missing-reports alert, and no other village has one.
-        let silent = try await pipeline.query(
-            "SELECT unit_code::text FROM unit_month_counts WHERE period = '2024-06-01' AND unit_code NOT LIKE '%000' AND expected_units > 0 AND reporting_units = 0 ORDER BY 1",
-            as: String.self)
-        let alerted = try await pipeline.query(
-            "SELECT unit_code::text FROM alerts WHERE rule_id = 'village-reports-missing' AND state = 'firing' ORDER BY 1",
-            as: String.self)
-        #expect(!silent.isEmpty && alerted == silent, "\(alerted.count) alerts for \(silent.count) silent villages")
+            // The processor evaluated the shipped rules after its commits: every village that has not reported June
+            // (the last month reported) has a firing missing-reports alert, and no other village has one.
+            let silent = try await pipeline.query(
+                "SELECT unit_code::text FROM unit_month_counts WHERE period = '2024-06-01' AND unit_code NOT LIKE '%000' AND expected_units > 0 AND reporting_units = 0 ORDER BY 1",
+                as: String.self)
+            let alerted = try await pipeline.query(
+                "SELECT unit_code::text FROM alerts WHERE rule_id = 'village-reports-missing' AND state = 'firing' ORDER BY 1",
+                as: String.self)
+            #expect(!silent.isEmpty && alerted == silent, "\(alerted.count) alerts for \(silent.count) silent villages")
 
-        // The situation table agrees with the stored counts.
-        let situation = try pipeline.run([
-            "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
-            "json",
-        ])
-        #expect(situation.status == 0, "\(situation.output.suffix(500))")
-        let table = try #require(try json(situation.output) as? [String: Any])
-        let rows = try #require(table["rows"] as? [[String: Any]])
-        #expect(rows.count == 12)
-        let row = try #require(rows.first { $0["unit"] as? String == county })
-        let stored = try await pipeline.query(
-            "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-06-01'",
-            [county], as: Int64.self)
-        #expect(row["value"] as? Double == Double(stored.first ?? -1))
-        let may = try await pipeline.query(
-            "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-05-01'",
-            [county], as: Int64.self)
-        #expect(row["monthOnMonth"] as? Double == Double((stored.first ?? 0) - (may.first ?? 0)))
-        #expect(row["rank"] as? Int != nil && row["status"] as? String == "revised")
-        let newUrban = try await pipeline.query(
-            "SELECT coalesce(sum(value), 0)::bigint FROM indicator_values WHERE unit_code = $1 AND indicator = 'new_urban_employment' AND period <= '2024-06-01'",
-            [county], as: Int64.self)
-        let ytd = try pipeline.run([
-            "query", "situation", "--tier", "county", "--period", "2024-06", "--format", "json",
-        ])
-        let ytdRows = try #require((try json(ytd.output) as? [String: Any])?["rows"] as? [[String: Any]])
-        #expect(
-            ytdRows.first { $0["unit"] as? String == county }?["yearToDate"] as? Double == Double(newUrban.first ?? -1))
-
-        // The series and its figures as they stood before anything was processed, and as of now.
-        let series = try pipeline.run([
-            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
-            "--format", "json",
-        ])
-        let points = try #require((try json(series.output) as? [String: Any])?["points"] as? [[String: Any]])
-        #expect(points.count == 6 && points.last?["value"] as? Double == Double(stored.first ?? -1))
-        let before = try pipeline.run([
-            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
-            "--format", "json", "--as-of", "2020-01-01",
-        ])
-        let pointsBefore = try #require((try json(before.output) as? [String: Any])?["points"] as? [[String: Any]])
-        #expect(pointsBefore.allSatisfy { ($0["value"] as? Double ?? 0) == 0 })
-        let moment = ISO8601DateFormatter().string(from: Date())
-        try await Task.sleep(for: .seconds(1))
-
-        // More records for the same months revise them; as of the earlier moment the old figures stand.
-        _ = try pipeline.simulate(seed: 32, months: 3)
-        _ = try pipeline.processAll()
-        let revised = try pipeline.run([
-            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
-            "--format", "json",
-        ])
-        let asOf = try pipeline.run([
-            "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
-            "--format", "json", "--as-of", moment,
-        ])
-        let revisedPoints = try #require((try json(revised.output) as? [String: Any])?["points"] as? [[String: Any]])
-        let asOfPoints = try #require((try json(asOf.output) as? [String: Any])?["points"] as? [[String: Any]])
-        #expect(revisedPoints.first?["value"] as? Double != points.first?["value"] as? Double)
-        #expect(asOfPoints.map { $0["value"] as? Double } == points.map { $0["value"] as? Double })
-
-        // Forecasts for the whole topology are stored and add up across the tiers.
-        let forecast = try pipeline.run(["forecast", "--indicator", "employed", "--horizon", "3"])
-        #expect(forecast.status == 0, "\(forecast.output.suffix(500))")
-        let incoherent = try await pipeline.query(
-            """
-            SELECT count(*)::bigint FROM forecasts AS p
-            JOIN (SELECT run_id, period, CASE WHEN unit_code LIKE '%000000' THEN '140400000000'
-                         WHEN unit_code LIKE '%000' THEN substr(unit_code, 1, 6) || '000000'
-                         ELSE substr(unit_code, 1, 9) || '000' END AS parent, sum(mean) AS total
-                  FROM forecasts WHERE unit_code <> '140400000000' GROUP BY 1, 2, 3) AS c
-              ON c.run_id = p.run_id AND c.period = p.period AND c.parent = p.unit_code
-            WHERE abs(p.mean - c.total) > 1e-6 * greatest(1, abs(p.mean))
-            """, as: Int64.self)
-        #expect(incoherent.first == 0)
-        let stored3 = try await pipeline.query("SELECT count(DISTINCT period)::bigint FROM forecasts", as: Int64.self)
-        #expect(stored3.first == 3)
-
-        // The month's report renders, and headless Chromium turns it into a PNG a person can read.
-        let html = try artifactsDirectory().appendingPathComponent("report.html").path
-        let report = try pipeline.run(["report", "--period", "2024-06", "--out", html, "--target-scale", "0.002"])
-        #expect(report.status == 0, "\(report.output.suffix(500))")
-        let page = try String(contentsOfFile: html, encoding: .utf8)
-        #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
-        let png = try artifactsDirectory().appendingPathComponent("report.png").path
-        try? FileManager.default.removeItem(atPath: png)
-        let chromium = try ChildProcess.run(
-            "/usr/bin/chromium",
-            [
-                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--screenshot=\(png)",
-                "--window-size=900,2600", "file://\(html)",
+            // The situation table agrees with the stored counts.
+            let situation = try pipeline.run([
+                "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
+                "json",
             ])
-        #expect(chromium.status == 0, "\(chromium.output.suffix(500))")
-        let bytes = try #require(FileManager.default.contents(atPath: png))
-        #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))
-        let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }
-        let height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
-        #expect(width == 900 && height == 2600)
-        #expect(bytes.count > 100_000, "a blank page compresses to a few kilobytes; this one is \(bytes.count) bytes")
+            #expect(situation.status == 0, "\(situation.output.suffix(500))")
+            let table = try #require(try json(situation.output) as? [String: Any])
+            let rows = try #require(table["rows"] as? [[String: Any]])
+            #expect(rows.count == 12)
+            let row = try #require(rows.first { $0["unit"] as? String == county })
+            let stored = try await pipeline.query(
+                "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-06-01'",
+                [county], as: Int64.self)
+            #expect(row["value"] as? Double == Double(stored.first ?? -1))
+            let may = try await pipeline.query(
+                "SELECT value FROM indicator_values WHERE unit_code = $1 AND indicator = 'employed' AND period = '2024-05-01'",
+                [county], as: Int64.self)
+            #expect(row["monthOnMonth"] as? Double == Double((stored.first ?? 0) - (may.first ?? 0)))
+            #expect(row["rank"] as? Int != nil && row["status"] as? String == "revised")
+            let newUrban = try await pipeline.query(
+                "SELECT coalesce(sum(value), 0)::bigint FROM indicator_values WHERE unit_code = $1 AND indicator = 'new_urban_employment' AND period <= '2024-06-01'",
+                [county], as: Int64.self)
+            let ytd = try pipeline.run([
+                "query", "situation", "--tier", "county", "--period", "2024-06", "--format", "json",
+            ])
+            let ytdRows = try #require((try json(ytd.output) as? [String: Any])?["rows"] as? [[String: Any]])
+            #expect(
+                ytdRows.first { $0["unit"] as? String == county }?["yearToDate"] as? Double
+                    == Double(newUrban.first ?? -1))
+
+            // The series and its figures as they stood before anything was processed, and as of now.
+            let series = try pipeline.run([
+                "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+                "--format", "json",
+            ])
+            let points = try #require((try json(series.output) as? [String: Any])?["points"] as? [[String: Any]])
+            #expect(points.count == 6 && points.last?["value"] as? Double == Double(stored.first ?? -1))
+            let before = try pipeline.run([
+                "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+                "--format", "json", "--as-of", "2020-01-01",
+            ])
+            let pointsBefore = try #require((try json(before.output) as? [String: Any])?["points"] as? [[String: Any]])
+            #expect(pointsBefore.allSatisfy { ($0["value"] as? Double ?? 0) == 0 })
+            let moment = ISO8601DateFormatter().string(from: Date())
+            try await Task.sleep(for: .seconds(1))
+
+            // More records for the same months revise them; as of the earlier moment the old figures stand.
+            _ = try pipeline.simulate(seed: 32, months: 3)
+            _ = try pipeline.processAll()
+            let revised = try pipeline.run([
+                "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+                "--format", "json",
+            ])
+            let asOf = try pipeline.run([
+                "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",
+                "--format", "json", "--as-of", moment,
+            ])
+            let revisedPoints = try #require(
+                (try json(revised.output) as? [String: Any])?["points"] as? [[String: Any]])
+            let asOfPoints = try #require((try json(asOf.output) as? [String: Any])?["points"] as? [[String: Any]])
+            #expect(revisedPoints.first?["value"] as? Double != points.first?["value"] as? Double)
+            #expect(asOfPoints.map { $0["value"] as? Double } == points.map { $0["value"] as? Double })
+
+            // Forecasts for the whole topology are stored and add up across the tiers.
+            let forecast = try pipeline.run(["forecast", "--indicator", "employed", "--horizon", "3"])
+            #expect(forecast.status == 0, "\(forecast.output.suffix(500))")
+            let incoherent = try await pipeline.query(
+                """
+                SELECT count(*)::bigint FROM forecasts AS p
+                JOIN (SELECT run_id, period, CASE WHEN unit_code LIKE '%000000' THEN '140400000000'
+                             WHEN unit_code LIKE '%000' THEN substr(unit_code, 1, 6) || '000000'
+                             ELSE substr(unit_code, 1, 9) || '000' END AS parent, sum(mean) AS total
+                      FROM forecasts WHERE unit_code <> '140400000000' GROUP BY 1, 2, 3) AS c
+                  ON c.run_id = p.run_id AND c.period = p.period AND c.parent = p.unit_code
+                WHERE abs(p.mean - c.total) > 1e-6 * greatest(1, abs(p.mean))
+                """, as: Int64.self)
+            #expect(incoherent.first == 0)
+            let stored3 = try await pipeline.query(
+                "SELECT count(DISTINCT period)::bigint FROM forecasts", as: Int64.self)
+            #expect(stored3.first == 3)
+
+            // The month's report renders, and headless Chromium turns it into a PNG a person can read.
+            let html = try artifactsDirectory().appendingPathComponent("report.html").path
+            let report = try pipeline.run(["report", "--period", "2024-06", "--out", html, "--target-scale", "0.002"])
+            #expect(report.status == 0, "\(report.output.suffix(500))")
+            let page = try String(contentsOfFile: html, encoding: .utf8)
+            #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
+            let png = try artifactsDirectory().appendingPathComponent("report.png").path
+            try? FileManager.default.removeItem(atPath: png)
+            let chromium = try ChildProcess.run(
+                "/usr/bin/chromium",
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--screenshot=\(png)",
+                    "--window-size=900,2600", "file://\(html)",
+                ])
+            #expect(chromium.status == 0, "\(chromium.output.suffix(500))")
+            let bytes = try #require(FileManager.default.contents(atPath: png))
+            #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+            let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }
+            let height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
+            #expect(width == 900 && height == 2600)
+            #expect(
+                bytes.count > 100_000, "a blank page compresses to a few kilobytes; this one is \(bytes.count) bytes")
+        }
     }
 }

@@ -44,6 +44,18 @@ struct Pipeline {
         return pipeline
     }
 
+    /// A fresh pipeline for `body`, cleaned up however `body` ends: a failed `#require` or a thrown error too.
+    static func with(_ body: (Pipeline) async throws -> Void) async throws {
+        let pipeline = try await make()
+        do {
+            try await body(pipeline)
+        } catch {
+            await pipeline.cleanUp()
+            throw error
+        }
+        await pipeline.cleanUp()
+    }
+
     func cleanUp() async {
         try? FileManager.default.removeItem(at: directory)
         await database.drop()
@@ -128,169 +140,175 @@ extension SharedStackTests {
         "Two counties' simulated months through agents and the processor equal the ground truth at every unit, tier and month"
     )
     func pipelineEqualsGroundTruth() async throws {
-        let pipeline = try await Pipeline.make()
-        let truth = try pipeline.simulate(seed: 11)
-        let output = try pipeline.processAll()
-        let stored = try await pipeline.storedLines(periods: periods(of: truth))
-        #expect(truth.count > 1000)
-        #expect(stored.subtracting(truth).sorted().prefix(10) == [], "stored but not true")
-        #expect(truth.subtracting(stored).sorted().prefix(10) == [], "true but not stored")
-        // The four tiers are all there: a village, its township, its county and the city.
-        for unit in ["140400000000", "140403000000", "140403001000", "140403001001"] {
-            #expect(stored.contains { $0.hasPrefix(unit + ",") })
+        try await Pipeline.with { pipeline in
+            let truth = try pipeline.simulate(seed: 11)
+            let output = try pipeline.processAll()
+            let stored = try await pipeline.storedLines(periods: periods(of: truth))
+            #expect(truth.count > 1000)
+            #expect(stored.subtracting(truth).sorted().prefix(10) == [], "stored but not true")
+            #expect(truth.subtracting(stored).sorted().prefix(10) == [], "true but not stored")
+            // The four tiers are all there: a village, its township, its county and the city.
+            for unit in ["140400000000", "140403000000", "140403001000", "140403001001"] {
+                #expect(stored.contains { $0.hasPrefix(unit + ",") })
+            }
+            // Corrections, late months and refused rows included, every unit-month holds exactly what its agent declared.
+            let verify = try pipeline.run(["verify", "--manifests"])
+            #expect(
+                verify.status == 0 && verify.output.contains("equal the recomputation"), "\(verify.output.suffix(1500))"
+            )
+            #expect(
+                verify.output.contains("holds exactly the records its agent's latest manifest declares"),
+                "\(verify.output.suffix(1500))")
+            #expect(output.contains("processor leaving the group"))
+            // Running again changes nothing: the offsets are stored with the indicators.
+            let before = try await pipeline.committedOffsets()
+            _ = try pipeline.processAll()
+            #expect(try await pipeline.committedOffsets() == before)
+            #expect(try await pipeline.storedLines(periods: periods(of: truth)) == stored)
+            let indicators = try pipeline.run(["indicators", "--unit", "140403000000", "--period", "2024-02"])
+            let line = try #require(truth.first { $0.hasPrefix("140403000000,2024-02,employed,") })
+            #expect(
+                indicators.output.contains("employed")
+                    && indicators.output.contains(String(line.split(separator: ",")[3])),
+                "\(indicators.output)")
         }
-        // Corrections, late months and refused rows included, every unit-month holds exactly what its agent declared.
-        let verify = try pipeline.run(["verify", "--manifests"])
-        #expect(
-            verify.status == 0 && verify.output.contains("equal the recomputation"), "\(verify.output.suffix(1500))")
-        #expect(
-            verify.output.contains("holds exactly the records its agent's latest manifest declares"),
-            "\(verify.output.suffix(1500))")
-        #expect(output.contains("processor leaving the group"))
-        // Running again changes nothing: the offsets are stored with the indicators.
-        let before = try await pipeline.committedOffsets()
-        _ = try pipeline.processAll()
-        #expect(try await pipeline.committedOffsets() == before)
-        #expect(try await pipeline.storedLines(periods: periods(of: truth)) == stored)
-        let indicators = try pipeline.run(["indicators", "--unit", "140403000000", "--period", "2024-02"])
-        let line = try #require(truth.first { $0.hasPrefix("140403000000,2024-02,employed,") })
-        #expect(
-            indicators.output.contains("employed") && indicators.output.contains(String(line.split(separator: ",")[3])),
-            "\(indicators.output)")
-        await pipeline.cleanUp()
     }
 
     @Test("SIGKILL mid-batch three times, SIGTERM, brokers down and up, PostgreSQL connections cut: exactly once")
     func crashesAndOutages() async throws {
-        let pipeline = try await Pipeline.make()
-        let truth = try pipeline.simulate(seed: 12)
-        var total: Int64 = 0
-        for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
+        try await Pipeline.with { pipeline in
+            let truth = try pipeline.simulate(seed: 12)
+            var total: Int64 = 0
+            for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
 
-        // SIGKILL while batches are committing (small batches, so the kill lands inside one).
-        var committed: [Int64] = [try await pipeline.committedOffsets()]
-        for round in 1...3 {
-            let (pid, log) = try pipeline.startProcessor(["--batch-size", "200"], log: "kill-\(round).log")
-            let floor = committed.last!
-            let progressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
-            #expect(
-                progressed,
-                "processor \(round) made progress: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")"
-            )
-            try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
-            kill(pid, SIGKILL)
-            #expect(ChildProcess.wait(pid) == 128 + SIGKILL)
-            committed.append(try await pipeline.committedOffsets())
-        }
-        #expect(committed.last! < total, "the kills came before the end")
-
-        // SIGTERM: the batch in hand is committed and the member leaves the group; exit status 0.
-        let (termPID, termLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "term.log")
-        let floor = committed.last!
-        let termProgressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
-        #expect(
-            termProgressed,
-            "the processor to be stopped made progress first: \((try? String(contentsOfFile: termLog, encoding: .utf8))?.suffix(1500) ?? "")"
-        )
-        kill(termPID, SIGTERM)
-        #expect(ChildProcess.wait(termPID) == 0)
-        let termOutput = (try? String(contentsOfFile: termLog, encoding: .utf8)) ?? ""
-        #expect(termOutput.contains("processor leaving the group"), "\(termOutput.suffix(1000))")
-
-        // All three brokers down for a while mid-run, then back. The processor may have finished the simulated
-        // months by then, so one more record follows the outage (from an agent nobody enrolled: rejected, it
-        // counts nowhere) and must be committed.
-        let (outagePID, outageLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "outage.log")
-        let beforeOutage = try await pipeline.committedOffsets()
-        // It commits more before the outage, unless the earlier members left nothing to commit.
-        let runningBeforeOutage = try await waitUntil(120) {
-            let committed = try await pipeline.committedOffsets()
-            return committed > beforeOutage || committed >= total
-        }
-        #expect(runningBeforeOutage, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
-        for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
-        try await Task.sleep(for: .seconds(3))
-        for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
-        let afterOutage = try await pipeline.committedOffsets()
-        try await produce([
-            try message(person("b", unit: "140403001001", period: "2024-01", .employed, agent: "outage-probe"))
-        ])
-        let resumed = try await waitUntil(120) { try await pipeline.committedOffsets() > afterOutage }
-        #expect(resumed, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
-
-        // PostgreSQL cuts the processor's connection, twice; it reconnects and carries on. The processor may
-        // have caught up and sit idle, and an idle processor only finds out on its next batch: so each cut is
-        // followed by one record (from an agent nobody enrolled, so it is rejected and counts nowhere) that
-        // the processor must commit on a connection it no longer has.
-        let processorConnections =
-            "FROM pg_stat_activity WHERE application_name = 'empmon-processor' AND datname = current_database()"
-        for round in 1...2 {
-            let connected = try await waitUntil(60) {
-                try await pipeline.query("SELECT count(*)::bigint " + processorConnections, as: Int64.self) == [1]
+            // SIGKILL while batches are committing (small batches, so the kill lands inside one).
+            var committed: [Int64] = [try await pipeline.committedOffsets()]
+            for round in 1...3 {
+                let (pid, log) = try pipeline.startProcessor(["--batch-size", "200"], log: "kill-\(round).log")
+                let floor = committed.last!
+                let progressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
+                #expect(
+                    progressed,
+                    "processor \(round) made progress: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")"
+                )
+                try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
+                kill(pid, SIGKILL)
+                #expect(ChildProcess.wait(pid) == 128 + SIGKILL)
+                committed.append(try await pipeline.committedOffsets())
             }
-            #expect(connected, "round \(round): the processor holds its connection")
-            let cut = try await pipeline.query(
-                "SELECT count(pg_terminate_backend(pid))::bigint " + processorConnections, as: Int64.self)
-            #expect(cut == [1])
-            let beforeProbe = try await pipeline.committedOffsets()
-            try await produce([
-                try message(
-                    person("c", unit: "140403001001", period: "2024-01", .employed, agent: "connection-probe-\(round)"))
-            ])
-            let committedAfterCut = try await waitUntil(120) { try await pipeline.committedOffsets() > beforeProbe }
-            #expect(committedAfterCut, "round \(round): a batch committed after the cut")
-        }
-        kill(outagePID, SIGTERM)
-        #expect(ChildProcess.wait(outagePID) == 0)
-        let outageOutput = (try? String(contentsOfFile: outageLog, encoding: .utf8)) ?? ""
-        #expect(outageOutput.contains("retrying"), "the cut connection was noticed and the batch retried")
+            #expect(committed.last! < total, "the kills came before the end")
 
-        _ = try pipeline.processAll()
-        #expect(try await pipeline.storedLines(periods: periods(of: truth)) == truth)
-        let verify = try pipeline.run(["verify"])
-        #expect(verify.status == 0, "\(verify.output.suffix(1500))")
-        await pipeline.cleanUp()
+            // SIGTERM: the batch in hand is committed and the member leaves the group; exit status 0.
+            let (termPID, termLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "term.log")
+            let floor = committed.last!
+            let termProgressed = try await waitUntil(120) { try await pipeline.committedOffsets() > floor }
+            #expect(
+                termProgressed,
+                "the processor to be stopped made progress first: \((try? String(contentsOfFile: termLog, encoding: .utf8))?.suffix(1500) ?? "")"
+            )
+            kill(termPID, SIGTERM)
+            #expect(ChildProcess.wait(termPID) == 0)
+            let termOutput = (try? String(contentsOfFile: termLog, encoding: .utf8)) ?? ""
+            #expect(termOutput.contains("processor leaving the group"), "\(termOutput.suffix(1000))")
+
+            // All three brokers down for a while mid-run, then back. The processor may have finished the simulated
+            // months by then, so one more record follows the outage (from an agent nobody enrolled: rejected, it
+            // counts nowhere) and must be committed.
+            let (outagePID, outageLog) = try pipeline.startProcessor(["--batch-size", "200"], log: "outage.log")
+            let beforeOutage = try await pipeline.committedOffsets()
+            // It commits more before the outage, unless the earlier members left nothing to commit.
+            let runningBeforeOutage = try await waitUntil(120) {
+                let committed = try await pipeline.committedOffsets()
+                return committed > beforeOutage || committed >= total
+            }
+            #expect(
+                runningBeforeOutage, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
+            for broker in 1...3 { #expect(try empmon(["dev", "broker", "down", String(broker)]).status == 0) }
+            try await Task.sleep(for: .seconds(3))
+            for broker in 1...3 { #expect(try empmon(["dev", "broker", "up", String(broker)]).status == 0) }
+            let afterOutage = try await pipeline.committedOffsets()
+            try await produce([
+                try message(person("b", unit: "140403001001", period: "2024-01", .employed, agent: "outage-probe"))
+            ])
+            let resumed = try await waitUntil(120) { try await pipeline.committedOffsets() > afterOutage }
+            #expect(resumed, "\((try? String(contentsOfFile: outageLog, encoding: .utf8))?.suffix(1500) ?? "")")
+
+            // PostgreSQL cuts the processor's connection, twice; it reconnects and carries on. The processor may
+            // have caught up and sit idle, and an idle processor only finds out on its next batch: so each cut is
+            // followed by one record (from an agent nobody enrolled, so it is rejected and counts nowhere) that
+            // the processor must commit on a connection it no longer has.
+            let processorConnections =
+                "FROM pg_stat_activity WHERE application_name = 'empmon-processor' AND datname = current_database()"
+            for round in 1...2 {
+                let connected = try await waitUntil(60) {
+                    try await pipeline.query("SELECT count(*)::bigint " + processorConnections, as: Int64.self) == [1]
+                }
+                #expect(connected, "round \(round): the processor holds its connection")
+                let cut = try await pipeline.query(
+                    "SELECT count(pg_terminate_backend(pid))::bigint " + processorConnections, as: Int64.self)
+                #expect(cut == [1])
+                let beforeProbe = try await pipeline.committedOffsets()
+                try await produce([
+                    try message(
+                        person(
+                            "c", unit: "140403001001", period: "2024-01", .employed, agent: "connection-probe-\(round)")
+                    )
+                ])
+                let committedAfterCut = try await waitUntil(120) { try await pipeline.committedOffsets() > beforeProbe }
+                #expect(committedAfterCut, "round \(round): a batch committed after the cut")
+            }
+            kill(outagePID, SIGTERM)
+            #expect(ChildProcess.wait(outagePID) == 0)
+            let outageOutput = (try? String(contentsOfFile: outageLog, encoding: .utf8)) ?? ""
+            #expect(outageOutput.contains("retrying"), "the cut connection was noticed and the batch retried")
+
+            _ = try pipeline.processAll()
+            #expect(try await pipeline.storedLines(periods: periods(of: truth)) == truth)
+            let verify = try pipeline.run(["verify"])
+            #expect(verify.status == 0, "\(verify.output.suffix(1500))")
+        }
     }
 
     @Test("Three processors in one group: no deadlock, no double count, nothing lost")
     func threeProcessors() async throws {
-        let pipeline = try await Pipeline.make()
-        let truth = try pipeline.simulate(seed: 13, counties: "140403000000,140427000000,140404000000,140431000000")
-        var members: [(pid: Int32, log: String)] = []
-        let metricsPort = Int.random(in: 20_000..<30_000)
-        for index in 1...3 {
-            let metrics = index == 1 ? ["--metrics-port", String(metricsPort)] : []
-            members.append(
-                try pipeline.startProcessor(
-                    ["--batch-size", "300", "--client-id", "member-\(index)"] + metrics, log: "member-\(index).log"))
+        try await Pipeline.with { pipeline in
+            let truth = try pipeline.simulate(seed: 13, counties: "140403000000,140427000000,140404000000,140431000000")
+            var members: [(pid: Int32, log: String)] = []
+            let metricsPort = Int.random(in: 20_000..<30_000)
+            for index in 1...3 {
+                let metrics = index == 1 ? ["--metrics-port", String(metricsPort)] : []
+                members.append(
+                    try pipeline.startProcessor(
+                        ["--batch-size", "300", "--client-id", "member-\(index)"] + metrics, log: "member-\(index).log")
+                )
+            }
+            // Let them share the work until it is done; then ask them to leave.
+            var total: Int64 = 0
+            for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
+            let finished = try await waitUntil(300) { try await pipeline.committedOffsets() >= total }
+            #expect(finished)
+            // Member 1's operational numbers, in Prometheus text form.
+            let (body, _) = try await URLSession.shared.data(
+                from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
+            let metrics = String(decoding: body, as: UTF8.self)
+            let accepted = metrics.split(separator: "\n").first {
+                $0.hasPrefix("empmon_processor_records_total{outcome=\"accepted\"}")
+            }
+            #expect((accepted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics.prefix(1500))")
+            #expect(
+                metrics.contains("empmon_processor_lag_records{")
+                    && metrics.contains("empmon_processor_batch_duration_seconds_bucket"))
+            for member in members { kill(member.pid, SIGTERM) }
+            var logs = ""
+            for member in members {
+                #expect(ChildProcess.wait(member.pid) == 0)
+                logs += (try? String(contentsOfFile: member.log, encoding: .utf8)) ?? ""
+            }
+            #expect(logs.components(separatedBy: "partitions assigned").count - 1 >= 3, "every member got partitions")
+            #expect(try await pipeline.storedLines(periods: periods(of: truth)) == truth)
+            let verify = try pipeline.run(["verify"])
+            #expect(verify.status == 0, "\(verify.output.suffix(1500))")
         }
-        // Let them share the work until it is done; then ask them to leave.
-        var total: Int64 = 0
-        for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
-        let finished = try await waitUntil(300) { try await pipeline.committedOffsets() >= total }
-        #expect(finished)
-        // Member 1's operational numbers, in Prometheus text form.
-        let (body, _) = try await URLSession.shared.data(
-            from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
-        let metrics = String(decoding: body, as: UTF8.self)
-        let accepted = metrics.split(separator: "\n").first {
-            $0.hasPrefix("empmon_processor_records_total{outcome=\"accepted\"}")
-        }
-        #expect((accepted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics.prefix(1500))")
-        #expect(
-            metrics.contains("empmon_processor_lag_records{")
-                && metrics.contains("empmon_processor_batch_duration_seconds_bucket"))
-        for member in members { kill(member.pid, SIGTERM) }
-        var logs = ""
-        for member in members {
-            #expect(ChildProcess.wait(member.pid) == 0)
-            logs += (try? String(contentsOfFile: member.log, encoding: .utf8)) ?? ""
-        }
-        #expect(logs.components(separatedBy: "partitions assigned").count - 1 >= 3, "every member got partitions")
-        #expect(try await pipeline.storedLines(periods: periods(of: truth)) == truth)
-        let verify = try pipeline.run(["verify"])
-        #expect(verify.status == 0, "\(verify.output.suffix(1500))")
-        await pipeline.cleanUp()
     }
 }
 
