@@ -30,7 +30,8 @@ package struct ProcessorConfiguration: Sendable {
     package var databaseURL: String
     package var topology: Topology
     /// Largest batch, and how long a batch waits to fill before it is committed anyway.
-    package var batchSize = 20_000
+    package var batchSize = Self.defaultBatchSize
+    package static let defaultBatchSize = 20_000
     package var linger: Duration = .milliseconds(200)
     /// Stop once every assigned partition has been committed up to its end (for demos and tests).
     package var stopWhenCaughtUp = false

@@ -29,6 +29,8 @@ extension BenchCommand {
                 "Records to produce for the throughput runs (keep under ~200,000: the mock keeps ~5 MiB per partition)."
         )
         var records = 60_000
+        @Option(help: "The processor's largest batch (its --batch-size), for the throughput and freshness runs.")
+        var batchSize = ProcessorConfiguration.defaultBatchSize
         @Option(help: "Records for the naive run.") var naiveRecords = 2_000
         @Option(help: "Records per second in the steady stream.") var streamRate = 2_000
         @Option(help: "Seconds of steady stream.") var streamSeconds = 20
@@ -42,13 +44,14 @@ extension BenchCommand {
         func run() async throws {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
+            guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
             let home = DevHome.resolve(connection.home)
             guard let dev = try home.loadSettings() else {
                 throw ValidationError("start the dev stack first: empmon dev up")
             }
             let topology = try Empmon.topologyFiles().loadTopology()
             let clock = ContinuousClock()
-            var results: [String: Double] = ["records": Double(records)]
+            var results: [String: Double] = ["records": Double(records), "batch_size": Double(batchSize)]
 
             // A database of the bench's own on the dev server, with one city agent to sign with.
             let url = try await freshBenchDatabase("empmon_bench", devURL: dev.postgresURL)
@@ -118,6 +121,7 @@ extension BenchCommand {
             var configuration = ProcessorConfiguration(
                 kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
             configuration.group = group
+            configuration.batchSize = batchSize
             configuration.stopWhenCaughtUp = true
             configuration.onCommit = { collector.add($0) }
             var processorLogger = Empmon.logger("empmon.process")

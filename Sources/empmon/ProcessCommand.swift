@@ -25,7 +25,7 @@ struct ProcessCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Consumer group; processors of one group share the work.") var group = "empmon-processor"
-    @Option(help: "Largest batch (records per transaction).") var batchSize = 20_000
+    @Option(help: "Largest batch (records per transaction).") var batchSize = ProcessorConfiguration.defaultBatchSize
     @Option(help: "Milliseconds a batch waits to fill before it is committed anyway.") var lingerMs = 200
     @Option(help: "Port for /metrics and /health (0: none).") var metricsPort = 9464
     @Option(help: "Address the metrics port listens on.") var metricsHost = "127.0.0.1"
