@@ -34,9 +34,31 @@ package struct BatchPlan: Sendable {
         IndicatorDelta.householdsTouched(by: persons, stored: stored)
     }
 
-    /// What the batch changes, given every stored row the two reads asked for.
+    /// What the batch changes, given every stored row the two reads asked for: `acceptance`, then
+    /// `personCounts`, then the rest, as one call.
     package func effect(of delta: IndicatorDelta, state: BatchState) -> BatchEffect {
         delta.effect(persons: persons, activity: activity, state: state)
+    }
+
+    /// After the first read: which records are stored, and which they replace. The ledger's rows need nothing
+    /// more.
+    package func acceptance(stored: [PersonMonthKey: PersonStatusRecord]) -> PersonAcceptance {
+        IndicatorDelta.acceptance(of: persons, stored: stored)
+    }
+
+    /// After the first read too: the costly part of the counts, which the processor computes while the second
+    /// read and the ledger's writes run.
+    package func personCounts(
+        of delta: IndicatorDelta, _ acceptance: PersonAcceptance, stored: [PersonMonthKey: PersonStatusRecord]
+    ) -> PersonCountChanges {
+        delta.personCounts(acceptance, stored: stored)
+    }
+
+    /// After the second read: the whole effect, from the two parts computed before.
+    package func effect(
+        of delta: IndicatorDelta, _ acceptance: PersonAcceptance, personCounts: PersonCountChanges, state: BatchState
+    ) -> BatchEffect {
+        delta.effect(acceptance, personCounts: personCounts, activity: activity, state: state)
     }
 
     /// The indicator changes to store: the effect's, plus every village's expected report in each month the

@@ -128,6 +128,21 @@ package struct BatchEffect: Sendable {
     package var periods: Set<Period> = []
 }
 
+/// Of a batch's newest person records, those newer than the stored version (at most one per person and month),
+/// the stored records they replace, and how many lost.
+package struct PersonAcceptance: Sendable {
+    package var accepted: [PersonStatusRecord] = []
+    package var superseded: [PersonStatusRecord] = []
+    package var ignored = 0
+}
+
+/// What the accepted person records change, before households and villages: each unit-month's own counts
+/// (not yet rolled up) and each village-month's change in employed persons new to the ledger.
+package struct PersonCountChanges: Sendable {
+    var own: [UnitMonth: IndicatorCounts] = [:]
+    var employedNewToLedger: [UnitMonth: Int] = [:]
+}
+
 /// The incremental form of `IndicatorComputation`: what a batch of records changes in the stored
 /// indicators. Applying the effects of any sequence of batches to empty indicators gives exactly what
 /// `IndicatorComputation` computes from the final ledger (tests hold it to that).
@@ -224,50 +239,87 @@ package struct IndicatorDelta: Sendable {
     /// (`newestPerKey`); `state` is what is stored for them.
     package func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect
     {
-        var effect = BatchEffect()
-        var own: [UnitMonth: IndicatorCounts] = [:]
-        func add(_ counts: IndicatorCounts, at unitMonth: UnitMonth, sign: Int64) {
-            for (id, value) in counts where value != 0 { own[unitMonth, default: [:]][id, default: 0] += sign * value }
-        }
+        let acceptance = Self.acceptance(of: persons, stored: state.persons)
+        return effect(
+            acceptance, personCounts: personCounts(acceptance, stored: state.persons), activity: activity, state: state)
+    }
 
-        // The batch's accepted records over the stored ones (an overlay: copying the stored map costs more).
-        var accepted: [PersonMonthKey: PersonStatusRecord] = [:]
-        func after(_ key: PersonMonthKey) -> PersonStatusRecord? { accepted[key] ?? state.persons[key] }
-        var changedSlots = Set<PersonMonthKey>()
+    /// Which of the batch's newest records beat the stored ones: the first step of `effect`, and all that the
+    /// ledger's rows depend on, so the processor writes them while the counts are being computed.
+    package static func acceptance(of persons: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
+        -> PersonAcceptance
+    {
+        var acceptance = PersonAcceptance()
         for record in persons {
             let key = PersonMonthKey(personKey: record.personKey, period: record.period)
-            if let stored = state.persons[key], !RecordVersion.isNewer(record, than: stored) {
-                effect.ignoredPersons += 1
+            if let stored = stored[key], !RecordVersion.isNewer(record, than: stored) {
+                acceptance.ignored += 1
                 continue
             }
-            if let stored = state.persons[key] { effect.supersededPersons.append(stored) }
-            effect.acceptedPersons.append(record)
+            if let stored = stored[key] { acceptance.superseded.append(stored) }
+            acceptance.accepted.append(record)
+        }
+        return acceptance
+    }
+
+    /// The second step of `effect`, its costly one: every changed person slot's contribution taken out as
+    /// stored and put back as accepted, and the new entrants that moves. It reads the stored persons only (no
+    /// household or village row), so the processor runs it while PostgreSQL reads those and writes the ledger.
+    package func personCounts(_ acceptance: PersonAcceptance, stored: [PersonMonthKey: PersonStatusRecord])
+        -> PersonCountChanges
+    {
+        // The batch's accepted records over the stored ones (an overlay: copying the stored map costs more).
+        var accepted: [PersonMonthKey: PersonStatusRecord] = [:]
+        func after(_ key: PersonMonthKey) -> PersonStatusRecord? { accepted[key] ?? stored[key] }
+        var changedSlots = Set<PersonMonthKey>()
+        for record in acceptance.accepted {
+            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
             accepted[key] = record
             changedSlots.insert(key)
             changedSlots.insert(PersonMonthKey(personKey: record.personKey, period: record.period.next))
         }
         var tallies: [UnitMonth: PersonTally] = [:]
-        var villages = state.villages
+        var changes = PersonCountChanges()
         for slot in changedSlots {
             let previousKey = PersonMonthKey(personKey: slot.personKey, period: slot.period.previous)
-            visitContribution(previous: state.persons[previousKey], current: state.persons[slot], period: slot.period) {
+            visitContribution(previous: stored[previousKey], current: stored[slot], period: slot.period) {
                 tallies[$0, default: PersonTally()].values[$1.rawValue] -= 1
             }
             visitContribution(previous: after(previousKey), current: after(slot), period: slot.period) {
                 tallies[$0, default: PersonTally()].values[$1.rawValue] += 1
             }
-            if let entrant = Self.employedNewToLedger(
-                previous: state.persons[previousKey], current: state.persons[slot])
-            {
-                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()]
-                    .employedNewToLedger -= 1
+            if let entrant = Self.employedNewToLedger(previous: stored[previousKey], current: stored[slot]) {
+                changes.employedNewToLedger[UnitMonth(unit: entrant.unit, period: slot.period), default: 0] -= 1
             }
             if let entrant = Self.employedNewToLedger(previous: after(previousKey), current: after(slot)) {
-                villages[UnitMonth(unit: entrant.unit, period: slot.period), default: VillageMonthCounts()]
-                    .employedNewToLedger += 1
+                changes.employedNewToLedger[UnitMonth(unit: entrant.unit, period: slot.period), default: 0] += 1
             }
         }
-        for (unitMonth, tally) in tallies { add(tally.counts, at: unitMonth, sign: 1) }
+        for (unitMonth, tally) in tallies {
+            let counts = tally.counts
+            if !counts.isEmpty { changes.own[unitMonth] = counts }
+        }
+        return changes
+    }
+
+    /// The rest of `effect`, once the households, villages and activity reports are read: household and
+    /// village counts, reporting units, new employment, activity, and the roll-up to every ancestor.
+    package func effect(
+        _ acceptance: PersonAcceptance, personCounts: PersonCountChanges, activity: [UnitActivityReport],
+        state: BatchState
+    ) -> BatchEffect {
+        var effect = BatchEffect()
+        effect.acceptedPersons = acceptance.accepted
+        effect.supersededPersons = acceptance.superseded
+        effect.ignoredPersons = acceptance.ignored
+        var own = personCounts.own
+        func add(_ counts: IndicatorCounts, at unitMonth: UnitMonth, sign: Int64) {
+            for (id, value) in counts where value != 0 { own[unitMonth, default: [:]][id, default: 0] += sign * value }
+        }
+        var villages = state.villages
+        for (village, change) in personCounts.employedNewToLedger where change != 0 {
+            villages[village, default: VillageMonthCounts()].employedNewToLedger += change
+        }
 
         // Household and village counts: remove the superseded version, add the accepted one.
         var households = state.households

@@ -220,16 +220,14 @@ struct BatchStore {
         return try rows.map { try $0.decode(String.self, at: 0) }.compactMap { LedgerColumns.period(fromDate: $0) }
     }
 
-    /// Stores the batch's records, derived counts and indicator changes. Rows that did not exist go straight
-    /// in by COPY; rows that did are replaced through the staging tables.
-    func write(
-        _ effect: BatchEffect, state: BatchState, changes: [UnitMonth: IndicatorCounts], phases: inout PhaseTimer
-    ) async throws {
-        let replaced = Set(effect.supersededPersons.map { PersonMonthKey(personKey: $0.personKey, period: $0.period) })
-        let fresh = effect.acceptedPersons.filter {
+    /// Stores the batch's accepted person records. Rows that did not exist go straight in by COPY; rows that
+    /// did are kept in `person_ledger_superseded` and replaced through the staging table.
+    func writeLedger(_ acceptance: PersonAcceptance) async throws {
+        let replaced = Set(acceptance.superseded.map { PersonMonthKey(personKey: $0.personKey, period: $0.period) })
+        let fresh = acceptance.accepted.filter {
             !replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
         }
-        let replacing = effect.acceptedPersons.filter {
+        let replacing = acceptance.accepted.filter {
             replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
         }
         if !fresh.isEmpty {
@@ -258,7 +256,13 @@ struct BatchStore {
                 ON CONFLICT (person_key, period) DO UPDATE SET \(updates), accepted_at = now()
                 """)
         }
-        phases.mark("ledger")
+    }
+
+    /// Stores the batch's derived counts (households, villages), activity reports and indicator changes, new
+    /// rows by COPY and changed ones through the staging tables.
+    func writeCounts(
+        _ effect: BatchEffect, state: BatchState, changes: [UnitMonth: IndicatorCounts], phases: inout PhaseTimer
+    ) async throws {
         let newHouseholds = effect.households.filter { state.households[$0.key] == nil }
         let changedHouseholds = effect.households.filter { state.households[$0.key] != nil }
         for (rows, table) in [(newHouseholds, "household_members"), (changedHouseholds, "batch_households")]

@@ -303,19 +303,26 @@ struct ProcessorRun {
                     try await store.insertRejections(rejections)
                     phases.mark("offsets")
                     var state = BatchState()
-                    state.persons = try await store.lockAndReadPersons(plan.personKeys)
+                    let stored = try await store.lockAndReadPersons(plan.personKeys)
+                    state.persons = stored
                     phases.mark("persons")
-                    let touched = plan.touched(stored: state.persons)
+                    let acceptance = plan.acceptance(stored: stored)
+                    // The batch's costly computation needs the stored persons alone, and the ledger's rows and the
+                    // second read need nothing from it: it runs on another core while PostgreSQL does those.
+                    async let personCounts = plan.personCounts(of: delta, acceptance, stored: stored)
+                    try await store.writeLedger(acceptance)
+                    phases.mark("ledger")
+                    let touched = plan.touched(stored: stored)
                     try await store.lockCounties(Set(touched.villages.map(\.unit)))
                     state.households = try await store.readHouseholds(touched.households)
                     state.villages = try await store.readVillageReports(touched.villages)
                     state.activity = try await store.readActivity(plan.activityKeys)
                     phases.mark("households")
-                    let effect = plan.effect(of: delta, state: state)
+                    let effect = plan.effect(of: delta, acceptance, personCounts: await personCounts, state: state)
                     phases.mark("compute")
                     let changes = BatchPlan.changes(
                         of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
-                    try await store.write(effect, state: state, changes: changes, phases: &phases)
+                    try await store.writeCounts(effect, state: state, changes: changes, phases: &phases)
                     // After the records: a manifest follows its records in the partition, so by now they are stored.
                     let shortfalls = try await ControlTotals.store(manifests, on: connection)
                     return (

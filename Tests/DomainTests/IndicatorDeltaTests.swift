@@ -30,11 +30,14 @@ struct IndicatorDeltaTests {
             let plan = BatchPlan(persons: batchPersons, activity: batchActivity)
             var state = BatchState()
             for key in plan.personKeys { state.persons[key] = self.persons[key] }
+            // In the processor's order: what is accepted and the person counts, then the second read.
+            let acceptance = plan.acceptance(stored: state.persons)
+            let personCounts = plan.personCounts(of: delta, acceptance, stored: state.persons)
             let touched = plan.touched(stored: state.persons)
             for household in touched.households { state.households[household] = households[household] }
             for village in touched.villages { state.villages[village] = villages[village] }
             for key in plan.activityKeys { state.activity[key] = self.activity[key] }
-            let effect = plan.effect(of: delta, state: state)
+            let effect = plan.effect(of: delta, acceptance, personCounts: personCounts, state: state)
             for record in effect.acceptedPersons {
                 self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record
             }
