@@ -40,12 +40,19 @@ package struct TestDatabase: Sendable {
 }
 
 package func withTestDatabase(_ body: (TestDatabase) async throws -> Void) async throws {
-    let database = try await TestDatabase.create()
+    try await withCleanUp(try await TestDatabase.create(), cleanUp: { await $0.drop() }, body)
+}
+
+/// Runs `body` on a fixture and cleans it up however `body` ends: returning, throwing, or a failed `#require`
+/// (which throws). A clean-up after the body's last line would be skipped by the last two.
+package func withCleanUp<Fixture>(
+    _ fixture: Fixture, cleanUp: (Fixture) async -> Void, _ body: (Fixture) async throws -> Void
+) async throws {
     do {
-        try await body(database)
+        try await body(fixture)
     } catch {
-        await database.drop()
+        await cleanUp(fixture)
         throw error
     }
-    await database.drop()
+    await cleanUp(fixture)
 }

@@ -92,14 +92,7 @@ struct AlertFixture {
 
     /// A fresh fixture for `body`, its database dropped however `body` ends.
     static func with(_ body: (AlertFixture) async throws -> Void) async throws {
-        let fixture = try await make()
-        do {
-            try await body(fixture)
-        } catch {
-            await fixture.close()
-            throw error
-        }
-        await fixture.close()
+        try await withCleanUp(try await make(), cleanUp: { await $0.close() }, body)
     }
 }
 

@@ -15,6 +15,11 @@ struct DeployedRoles {
     let suffix = "t" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(10).lowercased()
     let pipeline: Pipeline
 
+    /// Roles over a fresh pipeline for `body`, dropped with it however `body` ends.
+    static func with(_ body: (DeployedRoles) async throws -> Void) async throws {
+        try await withCleanUp(DeployedRoles(pipeline: try await Pipeline.make()), cleanUp: { await $0.drop() }, body)
+    }
+
     func role(_ name: String) -> String { "empmon_\(name)_\(suffix)" }
 
     /// The pipeline's database URL, logging in as one of the roles.
@@ -47,9 +52,8 @@ extension SharedStackTests {
         "Under Deploy's least-privilege roles the processor commits, the API answers, and neither reads what it must not"
     )
     func deployedRolesSuffice() async throws {
-        let pipeline = try await Pipeline.make()
-        let roles = DeployedRoles(pipeline: pipeline)
-        do {
+        try await DeployedRoles.with { roles in
+            let pipeline = roles.pipeline
             try await roles.apply()
 
             // A processor logged in as the readers' role may not write: it stops with the reason, not retrying in
@@ -118,10 +122,6 @@ extension SharedStackTests {
                     #expect(error.sqlState == "42501", "\(name) on \(table): \(String(reflecting: error))")
                 }
             }
-        } catch {
-            await roles.drop()
-            throw error
         }
-        await roles.drop()
     }
 }

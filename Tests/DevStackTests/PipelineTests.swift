@@ -46,14 +46,7 @@ struct Pipeline {
 
     /// A fresh pipeline for `body`, cleaned up however `body` ends: a failed `#require` or a thrown error too.
     static func with(_ body: (Pipeline) async throws -> Void) async throws {
-        let pipeline = try await make()
-        do {
-            try await body(pipeline)
-        } catch {
-            await pipeline.cleanUp()
-            throw error
-        }
-        await pipeline.cleanUp()
+        try await withCleanUp(try await make(), cleanUp: { await $0.cleanUp() }, body)
     }
 
     func cleanUp() async {
