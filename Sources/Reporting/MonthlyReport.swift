@@ -79,22 +79,28 @@ package struct ReportBuilder: Sendable {
     package func build(period: Period) async throws -> MonthlyReport {
         let query = SituationQuery(database: database, topology: topology, targets: targets)
         let cityCode = topology.city.code
+        // Every table below is of the same month: its estimate is read once, not by each of them.
+        let estimate = SituationQuery.EstimateSource.given(try await query.estimate(for: period))
         var headlines: [MonthlyReport.Headline] = []
         for id in Self.headlineIndicators {
             guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
-            let row = try await query.situation(tier: .city, period: period, indicator: id).rows.first
+            let row = try await query.situation(tier: .city, period: period, indicator: id, estimate: estimate).rows
+                .first
             headlines.append(
                 MonthlyReport.Headline(
                     indicator: indicator, month: row?.value, yearToDate: row?.yearToDate, target: row?.target,
                     progress: row?.progress,
                     monthOnMonth: row?.monthOnMonth, yearOnYear: row?.yearOnYear, estimate: row?.estimate))
         }
-        let counties = try await query.situation(tier: .county, period: period, indicator: .newUrbanEmployment)
+        let counties = try await query.situation(
+            tier: .county, period: period, indicator: .newUrbanEmployment, estimate: estimate)
         var movers: [MonthlyReport.Mover] = []
         for id in Self.moverIndicators {
             guard let indicator = IndicatorCatalogue.indicator(id) else { continue }
             for tier in [Tier.county, .township] {
-                for row in try await query.situation(tier: tier, period: period, indicator: id).rows {
+                for row in try await query.situation(
+                    tier: tier, period: period, indicator: id, estimate: estimate
+                ).rows {
                     // A unit still reporting moves by its estimate, not by the villages it lacks.
                     guard let after = row.estimate ?? row.value, let before = row.previousMonth, max(after, before) >= 5
                     else { continue }
@@ -106,7 +112,9 @@ package struct ReportBuilder: Sendable {
             }
         }
         movers.sort { abs($0.change) / max(1, $0.before) > abs($1.change) / max(1, $1.before) }
-        let city = try await query.situation(tier: .city, period: period, indicator: .reportingRate).rows.first
+        let city = try await query.situation(
+            tier: .city, period: period, indicator: .reportingRate, estimate: estimate
+        ).rows.first
         let alerts = try await AlertRecord.list(database: database, state: "firing", limit: 500)
 
         let history = try await query.series(

@@ -74,10 +74,23 @@ package struct SituationQuery: Sendable {
         .ruralLabourEmployed, .assistanceRate, .reportingRate,
     ]
 
+    /// Where a table's estimate for the villages still due comes from: read with the table, or read once by a
+    /// caller that asks for several tables of the same month and moment (the monthly report asks for about
+    /// twenty, and each read covers every village).
+    package enum EstimateSource: Sendable {
+        case read
+        case given(NonResponseImputation.Estimate?)
+    }
+
+    /// A month's estimate for the units with villages still due, as the tables read it.
+    package func estimate(for period: Period, asOf: Date? = nil) async throws -> NonResponseImputation.Estimate? {
+        try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period]
+    }
+
     /// Every unit of `tier` (within `within`, if given) for one month.
     package func situation(
         tier: Tier, period: Period, indicator id: IndicatorID = .newUrbanEmployment, within: DivisionCode? = nil,
-        asOf: Date? = nil
+        asOf: Date? = nil, estimate source: EstimateSource = .read
     ) async throws -> SituationTable {
         guard let indicator = IndicatorCatalogue.indicator(id) else {
             throw QueryError("'\(id)' is not an indicator of the catalogue")
@@ -104,9 +117,13 @@ package struct SituationQuery: Sendable {
         // Only counts made from person records are estimated; a station's counter (jobs collected) never is, and
         // its table need not read every village's month.
         let estimable = !Set(indicator.countIDs).isDisjoint(with: NonResponseImputation.carriedCounts)
-        let estimate =
-            estimable
-            ? try await history.estimates(topology: topology, from: period, through: period, asOf: asOf)[period] : nil
+        var estimate: NonResponseImputation.Estimate?
+        if estimable {
+            switch source {
+            case .read: estimate = try await self.estimate(for: period, asOf: asOf)
+            case .given(let given): estimate = given
+            }
+        }
         let cityLabour = Double(data[topology.city.code]?[period]?[.labourForce] ?? 0)
         var rows: [SituationRow] = units.map { division in
             let months = data[division.code] ?? [:]
