@@ -234,7 +234,7 @@ let package = Package(
             name: "DevStackTests",
             dependencies: [
                 "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage",
-                "Alerting", "Situation", "Analysis", "Serve",
+                "Alerting", "Situation", "Analysis", "Serve", "Processor",
                 "Agent", "Ledger", "Simulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -132,6 +132,13 @@ struct BatchStore {
             [Self.countyLockClass, PostgresArray(describing: counties)])
     }
 
+    /// Ends each keyed lookup of a batch's rows. Every such lookup matches one row at most (the keys are the
+    /// tables' primary keys), so the limit changes no result; it keeps the lookup a subquery the planner cannot
+    /// merge into a join, and so an index probe per key. As a join, the planner chose a hash join over every
+    /// stored month once the batch had a few hundred keys: household counts of a 150-key batch took ~60–100 ms
+    /// with four months stored, and that cost grew with each month stored.
+    static let probeOnce = "LIMIT 1"
+
     static func lockBucket(_ personKey: String) -> Int { (Int(personKey.prefix(3), radix: 16) ?? 0) % 1024 }
 
     static func textArray(_ values: some Sequence<String>) -> PostgresArray { PostgresArray(values) }
@@ -140,20 +147,8 @@ struct BatchStore {
     /// as text they would be compared after a cast, which turns each keyed lookup into a scan of the month.
     func readHouseholds(_ keys: Set<HouseholdMonth>) async throws -> [HouseholdMonth: HouseholdMembers] {
         guard !keys.isEmpty else { return [:] }
-        let sorted = keys.sorted { ($0.period, $0.unit, $0.householdKey) < ($1.period, $1.unit, $1.householdKey) }
-        let rows = try await connection.query(
-            """
-            SELECT h.period::text, h.unit_code, h.household_key, h.in_labour_force, h.employed
-            FROM unnest($1::date[], $2::bpchar[], $3::text[]) AS k (period, unit_code, household)
-            CROSS JOIN LATERAL (
-                SELECT * FROM household_members AS h
-                WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = decode(k.household, 'hex')
-            ) AS h
-            """,
-            [
-                PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
-                Self.textArray(sorted.map(\.unit.description)), Self.textArray(sorted.map(\.householdKey)),
-            ])
+        let lookup = Self.householdLookup(keys)
+        let rows = try await connection.query(lookup.sql, lookup.parameters)
         var result: [HouseholdMonth: HouseholdMembers] = [:]
         for row in rows {
             let (periodText, unitText, householdText, inLabourForce, employed) = try row.decode(
@@ -169,18 +164,8 @@ struct BatchStore {
 
     func readVillageReports(_ keys: Set<UnitMonth>) async throws -> [UnitMonth: VillageMonthCounts] {
         guard !keys.isEmpty else { return [:] }
-        // The wanted (village, month) pairs themselves, not every listed month of every listed village.
-        let sorted = keys.sorted { ($0.period, $0.unit) < ($1.period, $1.unit) }
-        let rows = try await connection.query(
-            """
-            SELECT v.period::text, v.unit_code, v.persons, v.employed_new_to_ledger
-            FROM unnest($1::date[], $2::bpchar[]) AS k (period, unit_code)
-            JOIN village_reports AS v ON v.period = k.period AND v.unit_code = k.unit_code
-            """,
-            [
-                PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
-                Self.textArray(sorted.map(\.unit.description)),
-            ])
+        let lookup = Self.villageLookup(keys)
+        let rows = try await connection.query(lookup.sql, lookup.parameters)
         var result: [UnitMonth: VillageMonthCounts] = [:]
         for row in rows {
             let (periodText, unitText, persons, entrants) = try row.decode((String, String, Int, Int).self)
@@ -192,6 +177,44 @@ struct BatchStore {
         return result
     }
 
+    /// The statement that reads stored member counts: one index probe per wanted household (`probeOnce`).
+    static func householdLookup(_ keys: Set<HouseholdMonth>) -> (sql: String, parameters: [any PostgresEncodable]) {
+        let sorted = keys.sorted { ($0.period, $0.unit, $0.householdKey) < ($1.period, $1.unit, $1.householdKey) }
+        let sql = """
+            SELECT h.period::text, h.unit_code, h.household_key, h.in_labour_force, h.employed
+            FROM unnest($1::date[], $2::bpchar[], $3::text[]) AS k (period, unit_code, household)
+            CROSS JOIN LATERAL (
+                SELECT * FROM household_members AS h
+                WHERE h.period = k.period AND h.unit_code = k.unit_code AND h.household_key = decode(k.household, 'hex')
+                \(probeOnce)
+            ) AS h
+            """
+        return (
+            sql,
+            [
+                PostgresArray(sorted.map { LedgerColumns.date($0.period) }),
+                textArray(sorted.map(\.unit.description)), textArray(sorted.map(\.householdKey)),
+            ]
+        )
+    }
+
+    /// The statement that reads stored village counts: the wanted (village, month) pairs themselves, one index
+    /// probe each, not every listed month of every listed village.
+    static func villageLookup(_ keys: Set<UnitMonth>) -> (sql: String, parameters: [any PostgresEncodable]) {
+        let sorted = keys.sorted { ($0.period, $0.unit) < ($1.period, $1.unit) }
+        let sql = """
+            SELECT v.period::text, v.unit_code, v.persons, v.employed_new_to_ledger
+            FROM unnest($1::date[], $2::bpchar[]) AS k (period, unit_code)
+            CROSS JOIN LATERAL (
+                SELECT * FROM village_reports AS v WHERE v.period = k.period AND v.unit_code = k.unit_code \(probeOnce)
+            ) AS v
+            """
+        return (
+            sql,
+            [PostgresArray(sorted.map { LedgerColumns.date($0.period) }), textArray(sorted.map(\.unit.description))]
+        )
+    }
+
     func readActivity(_ keys: Set<UnitMonth>) async throws -> [UnitMonth: UnitActivityReport] {
         guard !keys.isEmpty else { return [:] }
         try await connection.copyIn("COPY batch_activity_keys (period, unit_code) FROM STDIN") { writer in
@@ -200,7 +223,10 @@ struct BatchStore {
         let rows = try await connection.query(
             """
             SELECT \(LedgerColumns.activityQualified)
-            FROM batch_activity_keys AS k JOIN activity_ledger AS a USING (period, unit_code) FOR UPDATE OF a
+            FROM batch_activity_keys AS k CROSS JOIN LATERAL (
+                SELECT * FROM activity_ledger AS a WHERE a.period = k.period AND a.unit_code = k.unit_code
+                \(Self.probeOnce) FOR UPDATE
+            ) AS a
             """)
         var result: [UnitMonth: UnitActivityReport] = [:]
         for row in rows {
@@ -244,7 +270,7 @@ struct BatchStore {
                 INSERT INTO person_ledger_superseded (\(LedgerColumns.person), accepted_at)
                 SELECT l.* FROM batch_persons AS b CROSS JOIN LATERAL (
                     SELECT \(LedgerColumns.person), accepted_at FROM person_ledger AS l
-                    WHERE l.person_key = b.person_key AND l.period = b.period
+                    WHERE l.person_key = b.person_key AND l.period = b.period \(Self.probeOnce)
                 ) AS l
                 """)
             let updates = LedgerColumns.person.split(separator: ",").map { $0.trimmingCharacters(in: " \n") }
@@ -318,7 +344,10 @@ struct BatchStore {
                 """
                 INSERT INTO activity_ledger_superseded (\(LedgerColumns.activity), accepted_at)
                 SELECT \(LedgerColumns.activityQualified), a.accepted_at
-                FROM batch_activity AS b JOIN activity_ledger AS a USING (period, unit_code)
+                FROM batch_activity AS b CROSS JOIN LATERAL (
+                    SELECT * FROM activity_ledger AS a WHERE a.period = b.period AND a.unit_code = b.unit_code
+                    \(Self.probeOnce)
+                ) AS a
                 """)
             try await connection.query(
                 """
