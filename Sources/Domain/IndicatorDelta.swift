@@ -195,11 +195,11 @@ package struct IndicatorDelta: Sendable {
 
     /// The stored person records the effect of `records` depends on: each person's months P−1, P, P+1.
     package static func neighbourKeys(of records: [PersonStatusRecord]) -> Set<PersonMonthKey> {
-        var keys = Set<PersonMonthKey>()
+        var keys = Set<PersonMonthKey>(minimumCapacity: records.count * 3)
         for record in records {
-            for period in [record.period.previous, record.period, record.period.next] {
-                keys.insert(PersonMonthKey(personKey: record.personKey, period: period))
-            }
+            keys.insert(PersonMonthKey(personKey: record.personKey, period: record.period.previous))
+            keys.insert(PersonMonthKey(personKey: record.personKey, period: record.period))
+            keys.insert(PersonMonthKey(personKey: record.personKey, period: record.period.next))
         }
         return keys
     }
@@ -213,24 +213,28 @@ package struct IndicatorDelta: Sendable {
     )
         -> (households: Set<HouseholdMonth>, villages: Set<UnitMonth>)
     {
-        var households = Set<HouseholdMonth>()
-        var villages = Set<UnitMonth>()
+        var households = Set<HouseholdMonth>(minimumCapacity: records.count)
+        // The (village, month) of every version first: a batch's ~20,000 records fall in a few thousand of them,
+        // and each is widened to the months on either side once, not once per record.
+        var versionMonths = Set<UnitMonth>()
         for record in records {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
-            for version in [record, stored[key]].compactMap({ $0 }) {
+            households.insert(
+                HouseholdMonth(unit: record.unit, period: record.period, householdKey: record.householdKey))
+            versionMonths.insert(UnitMonth(unit: record.unit, period: record.period))
+            if let replaced = stored[PersonMonthKey(personKey: record.personKey, period: record.period)] {
                 households.insert(
-                    HouseholdMonth(unit: version.unit, period: version.period, householdKey: version.householdKey))
+                    HouseholdMonth(unit: replaced.unit, period: replaced.period, householdKey: replaced.householdKey))
+                versionMonths.insert(UnitMonth(unit: replaced.unit, period: replaced.period))
             }
-            for period in [record.period, record.period.next] {
-                let versions =
-                    period == record.period
-                    ? [record, stored[key]] : [stored[PersonMonthKey(personKey: record.personKey, period: period)]]
-                for version in versions.compactMap({ $0 }) {
-                    for month in [version.period.previous, version.period, version.period.next] {
-                        villages.insert(UnitMonth(unit: version.unit, period: month))
-                    }
-                }
+            if let next = stored[PersonMonthKey(personKey: record.personKey, period: record.period.next)] {
+                versionMonths.insert(UnitMonth(unit: next.unit, period: next.period))
             }
+        }
+        var villages = Set<UnitMonth>(minimumCapacity: versionMonths.count * 3)
+        for month in versionMonths {
+            villages.insert(UnitMonth(unit: month.unit, period: month.period.previous))
+            villages.insert(month)
+            villages.insert(UnitMonth(unit: month.unit, period: month.period.next))
         }
         return (households, villages)
     }
