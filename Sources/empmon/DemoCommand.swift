@@ -285,16 +285,17 @@ struct DemoCommand: AsyncParsableCommand {
     private func printSituation(_ query: SituationQuery, period: Period) async throws {
         let topology = query.topology
         var rows: [[String]] = []
-        let nue = try await query.situation(tier: .county, period: period, indicator: .newUrbanEmployment)
-        let city = try await query.situation(tier: .city, period: period, indicator: .newUrbanEmployment)
-        let placement = try await query.situation(tier: .county, period: period, indicator: .placementRate)
-        let cityPlacement = try await query.situation(tier: .city, period: period, indicator: .placementRate)
-        let employed =
-            try await query.situation(tier: .city, period: period, indicator: .employed).rows
-            + query.situation(tier: .county, period: period, indicator: .employed).rows
-        let reemployed =
-            try await query.situation(tier: .city, period: period, indicator: .reemployed).rows
-            + query.situation(tier: .county, period: period, indicator: .reemployed).rows
+        // Eight tables of one month: the estimate for villages still due is read once, as the report does.
+        let estimate = SituationQuery.EstimateSource.given(try await query.estimate(for: period))
+        func table(_ tier: Tier, _ indicator: IndicatorID) async throws -> SituationTable {
+            try await query.situation(tier: tier, period: period, indicator: indicator, estimate: estimate)
+        }
+        let nue = try await table(.county, .newUrbanEmployment)
+        let city = try await table(.city, .newUrbanEmployment)
+        let placement = try await table(.county, .placementRate)
+        let cityPlacement = try await table(.city, .placementRate)
+        let employed = try await table(.city, .employed).rows + table(.county, .employed).rows
+        let reemployed = try await table(.city, .reemployed).rows + table(.county, .reemployed).rows
         for (((row, rate), employed), reemployed) in zip(
             zip(zip(city.rows + nue.rows, cityPlacement.rows + placement.rows), employed), reemployed)
         {
