@@ -274,8 +274,8 @@ package struct IndicatorDelta: Sendable {
     {
         // The batch's accepted records over the stored ones (an overlay: copying the stored map costs more).
         var accepted: [PersonMonthKey: PersonStatusRecord] = [:]
-        func after(_ key: PersonMonthKey) -> PersonStatusRecord? { accepted[key] ?? stored[key] }
-        var changedSlots = Set<PersonMonthKey>()
+        accepted.reserveCapacity(acceptance.accepted.count)
+        var changedSlots = Set<PersonMonthKey>(minimumCapacity: acceptance.accepted.count * 2)
         for record in acceptance.accepted {
             let key = PersonMonthKey(personKey: record.personKey, period: record.period)
             accepted[key] = record
@@ -285,17 +285,22 @@ package struct IndicatorDelta: Sendable {
         var tallies: [UnitMonth: PersonTally] = [:]
         var changes = PersonCountChanges()
         for slot in changedSlots {
+            // Each key is looked up once: a person key is 64 characters, and hashing it was most of this loop.
             let previousKey = PersonMonthKey(personKey: slot.personKey, period: slot.period.previous)
-            visitContribution(previous: stored[previousKey], current: stored[slot], period: slot.period) {
+            let storedPrevious = stored[previousKey]
+            let storedCurrent = stored[slot]
+            let afterPrevious = accepted[previousKey] ?? storedPrevious
+            let afterCurrent = accepted[slot] ?? storedCurrent
+            visitContribution(previous: storedPrevious, current: storedCurrent, period: slot.period) {
                 tallies[$0, default: PersonTally()].values[$1.rawValue] -= 1
             }
-            visitContribution(previous: after(previousKey), current: after(slot), period: slot.period) {
+            visitContribution(previous: afterPrevious, current: afterCurrent, period: slot.period) {
                 tallies[$0, default: PersonTally()].values[$1.rawValue] += 1
             }
-            if let entrant = Self.employedNewToLedger(previous: stored[previousKey], current: stored[slot]) {
+            if let entrant = Self.employedNewToLedger(previous: storedPrevious, current: storedCurrent) {
                 changes.employedNewToLedger[UnitMonth(unit: entrant.unit, period: slot.period), default: 0] -= 1
             }
-            if let entrant = Self.employedNewToLedger(previous: after(previousKey), current: after(slot)) {
+            if let entrant = Self.employedNewToLedger(previous: afterPrevious, current: afterCurrent) {
                 changes.employedNewToLedger[UnitMonth(unit: entrant.unit, period: slot.period), default: 0] += 1
             }
         }
