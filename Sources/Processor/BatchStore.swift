@@ -137,25 +137,11 @@ struct BatchStore {
     /// Ends each keyed lookup of a batch's rows. Every such lookup matches one row at most (the keys are the
     /// tables' primary keys), so the limit changes no result; it keeps the lookup a subquery the planner cannot
     /// merge into a join, and so an index probe per key. As a join, the planner chose a hash join over every
-    /// stored month once the batch had a few hundred keys: household counts of a 150-key batch took ~60–100 ms
-    /// with four months stored, and that cost grew with each month stored.
+    /// stored month once the batch had a few hundred keys: household counts of 150 keys took 21 ms with four
+    /// months stored (1.2 ms as probes), and that cost grew with each month stored.
     static let probeOnce = "LIMIT 1"
 
-    /// The first three hex digits of the key, modulo 1,024 (0 for a key that does not start with three).
-    static func lockBucket(_ personKey: String) -> Int {
-        var value = 0
-        var digits = 0
-        for byte in personKey.utf8.prefix(3) {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value * 16 + Int(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value * 16 + Int(byte - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = value * 16 + Int(byte - UInt8(ascii: "A")) + 10
-            default: return 0
-            }
-            digits += 1
-        }
-        return digits == 3 ? value % 1024 : 0
-    }
+    static func lockBucket(_ personKey: String) -> Int { (Int(personKey.prefix(3), radix: 16) ?? 0) % 1024 }
 
     static func textArray(_ values: some Sequence<String>) -> PostgresArray { PostgresArray(values) }
 
