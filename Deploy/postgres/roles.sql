@@ -16,6 +16,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON consumer_offsets, person_ledger, person_
     TO empmon_processor;
 GRANT SELECT ON agents, city_keys TO empmon_processor;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO empmon_processor;
+-- It reads where the count of ledger writes stands (its cache of recent persons, see the README).
+GRANT SELECT ON SEQUENCE ledger_writes TO empmon_processor;
 GRANT EXECUTE ON FUNCTION empmon_ensure_month(date) TO empmon_processor;
 -- Monthly partitions are created by empmon_ensure_month, which must own them: make it SECURITY DEFINER.
 ALTER FUNCTION empmon_ensure_month(date) SECURITY DEFINER;

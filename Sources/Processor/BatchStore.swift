@@ -82,18 +82,23 @@ struct BatchStore {
         }
     }
 
-    /// Locks the batch's persons and returns their stored records for the given months.
+    /// Locks the batch's persons.
     ///
     /// The locks are transaction-scoped advisory locks on 1,024 buckets of person keys, taken in bucket order
     /// so that concurrent batches queue instead of deadlocking: a person who moved county has months in two
     /// partitions, and two members must not work on one person at once. (Buckets, not persons, so that a
     /// batch holds at most 1,024 locks whatever its size.)
-    func lockAndReadPersons(_ keys: Set<PersonMonthKey>) async throws -> [PersonMonthKey: PersonStatusRecord] {
-        guard !keys.isEmpty else { return [:] }
+    func lockPersons(_ keys: Set<PersonMonthKey>) async throws {
+        guard !keys.isEmpty else { return }
         let buckets = Set(keys.lazy.map { Self.lockBucket($0.personKey) }).sorted()
         try await connection.query(
             "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, b) FROM unnest($2::int[]) AS b) AS locked",
             [Self.personLockClass, PostgresArray(describing: buckets)])
+    }
+
+    /// The stored records of the given (person, month) pairs; the caller holds their persons' locks.
+    func readPersons(_ keys: some Collection<PersonMonthKey>) async throws -> [PersonMonthKey: PersonStatusRecord] {
+        guard !keys.isEmpty else { return [:] }
         // One index probe per wanted (person, month): a subquery per month, each with that month's persons.
         var byPeriod: [Period: [String]] = [:]
         for key in keys { byPeriod[key.period, default: []].append(key.personKey) }
@@ -112,11 +117,21 @@ struct BatchStore {
         let records = try await Array(rows).concurrentMap(minimumSlice: 2_000) { try LedgerColumns.personRecord($0) }
         var result: [PersonMonthKey: PersonStatusRecord] = [:]
         result.reserveCapacity(records.count)
-        for record in records {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
-            if keys.contains(key) { result[key] = record }
-        }
+        for record in records { result[PersonMonthKey(personKey: record.personKey, period: record.period)] = record }
         return result
+    }
+
+    /// Where the count of statements that wrote the ledger tables stands (migration 11), and how many of them
+    /// were this transaction's.
+    func ledgerWrites() async throws -> LedgerWrites {
+        let rows = try await connection.query(
+            """
+            SELECT last_value, coalesce(nullif(current_setting('empmon.own_ledger_writes', true), ''), '0')::bigint
+            FROM ledger_writes
+            """)
+        guard let row = rows.first else { throw PostgresError(.decoding, "ledger_writes has no row") }
+        let (drawn, own) = try row.decode((Int64, Int64).self)
+        return LedgerWrites(drawn: drawn, own: own)
     }
 
     static let personLockClass = 0x454D_50  // "EMP"

@@ -12,6 +12,7 @@ package struct ProcessorMetrics: Sendable {
     let manifests: Counter
     let manifestShortfall: Counter
     let batchFailures: Counter
+    let personsFromMemory: Counter
     let batchDuration: DurationHistogram
     let freshness: DurationHistogram
 
@@ -32,6 +33,11 @@ package struct ProcessorMetrics: Sendable {
             ))
         batchFailures = registry.makeCounter(
             descriptor: Self.name("batch_failures", "total", "Batch attempts that failed and were retried"))
+        personsFromMemory = registry.makeCounter(
+            descriptor: Self.name(
+                "person_months_from_memory", "total",
+                "Stored (person, month) pairs a batch needed and took from the processor's recent persons instead of PostgreSQL"
+            ))
         let buckets: [Duration] = [
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),

@@ -33,6 +33,9 @@ package struct ProcessorConfiguration: Sendable {
     package var batchSize = Self.defaultBatchSize
     package static let defaultBatchSize = 20_000
     package var linger: Duration = .milliseconds(200)
+    /// Most (person, month) pairs kept in memory between batches (`RecentPersons`); 0 keeps none.
+    package var recentPersons = Self.defaultRecentPersons
+    package static let defaultRecentPersons = 600_000
     /// Stop once every assigned partition has been committed up to its end (for demos and tests).
     package var stopWhenCaughtUp = false
     package var clientID = "empmon-processor"
@@ -77,6 +80,7 @@ struct ProcessorRun {
     let delta: IndicatorDelta
     var database: ProcessorDatabase
     var agents: AgentCache
+    var recent: RecentPersons
     /// Where each assigned partition stands in PostgreSQL; a partition not assigned has no entry.
     var positions: [KafkaTopicPartition: PartitionPosition] = [:]
     /// How many times the consumer was assigned and seeked: a read that overlapped one is discarded.
@@ -101,6 +105,7 @@ struct ProcessorRun {
         database = ProcessorDatabase(
             url: configuration.databaseURL, applicationName: configuration.clientID, logger: logger)
         agents = AgentCache()
+        recent = RecentPersons(capacity: configuration.recentPersons)
     }
 
     static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
@@ -188,6 +193,8 @@ struct ProcessorRun {
     }
 
     mutating func handle(_ rebalance: KafkaRebalance, pending: inout [KafkaMessage]) async throws {
+        // Another member may have joined or left, and written the persons this member knows about meanwhile.
+        recent.removeAll()
         switch rebalance {
         case .revoked(let partitions):
             let revoked = Set(partitions)
@@ -305,9 +312,16 @@ struct ProcessorRun {
         let delta = self.delta
         let group = configuration.group
         let logger = self.logger
-        let outcome: (effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing])
+        let recent = self.recent
+        let outcome:
+            (
+                effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing],
+                learned: LearnedPersons
+            )
+        // Whatever happens to this batch, the next starts from the ledger unless this one commits.
+        self.recent.removeAll()
         do {
-            outcome = try await withDatabaseRetries("committing a batch") { connection in
+            outcome = try await withDatabaseRetries("committing a batch") { connection, generation in
                 try await BatchStore.ensureMonths(plan.personMonths, on: connection)
                 var phases = PhaseTimer()
                 let result = try await connection.withTransaction { connection in
@@ -316,10 +330,28 @@ struct ProcessorRun {
                     try await store.insertRejections(rejections)
                     phases.mark("offsets")
                     var state = BatchState()
-                    let stored = try await store.lockAndReadPersons(plan.personKeys)
+                    let keys = plan.personKeys
+                    try await store.lockPersons(keys)
+                    let writesAtStart = try await store.ledgerWrites()
+                    var learned = LearnedPersons(
+                        current: recent.isCurrent(connection: generation, writes: writesAtStart),
+                        connection: generation)
+                    let stored: [PersonMonthKey: PersonStatusRecord]
+                    if learned.current {
+                        let split = recent.split(keys)
+                        learned.read = split.unknown
+                        learned.found = try await store.readPersons(split.unknown)
+                        stored = split.known.merging(learned.found) { known, _ in known }
+                        learned.fromMemory = split.known.count + split.absent
+                    } else {
+                        learned.read = Array(keys)
+                        stored = try await store.readPersons(keys)
+                        learned.found = stored
+                    }
                     state.persons = stored
                     phases.mark("persons")
                     let acceptance = plan.acceptance(stored: stored)
+                    learned.written = acceptance.accepted
                     // The batch's costly computation needs the stored persons alone, and the ledger's rows and the
                     // second read need nothing from it: it runs on another core while PostgreSQL does those.
                     async let personCounts = plan.personCounts(of: delta, acceptance, stored: stored)
@@ -336,14 +368,20 @@ struct ProcessorRun {
                     let changes = BatchPlan.changes(
                         of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
                     try await store.writeCounts(effect, state: state, changes: changes, phases: &phases)
+                    learned.writesAtEnd = try await store.ledgerWrites()
+                    // Someone else wrote while this batch ran: entries from before it may be stale, its own are not.
+                    if learned.writesAtEnd?.others != writesAtStart.others { learned.current = false }
                     // After the records: a manifest follows its records in the partition, so by now they are stored.
                     let shortfalls = try await ControlTotals.store(manifests, on: connection)
                     return (
-                        effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)), shortfalls
+                        effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)), shortfalls,
+                        learned
                     )
                 }
                 phases.mark("commit")
-                logger.debug("batch phases", metadata: ["ms": "\(phases.summary)"])
+                logger.debug(
+                    "batch phases",
+                    metadata: ["ms": "\(phases.summary)", "persons.from_memory": "\(result.4.fromMemory)"])
                 return result
             }
         } catch let stale as StaleAssignment {
@@ -352,6 +390,14 @@ struct ProcessorRun {
             return
         }
         for (partition, next) in moves { positions[partition] = .stored(next) }
+        if let writes = outcome.learned.writesAtEnd {
+            self.recent = recent
+            self.recent.settle(
+                (outcome.learned.read, outcome.learned.found, outcome.learned.written),
+                current: outcome.learned.current,
+                connection: outcome.learned.connection, writes: writes)
+        }
+        metrics.personsFromMemory.increment(by: Int64(outcome.learned.fromMemory))
         updateLagGauges(of: Array(moves.keys))
 
         let now = Date()
@@ -452,11 +498,18 @@ struct ProcessorRun {
     mutating func withDatabaseRetries<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T)
         async throws -> T
     {
+        try await withDatabaseRetries(what) { connection, _ in try await body(connection) }
+    }
+
+    /// As above; `body` also gets the connection's number (`ProcessorDatabase.generation`).
+    mutating func withDatabaseRetries<T: Sendable>(
+        _ what: String, _ body: (PostgresConnection, Int) async throws -> T
+    ) async throws -> T {
         var attempt = 0
         while true {
             do {
                 let connection = try await database.connection()
-                return try await body(connection)
+                return try await body(connection, database.generation)
             } catch let stale as StaleAssignment {
                 throw stale
             } catch {
@@ -531,12 +584,33 @@ struct ProcessorRun {
     }
 }
 
+/// What a batch learned about the ledger's persons, for `RecentPersons` once it has committed.
+struct LearnedPersons: Sendable {
+    /// Whether the entries from before the batch were current at its start and stayed so to its end.
+    var current: Bool
+    let connection: Int
+    /// Pairs read from PostgreSQL, and the records found for them (a pair without one is absent from the ledger).
+    var read: [PersonMonthKey] = []
+    var found: [PersonMonthKey: PersonStatusRecord] = [:]
+    var written: [PersonStatusRecord] = []
+    var writesAtEnd: LedgerWrites?
+    /// Pairs the batch took from memory instead of reading them.
+    var fromMemory = 0
+
+    init(current: Bool, connection: Int) {
+        self.current = current
+        self.connection = connection
+    }
+}
+
 /// One connection, opened on demand and dropped when it breaks.
 struct ProcessorDatabase {
     let url: String
     let applicationName: String
     let logger: Logger
     private var current: PostgresConnection?
+    /// Counts the connections opened: what was learned on one holds for no other (the database may have changed).
+    private(set) var generation = 0
 
     init(url: String, applicationName: String, logger: Logger) {
         self.url = url
@@ -553,6 +627,7 @@ struct ProcessorDatabase {
         let connection = try await PostgresConnection.connect(url: named, logger: logger)
         try await connection.execute(script: BatchStore.stagingTables)
         current = connection
+        generation += 1
         return connection
     }
 

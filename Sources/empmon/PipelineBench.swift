@@ -31,6 +31,8 @@ extension BenchCommand {
         var records = 60_000
         @Option(help: "The processor's largest batch (its --batch-size), for the throughput and freshness runs.")
         var batchSize = ProcessorConfiguration.defaultBatchSize
+        @Option(help: "The processor's --recent-persons (0: every batch reads all its persons from PostgreSQL).")
+        var recentPersons = ProcessorConfiguration.defaultRecentPersons
         @Option(help: "Records for the naive run.") var naiveRecords = 2_000
         @Option(help: "Records per second in the steady stream.") var streamRate = 2_000
         @Option(help: "Seconds of steady stream.") var streamSeconds = 20
@@ -51,7 +53,9 @@ extension BenchCommand {
             }
             let topology = try Empmon.topologyFiles().loadTopology()
             let clock = ContinuousClock()
-            var results: [String: Double] = ["records": Double(records), "batch_size": Double(batchSize)]
+            var results: [String: Double] = [
+                "records": Double(records), "batch_size": Double(batchSize), "recent_persons": Double(recentPersons),
+            ]
 
             // A database of the bench's own on the dev server, with one city agent to sign with.
             let url = try await freshBenchDatabase("empmon_bench", devURL: dev.postgresURL)
@@ -122,6 +126,7 @@ extension BenchCommand {
                 kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
             configuration.group = group
             configuration.batchSize = batchSize
+            configuration.recentPersons = max(0, recentPersons)
             configuration.stopWhenCaughtUp = true
             configuration.onCommit = { collector.add($0) }
             var processorLogger = Empmon.logger("empmon.process")

@@ -27,6 +27,11 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Consumer group; processors of one group share the work.") var group = "empmon-processor"
     @Option(help: "Largest batch (records per transaction).") var batchSize = ProcessorConfiguration.defaultBatchSize
     @Option(help: "Milliseconds a batch waits to fill before it is committed anyway.") var lingerMs = 200
+    @Option(
+        help:
+            "Most (person, month) pairs of recent months kept in memory between batches, so that a batch reads from PostgreSQL only those it has not seen (0: none; ~0.5 KiB each)."
+    )
+    var recentPersons = ProcessorConfiguration.defaultRecentPersons
     @Option(help: "Port for /metrics and /health (0: none).") var metricsPort = 9464
     @Option(help: "Address the metrics port listens on.") var metricsHost = "127.0.0.1"
     @Option(help: "Client id (shows in PostgreSQL's application_name and the broker's logs).") var clientID =
@@ -43,6 +48,9 @@ struct ProcessCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
         guard (1...60_000).contains(lingerMs) else { throw ValidationError("--linger-ms must be 1 to 60000") }
+        guard (0...50_000_000).contains(recentPersons) else {
+            throw ValidationError("--recent-persons must be 0 to 50000000")
+        }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
     }
 
@@ -54,6 +62,7 @@ struct ProcessCommand: AsyncParsableCommand {
             kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.batchSize = batchSize
+        configuration.recentPersons = recentPersons
         configuration.linger = .milliseconds(lingerMs)
         configuration.stopWhenCaughtUp = stopWhenCaughtUp
         configuration.clientID = clientID
