@@ -35,7 +35,7 @@ package struct ProcessorConfiguration: Sendable {
     package var linger: Duration = .milliseconds(200)
     /// Most (person, month) pairs kept in memory between batches (`RecentPersons`); 0 keeps none.
     package var recentPersons = Self.defaultRecentPersons
-    package static let defaultRecentPersons = 600_000
+    package static let defaultRecentPersons = 250_000
     /// Stop once every assigned partition has been committed up to its end (for demos and tests).
     package var stopWhenCaughtUp = false
     package var clientID = "empmon-processor"

@@ -29,7 +29,7 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a batch waits to fill before it is committed anyway.") var lingerMs = 200
     @Option(
         help:
-            "Most (person, month) pairs of recent months kept in memory between batches, so that a batch reads from PostgreSQL only those it has not seen (0: none; ~0.5 KiB each)."
+            "Most (person, month) pairs of recent months kept in memory between batches, so that a batch reads from PostgreSQL only those it has not seen (0: none; about 0.8 KiB each)."
     )
     var recentPersons = ProcessorConfiguration.defaultRecentPersons
     @Option(help: "Port for /metrics and /health (0: none).") var metricsPort = 9464
