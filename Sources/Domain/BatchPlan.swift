@@ -34,6 +34,19 @@ package struct BatchPlan: Sendable {
         IndicatorDelta.householdsTouched(by: persons, stored: stored)
     }
 
+    /// The touched households that can have a stored row: those of village-months with a stored village row.
+    ///
+    /// A household row is only ever written in the transaction that writes its village-month's row: every record
+    /// that changes a household's members changes its village-month's count of persons, and the first records of
+    /// a village-month raise that count from nothing, so the row is written then. No village row is ever deleted.
+    /// A village-month with no row therefore has no households stored, and a batch that opens a village's month
+    /// (the common case: a submission's first records) need not probe for each of its households.
+    package static func householdsToRead(
+        _ households: Set<HouseholdMonth>, storedVillages: [UnitMonth: VillageMonthCounts]
+    ) -> Set<HouseholdMonth> {
+        households.filter { storedVillages[UnitMonth(unit: $0.unit, period: $0.period)] != nil }
+    }
+
     /// What the batch changes, given every stored row the two reads asked for: `acceptance`, then
     /// `personCounts`, then the rest, as one call.
     package func effect(of delta: IndicatorDelta, state: BatchState) -> BatchEffect {

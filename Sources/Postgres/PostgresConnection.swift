@@ -128,49 +128,93 @@ public final class PostgresConnection: @unchecked Sendable {
         async throws -> Int
     {
         try await runThrowing { connection in
-            guard let start = PQexec(connection, copyStatement) else {
-                throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement)
-            }
-            let status = PQresultStatus(start)
-            if status != PGRES_COPY_IN {
-                let error =
-                    status == PGRES_FATAL_ERROR
-                    ? serverError(start, connection: connection, statement: copyStatement)
-                    : PostgresError(.usage, "copyIn needs a COPY … FROM STDIN statement", statement: copyStatement)
-                PQclear(start)
-                throw error
-            }
-            PQclear(start)
-            var writer = PostgresCopyWriter { chunk in
-                let sent = chunk.withUnsafeBufferPointer { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) {
-                        PQputCopyData(connection, $0.baseAddress, Int32($0.count))
-                    }
-                }
-                if sent != 1 { throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement) }
-            }
-            var fillError: (any Error)?
-            do {
+            try Self.startCopy(copyStatement, binary: false, on: connection)
+            var writer = PostgresCopyWriter(send: Self.sender(copyStatement, on: connection))
+            let fillError = Self.capture {
                 try fill(&writer)
                 try writer.flush()
-            } catch {
-                fillError = error
             }
-            PQputCopyEnd(connection, fillError == nil ? nil : "aborted by the client")
-            var serverFailure: PostgresError?
-            var affected = 0
-            while let result = PQgetResult(connection) {
-                defer { PQclear(result) }
-                if PQresultStatus(result) == PGRES_COMMAND_OK {
-                    affected = Int(String(cString: PQcmdTuples(result))) ?? writer.rowCount
-                } else if serverFailure == nil {
-                    serverFailure = serverError(result, connection: connection, statement: copyStatement)
+            return try Self.endCopy(copyStatement, failure: fillError, rows: writer.rowCount, on: connection)
+        }
+    }
+
+    /// Bulk-loads rows with `COPY … FROM STDIN (FORMAT binary)`: as `copyIn`, each field written in the
+    /// column type's binary form, which the server stores without parsing text.
+    @discardableResult
+    public func copyInBinary(
+        _ copyStatement: String, _ fill: @escaping @Sendable (inout PostgresBinaryCopyWriter) throws -> Void
+    ) async throws -> Int {
+        try await runThrowing { connection in
+            try Self.startCopy(copyStatement, binary: true, on: connection)
+            var writer = PostgresBinaryCopyWriter(send: Self.sender(copyStatement, on: connection))
+            let fillError = Self.capture {
+                try fill(&writer)
+                try writer.finish()
+            }
+            return try Self.endCopy(copyStatement, failure: fillError, rows: writer.rowCount, on: connection)
+        }
+    }
+
+    private static func startCopy(_ copyStatement: String, binary: Bool, on connection: OpaquePointer) throws {
+        guard let start = PQexec(connection, copyStatement) else {
+            throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement)
+        }
+        defer { PQclear(start) }
+        let status = PQresultStatus(start)
+        if status == PGRES_FATAL_ERROR { throw serverError(start, connection: connection, statement: copyStatement) }
+        guard status == PGRES_COPY_IN else {
+            throw PostgresError(.usage, "copyIn needs a COPY … FROM STDIN statement", statement: copyStatement)
+        }
+        if (PQbinaryTuples(start) == 1) != binary {
+            // The server now waits for data in a format the writer does not produce: end the COPY first.
+            PQputCopyEnd(connection, "the client's format does not match the statement's")
+            while let result = PQgetResult(connection) { PQclear(result) }
+            throw PostgresError(
+                .usage,
+                binary
+                    ? "copyInBinary needs COPY … FROM STDIN (FORMAT binary)"
+                    : "copyIn writes the text format; use copyInBinary for FORMAT binary",
+                statement: copyStatement)
+        }
+    }
+
+    private static func sender(_ copyStatement: String, on connection: OpaquePointer) -> ([UInt8]) throws -> Void {
+        { chunk in
+            let sent = chunk.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) {
+                    PQputCopyData(connection, $0.baseAddress, Int32($0.count))
                 }
             }
-            if let fillError { throw fillError }
-            if let serverFailure { throw serverFailure }
-            return affected
+            if sent != 1 { throw PostgresError(.connection, libpqMessage(connection), statement: copyStatement) }
         }
+    }
+
+    private static func capture(_ body: () throws -> Void) -> (any Error)? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private static func endCopy(_ copyStatement: String, failure: (any Error)?, rows: Int, on connection: OpaquePointer)
+        throws -> Int
+    {
+        PQputCopyEnd(connection, failure == nil ? nil : "aborted by the client")
+        var serverFailure: PostgresError?
+        var affected = 0
+        while let result = PQgetResult(connection) {
+            defer { PQclear(result) }
+            if PQresultStatus(result) == PGRES_COMMAND_OK {
+                affected = Int(String(cString: PQcmdTuples(result))) ?? rows
+            } else if serverFailure == nil {
+                serverFailure = serverError(result, connection: connection, statement: copyStatement)
+            }
+        }
+        if let failure { throw failure }
+        if let serverFailure { throw serverFailure }
+        return affected
     }
 
     /// Runs `body` inside a transaction: committed when it returns, rolled back when it throws.

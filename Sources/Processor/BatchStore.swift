@@ -121,6 +121,18 @@ struct BatchStore {
         return result
     }
 
+    /// Those of `periods` for which the ledger holds any row: the first row of each month's partition. (As
+    /// `WHERE EXISTS`, the planner hashed every stored month's rows: 28 ms with four months of 20,000 rows.)
+    func monthsWithPersons(_ periods: Set<Period>) async throws -> Set<Period> {
+        guard !periods.isEmpty else { return [] }
+        let rows = try await connection.query(
+            """
+            SELECT m::text FROM unnest($1::date[]) AS m
+            CROSS JOIN LATERAL (SELECT 1 FROM person_ledger AS l WHERE l.period = m \(Self.probeOnce)) AS any_row
+            """, [PostgresArray(periods.sorted().map { LedgerColumns.date($0) })])
+        return Set(try rows.map { try $0.decode(String.self, at: 0) }.compactMap { LedgerColumns.period(fromDate: $0) })
+    }
+
     /// Where the count of statements that wrote the ledger tables stands (migration 11), and how many of them
     /// were this transaction's.
     func ledgerWrites() async throws -> LedgerWrites {
@@ -276,13 +288,17 @@ struct BatchStore {
             replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
         }
         if !fresh.isEmpty {
-            try await connection.copyIn("COPY person_ledger (\(LedgerColumns.person)) FROM STDIN") { writer in
-                for record in fresh { try writer.append(LedgerColumns.row(record)) }
+            try await connection.copyInBinary("COPY person_ledger (\(LedgerColumns.person)) FROM STDIN (FORMAT binary)")
+            {
+                writer in
+                for record in fresh { try LedgerColumns.appendRow(record, to: &writer) }
             }
         }
         if !replacing.isEmpty {
-            try await connection.copyIn("COPY batch_persons (\(LedgerColumns.person)) FROM STDIN") { writer in
-                for record in replacing { try writer.append(LedgerColumns.row(record)) }
+            try await connection.copyInBinary("COPY batch_persons (\(LedgerColumns.person)) FROM STDIN (FORMAT binary)")
+            {
+                writer in
+                for record in replacing { try LedgerColumns.appendRow(record, to: &writer) }
             }
             try await connection.query(
                 """
@@ -312,14 +328,16 @@ struct BatchStore {
         let changedHouseholds = effect.households.filter { state.households[$0.key] != nil }
         for (rows, table) in [(newHouseholds, "household_members"), (changedHouseholds, "batch_households")]
         where !rows.isEmpty {
-            try await connection.copyIn(
-                "COPY \(table) (period, unit_code, household_key, in_labour_force, employed) FROM STDIN"
+            try await connection.copyInBinary(
+                "COPY \(table) (period, unit_code, household_key, in_labour_force, employed) FROM STDIN (FORMAT binary)"
             ) { writer in
                 for (key, members) in rows {
-                    try writer.append([
-                        LedgerColumns.date(key.period), key.unit.description, LedgerColumns.hexBytea(key.householdKey),
-                        members.inLabourForce, members.employed,
-                    ])
+                    try writer.beginRow(fields: 5)
+                    try LedgerColumns.appendDate(key.period, to: &writer)
+                    try writer.appendText(key.unit.description)
+                    try writer.appendBytes(hex: key.householdKey)
+                    try writer.appendInteger(members.inLabourForce)
+                    try writer.appendInteger(members.employed)
                 }
             }
         }
@@ -335,13 +353,15 @@ struct BatchStore {
         let changedVillages = effect.villages.filter { state.villages[$0.key] != nil }
         for (rows, table) in [(newVillages, "village_reports"), (changedVillages, "batch_villages")] where !rows.isEmpty
         {
-            try await connection.copyIn("COPY \(table) (period, unit_code, persons, employed_new_to_ledger) FROM STDIN")
-            { writer in
+            try await connection.copyInBinary(
+                "COPY \(table) (period, unit_code, persons, employed_new_to_ledger) FROM STDIN (FORMAT binary)"
+            ) { writer in
                 for (key, counts) in rows {
-                    try writer.append([
-                        LedgerColumns.date(key.period), key.unit.description, counts.persons,
-                        counts.employedNewToLedger,
-                    ])
+                    try writer.beginRow(fields: 4)
+                    try LedgerColumns.appendDate(key.period, to: &writer)
+                    try writer.appendText(key.unit.description)
+                    try writer.appendInteger(counts.persons)
+                    try writer.appendInteger(counts.employedNewToLedger)
                 }
             }
         }
@@ -379,12 +399,17 @@ struct BatchStore {
         phases.mark("derived")
         if !changes.isEmpty {
             let columns = IndicatorCatalogue.storedCounts
-            try await connection.copyIn(
-                "COPY batch_changes (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", "))) FROM STDIN"
+            try await connection.copyInBinary(
+                """
+                COPY batch_changes (period, unit_code, \(columns.map(\.rawValue).joined(separator: ", ")))
+                FROM STDIN (FORMAT binary)
+                """
             ) { writer in
                 for (key, counts) in changes {
-                    try writer.append(
-                        [LedgerColumns.date(key.period), key.unit.description] + columns.map { counts[$0] ?? 0 })
+                    try writer.beginRow(fields: 2 + columns.count)
+                    try LedgerColumns.appendDate(key.period, to: &writer)
+                    try writer.appendText(key.unit.description)
+                    for column in columns { try writer.appendBigInt(counts[column] ?? 0) }
                 }
             }
             // In key order: every batch updates the city's row, and a fixed order makes concurrent batches

@@ -2,8 +2,8 @@ import Domain
 import Postgres
 
 /// How records are written to and read from the ledger tables (PostgreSQL text format).
-enum LedgerColumns {
-    static let person = """
+package enum LedgerColumns {
+    package static let person = """
         period, person_key, record_id, unit_code, household_key, birth_year, sex, status, employment_form, \
         work_location, sector, registered_unemployed, groups, seeking_work, assisted, trained, income_band, \
         reported_at_ms, agent_id, signature
@@ -22,7 +22,7 @@ enum LedgerColumns {
     static let activityQualified = activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(
         separator: ", ")
 
-    static func row(_ record: PersonStatusRecord) -> [(any PostgresEncodable)?] {
+    package static func row(_ record: PersonStatusRecord) -> [(any PostgresEncodable)?] {
         [
             date(record.period), hexBytea(record.personKey), record.recordID.text, record.unit.description,
             hexBytea(record.householdKey), record.birthYear, record.sex.rawValue, record.status.rawValue,
@@ -31,6 +31,35 @@ enum LedgerColumns {
             record.seekingWork, record.assisted, record.trained, record.incomeBand?.rawValue,
             record.reportedAtMilliseconds, record.agentID, PostgresBytes(record.signature),
         ]
+    }
+
+    /// `row(record)` in COPY's binary format, the form the processor loads the ledger in.
+    package static func appendRow(_ record: PersonStatusRecord, to writer: inout PostgresBinaryCopyWriter) throws {
+        try writer.beginRow(fields: personCount)
+        try appendDate(record.period, to: &writer)
+        try writer.appendBytes(hex: record.personKey)
+        try writer.appendUUID(record.recordID.text)
+        try writer.appendText(record.unit.description)
+        try writer.appendBytes(hex: record.householdKey)
+        try writer.appendSmallInt(record.birthYear)
+        try writer.appendText(record.sex.rawValue)
+        try writer.appendText(record.status.rawValue)
+        try writer.appendOptionalText(record.employmentForm?.rawValue)
+        try writer.appendOptionalText(record.workLocation?.rawValue)
+        try writer.appendOptionalText(record.sector?.rawValue)
+        try writer.appendBool(record.registeredUnemployed)
+        try writer.appendTextArray(record.groups.sorted().map(\.rawValue))
+        try writer.appendBool(record.seekingWork)
+        try writer.appendBool(record.assisted)
+        try writer.appendBool(record.trained)
+        try writer.appendOptionalText(record.incomeBand?.rawValue)
+        try writer.appendBigInt(record.reportedAtMilliseconds)
+        try writer.appendText(record.agentID)
+        try writer.appendBytes(record.signature)
+    }
+
+    package static func appendDate(_ period: Period, to writer: inout PostgresBinaryCopyWriter) throws {
+        try writer.appendDate(year: period.year, month: period.month, day: 1)
     }
 
     static func row(_ report: UnitActivityReport) -> [(any PostgresEncodable)?] {
@@ -45,7 +74,7 @@ enum LedgerColumns {
     }
 
     /// Reads a row selected with the columns of `person`, in that order, starting at column `offset`.
-    static func personRecord(_ row: PostgresRow, offset: Int = 0) throws -> PersonStatusRecord {
+    package static func personRecord(_ row: PostgresRow, offset: Int = 0) throws -> PersonStatusRecord {
         func text(_ index: Int) throws -> String {
             guard let value = row.text(at: index + offset) else {
                 throw PostgresError(.decoding, "ledger column \(index) is NULL")
@@ -118,13 +147,15 @@ enum LedgerColumns {
         return result
     }
 
-    static func date(_ period: Period) -> String { "\(period)-01" }
+    package static func date(_ period: Period) -> String { "\(period)-01" }
 
-    static func period(fromDate text: String) -> Period? { Period(text.prefix(7)) }
+    package static func period(fromDate text: String) -> Period? { Period(text.prefix(7)) }
 
-    static func hexBytea(_ hex: String) -> String { "\\x" + hex }
+    package static func hexBytea(_ hex: String) -> String { "\\x" + hex }
 
-    static func hex(fromBytea text: String) -> String? { text.hasPrefix("\\x") ? String(text.dropFirst(2)) : nil }
+    package static func hex(fromBytea text: String) -> String? {
+        text.hasPrefix("\\x") ? String(text.dropFirst(2)) : nil
+    }
 }
 
 extension StringProtocol {

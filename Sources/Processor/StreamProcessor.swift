@@ -332,22 +332,25 @@ struct ProcessorRun {
                     var state = BatchState()
                     let keys = plan.personKeys
                     try await store.lockPersons(keys)
+                    phases.mark("locks")
                     let writesAtStart = try await store.ledgerWrites()
                     var learned = LearnedPersons(
                         current: recent.isCurrent(connection: generation, writes: writesAtStart),
                         connection: generation)
-                    let stored: [PersonMonthKey: PersonStatusRecord]
+                    var remembered: [PersonMonthKey: PersonStatusRecord] = [:]
                     if learned.current {
                         let split = recent.split(keys)
                         learned.read = split.unknown
-                        learned.found = try await store.readPersons(split.unknown)
-                        stored = split.known.merging(learned.found) { known, _ in known }
+                        remembered = split.known
                         learned.fromMemory = split.known.count + split.absent
                     } else {
                         learned.read = Array(keys)
-                        stored = try await store.readPersons(keys)
-                        learned.found = stored
                     }
+                    // A month with no ledger row at all (the month after the one reported, mostly) holds none of
+                    // the batch's persons: any row of theirs was committed before the batch took their locks.
+                    let filled = try await store.monthsWithPersons(Set(learned.read.lazy.map(\.period)))
+                    learned.found = try await store.readPersons(learned.read.filter { filled.contains($0.period) })
+                    let stored = remembered.merging(learned.found) { known, _ in known }
                     state.persons = stored
                     phases.mark("persons")
                     let acceptance = plan.acceptance(stored: stored)
@@ -359,10 +362,13 @@ struct ProcessorRun {
                     phases.mark("ledger")
                     let touched = plan.touched(stored: stored)
                     try await store.lockCounties(Set(touched.villages.map(\.unit)))
-                    state.households = try await store.readHouseholds(touched.households)
+                    phases.mark("counties")
                     state.villages = try await store.readVillageReports(touched.villages)
                     state.activity = try await store.readActivity(plan.activityKeys)
-                    phases.mark("households")
+                    phases.mark("villages(\(touched.villages.count))")
+                    let probed = BatchPlan.householdsToRead(touched.households, storedVillages: state.villages)
+                    state.households = try await store.readHouseholds(probed)
+                    phases.mark("households(\(probed.count) of \(touched.households.count))")
                     let effect = plan.effect(of: delta, acceptance, personCounts: await personCounts, state: state)
                     phases.mark("compute")
                     let changes = BatchPlan.changes(
@@ -391,7 +397,9 @@ struct ProcessorRun {
         }
         for (partition, next) in moves { positions[partition] = .stored(next) }
         if let writes = outcome.learned.writesAtEnd {
-            self.recent = recent
+            // `consume`: the snapshot's storage passes to `self.recent` whole, so `settle` mutates it in place
+            // instead of copying every remembered pair.
+            self.recent = consume recent
             self.recent.settle(
                 (outcome.learned.read, outcome.learned.found, outcome.learned.written),
                 current: outcome.learned.current,

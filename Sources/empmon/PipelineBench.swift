@@ -144,33 +144,58 @@ extension BenchCommand {
             results["processor_peak_memory_mib"] = peakMemoryMiB()
 
             // (d) The storage limit: COPY of the processor's own ledger rows (the same persons, and the household rows it
-            // wrote) into tables of the same shape and indexes, the rows read into memory before the clock starts.
+            // wrote) into tables of the same shape and indexes, from records in memory, encoded inside the clock as
+            // the processor encodes them. Binary COPY, the processor's own form, and for comparison the text format
+            // both into fresh tables (text first: neither gains from the other's cache, both read the same pages).
             print("(d) COPY of the same ledger rows into tables of the same shape …")
             let scratch = try await PostgresConnection.connect(url: url)
-            try await scratch.execute(
-                script: """
-                    CREATE TABLE scratch_person_ledger (LIKE person_ledger INCLUDING ALL);
-                    CREATE TABLE scratch_household_members (LIKE household_members INCLUDING ALL);
-                    """)
-            func cells(_ row: PostgresRow) -> [(any PostgresEncodable)?] {
-                (0..<row.columns.count).map { row.text(at: $0).map { $0 as any PostgresEncodable } }
-            }
             // The bench's own months only: prefilled history is not part of the batch.
-            let personRows = try await scratch.query("SELECT * FROM person_ledger WHERE period >= '2024-01-01'").map(
-                cells)
-            let householdRows = try await scratch.query("SELECT * FROM household_members").map(cells)
-            let copyTime = try await clock.measure {
-                _ = try await scratch.copyIn("COPY scratch_person_ledger FROM STDIN") { writer in
-                    for row in personRows { try writer.append(row) }
-                }
-                _ = try await scratch.copyIn("COPY scratch_household_members FROM STDIN") { writer in
-                    for row in householdRows { try writer.append(row) }
-                }
+            let personRecords = try await scratch.query(
+                "SELECT \(LedgerColumns.person) FROM person_ledger WHERE period >= '2024-01-01'"
+            ).map { try LedgerColumns.personRecord($0) }
+            let households = try await scratch.query(
+                "SELECT period::text, unit_code, household_key, in_labour_force, employed FROM household_members"
+            ).map { row in
+                let (period, unit, key, inLabourForce, employed) = try row.decode(
+                    (String, String, String, Int, Int).self)
+                guard let period = LedgerColumns.period(fromDate: period), let key = LedgerColumns.hex(fromBytea: key)
+                else { throw ValidationError("a household_members row of the bench is malformed") }
+                return BenchHousehold(
+                    period: period, unit: unit, key: key, inLabourForce: inLabourForce, employed: employed)
             }
-            results["d_ledger_rows"] = Double(personRows.count)
-            results["d_household_rows"] = Double(householdRows.count)
-            results["d_ledger_copy_per_s"] = Double(personRows.count) / copyTime.seconds
-            try await scratch.execute(script: "DROP TABLE scratch_person_ledger, scratch_household_members")
+            var copySeconds: [String: Double] = [:]
+            for format in ["text", "binary"] {
+                try await scratch.execute(
+                    script: """
+                        CREATE TABLE scratch_person_ledger (LIKE person_ledger INCLUDING ALL);
+                        CREATE TABLE scratch_household_members (LIKE household_members INCLUDING ALL);
+                        """)
+                let ledgerCopy = "COPY scratch_person_ledger (\(LedgerColumns.person)) FROM STDIN"
+                let householdCopy =
+                    "COPY scratch_household_members (period, unit_code, household_key, in_labour_force, employed) FROM STDIN"
+                copySeconds[format] = try await clock.measure {
+                    if format == "binary" {
+                        _ = try await scratch.copyInBinary(ledgerCopy + " (FORMAT binary)") { writer in
+                            for record in personRecords { try LedgerColumns.appendRow(record, to: &writer) }
+                        }
+                        _ = try await scratch.copyInBinary(householdCopy + " (FORMAT binary)") { writer in
+                            for household in households { try household.append(to: &writer) }
+                        }
+                    } else {
+                        _ = try await scratch.copyIn(ledgerCopy) { writer in
+                            for record in personRecords { try writer.append(LedgerColumns.row(record)) }
+                        }
+                        _ = try await scratch.copyIn(householdCopy) { writer in
+                            for household in households { try writer.append(household.textRow) }
+                        }
+                    }
+                }.seconds
+                try await scratch.execute(script: "DROP TABLE scratch_person_ledger, scratch_household_members")
+            }
+            results["d_ledger_rows"] = Double(personRecords.count)
+            results["d_household_rows"] = Double(households.count)
+            results["d_ledger_copy_per_s"] = Double(personRecords.count) / (copySeconds["binary"] ?? .infinity)
+            results["d_text_ledger_copy_per_s"] = Double(personRecords.count) / (copySeconds["text"] ?? .infinity)
 
             // (c) The naive way: one autocommitted upsert per record, on a sample.
             print("(c) one upsert per record, \(naiveRecords) records …")
@@ -264,7 +289,7 @@ extension BenchCommand {
             )
             print("  (c) one upsert per record (naive) \(rate("c_naive_per_s"))")
             print(
-                "  (d) COPY of its own ledger rows   \(rate("d_ledger_copy_per_s"))   (storage limit; \(Int(results["d_ledger_rows"] ?? 0)) ledger + \(Int(results["d_household_rows"] ?? 0)) household rows)"
+                "  (d) COPY of its own ledger rows   \(rate("d_ledger_copy_per_s"))   (storage limit, binary COPY; \(Int(results["d_ledger_rows"] ?? 0)) ledger + \(Int(results["d_household_rows"] ?? 0)) household rows; text COPY \(Int(results["d_text_ledger_copy_per_s"] ?? 0)) /s)"
             )
             print(
                 String(
@@ -398,3 +423,25 @@ func resetPeakMemory() {
 }
 
 func currentMemoryMiB() -> Double { memoryMiB("VmRSS:") }
+
+/// A household row of the bench's database, held for (d)'s COPY.
+private struct BenchHousehold: Sendable {
+    let period: Period
+    let unit: String
+    let key: String
+    let inLabourForce: Int
+    let employed: Int
+
+    func append(to writer: inout PostgresBinaryCopyWriter) throws {
+        try writer.beginRow(fields: 5)
+        try LedgerColumns.appendDate(period, to: &writer)
+        try writer.appendText(unit)
+        try writer.appendBytes(hex: key)
+        try writer.appendInteger(inLabourForce)
+        try writer.appendInteger(employed)
+    }
+
+    var textRow: [(any PostgresEncodable)?] {
+        [LedgerColumns.date(period), unit, LedgerColumns.hexBytea(key), inLabourForce, employed]
+    }
+}

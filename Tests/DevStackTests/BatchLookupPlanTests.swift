@@ -41,6 +41,24 @@ import Testing
         }
     }
 
+    @Test func monthsWithPersonsReadsOneRowOfEachWantedMonth() async throws {
+        try await withStoredMonths { connection in
+            let store = BatchStore(connection: connection)
+            let wanted = Set(Self.months.suffix(2) + [Period(year: 2024, month: 5)!])
+            #expect(try await store.monthsWithPersons(wanted) == Set(Self.months.suffix(2)))
+            try await BatchStore.ensureMonths([Period(year: 2024, month: 5)!], on: connection)
+            #expect(try await store.monthsWithPersons(wanted) == Set(Self.months.suffix(2)))
+
+            let plan = try await Self.executedPlan(
+                """
+                SELECT m::text FROM unnest($1::date[]) AS m
+                CROSS JOIN LATERAL (SELECT 1 FROM person_ledger AS l WHERE l.period = m \(BatchStore.probeOnce)) AS any_row
+                """, [PostgresArray(["2024-04-01"])], on: connection)
+            #expect(plan.nodeTypes.isDisjoint(with: ["Hash Join", "Merge Join", "HashAggregate"]), "\(plan.nodeTypes)")
+            #expect(plan.relationsRead == ["person_ledger_2024_04"])
+        }
+    }
+
     /// Four months of 6,000 households in 2,000 villages each, with fresh statistics: enough history for a
     /// planner free to join to prefer scanning it.
     func withStoredMonths(_ body: (PostgresConnection) async throws -> Void) async throws {
@@ -58,7 +76,14 @@ import Testing
                     SELECT m, (140402000000 + (101 + v / 500) * 1000 + v % 500 + 1)::text, 3
                     FROM generate_series('2024-01-01'::date, '2024-04-01'::date, '1 month') AS m,
                         generate_series(0, 1999) AS v;
-                    ANALYZE household_members, village_reports;
+                    INSERT INTO person_ledger (period, person_key, record_id, unit_code, household_key, birth_year, sex,
+                        status, registered_unemployed, groups, seeking_work, assisted, trained, reported_at_ms, agent_id,
+                        signature)
+                    SELECT m, sha256(p::text::bytea), gen_random_uuid(), '140402101001', sha256(p::text::bytea), 1980,
+                        'male', 'employed', false, '{}', false, false, false, 0, 'test', '\\x00'
+                    FROM generate_series('2024-01-01'::date, '2024-04-01'::date, '1 month') AS m,
+                        generate_series(1, 6000) AS p;
+                    ANALYZE household_members, village_reports, person_ledger;
                     """)
             try await body(connection)
         }

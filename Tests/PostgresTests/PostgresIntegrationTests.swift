@@ -1,4 +1,5 @@
 import Domain
+import Foundation
 import Postgres
 import Storage
 import Synchronization
@@ -28,6 +29,134 @@ struct PostgresIntegrationTests {
             #expect(notes == total - total / 10)
             let sample = try await connection.query("SELECT note FROM persons WHERE id = $1", [7])
             #expect(try sample.first?.decode(String.self, at: 0) == "row\t7\\n")
+        }
+    }
+
+    @Test("Binary COPY stores each type exactly as the text format does")
+    func binaryCopyMatchesText() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            let columns = "day, key, id, unit, small, count, big, flag, note, tags"
+            for table in ["by_text", "by_binary"] {
+                try await connection.query(
+                    """
+                    CREATE TABLE \(table) (day date, key bytea, id uuid, unit char(12), small smallint, count integer,
+                        big bigint, flag boolean, note text, tags text[])
+                    """)
+            }
+            // Every month from 1950 to 2080 (dates before and after PostgreSQL's epoch of 2000-01-01, leap years),
+            // and texts the text format must escape.
+            let notes: [String?] = [nil, "", "tab\there", "line\nbreak\\", "长治市 \"引号\"", "{a,b}"]
+            let tags: [[String]] = [[], ["youth"], ["a,b", "c\"d", "e\\f", "长治", "NULL", ""]]
+            struct Row: Sendable {
+                let year, month, day: Int
+                let key: String
+                let id: String
+                let note: String?
+                let tags: [String]
+                let number: Int
+            }
+            let months = (1950...2080).flatMap { year in (1...12).map { (year, $0) } }
+            let rows = months.enumerated().map { index, yearMonth in
+                let (year, month) = yearMonth
+                return Row(
+                    year: year, month: month, day: 1 + index % 28,
+                    key: String(repeating: index % 2 == 0 ? "0aFf" : "7e81", count: 8),
+                    id: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1" + String(format: "%02x", index % 256),
+                    note: notes[index % notes.count], tags: tags[index % tags.count], number: index)
+            }
+            let textLoaded = try await connection.copyIn("COPY by_text (\(columns)) FROM STDIN") { writer in
+                for row in rows {
+                    try writer.append([
+                        String(format: "%04d-%02d-%02d", row.year, row.month, row.day), "\\x" + row.key,
+                        row.id, "140402101001", row.number % 30_000 - 15_000, row.number * 1_000,
+                        Int64(row.number) << 40,
+                        row.number % 3 == 0, row.note, PostgresArray(row.tags),
+                    ])
+                }
+            }
+            let binaryLoaded = try await connection.copyInBinary(
+                "COPY by_binary (\(columns)) FROM STDIN (FORMAT binary)"
+            ) { writer in
+                for row in rows {
+                    try writer.beginRow(fields: 10)
+                    try writer.appendDate(year: row.year, month: row.month, day: row.day)
+                    try writer.appendBytes(hex: row.key)
+                    try writer.appendUUID(row.id)
+                    try writer.appendText("140402101001")
+                    try writer.appendSmallInt(row.number % 30_000 - 15_000)
+                    try writer.appendInteger(row.number * 1_000)
+                    try writer.appendBigInt(Int64(row.number) << 40)
+                    try writer.appendBool(row.number % 3 == 0)
+                    try writer.appendOptionalText(row.note)
+                    try writer.appendTextArray(row.tags)
+                }
+            }
+            #expect(textLoaded == rows.count)
+            #expect(binaryLoaded == rows.count)
+            let differences = try await connection.query(
+                "SELECT count(*) FROM ((TABLE by_text EXCEPT ALL TABLE by_binary) UNION ALL (TABLE by_binary EXCEPT ALL TABLE by_text)) AS d"
+            ).first?.decode(Int.self, at: 0)
+            #expect(differences == 0)
+            for (small, day) in [(29 - 15_000, "1952-06-02"), (1_000 - 15_000, "2033-05-21")] {
+                let stored = try await connection.query("SELECT day::text FROM by_binary WHERE small = $1", [small])
+                #expect(try stored.first?.decode(String.self, at: 0) == day)
+            }
+        }
+    }
+
+    @Test("A binary COPY with a wrong row or format loads nothing, names the problem, and leaves the connection usable")
+    func binaryCopyFailures() async throws {
+        try await withTestDatabase { database in
+            let connection = try await database.connect()
+            try await connection.query("CREATE TABLE counts (unit text, value integer NOT NULL)")
+            await #expect {
+                try await connection.copyInBinary("COPY counts (unit, value) FROM STDIN (FORMAT binary)") { writer in
+                    try writer.beginRow(fields: 2)
+                    try writer.appendText("140402101001")
+                    try writer.appendInteger(1)
+                    try writer.beginRow(fields: 2)
+                    try writer.appendText("140402101002")
+                    try writer.beginRow(fields: 2)
+                }
+            } throws: { error in
+                "\(error)".contains("1 field(s) short")
+            }
+            await #expect {
+                try await connection.copyInBinary("COPY counts (unit, value) FROM STDIN (FORMAT binary)") { writer in
+                    try writer.beginRow(fields: 2)
+                    try writer.appendText("140402101001")
+                    try writer.appendSmallInt(70_000)
+                }
+            } throws: { error in
+                "\(error)".contains("70000 does not fit a smallint")
+            }
+            await #expect {
+                try await connection.copyInBinary("COPY counts (unit, value) FROM STDIN") { writer in
+                    try writer.beginRow(fields: 2)
+                    try writer.appendText("140402101001")
+                    try writer.appendInteger(1)
+                }
+            } throws: { error in
+                "\(error)".contains("FORMAT binary")
+            }
+            // The server refuses a row whose field count differs from the table's: nothing of the COPY is kept.
+            await #expect(throws: PostgresError.self) {
+                try await connection.copyInBinary("COPY counts (unit, value) FROM STDIN (FORMAT binary)") { writer in
+                    try writer.beginRow(fields: 2)
+                    try writer.appendText("140402101001")
+                    try writer.appendInteger(1)
+                    try writer.beginRow(fields: 1)
+                    try writer.appendText("140402101002")
+                }
+            }
+            #expect(try await connection.query("SELECT count(*) FROM counts").first?.decode(Int.self, at: 0) == 0)
+            try await connection.copyInBinary("COPY counts (unit, value) FROM STDIN (FORMAT binary)") { writer in
+                try writer.beginRow(fields: 2)
+                try writer.appendText("140402101001")
+                try writer.appendInteger(7)
+            }
+            #expect(try await connection.query("SELECT sum(value) FROM counts").first?.decode(Int.self, at: 0) == 7)
         }
     }
 
