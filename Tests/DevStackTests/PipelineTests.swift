@@ -33,14 +33,7 @@ struct Pipeline {
         let migrate = try pipeline.run(["db", "migrate"])
         guard migrate.status == 0 else { throw DevStackError("migrate failed: \(migrate.output)") }
         // The group starts where the shared topics end now, so it sees this test's records only.
-        let connection = try await database.connect()
-        var starts: [ConsumerOffsets.Start] = []
-        for topic in [WireTopics.personStatus, WireTopics.unitActivity] {
-            for (partition, end) in try await partitionEnds(topic) {
-                starts.append(ConsumerOffsets.Start(topic: topic, partition: partition, next: end))
-            }
-        }
-        try await ConsumerOffsets.preset(group: pipeline.group, starts, on: connection)
+        try await ConsumerOffsets.preset(group: pipeline.group, try await recordTopicEnds(), on: database.connect())
         return pipeline
     }
 
@@ -281,13 +274,9 @@ extension SharedStackTests {
             let finished = try await waitUntil(300) { try await pipeline.committedOffsets() >= total }
             #expect(finished)
             // Member 1's operational numbers, in Prometheus text form.
-            let (body, _) = try await URLSession.shared.data(
-                from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
-            let metrics = String(decoding: body, as: UTF8.self)
-            let accepted = metrics.split(separator: "\n").first {
-                $0.hasPrefix("empmon_processor_records_total{outcome=\"accepted\"}")
-            }
-            #expect((accepted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics.prefix(1500))")
+            let metrics = try await scrapeMetrics(port: metricsPort)
+            let accepted = metricValue(metrics, "empmon_processor_records_total{outcome=\"accepted\"}")
+            #expect((accepted ?? 0) > 0, "\(metrics.prefix(1500))")
             #expect(
                 metrics.contains("empmon_processor_lag_records{")
                     && metrics.contains("empmon_processor_batch_duration_seconds_bucket"))
@@ -303,6 +292,30 @@ extension SharedStackTests {
             #expect(verify.status == 0, "\(verify.output.suffix(1500))")
         }
     }
+}
+
+/// Where both record topics end now, as a group's starting offsets: a group preset with them sees only what is
+/// produced after.
+func recordTopicEnds() async throws -> [ConsumerOffsets.Start] {
+    var starts: [ConsumerOffsets.Start] = []
+    for topic in [WireTopics.personStatus, WireTopics.unitActivity] {
+        for (partition, end) in try await partitionEnds(topic) {
+            starts.append(ConsumerOffsets.Start(topic: topic, partition: partition, next: end))
+        }
+    }
+    return starts
+}
+
+/// A processor's `/metrics` page, in Prometheus text form.
+func scrapeMetrics(port: Int) async throws -> String {
+    let (body, _) = try await URLSession.shared.data(
+        from: try #require(URL(string: "http://127.0.0.1:\(port)/metrics")))
+    return String(decoding: body, as: UTF8.self)
+}
+
+/// The value on the line of `metrics` that starts with `series` (a name, with its labels if it has any).
+func metricValue(_ metrics: String, _ series: String) -> Double? {
+    metrics.split(separator: "\n").first { $0.hasPrefix(series) }?.split(separator: " ").last.flatMap { Double($0) }
 }
 
 /// The sum of a topic's high watermarks: every message ever written to it.

@@ -169,25 +169,16 @@ extension SharedStackTests {
                     signed("1", "2024-10", .unemployed, at: 100), signed("2", "2024-10", .employed, at: 100),
                 ]))
             #expect(try await processed([signed("2", "2024-11", .employed, at: 200)]))
-            let (body, _) = try await URLSession.shared.data(
-                from: try #require(URL(string: "http://127.0.0.1:\(metricsPort)/metrics")))
-            let fromMemory = String(decoding: body, as: UTF8.self).split(separator: "\n").first {
-                $0.hasPrefix("empmon_processor_person_months_from_memory_total")
-            }
-            #expect(
-                (fromMemory?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 2, "\(fromMemory ?? "none")")
+            let metrics = try await scrapeMetrics(port: metricsPort)
+            let fromMemory = metricValue(metrics, "empmon_processor_person_months_from_memory_total")
+            #expect((fromMemory ?? 0) >= 2, "\(metrics.prefix(1500))")
 
             // While the member is stopped (between batches, and with no alert evaluation that could hold a lock),
             // another group stores 1's November, which the member remembers as absent.
             kill(member.pid, SIGSTOP)
             let other = "other-\(pipeline.group)"
-            var starts: [ConsumerOffsets.Start] = []
-            for topic in [WireTopics.personStatus, WireTopics.unitActivity] {
-                for (partition, end) in try await partitionEnds(topic) {
-                    starts.append(ConsumerOffsets.Start(topic: topic, partition: partition, next: end))
-                }
-            }
-            try await ConsumerOffsets.preset(group: other, starts, on: try await pipeline.database.connect())
+            try await ConsumerOffsets.preset(
+                group: other, try await recordTopicEnds(), on: try await pipeline.database.connect())
             let november = signed("1", "2024-11", .employed, at: 200)
             try await produce([try message(november)])
             produced += 1
