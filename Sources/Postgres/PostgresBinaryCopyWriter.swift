@@ -40,23 +40,9 @@ public struct PostgresBinaryCopyWriter {
         appendInteger(Int32(-1))
     }
 
-    public mutating func appendSmallInt(_ value: Int) throws {
-        guard let narrow = Int16(exactly: value) else {
-            throw PostgresError(.usage, "\(value) does not fit a smallint column")
-        }
-        try field()
-        appendInteger(Int32(2))
-        appendInteger(narrow)
-    }
+    public mutating func appendSmallInt(_ value: Int) throws { try appendNarrowed(value, as: Int16.self, "smallint") }
 
-    public mutating func appendInteger(_ value: Int) throws {
-        guard let narrow = Int32(exactly: value) else {
-            throw PostgresError(.usage, "\(value) does not fit an integer column")
-        }
-        try field()
-        appendInteger(Int32(4))
-        appendInteger(narrow)
-    }
+    public mutating func appendInteger(_ value: Int) throws { try appendNarrowed(value, as: Int32.self, "integer") }
 
     public mutating func appendBigInt(_ value: Int64) throws {
         try field()
@@ -92,38 +78,18 @@ public struct PostgresBinaryCopyWriter {
 
     /// `bytea` given as hex digits (either case), as the domain keeps keys.
     public mutating func appendBytes(hex: String) throws {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else {
+        guard let bytes = Self.bytes(fromHex: hex.utf8) else {
             throw PostgresError(.usage, "'\(hex.prefix(80))' is not whole bytes of hex")
         }
-        try field()
-        appendInteger(Int32(digits.count / 2))
-        var index = 0
-        while index < digits.count {
-            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else {
-                throw PostgresError(.usage, "'\(hex.prefix(80))' has a non-hex digit")
-            }
-            buffer.append(high << 4 | low)
-            index += 2
-        }
+        try appendBytes(bytes)
     }
 
     /// `uuid` given in its 8-4-4-4-12 hex form.
     public mutating func appendUUID(_ text: String) throws {
-        let digits = Array(text.utf8).filter { $0 != UInt8(ascii: "-") }
-        guard digits.count == 32, text.utf8.count == 36 else {
-            throw PostgresError(.usage, "'\(text.prefix(80))' is not a UUID")
-        }
-        try field()
-        appendInteger(Int32(16))
-        var index = 0
-        while index < 32 {
-            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else {
-                throw PostgresError(.usage, "'\(text.prefix(80))' is not a UUID")
-            }
-            buffer.append(high << 4 | low)
-            index += 2
-        }
+        guard text.utf8.count == 36, let bytes = Self.bytes(fromHex: text.utf8.lazy.filter { $0 != UInt8(ascii: "-") }),
+            bytes.count == 16
+        else { throw PostgresError(.usage, "'\(text.prefix(80))' is not a UUID") }
+        try appendBytes(bytes)
     }
 
     /// `date`.
@@ -183,6 +149,31 @@ public struct PostgresBinaryCopyWriter {
     private mutating func field() throws {
         guard fieldsLeft > 0 else { throw PostgresError(.usage, "binary COPY row has more fields than it declared") }
         fieldsLeft -= 1
+    }
+
+    private mutating func appendNarrowed<T: FixedWidthInteger>(_ value: Int, as type: T.Type, _ column: String) throws {
+        guard let narrow = T(exactly: value) else {
+            throw PostgresError(.usage, "\(value) does not fit \(column == "integer" ? "an" : "a") \(column) column")
+        }
+        try field()
+        appendInteger(Int32(MemoryLayout<T>.size))
+        appendInteger(narrow)
+    }
+
+    /// The bytes that pairs of hex digits spell, or nil for an odd count or a non-hex digit.
+    private static func bytes(fromHex digits: some Sequence<UInt8>) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var high: UInt8?
+        for digit in digits {
+            guard let value = nibble(digit) else { return nil }
+            if let first = high {
+                bytes.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
+        }
+        return high == nil ? bytes : nil
     }
 
     private mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
