@@ -9,10 +9,12 @@ CREATE ROLE empmon_backup LOGIN REPLICATION;
 GRANT CONNECT ON DATABASE empmon TO empmon_processor, empmon_api, empmon_reader;
 GRANT USAGE ON SCHEMA public TO empmon_processor, empmon_api, empmon_reader;
 
--- The processor writes the ledger, the indicators, offsets, rejections, control totals, forecasts and alerts; it reads agents.
+-- The processor writes the ledger, the indicators, offsets, rejections, control totals, receipts, forecasts and alerts;
+-- it reads agents.
 GRANT SELECT, INSERT, UPDATE, DELETE ON consumer_offsets, person_ledger, person_ledger_superseded, household_members,
     village_reports, activity_ledger, activity_ledger_superseded, monitored_periods, unit_month_counts,
-    unit_month_count_history, rejections, submission_manifests, forecast_runs, forecasts, alerts, alert_events, alert_deliveries
+    unit_month_count_history, rejections, submission_manifests, receipt_outbox, forecast_runs, forecasts, alerts, alert_events,
+    alert_deliveries
     TO empmon_processor;
 GRANT SELECT ON agents, city_keys TO empmon_processor;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO empmon_processor;

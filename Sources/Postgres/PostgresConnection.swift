@@ -19,8 +19,17 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The URL with its password masked, for messages.
     public let redactedURL: String
 
+    /// How every connection notices a network that went silent, unless its URL says otherwise. Without these a
+    /// blackholed server leaves a statement waiting for hours (the kernel's retransmission timeout): with them a
+    /// connection is declared lost after ~25 s without an answer to keepalives while idle, 20 s with data unacknowledged,
+    /// or 10 s without completing a connect; the caller's retry then reconnects.
+    public static let networkDefaults: KeyValuePairs<String, String> = [
+        "keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3",
+        "tcp_user_timeout": "20000", "connect_timeout": "10",
+    ]
+
     /// Connects to the server named by a `postgresql://user:password@host:port/database?…` URL (or a
-    /// libpq `key=value` string).
+    /// libpq `key=value` string). `networkDefaults` apply where the URL sets nothing else.
     public static func connect(url: String, logger: Logger = Logger(label: "empmon.postgres")) async throws
         -> PostgresConnection
     {
@@ -28,7 +37,16 @@ public final class PostgresConnection: @unchecked Sendable {
         let queue = DispatchQueue(label: "empmon.postgres.connection")
         let connection: OpaquePointer = try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                guard let connection = PQconnectdb(url) else {
+                // The defaults come before `dbname`, which libpq expands from the URL: what the URL sets overrides them.
+                // Both lists end with a null, as libpq expects.
+                let keywords: [String?] = networkDefaults.map(\.key) + ["dbname", nil]
+                let values: [String?] = networkDefaults.map(\.value) + [url, nil]
+                let opened = withCStrings(keywords) { keys in
+                    withCStrings(values) { values in
+                        PQconnectdbParams(keys.baseAddress, values.baseAddress, 1)
+                    }
+                }
+                guard let connection = opened else {
                     continuation.resume(throwing: PostgresError(.connection, "libpq could not allocate a connection"))
                     return
                 }

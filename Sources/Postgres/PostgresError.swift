@@ -73,12 +73,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// Failures that a retry can mend, and the only ones a long-running worker should retry: the connection lost
     /// (class 08, or the server shutting down or restarting: 57P01–57P03), a serialization failure or deadlock
     /// (40001, 40P01), a lack of resources (class 53, such as too many connections), a lock not available (55P03),
+    /// a statement cancelled by its `statement_timeout` (57014: the server or the network stalled),
     /// and a table created meanwhile by a racing member (42P07). Anything else (a constraint violated, a stored row
     /// that cannot be decoded, a missing grant) will happen again on every retry.
     public var isTransient: Bool {
         if isConnectionLost { return true }
         guard let sqlState else { return false }
-        return sqlState.hasPrefix("53") || ["40001", "40P01", "57P02", "57P03", "55P03", "42P07"].contains(sqlState)
+        return sqlState.hasPrefix("53") || ["40001", "40P01", "57P02", "57P03", "55P03", "42P07", "57014"].contains(sqlState)
     }
 
     public static let uniqueViolation = "23505"

@@ -15,9 +15,30 @@ package struct ProcessorMetrics: Sendable {
     let personsFromMemory: Counter
     let batchDuration: DurationHistogram
     let freshness: DurationHistogram
+    let lastCommitAge: Gauge
+    let stalled: Gauge
+    let receiptsPublished: Counter
+    let receiptFailures: Counter
+    /// Read by the watchdog and by `/health`.
+    package let health: ProcessorHealth
 
-    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        health: ProcessorHealth = ProcessorHealth()
+    ) {
         self.registry = registry
+        self.health = health
+        lastCommitAge = registry.makeGauge(
+            descriptor: Self.name(
+                "last_commit_age", "seconds", "Seconds since this processor last committed a batch (since its start if none)"))
+        stalled = registry.makeGauge(
+            descriptor: Self.name(
+                "stalled", "", "1 while a batch hangs in its transaction, or records wait and nothing commits"))
+        receiptsPublished = registry.makeCounter(
+            descriptor: Self.name("receipts_published", "total", "Receipts to agents published on the receipts topic"))
+        receiptFailures = registry.makeCounter(
+            descriptor: Self.name(
+                "receipt_publish_failures", "total", "Attempts to publish the receipt outbox that failed (retried later)"))
         let records = Self.name(
             "records", "total", "Records read from Kafka, by outcome (accepted, ignored as not newer, rejected)")
         accepted = registry.makeCounter(descriptor: records, labels: [("outcome", "accepted")])
@@ -61,6 +82,15 @@ package struct ProcessorMetrics: Sendable {
         registry.makeCounter(
             descriptor: Self.name("rejections", "total", "Rejected records, by reason"),
             labels: [("reason", code.rawValue)])
+    }
+
+    /// Records the broker deleted (retention, a recreated topic) before this group read them, at the last assignment.
+    func agedOut(_ partition: KafkaTopicPartition) -> Gauge {
+        registry.makeGauge(
+            descriptor: Self.name(
+                "aged_out", "records",
+                "Records of the partition the broker no longer holds and this group never read (lost unless re-sent)"),
+            labels: [("topic", partition.topic), ("partition", String(partition.partition))])
     }
 
     func lag(_ partition: KafkaTopicPartition) -> Gauge {

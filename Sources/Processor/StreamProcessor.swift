@@ -38,6 +38,13 @@ package struct ProcessorConfiguration: Sendable {
     package static let defaultRecentPersons = 250_000
     /// Stop once every assigned partition has been committed up to its end (for demos and tests).
     package var stopWhenCaughtUp = false
+    /// Write a receipt for each agent in each batch's transaction and publish it once committed.
+    package var receipts = true
+    /// Start even when the broker no longer holds records this group has not read (retention deleted them, or the
+    /// topic was recreated): from the oldest record kept. Without it the processor names the partitions and stops.
+    package var acceptAgedOutRecords = false
+    /// Seconds a batch's statement may run before PostgreSQL cancels it (a retry follows); 0: no limit.
+    package var statementTimeout: Duration = .seconds(300)
     package var clientID = "empmon-processor"
     package var onCommit: (@Sendable (BatchReport) -> Void)?
 
@@ -45,6 +52,18 @@ package struct ProcessorConfiguration: Sendable {
         self.kafka = kafka
         self.databaseURL = databaseURL
         self.topology = topology
+    }
+}
+
+/// Assigned partitions whose oldest kept record lies beyond this group's stored offset.
+package struct AgedOutRecords: Error, CustomStringConvertible {
+    package let partitions: [KafkaTopicPartition]
+    package let records: Int64
+
+    package var description: String {
+        "the broker no longer holds \(records) records of \(partitions.map { "\($0)" }.joined(separator: ", ")) that this group never read "
+            + "(retention, a recreated topic or a moved offset): they are missing from the ledger until their agents "
+            + "re-send them. Start with --accept-aged-out-records to go on from the oldest kept record."
     }
 }
 
@@ -66,7 +85,12 @@ package struct StreamProcessor: Service {
 
     package func run() async throws {
         var run = try ProcessorRun(configuration: configuration, metrics: metrics, logger: logger)
-        try await run.loop()
+        // The watchdog runs beside the loop, so that a loop stuck in a statement is still seen and named.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [metrics, logger] in await metrics.health.watch(metrics: metrics, logger: logger) }
+            defer { group.cancelAll() }
+            try await run.loop()
+        }
     }
 }
 
@@ -85,7 +109,7 @@ struct ProcessorRun {
     var positions: [KafkaTopicPartition: PartitionPosition] = [:]
     /// How many times the consumer was assigned and seeked: a read that overlapped one is discarded.
     var assignments = 0
-    var statistics = RunningStatistics()
+    var health: ProcessorHealth { metrics.health }
 
     init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics, logger: Logger) throws {
         self.configuration = configuration
@@ -103,7 +127,8 @@ struct ProcessorRun {
             logger: kafkaLogger)
         delta = IndicatorDelta(topology: configuration.topology)
         database = ProcessorDatabase(
-            url: configuration.databaseURL, applicationName: configuration.clientID, logger: logger)
+            url: configuration.databaseURL, applicationName: configuration.clientID,
+            statementTimeout: configuration.statementTimeout, logger: logger)
         agents = AgentCache()
         recent = RecentPersons(capacity: configuration.recentPersons)
     }
@@ -119,7 +144,8 @@ struct ProcessorRun {
         // The checks of `pending`, when they were made while the batch before was committing.
         var examined: [Intake]?
         var batchStarted = ContinuousClock.now
-        var lastLog = ContinuousClock.now
+        var lastLagCheck = ContinuousClock.now
+        var lastReceiptCheck = ContinuousClock.now
         var lastCaughtUpCheck = ContinuousClock.now
         var idlePolls = 0
         while true {
@@ -163,16 +189,21 @@ struct ProcessorRun {
                 }
             }
             if stopping { break }
-            if ContinuousClock.now - lastLog >= .seconds(10) {
-                statistics.log(logger, lag: await measureLag())
-                lastLog = .now
+            if ContinuousClock.now - lastLagCheck >= .seconds(5) {
+                _ = await measureLag()
+                lastLagCheck = .now
+            }
+            // Receipts a failed publish or an earlier run left behind.
+            if configuration.receipts, ContinuousClock.now - lastReceiptCheck >= .seconds(5) {
+                await publishReceipts()
+                lastReceiptCheck = .now
             }
             if configuration.stopWhenCaughtUp, pending.isEmpty, idlePolls >= 3, !positions.isEmpty,
                 ContinuousClock.now - lastCaughtUpCheck >= .seconds(1)
             {
                 lastCaughtUpCheck = .now
                 if await measureLag() == 0 {
-                    statistics.log(logger, lag: 0)
+                    if configuration.receipts { await publishReceipts() }
                     break
                 }
             }
@@ -244,6 +275,7 @@ struct ProcessorRun {
         let stored = try await withDatabaseRetries("reading offsets") { connection in
             try await ProcessorRun.storedOffsets(of: partitions, group: group, on: connection)
         }
+        try await checkRetention(of: partitions, stored: stored)
         positions = [:]
         assignments += 1
         var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
@@ -255,6 +287,43 @@ struct ProcessorRun {
         logger.info(
             "partitions assigned",
             metadata: ["offsets": "\(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })"])
+    }
+
+    /// Names every assigned partition whose oldest kept record lies beyond where this group stands: records the
+    /// broker deleted before the city read them (retention, a recreated topic, an offset moved by hand). They are
+    /// gone from the ledger unless agents send them again, so the processor says so loudly and, unless told that
+    /// starting from the oldest kept record is intended (`acceptAgedOutRecords`), refuses to go on.
+    func checkRetention(of partitions: [KafkaTopicPartition], stored: [KafkaTopicPartition: Int64]) async throws {
+        var lost: [(partition: KafkaTopicPartition, from: Int64, to: Int64)] = []
+        for partition in partitions {
+            let marks: (low: Int64, high: Int64)
+            do { marks = try await consumer.watermarks(of: partition, timeout: .seconds(10)) } catch {
+                logger.warning(
+                    "cannot read a partition's oldest offset; retention is not checked",
+                    metadata: ["partition": "\(partition)", "error": "\(error)"])
+                continue
+            }
+            let from = stored[partition] ?? 0
+            metrics.agedOut(partition).set(max(0, marks.low - from))
+            if marks.low > from { lost.append((partition, from, marks.low)) }
+        }
+        guard !lost.isEmpty else { return }
+        let missing = lost.reduce(Int64(0)) { $0 + $1.to - $1.from }
+        for gap in lost {
+            logger.error(
+                "the broker no longer holds records this group has not read",
+                metadata: [
+                    "partition": "\(gap.partition)", "stored_offset": "\(gap.from)", "earliest_available": "\(gap.to)",
+                    "records": "\(gap.to - gap.from)",
+                ])
+        }
+        if configuration.acceptAgedOutRecords {
+            logger.error(
+                "starting from the oldest kept records as told (--accept-aged-out-records): \(missing) records are not in the ledger until their agents re-send them"
+            )
+            return
+        }
+        throw AgedOutRecords(partitions: lost.map(\.partition), records: missing)
     }
 
     static func storedOffsets(of partitions: [KafkaTopicPartition], group: String, on connection: PostgresConnection)
@@ -279,6 +348,8 @@ struct ProcessorRun {
         async throws
     {
         let intakeStarted = ContinuousClock.now
+        health.batchStarted()
+        defer { health.batchEnded() }
         let outcomes: [Intake]
         if let examined, examined.count == messages.count {
             outcomes = examined
@@ -313,10 +384,11 @@ struct ProcessorRun {
         let group = configuration.group
         let logger = self.logger
         let recent = self.recent
+        let receipts = configuration.receipts
         let outcome:
             (
                 effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing],
-                learned: LearnedPersons
+                learned: LearnedPersons, receipts: Int
             )
         // Whatever happens to this batch, the next starts from the ledger unless this one commits.
         self.recent.removeAll()
@@ -324,7 +396,11 @@ struct ProcessorRun {
             outcome = try await withDatabaseRetries("committing a batch") { connection, generation in
                 try await BatchStore.ensureMonths(plan.personMonths, on: connection)
                 var phases = PhaseTimer()
-                let result = try await connection.withTransaction { connection in
+                let result:
+                    (
+                        effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing],
+                        learned: LearnedPersons, receipts: Int
+                    ) = try await connection.withTransaction { connection in
                     let store = BatchStore(connection: connection)
                     try await store.advanceOffsets(group: group, offsetMoves)
                     try await store.insertRejections(rejections)
@@ -378,16 +454,25 @@ struct ProcessorRun {
                     // Someone else wrote while this batch ran: entries from before it may be stale, its own are not.
                     if learned.writesAtEnd?.others != writesAtStart.others { learned.current = false }
                     // After the records: a manifest follows its records in the partition, so by now they are stored.
-                    let shortfalls = try await ControlTotals.store(manifests, on: connection)
+                    let standings = try await ControlTotals.store(manifests, on: connection)
+                    var written = 0
+                    if receipts {
+                        let batchReceipts = ReceiptOutbox.receipts(
+                            manifests: manifests, standings: standings, rejections: rejections,
+                            storedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+                        try await ReceiptOutbox.write(
+                            try batchReceipts.map { ($0.agentID, try Wire.encode($0)) }, on: connection)
+                        written = batchReceipts.count
+                    }
                     return (
-                        effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)), shortfalls,
-                        learned
+                        effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)),
+                        standings.filter { $0.missing > 0 }, learned, written
                     )
                 }
                 phases.mark("commit")
                 logger.debug(
                     "batch phases",
-                    metadata: ["ms": "\(phases.summary)", "persons.from_memory": "\(result.4.fromMemory)"])
+                    metadata: ["ms": "\(phases.summary)", "persons.from_memory": "\(result.learned.fromMemory)"])
                 return result
             }
         } catch let stale as StaleAssignment {
@@ -396,6 +481,7 @@ struct ProcessorRun {
             return
         }
         for (partition, next) in moves { positions[partition] = .stored(next) }
+        if outcome.receipts > 0 { await publishReceipts() }
         if let writes = outcome.learned.writesAtEnd {
             // `consume`: the snapshot's storage passes to `self.recent` whole, so `settle` mutates it in place
             // instead of copying every remembered pair.
@@ -438,7 +524,7 @@ struct ProcessorRun {
             acceptedActivity: outcome.effect.acceptedActivity.count, ignored: ignored, rejected: rejections.count,
             indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced,
             touchedUnits: outcome.touched)
-        statistics.record(report)
+        health.committed(report)
         for rejection in rejections {
             logger.notice(
                 "record rejected",
@@ -490,6 +576,41 @@ struct ProcessorRun {
         }
     }
 
+    /// Publishes the receipt outbox (what committed batches stored and rejected, per agent) on the receipts topic,
+    /// keyed by agent id, and marks what the broker acknowledged, in one transaction that locks the rows it sends:
+    /// another member skips them meanwhile. A failure leaves them for the next attempt; the processor goes on, since
+    /// agents re-send what they hear nothing about and the receipt is published again later.
+    mutating func publishReceipts() async {
+        let producer = deadLetters
+        do {
+            var published = 0
+            while true {
+                let sent = try await withDatabaseRetries("publishing receipts") { connection in
+                    try await connection.withTransaction { connection in
+                        let waiting = try await ReceiptOutbox.lockUnpublished(limit: 500, on: connection)
+                        guard !waiting.isEmpty else { return 0 }
+                        for receipt in waiting {
+                            _ = try await producer.send(
+                                KafkaProducerMessage(
+                                    topic: WireTopics.receipts, key: receipt.agentID, value: receipt.payload,
+                                    headers: [KafkaHeader(key: "empmon.kind", string: "receipt")]))
+                        }
+                        try await producer.flush(timeout: .seconds(10))
+                        try await ReceiptOutbox.markPublished(waiting.map(\.id), on: connection)
+                        return waiting.count
+                    }
+                }
+                published += sent
+                metrics.receiptsPublished.increment(by: Int64(sent))
+                if sent < 500 { break }
+            }
+            if published > 0 { logger.debug("receipts published", metadata: ["receipts": "\(published)"]) }
+        } catch {
+            metrics.receiptFailures.increment()
+            logger.warning("publishing receipts failed; retrying later", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// After another member moved a partition's stored offset: re-read every stored offset and restart there.
     mutating func resynchronize() async throws {
         let partitions = Array(positions.keys)
@@ -536,7 +657,10 @@ struct ProcessorRun {
                 if postgres.isConnectionLost { database.disconnect() }
                 let immediate = [PostgresError.deadlockDetected, PostgresError.serializationFailure].contains(
                     postgres.sqlState ?? "")
-                logger.warning("\(what) failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                // A lost connection stops the whole city until it is back: an operator should hear of it.
+                logger.log(
+                    level: postgres.isConnectionLost ? .error : .warning, "\(what) failed; retrying",
+                    metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 if Self.stopping { throw error }
                 if !immediate { try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6)))) }
             }
@@ -588,6 +712,7 @@ struct ProcessorRun {
             metrics.lag(partition).set(lag)
             total += lag
         }
+        health.measured(lag: total)
         return total
     }
 }
@@ -615,14 +740,16 @@ struct LearnedPersons: Sendable {
 struct ProcessorDatabase {
     let url: String
     let applicationName: String
+    let statementTimeout: Duration
     let logger: Logger
     private var current: PostgresConnection?
     /// Counts the connections opened: what was learned on one holds for no other (the database may have changed).
     private(set) var generation = 0
 
-    init(url: String, applicationName: String, logger: Logger) {
+    init(url: String, applicationName: String, statementTimeout: Duration, logger: Logger) {
         self.url = url
         self.applicationName = applicationName
+        self.statementTimeout = statementTimeout
         self.logger = logger
     }
 
@@ -634,6 +761,9 @@ struct ProcessorDatabase {
             ? url + separator + "application_name=" + applicationName : url
         let connection = try await PostgresConnection.connect(url: named, logger: logger)
         try await connection.execute(script: BatchStore.stagingTables)
+        // A statement that waits longer than this (a lock held elsewhere, a server that stopped answering) is
+        // cancelled, and the batch retried, rather than waited for without end.
+        try await connection.execute(script: "SET statement_timeout = \(statementTimeout.milliseconds)")
         current = connection
         generation += 1
         return connection
@@ -669,34 +799,6 @@ struct PhaseTimer {
     }
 
     var summary: String { phases.map { "\($0.0)=\($0.1.milliseconds)" }.joined(separator: " ") }
-}
-
-/// Numbers for the periodic log line.
-struct RunningStatistics {
-    var records = 0
-    var batches = 0
-    var durations: [Duration] = []
-    var since = ContinuousClock.now
-
-    mutating func record(_ report: BatchReport) {
-        records += report.messages
-        batches += 1
-        durations.append(report.duration)
-    }
-
-    mutating func log(_ logger: Logger, lag: Int64) {
-        let elapsed = ContinuousClock.now - since
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let sorted = durations.sorted()
-        let median = sorted.isEmpty ? "-" : "\(sorted[sorted.count / 2].milliseconds) ms"
-        logger.info(
-            "processor progress",
-            metadata: [
-                "records_per_second": "\(seconds > 0 ? Int(Double(records) / seconds) : 0)", "batches": "\(batches)",
-                "batch_p50": "\(median)", "lag": "\(lag)",
-            ])
-        self = RunningStatistics()
-    }
 }
 
 extension Duration {

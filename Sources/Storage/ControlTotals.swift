@@ -36,8 +36,8 @@ package enum ControlTotals {
         }
     }
 
-    /// Stores a batch's manifests (one seen before is ignored) and returns the unit-months they name whose
-    /// ledger now holds fewer records than their latest manifest declares.
+    /// Stores a batch's manifests (one seen before is ignored) and returns the standing of every unit-month they
+    /// name: its latest manifest beside the ledger's count (`missing` > 0: the ledger lacks records).
     package static func store(_ manifests: [SubmissionManifest], on connection: PostgresConnection) async throws
         -> [Standing]
     {
@@ -64,7 +64,7 @@ package enum ControlTotals {
             \(standingSQL(from: "named n JOIN submission_manifests m ON (m.unit_code, m.period, m.kind) = (n.unit, n.period, n.kind)"))
             """,
             [column(\.unit.description), column { "\($0.period)-01" }, column(\.kind.rawValue)])
-        return try rows.compactMap(standing).filter { $0.missing > 0 }
+        return try rows.compactMap(standing)
     }
 
     /// Every unit-month with a manifest in `first…last`: its latest manifest beside the ledger's count

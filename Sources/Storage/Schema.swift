@@ -488,6 +488,21 @@ package enum Schema {
                 CREATE TRIGGER village_reports_writes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON village_reports
                     FOR EACH STATEMENT EXECUTE FUNCTION empmon_count_ledger_write();
                 """),
+        PostgresMigration(
+            version: 12, name: "receipts to agents",
+            sql: """
+                -- The city's receipts to agents (SubmissionReceipt, JSON): written in the transaction of the batch
+                -- they describe, published to the receipts topic after it commits, then marked. A receipt of a
+                -- batch that rolled back never exists, so it is never published.
+                CREATE TABLE receipt_outbox (
+                    id bigserial PRIMARY KEY,
+                    agent_id text NOT NULL,
+                    payload jsonb NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    published_at timestamptz
+                );
+                CREATE INDEX receipt_outbox_unpublished ON receipt_outbox (id) WHERE published_at IS NULL;
+                """),
     ]
 
     package static func migrator() throws -> PostgresMigrator {

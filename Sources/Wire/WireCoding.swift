@@ -223,6 +223,25 @@ package enum WireTopics {
     package static let unitActivity = "empmon.unit-activity.records.v1"
     package static let deadLetter = "empmon.records.dead-letter.v1"
     package static let alerts = "empmon.alerts.v1"
+    /// The city's receipts (`SubmissionReceipt`, JSON), keyed by agent id.
+    package static let receipts = "empmon.submission-receipts.v1"
+}
+
+extension Wire {
+    /// A receipt as JSON: read by agents of any version, which ignore fields they do not know.
+    package static func encode(_ receipt: SubmissionReceipt) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Array(try encoder.encode(receipt))
+    }
+
+    package static func decodeReceipt(_ bytes: [UInt8]) throws -> SubmissionReceipt {
+        let receipt = try JSONDecoder().decode(SubmissionReceipt.self, from: Data(bytes))
+        guard receipt.version >= 1 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "receipt version \(receipt.version)"))
+        }
+        return receipt
+    }
 }
 
 extension Wire {

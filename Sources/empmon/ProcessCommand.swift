@@ -37,6 +37,17 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Client id (shows in PostgreSQL's application_name and the broker's logs).") var clientID =
         "empmon-processor"
     @Flag(help: "Exit once everything assigned to this processor is committed.") var stopWhenCaughtUp = false
+    @Flag(
+        help:
+            "Start even if the broker no longer holds records this group never read (retention, a recreated topic): from the oldest kept record. Without it the processor names the partitions and stops."
+    )
+    var acceptAgedOutRecords = false
+    @Flag(inversion: .prefixedNo, help: "Write and publish receipts to agents (what each batch stored and rejected).")
+    var receipts = true
+    @Option(help: "Seconds a batch may hang, or records wait with nothing committed, before /health turns unhealthy.")
+    var stallSeconds = 20
+    @Option(help: "Seconds a statement may run before PostgreSQL cancels it and the batch is retried (0: no limit).")
+    var statementTimeout = 300
     @Option(
         help:
             "Alert rules evaluated after each commit for the units it touched (default: Topology/alerts.yaml; 'none': no alerts)."
@@ -52,6 +63,10 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("--recent-persons must be 0 to 50000000")
         }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+        guard (1...86_400).contains(stallSeconds) else { throw ValidationError("--stall-seconds must be 1 to 86400") }
+        guard (0...86_400).contains(statementTimeout) else {
+            throw ValidationError("--statement-timeout must be 0 to 86400")
+        }
     }
 
     func run() async throws {
@@ -66,8 +81,11 @@ struct ProcessCommand: AsyncParsableCommand {
         configuration.linger = .milliseconds(lingerMs)
         configuration.stopWhenCaughtUp = stopWhenCaughtUp
         configuration.clientID = clientID
+        configuration.acceptAgedOutRecords = acceptAgedOutRecords
+        configuration.receipts = receipts
+        configuration.statementTimeout = .seconds(statementTimeout)
         let logger = Empmon.logger("empmon.process")
-        let metrics = ProcessorMetrics()
+        let metrics = ProcessorMetrics(health: ProcessorHealth(stallAfter: .seconds(stallSeconds)))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if alertRules != "none" {
             let files = try Empmon.topologyFiles()
@@ -90,7 +108,12 @@ struct ProcessCommand: AsyncParsableCommand {
         if metricsPort > 0 {
             let router = Router()
             router.get("/metrics") { _, _ in metrics.registry.emitToString() }
-            router.get("/health") { _, _ in "ok\n" }
+            router.get("/health") { _, _ in
+                // Unhealthy while stalled: a load balancer or an orchestrator restarts, an operator is paged.
+                guard let stall = metrics.health.stall() else { return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+                return Response(
+                    status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "stalled: \(stall)\n")))
+            }
             var serverLogger = logger
             serverLogger.logLevel = .warning
             let server = Application(

@@ -1,0 +1,62 @@
+/// What the city tells an agent it stored, written in the same transaction as the batch that stored it and
+/// published after that transaction commits (the processor's receipt outbox). One receipt per agent and
+/// batch: the standing of every unit-month whose manifest the batch read (a re-sent manifest included), and
+/// every record of the agent the batch rejected. It carries nothing the agent did not send: record ids,
+/// counts and the city's reasons.
+package struct SubmissionReceipt: Sendable, Equatable, Codable {
+    package static let currentVersion = 1
+
+    /// One manifest the batch read, beside what the ledger holds for its unit-month after the batch.
+    package struct Standing: Sendable, Equatable, Codable {
+        /// The manifest's record id: the agent finds its submission by it.
+        package let manifest: String
+        package let unit: String
+        package let period: String
+        package let kind: String
+        package let declared: Int
+        /// Records of the unit-month in the ledger (persons of the village-month; 0 or 1 activity report).
+        package let stored: Int
+
+        package init(manifest: String, unit: String, period: String, kind: String, declared: Int, stored: Int) {
+            self.manifest = manifest
+            self.unit = unit
+            self.period = period
+            self.kind = kind
+            self.declared = declared
+            self.stored = stored
+        }
+    }
+
+    /// One record the city refused, with its reason as the clerk reads it.
+    package struct Rejection: Sendable, Equatable, Codable {
+        package let record: String
+        package let reasonCode: String
+        package let field: String
+        package let chinese: String
+
+        package init(record: String, reasonCode: String, field: String, chinese: String) {
+            self.record = record
+            self.reasonCode = reasonCode
+            self.field = field
+            self.chinese = chinese
+        }
+    }
+
+    package let version: Int
+    package let agentID: String
+    /// When the batch committed, in milliseconds since 1970 (the city's clock).
+    package let storedAtMilliseconds: Int64
+    package let standings: [Standing]
+    package let rejections: [Rejection]
+
+    package init(
+        agentID: String, storedAtMilliseconds: Int64, standings: [Standing], rejections: [Rejection],
+        version: Int = currentVersion
+    ) {
+        self.version = version
+        self.agentID = agentID
+        self.storedAtMilliseconds = storedAtMilliseconds
+        self.standings = standings
+        self.rejections = rejections
+    }
+}

@@ -1,0 +1,91 @@
+import Domain
+import Postgres
+
+/// The receipts the city owes its agents (`SubmissionReceipt`), kept in PostgreSQL until published.
+///
+/// A batch writes its receipts inside its own transaction; the processor publishes them once the transaction
+/// has committed and only then marks them. A crash between the two publishes them again: the agent applies a
+/// receipt any number of times with the same result.
+package enum ReceiptOutbox {
+    /// One receipt waiting to be published.
+    package struct Waiting: Sendable {
+        package let id: Int64
+        package let agentID: String
+        package let payload: [UInt8]
+    }
+
+    /// The receipts of one batch: for each agent, the standings of the manifests it sent and the records of its
+    /// that the batch rejected. `standings` holds the ledger's count for every unit-month a manifest named.
+    package static func receipts(
+        manifests: [SubmissionManifest], standings: [ControlTotals.Standing], rejections: [RecordRejection],
+        storedAtMilliseconds: Int64
+    ) -> [SubmissionReceipt] {
+        struct UnitMonth: Hashable {
+            let unit: DivisionCode
+            let period: Period
+            let kind: SubmissionManifest.Kind
+        }
+        let stored = Dictionary(
+            standings.map { (UnitMonth(unit: $0.unit, period: $0.period, kind: $0.kind), $0.stored) },
+            uniquingKeysWith: { first, _ in first })
+        var byAgent: [String: (standings: [SubmissionReceipt.Standing], rejections: [SubmissionReceipt.Rejection])] =
+            [:]
+        for manifest in manifests {
+            let key = UnitMonth(unit: manifest.unit, period: manifest.period, kind: manifest.kind)
+            byAgent[manifest.agentID, default: ([], [])].standings.append(
+                SubmissionReceipt.Standing(
+                    manifest: manifest.recordID.text, unit: manifest.unit.description,
+                    period: manifest.period.description, kind: manifest.kind.rawValue, declared: manifest.records,
+                    stored: stored[key] ?? 0))
+        }
+        for rejection in rejections {
+            // A message that names no agent or no record cannot be matched to anything an agent holds.
+            guard let agent = rejection.agentID, !agent.isEmpty, let record = rejection.recordID, !record.isEmpty
+            else { continue }
+            byAgent[agent, default: ([], [])].rejections.append(
+                SubmissionReceipt.Rejection(
+                    record: record, reasonCode: rejection.reason.code.rawValue, field: rejection.reason.field,
+                    chinese: rejection.chineseMessage))
+        }
+        return byAgent.sorted { $0.key < $1.key }.map { agent, content in
+            SubmissionReceipt(
+                agentID: agent, storedAtMilliseconds: storedAtMilliseconds, standings: content.standings,
+                rejections: content.rejections)
+        }
+    }
+
+    /// Stores receipts, each with its wire form (`Wire.encode(_: SubmissionReceipt)`), in the caller's transaction.
+    package static func write(_ receipts: [(agentID: String, payload: [UInt8])], on connection: PostgresConnection)
+        async throws
+    {
+        guard !receipts.isEmpty else { return }
+        let payloads = receipts.map { String(decoding: $0.payload, as: UTF8.self) }
+        try await connection.query(
+            """
+            INSERT INTO receipt_outbox (agent_id, payload)
+            SELECT agent, payload::jsonb FROM unnest($1::text[], $2::text[]) AS r(agent, payload)
+            """,
+            [PostgresArray(receipts.map(\.agentID)), PostgresArray(payloads)])
+    }
+
+    /// Up to `limit` unpublished receipts, oldest first, locked for the caller's transaction; receipts another
+    /// processor is publishing are skipped rather than waited for.
+    package static func lockUnpublished(limit: Int, on connection: PostgresConnection) async throws -> [Waiting] {
+        try await connection.query(
+            """
+            SELECT id, agent_id, payload::text FROM receipt_outbox WHERE published_at IS NULL
+            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+            """, [limit]
+        ).map { row in
+            let (id, agent, payload) = try row.decode((Int64, String, String).self)
+            return Waiting(id: id, agentID: agent, payload: Array(payload.utf8))
+        }
+    }
+
+    package static func markPublished(_ ids: [Int64], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query(
+            "UPDATE receipt_outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [PostgresArray(describing: ids)])
+    }
+}
