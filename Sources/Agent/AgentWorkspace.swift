@@ -147,22 +147,47 @@ package struct AgentWorkspace: Sendable {
         return report
     }
 
-    /// Delivers everything pending, then compacts delivered months older than `keepMonths` before `now`.
+    /// How long the city has to confirm a delivered unit-month before it is sent again (hours in production:
+    /// a processor may be down for maintenance, and a re-send of a village costs little but should be rare).
+    package static let defaultConfirmWithin: Duration = .seconds(6 * 3600)
+
+    /// Reads the city's receipts, sends again whatever it has not confirmed within `confirmWithin`, delivers
+    /// everything pending, then compacts finished months older than `keepMonths` before `now`. With `confirmWithin`
+    /// nil, or when receipts cannot be read, the agent works as before receipts: delivered is done.
     /// - Parameter beforeChunk: awaited before each chunk of 1,000 records, to pace delivery (the demo waits on
     ///   the consumer group's lag); without it, records go in the delivery's usual chunks.
     package func flush(
         timeout: Duration, keepMonths: Int = 13, now: Period, security: KafkaSecurity, logger: Logger,
-        beforeChunk: (@Sendable () async throws -> Void)? = nil
+        confirmWithin: Duration? = defaultConfirmWithin, beforeChunk: (@Sendable () async throws -> Void)? = nil
     ) async throws -> (pending: Int, outcome: Delivery.Outcome) {
+        let kafka = KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security)
+        var receipts: Spool.ReceiptOutcome?
+        var receiptsError: String?
+        var resent = 0
+        if let confirmWithin {
+            let listener = ReceiptListener(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
+            do {
+                receipts = try await listener.collect(timeout: min(timeout, .seconds(30)))
+                let cutoff = Delivery.now - confirmWithin.components.seconds * 1000
+                resent = try spool.requeueUnconfirmed(deliveredBefore: cutoff)
+                if resent > 0 {
+                    logger.warning("the city has not confirmed \(resent) unit-months in time: sending them again")
+                }
+            } catch {
+                receiptsError = "\(error)"
+                logger.notice("receipts cannot be read; delivering without them: \(error)")
+            }
+        }
         let pending = try spool.pendingCount()
-        var delivery = Delivery(
-            spool: spool, kafka: KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security),
-            agentID: credentials.agentID, logger: logger)
+        var delivery = Delivery(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
         if let beforeChunk {
             delivery.chunkSize = 1_000
             delivery.beforeChunk = beforeChunk
         }
-        let outcome = try await delivery.deliverPending(timeout: timeout)
+        var outcome = try await delivery.deliverPending(timeout: timeout)
+        outcome.receipts = receipts
+        outcome.receiptsError = receiptsError
+        outcome.resent = resent
         try spool.compact(before: now.advanced(by: -keepMonths))
         return (pending, outcome)
     }

@@ -24,6 +24,12 @@ package struct Delivery: Sendable {
         package var manifests = 0
         package var failed = 0
         package var lastError: String?
+        /// What the city's receipts read before delivering confirmed or refused; nil when none could be read.
+        package var receipts: Spool.ReceiptOutcome?
+        /// Why receipts could not be read (the agent then works as before receipts).
+        package var receiptsError: String?
+        /// Unit-months sent again, whole, because the city had not confirmed them within the grace period.
+        package var resent = 0
         package init() {}
     }
 

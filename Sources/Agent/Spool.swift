@@ -51,14 +51,39 @@ package struct SpoolSubmission: Sendable, Equatable {
     }
 }
 
-/// A month's standing in the spool, by record kind.
+/// A month's standing in the spool, by record kind and unit: 待发送 (pending), 已送达 (delivered: the broker has
+/// it), 已入库 (stored: the city's receipt says its ledger holds it), 被退回 (rejected by the city).
 package struct SpoolMonthStatus: Sendable, Equatable, Codable {
     package let kind: String
     package let period: String
+    /// The unit reported for; empty for months compacted before units were kept apart.
+    package let unit: String
     package let pending: Int
     package let delivered: Int
     /// Pending records whose last delivery attempt failed.
     package let failing: Int
+    package let stored: Int
+    package let rejected: Int
+}
+
+/// A record the city refused, as the clerk needs it to correct the ledger.
+package struct SpoolRejection: Sendable, Equatable, Codable {
+    package let kind: String
+    package let period: String
+    package let unit: String
+    /// The ledger line the record came from (person records).
+    package let line: Int?
+    package let reasonCode: String
+    package let reason: String
+}
+
+/// Whether the agent hears the city's receipts.
+package struct ReceiptListening: Sendable, Equatable, Codable {
+    /// When receipts were last read (milliseconds since 1970); nil if never: the agent then works as before
+    /// receipts, and a month's records count as done once the broker has them.
+    package let lastReadAt: Int64?
+    /// Why the last attempt failed, if it did.
+    package let lastError: String?
 }
 
 /// The broker's verdict on one record.
@@ -77,12 +102,16 @@ package enum SpoolVerdict: Sendable, Equatable {
 /// compacted into per-month counts, so the file stops growing with history.
 package final class Spool: Sendable {
     package let path: String
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
 
-    private enum State: Int {
+    enum State: Int {
         case pending = 0
         case delivered = 1
         case superseded = 2
+        /// The city's receipt says its ledger holds the record.
+        case stored = 3
+        /// The city refused the record; `reason_code` and `reason_zh` say why.
+        case rejected = 4
     }
 
     /// Opens (or creates) `spool.sqlite` in `directory`, importing an older JSON-lines `spool.log` once.
@@ -132,6 +161,25 @@ package final class Spool: Sendable {
                     CREATE TABLE imports (source TEXT PRIMARY KEY, records INTEGER NOT NULL, at INTEGER NOT NULL);
                     """)
         }
+        migrator.registerMigration("v2: receipts") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE records ADD COLUMN reason_code TEXT;
+                    ALTER TABLE records ADD COLUMN reason_zh TEXT;
+                    ALTER TABLE records ADD COLUMN confirmed_at INTEGER;
+                    -- Manifests delivered and not yet confirmed, oldest delivery first: what is re-sent after the grace.
+                    CREATE INDEX records_unconfirmed ON records(delivered_at)
+                        WHERE state = 1 AND kind IN ('manifest.person', 'manifest.activity');
+                    CREATE INDEX records_rejected ON records(period) WHERE state = 4;
+                    -- Compaction from now on keeps units apart (the older table holds what went before, as delivered).
+                    CREATE TABLE compacted_units (
+                        kind TEXT NOT NULL, period TEXT NOT NULL, unit TEXT NOT NULL, delivered INTEGER NOT NULL,
+                        stored INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY (kind, period, unit));
+                    -- Where the agent stands in each partition of the receipts topic.
+                    CREATE TABLE receipt_positions (partition INTEGER PRIMARY KEY, next INTEGER NOT NULL);
+                    CREATE TABLE receipt_listening (id INTEGER PRIMARY KEY CHECK (id = 1), last_read_at INTEGER, last_error TEXT);
+                    """)
+        }
         return migrator
     }
 
@@ -157,15 +205,22 @@ package final class Spool: Sendable {
         WHERE record_id = ?
         """
     static let failedSQL = "UPDATE records SET failure = ? WHERE record_id = ? AND state = 0"
+    /// Compaction keeps what is still to be confirmed: with receipts (`?` = 1) a delivered record stays until the
+    /// city confirms or refuses it; without, a delivered record is done.
     static let compactCountSQL = """
-        INSERT INTO compacted (kind, period, delivered)
-        SELECT kind, period, count(*) FROM records
-        WHERE kind IN ('person', 'activity') AND period < ? AND state = \(State.delivered.rawValue)
-        GROUP BY kind, period
-        ON CONFLICT (kind, period) DO UPDATE SET delivered = delivered + excluded.delivered
+        INSERT INTO compacted_units (kind, period, unit, delivered, stored, rejected)
+        SELECT kind, period, unit, sum(state = \(State.delivered.rawValue)), sum(state = \(State.stored.rawValue)),
+            sum(state = \(State.rejected.rawValue)) FROM records
+        WHERE kind IN ('person', 'activity') AND period < ?1
+            AND state IN (\(State.stored.rawValue), \(State.rejected.rawValue), \(State.delivered.rawValue))
+            AND (state <> \(State.delivered.rawValue) OR ?2 = 0)
+        GROUP BY kind, period, unit
+        ON CONFLICT (kind, period, unit) DO UPDATE SET delivered = delivered + excluded.delivered,
+            stored = stored + excluded.stored, rejected = rejected + excluded.rejected
         """
     static let compactRecordsSQL = """
-        DELETE FROM records WHERE kind IN ('person', 'activity', 'manifest.person', 'manifest.activity') AND period < ? AND state <> 0
+        DELETE FROM records WHERE kind IN ('person', 'activity', 'manifest.person', 'manifest.activity') AND period < ?1
+            AND state <> 0 AND (state <> \(State.delivered.rawValue) OR ?2 = 0)
         """
     /// Every record a unit's month has had, over all its submissions, oldest first (the manifest keeps the last per identity).
     /// CROSS JOIN keeps SQLite's join order: with a plain JOIN it chose to walk every record of the kind by
@@ -292,41 +347,75 @@ package final class Spool: Sendable {
         }
     }
 
-    /// Pending, delivered and failing counts by kind and month; compacted months keep their delivered count.
+    /// Pending, delivered, failing, stored and rejected counts by kind, month and unit; compacted months keep
+    /// their counts (under an empty unit).
     package func status() throws -> [SpoolMonthStatus] {
         try database.read { db in
             struct Month: Hashable, Comparable {
                 let kind: String
                 let period: String
-                static func < (a: Month, b: Month) -> Bool { (a.kind, a.period) < (b.kind, b.period) }
+                let unit: String
+                static func < (a: Month, b: Month) -> Bool { (a.kind, a.period, a.unit) < (b.kind, b.period, b.unit) }
             }
-            var rows: [Month: (pending: Int, delivered: Int, failing: Int)] = [:]
+            var rows: [Month: [Int]] = [:]
             let live = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT kind, period, sum(state = 0), sum(state = 1), sum(state = 0 AND failure IS NOT NULL)
-                    FROM records WHERE kind IN ('person', 'activity') GROUP BY kind, period
+                    SELECT kind, period, unit, sum(state = 0), sum(state = 1), sum(state = 0 AND failure IS NOT NULL),
+                        sum(state = 3), sum(state = 4)
+                    FROM records WHERE kind IN ('person', 'activity') GROUP BY kind, period, unit
                     """)
-            while let row = try live.next() { rows[Month(kind: row[0], period: row[1])] = (row[2], row[3], row[4]) }
-            let compacted = try Row.fetchCursor(db, sql: "SELECT kind, period, delivered FROM compacted")
+            while let row = try live.next() {
+                rows[Month(kind: row[0], period: row[1], unit: row[2])] = [row[3], row[4], row[5], row[6], row[7]]
+            }
+            let compacted = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT kind, period, unit, delivered, stored, rejected FROM compacted_units
+                    UNION ALL SELECT kind, period, '', delivered, 0, 0 FROM compacted
+                    """)
             while let row = try compacted.next() {
-                rows[Month(kind: row[0], period: row[1]), default: (0, 0, 0)].delivered += row[2] as Int
+                let month = Month(kind: row[0], period: row[1], unit: row[2])
+                var counts = rows[month] ?? [0, 0, 0, 0, 0]
+                counts[1] += row[3] as Int
+                counts[3] += row[4] as Int
+                counts[4] += row[5] as Int
+                rows[month] = counts
             }
             return rows.sorted { $0.key < $1.key }.map { month, value in
                 SpoolMonthStatus(
-                    kind: month.kind, period: month.period, pending: value.pending, delivered: value.delivered,
-                    failing: value.failing)
+                    kind: month.kind, period: month.period, unit: month.unit, pending: value[0], delivered: value[1],
+                    failing: value[2], stored: value[3], rejected: value[4])
             }
         }
     }
 
-    /// Removes delivered and superseded records of months before `period`, keeping their delivered counts.
-    /// Pending records are never removed. Returns how many records went.
+    /// The records the city refused, newest month first, with their ledger lines and the city's reasons.
+    package func rejections(limit: Int = 1000) throws -> [SpoolRejection] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, period, unit, line, reason_code, reason_zh FROM records INDEXED BY records_rejected
+                    WHERE state = 4 ORDER BY period DESC, unit, line LIMIT ?
+                    """, arguments: [limit]
+            ).map { row in
+                SpoolRejection(
+                    kind: row[0], period: row[1], unit: row[2], line: row[3], reasonCode: row[4] ?? "",
+                    reason: row[5] ?? "")
+            }
+        }
+    }
+
+    /// Removes finished records of months before `period`, keeping their counts: superseded, stored and rejected
+    /// ones, and delivered ones too when the agent hears no receipts. Pending records are never removed, nor, with
+    /// receipts, records the city has not confirmed. Returns how many records went.
     @discardableResult
     package func compact(before period: Period) throws -> Int {
         try write { db in
-            try db.execute(sql: Self.compactCountSQL, arguments: [period.description])
-            try db.execute(sql: Self.compactRecordsSQL, arguments: [period.description])
+            let receipts = try Self.listening(in: db).lastReadAt != nil
+            try db.execute(sql: Self.compactCountSQL, arguments: [period.description, receipts])
+            try db.execute(sql: Self.compactRecordsSQL, arguments: [period.description, receipts])
             let removed = db.changesCount
             try db.execute(sql: Self.compactSubmissionsSQL, arguments: [period.description])
             return removed

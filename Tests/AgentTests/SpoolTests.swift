@@ -57,7 +57,9 @@ struct SpoolTests {
         )
         #expect(
             try spool.status() == [
-                SpoolMonthStatus(kind: "person", period: "2024-10", pending: 1, delivered: 2, failing: 1)
+                SpoolMonthStatus(
+                    kind: "person", period: "2024-10", unit: "140403001001", pending: 1, delivered: 2, failing: 1,
+                    stored: 0, rejected: 0)
             ])
         // Pending records come in chunks, each after the last one's position.
         let first = try #require(try spool.pending(limit: 1).first)
@@ -111,7 +113,9 @@ struct SpoolTests {
         #expect(try spool.compact(before: Period("2024-01")!) == 1)
         #expect(
             try spool.status().first
-                == SpoolMonthStatus(kind: "person", period: "2023-01", pending: 0, delivered: 5, failing: 0))
+                == SpoolMonthStatus(
+                    kind: "person", period: "2023-01", unit: "140403001001", pending: 0, delivered: 5, failing: 0,
+                    stored: 0, rejected: 0))
     }
 
     @Test("Every command's statements use the spool's indexes: cost follows the submission, not the history")
@@ -152,8 +156,12 @@ struct SpoolTests {
         #expect(pending.first?.payload == Array("payload of r3".utf8))
         #expect(
             try spool.status() == [
-                SpoolMonthStatus(kind: "activity", period: "2024-09", pending: 1, delivered: 0, failing: 0),
-                SpoolMonthStatus(kind: "person", period: "2024-09", pending: 1, delivered: 1, failing: 1),
+                SpoolMonthStatus(
+                    kind: "activity", period: "2024-09", unit: "140403001000", pending: 1, delivered: 0, failing: 0,
+                    stored: 0, rejected: 0),
+                SpoolMonthStatus(
+                    kind: "person", period: "2024-09", unit: "140403001001", pending: 1, delivered: 1, failing: 1,
+                    stored: 0, rejected: 0),
             ])
         #expect(try spool.previousPersons(unit: "140403001001", period: "2024-09", before: "new") == ["p2": 2])
         // The old file back in place (a crash between the import's commit and the rename): not imported twice.
