@@ -34,7 +34,7 @@ extension Spool {
                 // Rejections first: a unit-month is complete when its records are stored or refused.
                 for rejection in receipt.rejections {
                     try reject.execute(arguments: [
-                        rejection.reasonCode, "\(rejection.field)：\(rejection.chinese)", milliseconds, rejection.record,
+                        rejection.reasonCode, rejection.chinese, milliseconds, rejection.record,
                     ])
                     outcome.rejected += db.changesCount
                 }

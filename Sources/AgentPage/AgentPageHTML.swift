@@ -54,7 +54,10 @@ enum AgentPageHTML {
         <section>
           <h2>3. 上报情况</h2>
           <p><button id="flush">立即发送</button> <span id="delivery"></span></p>
-          <table id="status"><thead><tr><th>类型</th><th>月份</th><th>待发送</th><th>已送达</th><th>发送失败</th></tr></thead><tbody></tbody></table>
+          <p id="receipts"></p>
+          <table id="status"><thead><tr><th>类型</th><th>月份</th><th>单位</th><th>待发送</th><th>已送达</th><th>已入库</th><th>被退回</th><th>发送失败</th></tr></thead><tbody></tbody></table>
+          <h3 id="rejected-title" hidden>被市里退回的行（请改正后重新上传）</h3>
+          <table id="rejected" hidden><thead><tr><th>月份</th><th>单位</th><th>行号</th><th>原因</th></tr></thead><tbody></tbody></table>
         </section>
         </main>
         <script>
@@ -108,11 +111,23 @@ enum AgentPageHTML {
           body.replaceChildren();
           for (const row of answer.months) {
             const tr = document.createElement("tr");
-            tr.append(text("td", kinds[row.kind] || row.kind), text("td", row.period),
-              text("td", row.pending, "num" + (row.pending ? " warn" : "")), text("td", row.delivered, "num ok"),
+            tr.append(text("td", kinds[row.kind] || row.kind), text("td", row.period), text("td", row.unit),
+              text("td", row.pending, "num" + (row.pending ? " warn" : "")), text("td", row.delivered, "num"),
+              text("td", row.stored, "num ok"), text("td", row.rejected, "num" + (row.rejected ? " bad" : "")),
               text("td", row.failing, "num" + (row.failing ? " bad" : "")));
             body.appendChild(tr);
           }
+          const rejected = $("rejected").tBodies[0];
+          rejected.replaceChildren();
+          for (const row of answer.rejections) {
+            const tr = document.createElement("tr");
+            tr.append(text("td", row.period), text("td", row.unit), text("td", row.line ?? ""), text("td", row.reason, "bad"));
+            rejected.appendChild(tr);
+          }
+          $("rejected").hidden = $("rejected-title").hidden = answer.rejections.length === 0;
+          $("receipts").textContent = answer.receipts.lastReadAt
+            ? "市里回执：最近一次 " + new Date(answer.receipts.lastReadAt).toLocaleString("zh-CN") + "（已入库 = 市里已确认收到）"
+            : "尚未收到市里回执" + (answer.receipts.lastError ? "（回执无法读取，记录照常发送）" : "");
           if (answer.lastDelivery) $("delivery").textContent = "上次发送 " + new Date(answer.lastDelivery.at).toLocaleString("zh-CN") + "：" + describeDelivery(answer.lastDelivery);
         }
 

@@ -94,14 +94,17 @@ package struct AgentPageServer: Sendable {
     struct StatusAnswer: Encodable {
         /// Newest month first.
         let months: [SpoolMonthStatus]
+        /// Rows the city refused, with their ledger lines and reasons.
+        let rejections: [SpoolRejection]
+        let receipts: ReceiptListening
         let lastDelivery: DeliveryDesk.Attempt?
     }
 
     func status() async throws -> StatusAnswer {
         let last = await desk.lastAttempt
         return StatusAnswer(
-            months: try workspace.status().reversed(),
-            lastDelivery: last)
+            months: try workspace.status().reversed(), rejections: try workspace.spool.rejections(),
+            receipts: try workspace.spool.receiptListening(), lastDelivery: last)
     }
 
     struct ErrorRow: Encodable {

@@ -20,6 +20,7 @@ package actor DeliveryDesk {
     private let workspace: AgentWorkspace
     private let timeout: Duration
     private let keepMonths: Int
+    private let confirmWithin: Duration?
     private let security: KafkaSecurity
     private let logger: Logger
     private let currentPeriod: @Sendable () -> Period
@@ -28,10 +29,12 @@ package actor DeliveryDesk {
 
     package init(
         workspace: AgentWorkspace, timeout: Duration, keepMonths: Int, security: KafkaSecurity,
+        confirmWithin: Duration? = AgentWorkspace.defaultConfirmWithin,
         currentPeriod: @escaping @Sendable () -> Period,
         logger: Logger
     ) {
         self.workspace = workspace
+        self.confirmWithin = confirmWithin
         self.security = security
         self.timeout = timeout
         self.keepMonths = keepMonths
@@ -55,12 +58,15 @@ package actor DeliveryDesk {
         return attempt
     }
 
-    /// Retries pending records every `interval` until the task is cancelled.
+    /// Every `interval` until the task is cancelled: retries pending records, and while the city has not yet
+    /// confirmed what was delivered, reads its receipts (and re-sends what it did not confirm in time).
     package func retryPending(every interval: Duration) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { return }
-            if ((try? workspace.spool.pendingCount()) ?? 0) > 0 { _ = await flushNow() }
+            let pending = (try? workspace.spool.pendingCount()) ?? 0
+            let unconfirmed = confirmWithin == nil ? 0 : (try? workspace.spool.unconfirmedCount()) ?? 0
+            if pending + unconfirmed > 0 { _ = await flushNow() }
         }
     }
 
@@ -68,7 +74,8 @@ package actor DeliveryDesk {
         let at = ISO8601DateFormatter().string(from: Date())
         do {
             let (pending, outcome) = try await workspace.flush(
-                timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), security: security, logger: logger)
+                timeout: timeout, keepMonths: keepMonths, now: currentPeriod(), security: security, logger: logger,
+                confirmWithin: confirmWithin)
             return Attempt(
                 at: at, pending: pending, delivered: outcome.delivered, failed: outcome.failed, error: outcome.lastError
             )

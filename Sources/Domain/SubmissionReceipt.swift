@@ -32,6 +32,7 @@ package struct SubmissionReceipt: Sendable, Equatable, Codable {
         package let record: String
         package let reasonCode: String
         package let field: String
+        /// Every problem the city found, in Chinese, each after its field (as the clerk's page shows row errors).
         package let chinese: String
 
         package init(record: String, reasonCode: String, field: String, chinese: String) {

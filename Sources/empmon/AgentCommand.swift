@@ -191,12 +191,15 @@ struct AgentCommand: AsyncParsableCommand {
             help: "Months of delivered records kept for corrections; older ones are compacted into the monthly summary."
         )
         var keepMonths = 13
+        @Option(help: ConfirmWithin.help) var confirmWithin = ConfirmWithin.defaultSeconds
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
             guard keepMonths >= 1 else { throw ValidationError("--keep-months must be at least 1") }
+            guard confirmWithin >= 0 else { throw ValidationError("--confirm-within must be 0 or more seconds") }
             let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
-            try await deliver(workspace, timeout: timeout, keepMonths: keepMonths)
+            try await deliver(
+                workspace, timeout: timeout, keepMonths: keepMonths, confirmWithin: confirmationGrace(confirmWithin))
         }
     }
 
@@ -210,11 +213,31 @@ struct AgentCommand: AsyncParsableCommand {
             print(
                 "agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)"
             )
-            print("kind      period   pending  delivered  failing")
+            let listening = try workspace.spool.receiptListening()
+            if let at = listening.lastReadAt {
+                let date = Date(timeIntervalSince1970: Double(at) / 1000)
+                print("city receipts last read \(ISO8601DateFormatter().string(from: date)): 已入库 is what the city confirmed")
+            } else {
+                print(
+                    "no city receipts read yet\(listening.lastError.map { " (\($0))" } ?? ""): delivered records count as done, as before receipts"
+                )
+            }
+            func column(_ value: Int, _ width: Int) -> String { String(value).leftPadded(to: width, with: " ") }
+            print("kind      period   unit          待发送  已送达  已入库  被退回  发送失败")
+            print("                                pending delivered stored rejected failing")
             for row in try workspace.status() {
                 print(
-                    "\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(String(row.pending).leftPadded(to: 7, with: " "))  \(String(row.delivered).leftPadded(to: 9, with: " "))  \(String(row.failing).leftPadded(to: 7, with: " "))"
+                    "\(row.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(row.period)  \(row.unit.padding(toLength: 12, withPad: " ", startingAt: 0))  \(column(row.pending, 6))  \(column(row.delivered, 6))  \(column(row.stored, 6))  \(column(row.rejected, 6))  \(column(row.failing, 7))"
                 )
+            }
+            let rejections = try workspace.spool.rejections()
+            if !rejections.isEmpty {
+                print("\n被退回的行 / rows the city rejected (correct them and submit the ledger again):")
+                for rejection in rejections {
+                    print(
+                        "  \(rejection.period) \(rejection.unit) 第\(rejection.line.map(String.init) ?? "-")行: \(rejection.reason) [\(rejection.reasonCode)]"
+                    )
+                }
             }
         }
     }
@@ -234,6 +257,7 @@ extension AgentCommand {
         @Option(help: "Seconds each delivery keeps trying the broker.") var timeout = 10
         @Option(help: "Seconds between retries of pending records.") var retryEvery = 60
         @Option(help: "Months of delivered records kept for corrections.") var keepMonths = 13
+        @Option(help: ConfirmWithin.help) var confirmWithin = ConfirmWithin.defaultSeconds
         @Option(help: "Agent home.") var home: String?
 
         func validate() throws {
@@ -252,7 +276,7 @@ extension AgentCommand {
             kafkaLogger.logLevel = .critical
             let desk = DeliveryDesk(
                 workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths,
-                security: try Empmon.kafkaSecurity(),
+                security: try Empmon.kafkaSecurity(), confirmWithin: confirmationGrace(confirmWithin),
                 currentPeriod: { currentPeriod() }, logger: kafkaLogger)
             let page = AgentPageServer(workspace: workspace, topology: topology, desk: desk, logger: logger)
             let app = Application(
@@ -290,12 +314,25 @@ func currentPeriod() -> Period {
     ChinaTime.period()
 }
 
-private func deliver(_ workspace: AgentWorkspace, timeout: Int, keepMonths: Int = 13) async throws {
+/// `--confirm-within` in seconds as the workspace takes it: 0 turns receipts off.
+func confirmationGrace(_ seconds: Int) -> Duration? { seconds > 0 ? .seconds(seconds) : nil }
+
+private func deliver(
+    _ workspace: AgentWorkspace, timeout: Int, keepMonths: Int = 13,
+    confirmWithin: Duration? = AgentWorkspace.defaultConfirmWithin
+) async throws {
     var logger = Empmon.logger("empmon.agent")
     if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .critical }
     let (pending, outcome) = try await workspace.flush(
         timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(),
-        security: try Empmon.kafkaSecurity(), logger: logger)
+        security: try Empmon.kafkaSecurity(), logger: logger, confirmWithin: confirmWithin)
+    if let receipts = outcome.receipts, receipts.receipts > 0 {
+        print(
+            "city receipts: \(receipts.confirmed) unit-months stored, \(receipts.rejected) records rejected, \(receipts.incomplete) unit-months incomplete"
+        )
+    }
+    if let error = outcome.receiptsError { print("city receipts cannot be read (\(error)); delivering without them") }
+    if outcome.resent > 0 { print("sent again: \(outcome.resent) unit-months the city had not confirmed in time") }
     if pending == 0 {
         print("nothing pending")
         return
@@ -306,4 +343,11 @@ private func deliver(_ workspace: AgentWorkspace, timeout: Int, keepMonths: Int 
                 ? "; \(outcome.failed) still pending (\(outcome.lastError ?? "broker unreachable")) — run `empmon agent flush` later"
                 : ""))
     if outcome.failed > 0 { throw ExitCode(2) }
+}
+
+enum ConfirmWithin {
+    static let defaultSeconds = Int(AgentWorkspace.defaultConfirmWithin.components.seconds)
+    static let help = ArgumentHelp(
+        "Seconds the city has to confirm a delivered month (its receipt) before the month is sent again, whole; 0: do not read receipts."
+    )
 }

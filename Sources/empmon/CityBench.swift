@@ -123,7 +123,7 @@ struct CityBench: AsyncParsableCommand {
                     [
                         "process", "--postgres-url", url, "--kafka", dev.kafkaBootstrap, "--group", group,
                         "--client-id", "empmon-city-\(index)",
-                        "--metrics-port", "0", "--alert-rules", "none",
+                        "--metrics-port", "0", "--alert-rules", "none", "--accept-aged-out-records",
                     ],
                     logFile: work + "/processor-\(index).log"))
         }

@@ -95,6 +95,9 @@ struct DemoCommand: AsyncParsableCommand {
             kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.clientID = "empmon-demo-processor"
+        // A new group on the dev stack's shared broker: records older runs left and the broker aged out are not this
+        // run's, so starting from the oldest kept is intended.
+        configuration.acceptAgedOutRecords = true
         let progress = ProgressLine()
         configuration.onCommit = { report in progress.add(report) }
         var processorLogger = Empmon.logger("empmon.process")

@@ -134,6 +134,9 @@ extension BenchCommand {
             configuration.batchSize = batchSize
             configuration.recentPersons = max(0, recentPersons)
             configuration.stopWhenCaughtUp = true
+            // A new group on the dev stack's shared broker: records older runs left and the broker aged out are not this
+            // run's, so starting from the oldest kept is intended.
+            configuration.acceptAgedOutRecords = true
             configuration.onCommit = { collector.add($0) }
             var processorLogger = Empmon.logger("empmon.process")
             if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { processorLogger.logLevel = .warning }

@@ -26,7 +26,7 @@ private func receipt(manifest: String = "m-r", stored: Int, rejected: [String] =
         standings: [
             .init(manifest: manifest, unit: "140403001001", period: "2024-10", kind: "person", declared: 3, stored: stored)
         ],
-        rejections: rejected.map { .init(record: $0, reasonCode: "status.unknown", field: "status", chinese: "就业状态无法识别") })
+        rejections: rejected.map { .init(record: $0, reasonCode: "status.unknown", field: "status", chinese: "status：就业状态无法识别") })
 }
 
 @Suite("The spool and the city's receipts")

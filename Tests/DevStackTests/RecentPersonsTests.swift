@@ -184,6 +184,7 @@ extension SharedStackTests {
             produced += 1
             let elsewhere = try pipeline.run([
                 "process", "--group", other, "--metrics-port", "0", "--linger-ms", "100", "--stop-when-caught-up",
+                "--accept-aged-out-records",
                 "--alert-rules", "none",
             ])
             #expect(elsewhere.status == 0, "\(elsewhere.output.suffix(1500))")

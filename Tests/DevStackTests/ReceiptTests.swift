@@ -1,0 +1,161 @@
+import Agent
+import DevStack
+import Domain
+import Foundation
+import Kafka
+import Postgres
+import TestSupport
+import Testing
+import Wire
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A month within the agent's window for corrections (records of older months are compacted once finished).
+func recentMonth(_ monthsAgo: Int) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM"
+    formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+    return Period(formatter.string(from: Date()))?.advanced(by: -monthsAgo).description ?? "2024-01"
+}
+
+/// The rows of `agent status` as (unit, pending, delivered, stored, rejected), from its table.
+func statusRows(_ output: String) -> [(unit: String, pending: Int, delivered: Int, stored: Int, rejected: Int)] {
+    output.split(separator: "\n").compactMap { line in
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count == 8, fields[0] == "person", let numbers = Optional(fields[3...].compactMap { Int($0) }),
+            numbers.count == 5
+        else { return nil }
+        return (String(fields[2]), numbers[0], numbers[1], numbers[2], numbers[3])
+    }
+}
+
+extension SharedStackTests {
+    @Test(
+        "Receipts: records lost with their manifests between agent and processor come back by re-sending, with no hand action; the agent then shows them 已入库"
+    )
+    func lostRecordsComeBackByResending() async throws {
+        try await Pipeline.with { pipeline in
+            let county = try pipeline.agent(for: "140403000000")
+            defer { try? FileManager.default.removeItem(at: county.directory) }
+            let month = recentMonth(1)
+            let ledgers = [
+                ("140403001001", try county.write("a.csv", makeLedger(count: 6, seed: 41).csv)),
+                ("140403001002", try county.write("b.csv", makeLedger(count: 5, seed: 42).csv)),
+            ]
+            for (unit, file) in ledgers {
+                let submit = try county.agent(["submit", "--period", month, file, "--unit", unit, "--offline"])
+                #expect(submit.status == 0, "\(submit.output)")
+            }
+            let start = try await partitionEnds(WireTopics.personStatus)
+            let grace = ["--confirm-within", "20"]
+            let firstAt = ContinuousClock.now
+            let first = try county.agent(["flush"] + grace)
+            #expect(first.status == 0, "\(first.output)")
+            let partition = try #require(
+                try await partitionEnds(WireTopics.personStatus).first { end in
+                    start.first { $0.partition == end.partition }.map { $0.end < end.end } ?? false
+                })
+            let from = try #require(start.first { $0.partition == partition.partition }).end
+            let sent = try await agentMessageOffsets(
+                partition: Int32(partition.partition), from: from, agentID: county.agentID, expecting: 13)
+            #expect(sent.count == 13)
+            // The loss that control totals cannot see: the stored offset moved past every record and both manifests.
+            let connection = try await pipeline.database.connect()
+            try await connection.query(
+                "UPDATE consumer_offsets SET next_offset = $1 WHERE consumer_group = $2 AND topic = $3 AND partition = $4",
+                [try #require(sent.last).offset + 1, pipeline.group, WireTopics.personStatus, partition.partition])
+            _ = try pipeline.processAll()
+            let units = PostgresArray(ledgers.map(\.0))
+            let storedBefore = try await pipeline.query(
+                "SELECT count(*)::int FROM person_ledger WHERE unit_code = ANY($1::text[])", [units], as: Int.self)
+            #expect(storedBefore == [0], "the records never reached the ledger")
+
+            // Within the grace the agent waits; after it, it sends both months again, whole, on its own.
+            let early = try county.agent(["flush"] + grace)
+            #expect(!early.output.contains("sent again"), "\(early.output)")
+            try await Task.sleep(until: firstAt + .seconds(22))
+            let resend = try county.agent(["flush"] + grace)
+            #expect(resend.output.contains("sent again: 2 unit-months"), "\(resend.output)")
+            _ = try pipeline.processAll()
+            let confirm = try county.agent(["flush"] + grace)
+            #expect(confirm.output.contains("city receipts: 2 unit-months stored"), "\(confirm.output)")
+
+            let storedAfter = try await pipeline.query(
+                "SELECT count(*)::int FROM person_ledger WHERE unit_code = ANY($1::text[])", [units], as: Int.self)
+            #expect(storedAfter == [11])
+            let verify = try pipeline.run(["verify", "--manifests", "--period", month])
+            #expect(verify.status == 0, "\(verify.output)")
+            let status = try county.agent(["status"])
+            let rows = statusRows(status.output)
+            #expect(rows.map(\.unit) == ["140403001001", "140403001002"], "\(status.output)")
+            #expect(rows.map(\.stored) == [6, 5] && rows.allSatisfy { $0.pending + $0.delivered + $0.rejected == 0 })
+            #expect(status.output.contains("city receipts last read"))
+            // The city published each receipt once its batch had committed, and marked it.
+            let unpublished = try await pipeline.query(
+                "SELECT count(*)::int FROM receipt_outbox WHERE published_at IS NULL", as: Int.self)
+            #expect(unpublished == [0])
+        }
+    }
+
+    @Test("Receipts: records the city rejects reach the agent's status with their ledger rows and the city's reason")
+    func rejectedRowsReachTheAgent() async throws {
+        try await Pipeline.with { pipeline in
+            let village = try pipeline.agent(for: "140403001003")
+            defer { try? FileManager.default.removeItem(at: village.directory) }
+            let month = recentMonth(2)
+            let file = try village.write("c.csv", makeLedger(count: 4, seed: 43).csv)
+            #expect(try village.agent(["submit", "--period", month, file, "--offline"]).status == 0)
+            // The city stops accepting this agent between the clerk's submission and its delivery.
+            let revoke = try pipeline.run(["agent", "revoke", village.agentID])
+            #expect(revoke.status == 0, "\(revoke.output)")
+            #expect(try village.agent(["flush", "--confirm-within", "600"]).status == 0)
+            _ = try pipeline.processAll()
+            _ = try village.agent(["flush", "--confirm-within", "600"])
+            let status = try village.agent(["status"])
+            #expect(statusRows(status.output).map(\.rejected) == [4], "\(status.output)")
+            let spooled = try Spool(directory: village.home).rejections()
+            #expect(spooled.compactMap(\.line) == [2, 3, 4, 5], "\(spooled)")
+            for line in 2...5 {
+                #expect(status.output.contains("\(month) 140403001003 第\(line)行: agent_id：报送终端"), "\(status.output)")
+            }
+            #expect(status.output.contains("[agent.revoked]"))
+        }
+    }
+
+    @Test("A receipt is written in its batch's transaction: a batch killed before its commit leaves none to publish")
+    func noReceiptForARolledBackBatch() async throws {
+        try await Pipeline.with { pipeline in
+            let village = try pipeline.agent(for: "140403001004")
+            defer { try? FileManager.default.removeItem(at: village.directory) }
+            let month = recentMonth(1)
+            let file = try village.write("d.csv", makeLedger(count: 3, seed: 44).csv)
+            #expect(try village.agent(["submit", "--period", month, file, "--offline"]).status == 0)
+            #expect(try village.agent(["flush", "--confirm-within", "600"]).status == 0)
+            // Every batch stops before its commit: the processor's statement is cancelled at once.
+            let connection = try await pipeline.database.connect()
+            try await connection.query(
+                "CREATE FUNCTION empmon_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'killed before commit' USING ERRCODE = '23514'; END $$"
+            )
+            try await connection.query(
+                "CREATE TRIGGER fail_receipts BEFORE INSERT ON receipt_outbox FOR EACH STATEMENT EXECUTE FUNCTION empmon_test_fail()"
+            )
+            let failed = try pipeline.run(pipeline.processorArguments + ["--stop-when-caught-up"])
+            #expect(failed.status != 0, "\(failed.output.suffix(800))")
+            let nothing = try await pipeline.query(
+                "SELECT (SELECT count(*) FROM receipt_outbox) + (SELECT count(*) FROM person_ledger WHERE unit_code = '140403001004')",
+                as: Int.self)
+            #expect(nothing == [0], "neither the records nor their receipt outlived the rolled-back batch")
+            let quiet = try village.agent(["flush", "--confirm-within", "600"])
+            #expect(!quiet.output.contains("city receipts:"), "\(quiet.output)")
+            try await connection.query("DROP TRIGGER fail_receipts ON receipt_outbox")
+            _ = try pipeline.processAll()
+            let heard = try village.agent(["flush", "--confirm-within", "600"])
+            #expect(heard.output.contains("city receipts: 1 unit-months stored"), "\(heard.output)")
+        }
+    }
+}
