@@ -113,6 +113,9 @@ enum Subprocess {
 /// Runs a program and waits for it, with posix_spawn and waitpid rather than Foundation's Process, whose
 /// exit detection was seen here to miss children that had exited (left defunct, the wait never returning).
 package enum ChildProcess {
+    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    package static func freeLoopbackPort() throws -> Int { try Subprocess.freeLoopbackPort() }
+
     /// Path of the running executable, to start another copy of it.
     package static var currentExecutable: String { Subprocess.currentExecutable }
 

@@ -10,10 +10,15 @@ import Synchronization
 package final class ProcessorHealth: Sendable {
     package struct Snapshot: Sendable {
         package var lastCommit: ContinuousClock.Instant?
-        /// When the batch now in its transaction began, if one is.
-        package var batchSince: ContinuousClock.Instant?
+        /// Since when the loop has waited on a batch or on PostgreSQL, if it does now; `busyDepth` counts the
+        /// nested waits (a batch's statements inside the batch).
+        package var busySince: ContinuousClock.Instant?
+        package var busyDepth = 0
         /// Records not yet committed, as last measured by the loop.
         package var lag: Int64 = 0
+        /// When the processor started: the age of "the last commit" before there is one.
+        package let launched = ContinuousClock.now
+        /// When the progress line's counts began.
         package var started = ContinuousClock.now
         package var records = 0
         package var batches = 0
@@ -29,31 +34,40 @@ package final class ProcessorHealth: Sendable {
 
     package var snapshot: Snapshot { state.withLock { $0 } }
 
-    func batchStarted(at instant: ContinuousClock.Instant = .now) { state.withLock { $0.batchSince = instant } }
+    /// The loop begins to wait on a batch or on PostgreSQL; `ended()` follows it.
+    func began(at instant: ContinuousClock.Instant = .now) {
+        state.withLock {
+            if $0.busyDepth == 0 { $0.busySince = instant }
+            $0.busyDepth += 1
+        }
+    }
+
+    func ended() {
+        state.withLock {
+            $0.busyDepth = max(0, $0.busyDepth - 1)
+            if $0.busyDepth == 0 { $0.busySince = nil }
+        }
+    }
 
     func committed(_ report: BatchReport, at instant: ContinuousClock.Instant = .now) {
         state.withLock {
             $0.lastCommit = instant
-            $0.batchSince = nil
             $0.records += report.messages
             $0.batches += 1
             $0.durations.append(report.duration)
         }
     }
 
-    /// The batch in hand ended without committing (dropped, or failed for good).
-    func batchEnded() { state.withLock { $0.batchSince = nil } }
-
     func measured(lag: Int64) { state.withLock { $0.lag = lag } }
 
-    /// Why the processor is stalled, or nil: a batch in its transaction for longer than `stallAfter`, or records
-    /// waiting while nothing has committed for that long.
+    /// Why the processor is stalled, or nil: a batch or a call to PostgreSQL unfinished after `stallAfter`, or
+    /// records waiting while nothing has committed for that long.
     package func stall(now: ContinuousClock.Instant = .now) -> String? {
         let current = snapshot
-        if let since = current.batchSince, now - since > stallAfter {
-            return "a batch has been in its transaction for \((now - since).components.seconds) s"
+        if let since = current.busySince, now - since > stallAfter {
+            return "a batch or a call to PostgreSQL has not finished for \((now - since).components.seconds) s"
         }
-        let idleSince = current.lastCommit ?? current.started
+        let idleSince = current.lastCommit ?? current.launched
         if current.lag > 0, now - idleSince > stallAfter {
             return
                 "\(current.lag) records wait and nothing has committed for \((now - idleSince).components.seconds) s"
@@ -63,7 +77,8 @@ package final class ProcessorHealth: Sendable {
 
     /// Seconds since the last commit (since the start when none has committed).
     package func lastCommitAge(now: ContinuousClock.Instant = .now) -> Double {
-        let elapsed = now - (snapshot.lastCommit ?? snapshot.started)
+        let current = snapshot
+        let elapsed = now - (current.lastCommit ?? current.launched)
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 

@@ -348,8 +348,8 @@ struct ProcessorRun {
         async throws
     {
         let intakeStarted = ContinuousClock.now
-        health.batchStarted()
-        defer { health.batchEnded() }
+        health.began()
+        defer { health.ended() }
         let outcomes: [Intake]
         if let examined, examined.count == messages.count {
             outcomes = examined
@@ -634,6 +634,8 @@ struct ProcessorRun {
     mutating func withDatabaseRetries<T: Sendable>(
         _ what: String, _ body: (PostgresConnection, Int) async throws -> T
     ) async throws -> T {
+        health.began()
+        defer { health.ended() }
         var attempt = 0
         while true {
             do {
