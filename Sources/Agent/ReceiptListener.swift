@@ -36,7 +36,8 @@ package struct ReceiptListener: Sendable {
         let deadline = ContinuousClock.now + timeout
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .error)
-        let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(endpoint: kafka, clientID: agentID), logger: quiet)
+        let admin = try KafkaAdmin(
+            configuration: KafkaClientConfiguration(endpoint: kafka, clientID: agentID), logger: quiet)
         let description = try await admin.describeTopic(topic, timeout: timeout)
         if let error = description.error { throw AgentError("the receipts topic \(topic) cannot be read: \(error)") }
         let consumer = try KafkaConsumer(
@@ -75,7 +76,9 @@ package struct ReceiptListener: Sendable {
                 do { receipts.append(try Wire.decodeReceipt(message.value)) } catch {
                     logger.warning(
                         "a receipt could not be read; skipped",
-                        metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(error)"])
+                        metadata: [
+                            "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(error)",
+                        ])
                     continue
                 }
             }

@@ -47,7 +47,8 @@ extension Spool {
                 }
             }
             let position = try db.cachedStatement(
-                sql: "INSERT INTO receipt_positions (partition, next) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET next = excluded.next"
+                sql:
+                    "INSERT INTO receipt_positions (partition, next) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET next = excluded.next"
             )
             for (partition, next) in positions { try position.execute(arguments: [partition, next]) }
             try db.execute(
@@ -95,7 +96,8 @@ extension Spool {
         try store.execute(arguments: [milliseconds, manifestSeq])
         // Versions a later submission replaced, and manifests before this one: the city has moved past them.
         let supersede = try db.cachedStatement(
-            sql: "UPDATE records SET state = \(State.superseded.rawValue) WHERE seq = ? AND state = \(State.delivered.rawValue)"
+            sql:
+                "UPDATE records SET state = \(State.superseded.rawValue) WHERE seq = ? AND state = \(State.delivered.rawValue)"
         )
         for seq in replaced { try supersede.execute(arguments: [seq]) }
         try db.execute(
@@ -126,10 +128,11 @@ extension Spool {
                 let period: String = row[2]
                 let unit: String = row[3]
                 // Only the latest manifest of a unit-month speaks for it.
-                let newer = try Bool.fetchOne(
-                    db,
-                    sql: "SELECT count(*) > 0 FROM records WHERE kind = ? AND period = ? AND unit = ? AND seq > ?",
-                    arguments: [manifestKind, period, unit, seq]) ?? false
+                let newer =
+                    try Bool.fetchOne(
+                        db,
+                        sql: "SELECT count(*) > 0 FROM records WHERE kind = ? AND period = ? AND unit = ? AND seq > ?",
+                        arguments: [manifestKind, period, unit, seq]) ?? false
                 if newer {
                     try db.execute(
                         sql: "UPDATE records SET state = \(State.superseded.rawValue) WHERE seq = ?", arguments: [seq])
@@ -153,7 +156,9 @@ extension Spool {
     package func unconfirmedCount() throws -> Int {
         try database.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM records WHERE state = 1 AND kind IN ('manifest.person', 'manifest.activity')")
+                db,
+                sql: "SELECT count(*) FROM records WHERE state = 1 AND kind IN ('manifest.person', 'manifest.activity')"
+            )
                 ?? 0
         }
     }

@@ -79,7 +79,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var isTransient: Bool {
         if isConnectionLost { return true }
         guard let sqlState else { return false }
-        return sqlState.hasPrefix("53") || ["40001", "40P01", "57P02", "57P03", "55P03", "42P07", "57014"].contains(sqlState)
+        return sqlState.hasPrefix("53")
+            || ["40001", "40P01", "57P02", "57P03", "55P03", "42P07", "57014"].contains(sqlState)
     }
 
     public static let uniqueViolation = "23505"

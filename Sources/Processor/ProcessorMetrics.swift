@@ -30,7 +30,8 @@ package struct ProcessorMetrics: Sendable {
         self.health = health
         lastCommitAge = registry.makeGauge(
             descriptor: Self.name(
-                "last_commit_age", "seconds", "Seconds since this processor last committed a batch (since its start if none)"))
+                "last_commit_age", "seconds",
+                "Seconds since this processor last committed a batch (since its start if none)"))
         stalled = registry.makeGauge(
             descriptor: Self.name(
                 "stalled", "", "1 while a batch hangs in its transaction, or records wait and nothing commits"))
@@ -38,7 +39,8 @@ package struct ProcessorMetrics: Sendable {
             descriptor: Self.name("receipts_published", "total", "Receipts to agents published on the receipts topic"))
         receiptFailures = registry.makeCounter(
             descriptor: Self.name(
-                "receipt_publish_failures", "total", "Attempts to publish the receipt outbox that failed (retried later)"))
+                "receipt_publish_failures", "total",
+                "Attempts to publish the receipt outbox that failed (retried later)"))
         let records = Self.name(
             "records", "total", "Records read from Kafka, by outcome (accepted, ignored as not newer, rejected)")
         accepted = registry.makeCounter(descriptor: records, labels: [("outcome", "accepted")])

@@ -398,77 +398,78 @@ struct ProcessorRun {
                 var phases = PhaseTimer()
                 let result:
                     (
-                        effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing],
+                        effect: BatchEffect, rows: Int, touched: Set<DivisionCode>,
+                        shortfalls: [ControlTotals.Standing],
                         learned: LearnedPersons, receipts: Int
                     ) = try await connection.withTransaction { connection in
-                    let store = BatchStore(connection: connection)
-                    try await store.advanceOffsets(group: group, offsetMoves)
-                    try await store.insertRejections(rejections)
-                    phases.mark("offsets")
-                    var state = BatchState()
-                    let keys = plan.personKeys
-                    try await store.lockPersons(keys)
-                    phases.mark("locks")
-                    let writesAtStart = try await store.ledgerWrites()
-                    var learned = LearnedPersons(
-                        current: recent.isCurrent(connection: generation, writes: writesAtStart),
-                        connection: generation)
-                    var remembered: [PersonMonthKey: PersonStatusRecord] = [:]
-                    if learned.current {
-                        let split = recent.split(keys)
-                        learned.read = split.unknown
-                        remembered = split.known
-                        learned.fromMemory = split.known.count + split.absent
-                    } else {
-                        learned.read = Array(keys)
+                        let store = BatchStore(connection: connection)
+                        try await store.advanceOffsets(group: group, offsetMoves)
+                        try await store.insertRejections(rejections)
+                        phases.mark("offsets")
+                        var state = BatchState()
+                        let keys = plan.personKeys
+                        try await store.lockPersons(keys)
+                        phases.mark("locks")
+                        let writesAtStart = try await store.ledgerWrites()
+                        var learned = LearnedPersons(
+                            current: recent.isCurrent(connection: generation, writes: writesAtStart),
+                            connection: generation)
+                        var remembered: [PersonMonthKey: PersonStatusRecord] = [:]
+                        if learned.current {
+                            let split = recent.split(keys)
+                            learned.read = split.unknown
+                            remembered = split.known
+                            learned.fromMemory = split.known.count + split.absent
+                        } else {
+                            learned.read = Array(keys)
+                        }
+                        // A month with no ledger row at all (the month after the one reported, mostly) holds none of
+                        // the batch's persons: any row of theirs was committed before the batch took their locks.
+                        let filled = try await store.monthsWithPersons(Set(learned.read.lazy.map(\.period)))
+                        learned.found = try await store.readPersons(learned.read.filter { filled.contains($0.period) })
+                        let stored = remembered.merging(learned.found) { known, _ in known }
+                        state.persons = stored
+                        phases.mark("persons")
+                        let acceptance = plan.acceptance(stored: stored)
+                        learned.written = acceptance.accepted
+                        // The batch's costly computation needs the stored persons alone, and the ledger's rows and the
+                        // second read need nothing from it: it runs on another core while PostgreSQL does those.
+                        async let personCounts = plan.personCounts(of: delta, acceptance, stored: stored)
+                        try await store.writeLedger(acceptance)
+                        phases.mark("ledger")
+                        let touched = plan.touched(stored: stored)
+                        try await store.lockCounties(Set(touched.villages.map(\.unit)))
+                        phases.mark("counties")
+                        state.villages = try await store.readVillageReports(touched.villages)
+                        state.activity = try await store.readActivity(plan.activityKeys)
+                        phases.mark("villages(\(touched.villages.count))")
+                        let probed = BatchPlan.householdsToRead(touched.households, storedVillages: state.villages)
+                        state.households = try await store.readHouseholds(probed)
+                        phases.mark("households(\(probed.count) of \(touched.households.count))")
+                        let effect = plan.effect(of: delta, acceptance, personCounts: await personCounts, state: state)
+                        phases.mark("compute")
+                        let changes = BatchPlan.changes(
+                            of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
+                        try await store.writeCounts(effect, state: state, changes: changes, phases: &phases)
+                        learned.writesAtEnd = try await store.ledgerWrites()
+                        // Someone else wrote while this batch ran: entries from before it may be stale, its own are not.
+                        if learned.writesAtEnd?.others != writesAtStart.others { learned.current = false }
+                        // After the records: a manifest follows its records in the partition, so by now they are stored.
+                        let standings = try await ControlTotals.store(manifests, on: connection)
+                        var written = 0
+                        if receipts {
+                            let batchReceipts = ReceiptOutbox.receipts(
+                                manifests: manifests, standings: standings, rejections: rejections,
+                                storedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+                            try await ReceiptOutbox.write(
+                                try batchReceipts.map { ($0.agentID, try Wire.encode($0)) }, on: connection)
+                            written = batchReceipts.count
+                        }
+                        return (
+                            effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)),
+                            standings.filter { $0.missing > 0 }, learned, written
+                        )
                     }
-                    // A month with no ledger row at all (the month after the one reported, mostly) holds none of
-                    // the batch's persons: any row of theirs was committed before the batch took their locks.
-                    let filled = try await store.monthsWithPersons(Set(learned.read.lazy.map(\.period)))
-                    learned.found = try await store.readPersons(learned.read.filter { filled.contains($0.period) })
-                    let stored = remembered.merging(learned.found) { known, _ in known }
-                    state.persons = stored
-                    phases.mark("persons")
-                    let acceptance = plan.acceptance(stored: stored)
-                    learned.written = acceptance.accepted
-                    // The batch's costly computation needs the stored persons alone, and the ledger's rows and the
-                    // second read need nothing from it: it runs on another core while PostgreSQL does those.
-                    async let personCounts = plan.personCounts(of: delta, acceptance, stored: stored)
-                    try await store.writeLedger(acceptance)
-                    phases.mark("ledger")
-                    let touched = plan.touched(stored: stored)
-                    try await store.lockCounties(Set(touched.villages.map(\.unit)))
-                    phases.mark("counties")
-                    state.villages = try await store.readVillageReports(touched.villages)
-                    state.activity = try await store.readActivity(plan.activityKeys)
-                    phases.mark("villages(\(touched.villages.count))")
-                    let probed = BatchPlan.householdsToRead(touched.households, storedVillages: state.villages)
-                    state.households = try await store.readHouseholds(probed)
-                    phases.mark("households(\(probed.count) of \(touched.households.count))")
-                    let effect = plan.effect(of: delta, acceptance, personCounts: await personCounts, state: state)
-                    phases.mark("compute")
-                    let changes = BatchPlan.changes(
-                        of: effect, opened: try await store.openPeriods(effect.periods), delta: delta)
-                    try await store.writeCounts(effect, state: state, changes: changes, phases: &phases)
-                    learned.writesAtEnd = try await store.ledgerWrites()
-                    // Someone else wrote while this batch ran: entries from before it may be stale, its own are not.
-                    if learned.writesAtEnd?.others != writesAtStart.others { learned.current = false }
-                    // After the records: a manifest follows its records in the partition, so by now they are stored.
-                    let standings = try await ControlTotals.store(manifests, on: connection)
-                    var written = 0
-                    if receipts {
-                        let batchReceipts = ReceiptOutbox.receipts(
-                            manifests: manifests, standings: standings, rejections: rejections,
-                            storedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
-                        try await ReceiptOutbox.write(
-                            try batchReceipts.map { ($0.agentID, try Wire.encode($0)) }, on: connection)
-                        written = batchReceipts.count
-                    }
-                    return (
-                        effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)),
-                        standings.filter { $0.missing > 0 }, learned, written
-                    )
-                }
                 phases.mark("commit")
                 logger.debug(
                     "batch phases",

@@ -238,7 +238,8 @@ extension Wire {
     package static func decodeReceipt(_ bytes: [UInt8]) throws -> SubmissionReceipt {
         let receipt = try JSONDecoder().decode(SubmissionReceipt.self, from: Data(bytes))
         guard receipt.version >= 1 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "receipt version \(receipt.version)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "receipt version \(receipt.version)"))
         }
         return receipt
     }

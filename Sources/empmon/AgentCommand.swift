@@ -216,7 +216,9 @@ struct AgentCommand: AsyncParsableCommand {
             let listening = try workspace.spool.receiptListening()
             if let at = listening.lastReadAt {
                 let date = Date(timeIntervalSince1970: Double(at) / 1000)
-                print("city receipts last read \(ISO8601DateFormatter().string(from: date)): 已入库 is what the city confirmed")
+                print(
+                    "city receipts last read \(ISO8601DateFormatter().string(from: date)): 已入库 is what the city confirmed"
+                )
             } else {
                 print(
                     "no city receipts read yet\(listening.lastError.map { " (\($0))" } ?? ""): delivered records count as done, as before receipts"

@@ -110,7 +110,9 @@ struct ProcessCommand: AsyncParsableCommand {
             router.get("/metrics") { _, _ in metrics.registry.emitToString() }
             router.get("/health") { _, _ in
                 // Unhealthy while stalled: a load balancer or an orchestrator restarts, an operator is paged.
-                guard let stall = metrics.health.stall() else { return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+                guard let stall = metrics.health.stall() else {
+                    return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+                }
                 return Response(
                     status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "stalled: \(stall)\n")))
             }

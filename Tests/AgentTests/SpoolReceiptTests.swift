@@ -24,9 +24,13 @@ private func receipt(manifest: String = "m-r", stored: Int, rejected: [String] =
     SubmissionReceipt(
         agentID: "a", storedAtMilliseconds: 5,
         standings: [
-            .init(manifest: manifest, unit: "140403001001", period: "2024-10", kind: "person", declared: 3, stored: stored)
+            .init(
+                manifest: manifest, unit: "140403001001", period: "2024-10", kind: "person", declared: 3, stored: stored
+            )
         ],
-        rejections: rejected.map { .init(record: $0, reasonCode: "status.unknown", field: "status", chinese: "status：就业状态无法识别") })
+        rejections: rejected.map {
+            .init(record: $0, reasonCode: "status.unknown", field: "status", chinese: "status：就业状态无法识别")
+        })
 }
 
 @Suite("The spool and the city's receipts")
@@ -67,7 +71,8 @@ struct SpoolReceiptTests {
         #expect(try spool.requeueUnconfirmed(deliveredBefore: 1_001) == 1)
         #expect(try spool.pending(limit: 10).map(\.record.recordID) == ["r1", "r2", "r3", "m-r"])
         // Delivered again, then confirmed whole.
-        try spool.record(["r1", "r2", "r3", "m-r"].map { .delivered(recordID: $0, partition: 0, offset: 1) }, at: 3_000)
+        try spool.record(
+            ["r1", "r2", "r3", "m-r"].map { .delivered(recordID: $0, partition: 0, offset: 1) }, at: 3_000)
         _ = try spool.apply([receipt(stored: 3)], positions: [:], at: 4_000)
         #expect(try spool.status().first?.stored == 3)
     }

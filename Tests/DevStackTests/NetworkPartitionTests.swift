@@ -21,7 +21,9 @@ let canBlackhole: Bool = {
 /// failed switch or a firewall makes it, with no reset and no error.
 struct Blackhole {
     let port: Int
-    var rules: [[String]] { [["OUTPUT", "-p", "tcp", "--dport", "\(port)"], ["OUTPUT", "-p", "tcp", "--sport", "\(port)"]] }
+    var rules: [[String]] {
+        [["OUTPUT", "-p", "tcp", "--dport", "\(port)"], ["OUTPUT", "-p", "tcp", "--sport", "\(port)"]]
+    }
 
     func close() throws {
         for rule in rules {
@@ -96,7 +98,8 @@ extension SharedStackTests {
                 try await waitUntil(5) {
                     metricValue(try await scrapeMetrics(port: metricsPort), "empmon_processor_stalled") == 1
                 })
-            let age = metricValue(try await scrapeMetrics(port: metricsPort), "empmon_processor_last_commit_age_seconds")
+            let age = metricValue(
+                try await scrapeMetrics(port: metricsPort), "empmon_processor_last_commit_age_seconds")
             #expect((age ?? 0) > 10, "the last commit's age grows while stalled: \(age ?? -1)")
 
             // The network comes back after a while; PostgreSQL was never touched.
@@ -109,7 +112,9 @@ extension SharedStackTests {
             }
             let after = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             #expect(stored, "commits did not resume within 60 s: \(after.suffix(2000))")
-            print("partition test: error named \(named ? "within 30 s" : "late"), commits resumed \(ContinuousClock.now - restoredAt) after the network returned")
+            print(
+                "partition test: error named \(named ? "within 30 s" : "late"), commits resumed \(ContinuousClock.now - restoredAt) after the network returned"
+            )
             #expect(try await waitUntil(30) { await healthStatus(port: metricsPort) == 200 })
             let verify = try pipeline.run(["verify", "--period", month])
             #expect(verify.status == 0, "\(verify.output)")
