@@ -390,14 +390,15 @@ package final class Spool: Sendable {
         }
     }
 
-    /// The records the city refused, newest month first, with their ledger lines and the city's reasons.
+    /// The records the city refused, newest month first, with their ledger lines and the city's reasons (a refused
+    /// manifest is no row of the clerk's; its records are listed).
     package func rejections(limit: Int = 1000) throws -> [SpoolRejection] {
         try database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT kind, period, unit, line, reason_code, reason_zh FROM records INDEXED BY records_rejected
-                    WHERE state = 4 ORDER BY period DESC, unit, line LIMIT ?
+                    WHERE state = 4 AND kind IN ('person', 'activity') ORDER BY period DESC, unit, line LIMIT ?
                     """, arguments: [limit]
             ).map { row in
                 SpoolRejection(

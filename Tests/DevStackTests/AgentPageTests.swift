@@ -70,7 +70,9 @@ extension SharedStackTests {
         #expect((shown["message_after_good"] as? String)?.contains("已送达 12 条") == true)
         #expect(shown["errors_visible_after_good"] as? Bool == false)
         #expect(
-            (shown["status_rows"] as? [[String]])?.first == ["人员台账", "2024-10", "0", "12", "0"],
+            (shown["status_rows"] as? [[String]])?.first == [
+                "人员台账", "2024-10", "140403001001", "0", "12", "0", "0", "0",
+            ],
             "\(shown["status_rows"] ?? "")")
         #expect((shown["template_bytes"] as? Int ?? 0) > 1000)
         #expect(FileManager.default.fileExists(atPath: artifacts + "/agent-page-errors.png"))

@@ -159,3 +159,50 @@ extension SharedStackTests {
         }
     }
 }
+
+extension SharedStackTests {
+    @Test(
+        "The clerk's page in headless Chromium shows 已入库 once the city stored a month, and each refused row with its line and the city's reason"
+    )
+    func agentPageShowsReceipts() async throws {
+        let python = try #require(
+            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
+            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
+        try await Pipeline.with { pipeline in
+            let village = try pipeline.agent(for: "140403001007")
+            defer { try? FileManager.default.removeItem(at: village.directory) }
+            let stored = recentMonth(2)
+            let refused = recentMonth(1)
+            let first = try village.write("stored.csv", makeLedger(count: 7, seed: 46).csv)
+            #expect(try village.agent(["submit", "--period", stored, first]).status == 0)
+            _ = try pipeline.processAll()
+            // The city stops accepting this agent; its next month comes back refused, row by row.
+            #expect(try pipeline.run(["agent", "revoke", village.agentID]).status == 0)
+            let second = try village.write("refused.csv", makeLedger(count: 3, seed: 47).csv)
+            #expect(try village.agent(["submit", "--period", refused, second]).status == 0)
+            _ = try pipeline.processAll()
+
+            let page = try await AgentPageProcess.start(village)
+            defer { page.stop() }
+            let artifacts = try artifactsDirectory().path
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Browser/agent_page_receipts.py").path
+            let run = try ChildProcess.run(python, [script, page.url, artifacts])
+            #expect(run.status == 0, "\(run.output.suffix(2000))")
+            let lastLine = String(run.output.split(separator: "\n").last ?? "")
+            let shown = try #require(try json(lastLine) as? [String: Any], "\(run.output)")
+            let rows = shown["status_rows"] as? [[String]] ?? []
+            // Columns: 类型 月份 单位 待发送 已送达 已入库 被退回 发送失败; newest month first.
+            #expect(
+                rows == [
+                    ["人员台账", refused, "140403001007", "0", "0", "0", "3", "0"],
+                    ["人员台账", stored, "140403001007", "0", "0", "7", "0", "0"],
+                ], "\(rows)")
+            let rejected = shown["rejected_rows"] as? [[String]] ?? []
+            #expect(rejected.map { $0.prefix(3) } == (2...4).map { [refused, "140403001007", "\($0)"] }, "\(rejected)")
+            #expect(rejected.allSatisfy { $0.last?.contains("已被注销") == true }, "\(rejected)")
+            #expect((shown["receipts_line"] as? String)?.contains("市里回执") == true)
+            #expect(FileManager.default.fileExists(atPath: artifacts + "/agent-page-receipts.png"))
+        }
+    }
+}
