@@ -42,6 +42,12 @@ extension BenchCommand {
         )
         var prefilledRows = 0
         @Option(help: "Write the figures as JSON to this file.") var json: String?
+        @Flag(
+            inversion: .prefixedNo,
+            help:
+                "The processor writes and publishes receipts to agents (run both ways, alternately, to see their cost)."
+        )
+        var receipts = true
 
         func run() async throws {
             var quiet = Logger(label: "empmon.bench")
@@ -104,7 +110,12 @@ extension BenchCommand {
             for index in 0..<records {
                 _ = try await producer.send(try generator.message(index: index, persons: records / months))
             }
+            // Each village's month then ends with its manifest, as an agent's submission does: what receipts answer.
+            let manifests = try generator.manifests()
+            for manifest in manifests { _ = try await producer.send(manifest) }
             try await producer.flush(timeout: .seconds(300))
+            results["manifests"] = Double(manifests.count)
+            results["receipts"] = receipts ? 1 : 0
             let lows = try await startOffsets(bootstrap: dev.kafkaBootstrap, logger: quiet)
             if let aged = starts.first(where: { (lows[$0.key] ?? 0) > $0.value }) {
                 throw ValidationError(
@@ -137,6 +148,7 @@ extension BenchCommand {
             // A new group on the dev stack's shared broker: records older runs left and the broker aged out are not this
             // run's, so starting from the oldest kept is intended.
             configuration.acceptAgedOutRecords = true
+            configuration.receipts = receipts
             configuration.onCommit = { collector.add($0) }
             var processorLogger = Empmon.logger("empmon.process")
             if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { processorLogger.logLevel = .warning }
@@ -294,7 +306,7 @@ extension BenchCommand {
             }
             print("  (a) librdkafka bare consume       \(rate("a_raw_consume_per_s"))   (raw limit)")
             print(
-                "  (b) processor, topic → indicators \(rate("b_processor_per_s"))   \(Int(results["b_batches"] ?? 0)) batches, p50 \(Int(results["b_batch_p50_ms"] ?? 0)) ms"
+                "  (b) processor, topic → indicators \(rate("b_processor_per_s"))   \(Int(results["b_batches"] ?? 0)) batches, p50 \(Int(results["b_batch_p50_ms"] ?? 0)) ms, receipts \(receipts ? "on" : "off") (\(Int(results["manifests"] ?? 0)) manifests)"
             )
             print("  (c) one upsert per record (naive) \(rate("c_naive_per_s"))")
             print(
@@ -392,14 +404,37 @@ struct BenchRecords {
         return record
     }
 
+    /// Record ids of every village-month `message` produced, for the manifests that close them.
+    var produced: [String: (unit: DivisionCode, period: Period, ids: [String])] = [:]
+
     mutating func message(index: Int, persons: Int) throws -> KafkaProducerMessage {
         let record = record(index: index, persons: persons)
+        produced["\(record.unit)/\(record.period)", default: (record.unit, record.period, [])].ids.append(
+            record.recordID.text)
         return KafkaProducerMessage(
             topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
             headers: [
                 KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agentID),
                 KafkaHeader(key: "empmon.record", string: record.recordID.text),
             ])
+    }
+
+    /// One signed manifest per village-month produced so far, declaring its records.
+    mutating func manifests() throws -> [KafkaProducerMessage] {
+        try produced.values.sorted { ($0.unit, $0.period) < ($1.unit, $1.period) }.map { month in
+            var manifest = SubmissionManifest(
+                recordID: RecordID.random(using: &generator), unit: month.unit, period: month.period, kind: .person,
+                records: month.ids.count, digest: SubmissionManifest.digest(of: month.ids),
+                reportedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), agentID: agentID)
+            signer.sign(&manifest)
+            return KafkaProducerMessage(
+                topic: WireTopics.personStatus, key: month.unit.countyKey, value: try Wire.encode(manifest),
+                headers: [
+                    KafkaHeader(key: "empmon.kind", string: WireKinds.manifest),
+                    KafkaHeader(key: "empmon.agent", string: agentID),
+                    KafkaHeader(key: "empmon.record", string: manifest.recordID.text),
+                ])
+        }
     }
 
     static func key(_ kind: String, _ seed: Int, _ number: Int) -> String {
