@@ -151,8 +151,8 @@ package struct AgentWorkspace: Sendable {
     /// a processor may be down for maintenance, and a re-send of a village costs little but should be rare).
     package static let defaultConfirmWithin: Duration = .seconds(6 * 3600)
 
-    /// Reads the city's receipts, sends again whatever it has not confirmed within `confirmWithin`, delivers
-    /// everything pending, then compacts finished months older than `keepMonths` before `now`. With `confirmWithin`
+    /// Delivers everything pending, reads the city's receipts, sends again whatever it has not confirmed within
+    /// `confirmWithin`, then compacts finished months older than `keepMonths` before `now`. With `confirmWithin`
     /// nil, or when receipts cannot be read, the agent works as before receipts: delivered is done.
     /// - Parameter beforeChunk: awaited before each chunk of 1,000 records, to pace delivery (the demo waits on
     ///   the consumer group's lag); without it, records go in the delivery's usual chunks.
@@ -161,33 +161,38 @@ package struct AgentWorkspace: Sendable {
         confirmWithin: Duration? = defaultConfirmWithin, beforeChunk: (@Sendable () async throws -> Void)? = nil
     ) async throws -> (pending: Int, outcome: Delivery.Outcome) {
         let kafka = KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security)
-        var receipts: Spool.ReceiptOutcome?
-        var receiptsError: String?
-        var resent = 0
-        if let confirmWithin {
-            let listener = ReceiptListener(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
-            do {
-                receipts = try await listener.collect(timeout: min(timeout, .seconds(30)))
-                let cutoff = Delivery.now - confirmWithin.components.seconds * 1000
-                resent = try spool.requeueUnconfirmed(deliveredBefore: cutoff)
-                if resent > 0 {
-                    logger.warning("the city has not confirmed \(resent) unit-months in time: sending them again")
-                }
-            } catch {
-                receiptsError = "\(error)"
-                logger.notice("receipts cannot be read; delivering without them: \(error)")
-            }
-        }
-        let pending = try spool.pendingCount()
+        var pending = try spool.pendingCount()
         var delivery = Delivery(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
         if let beforeChunk {
             delivery.chunkSize = 1_000
             delivery.beforeChunk = beforeChunk
         }
         var outcome = try await delivery.deliverPending(timeout: timeout)
-        outcome.receipts = receipts
-        outcome.receiptsError = receiptsError
-        outcome.resent = resent
+        // Receipts after delivering, and only from a broker that answered: one that is down would add its timeout
+        // to every flush while the clerk waits.
+        let brokerAnswered = outcome.failed == 0 || outcome.delivered + outcome.manifests > 0
+        if let confirmWithin, brokerAnswered {
+            let listener = ReceiptListener(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
+            do {
+                outcome.receipts = try await listener.collect(timeout: min(timeout, .seconds(15)))
+                let cutoff = Delivery.now - confirmWithin.components.seconds * 1000
+                outcome.resent = try spool.requeueUnconfirmed(deliveredBefore: cutoff)
+                if outcome.resent > 0 {
+                    logger.warning(
+                        "the city has not confirmed \(outcome.resent) unit-months in time: sending them again")
+                    let requeued = try spool.pendingCount()
+                    pending += requeued
+                    let again = try await delivery.deliverPending(timeout: timeout)
+                    outcome.delivered += again.delivered
+                    outcome.manifests += again.manifests
+                    outcome.failed += again.failed
+                    outcome.lastError = again.lastError ?? outcome.lastError
+                }
+            } catch {
+                outcome.receiptsError = "\(error)"
+                logger.notice("receipts cannot be read; delivering without them: \(error)")
+            }
+        }
         try spool.compact(before: now.advanced(by: -keepMonths))
         return (pending, outcome)
     }

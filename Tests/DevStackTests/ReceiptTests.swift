@@ -23,6 +23,17 @@ func recentMonth(_ monthsAgo: Int) -> String {
     return Period(formatter.string(from: Date()))?.advanced(by: -monthsAgo).description ?? "2024-01"
 }
 
+/// `agent status`'s counts of one kind and month, summed over its units: (pending, delivered, stored, rejected).
+func statusCounts(_ output: String, kind: String, period: String) -> [Int] {
+    output.split(separator: "\n").reduce(into: [0, 0, 0, 0]) { sums, line in
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count == 8, fields[0] == kind, fields[1] == period else { return }
+        let numbers = fields[3...].compactMap { Int($0) }
+        guard numbers.count == 5 else { return }
+        for index in 0..<4 { sums[index] += numbers[index] }
+    }
+}
+
 /// The rows of `agent status` as (unit, pending, delivered, stored, rejected), from its table.
 func statusRows(_ output: String) -> [(unit: String, pending: Int, delivered: Int, stored: Int, rejected: Int)] {
     output.split(separator: "\n").compactMap { line in
