@@ -23,25 +23,37 @@ func recentMonth(_ monthsAgo: Int) -> String {
     return Period(formatter.string(from: Date()))?.advanced(by: -monthsAgo).description ?? "2024-01"
 }
 
-/// `agent status`'s counts of one kind and month, summed over its units: (pending, delivered, stored, rejected).
-func statusCounts(_ output: String, kind: String, period: String) -> [Int] {
-    output.split(separator: "\n").reduce(into: [0, 0, 0, 0]) { sums, line in
+/// One row of `agent status`'s table.
+struct StatusRow {
+    let kind: String
+    let period: String
+    let unit: String
+    let pending: Int
+    let delivered: Int
+    let stored: Int
+    let rejected: Int
+}
+
+/// The rows of `agent status`'s table (kind, month, unit, then 待发送 已送达 已入库 被退回 发送失败); `kind` keeps one kind.
+func statusRows(_ output: String, kind: String = "person") -> [StatusRow] {
+    output.split(separator: "\n").compactMap { line in
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count == 8, fields[0] == kind, fields[1] == period else { return }
+        guard fields.count == 8, fields[0] == kind else { return nil }
         let numbers = fields[3...].compactMap { Int($0) }
-        guard numbers.count == 5 else { return }
-        for index in 0..<4 { sums[index] += numbers[index] }
+        guard numbers.count == 5 else { return nil }
+        return StatusRow(
+            kind: kind, period: String(fields[1]), unit: String(fields[2]), pending: numbers[0],
+            delivered: numbers[1], stored: numbers[2], rejected: numbers[3])
     }
 }
 
-/// The rows of `agent status` as (unit, pending, delivered, stored, rejected), from its table.
-func statusRows(_ output: String) -> [(unit: String, pending: Int, delivered: Int, stored: Int, rejected: Int)] {
-    output.split(separator: "\n").compactMap { line in
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count == 8, fields[0] == "person", let numbers = Optional(fields[3...].compactMap { Int($0) }),
-            numbers.count == 5
-        else { return nil }
-        return (String(fields[2]), numbers[0], numbers[1], numbers[2], numbers[3])
+/// `agent status`'s counts of one kind and month, summed over its units: (pending, delivered, stored, rejected).
+func statusCounts(_ output: String, kind: String, period: String) -> [Int] {
+    statusRows(output, kind: kind).filter { $0.period == period }.reduce(into: [0, 0, 0, 0]) { sums, row in
+        sums[0] += row.pending
+        sums[1] += row.delivered
+        sums[2] += row.stored
+        sums[3] += row.rejected
     }
 }
 
