@@ -17,6 +17,7 @@ package struct ProcessorMetrics: Sendable {
     let freshness: DurationHistogram
     let lastCommitAge: Gauge
     let stalled: Gauge
+    let receiptsWritten: Counter
     let receiptsPublished: Counter
     let receiptFailures: Counter
     /// Read by the watchdog and by `/health`.
@@ -35,6 +36,9 @@ package struct ProcessorMetrics: Sendable {
         stalled = registry.makeGauge(
             descriptor: Self.name(
                 "stalled", "", "1 while a batch hangs in its transaction, or records wait and nothing commits"))
+        receiptsWritten = registry.makeCounter(
+            descriptor: Self.name(
+                "receipts_written", "total", "Receipts written to the outbox by committed batches (published later)"))
         receiptsPublished = registry.makeCounter(
             descriptor: Self.name("receipts_published", "total", "Receipts to agents published on the receipts topic"))
         receiptFailures = registry.makeCounter(

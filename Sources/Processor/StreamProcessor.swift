@@ -22,6 +22,14 @@ package struct BatchReport: Sendable {
     package let producedAtMilliseconds: [Int64]
     /// Every unit (all four tiers) whose stored indicators the batch changed: what alert rules re-evaluate.
     package let touchedUnits: Set<DivisionCode>
+    /// Time the batch spent building and writing its receipts, inside its transaction.
+    package let receiptWork: Duration
+}
+
+/// The receipts a batch wrote to the outbox, and the time that took.
+struct ReceiptWork: Sendable {
+    let written: Int
+    let duration: Duration
 }
 
 package struct ProcessorConfiguration: Sendable {
@@ -40,6 +48,8 @@ package struct ProcessorConfiguration: Sendable {
     package var stopWhenCaughtUp = false
     /// Write a receipt for each agent in each batch's transaction and publish it once committed.
     package var receipts = true
+    /// How often the receipt outbox is published (beside the batch loop; once more when the processor stops).
+    package var receiptInterval: Duration = .seconds(5)
     /// Start even when the broker no longer holds records this group has not read (retention deleted them, or the
     /// topic was recreated): from the oldest record kept. Without it the processor names the partitions and stops.
     package var acceptAgedOutRecords = false
@@ -85,12 +95,31 @@ package struct StreamProcessor: Service {
 
     package func run() async throws {
         var run = try ProcessorRun(configuration: configuration, metrics: metrics, logger: logger)
+        let receipts = try configuration.receipts ? receiptPublisher() : nil
         // The watchdog runs beside the loop, so that a loop stuck in a statement is still seen and named.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [metrics, logger] in await metrics.health.watch(metrics: metrics, logger: logger) }
             defer { group.cancelAll() }
-            try await run.loop()
+            try await withThrowingTaskGroup(of: Void.self) { publishing in
+                if let receipts { publishing.addTask { await receipts.run() } }
+                defer { publishing.cancelAll() }
+                try await run.loop()
+            }
+            // Once the publisher has stopped: no round of its own holds rows this one would skip.
+            await receipts?.publishRemaining()
         }
+    }
+
+    private func receiptPublisher() throws -> ReceiptPublisher {
+        var kafkaLogger = logger
+        kafkaLogger.logLevel = max(logger.logLevel, .warning)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                endpoint: configuration.kafka, clientID: configuration.clientID + "-receipts"),
+            logger: kafkaLogger)
+        return ReceiptPublisher(
+            databaseURL: configuration.databaseURL, statementTimeout: configuration.statementTimeout,
+            producer: producer, interval: configuration.receiptInterval, metrics: metrics, logger: logger)
     }
 }
 
@@ -145,7 +174,6 @@ struct ProcessorRun {
         var examined: [Intake]?
         var batchStarted = ContinuousClock.now
         var lastLagCheck = ContinuousClock.now
-        var lastReceiptCheck = ContinuousClock.now
         var lastCaughtUpCheck = ContinuousClock.now
         var idlePolls = 0
         while true {
@@ -193,19 +221,11 @@ struct ProcessorRun {
                 _ = await measureLag()
                 lastLagCheck = .now
             }
-            // Receipts a failed publish or an earlier run left behind.
-            if configuration.receipts, ContinuousClock.now - lastReceiptCheck >= .seconds(5) {
-                await publishReceipts()
-                lastReceiptCheck = .now
-            }
             if configuration.stopWhenCaughtUp, pending.isEmpty, idlePolls >= 3, !positions.isEmpty,
                 ContinuousClock.now - lastCaughtUpCheck >= .seconds(1)
             {
                 lastCaughtUpCheck = .now
-                if await measureLag() == 0 {
-                    if configuration.receipts { await publishReceipts() }
-                    break
-                }
+                if await measureLag() == 0 { break }
             }
             let result = try await consumer.poll(
                 maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
@@ -388,7 +408,7 @@ struct ProcessorRun {
         let outcome:
             (
                 effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing],
-                learned: LearnedPersons, receipts: Int
+                learned: LearnedPersons, receipts: ReceiptWork
             )
         // Whatever happens to this batch, the next starts from the ledger unless this one commits.
         self.recent.removeAll()
@@ -400,7 +420,7 @@ struct ProcessorRun {
                     (
                         effect: BatchEffect, rows: Int, touched: Set<DivisionCode>,
                         shortfalls: [ControlTotals.Standing],
-                        learned: LearnedPersons, receipts: Int
+                        learned: LearnedPersons, receipts: ReceiptWork
                     ) = try await connection.withTransaction { connection in
                         let store = BatchStore(connection: connection)
                         try await store.advanceOffsets(group: group, offsetMoves)
@@ -456,18 +476,20 @@ struct ProcessorRun {
                         if learned.writesAtEnd?.others != writesAtStart.others { learned.current = false }
                         // After the records: a manifest follows its records in the partition, so by now they are stored.
                         let standings = try await ControlTotals.store(manifests, on: connection)
-                        var written = 0
+                        var receiptWork = ReceiptWork(written: 0, duration: .zero)
                         if receipts {
+                            let started = ContinuousClock.now
                             let batchReceipts = ReceiptOutbox.receipts(
                                 manifests: manifests, standings: standings, rejections: rejections,
                                 storedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
                             try await ReceiptOutbox.write(
                                 try batchReceipts.map { ($0.agentID, try Wire.encode($0)) }, on: connection)
-                            written = batchReceipts.count
+                            receiptWork = ReceiptWork(
+                                written: batchReceipts.count, duration: ContinuousClock.now - started)
                         }
                         return (
                             effect, changes.values.reduce(0) { $0 + $1.count }, Set(changes.keys.map(\.unit)),
-                            standings.filter { $0.missing > 0 }, learned, written
+                            standings.filter { $0.missing > 0 }, learned, receiptWork
                         )
                     }
                 phases.mark("commit")
@@ -482,7 +504,6 @@ struct ProcessorRun {
             return
         }
         for (partition, next) in moves { positions[partition] = .stored(next) }
-        if outcome.receipts > 0 { await publishReceipts() }
         if let writes = outcome.learned.writesAtEnd {
             // `consume`: the snapshot's storage passes to `self.recent` whole, so `settle` mutates it in place
             // instead of copying every remembered pair.
@@ -493,6 +514,7 @@ struct ProcessorRun {
                 connection: outcome.learned.connection, writes: writes)
         }
         metrics.personsFromMemory.increment(by: Int64(outcome.learned.fromMemory))
+        metrics.receiptsWritten.increment(by: Int64(outcome.receipts.written))
         updateLagGauges(of: Array(moves.keys))
 
         let now = Date()
@@ -524,7 +546,7 @@ struct ProcessorRun {
             messages: messages.count, acceptedPersons: outcome.effect.acceptedPersons.count,
             acceptedActivity: outcome.effect.acceptedActivity.count, ignored: ignored, rejected: rejections.count,
             indicatorRows: outcome.rows, duration: duration, committedAt: now, producedAtMilliseconds: produced,
-            touchedUnits: outcome.touched)
+            touchedUnits: outcome.touched, receiptWork: outcome.receipts.duration)
         health.committed(report)
         for rejection in rejections {
             logger.notice(
@@ -574,41 +596,6 @@ struct ProcessorRun {
                 if Self.stopping { throw error }
                 try await Task.sleep(for: .seconds(min(5, attempt)))
             }
-        }
-    }
-
-    /// Publishes the receipt outbox (what committed batches stored and rejected, per agent) on the receipts topic,
-    /// keyed by agent id, and marks what the broker acknowledged, in one transaction that locks the rows it sends:
-    /// another member skips them meanwhile. A failure leaves them for the next attempt; the processor goes on, since
-    /// agents re-send what they hear nothing about and the receipt is published again later.
-    mutating func publishReceipts() async {
-        let producer = deadLetters
-        do {
-            var published = 0
-            while true {
-                let sent = try await withDatabaseRetries("publishing receipts") { connection in
-                    try await connection.withTransaction { connection in
-                        let waiting = try await ReceiptOutbox.lockUnpublished(limit: 500, on: connection)
-                        guard !waiting.isEmpty else { return 0 }
-                        for receipt in waiting {
-                            _ = try await producer.send(
-                                KafkaProducerMessage(
-                                    topic: WireTopics.receipts, key: receipt.agentID, value: receipt.payload,
-                                    headers: [KafkaHeader(key: "empmon.kind", string: "receipt")]))
-                        }
-                        try await producer.flush(timeout: .seconds(10))
-                        try await ReceiptOutbox.markPublished(waiting.map(\.id), on: connection)
-                        return waiting.count
-                    }
-                }
-                published += sent
-                metrics.receiptsPublished.increment(by: Int64(sent))
-                if sent < 500 { break }
-            }
-            if published > 0 { logger.debug("receipts published", metadata: ["receipts": "\(published)"]) }
-        } catch {
-            metrics.receiptFailures.increment()
-            logger.warning("publishing receipts failed; retrying later", metadata: ["error": "\(error)"])
         }
     }
 

@@ -48,6 +48,11 @@ extension BenchCommand {
                 "The processor writes and publishes receipts to agents (run both ways, alternately, to see their cost)."
         )
         var receipts = true
+        @Option(
+            help: ArgumentHelp(
+                "Instead of (b) to (d): run (b) this many times with receipts and as many without, alternately, each on a copy of the same database, and report receipts' cost.",
+                valueName: "pairs"))
+        var compareReceipts = 0
 
         func run() async throws {
             var quiet = Logger(label: "empmon.bench")
@@ -134,11 +139,6 @@ extension BenchCommand {
             }
             results["a_raw_consume_per_s"] = Double(rawCount) / rawTime.seconds
 
-            // (b) The processor, from the topic into committed indicators.
-            print("(b) processor end to end …")
-            resetPeakMemory()
-            results["memory_before_processor_mib"] = currentMemoryMiB()
-            let collector = BatchCollector()
             var configuration = ProcessorConfiguration(
                 kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
             configuration.group = group
@@ -149,19 +149,24 @@ extension BenchCommand {
             // run's, so starting from the oldest kept is intended.
             configuration.acceptAgedOutRecords = true
             configuration.receipts = receipts
-            configuration.onCommit = { collector.add($0) }
             var processorLogger = Empmon.logger("empmon.process")
             if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { processorLogger.logLevel = .warning }
-            try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
-            let batches = collector.take()
-            let committed = batches.reduce(0) { $0 + $1.messages }
-            guard let first = batches.first, let last = batches.last, committed >= records else {
-                throw ValidationError("the processor committed \(committed) of \(records) records")
+
+            if compareReceipts > 0 {
+                try await compareReceiptsCost(
+                    configuration: configuration, logger: processorLogger, devURL: dev.postgresURL,
+                    rawRate: results["a_raw_consume_per_s"] ?? 0, results: results)
+                return
             }
-            let span = last.committedAt.timeIntervalSince(first.committedAt) + first.duration.seconds
-            results["b_processor_per_s"] = Double(committed) / span
-            results["b_batches"] = Double(batches.count)
-            results["b_batch_p50_ms"] = percentile(batches.map { $0.duration.seconds * 1000 }, 0.5)
+
+            // (b) The processor, from the topic into committed indicators.
+            print("(b) processor end to end …")
+            resetPeakMemory()
+            results["memory_before_processor_mib"] = currentMemoryMiB()
+            let run = try await processorRun(configuration: configuration, logger: processorLogger)
+            results["b_processor_per_s"] = run.perSecond
+            results["b_batches"] = Double(run.batches)
+            results["b_batch_p50_ms"] = run.batchP50Milliseconds
             results["processor_peak_memory_mib"] = peakMemoryMiB()
 
             // (d) The storage limit: COPY of the processor's own ledger rows (the same persons, and the household rows it
@@ -333,6 +338,115 @@ extension BenchCommand {
                 try data.write(to: URL(fileURLWithPath: json))
             }
             if !outcome.differences.isEmpty { throw ExitCode(1) }
+        }
+
+        /// One run of the processor from the group's stored offsets until caught up, timed by its batches' commits.
+        private func processorRun(configuration: ProcessorConfiguration, logger: Logger) async throws -> (
+            perSecond: Double, batches: Int, batchP50Milliseconds: Double, receiptShare: Double
+        ) {
+            let collector = BatchCollector()
+            var configuration = configuration
+            configuration.onCommit = { collector.add($0) }
+            try await StreamProcessor(configuration: configuration, logger: logger).run()
+            let batches = collector.take()
+            let committed = batches.reduce(0) { $0 + $1.messages }
+            guard let first = batches.first, let last = batches.last, committed >= records else {
+                throw ValidationError("the processor committed \(committed) of \(records) records")
+            }
+            let span = last.committedAt.timeIntervalSince(first.committedAt) + first.duration.seconds
+            let receiptWork = batches.reduce(0) { $0 + $1.receiptWork.seconds }
+            let batchTime = batches.reduce(0) { $0 + $1.duration.seconds }
+            return (
+                Double(committed) / span, batches.count, percentile(batches.map { $0.duration.seconds * 1000 }, 0.5),
+                receiptWork / max(batchTime, 1e-9)
+            )
+        }
+
+        /// (b) with receipts and without, alternately (on, off, off, on, …: neither side always runs warmer), each run
+        /// on a fresh copy of the database as it stood before any processing, over the same records.
+        private func compareReceiptsCost(
+            configuration: ProcessorConfiguration, logger: Logger, devURL: String, rawRate: Double,
+            results: [String: Double]
+        ) async throws {
+            guard let runURL = PostgresURL.replacingDatabase(of: devURL, with: "empmon_bench_run") else {
+                throw ValidationError("the dev URL \(devURL) names no database")
+            }
+            let admin = try await PostgresConnection.connect(url: devURL)
+            // A template must have no other sessions: the bench's own pool is done with it.
+            try await admin.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'empmon_bench' AND pid <> pg_backend_pid()"
+            )
+            try await admin.query("DROP DATABASE IF EXISTS empmon_bench_pristine WITH (FORCE)")
+            try await admin.query("CREATE DATABASE empmon_bench_pristine TEMPLATE empmon_bench")
+            var rates: [Bool: [Double]] = [true: [], false: []]
+            // Of the runs with receipts: the share of their batches' time spent building and writing receipts.
+            var shares: [Double] = []
+            var results = results
+            // Run 0 warms PostgreSQL's and the kernel's caches (the first run was 30–40% slower than all others) and
+            // is not counted.
+            for index in 0...(2 * compareReceipts) {
+                let receipts = index == 0 || (index - 1) % 4 == 0 || (index - 1) % 4 == 3
+                try await admin.query("DROP DATABASE IF EXISTS empmon_bench_run WITH (FORCE)")
+                try await admin.query("CREATE DATABASE empmon_bench_run TEMPLATE empmon_bench_pristine")
+                var run = configuration
+                run.databaseURL = runURL
+                run.receipts = receipts
+                let measured = try await processorRun(configuration: run, logger: logger)
+                let rate = measured.perSecond
+                if receipts, index > 0 { shares.append(measured.receiptShare) }
+                if receipts {
+                    // Runs that wrote receipts must also have published all of them before stopping.
+                    let waiting =
+                        try await PostgresConnection.connect(url: runURL)
+                        .query("SELECT count(*) FROM receipt_outbox WHERE published_at IS NULL")
+                        .first?.decode(Int.self) ?? -1
+                    guard waiting == 0 else {
+                        throw ValidationError("a run with receipts stopped with \(waiting) receipts unpublished")
+                    }
+                }
+                if index == 0 {
+                    print(String(format: "  warm-up run, not counted: %.0f records/s", rate))
+                    continue
+                }
+                rates[receipts, default: []].append(rate)
+                print(String(format: "  run %d, receipts %@: %.0f records/s", index, receipts ? "on" : "off", rate))
+            }
+            let on = rates[true] ?? []
+            let off = rates[false] ?? []
+            let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(1, values.count)) }
+            let cost = 1 - mean(on) / max(1, mean(off))
+            let medianCost = 1 - percentile(on, 0.5) / max(1, percentile(off, 0.5))
+            results["receipts_on_per_s_mean"] = mean(on)
+            results["receipts_off_per_s_mean"] = mean(off)
+            results["receipts_cost"] = cost
+            results["receipts_cost_median"] = medianCost
+            results["receipts_share_of_batch_time"] = mean(shares)
+            print("")
+            print("Receipts' cost, (b) over the same \(records) records, \(compareReceipts) runs each way")
+            print(String(format: "  (a) librdkafka bare consume  %10.0f /s   (raw limit)", rawRate))
+            print(
+                "  (b) receipts on               "
+                    + on.map { String(format: "%.0f", $0) }.joined(separator: " · ")
+                    + String(format: "   mean %.0f, median %.0f", mean(on), percentile(on, 0.5)))
+            print(
+                "  (b) receipts off              "
+                    + off.map { String(format: "%.0f", $0) }.joined(separator: " · ")
+                    + String(format: "   mean %.0f, median %.0f", mean(off), percentile(off, 0.5)))
+            print(
+                String(
+                    format: "  receipts cost %.1f%% of (b) by the means, %.1f%% by the medians (target ≤ 5%%)",
+                    cost * 100, medianCost * 100))
+            print(
+                String(
+                    format:
+                        "  receipts' own work (build, encode, insert into the outbox) took %.2f%% of the batches' time",
+                    mean(shares) * 100))
+            if let json {
+                let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+                try data.write(to: URL(fileURLWithPath: json))
+            }
+            try await admin.query("DROP DATABASE IF EXISTS empmon_bench_run WITH (FORCE)")
+            try await admin.query("DROP DATABASE IF EXISTS empmon_bench_pristine WITH (FORCE)")
         }
 
         private func startOffsets(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
