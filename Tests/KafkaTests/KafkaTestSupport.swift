@@ -57,11 +57,15 @@ func readAll(bootstrap: String, topic: String, expecting count: Int, within seco
         logger: testLogger("reader"))
     try await consumer.subscribe(topics: [topic])
     var values: [String] = []
+    // Until `count` different values: a repeat must not end the reading before every value came.
+    var distinct = Set<String>()
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: .seconds(seconds))
-    while values.count < count, clock.now < deadline {
+    while distinct.count < count, clock.now < deadline {
         let result = try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200))
-        values += result.messages.map { String(decoding: $0.value, as: UTF8.self) }
+        let read = result.messages.map { String(decoding: $0.value, as: UTF8.self) }
+        values += read
+        distinct.formUnion(read)
         if case .assigned(let partitions) = result.rebalance {
             try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, .beginning) }))
         }
