@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 import Wire
 
 /// Sends spooled records to Kafka and records each broker verdict in the spool as it arrives.
@@ -41,8 +42,8 @@ package struct Delivery: Sendable {
     package var beforeChunk: (@Sendable () async throws -> Void)?
 
     /// Produces every pending record, chunk by chunk, and records each broker verdict in the spool
-    /// (librdkafka retries until `timeout`). Verdicts are committed every 500 reports or 200 ms, so a crash
-    /// repeats at most those, and the city dedupes by record id. A chunk in which nothing was delivered
+    /// (librdkafka retries until `timeout`). Verdicts are committed every 500 reports and at least every
+    /// 200 ms, so a crash repeats at most those, and the city dedupes by record id. A chunk in which nothing was delivered
     /// (the broker is unreachable) ends the flush: the rest stays pending.
     package func deliverPending(timeout: Duration) async throws -> Outcome {
         var outcome = Outcome()
@@ -90,28 +91,36 @@ package struct Delivery: Sendable {
             }
         }
         try spool.record(verdicts, at: Self.now)
-        verdicts.removeAll()
-        let clock = ContinuousClock()
-        var lastWrite = clock.now
-        var remaining = byMessage.count
-        while remaining > 0, let report = await reports.next() {
-            guard let (recordID, isManifest) = byMessage[report.id] else { continue }
-            switch report.result {
-            case .success(let offset):
-                verdicts.append(.delivered(recordID: recordID, partition: report.partition, offset: offset))
-                if isManifest { outcome.manifests += 1 } else { outcome.delivered += 1 }
-            case .failure(let error):
-                verdicts.append(.failed(recordID: recordID, reason: "\(error)"))
-                outcome.failed += 1
-                outcome.lastError = "\(error)"
+        // Verdicts are held for at most 200 ms, also while no further report comes: a broker that is down holds
+        // its partitions' reports back until the timeout, and what the others confirmed meanwhile must not wait
+        // for them (a crash would send it again).
+        let held = HeldVerdicts()
+        let spool = self.spool
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while (try? await Task.sleep(for: .milliseconds(200))) != nil {
+                    try held.write(to: spool)
+                }
             }
-            remaining -= 1
-            if verdicts.count >= 500 || remaining == 0 || clock.now - lastWrite > .milliseconds(200) {
-                try spool.record(verdicts, at: Self.now)
-                verdicts.removeAll(keepingCapacity: true)
-                lastWrite = clock.now
+            var remaining = byMessage.count
+            while remaining > 0, let report = await reports.next() {
+                guard let (recordID, isManifest) = byMessage[report.id] else { continue }
+                let verdict: SpoolVerdict
+                switch report.result {
+                case .success(let offset):
+                    verdict = .delivered(recordID: recordID, partition: report.partition, offset: offset)
+                    if isManifest { outcome.manifests += 1 } else { outcome.delivered += 1 }
+                case .failure(let error):
+                    verdict = .failed(recordID: recordID, reason: "\(error)")
+                    outcome.failed += 1
+                    outcome.lastError = "\(error)"
+                }
+                remaining -= 1
+                if held.append(verdict) >= 500 { try held.write(to: spool) }
             }
+            group.cancelAll()
         }
+        try held.write(to: spool)
     }
 
     /// Topic and `empmon.kind` header of a spooled record. A manifest travels on the topic of the records
@@ -126,4 +135,25 @@ package struct Delivery: Sendable {
     }
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// Delivery verdicts received and not yet written to the spool, shared by the report loop and its timer.
+private final class HeldVerdicts: Sendable {
+    private let verdicts = Mutex<[SpoolVerdict]>([])
+
+    /// Holds one more verdict; returns how many are held.
+    func append(_ verdict: SpoolVerdict) -> Int {
+        verdicts.withLock {
+            $0.append(verdict)
+            return $0.count
+        }
+    }
+
+    func write(to spool: Spool) throws {
+        let taken = verdicts.withLock { held in
+            defer { held.removeAll(keepingCapacity: true) }
+            return held
+        }
+        if !taken.isEmpty { try spool.record(taken, at: Delivery.now) }
+    }
 }

@@ -188,7 +188,9 @@ struct SharedStackTests {
         kill(pid, SIGKILL)
         #expect(ChildProcess.wait(pid) == 128 + SIGKILL)
         let deliveredBeforeKill = try sandbox.deliveredCount()
-        #expect(deliveredBeforeKill > 0, "some records were confirmed before the kill")
+        #expect(
+            deliveredBeforeKill > 0,
+            "some records were confirmed before the kill: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         #expect(deliveredBeforeKill < expected, "the kill came mid-flush, with records still in flight")
         #expect(try empmon(["dev", "broker", "up", "1"]).status == 0)
 
