@@ -67,8 +67,17 @@ package struct ProcessorConfiguration: Sendable {
 
 /// Assigned partitions whose oldest kept record lies beyond this group's stored offset.
 package struct AgedOutRecords: Error, CustomStringConvertible {
-    package let partitions: [KafkaTopicPartition]
-    package let records: Int64
+    /// Offsets `from..<to` of a partition, deleted by the broker before this group read them.
+    package struct Gap: Sendable {
+        package let partition: KafkaTopicPartition
+        package let from: Int64
+        package let to: Int64
+    }
+    package let gaps: [Gap]
+    package var partitions: [KafkaTopicPartition] { gaps.map(\.partition) }
+    package var records: Int64 { gaps.reduce(0) { $0 + $1.to - $1.from } }
+
+    init(_ gaps: [Gap]) { self.gaps = gaps }
 
     package var description: String {
         "the broker no longer holds \(records) records of \(partitions.map { "\($0)" }.joined(separator: ", ")) that this group never read "
@@ -138,6 +147,8 @@ struct ProcessorRun {
     var positions: [KafkaTopicPartition: PartitionPosition] = [:]
     /// How many times the consumer was assigned and seeked: a read that overlapped one is discarded.
     var assignments = 0
+    /// Where a partition's records begin after an aged-out gap the operator accepted at assignment.
+    var acceptedFrom: [KafkaTopicPartition: Int64] = [:]
     var health: ProcessorHealth { metrics.health }
 
     init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics, logger: Logger) throws {
@@ -295,8 +306,9 @@ struct ProcessorRun {
         let stored = try await withDatabaseRetries("reading offsets") { connection in
             try await ProcessorRun.storedOffsets(of: partitions, group: group, on: connection)
         }
-        try await checkRetention(of: partitions, stored: stored)
         positions = [:]
+        acceptedFrom = [:]
+        try await checkRetention(of: partitions, stored: stored)
         assignments += 1
         var offsets: [KafkaTopicPartition: KafkaOffset] = [:]
         for partition in partitions {
@@ -313,8 +325,10 @@ struct ProcessorRun {
     /// broker deleted before the city read them (retention, a recreated topic, an offset moved by hand). They are
     /// gone from the ledger unless agents send them again, so the processor says so loudly and, unless told that
     /// starting from the oldest kept record is intended (`acceptAgedOutRecords`), refuses to go on.
-    func checkRetention(of partitions: [KafkaTopicPartition], stored: [KafkaTopicPartition: Int64]) async throws {
-        var lost: [(partition: KafkaTopicPartition, from: Int64, to: Int64)] = []
+    mutating func checkRetention(of partitions: [KafkaTopicPartition], stored: [KafkaTopicPartition: Int64])
+        async throws
+    {
+        var lost: [AgedOutRecords.Gap] = []
         for partition in partitions {
             let marks: (low: Int64, high: Int64)
             do { marks = try await consumer.watermarks(of: partition, timeout: .seconds(10)) } catch {
@@ -325,11 +339,52 @@ struct ProcessorRun {
             }
             let from = stored[partition] ?? 0
             metrics.agedOut(partition).set(max(0, marks.low - from))
-            if marks.low > from { lost.append((partition, from, marks.low)) }
+            if marks.low > from { lost.append(.init(partition: partition, from: from, to: marks.low)) }
         }
         guard !lost.isEmpty else { return }
-        let missing = lost.reduce(Int64(0)) { $0 + $1.to - $1.from }
-        for gap in lost {
+        let refusal = AgedOutRecords(lost)
+        log(refusal)
+        guard configuration.acceptAgedOutRecords else { throw refusal }
+        logger.error(
+            "starting from the oldest kept records as told (--accept-aged-out-records): \(refusal.records) records are not in the ledger until their agents re-send them"
+        )
+        for gap in lost { acceptedFrom[gap.partition] = gap.to }
+    }
+
+    /// Stops the processor when the consumer skipped records the broker deleted while they waited to be read.
+    /// librdkafka, finding its position gone from the broker, starts again from the oldest kept record
+    /// (`auto.offset.reset`) without a word, and the batch's offsets would move past the hole. A batch that holds
+    /// fewer of a partition's offsets than lie between where the partition stands and its last one is checked
+    /// against the partition's oldest kept offset: a hole the broker still covers (a transaction's markers) is no
+    /// loss. Once stopped, a restart names the loss at assignment as any other (`checkRetention`).
+    func refuseSkippedRecords(in messages: [KafkaMessage]) async throws {
+        var read: [KafkaTopicPartition: (count: Int64, last: Int64)] = [:]
+        for message in messages {
+            let seen = read[message.topicPartition] ?? (0, -1)
+            read[message.topicPartition] = (seen.count + 1, max(seen.last, message.offset))
+        }
+        var lost: [AgedOutRecords.Gap] = []
+        for (partition, seen) in read {
+            let from = max(positions[partition]?.next ?? 0, acceptedFrom[partition] ?? 0)
+            guard seen.last + 1 - from > seen.count else { continue }
+            let low: Int64
+            do { low = try await consumer.watermarks(of: partition, timeout: .seconds(10)).low } catch {
+                logger.warning(
+                    "a batch skips offsets, and the partition's oldest offset cannot be read to tell why",
+                    metadata: ["partition": "\(partition)", "stored_offset": "\(from)", "error": "\(error)"])
+                continue
+            }
+            if low > from { lost.append(.init(partition: partition, from: from, to: low)) }
+        }
+        guard !lost.isEmpty else { return }
+        for gap in lost { metrics.agedOut(gap.partition).set(gap.to - gap.from) }
+        let refusal = AgedOutRecords(lost)
+        log(refusal)
+        throw refusal
+    }
+
+    private func log(_ refusal: AgedOutRecords) {
+        for gap in refusal.gaps {
             logger.error(
                 "the broker no longer holds records this group has not read",
                 metadata: [
@@ -337,13 +392,6 @@ struct ProcessorRun {
                     "records": "\(gap.to - gap.from)",
                 ])
         }
-        if configuration.acceptAgedOutRecords {
-            logger.error(
-                "starting from the oldest kept records as told (--accept-aged-out-records): \(missing) records are not in the ledger until their agents re-send them"
-            )
-            return
-        }
-        throw AgedOutRecords(partitions: lost.map(\.partition), records: missing)
     }
 
     static func storedOffsets(of partitions: [KafkaTopicPartition], group: String, on connection: PostgresConnection)
@@ -399,6 +447,7 @@ struct ProcessorRun {
             "batch intake",
             metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
 
+        try await refuseSkippedRecords(in: messages)
         let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key]?.next, next: $0.value) }
         let delta = self.delta
         let group = configuration.group

@@ -376,3 +376,72 @@ extension SharedStackTests {
         }
     }
 }
+
+/// Each partition's oldest kept offset.
+func partitionStarts(_ topic: String) async throws -> [Int: Int64] {
+    let consumer = try checkingConsumer(group: "watermarks")
+    var starts: [Int: Int64] = [:]
+    for partition in 0..<12 {
+        starts[partition] = try await consumer.watermarks(
+            of: KafkaTopicPartition(topic: topic, partition: Int32(partition))
+        ).low
+    }
+    try await consumer.close()
+    return starts
+}
+
+extension SharedStackTests {
+    @Test(
+        "Records the broker deletes while they wait to be read stop the running processor before its offsets move past them; a restart refuses until told"
+    )
+    func agedOutWhileRunning() async throws {
+        try await Pipeline.with { pipeline in
+            let offsetsBefore = try await pipeline.committedOffsets()
+            let (pid, log) = try pipeline.startProcessor(["--batch-size", "100"], log: "aged.log")
+            defer {
+                kill(pid, SIGKILL)
+                _ = ChildProcess.wait(pid)
+            }
+            let assigned = try await waitUntil(30) {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("partitions assigned")
+            }
+            try #require(assigned, "the processor joined its group")
+            // Frozen, the processor cannot read while the broker's retention (~5 MiB a partition in the mock
+            // cluster) deletes the oldest records of 潞州区's partition.
+            kill(pid, SIGSTOP)
+            let startsBefore = try await partitionStarts(WireTopics.personStatus)
+            let filler = [UInt8](repeating: 0x41, count: 100_000)
+            try await produce(
+                (0..<90).map { _ in
+                    KafkaProducerMessage(
+                        topic: WireTopics.personStatus, key: "140403", value: filler,
+                        headers: [KafkaHeader(key: "empmon.kind", string: "person")])
+                })
+            let startsAfter = try await partitionStarts(WireTopics.personStatus)
+            let moved = startsAfter.filter { $0.value > startsBefore[$0.key] ?? 0 }
+            try #require(
+                moved.count == 1, "the broker deleted records of one partition: \(startsBefore) → \(startsAfter)")
+            kill(pid, SIGCONT)
+
+            var status: Int32 = 0
+            let exited = try await waitUntil(60) { waitpid(pid, &status, WNOHANG) == pid }
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(exited, "the processor stopped: \(output.suffix(1500))")
+            #expect(exited && status != 0, "with a failure status")
+            #expect(
+                output.contains("the broker no longer holds") && output.contains(WireTopics.personStatus),
+                "the log names the partition: \(output.suffix(1500))")
+            #expect(try await pipeline.committedOffsets() == offsetsBefore, "no offset moved past the deleted records")
+
+            let refused = try pipeline.run(
+                pipeline.processorArguments.filter { $0 != "--accept-aged-out-records" } + ["--stop-when-caught-up"])
+            #expect(
+                refused.status != 0 && refused.output.contains("--accept-aged-out-records"),
+                "\(refused.output.suffix(1500))")
+            #expect(try await pipeline.committedOffsets() == offsetsBefore)
+            _ = try pipeline.processAll()
+            #expect(
+                try await pipeline.committedOffsets() > offsetsBefore, "told, it goes on from the oldest kept record")
+        }
+    }
+}
