@@ -390,6 +390,15 @@ package final class Spool: Sendable {
         }
     }
 
+    /// The ids of the records of `kind` that no later record of the same person and month replaced.
+    package func currentRecordIDs(kind: String) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT record_id FROM records WHERE kind = ? AND state <> ?",
+                arguments: [kind, State.superseded.rawValue])
+        }
+    }
+
     /// The records the city refused, newest month first, with their ledger lines and the city's reasons (a refused
     /// manifest is no row of the clerk's; its records are listed).
     package func rejections(limit: Int = 1000) throws -> [SpoolRejection] {

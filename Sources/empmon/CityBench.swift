@@ -340,6 +340,8 @@ final class LagWatch: Sendable {
     }
 
     var lost: Int64 { state.withLock { $0.lost.values.reduce(0, +) } }
+    /// The group's committed offsets as last read.
+    var committed: [KafkaTopicPartition: Int64] { state.withLock { $0.committed } }
     var largestLagSeen: Int64 { state.withLock { $0.largestLag } }
     /// Records the group has committed since the start, over both record topics.
     var consumed: Int64 {

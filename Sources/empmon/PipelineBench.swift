@@ -466,19 +466,30 @@ extension BenchCommand {
 
 /// The end (high watermark) of every partition of the two record topics.
 func recordTopicEnds(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
+    try await recordTopicWatermarks(bootstrap: bootstrap, logger: logger).mapValues(\.high)
+}
+
+/// Each record topic partition's oldest kept offset.
+func recordTopicStarts(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
+    try await recordTopicWatermarks(bootstrap: bootstrap, logger: logger).mapValues(\.low)
+}
+
+private func recordTopicWatermarks(bootstrap: String, logger: Logger) async throws
+    -> [KafkaTopicPartition: (low: Int64, high: Int64)]
+{
     let consumer = try KafkaConsumer(
         configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-watermarks"),
         logger: logger)
-    var ends: [KafkaTopicPartition: Int64] = [:]
+    var marks: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
     for topic in try Empmon.topologyFiles().loadTopics().topics
     where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
         for partition in 0..<topic.partitions {
             let key = KafkaTopicPartition(topic: topic.name, partition: partition)
-            ends[key] = try await consumer.watermarks(of: key).high
+            marks[key] = try await consumer.watermarks(of: key)
         }
     }
     try await consumer.close()
-    return ends
+    return marks
 }
 
 /// Signed person records for benchmarks: `persons` people spread over every village, month after month,

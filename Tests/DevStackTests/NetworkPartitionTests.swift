@@ -1,5 +1,7 @@
 import DevStack
+import Domain
 import Foundation
+import Postgres
 import TestSupport
 import Testing
 
@@ -46,13 +48,29 @@ func healthStatus(port: Int) async -> Int? {
     return (response as? HTTPURLResponse)?.statusCode
 }
 
+/// How long the suite's partition lasts and how many processors it cuts off: 60 s and one by default, so that
+/// the suite stays short; `EMPMON_PARTITION_SECONDS=240 EMPMON_PARTITION_PROCESSORS=2` is the longer probe the
+/// README reports.
+struct PartitionProbe {
+    let seconds: Int
+    let processors: Int
+
+    static var configured: PartitionProbe {
+        let environment = ProcessInfo.processInfo.environment
+        return PartitionProbe(
+            seconds: max(60, environment["EMPMON_PARTITION_SECONDS"].flatMap { Int($0) } ?? 60),
+            processors: min(12, max(1, environment["EMPMON_PARTITION_PROCESSORS"].flatMap { Int($0) } ?? 1)))
+    }
+}
+
 extension SharedStackTests {
     @Test(
         "A silent network to PostgreSQL is an error within 30 s and /health turns unhealthy; commits resume within 60 s of its return, with no restart of PostgreSQL",
         .enabled(if: canBlackhole, "needs root, iptables and socat (scripts/install-deps.sh)"))
     func blackholedPostgres() async throws {
+        let probe = PartitionProbe.configured
         try await Pipeline.with { pipeline in
-            // The processor reaches PostgreSQL through a port of its own, so that the blackhole touches it alone.
+            // The processors reach PostgreSQL through a port of their own, so that the blackhole touches them alone.
             let serverPort = try #require(URLComponents(string: pipeline.database.url)?.port)
             let proxyPort = try ChildProcess.freeLoopbackPort()
             let proxy = try ChildProcess.start(
@@ -61,61 +79,100 @@ extension SharedStackTests {
                 logFile: pipeline.directory.appendingPathComponent("socat.log").path)
             defer { kill(proxy, SIGKILL) }
             let proxied = pipeline.database.url.replacingOccurrences(of: ":\(serverPort)/", with: ":\(proxyPort)/")
-            let metricsPort = try ChildProcess.freeLoopbackPort()
-            let (processor, log) = try pipeline.startProcessor(
-                ["--postgres-url", proxied, "--metrics-port", "\(metricsPort)", "--stall-seconds", "10"],
-                log: "partition.log")
-            defer { kill(processor, SIGTERM) }
-            #expect(try await waitUntil(60) { await healthStatus(port: metricsPort) == 200 })
+            var processors: [(pid: Int32, log: String, metricsPort: Int)] = []
+            defer { for processor in processors { kill(processor.pid, SIGTERM) } }
+            for index in 0..<probe.processors {
+                let metricsPort = try ChildProcess.freeLoopbackPort()
+                let (pid, log) = try pipeline.startProcessor(
+                    [
+                        "--postgres-url", proxied, "--metrics-port", "\(metricsPort)", "--stall-seconds", "10",
+                        "--client-id", "partition-\(index)",
+                    ],
+                    log: "partition-\(index).log")
+                processors.append((pid, log, metricsPort))
+            }
+            func logText(_ index: Int) -> String {
+                (try? String(contentsOfFile: processors[index].log, encoding: .utf8)) ?? ""
+            }
+            for index in processors.indices {
+                let metricsPort = processors[index].metricsPort
+                #expect(try await waitUntil(60) { await healthStatus(port: metricsPort) == 200 })
+                #expect(try await waitUntil(60) { logText(index).contains("partitions assigned") })
+            }
+            // The group settles before the cut: a rebalance during it would be a different test.
+            try await Task.sleep(for: .seconds(probe.processors > 1 ? 5 : 0))
 
             let blackhole = Blackhole(port: proxyPort)
             try blackhole.close()
             defer { blackhole.restore() }
             let cutAt = ContinuousClock.now
-            // Records arrive while PostgreSQL cannot be reached.
-            let village = try pipeline.agent(for: "140403001006")
-            defer { try? FileManager.default.removeItem(at: village.directory) }
+            // Records arrive while PostgreSQL cannot be reached: one village, or one in each county when several
+            // processors share the partitions, so that each has work.
+            let villages =
+                probe.processors == 1
+                ? ["140403001006"]
+                : [
+                    "140403001006", "140404100200", "140405100200", "140406100200", "140423100200", "140425100200",
+                    "140426100200", "140427100200", "140428100200", "140429100200", "140430100200", "140431100200",
+                ]
+            let city = try pipeline.agent(for: "140400000000")
+            defer { try? FileManager.default.removeItem(at: city.directory) }
             let month = recentMonth(1)
-            let file = try village.write("p.csv", makeLedger(count: 30, seed: 45).csv)
-            #expect(try village.agent(["submit", "--period", month, file]).status == 0)
-            let named = try await waitUntil(30) {
-                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                return text.contains(" error empmon.process:")
+            var units: [String] = []
+            for (index, village) in villages.enumerated() {
+                let topology = try #require(try? TopologyFilesHelper.topology())
+                let unit =
+                    topology.units(of: .village, under: DivisionCode(String(village.prefix(6)) + "000000")!).first?.code
+                    .description ?? village
+                let file = try city.write("p\(index).csv", makeLedger(count: 30, seed: 45 + index).csv)
+                #expect(try city.agent(["submit", "--period", month, file, "--unit", unit]).status == 0)
+                units.append(unit)
             }
-            let logText = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            #expect(named, "no error within 30 s of the partition: \(logText.suffix(2000))")
-            #expect(try await waitUntil(30) { await healthStatus(port: metricsPort) == 503 })
+            let named = try await waitUntil(30) {
+                processors.indices.contains { logText($0).contains(" error empmon.process:") }
+            }
+            #expect(named, "no error within 30 s of the partition: \(logText(0).suffix(2000))")
+            for processor in processors {
+                #expect(try await waitUntil(30) { await healthStatus(port: processor.metricsPort) == 503 })
+            }
             // Not only the watchdog: the connection itself is found dead (keepalives, tcp_user_timeout) and retried,
             // where without them a statement would wait on the kernel's retransmissions for many minutes.
             let lost = try await waitUntil(10) {
-                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                return text.contains(" error empmon.process:") && text.contains("failed; retrying")
+                processors.indices.contains {
+                    logText($0).contains(" error empmon.process:") && logText($0).contains("failed; retrying")
+                }
             }
-            #expect(lost, "the lost connection was not named: \(logText.suffix(1500))")
+            #expect(lost, "the lost connection was not named: \(logText(0).suffix(1500))")
             #expect(ContinuousClock.now - cutAt < .seconds(40))
             // The gauges follow within the watchdog's second.
-            #expect(
-                try await waitUntil(5) {
-                    metricValue(try await scrapeMetrics(port: metricsPort), "empmon_processor_stalled") == 1
-                })
-            let age = metricValue(
-                try await scrapeMetrics(port: metricsPort), "empmon_processor_last_commit_age_seconds")
-            #expect((age ?? 0) > 10, "the last commit's age grows while stalled: \(age ?? -1)")
+            for processor in processors {
+                #expect(
+                    try await waitUntil(5) {
+                        metricValue(try await scrapeMetrics(port: processor.metricsPort), "empmon_processor_stalled")
+                            == 1
+                    })
+                let age = metricValue(
+                    try await scrapeMetrics(port: processor.metricsPort), "empmon_processor_last_commit_age_seconds")
+                #expect((age ?? 0) > 10, "the last commit's age grows while stalled: \(age ?? -1)")
+            }
 
             // The network comes back after a while; PostgreSQL was never touched.
-            try await Task.sleep(until: cutAt + .seconds(60))
+            try await Task.sleep(until: cutAt + .seconds(probe.seconds))
             blackhole.restore()
             let restoredAt = ContinuousClock.now
             let stored = try await waitUntil(60) {
                 try await pipeline.query(
-                    "SELECT count(*)::int FROM person_ledger WHERE unit_code = '140403001006'", as: Int.self) == [30]
+                    "SELECT count(*)::int FROM person_ledger WHERE unit_code = ANY($1::text[])", [PostgresArray(units)],
+                    as: Int.self)
+                    == [30 * units.count]
             }
-            let after = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            #expect(stored, "commits did not resume within 60 s: \(after.suffix(2000))")
+            #expect(stored, "commits did not resume within 60 s: \(logText(0).suffix(2000))")
             print(
-                "partition test: error named \(named ? "within 30 s" : "late"), commits resumed \(ContinuousClock.now - restoredAt) after the network returned"
+                "partition test (\(probe.seconds) s, \(probe.processors) processor(s)): error named \(named ? "within 30 s" : "late"), commits resumed \(ContinuousClock.now - restoredAt) after the network returned"
             )
-            #expect(try await waitUntil(30) { await healthStatus(port: metricsPort) == 200 })
+            for processor in processors {
+                #expect(try await waitUntil(30) { await healthStatus(port: processor.metricsPort) == 200 })
+            }
             let verify = try pipeline.run(["verify", "--period", month])
             #expect(verify.status == 0, "\(verify.output)")
         }
