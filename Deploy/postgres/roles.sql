@@ -11,7 +11,7 @@ GRANT USAGE ON SCHEMA public TO empmon_processor, empmon_api, empmon_reader;
 
 -- The processor writes the ledger, the indicators, offsets, rejections, control totals, receipts, forecasts and alerts;
 -- it reads agents.
-GRANT SELECT, INSERT, UPDATE, DELETE ON consumer_offsets, person_ledger, person_ledger_superseded, household_members,
+GRANT SELECT, INSERT, UPDATE, DELETE ON consumer_offsets, person_ledger, person_ledger_superseded, person_ledger_displaced, household_members,
     village_reports, activity_ledger, activity_ledger_superseded, monitored_periods, unit_month_counts,
     unit_month_count_history, rejections, submission_manifests, receipt_outbox, forecast_runs, forecasts, alerts, alert_events,
     alert_deliveries

@@ -74,23 +74,30 @@ extension Spool {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT r.seq, r.identity, r.state FROM submissions s CROSS JOIN records r ON r.submission = s.id
+                SELECT r.seq, r.identity, r.state, r.record_id FROM submissions s CROSS JOIN records r ON r.submission = s.id
                 WHERE s.kind = ? AND s.period = ? AND s.unit = ? AND r.kind = s.kind AND r.seq < ? ORDER BY r.seq
                 """, arguments: [recordKind, standing.period, standing.unit, manifestSeq])
-        var current: [String: (seq: Int64, state: Int)] = [:]
+        var current: [String: (seq: Int64, state: Int, recordID: String)] = [:]
         var replaced: [Int64] = []
         for row in rows {
             let identity: String = row[1]
             if let earlier = current[identity] { replaced.append(earlier.seq) }
-            current[identity] = (row[0], row[2])
+            current[identity] = (row[0], row[2], row[3])
         }
         let refused = current.values.count { $0.state == State.rejected.rawValue }
-        guard standing.stored + refused >= standing.declared else { return false }
+        // Records the ledger holds under another village's later report of the same person: accounted for.
+        let elsewhere = Set(standing.superseded.map { $0.lowercased() })
+        let displaced = current.values.filter {
+            $0.state != State.rejected.rawValue && elsewhere.contains($0.recordID.lowercased())
+        }
+        guard standing.stored + refused + displaced.count >= standing.declared else { return false }
         let store = try db.cachedStatement(
             sql:
                 "UPDATE records SET state = \(State.stored.rawValue), confirmed_at = ? WHERE seq = ? AND state IN (\(State.delivered.rawValue), \(State.stored.rawValue))"
         )
-        for record in current.values where record.state == State.delivered.rawValue {
+        let displacedSeqs = Set(displaced.map(\.seq))
+        for record in current.values
+        where record.state == State.delivered.rawValue && !displacedSeqs.contains(record.seq) {
             try store.execute(arguments: [milliseconds, record.seq])
         }
         try store.execute(arguments: [milliseconds, manifestSeq])
@@ -100,6 +107,11 @@ extension Spool {
                 "UPDATE records SET state = \(State.superseded.rawValue) WHERE seq = ? AND state = \(State.delivered.rawValue)"
         )
         for seq in replaced { try supersede.execute(arguments: [seq]) }
+        for seq in displacedSeqs {
+            try db.execute(
+                sql: "UPDATE records SET state = \(State.superseded.rawValue) WHERE seq = ? AND state IN (?, ?)",
+                arguments: [seq, State.delivered.rawValue, State.stored.rawValue])
+        }
         try db.execute(
             sql: """
                 UPDATE records SET state = \(State.superseded.rawValue)

@@ -16,14 +16,33 @@ package struct SubmissionReceipt: Sendable, Equatable, Codable {
         package let declared: Int
         /// Records of the unit-month in the ledger (persons of the village-month; 0 or 1 activity report).
         package let stored: Int
+        /// Ids of the unit-month's records the ledger holds under another unit's newer report of the same person
+        /// (a person two villages reported in one month): accounted for, not missing. Absent from receipts of
+        /// processors before it, and read as none.
+        package let superseded: [String]
 
-        package init(manifest: String, unit: String, period: String, kind: String, declared: Int, stored: Int) {
+        package init(
+            manifest: String, unit: String, period: String, kind: String, declared: Int, stored: Int,
+            superseded: [String] = []
+        ) {
             self.manifest = manifest
             self.unit = unit
             self.period = period
             self.kind = kind
             self.declared = declared
             self.stored = stored
+            self.superseded = superseded
+        }
+
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            manifest = try container.decode(String.self, forKey: .manifest)
+            unit = try container.decode(String.self, forKey: .unit)
+            period = try container.decode(String.self, forKey: .period)
+            kind = try container.decode(String.self, forKey: .kind)
+            declared = try container.decode(Int.self, forKey: .declared)
+            stored = try container.decode(Int.self, forKey: .stored)
+            superseded = try container.decodeIfPresent([String].self, forKey: .superseded) ?? []
         }
     }
 

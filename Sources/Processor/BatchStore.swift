@@ -277,6 +277,42 @@ struct BatchStore {
         return try rows.map { try $0.decode(String.self, at: 0) }.compactMap { LedgerColumns.period(fromDate: $0) }
     }
 
+    /// Keeps `person_ledger_displaced` current: each unit's newest record of a person-month another unit's record
+    /// holds (an older claim is not written over a newer one), and no entry where the unit's own is current again.
+    func writeDisplacement(_ displacement: Displacement) async throws {
+        if !displacement.restored.isEmpty {
+            let restored = displacement.restored
+            try await connection.query(
+                """
+                DELETE FROM person_ledger_displaced AS d
+                USING unnest($1::date[], $2::text[], $3::text[]) AS r(period, unit, person)
+                WHERE (d.period, d.unit_code, d.person_key) = (r.period, r.unit, decode(r.person, 'hex'))
+                """,
+                [
+                    PostgresArray(restored.map { LedgerColumns.date($0.key.period) }),
+                    PostgresArray(restored.map(\.unit.description)), PostgresArray(restored.map(\.key.personKey)),
+                ])
+        }
+        if !displacement.displaced.isEmpty {
+            let records = displacement.displaced
+            try await connection.query(
+                """
+                INSERT INTO person_ledger_displaced AS d (period, unit_code, person_key, record_id, reported_at_ms)
+                SELECT period, unit, decode(person, 'hex'), id, reported
+                FROM unnest($1::date[], $2::text[], $3::text[], $4::uuid[], $5::bigint[]) AS r(period, unit, person, id, reported)
+                ON CONFLICT (period, unit_code, person_key) DO UPDATE
+                SET record_id = excluded.record_id, reported_at_ms = excluded.reported_at_ms
+                WHERE (excluded.reported_at_ms, excluded.record_id) > (d.reported_at_ms, d.record_id)
+                """,
+                [
+                    PostgresArray(records.map { LedgerColumns.date($0.period) }),
+                    PostgresArray(records.map(\.unit.description)), PostgresArray(records.map(\.personKey)),
+                    PostgresArray(records.map(\.recordID.text)),
+                    PostgresArray(records.map { String($0.reportedAtMilliseconds) }),
+                ])
+        }
+    }
+
     /// Stores the batch's accepted person records. Rows that did not exist go straight in by COPY; rows that
     /// did are kept in `person_ledger_superseded` and replaced through the staging table.
     func writeLedger(_ acceptance: PersonAcceptance) async throws {

@@ -448,6 +448,7 @@ struct ProcessorRun {
             metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
 
         try await refuseSkippedRecords(in: messages)
+        let batchPersons = persons
         let offsetMoves = moves.map { (partition: $0.key, expected: positions[$0.key]?.next, next: $0.value) }
         let delta = self.delta
         let group = configuration.group
@@ -505,6 +506,7 @@ struct ProcessorRun {
                         // second read need nothing from it: it runs on another core while PostgreSQL does those.
                         async let personCounts = plan.personCounts(of: delta, acceptance, stored: stored)
                         try await store.writeLedger(acceptance)
+                        try await store.writeDisplacement(Displacement.of(batch: batchPersons, stored: stored))
                         phases.mark("ledger")
                         let touched = plan.touched(stored: stored)
                         try await store.lockCounties(Set(touched.villages.map(\.unit)))
@@ -528,8 +530,10 @@ struct ProcessorRun {
                         var receiptWork = ReceiptWork(written: 0, duration: .zero)
                         if receipts {
                             let started = ContinuousClock.now
+                            let displaced = try await ReceiptOutbox.displacedRecords(of: standings, on: connection)
                             let batchReceipts = ReceiptOutbox.receipts(
-                                manifests: manifests, standings: standings, rejections: rejections,
+                                manifests: manifests, standings: standings, displaced: displaced,
+                                rejections: rejections,
                                 storedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
                             try await ReceiptOutbox.write(
                                 try batchReceipts.map { ($0.agentID, try Wire.encode($0)) }, on: connection)

@@ -14,10 +14,26 @@ package enum ControlTotals {
         /// Records the latest manifest declared; nil when records arrived but no manifest did.
         package let declared: Int?
         package let stored: Int
+        /// Records of the unit-month the ledger holds under another unit's newer report of the same person
+        /// (`Displacement`): accounted for, not missing. `verify --manifests` counts them in `stored` instead.
+        package let displaced: Int
         /// Whether the stored records' ids hash to the manifest's digest (nil when not compared).
         package let digestMatches: Bool?
 
-        package var missing: Int { max(0, (declared ?? 0) - stored) }
+        package init(
+            kind: SubmissionManifest.Kind, unit: DivisionCode, period: Period, declared: Int?, stored: Int,
+            displaced: Int = 0, digestMatches: Bool?
+        ) {
+            self.kind = kind
+            self.unit = unit
+            self.period = period
+            self.declared = declared
+            self.stored = stored
+            self.displaced = displaced
+            self.digestMatches = digestMatches
+        }
+
+        package var missing: Int { max(0, (declared ?? 0) - stored - displaced) }
 
         package var description: String {
             guard let declared else {
@@ -91,17 +107,24 @@ package enum ControlTotals {
             CASE l.kind
                 WHEN 'person' THEN COALESCE((SELECT v.persons FROM village_reports v WHERE v.period = l.period AND v.unit_code = l.unit_code), 0)
                 ELSE (SELECT count(*) FROM activity_ledger a WHERE a.period = l.period AND a.unit_code = l.unit_code)::integer
+            END,
+            CASE l.kind
+                WHEN 'person' THEN (SELECT count(*) FROM person_ledger_displaced d WHERE d.period = l.period AND d.unit_code = l.unit_code)::integer
+                ELSE 0
             END
         FROM latest l
         """
     }
 
     private static func standing(_ row: PostgresRow) throws -> Standing? {
-        let (kind, unit, period, declared, stored) = try row.decode((String, String, String, Int, Int).self)
+        let (kind, unit, period, declared, stored, displaced) = try row.decode(
+            (String, String, String, Int, Int, Int).self)
         guard let kind = SubmissionManifest.Kind(rawValue: kind), let unit = DivisionCode(unit),
             let period = Period(period)
         else { return nil }
-        return Standing(kind: kind, unit: unit, period: period, declared: declared, stored: stored, digestMatches: nil)
+        return Standing(
+            kind: kind, unit: unit, period: period, declared: declared, stored: stored, displaced: displaced,
+            digestMatches: nil)
     }
 
     /// The exact reconciliation (`verify --manifests`): for every unit-month of `periods` (every month when
@@ -116,9 +139,15 @@ package enum ControlTotals {
                 FROM submission_manifests WHERE cardinality($1::date[]) = 0 OR period = ANY($1::date[])
                 ORDER BY period, unit_code, kind, reported_at_ms DESC, record_id DESC),
             ledger AS (
+                -- A unit-month's records are those the ledger holds and those another unit's newer report displaced.
                 SELECT 'person'::text AS kind, unit_code, period, count(*)::integer AS records,
                     sha256(convert_to(string_agg(record_id::text, ',' ORDER BY record_id), 'UTF8')) AS digest
-                FROM person_ledger WHERE cardinality($1::date[]) = 0 OR period = ANY($1::date[])
+                FROM (
+                    SELECT unit_code, period, record_id FROM person_ledger
+                    WHERE cardinality($1::date[]) = 0 OR period = ANY($1::date[])
+                    UNION ALL
+                    SELECT unit_code, period, record_id FROM person_ledger_displaced
+                    WHERE cardinality($1::date[]) = 0 OR period = ANY($1::date[])) AS p
                 GROUP BY unit_code, period
                 UNION ALL
                 SELECT 'activity', unit_code, period, count(*)::integer,

@@ -16,9 +16,11 @@ package enum ReceiptOutbox {
 
     /// The receipts of one batch: for each agent, the standings of the manifests it sent and the records of its
     /// that the batch rejected. `standings` holds the ledger's count for every unit-month a manifest named.
+    /// `displaced` holds, by `displacedKey`, the ids of each unit-month's records another unit's newer report
+    /// displaced (`displacedRecords`).
     package static func receipts(
-        manifests: [SubmissionManifest], standings: [ControlTotals.Standing], rejections: [RecordRejection],
-        storedAtMilliseconds: Int64
+        manifests: [SubmissionManifest], standings: [ControlTotals.Standing], displaced: [String: [String]] = [:],
+        rejections: [RecordRejection], storedAtMilliseconds: Int64
     ) -> [SubmissionReceipt] {
         struct UnitMonth: Hashable {
             let unit: DivisionCode
@@ -36,7 +38,9 @@ package enum ReceiptOutbox {
                 SubmissionReceipt.Standing(
                     manifest: manifest.recordID.text, unit: manifest.unit.description,
                     period: manifest.period.description, kind: manifest.kind.rawValue, declared: manifest.records,
-                    stored: stored[key] ?? 0))
+                    stored: stored[key] ?? 0,
+                    superseded: manifest.kind == .person
+                        ? displaced[displacedKey(unit: manifest.unit, period: manifest.period)] ?? [] : []))
         }
         for rejection in rejections {
             // A message that names no agent or no record cannot be matched to anything an agent holds.
@@ -52,6 +56,32 @@ package enum ReceiptOutbox {
                 agentID: agent, storedAtMilliseconds: storedAtMilliseconds, standings: content.standings,
                 rejections: content.rejections)
         }
+    }
+
+    static func displacedKey(unit: DivisionCode, period: Period) -> String { "\(unit) \(period)" }
+
+    /// The ids of the records another unit's newer report displaced, for the person unit-months of `standings`
+    /// that have any, by `displacedKey`.
+    package static func displacedRecords(of standings: [ControlTotals.Standing], on connection: PostgresConnection)
+        async throws -> [String: [String]]
+    {
+        let named = standings.filter { $0.kind == .person && $0.displaced > 0 }
+        guard !named.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            SELECT d.unit_code, to_char(d.period, 'YYYY-MM'), d.record_id::text
+            FROM unnest($1::text[], $2::date[]) AS n(unit, period)
+            JOIN person_ledger_displaced d ON d.period = n.period AND d.unit_code = n.unit
+            ORDER BY 1, 2, 3
+            """,
+            [PostgresArray(named.map(\.unit.description)), PostgresArray(named.map { "\($0.period)-01" })])
+        var result: [String: [String]] = [:]
+        for row in rows {
+            let (unit, period, record) = try row.decode((String, String, String).self)
+            guard let unit = DivisionCode(unit), let period = Period(period) else { continue }
+            result[displacedKey(unit: unit, period: period), default: []].append(record)
+        }
+        return result
     }
 
     /// Stores receipts, each with its wire form (`Wire.encode(_: SubmissionReceipt)`), in the caller's transaction.

@@ -58,6 +58,32 @@ struct SpoolReceiptTests {
         #expect(try spool.status().first == month)
     }
 
+    @Test(
+        "A record the ledger holds under another village's later report is accounted for: the month is confirmed, and the record is no longer waited for"
+    )
+    func displacedRecordIsAccountedFor() throws {
+        let folder = try SpoolFolder()
+        let spool = try Spool(directory: folder.path)
+        try deliveredMonth(spool)
+        let standing = SubmissionReceipt.Standing(
+            manifest: "m-r", unit: "140403001001", period: "2024-10", kind: "person", declared: 3, stored: 2,
+            superseded: ["R3"])
+        let displaced = SubmissionReceipt(agentID: "a", storedAtMilliseconds: 5, standings: [standing], rejections: [])
+        let outcome = try spool.apply([displaced], positions: [0: 7], at: 9)
+        #expect(outcome.confirmed == 1 && outcome.incomplete == 0)
+        let month = try #require(try spool.status().first)
+        #expect(month.stored == 2 && month.delivered == 0 && month.pending == 0 && month.rejected == 0)
+        #expect(try spool.requeueUnconfirmed(deliveredBefore: .max) == 0, "nothing accounted for is sent again")
+        #expect(try spool.currentRecordIDs(kind: "person").sorted() == ["r1", "r2"])
+    }
+
+    @Test("A receipt from a processor that names no displaced records reads as none")
+    func receiptWithoutSuperseded() throws {
+        let json = #"{"manifest":"m","unit":"140403001001","period":"2024-10","kind":"person","declared":3,"stored":3}"#
+        let standing = try JSONDecoder().decode(SubmissionReceipt.Standing.self, from: Data(json.utf8))
+        #expect(standing.superseded == [] && standing.stored == 3)
+    }
+
     @Test("A unit-month the city lacks records of is sent again whole, records then manifest, after the grace only")
     func incompleteReceiptIsResent() throws {
         let folder = try SpoolFolder()

@@ -125,6 +125,58 @@ extension SharedStackTests {
         }
     }
 
+    @Test(
+        "A person two villages reported in one month: the later report counts, and the earlier village's month still balances in its receipt and in verify --manifests, whichever report arrives first"
+    )
+    func aPersonReportedByTwoVillages() async throws {
+        try await Pipeline.with { pipeline in
+            let earlier = try pipeline.agent(for: "140403001001")
+            let later = try pipeline.agent(for: "140403001002")
+            defer {
+                try? FileManager.default.removeItem(at: earlier.directory)
+                try? FileManager.default.removeItem(at: later.directory)
+            }
+            let grace = ["--confirm-within", "600"]
+            // In one month the earlier village's report reaches the city last (delivered late, as after a loss);
+            // in the other, first.
+            for (month, earlierArrivesLast) in [(recentMonth(1), true), (recentMonth(2), false)] {
+                let own = makeLedger(count: 4, seed: earlierArrivesLast ? 51 : 53).csv
+                let moved = own.split(separator: "\n")[2]  // the person on file line 3 moved to the other village
+                let other = makeLedger(count: 3, seed: earlierArrivesLast ? 52 : 54).csv + moved + "\n"
+                let ownFile = try earlier.write("own-\(month).csv", own)
+                let otherFile = try later.write("other-\(month).csv", other)
+                #expect(try earlier.agent(["submit", "--period", month, ownFile, "--offline"]).status == 0)
+                try await Task.sleep(for: .milliseconds(20))
+                #expect(try later.agent(["submit", "--period", month, otherFile, "--offline"]).status == 0)
+                for agent in earlierArrivesLast ? [later, earlier] : [earlier, later] {
+                    #expect(try agent.agent(["flush"] + grace).status == 0)
+                    _ = try pipeline.processAll()
+                }
+                for agent in [earlier, later] { _ = try agent.agent(["flush"] + grace) }
+                let ledger = try await pipeline.query(
+                    "SELECT unit_code::text FROM person_ledger WHERE period = $1::date ORDER BY 1", ["\(month)-01"],
+                    as: String.self)
+                #expect(
+                    ledger == Array(repeating: "140403001001", count: 3) + Array(repeating: "140403001002", count: 4),
+                    "the later report of the moved person counts: \(ledger)")
+                let displaced = try await pipeline.query(
+                    "SELECT unit_code::text FROM person_ledger_displaced WHERE period = $1::date", ["\(month)-01"],
+                    as: String.self)
+                #expect(displaced == ["140403001001"])
+                let verify = try pipeline.run(["verify", "--manifests", "--period", month])
+                #expect(verify.status == 0 && verify.output.contains("every unit-month"), "\(verify.output)")
+            }
+            // Every record of both villages is accounted for: nothing waits to be confirmed or sent again. The
+            // earlier village's record that arrived first was stored when its receipt came, and stays so.
+            for (agent, stored) in [(earlier, [4, 3]), (later, [4, 4])] {
+                let status = try agent.agent(["status"])
+                let rows = statusRows(status.output)
+                #expect(rows.map(\.stored) == stored, "\(status.output)")
+                #expect(rows.allSatisfy { $0.pending + $0.delivered + $0.rejected == 0 }, "\(status.output)")
+            }
+        }
+    }
+
     @Test("Receipts: records the city rejects reach the agent's status with their ledger rows and the city's reason")
     func rejectedRowsReachTheAgent() async throws {
         try await Pipeline.with { pipeline in

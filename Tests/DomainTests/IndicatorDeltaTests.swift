@@ -21,6 +21,8 @@ struct IndicatorDeltaTests {
         var activity: [UnitMonth: UnitActivityReport] = [:]
         var indicators: [UnitMonth: IndicatorCounts] = [:]
         var monitored: Set<Period> = []
+        /// `person_ledger_displaced`, as the processor keeps it.
+        var displaced: [Displacement.UnitPerson: PersonStatusRecord] = [:]
 
         mutating func apply(
             persons batchPersons: [PersonStatusRecord], activity batchActivity: [UnitActivityReport],
@@ -38,6 +40,14 @@ struct IndicatorDeltaTests {
             for village in touched.villages { state.villages[village] = villages[village] }
             for key in plan.activityKeys { state.activity[key] = self.activity[key] }
             let effect = plan.effect(of: delta, acceptance, personCounts: personCounts, state: state)
+            let displacement = Displacement.of(batch: batchPersons, stored: state.persons)
+            for entry in displacement.restored { displaced[entry] = nil }
+            for record in displacement.displaced {
+                let entry = Displacement.UnitPerson(
+                    unit: record.unit, key: PersonMonthKey(personKey: record.personKey, period: record.period))
+                if let held = displaced[entry], !RecordVersion.isNewer(record, than: held) { continue }
+                displaced[entry] = record
+            }
             for record in effect.acceptedPersons {
                 self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record
             }
@@ -122,7 +132,9 @@ struct IndicatorDeltaTests {
             reportedAtMilliseconds: Int64.random(in: 0...20, using: &random), agentID: "station")
     }
 
-    @Test("Any stream, in any batches, with replays and corrections, ends equal to the recomputation")
+    @Test(
+        "Any stream, in any batches, with replays and corrections, ends equal to the recomputation, and so do the records displaced by another unit's"
+    )
     func incrementalEqualsRecomputation() async {
         let delta = IndicatorDelta(topology: Self.topology)
         await propertyCheck(count: 100, input: Gen.int(in: 0...Int.max)) { seed in
@@ -138,6 +150,20 @@ struct IndicatorDeltaTests {
                 store.apply(persons: persons, activity: activity, delta: delta)
                 sent += persons
             }
+            // Displaced, from scratch: per person-month, each unit's newest record where another unit's is current.
+            var expected: [Displacement.UnitPerson: PersonStatusRecord] = [:]
+            let byKey = Dictionary(grouping: sent) { PersonMonthKey(personKey: $0.personKey, period: $0.period) }
+            for (key, records) in byKey {
+                guard let winner = records.max(by: { RecordVersion.isNewer($1, than: $0) }) else { continue }
+                for record in records where record.unit != winner.unit {
+                    let entry = Displacement.UnitPerson(unit: record.unit, key: key)
+                    if let held = expected[entry], !RecordVersion.isNewer(record, than: held) { continue }
+                    expected[entry] = record
+                }
+            }
+            #expect(
+                store.displaced.mapValues(\.recordID) == expected.mapValues(\.recordID),
+                "displaced: kept \(store.displaced.count), expected \(expected.count)")
             let kept = store.nonZeroIndicators
             let recomputed = store.recomputed(topology: Self.topology)
             let differing = Set(kept.keys).union(recomputed.keys).filter { kept[$0] != recomputed[$0] }.sorted()
