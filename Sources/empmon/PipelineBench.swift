@@ -26,7 +26,7 @@ extension BenchCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option(
             help:
-                "Records to produce for the throughput runs (keep under ~200,000: the mock keeps ~5 MiB per partition)."
+                "Records to produce for the throughput runs (keep to ~60,000: the mock keeps ~5 MiB per partition, and the records and their manifests must fit)."
         )
         var records = 60_000
         @Option(help: "The processor's largest batch (its --batch-size), for the throughput and freshness runs.")
