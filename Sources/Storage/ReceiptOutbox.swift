@@ -16,31 +16,31 @@ package enum ReceiptOutbox {
 
     /// The receipts of one batch: for each agent, the standings of the manifests it sent and the records of its
     /// that the batch rejected. `standings` holds the ledger's count for every unit-month a manifest named.
-    /// `displaced` holds, by `displacedKey`, the ids of each unit-month's records another unit's newer report
-    /// displaced (`displacedRecords`).
+    /// `displaced` holds the ids of each unit-month's person records another unit's newer report displaced
+    /// (`displacedRecords`).
     package static func receipts(
-        manifests: [SubmissionManifest], standings: [ControlTotals.Standing], displaced: [String: [String]] = [:],
+        manifests: [SubmissionManifest], standings: [ControlTotals.Standing], displaced: [UnitMonth: [String]] = [:],
         rejections: [RecordRejection], storedAtMilliseconds: Int64
     ) -> [SubmissionReceipt] {
-        struct UnitMonth: Hashable {
+        struct UnitMonthKind: Hashable {
             let unit: DivisionCode
             let period: Period
             let kind: SubmissionManifest.Kind
         }
         let stored = Dictionary(
-            standings.map { (UnitMonth(unit: $0.unit, period: $0.period, kind: $0.kind), $0.stored) },
+            standings.map { (UnitMonthKind(unit: $0.unit, period: $0.period, kind: $0.kind), $0.stored) },
             uniquingKeysWith: { first, _ in first })
         var byAgent: [String: (standings: [SubmissionReceipt.Standing], rejections: [SubmissionReceipt.Rejection])] =
             [:]
         for manifest in manifests {
-            let key = UnitMonth(unit: manifest.unit, period: manifest.period, kind: manifest.kind)
+            let key = UnitMonthKind(unit: manifest.unit, period: manifest.period, kind: manifest.kind)
             byAgent[manifest.agentID, default: ([], [])].standings.append(
                 SubmissionReceipt.Standing(
                     manifest: manifest.recordID.text, unit: manifest.unit.description,
                     period: manifest.period.description, kind: manifest.kind.rawValue, declared: manifest.records,
                     stored: stored[key] ?? 0,
                     superseded: manifest.kind == .person
-                        ? displaced[displacedKey(unit: manifest.unit, period: manifest.period)] ?? [] : []))
+                        ? displaced[UnitMonth(unit: manifest.unit, period: manifest.period)] ?? [] : []))
         }
         for rejection in rejections {
             // A message that names no agent or no record cannot be matched to anything an agent holds.
@@ -58,12 +58,10 @@ package enum ReceiptOutbox {
         }
     }
 
-    static func displacedKey(unit: DivisionCode, period: Period) -> String { "\(unit) \(period)" }
-
     /// The ids of the records another unit's newer report displaced, for the person unit-months of `standings`
-    /// that have any, by `displacedKey`.
+    /// that have any.
     package static func displacedRecords(of standings: [ControlTotals.Standing], on connection: PostgresConnection)
-        async throws -> [String: [String]]
+        async throws -> [UnitMonth: [String]]
     {
         let named = standings.filter { $0.kind == .person && $0.displaced > 0 }
         guard !named.isEmpty else { return [:] }
@@ -75,11 +73,11 @@ package enum ReceiptOutbox {
             ORDER BY 1, 2, 3
             """,
             [PostgresArray(named.map(\.unit.description)), PostgresArray(named.map { "\($0.period)-01" })])
-        var result: [String: [String]] = [:]
+        var result: [UnitMonth: [String]] = [:]
         for row in rows {
             let (unit, period, record) = try row.decode((String, String, String).self)
             guard let unit = DivisionCode(unit), let period = Period(period) else { continue }
-            result[displacedKey(unit: unit, period: period), default: []].append(record)
+            result[UnitMonth(unit: unit, period: period), default: []].append(record)
         }
         return result
     }

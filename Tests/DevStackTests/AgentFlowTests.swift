@@ -158,16 +158,10 @@ struct SharedStackTests {
         let sandbox = try AgentSandbox.make(unit: "140400000000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         // One village in each county, so the records spread over partitions led by every broker.
-        let villages = [
-            "140403001001", "140404100200", "140405100200", "140406100200", "140423100200", "140425100200",
-            "140426100200", "140427100200", "140428100200", "140429100200", "140430100200", "140431100200",
-        ]
-        let topology = try #require(try? TopologyFilesHelper.topology())
+        let villages = try TopologyFilesHelper.oneVillagePerCounty()
+        try #require(villages.count == 12)
         var expected = 0
-        for (index, village) in villages.enumerated() {
-            let unit =
-                topology.units(of: .village, under: DivisionCode(String(village.prefix(6)) + "000000")!).first?.code
-                .description ?? village
+        for (index, unit) in villages.enumerated() {
             let (csv, _) = makeLedger(count: 150, seed: 100 + index)
             let file = try sandbox.write("v\(index).csv", csv)
             let submit = try sandbox.agent(["submit", "--period", "2024-10", file, "--unit", unit, "--offline"])
@@ -241,6 +235,14 @@ struct SharedStackTests {
 
 enum TopologyFilesHelper {
     static func topology() throws -> Topology { try TopologyFiles.locate().loadTopology() }
+
+    /// The first village of each county, in code order: records for them spread over every county's partition.
+    static func oneVillagePerCounty() throws -> [String] {
+        let topology = try topology()
+        return topology.children(of: topology.city.code).compactMap {
+            topology.units(of: .village, under: $0.code).first?.code.description
+        }
+    }
 }
 
 extension SharedStackTests {

@@ -108,25 +108,13 @@ extension SharedStackTests {
             let cutAt = ContinuousClock.now
             // Records arrive while PostgreSQL cannot be reached: one village, or one in each county when several
             // processors share the partitions, so that each has work.
-            let villages =
-                probe.processors == 1
-                ? ["140403001006"]
-                : [
-                    "140403001006", "140404100200", "140405100200", "140406100200", "140423100200", "140425100200",
-                    "140426100200", "140427100200", "140428100200", "140429100200", "140430100200", "140431100200",
-                ]
+            let units = Array(try TopologyFilesHelper.oneVillagePerCounty().prefix(probe.processors == 1 ? 1 : 12))
             let city = try pipeline.agent(for: "140400000000")
             defer { try? FileManager.default.removeItem(at: city.directory) }
             let month = recentMonth(1)
-            var units: [String] = []
-            for (index, village) in villages.enumerated() {
-                let topology = try #require(try? TopologyFilesHelper.topology())
-                let unit =
-                    topology.units(of: .village, under: DivisionCode(String(village.prefix(6)) + "000000")!).first?.code
-                    .description ?? village
+            for (index, unit) in units.enumerated() {
                 let file = try city.write("p\(index).csv", makeLedger(count: 30, seed: 45 + index).csv)
                 #expect(try city.agent(["submit", "--period", month, file, "--unit", unit]).status == 0)
-                units.append(unit)
             }
             let named = try await waitUntil(30) {
                 processors.indices.contains { logText($0).contains(" error empmon.process:") }

@@ -340,15 +340,22 @@ func checkingConsumer(group prefix: String) throws -> KafkaConsumer {
 
 /// Each partition's high watermark.
 func partitionEnds(_ topic: String) async throws -> [(partition: Int, end: Int64)] {
+    try await partitionWatermarks(topic).map { ($0.partition, $0.high) }
+}
+
+/// Each partition's oldest kept offset.
+func partitionStarts(_ topic: String) async throws -> [Int: Int64] {
+    Dictionary(uniqueKeysWithValues: try await partitionWatermarks(topic).map { ($0.partition, $0.low) })
+}
+
+/// Each partition's oldest kept offset and high watermark.
+func partitionWatermarks(_ topic: String) async throws -> [(partition: Int, low: Int64, high: Int64)] {
     let consumer = try checkingConsumer(group: "watermarks")
-    var ends: [(partition: Int, end: Int64)] = []
+    var marks: [(partition: Int, low: Int64, high: Int64)] = []
     for partition in 0..<12 {
-        ends.append(
-            (
-                partition,
-                try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition))).high
-            ))
+        let mark = try await consumer.watermarks(of: KafkaTopicPartition(topic: topic, partition: Int32(partition)))
+        marks.append((partition, mark.low, mark.high))
     }
     try await consumer.close()
-    return ends
+    return marks
 }

@@ -377,19 +377,6 @@ extension SharedStackTests {
     }
 }
 
-/// Each partition's oldest kept offset.
-func partitionStarts(_ topic: String) async throws -> [Int: Int64] {
-    let consumer = try checkingConsumer(group: "watermarks")
-    var starts: [Int: Int64] = [:]
-    for partition in 0..<12 {
-        starts[partition] = try await consumer.watermarks(
-            of: KafkaTopicPartition(topic: topic, partition: Int32(partition))
-        ).low
-    }
-    try await consumer.close()
-    return starts
-}
-
 extension SharedStackTests {
     @Test(
         "Records the broker deletes while they wait to be read stop the running processor before its offsets move past them; a restart refuses until told"
