@@ -6,6 +6,7 @@ import Postgres
 import Prometheus
 import ServiceLifecycle
 import Storage
+import Synchronization
 import Wire
 
 /// What one committed batch did (for logs, benchmarks and tests).
@@ -37,9 +38,15 @@ package struct ProcessorConfiguration: Sendable {
     package var kafka: KafkaEndpoint
     package var databaseURL: String
     package var topology: Topology
-    /// Largest batch, and how long a batch waits to fill before it is committed anyway.
+    /// Largest batch. A batch grows toward it only under a backlog: it is read while the batch before commits,
+    /// and closes once its first record has waited `linger` and that commit is done. At a steady stream the
+    /// commit is short and batches stay small and fresh; behind a backlog each commit's fixed costs (the roll-up,
+    /// the history, the locks, the offsets) are paid once per as many records as arrived while it ran.
+    /// Memory: two batches (the one committing and the one being read), ~1 KiB per record each.
     package var batchSize = Self.defaultBatchSize
-    package static let defaultBatchSize = 20_000
+    package static let defaultBatchSize = 100_000
+    package static let largestBatchSize = 500_000
+    package static let openingBatchSize = 20_000
     package var linger: Duration = .milliseconds(200)
     /// Most (person, month) pairs kept in memory between batches (`RecentPersons`); 0 keeps none.
     package var recentPersons = Self.defaultRecentPersons
@@ -132,6 +139,13 @@ package struct StreamProcessor: Service {
     }
 }
 
+/// Whether the batch beside a read-ahead has finished committing.
+final class CommitInProgress: Sendable {
+    private let done = Atomic<Bool>(false)
+    var isDone: Bool { done.load(ordering: .acquiring) }
+    func finish() { done.store(true, ordering: .releasing) }
+}
+
 /// The state of one processor while it runs; lives in the processor's single task.
 struct ProcessorRun {
     let configuration: ProcessorConfiguration
@@ -189,7 +203,9 @@ struct ProcessorRun {
         var idlePolls = 0
         while true {
             let stopping = Self.stopping
-            let full = pending.count >= configuration.batchSize
+            // A batch read with no commit beside it (the first, or the first after a quiet spell) stays small, so that
+            // reading and checking the next one overlaps a commit from the start; read-ahead batches grow from there.
+            let full = pending.count >= min(configuration.batchSize, ProcessorConfiguration.openingBatchSize)
             let due = !pending.isEmpty && ContinuousClock.now - batchStarted >= configuration.linger
             if !pending.isEmpty, full || due || stopping {
                 let batch = pending
@@ -203,10 +219,16 @@ struct ProcessorRun {
                     // (mostly PostgreSQL's work): the two cores were idle in turn before. Only reading: the
                     // next batch's offsets move in its own transaction, after this one's.
                     let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+                    let committing = CommitInProgress()
                     async let ahead = Self.readAhead(
-                        consumer, limit: configuration.batchSize, linger: configuration.linger, intake: intake)
+                        consumer, limit: configuration.batchSize, linger: configuration.linger, intake: intake,
+                        committing: committing)
                     let assignmentsBefore = assignments
-                    try await commit(batch, examined: checked, startedAt: batchStarted)
+                    do { try await commit(batch, examined: checked, startedAt: batchStarted) } catch {
+                        committing.finish()
+                        throw error
+                    }
+                    committing.finish()
                     let next = try await ahead
                     if assignments != assignmentsBefore {
                         // The commit found a partition moved and re-seeked the consumer while the read went on:
@@ -239,7 +261,9 @@ struct ProcessorRun {
                 if await measureLag() == 0 { break }
             }
             let result = try await consumer.poll(
-                maxMessages: configuration.batchSize - pending.count, timeout: .milliseconds(50))
+                maxMessages: max(
+                    1, min(configuration.batchSize, ProcessorConfiguration.openingBatchSize) - pending.count),
+                timeout: .milliseconds(50))
             if let rebalance = result.rebalance {
                 examined = nil
                 try await handle(rebalance, pending: &pending)
@@ -268,23 +292,30 @@ struct ProcessorRun {
         }
     }
 
-    /// The next batch, read while the one before commits: polls until it is full, or its first message has
-    /// waited `linger`, or (with nothing to read) for `linger`; stops early at a rebalance, which the caller
-    /// handles once the commit is done. Then checks what it read.
-    static func readAhead(_ consumer: KafkaConsumer, limit: Int, linger: Duration, intake: RecordIntake) async throws
+    /// The next batch, read while the one before commits: polls until it is full, or until its first message
+    /// has waited `linger` (or, with nothing to read, `linger` has passed) and the commit beside it is done.
+    /// Behind a backlog the batch so grows with the commit it waits for, up to `limit`; at a steady stream the
+    /// commit ends first and `linger` alone closes it. Stops early at a rebalance, which the caller handles once
+    /// the commit is done. What it reads is checked as it arrives, so that little is left to check at the end.
+    static func readAhead(
+        _ consumer: KafkaConsumer, limit: Int, linger: Duration, intake: RecordIntake, committing: CommitInProgress
+    ) async throws
         -> (messages: [KafkaMessage], examined: [Intake], firstAt: ContinuousClock.Instant?, rebalance: KafkaRebalance?)
     {
         let started = ContinuousClock.now
         var messages: [KafkaMessage] = []
+        var examined: [Intake] = []
         var firstAt: ContinuousClock.Instant?
         while messages.count < limit, !stopping {
-            if ContinuousClock.now - (firstAt ?? started) >= linger { break }
-            let result = try await consumer.poll(maxMessages: limit - messages.count, timeout: .milliseconds(50))
+            if ContinuousClock.now - (firstAt ?? started) >= linger, committing.isDone { break }
+            let result = try await consumer.poll(
+                maxMessages: min(limit - messages.count, 5_000), timeout: .milliseconds(50))
             if firstAt == nil, !result.messages.isEmpty { firstAt = .now }
             messages += result.messages
             if let rebalance = result.rebalance { return (messages, [], firstAt, rebalance) }
+            examined += await examineBeside(result.messages, with: intake)
         }
-        return (messages, await examineBeside(messages, with: intake), firstAt, nil)
+        return (messages, examined, firstAt, nil)
     }
 
     /// Checks a batch read ahead on one core, a slice at a time, yielding between slices. Spread over both

@@ -20,7 +20,7 @@ package enum ReceiptOutbox {
     /// (`displacedRecords`).
     package static func receipts(
         manifests: [SubmissionManifest], standings: [ControlTotals.Standing], displaced: [UnitMonth: [String]] = [:],
-        rejections: [RecordRejection], storedAtMilliseconds: Int64
+        rejections: [RecordRejection], storedAtMilliseconds: Int64, budget: Int = receiptBudget
     ) -> [SubmissionReceipt] {
         struct UnitMonthKind: Hashable {
             let unit: DivisionCode
@@ -51,11 +51,53 @@ package enum ReceiptOutbox {
                     record: record, reasonCode: rejection.reason.code.rawValue, field: rejection.reason.field,
                     chinese: rejection.chineseMessage))
         }
-        return byAgent.sorted { $0.key < $1.key }.map { agent, content in
-            SubmissionReceipt(
-                agentID: agent, storedAtMilliseconds: storedAtMilliseconds, standings: content.standings,
-                rejections: content.rejections)
+        // A large batch answers thousands of one agent's months: one receipt would outgrow what a broker takes in
+        // one message (1 MB by default), so an agent's answer is split into receipts of at most `budget` bytes.
+        var receipts: [SubmissionReceipt] = []
+        for (agent, content) in byAgent.sorted(by: { $0.key < $1.key }) {
+            var standings: [SubmissionReceipt.Standing] = []
+            var rejections: [SubmissionReceipt.Rejection] = []
+            var size = 0
+            func close() {
+                receipts.append(
+                    SubmissionReceipt(
+                        agentID: agent, storedAtMilliseconds: storedAtMilliseconds, standings: standings,
+                        rejections: rejections))
+                standings = []
+                rejections = []
+                size = 0
+            }
+            for standing in content.standings {
+                let cost = Self.encodedSize(of: standing)
+                if size > 0, size + cost > budget { close() }
+                standings.append(standing)
+                size += cost
+            }
+            for rejection in content.rejections {
+                let cost = Self.encodedSize(of: rejection)
+                if size > 0, size + cost > budget { close() }
+                rejections.append(rejection)
+                size += cost
+            }
+            if size > 0 { close() }
         }
+        return receipts
+    }
+
+    /// The most bytes of standings and rejections one receipt carries: half of a broker's default message limit,
+    /// leaving room for the JSON around them.
+    package static let receiptBudget = 512 * 1024
+
+    /// An upper bound on a standing's bytes in a receipt's JSON (ids, codes and counts are short and escape-free).
+    static func encodedSize(of standing: SubmissionReceipt.Standing) -> Int {
+        160 + standing.manifest.utf8.count + standing.unit.utf8.count + standing.period.utf8.count
+            + standing.kind.utf8.count + standing.superseded.reduce(0) { $0 + $1.utf8.count + 3 }
+    }
+
+    /// An upper bound on a rejection's bytes in a receipt's JSON: a Chinese message's characters may be escaped.
+    static func encodedSize(of rejection: SubmissionReceipt.Rejection) -> Int {
+        120 + rejection.record.utf8.count + rejection.reasonCode.utf8.count + rejection.field.utf8.count
+            + 6 * rejection.chinese.unicodeScalars.count
     }
 
     /// The ids of the records another unit's newer report displaced, for the person unit-months of `standings`

@@ -57,7 +57,9 @@ struct ProcessCommand: AsyncParsableCommand {
     var targetScale: Double?
 
     func validate() throws {
-        guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
+        guard (1...ProcessorConfiguration.largestBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be 1 to \(ProcessorConfiguration.largestBatchSize)")
+        }
         guard (1...60_000).contains(lingerMs) else { throw ValidationError("--linger-ms must be 1 to 60000") }
         guard (0...50_000_000).contains(recentPersons) else {
             throw ValidationError("--recent-persons must be 0 to 50000000")

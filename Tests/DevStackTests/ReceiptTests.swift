@@ -4,6 +4,7 @@ import Domain
 import Foundation
 import Kafka
 import Postgres
+import Storage
 import TestSupport
 import Testing
 import Wire
@@ -280,4 +281,51 @@ extension SharedStackTests {
             #expect(FileManager.default.fileExists(atPath: artifacts + "/agent-page-receipts.png"))
         }
     }
+}
+
+/// A batch of the processor's largest size answers thousands of one agent's months and rejections at once.
+@Test("An agent's answer to a large batch is split into receipts a broker takes, each standing and rejection once")
+func largeBatchReceiptsSplit() throws {
+    let county = try #require(DivisionCode("140403000000"))
+    let village = try #require(DivisionCode("140403001001"))
+    var generator = SeededGenerator(seed: 7)
+    let periods = (0..<24).compactMap { Period(year: 2024, month: 1)?.advanced(by: $0) }
+    var manifests: [SubmissionManifest] = []
+    var standings: [ControlTotals.Standing] = []
+    var displaced: [UnitMonth: [String]] = [:]
+    for index in 0..<6_000 {
+        let unit = try #require(DivisionCode(String(format: "140403%03d%03d", 1 + index / 240, 1 + index % 10)))
+        let period = periods[(index / 10) % periods.count]
+        manifests.append(
+            SubmissionManifest(
+                recordID: RecordID.random(using: &generator), unit: unit, period: period, kind: .person,
+                records: 300, digest: [UInt8](repeating: 1, count: 32), reportedAtMilliseconds: 0, agentID: "county"))
+        standings.append(
+            .init(kind: .person, unit: unit, period: period, declared: 300, stored: 290, digestMatches: nil))
+        if index % 50 == 0 {
+            displaced[UnitMonth(unit: unit, period: period)] = (0..<10).map { _ in
+                RecordID.random(using: &generator).text
+            }
+        }
+    }
+    let rejections = (0..<3_000).map { index in
+        RecordRejection(
+            recordID: RecordID.random(using: &generator).text, agentID: "county", unit: village.description,
+            problems: [.invalidSignature], topic: "t", partition: 0, offset: Int64(index), key: nil, payload: [],
+            rejectedAtMilliseconds: 0)
+    }
+    let other = SubmissionManifest(
+        recordID: RecordID.random(using: &generator), unit: county, period: periods[0], kind: .person,
+        records: 1, digest: [], reportedAtMilliseconds: 0, agentID: "other")
+    let receipts = ReceiptOutbox.receipts(
+        manifests: manifests + [other], standings: standings, displaced: displaced, rejections: rejections,
+        storedAtMilliseconds: 1)
+    let countys = receipts.filter { $0.agentID == "county" }
+    #expect(countys.count > 1)
+    for receipt in receipts {
+        #expect(try Wire.encode(receipt).count <= ReceiptOutbox.receiptBudget + 1_024)
+    }
+    #expect(countys.flatMap(\.standings).map(\.manifest).sorted() == manifests.map(\.recordID.text).sorted())
+    #expect(countys.flatMap(\.rejections).map(\.record).sorted() == rejections.compactMap(\.recordID).sorted())
+    #expect(receipts.filter { $0.agentID == "other" }.count == 1)
 }
