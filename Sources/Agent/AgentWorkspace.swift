@@ -154,17 +154,17 @@ package struct AgentWorkspace: Sendable {
     /// Delivers everything pending, reads the city's receipts, sends again whatever it has not confirmed within
     /// `confirmWithin`, then compacts finished months older than `keepMonths` before `now`. With `confirmWithin`
     /// nil, or when receipts cannot be read, the agent works as before receipts: delivered is done.
-    /// - Parameter beforeChunk: awaited before each chunk of 1,000 records, to pace delivery (the demo waits on
+    /// - Parameter beforeChunk: awaited before each chunk of 2,000 records, to pace delivery (the demo waits on
     ///   the consumer group's lag); without it, records go in the delivery's usual chunks.
     package func flush(
         timeout: Duration, keepMonths: Int = 13, now: Period, security: KafkaSecurity, logger: Logger,
-        confirmWithin: Duration? = defaultConfirmWithin, beforeChunk: (@Sendable () async throws -> Void)? = nil
+        confirmWithin: Duration? = defaultConfirmWithin, beforeChunk: Delivery.Pacer? = nil
     ) async throws -> (pending: Int, outcome: Delivery.Outcome) {
         let kafka = KafkaEndpoint(bootstrapServers: credentials.kafkaBootstrap, security: security)
         var pending = try spool.pendingCount()
         var delivery = Delivery(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
         if let beforeChunk {
-            delivery.chunkSize = 1_000
+            delivery.chunkSize = 2_000
             delivery.beforeChunk = beforeChunk
         }
         var outcome = try await delivery.deliverPending(timeout: timeout)

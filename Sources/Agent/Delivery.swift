@@ -31,15 +31,20 @@ package struct Delivery: Sendable {
         package var receiptsError: String?
         /// Unit-months sent again, whole, because the city had not confirmed them within the grace period.
         package var resent = 0
+        /// The partitions delivered records went to.
+        package var partitions: Set<KafkaTopicPartition> = []
         package init() {}
     }
 
     /// Records produced before their delivery reports are awaited; bounds the agent's memory at any spool size.
     package var chunkSize = 20_000
 
-    /// Awaited before each chunk is produced: a bulk publisher paces itself here (for example on the
-    /// consumers' lag, so that a broker with bounded retention never deletes what nobody has read).
-    package var beforeChunk: (@Sendable () async throws -> Void)?
+    /// Awaited before each chunk is produced, with the partitions this delivery's records have gone to so far
+    /// (none before the first chunk): a bulk publisher paces itself here, on those partitions' consumer lag, so
+    /// that a broker with bounded retention never deletes what nobody has read, and a partition behind holds back
+    /// only the agents that write to it.
+    package var beforeChunk: Pacer?
+    package typealias Pacer = @Sendable (_ partitions: Set<KafkaTopicPartition>) async throws -> Void
 
     /// Produces every pending record, chunk by chunk, and records each broker verdict in the spool
     /// (librdkafka retries until `timeout`). Verdicts are committed every 500 reports and at least every
@@ -52,11 +57,14 @@ package struct Delivery: Sendable {
         guard !chunk.isEmpty else { return outcome }
         var configuration = KafkaProducerConfiguration(endpoint: kafka, clientID: agentID)
         configuration.deliveryTimeout = timeout
+        // Clerks' links are weak: zstd sends a county's records in well under half the bytes (hex keys and
+        // repeated codes), and a broker's retention by size then holds more than twice as many of them.
+        configuration.client.properties["compression.type"] = "zstd"
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         var reports = producer.deliveryReports.makeAsyncIterator()
         while let last = chunk.last {
             let delivered = outcome.delivered + outcome.manifests
-            try await beforeChunk?()
+            try await beforeChunk?(outcome.partitions)
             try await deliver(chunk.map(\.record), producer: producer, reports: &reports, outcome: &outcome)
             if outcome.delivered + outcome.manifests == delivered { break }
             chunk = try spool.pending(after: last.position, limit: chunkSize)
@@ -109,6 +117,7 @@ package struct Delivery: Sendable {
                 switch report.result {
                 case .success(let offset):
                     verdict = .delivered(recordID: recordID, partition: report.partition, offset: offset)
+                    outcome.partitions.insert(KafkaTopicPartition(topic: report.topic, partition: report.partition))
                     if isManifest { outcome.manifests += 1 } else { outcome.delivered += 1 }
                 case .failure(let error):
                     verdict = .failed(recordID: recordID, reason: "\(error)")

@@ -29,9 +29,9 @@ struct CityBench: AsyncParsableCommand {
         discussion: """
             Runs on the dev stack, in a database of its own (empmon_city, dropped and created anew). Every village's \
             ledger goes through its county's agent (one per county, each with its own spool). The agents deliver \
-            together while the processors run, and each waits before a chunk while any partition holds more than \
-            --lag-limit records the group has not committed: the mock broker keeps only ~5 MiB per partition, and \
-            what it deletes unread is lost. The bench watches the watermarks and refuses to report if anything was.
+            together while the processors run, and each waits before a chunk while a partition its records go to \
+            holds more than --lag-limit records the group has not committed: the mock broker keeps only ~5 MiB per \
+            partition (~25,000 of the agents' zstd-compressed records), and what it deletes unread is lost. The bench watches the watermarks and refuses to report if anything was.
             """)
 
     @Option(help: "1.0 ≈ the city's ~1.7 million labour force.") var scale = 0.05
@@ -39,7 +39,7 @@ struct CityBench: AsyncParsableCommand {
     @Option(help: "Processors in one consumer group, each a process of its own.") var processors = 1
     @Option(help: "Random seed.") var seed: UInt64 = 2024
     @Option(help: "Records a partition may hold that the group has not committed before the agents wait.")
-    var lagLimit = 4_000
+    var lagLimit = 10_000
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @OptionGroup var connection: ConnectionOptions
 
@@ -49,8 +49,8 @@ struct CityBench: AsyncParsableCommand {
         guard (1...12).contains(processors) else {
             throw ValidationError("--processors must be 1 to 12 (the topics have 12 partitions)")
         }
-        guard (500...12_000).contains(lagLimit) else {
-            throw ValidationError("--lag-limit must be 500 to 12000 records")
+        guard (500...20_000).contains(lagLimit) else {
+            throw ValidationError("--lag-limit must be 500 to 20000 records")
         }
     }
 
@@ -130,7 +130,7 @@ struct CityBench: AsyncParsableCommand {
         let monitor = Task { [watch, database] in
             try await watch.run(bootstrap: dev.kafkaBootstrap, database: database, group: group)
         }
-        let processed: (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double])
+        let processed: (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double], cpu: StageCPU)
         do {
             processed = try await deliverAndProcess(
                 agents: agents, watch: watch, pids: pids, bootstrap: dev.kafkaBootstrap, logger: quiet)
@@ -147,6 +147,12 @@ struct CityBench: AsyncParsableCommand {
         results["processor_per_s"] = Double(processed.consumed) / processed.seconds
         results["processor_peak_memory_mib"] = processed.peaks.max() ?? 0
         results["largest_partition_lag"] = Double(watch.largestLagSeen)
+        // Where the stage's CPU went, in cores (of the machine's): what bounds it.
+        results["stage_cores_busy"] = processed.cpu.busy / processed.seconds
+        results["stage_cores_processors"] = processed.cpu.processors / processed.seconds
+        results["stage_cores_agents"] = processed.cpu.bench / processed.seconds
+        results["stage_cores_postgres_brokers_rest"] =
+            max(0, processed.cpu.busy - processed.cpu.processors - processed.cpu.bench) / processed.seconds
         let logged = (0..<processors).reduce(0) { total, index in
             let log = (try? String(contentsOfFile: work + "/processor-\(index).log", encoding: .utf8)) ?? ""
             return total + log.components(separatedBy: "deleted by the broker's retention").count - 1
@@ -162,6 +168,12 @@ struct CityBench: AsyncParsableCommand {
             "the agents delivered \(processed.delivered) records; \(processors) processor(s) committed \(processed.consumed) records in \(String(format: "%.1f", processed.seconds)) s: "
                 + "\(Int(results["processor_per_s"] ?? 0)) records/s; peak memory \(Int(results["processor_peak_memory_mib"] ?? 0)) MiB; "
                 + "nothing lost to retention (largest partition lag \(watch.largestLagSeen))")
+        step(
+            String(
+                format:
+                    "CPU over that stage, in cores of %d: busy %.2f; processor(s) %.2f, agents (this process) %.2f, PostgreSQL, brokers and the rest %.2f",
+                StageCPU.cores, results["stage_cores_busy"] ?? 0, results["stage_cores_processors"] ?? 0,
+                results["stage_cores_agents"] ?? 0, results["stage_cores_postgres_brokers_rest"] ?? 0))
 
         // 3. verify, as its own process, and the simulator's ground truth.
         let verifyStarted = clock.now
@@ -265,9 +277,11 @@ struct CityBench: AsyncParsableCommand {
     /// committed everything delivered, and stops the processors (SIGTERM: they commit and leave).
     private func deliverAndProcess(
         agents: [DivisionCode: AgentWorkspace], watch: LagWatch, pids: [Int32], bootstrap: String, logger: Logger
-    ) async throws -> (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double]) {
+    ) async throws -> (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double], cpu: StageCPU) {
         let clock = ContinuousClock()
         let started = clock.now
+        let machineAtStart = StageCPU.machineSeconds()
+        let benchAtStart = StageCPU.processSeconds("self")
         let limit = Int64(lagLimit)
         let outcome = try await withThrowingTaskGroup(of: Delivery.Outcome.self) { tasks in
             for workspace in agents.values {
@@ -276,8 +290,8 @@ struct CityBench: AsyncParsableCommand {
                     agentID: workspace.credentials.agentID,
                     logger: logger)
                 // Small chunks bound how far past the limit a partition can go (agents that share it add up).
-                delivery.chunkSize = 1_000
-                delivery.beforeChunk = { try await watch.waitForRoom(limit: limit) }
+                delivery.chunkSize = 2_000
+                delivery.beforeChunk = { try await watch.waitForRoom(limit: limit, on: $0) }
                 tasks.addTask { try await delivery.deliverPending(timeout: .seconds(300)) }
             }
             var total = Delivery.Outcome()
@@ -294,6 +308,11 @@ struct CityBench: AsyncParsableCommand {
         let ends = try await recordTopicEnds(bootstrap: bootstrap, logger: logger)
         try await watch.waitUntilCommitted(ends, stall: .seconds(300))
         let seconds = (clock.now - started).seconds
+        let machine = StageCPU.machineSeconds()
+        let cpu = StageCPU(
+            busy: machine.busy - machineAtStart.busy,
+            processors: pids.reduce(0) { $0 + StageCPU.processSeconds("\($1)") },
+            bench: StageCPU.processSeconds("self") - benchAtStart)
         for pid in pids { kill(pid, SIGTERM) }
         var peaks: [Double] = []
         for pid in pids {
@@ -301,7 +320,7 @@ struct CityBench: AsyncParsableCommand {
             guard status == 0 else { throw ValidationError("processor \(pid) exited with status \(status)") }
             peaks.append(peak)
         }
-        return (outcome.delivered, watch.consumed, seconds, peaks)
+        return (outcome.delivered, watch.consumed, seconds, peaks, cpu)
     }
 
     /// verify's indicator differences and control-total disagreements, from its exit status and summary
@@ -384,13 +403,15 @@ final class LagWatch: Sendable {
         try await consumer.close()
     }
 
-    /// Returns once a refresh that began after this call shows every partition under `limit`.
-    func waitForRoom(limit: Int64) async throws {
+    /// Returns once a refresh that began after this call shows each of `partitions` (every partition, when none
+    /// is named) under `limit`.
+    func waitForRoom(limit: Int64, on partitions: Set<KafkaTopicPartition> = []) async throws {
         let called = ContinuousClock.now
         while true {
             let ready = state.withLock { state in
                 guard let refreshed = state.refreshedAt, refreshed > called else { return false }
-                return (state.lags.values.max() ?? 0) < limit
+                let watched = partitions.isEmpty ? Array(state.lags.values) : partitions.map { state.lags[$0] ?? 0 }
+                return (watched.max() ?? 0) < limit
             }
             if ready { return }
             try await Task.sleep(for: .milliseconds(50))
@@ -423,5 +444,38 @@ func presetGroupOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, 
                 ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value)
             },
             on: connection)
+    }
+}
+
+/// CPU seconds spent over a stage: the machine's busy time (from /proc/stat), the processors' (children started
+/// for the stage, so their whole lives), and this process's (the agents and the lag watch).
+struct StageCPU {
+    let busy: Double
+    let processors: Double
+    let bench: Double
+
+    static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    private static let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+
+    /// The machine's busy CPU seconds since boot (every state but idle and I/O wait), over all cores.
+    static func machineSeconds() -> (busy: Double, total: Double) {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return (0, 0) }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        let total = fields.prefix(8).reduce(0, +)
+        let idle = fields.count > 4 ? fields[3] + fields[4] : 0
+        return ((total - idle) / ticks, total / ticks)
+    }
+
+    /// A process's user and system CPU seconds (`/proc/<pid>/stat` fields 14 and 15); 0 when it is gone.
+    static func processSeconds(_ pid: String) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after the command's closing parenthesis start at field 3 (the state).
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / ticks
     }
 }

@@ -121,7 +121,7 @@ struct DemoCommand: AsyncParsableCommand {
             try workspace.spool.sync()
             let (_, outcome) = try await workspace.flush(
                 timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: quiet,
-                beforeChunk: { try await watch.waitForRoom(limit: 4_000) })
+                beforeChunk: { try await watch.waitForRoom(limit: 4_000, on: $0) })
             delivered += outcome.delivered
             if outcome.failed > 0 {
                 throw ValidationError("agent of \(county) could not deliver \(outcome.failed) records")

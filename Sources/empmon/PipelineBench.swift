@@ -57,7 +57,9 @@ extension BenchCommand {
         func run() async throws {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
-            guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 100000") }
+            guard (1...ProcessorConfiguration.largestBatchSize).contains(batchSize) else {
+                throw ValidationError("--batch-size must be 1 to \(ProcessorConfiguration.largestBatchSize)")
+            }
             let home = DevHome.resolve(connection.home)
             guard let dev = try home.loadSettings() else {
                 throw ValidationError("start the dev stack first: empmon dev up")
@@ -110,8 +112,12 @@ extension BenchCommand {
                 topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes)
             let months = 3
             print("producing \(records) signed person records …")
-            let producer = try KafkaProducer(
-                configuration: KafkaProducerConfiguration(bootstrapServers: dev.kafkaBootstrap), logger: quiet)
+            // Compressed, as agents send on weak links: the mock keeps ~5 MiB of message sets per partition, and
+            // compressed sets hold a 200,000-record backlog where plain ones held ~60,000.
+            var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: dev.kafkaBootstrap)
+            producerConfiguration.client.properties["compression.type"] = "zstd"
+            producerConfiguration.linger = .milliseconds(50)
+            let producer = try KafkaProducer(configuration: producerConfiguration, logger: quiet)
             for index in 0..<records {
                 _ = try await producer.send(try generator.message(index: index, persons: records / months))
             }

@@ -163,7 +163,8 @@ struct RecoveryBench: AsyncParsableCommand {
             let flushed = try await agent.flush(
                 timeout: .seconds(300), keepMonths: 100 * 12, now: options.start.advanced(by: months),
                 security: security, logger: quiet, confirmWithin: .seconds(confirmWithin),
-                beforeChunk: { [resending, lagLimit] in try await resending.waitForRoom(limit: Int64(lagLimit)) })
+                beforeChunk: { [resending, lagLimit] in try await resending.waitForRoom(limit: Int64(lagLimit), on: $0)
+                })
             rounds += 1
             resent += flushed.outcome.resent
             status = try agent.status()
