@@ -18,11 +18,14 @@ package enum Intake: Sendable {
 package struct RecordIntake: Sendable {
     let topology: Topology
     let agents: [String: RegisteredAgent]
+    /// Each agent's signer, keyed once per batch rather than once per record.
+    let signers: [String: RecordSigner]
     let validator: RecordValidator
 
     package init(topology: Topology, agents: [String: RegisteredAgent], now: Date = Date()) {
         self.topology = topology
         self.agents = agents
+        self.signers = agents.mapValues { RecordSigner(secret: $0.secret) }
         // Records may be for the current month in China, which for eight hours a month is a month ahead of UTC's.
         self.validator = RecordValidator(topology: topology, latestPeriod: ChinaTime.period(at: now))
     }
@@ -106,7 +109,7 @@ package struct RecordIntake: Sendable {
     {
         guard let agent = agents[agentID] else { return [.unknownAgent(agentID)] }
         if agent.isRevoked { return [.revokedAgent(agentID)] }
-        guard verify(RecordSigner(secret: agent.secret)) else { return [.invalidSignature] }
+        guard verify(signers[agentID] ?? RecordSigner(secret: agent.secret)) else { return [.invalidSignature] }
         if let header, header != agentID { return [.agentMismatch(header: header, record: agentID)] }
         guard unit.isInSubtree(of: agent.unit) else { return [.outsideScope(unit: unit, agentUnit: agent.unit)] }
         return nil
