@@ -60,18 +60,27 @@ package enum CanonicalBytes {
     private struct Writer {
         var bytes: [UInt8] = []
 
-        init(tag: String) { field(tag) }
+        init(tag: String) {
+            // A person record's bytes are ~350: one allocation, where growing the array took several per record.
+            bytes.reserveCapacity(512)
+            field(tag)
+        }
 
         /// A present value as its 4-byte big-endian length and UTF-8; an absent one as length 0xFFFFFFFF.
         mutating func field(_ value: String?) {
             guard let value else {
-                bytes += [0xff, 0xff, 0xff, 0xff]
+                length(0xffff_ffff)
                 return
             }
-            let utf8 = Array(value.utf8)
-            let length = UInt32(utf8.count)
-            bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
-            bytes += utf8
+            length(UInt32(value.utf8.count))
+            bytes.append(contentsOf: value.utf8)
+        }
+
+        private mutating func length(_ length: UInt32) {
+            bytes.append(UInt8(length >> 24))
+            bytes.append(UInt8(length >> 16 & 0xff))
+            bytes.append(UInt8(length >> 8 & 0xff))
+            bytes.append(UInt8(length & 0xff))
         }
     }
 }

@@ -21,6 +21,26 @@ struct RecordTests {
         #expect(try Wire.decodePersonStatus(try Wire.encode(unemployed)) == unemployed)
     }
 
+    /// Signatures already in agents' spools and in the ledger must keep verifying: what a signature covers may
+    /// not change by accident (a faster canonical writer, say). These are the codes the first version made.
+    @Test("Signatures of fixed records are the codes they always were")
+    func signaturesAreStable() {
+        var person = Fixtures.person()
+        var activity = Fixtures.activity()
+        var manifest = SubmissionManifest(
+            recordID: RecordID("3f2504e0-4f89-41d3-9a0c-0305e82c3301")!, unit: Fixtures.village,
+            period: Period("2024-10")!, kind: .person, records: 12, digest: [UInt8](repeating: 0xab, count: 32),
+            reportedAtMilliseconds: 1_730_000_000_000, agentID: "agent-140403001001")
+        signer.sign(&person)
+        signer.sign(&activity)
+        signer.sign(&manifest)
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        #expect(hex(person.signature) == "28901a83af40b72aa6c6d74c8b7a487249c50ca4307dba152ef7ee02f5fdd376")
+        #expect(hex(activity.signature) == "0f268db1d75d115f3655b1c88a05b70d747953f6bb46518972799c69508ad943")
+        #expect(hex(manifest.signature) == "ddf4b7d6e3b452bb51aafaf4263c5dae5e156078263e408d85cf70a3000c3fbc")
+        #expect(signer.isValid(person) && signer.isValid(activity) && signer.isValid(manifest))
+    }
+
     @Test("An activity report round-trips, absent counters stay absent and zero stays zero")
     func activityRoundTrip() throws {
         var report = Fixtures.activity(counters: [.jobsCollected: 0, .wageArrearsCases: 3])
