@@ -57,9 +57,8 @@ package struct Delivery: Sendable {
         guard !chunk.isEmpty else { return outcome }
         var configuration = KafkaProducerConfiguration(endpoint: kafka, clientID: agentID)
         configuration.deliveryTimeout = timeout
-        // Clerks' links are weak: zstd sends a county's records in well under half the bytes (hex keys and
-        // repeated codes), and a broker's retention by size then holds more than twice as many of them.
-        configuration.client.properties["compression.type"] = "zstd"
+        // Clerks' links are weak.
+        configuration.compressed = true
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         var reports = producer.deliveryReports.makeAsyncIterator()
         while let last = chunk.last {

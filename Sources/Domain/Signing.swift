@@ -87,36 +87,33 @@ package enum CanonicalBytes {
 
 /// Signs and verifies records with an agent's secret (HMAC-SHA256 of the canonical bytes).
 package struct RecordSigner: Sendable {
-    // The bytes, not a `SymmetricKey`, which swift-crypto 3 does not mark Sendable; making one is cheap.
-    private let secret: [UInt8]
-    private var key: SymmetricKey { SymmetricKey(data: secret) }
     /// HMAC with the key already absorbed, copied for each record: setting up the key was a quarter of the
     /// city's check of a record. Never mutated; a copy's first update copies the hash state (copy-on-write),
-    /// so copies on several threads at once do not share it.
+    /// so copies on several threads at once do not share it. (swift-crypto 3 marks neither it nor
+    /// `SymmetricKey` Sendable.)
     nonisolated(unsafe) private let keyed: HMAC<SHA256>
 
-    package init(secret: [UInt8]) {
-        self.secret = secret
-        keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
+    package init(secret: [UInt8]) { keyed = HMAC<SHA256>(key: SymmetricKey(data: secret)) }
+
+    private func code(for bytes: [UInt8]) -> HMAC<SHA256>.MAC {
+        var mac = keyed
+        mac.update(data: bytes)
+        return mac.finalize()
     }
 
     /// Constant-time comparison of `signature` with the code this key makes for `bytes`.
-    private func verifies(_ signature: [UInt8], _ bytes: [UInt8]) -> Bool {
-        var mac = keyed
-        mac.update(data: bytes)
-        return mac.finalize() == signature
-    }
+    private func verifies(_ signature: [UInt8], _ bytes: [UInt8]) -> Bool { code(for: bytes) == signature }
 
     package func sign(_ record: inout PersonStatusRecord) {
-        record.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(record), using: key))
+        record.signature = Array(code(for: CanonicalBytes.of(record)))
     }
 
     package func sign(_ report: inout UnitActivityReport) {
-        report.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(report), using: key))
+        report.signature = Array(code(for: CanonicalBytes.of(report)))
     }
 
     package func sign(_ manifest: inout SubmissionManifest) {
-        manifest.signature = Array(HMAC<SHA256>.authenticationCode(for: CanonicalBytes.of(manifest), using: key))
+        manifest.signature = Array(code(for: CanonicalBytes.of(manifest)))
     }
 
     package func isValid(_ manifest: SubmissionManifest) -> Bool {

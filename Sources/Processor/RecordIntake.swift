@@ -107,9 +107,9 @@ package struct RecordIntake: Sendable {
     private func authenticity(agentID: String, unit: DivisionCode, header: String?, verify: (RecordSigner) -> Bool)
         -> [ValidationReason]?
     {
-        guard let agent = agents[agentID] else { return [.unknownAgent(agentID)] }
+        guard let agent = agents[agentID], let signer = signers[agentID] else { return [.unknownAgent(agentID)] }
         if agent.isRevoked { return [.revokedAgent(agentID)] }
-        guard verify(signers[agentID] ?? RecordSigner(secret: agent.secret)) else { return [.invalidSignature] }
+        guard verify(signer) else { return [.invalidSignature] }
         if let header, header != agentID { return [.agentMismatch(header: header, record: agentID)] }
         guard unit.isInSubtree(of: agent.unit) else { return [.outsideScope(unit: unit, agentUnit: agent.unit)] }
         return nil

@@ -47,6 +47,9 @@ package struct ProcessorConfiguration: Sendable {
     package static let defaultBatchSize = 100_000
     package static let largestBatchSize = 500_000
     package static let openingBatchSize = 20_000
+    /// Largest batch read with no commit beside it (the first, or the first after a quiet spell): small, so that
+    /// reading and checking the next one overlaps a commit from the start; read-ahead batches grow from there.
+    var openingBatch: Int { min(batchSize, Self.openingBatchSize) }
     package var linger: Duration = .milliseconds(200)
     /// Most (person, month) pairs kept in memory between batches (`RecentPersons`); 0 keeps none.
     package var recentPersons = Self.defaultRecentPersons
@@ -203,9 +206,7 @@ struct ProcessorRun {
         var idlePolls = 0
         while true {
             let stopping = Self.stopping
-            // A batch read with no commit beside it (the first, or the first after a quiet spell) stays small, so that
-            // reading and checking the next one overlaps a commit from the start; read-ahead batches grow from there.
-            let full = pending.count >= min(configuration.batchSize, ProcessorConfiguration.openingBatchSize)
+            let full = pending.count >= configuration.openingBatch
             let due = !pending.isEmpty && ContinuousClock.now - batchStarted >= configuration.linger
             if !pending.isEmpty, full || due || stopping {
                 let batch = pending
@@ -261,9 +262,7 @@ struct ProcessorRun {
                 if await measureLag() == 0 { break }
             }
             let result = try await consumer.poll(
-                maxMessages: max(
-                    1, min(configuration.batchSize, ProcessorConfiguration.openingBatchSize) - pending.count),
-                timeout: .milliseconds(50))
+                maxMessages: max(1, configuration.openingBatch - pending.count), timeout: .milliseconds(50))
             if let rebalance = result.rebalance {
                 examined = nil
                 try await handle(rebalance, pending: &pending)

@@ -280,7 +280,7 @@ struct CityBench: AsyncParsableCommand {
     ) async throws -> (delivered: Int, consumed: Int64, seconds: Double, peaks: [Double], cpu: StageCPU) {
         let clock = ContinuousClock()
         let started = clock.now
-        let machineAtStart = StageCPU.machineSeconds()
+        let busyAtStart = StageCPU.machineBusySeconds()
         let benchAtStart = StageCPU.processSeconds("self")
         let limit = Int64(lagLimit)
         let outcome = try await withThrowingTaskGroup(of: Delivery.Outcome.self) { tasks in
@@ -308,9 +308,8 @@ struct CityBench: AsyncParsableCommand {
         let ends = try await recordTopicEnds(bootstrap: bootstrap, logger: logger)
         try await watch.waitUntilCommitted(ends, stall: .seconds(300))
         let seconds = (clock.now - started).seconds
-        let machine = StageCPU.machineSeconds()
         let cpu = StageCPU(
-            busy: machine.busy - machineAtStart.busy,
+            busy: StageCPU.machineBusySeconds() - busyAtStart,
             processors: pids.reduce(0) { $0 + StageCPU.processSeconds("\($1)") },
             bench: StageCPU.processSeconds("self") - benchAtStart)
         for pid in pids { kill(pid, SIGTERM) }
@@ -458,14 +457,13 @@ struct StageCPU {
     private static let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
 
     /// The machine's busy CPU seconds since boot (every state but idle and I/O wait), over all cores.
-    static func machineSeconds() -> (busy: Double, total: Double) {
+    static func machineBusySeconds() -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
             let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
-        else { return (0, 0) }
+        else { return 0 }
         let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        let total = fields.prefix(8).reduce(0, +)
         let idle = fields.count > 4 ? fields[3] + fields[4] : 0
-        return ((total - idle) / ticks, total / ticks)
+        return (fields.prefix(8).reduce(0, +) - idle) / ticks
     }
 
     /// A process's user and system CPU seconds (`/proc/<pid>/stat` fields 14 and 15); 0 when it is gone.

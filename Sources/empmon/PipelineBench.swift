@@ -57,9 +57,7 @@ extension BenchCommand {
         func run() async throws {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
-            guard (1...ProcessorConfiguration.largestBatchSize).contains(batchSize) else {
-                throw ValidationError("--batch-size must be 1 to \(ProcessorConfiguration.largestBatchSize)")
-            }
+            try validateBatchSize(batchSize)
             let home = DevHome.resolve(connection.home)
             guard let dev = try home.loadSettings() else {
                 throw ValidationError("start the dev stack first: empmon dev up")
@@ -115,7 +113,7 @@ extension BenchCommand {
             // Compressed, as agents send on weak links: the mock keeps ~5 MiB of message sets per partition, and
             // compressed sets hold a 200,000-record backlog where plain ones held ~60,000.
             var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: dev.kafkaBootstrap)
-            producerConfiguration.client.properties["compression.type"] = "zstd"
+            producerConfiguration.compressed = true
             producerConfiguration.linger = .milliseconds(50)
             let producer = try KafkaProducer(configuration: producerConfiguration, logger: quiet)
             for index in 0..<records {

@@ -57,9 +57,7 @@ struct ProcessCommand: AsyncParsableCommand {
     var targetScale: Double?
 
     func validate() throws {
-        guard (1...ProcessorConfiguration.largestBatchSize).contains(batchSize) else {
-            throw ValidationError("--batch-size must be 1 to \(ProcessorConfiguration.largestBatchSize)")
-        }
+        try validateBatchSize(batchSize)
         guard (1...60_000).contains(lingerMs) else { throw ValidationError("--linger-ms must be 1 to 60000") }
         guard (0...50_000_000).contains(recentPersons) else {
             throw ValidationError("--recent-persons must be 0 to 50000000")
@@ -257,5 +255,12 @@ struct IndicatorsCommand: AsyncParsableCommand {
 extension String {
     func leftAligned(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// `--batch-size` of `process` and of the benches that run the processor.
+func validateBatchSize(_ batchSize: Int) throws {
+    guard (1...ProcessorConfiguration.largestBatchSize).contains(batchSize) else {
+        throw ValidationError("--batch-size must be 1 to \(ProcessorConfiguration.largestBatchSize)")
     }
 }
