@@ -17,6 +17,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON consumer_offsets, person_ledger, person_
     alert_deliveries
     TO empmon_processor;
 GRANT SELECT ON agents, city_keys TO empmon_processor;
+-- It registers the keys agents announce, and ends a one-time enrolment code when it is used.
+GRANT SELECT, INSERT, UPDATE ON agent_keys TO empmon_processor;
+GRANT UPDATE (enrolment_code_sha256, enrolment_expires_at) ON agents TO empmon_processor;
+-- Until `empmon agent end-hmac` drops it (then this grant goes with the table).
+GRANT SELECT ON legacy_hmac_secrets TO empmon_processor;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO empmon_processor;
 -- It reads where the count of ledger writes stands (its cache of recent persons, see the README).
 GRANT SELECT ON SEQUENCE ledger_writes TO empmon_processor;

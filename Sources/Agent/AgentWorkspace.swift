@@ -16,9 +16,12 @@ package struct AgentWorkspace: Sendable {
     /// The home used when none is configured: `./.empmon-agent`.
     package static var homeInWorkingDirectory: String { FileManager.default.currentDirectoryPath + "/.empmon-agent" }
 
-    /// Sets up a home from a credentials file written by `empmon agent enroll`.
-    package static func initialize(home: String, credentialsFile: String, durable: Bool = true) throws -> AgentWorkspace
-    {
+    /// Sets up a home from a credentials file written by `empmon agent enroll`. With an enrolment code in it, makes
+    /// the agent's key pair and the announcement of its public key (sent by the first flush). `registeredKey` is a
+    /// key whose public half the operator registered at enrolment (`agent enroll --public-key`): it is used as is.
+    package static func initialize(
+        home: String, credentialsFile: String, durable: Bool = true, registeredKey: AgentSigningKey? = nil
+    ) throws -> AgentWorkspace {
         guard let data = FileManager.default.contents(atPath: credentialsFile) else {
             throw AgentError("cannot read the credentials file \(credentialsFile)")
         }
@@ -28,8 +31,11 @@ package struct AgentWorkspace: Sendable {
                 "\(credentialsFile) is not a credentials file from `empmon agent enroll`: \(error.localizedDescription)"
             )
         }
-        guard credentials.secretBytes.count >= 32, credentials.cityKeyBytes.count >= 32 else {
-            throw AgentError("\(credentialsFile) has no usable secret or city key; enrol the agent again")
+        guard credentials.cityKeyBytes.count >= 32,
+            (credentials.secretBytes?.count ?? 0) >= 32 || !(credentials.enrolmentCode ?? "").isEmpty
+                || registeredKey != nil
+        else {
+            throw AgentError("\(credentialsFile) has no enrolment code or usable city key; enrol the agent again")
         }
         try FileManager.default.createDirectory(
             atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -39,7 +45,76 @@ package struct AgentWorkspace: Sendable {
         else {
             throw AgentError("cannot write \(path)")
         }
+        if let registeredKey {
+            var keyring = AgentKeyring()
+            keyring.current = Data(registeredKey.privateKey).base64EncodedString()
+            try keyring.save(home: home)
+        } else if let code = credentials.enrolmentCode, !code.isEmpty {
+            // The key pair is made here, on the agent's computer; only its public half is sent.
+            let key = AgentSigningKey()
+            var keyring = AgentKeyring()
+            try keyring.announce(
+                key,
+                KeyAnnouncement(
+                    recordID: .random(), agentID: credentials.agentID, publicKey: key.publicKey,
+                    announcedAtMilliseconds: Delivery.now, proof: .enrolmentCode(code)))
+            try keyring.save(home: home)
+        }
         return try AgentWorkspace(home: home, durable: durable)
+    }
+
+    /// The keys in this home.
+    package func keyring() throws -> AgentKeyring { try AgentKeyring.load(home: home) }
+
+    /// How this agent signs now: its confirmed key; else its HMAC secret (an agent moving off it); else the key it
+    /// announced at enrolment (what it signs then waits for the city's confirmation).
+    package func signer() throws -> AgentSigner {
+        let keys = try keyring()
+        if let current = try AgentKeyring.key(keys.current) { return .ed25519(current, agentID: credentials.agentID) }
+        if let secret = credentials.secretBytes { return .hmac(RecordSigner(secret: secret)) }
+        if let pending = try AgentKeyring.key(keys.pending) { return .ed25519(pending, agentID: credentials.agentID) }
+        throw AgentError("this agent has no signing key; enrol it again (`empmon agent enroll`, then `agent init`)")
+    }
+
+    /// Takes the city's word (a receipt's) that it holds the keys `confirmed`: the pending key among them becomes
+    /// the one the agent signs with. Returns its id when it did.
+    package func acceptConfirmation(of confirmed: Set<String>) throws -> String? {
+        var keys = try keyring()
+        guard let pending = try AgentKeyring.key(keys.pending), try keys.promote(ifConfirmed: confirmed) else {
+            return nil
+        }
+        try keys.save(home: home)
+        return pending.keyID
+    }
+
+    /// Whether delivery waits for the city to confirm the agent's first key.
+    package func awaitsEnrolment() throws -> Bool {
+        let keys = try keyring()
+        return keys.current == nil && credentials.secretBytes == nil
+    }
+
+    /// Makes a new key pair and announces its public key, signed by the current key (or the HMAC secret). The
+    /// agent goes on signing with the current key until a receipt confirms the new one.
+    package func rotateKey() throws -> String {
+        var keys = try keyring()
+        if let pending = try AgentKeyring.key(keys.pending) {
+            throw AgentError(
+                "key \(pending.keyID) was announced and the city has not confirmed it yet; run `empmon agent flush` first"
+            )
+        }
+        let next = AgentSigningKey()
+        let announcement: KeyAnnouncement
+        if let current = try AgentKeyring.key(keys.current) {
+            announcement = .rotation(to: next, from: current, agentID: credentials.agentID, at: Delivery.now)
+        } else if let secret = credentials.secretBytes {
+            announcement = .leavingHMAC(
+                to: next, signer: RecordSigner(secret: secret), agentID: credentials.agentID, at: Delivery.now)
+        } else {
+            throw AgentError("this agent has no key to sign a new one with; enrol it again")
+        }
+        try keys.announce(next, announcement)
+        try keys.save(home: home)
+        return next.keyID
     }
 
     /// Opens the agent in `home`. With `durable` (the default) each submission is on disk before `submit…`
@@ -82,7 +157,7 @@ package struct AgentWorkspace: Sendable {
         let builder = SubmissionBuilder(
             unit: unit, period: period, agentID: credentials.agentID,
             pseudonymizer: Pseudonymizer(cityKey: credentials.cityKeyBytes),
-            signer: RecordSigner(secret: credentials.secretBytes),
+            signer: try signer(),
             validator: RecordValidator(topology: topology, latestPeriod: latestPeriod))
         let built = builder.build(ledger, reportedAtMilliseconds: Delivery.now)
         var report = SubmitReport(encoding: ledger.encoding)
@@ -132,7 +207,7 @@ package struct AgentWorkspace: Sendable {
         let problems = RecordValidator(topology: topology, latestPeriod: latestPeriod).problems(with: record)
         report.errors += problems.map { RowError(line: 0, column: $0.field, chinese: $0.chinese, english: $0.english) }
         guard report.errors.isEmpty else { return report }
-        RecordSigner(secret: credentials.secretBytes).sign(&record)
+        try signer().sign(&record)
         let submission = newSubmission(kind: "activity", period: period, unit: unit, file: file)
         try spool.append(
             submission,
@@ -167,14 +242,43 @@ package struct AgentWorkspace: Sendable {
             delivery.chunkSize = 2_000
             delivery.beforeChunk = beforeChunk
         }
+        let listener = ReceiptListener(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
+        let keys = try keyring()
+        var announced = Delivery.Outcome()
+        if let payload = keys.announcement.flatMap({ Data(base64Encoded: $0) }), let id = keys.announcementID,
+            let key = try AgentKeyring.key(keys.pending)
+        {
+            try await delivery.announce(Array(payload), recordID: id, timeout: timeout)
+            announced.announcedKey = key.keyID
+            if try awaitsEnrolment() {
+                // Nothing signed with the new key goes before the city holds it: wait a little for its receipt.
+                let deadline = ContinuousClock.now + min(timeout, .seconds(30))
+                while ContinuousClock.now < deadline {
+                    let read = try? await listener.collect(timeout: .seconds(5))
+                    if let confirmed = try acceptConfirmation(of: Set(read?.keys ?? [])) {
+                        announced.confirmedKey = confirmed
+                        break
+                    }
+                    try await Task.sleep(for: .seconds(1))
+                }
+                if announced.confirmedKey == nil {
+                    announced.awaitingEnrolment = true
+                    return (pending, announced)
+                }
+            }
+        }
         var outcome = try await delivery.deliverPending(timeout: timeout)
+        outcome.announcedKey = announced.announcedKey
+        outcome.confirmedKey = announced.confirmedKey
         // Receipts after delivering, and only from a broker that answered: one that is down would add its timeout
         // to every flush while the clerk waits.
         let brokerAnswered = outcome.failed == 0 || outcome.delivered + outcome.manifests > 0
         if let confirmWithin, brokerAnswered {
-            let listener = ReceiptListener(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
             do {
                 outcome.receipts = try await listener.collect(timeout: min(timeout, .seconds(15)))
+                if let confirmed = try acceptConfirmation(of: Set(outcome.receipts?.keys ?? [])) {
+                    outcome.confirmedKey = confirmed
+                }
                 let cutoff = Delivery.now - confirmWithin.components.seconds * 1000
                 outcome.resent = try spool.requeueUnconfirmed(deliveredBefore: cutoff)
                 if outcome.resent > 0 {
@@ -218,7 +322,7 @@ package struct AgentWorkspace: Sendable {
             recordID: .random(), unit: unit, period: period, kind: kind, records: current.count,
             digest: SubmissionManifest.digest(of: current), reportedAtMilliseconds: Delivery.now,
             agentID: credentials.agentID)
-        RecordSigner(secret: credentials.secretBytes).sign(&manifest)
+        try signer().sign(&manifest)
         return SpooledRecord(
             recordID: manifest.recordID.text, recordKind: Spool.manifestKind(for: kind.rawValue),
             period: period.description,

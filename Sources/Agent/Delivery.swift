@@ -33,6 +33,11 @@ package struct Delivery: Sendable {
         package var resent = 0
         /// The partitions delivered records went to.
         package var partitions: Set<KafkaTopicPartition> = []
+        /// A new key announced to the city in this flush, and whether the city has confirmed it.
+        package var announcedKey: String?
+        package var confirmedKey: String?
+        /// Nothing was delivered because the city has not yet confirmed the key of the agent's enrolment.
+        package var awaitingEnrolment = false
         package init() {}
     }
 

@@ -83,7 +83,9 @@ package struct ReceiptListener: Sendable {
                 }
             }
             guard !result.messages.isEmpty else { continue }
-            let applied = try spool.apply(receipts.filter { $0.agentID == agentID }, positions: next, at: now())
+            let own = receipts.filter { $0.agentID == agentID }
+            outcome.keys += own.flatMap(\.keys)
+            let applied = try spool.apply(own, positions: next, at: now())
             outcome.receipts += applied.receipts
             outcome.confirmed += applied.confirmed
             outcome.incomplete += applied.incomplete

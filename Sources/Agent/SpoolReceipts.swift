@@ -14,6 +14,8 @@ extension Spool {
         /// Unit-months whose receipt lacks records: re-sent once the grace period has passed.
         package var incomplete = 0
         package var rejected = 0
+        /// Ids of the agent's keys the city confirmed holding.
+        package var keys: [String] = []
         package init() {}
     }
 

@@ -95,8 +95,11 @@ package struct PersonStatusRecord: Sendable, Hashable {
     /// Milliseconds since 1970 when the agent accepted the row.
     package var reportedAtMilliseconds: Int64
     package var agentID: String
-    /// HMAC-SHA256 of `canonicalBytes` under the agent's secret; empty before signing.
+    /// HMAC-SHA256 of `canonicalBytes` under the agent's secret; empty before signing and when sealed.
     package var signature: [UInt8]
+    /// The Ed25519 seal of the submission the record belongs to; nil for an HMAC-signed record.
+    package var seal: RecordSeal? = nil
+    package var signatureScheme: SignatureScheme { seal == nil ? .hmacSHA256 : .ed25519Merkle }
 
     package init(
         recordID: RecordID, schemaVersion: Int = Self.currentSchemaVersion, unit: DivisionCode, period: Period,
@@ -155,6 +158,9 @@ package struct UnitActivityReport: Sendable, Hashable {
     package var reportedAtMilliseconds: Int64
     package var agentID: String
     package var signature: [UInt8]
+    /// The Ed25519 seal of the submission the record belongs to; nil for an HMAC-signed record.
+    package var seal: RecordSeal? = nil
+    package var signatureScheme: SignatureScheme { seal == nil ? .hmacSHA256 : .ed25519Merkle }
 
     package init(
         recordID: RecordID, schemaVersion: Int = Self.currentSchemaVersion, unit: DivisionCode, period: Period,

@@ -4,6 +4,11 @@ extension ValidationReason.Code {
     package static let invalidSignature = Self(rawValue: "signature.invalid")
     package static let outsideAgentScope = Self(rawValue: "scope.outside_agent")
     package static let agentMismatch = Self(rawValue: "agent.mismatch")
+    package static let unknownKey = Self(rawValue: "key.unknown")
+    package static let retiredKey = Self(rawValue: "key.retired")
+    package static let hmacRetired = Self(rawValue: "signature.hmac_retired")
+    package static let enrolmentCodeInvalid = Self(rawValue: "key.enrolment_code_invalid")
+    package static let keyProofInvalid = Self(rawValue: "key.proof_invalid")
 }
 
 extension ValidationReason {
@@ -16,8 +21,32 @@ extension ValidationReason {
     package static func revokedAgent(_ agentID: String) -> Self {
         .init(
             .revokedAgent, field: "agent_id", chinese: "报送终端“\(agentID)”已被注销，不再接收其数据",
-            english: "agent '\(agentID)' has been revoked; its records are no longer accepted")
+            english: "agent '\(agentID)' has been revoked; what it signs since is not accepted")
     }
+
+    package static func unknownKey(_ keyID: String) -> Self {
+        .init(
+            .unknownKey, field: "seal", chinese: "签名密钥“\(keyID.prefix(16))”未在市级登记",
+            english: "the signing key '\(keyID.prefix(16))' is not registered with the city for this agent")
+    }
+
+    package static func retiredKey(_ keyID: String) -> Self {
+        .init(
+            .retiredKey, field: "seal", chinese: "签名密钥“\(keyID.prefix(16))”已更换，过渡期已结束",
+            english: "the signing key '\(keyID.prefix(16))' was replaced and its overlap window has ended")
+    }
+
+    package static let hmacRetired = Self(
+        .hmacRetired, field: "signature", chinese: "共享密钥签名已停止接收，请重新登记报送终端",
+        english: "HMAC signatures are no longer accepted from this agent; enrol it again")
+
+    package static let enrolmentCodeInvalid = Self(
+        .enrolmentCodeInvalid, field: "proof", chinese: "登记码错误、已使用或已过期",
+        english: "the enrolment code is wrong, used or expired")
+
+    package static let keyProofInvalid = Self(
+        .keyProofInvalid, field: "proof", chinese: "新公钥未经原密钥有效签名",
+        english: "the new key is not signed by a key the city accepts for this agent")
 
     package static let invalidSignature = Self(
         .invalidSignature, field: "signature", chinese: "签名校验失败：记录未签名、被篡改或密钥不符",

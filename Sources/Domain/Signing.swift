@@ -57,6 +57,29 @@ package enum CanonicalBytes {
         return writer.bytes
     }
 
+    package static func ofSeal(agentID: String, keyID: String, rootHex: String, leafCount: Int) -> [UInt8] {
+        var writer = Writer(tag: "empmon.seal.v1")
+        writer.field(agentID)
+        writer.field(keyID)
+        writer.field(rootHex)
+        writer.field(String(leafCount))
+        return writer.bytes
+    }
+
+    package static func of(_ announcement: KeyAnnouncement) -> [UInt8] {
+        var writer = Writer(tag: "empmon.key_announcement.v1")
+        writer.field(announcement.recordID.text)
+        writer.field(announcement.agentID)
+        writer.field(RecordSeal.hex(announcement.publicKey.bytes))
+        writer.field(String(announcement.announcedAtMilliseconds))
+        switch announcement.proof {
+        case .enrolmentCode: writer.field("enrolment-code")
+        case .previousKey(let keyID, _): writer.field("previous-key:" + keyID)
+        case .hmac: writer.field("hmac")
+        }
+        return writer.bytes
+    }
+
     private struct Writer {
         var bytes: [UInt8] = []
 
@@ -114,6 +137,15 @@ package struct RecordSigner: Sendable {
 
     package func sign(_ manifest: inout SubmissionManifest) {
         manifest.signature = Array(code(for: CanonicalBytes.of(manifest)))
+    }
+
+    package func code(for announcement: KeyAnnouncement) -> [UInt8] {
+        Array(code(for: CanonicalBytes.of(announcement)))
+    }
+
+    package func isValid(_ announcement: KeyAnnouncement) -> Bool {
+        guard case .hmac(let signature) = announcement.proof else { return false }
+        return verifies(signature, CanonicalBytes.of(announcement))
     }
 
     package func isValid(_ manifest: SubmissionManifest) -> Bool {

@@ -20,6 +20,9 @@ package struct SubmissionManifest: Sendable, Equatable {
     package var reportedAtMilliseconds: Int64
     package var agentID: String
     package var signature: [UInt8]
+    /// The Ed25519 seal of the submission the record belongs to; nil for an HMAC-signed record.
+    package var seal: RecordSeal? = nil
+    package var signatureScheme: SignatureScheme { seal == nil ? .hmacSHA256 : .ed25519Merkle }
 
     package init(
         recordID: RecordID, schemaVersion: Int = currentSchemaVersion, unit: DivisionCode, period: Period, kind: Kind,

@@ -68,15 +68,29 @@ package struct SubmissionReceipt: Sendable, Equatable, Codable {
     package let storedAtMilliseconds: Int64
     package let standings: [Standing]
     package let rejections: [Rejection]
+    /// Ids of the agent's public keys the city holds that the batch read announcements of: the agent signs with
+    /// a new key once it reads its id here. Absent from receipts of processors before keys, and read as none.
+    package let keys: [String]
 
     package init(
         agentID: String, storedAtMilliseconds: Int64, standings: [Standing], rejections: [Rejection],
-        version: Int = currentVersion
+        keys: [String] = [], version: Int = currentVersion
     ) {
         self.version = version
         self.agentID = agentID
         self.storedAtMilliseconds = storedAtMilliseconds
         self.standings = standings
         self.rejections = rejections
+        self.keys = keys
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        agentID = try container.decode(String.self, forKey: .agentID)
+        storedAtMilliseconds = try container.decode(Int64.self, forKey: .storedAtMilliseconds)
+        standings = try container.decode([Standing].self, forKey: .standings)
+        rejections = try container.decode([Rejection].self, forKey: .rejections)
+        keys = try container.decodeIfPresent([String].self, forKey: .keys) ?? []
     }
 }

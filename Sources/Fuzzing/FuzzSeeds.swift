@@ -110,8 +110,25 @@ extension FuzzHarness {
             }
             return bytes + [4] + Array("key1".utf8) + value
         }
+        var sealed = [person, person]
+        sealed[1].recordID = RecordID.random()
+        AgentSigner.ed25519(Self.signingKey, agentID: "fuzz-city").sign(&sealed)
+        let next = (try? AgentSigningKey(privateKey: Array(repeating: 43, count: 32))) ?? AgentSigningKey()
+        let rotation = KeyAnnouncement.rotation(
+            to: next, from: Self.signingKey, agentID: "fuzz-city", at: 1_730_000_000_000)
+        let enrolment = KeyAnnouncement(
+            recordID: RecordID.random(), agentID: "fuzz-county", publicKey: next.publicKey,
+            announcedAtMilliseconds: 1_730_000_000_000, proof: .enrolmentCode("FUZZ0-FUZZ0-FUZZ0-FUZZ0"))
         let seeds: [String: [UInt8]?] = [
             "person": message(topic: 0, headers: [("empmon.agent", "fuzz-city")], value: try? Wire.encode(person)),
+            "person.sealed": message(
+                topic: 0, headers: [("empmon.agent", "fuzz-city")], value: try? Wire.encode(sealed[1])),
+            "key.rotation": message(
+                topic: 0, headers: [("empmon.kind", "key"), ("empmon.agent", "fuzz-city")],
+                value: try? Wire.encode(rotation)),
+            "key.enrolment": message(
+                topic: 0, headers: [("empmon.kind", "key"), ("empmon.agent", "fuzz-county")],
+                value: try? Wire.encode(enrolment)),
             "activity": message(topic: 1, headers: [("empmon.agent", "fuzz-city")], value: try? Wire.encode(report)),
             "manifest": message(
                 topic: 0, headers: [("empmon.kind", "manifest"), ("empmon.agent", "fuzz-city")],

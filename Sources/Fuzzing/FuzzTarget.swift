@@ -34,6 +34,8 @@ package struct FuzzHarness: Sendable {
     /// The secret of the fuzzing agents, so that the intake target can re-sign what it decodes and reach the checks
     /// behind the signature.
     static let secret = Array("fuzzing-agent-secret-0123456789ab".utf8)
+    /// The city agent's Ed25519 key: fixed, so that seeds sealed with it stay valid from run to run.
+    static let signingKey = (try? AgentSigningKey(privateKey: Array(repeating: 42, count: 32))) ?? AgentSigningKey()
 
     package init(topology: Topology) {
         self.topology = topology
@@ -41,14 +43,16 @@ package struct FuzzHarness: Sendable {
         let created = "2024-01-01T00:00:00Z"
         self.agents = [
             "fuzz-city": RegisteredAgent(
-                agentID: "fuzz-city", unit: topology.city.code, name: "city", secret: Self.secret, createdAt: created,
-                revokedAt: nil),
+                agentID: "fuzz-city", unit: topology.city.code, name: "city",
+                keys: [.init(publicKey: Self.signingKey.publicKey, retiresAtMilliseconds: nil)],
+                legacySecret: Self.secret, createdAt: created, revokedAt: nil),
             "fuzz-county": RegisteredAgent(
-                agentID: "fuzz-county", unit: county, name: "county", secret: Self.secret, createdAt: created,
-                revokedAt: nil),
+                agentID: "fuzz-county", unit: county, name: "county", legacySecret: Self.secret,
+                enrolmentCodeSHA256: EnrolmentCode.digest("FUZZ0-FUZZ0-FUZZ0-FUZZ0"),
+                enrolmentExpiresAtMilliseconds: .max, createdAt: created, revokedAt: nil),
             "fuzz-revoked": RegisteredAgent(
-                agentID: "fuzz-revoked", unit: topology.city.code, name: "revoked", secret: Self.secret,
-                createdAt: created, revokedAt: "2024-02-01T00:00:00Z"),
+                agentID: "fuzz-revoked", unit: topology.city.code, name: "revoked", legacySecret: Self.secret,
+                createdAt: created, revokedAt: "2024-02-01T00:00:00Z", revokedAtMilliseconds: 1_706_745_600_000),
         ]
     }
 
@@ -74,7 +78,7 @@ package struct FuzzHarness: Sendable {
             let builder = SubmissionBuilder(
                 unit: village, period: Self.period, agentID: "fuzz-city",
                 pseudonymizer: Pseudonymizer(cityKey: Self.secret),
-                signer: RecordSigner(secret: Self.secret),
+                signer: .ed25519(Self.signingKey, agentID: "fuzz-city"),
                 validator: RecordValidator(topology: topology, latestPeriod: Self.period))
             _ = builder.build(ledger, reportedAtMilliseconds: 1_730_000_000_000)
         }
@@ -104,18 +108,23 @@ package struct FuzzHarness: Sendable {
         }
         let key = input.chunk()
         var value = input.rest()
-        if flags & 0x4 != 0 { value = resigned(value, topic: topic) ?? value }
+        if flags & 0x4 != 0 {
+            let signer: AgentSigner =
+                flags & 0x8 == 0
+                ? .hmac(RecordSigner(secret: Self.secret)) : .ed25519(Self.signingKey, agentID: "fuzz-city")
+            value = resigned(value, topic: topic, signer: signer) ?? value
+        }
         let message = KafkaMessage(
             topic: topic, partition: 0, offset: 0, key: key, value: value, headers: headers, timestampMilliseconds: nil)
         let intake = RecordIntake(topology: topology, agents: agents, now: Date(timeIntervalSince1970: 1_735_660_800))
         return intake.examine(message)
     }
 
-    private func resigned(_ value: [UInt8], topic: String) -> [UInt8]? {
-        let signer = RecordSigner(secret: Self.secret)
-        if topic == WireTopics.personStatus, var record = try? Wire.decodePersonStatus(value) {
-            signer.sign(&record)
-            return try? Wire.encode(record)
+    private func resigned(_ value: [UInt8], topic: String, signer: AgentSigner) -> [UInt8]? {
+        if topic == WireTopics.personStatus, let record = try? Wire.decodePersonStatus(value) {
+            var records = [record]
+            signer.sign(&records)
+            return try? Wire.encode(records[0])
         }
         if topic == WireTopics.unitActivity, var report = try? Wire.decodeUnitActivity(value) {
             signer.sign(&report)

@@ -6,11 +6,11 @@ package struct SubmissionBuilder: Sendable {
     package let period: Period
     package let agentID: String
     package let pseudonymizer: Pseudonymizer
-    package let signer: RecordSigner
+    package let signer: AgentSigner
     package let validator: RecordValidator
 
     package init(
-        unit: DivisionCode, period: Period, agentID: String, pseudonymizer: Pseudonymizer, signer: RecordSigner,
+        unit: DivisionCode, period: Period, agentID: String, pseudonymizer: Pseudonymizer, signer: AgentSigner,
         validator: RecordValidator
     ) {
         self.unit = unit
@@ -61,7 +61,6 @@ package struct SubmissionBuilder: Sendable {
                 incomeBand: entry.incomeBand, reportedAtMilliseconds: reportedAtMilliseconds, agentID: agentID)
             let problems = validator.problems(with: record)
             if problems.isEmpty {
-                signer.sign(&record)
                 records.append((entry.line, record))
             } else {
                 for problem in problems {
@@ -73,7 +72,10 @@ package struct SubmissionBuilder: Sendable {
             }
         }
         errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
-        return Built(records: records, errors: errors)
+        // Signed together: with a key pair, one signature seals the whole submission.
+        var signed = records.map(\.record)
+        signer.sign(&signed)
+        return Built(records: zip(records, signed).map { ($0.line, $1) }, errors: errors)
     }
 
     /// The file's header for a record field, so the clerk sees the column as they named it.

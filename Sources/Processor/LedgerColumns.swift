@@ -22,6 +22,10 @@ package enum LedgerColumns {
     static let activityQualified = activity.split(separator: ",").map { "a." + $0.trimmingCharacters(in: " ") }.joined(
         separator: ", ")
 
+    /// What the ledger's `signature` column keeps: the HMAC of an HMAC-signed record, the root of a sealed record's
+    /// submission (its whole seal is ~400 bytes, more than the rest of the row; the city verified it on arrival).
+    static func storedSignature(_ signature: [UInt8], _ seal: RecordSeal?) -> [UInt8] { seal?.root ?? signature }
+
     package static func row(_ record: PersonStatusRecord) -> [(any PostgresEncodable)?] {
         [
             date(record.period), hexBytea(record.personKey), record.recordID.text, record.unit.description,
@@ -29,7 +33,8 @@ package enum LedgerColumns {
             record.employmentForm?.rawValue, record.workLocation?.rawValue, record.sector?.rawValue,
             record.registeredUnemployed, PostgresArray(record.groups.sorted().map(\.rawValue)),
             record.seekingWork, record.assisted, record.trained, record.incomeBand?.rawValue,
-            record.reportedAtMilliseconds, record.agentID, PostgresBytes(record.signature),
+            record.reportedAtMilliseconds, record.agentID,
+            PostgresBytes(storedSignature(record.signature, record.seal)),
         ]
     }
 
@@ -55,7 +60,7 @@ package enum LedgerColumns {
         try writer.appendOptionalText(record.incomeBand?.rawValue)
         try writer.appendBigInt(record.reportedAtMilliseconds)
         try writer.appendText(record.agentID)
-        try writer.appendBytes(record.signature)
+        try writer.appendBytes(storedSignature(record.signature, record.seal))
     }
 
     package static func appendDate(_ period: Period, to writer: inout PostgresBinaryCopyWriter) throws {
@@ -69,7 +74,8 @@ package enum LedgerColumns {
         return [
             date(report.period), report.unit.description, report.recordID.text,
             "{" + counters.joined(separator: ", ") + "}",
-            report.reportedAtMilliseconds, report.agentID, PostgresBytes(report.signature),
+            report.reportedAtMilliseconds, report.agentID,
+            PostgresBytes(storedSignature(report.signature, report.seal)),
         ]
     }
 

@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import Kafka
 import Storage
+import Synchronization
 import Wire
 
 /// A message after the city's checks: a record to store, or a rejection to record.
@@ -9,23 +10,55 @@ package enum Intake: Sendable {
     case person(PersonStatusRecord)
     case activity(UnitActivityReport)
     case manifest(SubmissionManifest)
+    /// A public key to register, retiring the agent's key `retiring` (a rotation) after the overlap window.
+    case key(KeyAnnouncement, retiring: String?)
     case rejected(RecordRejection)
 }
 
-/// The city's checks on a message: it decodes, it comes from an enrolled agent that is not revoked, the
-/// signature verifies under that agent's secret, the unit lies in the agent's subtree, and the record is
-/// valid (DESIGN.md invariants 3 and 4). Pure given the agents it is handed.
+/// Root signatures already verified by this batch's intake: a submission's records share one, so the Ed25519
+/// check is made once per submission, not once per record.
+final class VerifiedSeals: Sendable {
+    struct Seal: Hashable {
+        let agentID: String
+        let keyID: String
+        let root: [UInt8]
+        let leafCount: Int
+        let signature: [UInt8]
+    }
+
+    private let verified = Mutex<Set<Seal>>([])
+
+    func isValid(_ seal: RecordSeal, agentID: String, key: AgentPublicKey) -> Bool {
+        let entry = Seal(
+            agentID: agentID, keyID: seal.keyID, root: seal.root, leafCount: seal.leafCount,
+            signature: seal.rootSignature)
+        if verified.withLock({ $0.contains(entry) }) { return true }
+        let bytes = RecordSeal.signedBytes(
+            agentID: agentID, keyID: seal.keyID, root: seal.root, leafCount: seal.leafCount)
+        guard key.isValidSignature(seal.rootSignature, for: bytes) else { return false }
+        verified.withLock { _ = $0.insert(entry) }
+        return true
+    }
+}
+
+/// The city's checks on a message: it decodes, it comes from an enrolled agent that had not been revoked when it
+/// signed, the signature verifies under a key the city accepts for that agent now (or, until the HMAC transition
+/// ends, under its secret), the unit lies in the agent's subtree, and the record is valid (DESIGN.md invariants 3
+/// and 4). Pure given the agents and the time it is handed.
 package struct RecordIntake: Sendable {
     let topology: Topology
     let agents: [String: RegisteredAgent]
-    /// Each agent's signer, keyed once per batch rather than once per record.
+    /// The HMAC signer of each agent not yet moved to a key pair, keyed once per batch rather than once per record.
     let signers: [String: RecordSigner]
     let validator: RecordValidator
+    let nowMilliseconds: Int64
+    let seals = VerifiedSeals()
 
     package init(topology: Topology, agents: [String: RegisteredAgent], now: Date = Date()) {
         self.topology = topology
         self.agents = agents
-        self.signers = agents.mapValues { RecordSigner(secret: $0.secret) }
+        self.signers = agents.compactMapValues { $0.legacySecret.map(RecordSigner.init(secret:)) }
+        nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         // Records may be for the current month in China, which for eight hours a month is a month ahead of UTC's.
         self.validator = RecordValidator(topology: topology, latestPeriod: ChinaTime.period(at: now))
     }
@@ -48,9 +81,11 @@ package struct RecordIntake: Sendable {
                 return reject([error], recordID: nil, agentID: nil, unit: nil)
             }
             var problems =
-                authenticity(agentID: manifest.agentID, unit: manifest.unit, header: headerAgent) {
-                    $0.isValid(manifest)
-                }
+                authenticity(
+                    agentID: manifest.agentID, unit: manifest.unit, header: headerAgent,
+                    signedAt: manifest.reportedAtMilliseconds, seal: manifest.seal,
+                    hmacSigned: !manifest.signature.isEmpty,
+                    canonical: { CanonicalBytes.of(manifest) }, hmac: { $0.isValid(manifest) })
                 ?? validator.problems(with: manifest)
             let expectedTopic = manifest.kind == .activity ? WireTopics.unitActivity : WireTopics.personStatus
             if problems.isEmpty, message.topic != expectedTopic {
@@ -66,6 +101,19 @@ package struct RecordIntake: Sendable {
                     problems, recordID: manifest.recordID.text, agentID: manifest.agentID,
                     unit: manifest.unit.description)
         }
+        if kind == WireKinds.key, message.topic == WireTopics.personStatus {
+            let announcement: KeyAnnouncement
+            do { announcement = try Wire.decodeKeyAnnouncement(message.value) } catch {
+                return reject([error], recordID: nil, agentID: nil, unit: nil)
+            }
+            switch registration(of: announcement, header: headerAgent) {
+            case .success(let retiring): return .key(announcement, retiring: retiring)
+            case .failure(let problem):
+                return reject(
+                    [problem], recordID: announcement.recordID.text, agentID: announcement.agentID,
+                    unit: agents[announcement.agentID]?.unit.description)
+            }
+        }
         switch message.topic {
         case WireTopics.personStatus:
             let record: PersonStatusRecord
@@ -73,7 +121,10 @@ package struct RecordIntake: Sendable {
                 return reject([error], recordID: nil, agentID: nil, unit: nil)
             }
             let problems =
-                authenticity(agentID: record.agentID, unit: record.unit, header: headerAgent) { $0.isValid(record) }
+                authenticity(
+                    agentID: record.agentID, unit: record.unit, header: headerAgent,
+                    signedAt: record.reportedAtMilliseconds, seal: record.seal, hmacSigned: !record.signature.isEmpty,
+                    canonical: { CanonicalBytes.of(record) }, hmac: { $0.isValid(record) })
                 ?? validator.problems(with: record)
             return problems.isEmpty
                 ? .person(record)
@@ -85,7 +136,10 @@ package struct RecordIntake: Sendable {
                 return reject([error], recordID: nil, agentID: nil, unit: nil)
             }
             let problems =
-                authenticity(agentID: report.agentID, unit: report.unit, header: headerAgent) { $0.isValid(report) }
+                authenticity(
+                    agentID: report.agentID, unit: report.unit, header: headerAgent,
+                    signedAt: report.reportedAtMilliseconds, seal: report.seal, hmacSigned: !report.signature.isEmpty,
+                    canonical: { CanonicalBytes.of(report) }, hmac: { $0.isValid(report) })
                 ?? validator.problems(with: report)
             return problems.isEmpty
                 ? .activity(report)
@@ -104,14 +158,52 @@ package struct RecordIntake: Sendable {
 
     /// Who sent it and whether they may: nil when the agent, signature and scope are in order. Checked
     /// before validation, so that a forged record is reported as forged, not as invalid.
-    private func authenticity(agentID: String, unit: DivisionCode, header: String?, verify: (RecordSigner) -> Bool)
-        -> [ValidationReason]?
-    {
-        guard let agent = agents[agentID], let signer = signers[agentID] else { return [.unknownAgent(agentID)] }
-        if agent.isRevoked { return [.revokedAgent(agentID)] }
-        guard verify(signer) else { return [.invalidSignature] }
+    private func authenticity(
+        agentID: String, unit: DivisionCode, header: String?, signedAt: Int64, seal: RecordSeal?, hmacSigned: Bool,
+        canonical: () -> [UInt8], hmac: (RecordSigner) -> Bool
+    ) -> [ValidationReason]? {
+        guard let agent = agents[agentID] else { return [.unknownAgent(agentID)] }
+        if let revoked = agent.revokedAtMilliseconds, signedAt >= revoked { return [.revokedAgent(agentID)] }
+        if let seal {
+            guard let key = agent.key(seal.keyID) else { return [.unknownKey(seal.keyID)] }
+            if let retires = key.retiresAtMilliseconds, retires <= nowMilliseconds { return [.retiredKey(seal.keyID)] }
+            guard seal.root(fromLeaf: RecordSeal.leafHash(canonical())) == seal.root,
+                seals.isValid(seal, agentID: agentID, key: key.publicKey)
+            else { return [.invalidSignature] }
+        } else {
+            // An empty signature is no signature, whichever way the agent signs.
+            guard let signer = signers[agentID] else { return [hmacSigned ? .hmacRetired : .invalidSignature] }
+            guard hmac(signer) else { return [.invalidSignature] }
+        }
         if let header, header != agentID { return [.agentMismatch(header: header, record: agentID)] }
         guard unit.isInSubtree(of: agent.unit) else { return [.outsideScope(unit: unit, agentUnit: agent.unit)] }
         return nil
+    }
+
+    /// Whether a new key may be registered, and which key it retires. A key the agent has already is accepted
+    /// again (an agent that heard no confirmation announces it again), whatever its proof.
+    private func registration(of announcement: KeyAnnouncement, header: String?) -> Result<String?, ValidationReason> {
+        guard let agent = agents[announcement.agentID] else { return .failure(.unknownAgent(announcement.agentID)) }
+        if agent.isRevoked { return .failure(.revokedAgent(agent.agentID)) }
+        if let header, header != agent.agentID {
+            return .failure(.agentMismatch(header: header, record: agent.agentID))
+        }
+        if agent.key(announcement.publicKey.keyID) != nil { return .success(nil) }
+        switch announcement.proof {
+        case .enrolmentCode(let code):
+            guard let digest = agent.enrolmentCodeSHA256, let expires = agent.enrolmentExpiresAtMilliseconds,
+                expires > nowMilliseconds, EnrolmentCode.digest(code) == digest
+            else { return .failure(.enrolmentCodeInvalid) }
+            return .success(nil)
+        case .previousKey(let keyID, let signature):
+            guard let previous = agent.liveKeys(at: nowMilliseconds).first(where: { $0.publicKey.keyID == keyID }),
+                previous.publicKey.isValidSignature(signature, for: CanonicalBytes.of(announcement))
+            else { return .failure(.keyProofInvalid) }
+            return .success(keyID)
+        case .hmac:
+            guard let signer = signers[agent.agentID] else { return .failure(.hmacRetired) }
+            guard signer.isValid(announcement) else { return .failure(.keyProofInvalid) }
+            return .success(nil)
+        }
     }
 }

@@ -66,6 +66,9 @@ package struct ProcessorConfiguration: Sendable {
     /// Seconds a batch's statement may run before PostgreSQL cancels it (a retry follows); 0: no limit.
     package var statementTimeout: Duration = .seconds(300)
     package var clientID = "empmon-processor"
+    /// How long a key rotated out is still accepted: records the agent signed and spooled before the rotation may
+    /// wait offline for days.
+    package var keyOverlap: Duration = .seconds(14 * 24 * 3600)
     package var onCommit: (@Sendable (BatchReport) -> Void)?
 
     package init(kafka: KafkaEndpoint, databaseURL: String, topology: Topology) {
@@ -166,6 +169,8 @@ struct ProcessorRun {
     var assignments = 0
     /// Where a partition's records begin after an aged-out gap the operator accepted at assignment.
     var acceptedFrom: [KafkaTopicPartition: Int64] = [:]
+    /// Set by a batch that registered keys: what was checked beside it used the registry from before.
+    var registeredKeys = false
     var health: ProcessorHealth { metrics.health }
 
     init(configuration: ProcessorConfiguration, metrics: ProcessorMetrics, logger: Logger) throws {
@@ -240,7 +245,8 @@ struct ProcessorRun {
                         continue
                     }
                     pending = next.messages
-                    examined = next.examined
+                    examined = registeredKeys ? nil : next.examined
+                    registeredKeys = false
                     batchStarted = next.firstAt ?? .now
                     idlePolls = next.messages.isEmpty ? idlePolls + 1 : 0
                     if let rebalance = next.rebalance {
@@ -448,13 +454,15 @@ struct ProcessorRun {
         let intakeStarted = ContinuousClock.now
         health.began()
         defer { health.ended() }
-        let outcomes: [Intake]
+        var outcomes: [Intake]
         if let examined, examined.count == messages.count {
             outcomes = examined
         } else {
             outcomes = await Self.examine(
                 messages, with: RecordIntake(topology: configuration.topology, agents: try await currentAgents()))
         }
+        outcomes = try await recheckUnknownKeys(outcomes, of: messages)
+        var announcements: [(announcement: KeyAnnouncement, retiring: String?)] = []
         var persons: [PersonStatusRecord] = []
         var activity: [UnitActivityReport] = []
         var manifests: [SubmissionManifest] = []
@@ -465,6 +473,7 @@ struct ProcessorRun {
             case .person(let record): persons.append(record)
             case .activity(let report): activity.append(report)
             case .manifest(let manifest): manifests.append(manifest)
+            case .key(let announcement, let retiring): announcements.append((announcement, retiring))
             case .rejected(let rejection): rejections.append(rejection)
             }
         }
@@ -485,6 +494,7 @@ struct ProcessorRun {
         let logger = self.logger
         let recent = self.recent
         let receipts = configuration.receipts
+        let keyOverlap = configuration.keyOverlap
         let outcome:
             (
                 effect: BatchEffect, rows: Int, touched: Set<DivisionCode>, shortfalls: [ControlTotals.Standing],
@@ -505,10 +515,11 @@ struct ProcessorRun {
                         let store = BatchStore(connection: connection)
                         try await store.advanceOffsets(group: group, offsetMoves)
                         try await store.insertRejections(rejections)
+                        let keys = try await AgentRegistry.register(announcements, overlap: keyOverlap, on: connection)
                         phases.mark("offsets")
                         var state = BatchState()
-                        let keys = plan.personKeys
-                        try await store.lockPersons(keys)
+                        let personKeys = plan.personKeys
+                        try await store.lockPersons(personKeys)
                         phases.mark("locks")
                         let writesAtStart = try await store.ledgerWrites()
                         var learned = LearnedPersons(
@@ -516,12 +527,12 @@ struct ProcessorRun {
                             connection: generation)
                         var remembered: [PersonMonthKey: PersonStatusRecord] = [:]
                         if learned.current {
-                            let split = recent.split(keys)
+                            let split = recent.split(personKeys)
                             learned.read = split.unknown
                             remembered = split.known
                             learned.fromMemory = split.known.count + split.absent
                         } else {
-                            learned.read = Array(keys)
+                            learned.read = Array(personKeys)
                         }
                         // A month with no ledger row at all (the month after the one reported, mostly) holds none of
                         // the batch's persons: any row of theirs was committed before the batch took their locks.
@@ -563,7 +574,7 @@ struct ProcessorRun {
                             let displaced = try await ReceiptOutbox.displacedRecords(of: standings, on: connection)
                             let batchReceipts = ReceiptOutbox.receipts(
                                 manifests: manifests, standings: standings, displaced: displaced,
-                                rejections: rejections,
+                                rejections: rejections, keys: keys,
                                 storedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
                             try await ReceiptOutbox.write(
                                 try batchReceipts.map { ($0.agentID, try Wire.encode($0)) }, on: connection)
@@ -587,6 +598,18 @@ struct ProcessorRun {
             return
         }
         for (partition, next) in moves { positions[partition] = .stored(next) }
+        if !announcements.isEmpty {
+            agents.invalidate()
+            registeredKeys = true
+            for (announcement, retiring) in announcements {
+                logger.notice(
+                    "agent key registered",
+                    metadata: [
+                        "agent": "\(announcement.agentID)", "key": "\(announcement.publicKey.keyID)",
+                        "retiring": "\(retiring ?? "")",
+                    ])
+            }
+        }
         if let writes = outcome.learned.writesAtEnd {
             // `consume`: the snapshot's storage passes to `self.recent` whole, so `settle` mutates it in place
             // instead of copying every remembered pair.
@@ -740,6 +763,22 @@ struct ProcessorRun {
         }
     }
 
+    /// Messages refused for an agent or key the registry did not know are checked again against a registry read
+    /// now: the read-ahead checked them against one read before the batch beside it registered the key, and
+    /// another member may have registered it within the last two seconds.
+    mutating func recheckUnknownKeys(_ outcomes: [Intake], of messages: [KafkaMessage]) async throws -> [Intake] {
+        let unknown = outcomes.indices.filter { index in
+            guard case .rejected(let rejection) = outcomes[index] else { return false }
+            return [.unknownKey, .unknownAgent].contains(rejection.reason.code)
+        }
+        guard !unknown.isEmpty else { return outcomes }
+        agents.invalidate()
+        let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+        var outcomes = outcomes
+        for index in unknown { outcomes[index] = intake.examine(messages[index]) }
+        return outcomes
+    }
+
     /// The registry of agents, re-read at most every two seconds so that enrolments and revocations
     /// take effect within that time.
     mutating func currentAgents() async throws -> [String: RegisteredAgent] {
@@ -845,6 +884,7 @@ struct ProcessorDatabase {
     mutating func disconnect() { current = nil }
 }
 
+/// The agent registry as last read. A batch that registered keys invalidates it, so the next batch sees them.
 struct AgentCache {
     private(set) var agents: [String: RegisteredAgent] = [:]
     private var loadedAt: ContinuousClock.Instant?
@@ -858,6 +898,8 @@ struct AgentCache {
         agents = Dictionary(list.map { ($0.agentID, $0) }, uniquingKeysWith: { first, _ in first })
         loadedAt = .now
     }
+
+    mutating func invalidate() { loadedAt = nil }
 }
 
 /// Where a batch's time goes (logged at debug level).

@@ -20,7 +20,8 @@ package enum ReceiptOutbox {
     /// (`displacedRecords`).
     package static func receipts(
         manifests: [SubmissionManifest], standings: [ControlTotals.Standing], displaced: [UnitMonth: [String]] = [:],
-        rejections: [RecordRejection], storedAtMilliseconds: Int64, budget: Int = receiptBudget
+        rejections: [RecordRejection], keys: [(agentID: String, keyID: String)] = [], storedAtMilliseconds: Int64,
+        budget: Int = receiptBudget
     ) -> [SubmissionReceipt] {
         struct UnitMonthKind: Hashable {
             let unit: DivisionCode
@@ -32,6 +33,11 @@ package enum ReceiptOutbox {
             uniquingKeysWith: { first, _ in first })
         var byAgent: [String: (standings: [SubmissionReceipt.Standing], rejections: [SubmissionReceipt.Rejection])] =
             [:]
+        var keysByAgent: [String: [String]] = [:]
+        for key in keys {
+            keysByAgent[key.agentID, default: []].append(key.keyID)
+            byAgent[key.agentID, default: ([], [])].standings += []
+        }
         for manifest in manifests {
             let key = UnitMonthKind(unit: manifest.unit, period: manifest.period, kind: manifest.kind)
             byAgent[manifest.agentID, default: ([], [])].standings.append(
@@ -57,14 +63,17 @@ package enum ReceiptOutbox {
         for (agent, content) in byAgent.sorted(by: { $0.key < $1.key }) {
             var standings: [SubmissionReceipt.Standing] = []
             var rejections: [SubmissionReceipt.Rejection] = []
-            var size = 0
+            // The keys are few (one per announcement) and go in the agent's first receipt.
+            var keys = keysByAgent[agent] ?? []
+            var size = keys.count * 24
             func close() {
                 receipts.append(
                     SubmissionReceipt(
                         agentID: agent, storedAtMilliseconds: storedAtMilliseconds, standings: standings,
-                        rejections: rejections))
+                        rejections: rejections, keys: keys))
                 standings = []
                 rejections = []
+                keys = []
                 size = 0
             }
             for standing in content.standings {

@@ -28,6 +28,7 @@ package enum Wire {
         message.reportedAtMs = record.reportedAtMilliseconds
         message.agentID = record.agentID
         message.signature = Data(record.signature)
+        if let seal = record.seal { message.seal = wire(seal) }
         return try Array(message.serializedBytes() as [UInt8])
     }
 
@@ -59,7 +60,7 @@ package enum Wire {
             case .failure(let reason): throw reason
             }
         }
-        return PersonStatusRecord(
+        var record = PersonStatusRecord(
             recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
             unit: try unit(message.unitCode), period: try period(message.period), personKey: message.personKey,
             householdKey: message.householdKey, birthYear: Int(message.birthYear), sex: sex, status: status,
@@ -69,6 +70,8 @@ package enum Wire {
             seekingWork: message.seekingWork, assisted: message.assisted, trained: message.trained,
             incomeBand: try optionalCase(message.incomeBand, Self.income, field: "income_band"),
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
+        if message.hasSeal { record.seal = try seal(message.seal) }
+        return record
     }
 
     package static func encode(_ report: UnitActivityReport) throws -> [UInt8] {
@@ -90,6 +93,7 @@ package enum Wire {
         message.reportedAtMs = report.reportedAtMilliseconds
         message.agentID = report.agentID
         message.signature = Data(report.signature)
+        if let seal = report.seal { message.seal = wire(seal) }
         return try Array(message.serializedBytes() as [UInt8])
     }
 
@@ -112,10 +116,12 @@ package enum Wire {
         if message.hasTrainingCompletions { counters[.trainingCompletions] = message.trainingCompletions }
         if message.hasLabourDisputesHandled { counters[.labourDisputesHandled] = message.labourDisputesHandled }
         if message.hasWageArrearsCases { counters[.wageArrearsCases] = message.wageArrearsCases }
-        return UnitActivityReport(
+        var report = UnitActivityReport(
             recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
             unit: try unit(message.unitCode), period: try period(message.period), counters: counters,
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
+        if message.hasSeal { report.seal = try seal(message.seal) }
+        return report
     }
 
     package static func encode(_ manifest: SubmissionManifest) throws -> [UInt8] {
@@ -130,6 +136,7 @@ package enum Wire {
         message.reportedAtMs = manifest.reportedAtMilliseconds
         message.agentID = manifest.agentID
         message.signature = Data(manifest.signature)
+        if let seal = manifest.seal { message.seal = wire(seal) }
         return try Array(message.serializedBytes() as [UInt8])
     }
 
@@ -143,12 +150,77 @@ package enum Wire {
                 "kind", "控制总数的记录类别“\(message.kind.prefix(20))”无法识别",
                 "manifest kind '\(message.kind.prefix(20))' is unknown")
         }
-        return SubmissionManifest(
+        var manifest = SubmissionManifest(
             recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
             unit: try unit(message.unitCode),
             period: try period(message.period), kind: kind, records: Int(message.records),
             digest: Array(message.recordDigest),
             reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
+        if message.hasSeal { manifest.seal = try seal(message.seal) }
+        return manifest
+    }
+
+    package static func encode(_ announcement: KeyAnnouncement) throws -> [UInt8] {
+        var message = Empmon_V1_KeyAnnouncement()
+        message.recordID = announcement.recordID.text
+        message.agentID = announcement.agentID
+        message.publicKey = Data(announcement.publicKey.bytes)
+        message.announcedAtMs = announcement.announcedAtMilliseconds
+        switch announcement.proof {
+        case .enrolmentCode(let code): message.enrolmentCode = code
+        case .previousKey(let keyID, let signature):
+            var proof = Empmon_V1_PreviousKeyProof()
+            proof.keyID = keyID
+            proof.signature = Data(signature)
+            message.previousKey = proof
+        case .hmac(let signature): message.hmacSignature = Data(signature)
+        }
+        return try Array(message.serializedBytes() as [UInt8])
+    }
+
+    package static func decodeKeyAnnouncement(_ bytes: [UInt8]) throws(ValidationReason) -> KeyAnnouncement {
+        let message: Empmon_V1_KeyAnnouncement
+        do { message = try Empmon_V1_KeyAnnouncement(serializedBytes: bytes) } catch {
+            throw malformed("payload", "不是有效的公钥登记", "not a valid key announcement: \(error)")
+        }
+        guard message.publicKey.count == 32 else {
+            throw malformed(
+                "public_key", "公钥应为32字节", "an Ed25519 public key is 32 bytes, not \(message.publicKey.count)")
+        }
+        let proof: KeyAnnouncement.Proof
+        switch message.proof {
+        case .enrolmentCode(let code): proof = .enrolmentCode(code)
+        case .previousKey(let previous):
+            proof = .previousKey(keyID: previous.keyID, signature: Array(previous.signature))
+        case .hmacSignature(let signature): proof = .hmac(signature: Array(signature))
+        case nil: throw malformed("proof", "公钥登记缺少证明", "a key announcement needs an enrolment code or a signature")
+        }
+        return KeyAnnouncement(
+            recordID: try recordID(message.recordID), agentID: message.agentID,
+            publicKey: AgentPublicKey(Array(message.publicKey)), announcedAtMilliseconds: message.announcedAtMs,
+            proof: proof)
+    }
+
+    private static func wire(_ seal: RecordSeal) -> Empmon_V1_RecordSeal {
+        var message = Empmon_V1_RecordSeal()
+        message.keyID = seal.keyID
+        message.root = Data(seal.root)
+        message.rootSignature = Data(seal.rootSignature)
+        message.leafCount = UInt32(clamping: seal.leafCount)
+        message.leafIndex = UInt32(clamping: seal.leafIndex)
+        message.path = seal.path.map { Data($0) }
+        return message
+    }
+
+    /// A seal's shape: its hashes and signature have their sizes, and its path no more steps than a tree of its
+    /// count has levels (whether it leads to the root is the intake's check).
+    private static func seal(_ message: Empmon_V1_RecordSeal) throws(ValidationReason) -> RecordSeal {
+        guard message.root.count == 32, message.rootSignature.count == 64, message.leafCount >= 1,
+            message.leafIndex < message.leafCount, message.path.count <= 32, message.path.allSatisfy({ $0.count == 32 })
+        else { throw malformed("seal", "签名封印格式错误", "the record's seal is malformed") }
+        return RecordSeal(
+            keyID: message.keyID, root: Array(message.root), rootSignature: Array(message.rootSignature),
+            leafCount: Int(message.leafCount), leafIndex: Int(message.leafIndex), path: message.path.map { Array($0) })
     }
 
     // MARK: - mapping tables
@@ -216,6 +288,8 @@ package enum WireKinds {
     package static let activity = "activity"
     /// A control total; it travels on the topic of the records it counts.
     package static let manifest = "manifest"
+    /// An agent's new public key (`KeyAnnouncement`), on the person-status topic.
+    package static let key = "key"
 }
 
 package enum WireTopics {

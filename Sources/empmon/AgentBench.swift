@@ -57,8 +57,10 @@ struct AgentBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+        let key = AgentSigningKey()
         let credentials = try await registry.enroll(
-            unit: chosen, name: "bench \(chosen.name)", kafkaBootstrap: settings.kafkaBootstrap)
+            unit: chosen, name: "bench \(chosen.name)", kafkaBootstrap: settings.kafkaBootstrap,
+            publicKey: key.publicKey)
         let credentialsFile = root + "/credentials.json"
         guard
             FileManager.default.createFile(
@@ -73,7 +75,7 @@ struct AgentBench: AsyncParsableCommand {
 
         // 1. One village's submit, empty spool then full.
         let probeHome = root + "/probe"
-        _ = try AgentWorkspace.initialize(home: probeHome, credentialsFile: credentialsFile)
+        _ = try AgentWorkspace.initialize(home: probeHome, credentialsFile: credentialsFile, registeredKey: key)
         let village = villages[0].code
         let probeFile = root + "/probe.csv"
         try Data(BenchLedger.csv(village: village, persons: perVillage, first: 0).utf8).write(
@@ -105,7 +107,7 @@ struct AgentBench: AsyncParsableCommand {
                 .write(to: URL(fileURLWithPath: ledgers + "/\(unit.code).csv"))
         }
         let countyHome = root + "/county"
-        _ = try AgentWorkspace.initialize(home: countyHome, credentialsFile: credentialsFile)
+        _ = try AgentWorkspace.initialize(home: countyHome, credentialsFile: credentialsFile, registeredKey: key)
         print(
             "\(chosen.name): \(villages.count) villages × \(perVillage) persons, submitted and delivered by one agent process …"
         )

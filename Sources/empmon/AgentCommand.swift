@@ -15,18 +15,23 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Reporting agents: the city's registry of them.",
         subcommands: [
-            Enroll.self, Revoke.self, List.self, Init.self, Submit.self, ReportActivity.self, Flush.self, Status.self,
-            Serve.self,
-            Vocabulary.self,
+            Enroll.self, Revoke.self, List.self, EndHMAC.self, Init.self, RotateKey.self, Submit.self,
+            ReportActivity.self, Flush.self, Status.self, Serve.self, Vocabulary.self,
         ])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register an agent for a unit's subtree and write its credentials file.")
+            abstract: "Register an agent for a unit's subtree and write its enrolment file.",
+            discussion: """
+                The file carries a one-time enrolment code (valid 30 days) and the city's pseudonymization key, no \
+                signing key: `agent init` makes the agent's key pair on its own computer and announces the public \
+                half with the code. The city keeps only the code's SHA-256 and, once used, the public key.
+                """)
 
         @Option(help: "Division code (or exact name) of the unit the agent reports for.") var unit: String
         @Option(help: "A name for the agent (default: the unit's name).") var name = ""
         @Option(help: "Where to write the credentials (default: agent-<code>.json).") var out: String?
+
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
@@ -47,14 +52,25 @@ struct AgentCommand: AsyncParsableCommand {
             else { throw ValidationError("cannot write \(path)") }
             print(
                 "enrolled \(credentials.agentID) for \(division.code) \(division.name) (\(division.tier.chineseName))")
-            print("credentials written to \(path) — hand it to the agent over a safe channel; it holds secrets")
+            print("credentials written to \(path) — hand it to the agent over a safe channel; it holds the city's key")
+            if let code = credentials.enrolmentCode {
+                print(
+                    "one-time enrolment code \(code): used by `empmon agent init` on the agent's computer, within 30 days"
+                )
+            }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop the city accepting an agent's records.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop the city accepting what an agent signed from now (or from --since).")
 
         @Argument(help: "The agent id.") var agentID: String
+        @Option(
+            help:
+                "Refuse what it signed from this time on (ISO 8601, e.g. 2026-11-30T08:00:00+08:00): when its key may have leaked before today."
+        )
+        var since: String?
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
@@ -62,7 +78,15 @@ struct AgentCommand: AsyncParsableCommand {
                 postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
                 home: connection.home)
             let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
-            if try await registry.revoke(agentID: agentID) {
+            var from: Date?
+            if let since {
+                guard let date = ISO8601DateFormatter().date(from: since) else {
+                    throw ValidationError(
+                        "--since must be an ISO 8601 time with its offset, e.g. 2026-11-30T08:00:00+08:00")
+                }
+                from = date
+            }
+            if try await registry.revoke(agentID: agentID, at: from) {
                 print("revoked \(agentID)")
             } else {
                 throw ValidationError("no active agent \(agentID)")
@@ -81,10 +105,66 @@ struct AgentCommand: AsyncParsableCommand {
                 home: connection.home)
             let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
             for agent in try await registry.all() {
+                let signing =
+                    switch agent.signatureScheme {
+                    case .ed25519Merkle?:
+                        "keys "
+                            + agent.keys.map {
+                                $0.publicKey.keyID + ($0.retiresAtMilliseconds == nil ? "" : " (retiring)")
+                            }
+                            .joined(separator: ", ")
+                    case .hmacSHA256?: "HMAC secret (not moved to a key pair)"
+                    case nil: agent.enrolmentCodeSHA256 == nil ? "no key" : "awaiting its first key"
+                    }
                 print(
-                    "\(agent.agentID)  \(agent.unit)  \(agent.name)  \(agent.revokedAt.map { "revoked \($0)" } ?? "active")"
+                    "\(agent.agentID)  \(agent.unit)  \(agent.name)  \(agent.revokedAt.map { "revoked \($0)" } ?? "active")  \(signing)"
                 )
             }
+        }
+    }
+
+    struct EndHMAC: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "end-hmac",
+            abstract: "End the HMAC transition: drop every agent's secret; only Ed25519 signatures are accepted after.")
+
+        @Flag(help: "End it even though some active agents have not moved to a key pair (they must be enrolled again).")
+        var evenIfNotMoved = false
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let settings = try ConnectionSettings.resolve(
+                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
+                home: connection.home)
+            let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+            let left = try await registry.agentsOnHMAC()
+            if !left.isEmpty, !evenIfNotMoved {
+                print("these active agents still sign with HMAC; have each run `empmon agent rotate-key` and flush:")
+                for agent in left { print("  \(agent)") }
+                throw ValidationError("\(left.count) agents have not moved; --even-if-not-moved ends it anyway")
+            }
+            let dropped = try await registry.endHMACTransition()
+            print("HMAC transition ended: the city holds no agent secret; \(dropped.count) agents must enrol again")
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Make a new key pair and announce it to the city, signed by the current key (or HMAC secret).",
+            discussion: """
+                The agent signs with its current key until a city receipt confirms the new one; the city then \
+                accepts the old key for an overlap window (14 days by default) and refuses it after.
+                """)
+
+        @Option(help: "Seconds to keep trying the broker.") var timeout = 60
+        @Option(help: "Agent home.") var home: String?
+
+        func run() async throws {
+            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let keyID = try workspace.rotateKey()
+            print("new key \(keyID) made; announcing it to the city")
+            try await deliver(workspace, timeout: timeout)
         }
     }
 
@@ -99,6 +179,11 @@ struct AgentCommand: AsyncParsableCommand {
             print(
                 "agent \(workspace.credentials.agentID) for \(workspace.credentials.unit) \(workspace.credentials.name) ready in \(workspace.home)"
             )
+            if let pending = try AgentKeyring.key(try workspace.keyring().pending) {
+                print(
+                    "key pair made on this computer (key \(pending.keyID)); its public key goes to the city with the enrolment code at the first delivery"
+                )
+            }
         }
     }
 
@@ -334,6 +419,16 @@ private func deliver(
         )
     }
     if let error = outcome.receiptsError { print("city receipts cannot be read (\(error)); delivering without them") }
+    if let key = outcome.confirmedKey { print("the city confirmed key \(key): it signs from now on") }
+    if outcome.awaitingEnrolment {
+        print(
+            "key \(outcome.announcedKey ?? "") announced; the city has not confirmed it yet, so \(pending) records wait — run `empmon agent flush` later"
+        )
+        return
+    }
+    if let key = outcome.announcedKey, outcome.confirmedKey == nil {
+        print("key \(key) announced; signing with the current key until the city confirms it")
+    }
     if outcome.resent > 0 { print("sent again: \(outcome.resent) unit-months the city had not confirmed in time") }
     if pending == 0 {
         print("nothing pending")

@@ -15,16 +15,20 @@ func enrollCountyAgents(
         atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     var agents: [DivisionCode: AgentWorkspace] = [:]
     for county in topology.children(of: topology.city.code) {
+        // The counties' agents run on the city's side here: their keys are made beside them and registered at once.
+        let key = AgentSigningKey()
         let credentials = try await registry.enroll(
-            unit: county, name: "\(county.name)就业服务中心（\(note)）", kafkaBootstrap: kafkaBootstrap)
+            unit: county, name: "\(county.name)就业服务中心（\(note)）", kafkaBootstrap: kafkaBootstrap,
+            publicKey: key.publicKey)
         let file = root + "/\(county.code).credentials.json"
-        // The credentials hold the agent's signing secret: readable by this user only, as `agent enroll` writes them.
+        // The credentials hold the city's pseudonymization key: readable by this user only, as `agent enroll`
+        // writes them.
         guard
             FileManager.default.createFile(
                 atPath: file, contents: try JSONEncoder().encode(credentials), attributes: [.posixPermissions: 0o600])
         else { throw AgentError("cannot write \(file)") }
         agents[county.code] = try AgentWorkspace.initialize(
-            home: root + "/\(county.code)", credentialsFile: file, durable: false)
+            home: root + "/\(county.code)", credentialsFile: file, durable: false, registeredKey: key)
     }
     return agents
 }

@@ -42,6 +42,11 @@ extension BenchCommand {
         )
         var prefilledRows = 0
         @Option(help: "Write the figures as JSON to this file.") var json: String?
+        @Option(
+            help:
+                "How the bench's agent signs: ed25519-merkle (every agent enrolled now) or hmac-sha256 (one enrolled before key pairs)."
+        )
+        var signature = SignatureScheme.ed25519Merkle
         @Flag(
             inversion: .prefixedNo,
             help:
@@ -72,8 +77,9 @@ extension BenchCommand {
             let url = try await freshBenchDatabase("empmon_bench", devURL: dev.postgresURL)
             let database = try PostgresClient(url: url, maxConnections: 2)
             _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
-            let credentials = try await AgentRegistry(database: database)
-                .enroll(unit: topology.city, name: "bench", kafkaBootstrap: dev.kafkaBootstrap)
+            let agent = try await BenchAgent.enroll(
+                signature, unit: topology.city, kafkaBootstrap: dev.kafkaBootstrap, database: database)
+            results["ed25519"] = signature == .ed25519Merkle ? 1 : 0
             if prefilledRows > 0 {
                 // Earlier months of a city-sized ledger, written by PostgreSQL itself. They are not monitored
                 // periods, so verify leaves them alone; they are there for the indexes and partitions to carry.
@@ -106,8 +112,7 @@ extension BenchCommand {
             try await presetGroupOffsets(starts, group: group, database: database)
 
             // The records: persons × months, every village, signed as an agent signs.
-            var generator = BenchRecords(
-                topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes)
+            var generator = BenchRecords(topology: topology, agentID: agent.agentID, signer: agent.signer)
             let months = 3
             print("producing \(records) signed person records …")
             // Compressed, as agents send on weak links: the mock keeps ~5 MiB of message sets per partition, and
@@ -116,8 +121,11 @@ extension BenchCommand {
             producerConfiguration.compressed = true
             producerConfiguration.linger = .milliseconds(50)
             let producer = try KafkaProducer(configuration: producerConfiguration, logger: quiet)
-            for index in 0..<records {
-                _ = try await producer.send(try generator.message(index: index, persons: records / months))
+            for start in stride(from: 0, to: records, by: BenchRecords.submission) {
+                let count = min(BenchRecords.submission, records - start)
+                for message in try generator.messages(from: start, count: count, persons: records / months) {
+                    _ = try await producer.send(message)
+                }
             }
             // Each village's month then ends with its manifest, as an agent's submission does: what receipts answer.
             let manifests = try generator.manifests()
@@ -234,8 +242,7 @@ extension BenchCommand {
                 script:
                     "CREATE TABLE naive_ledger (LIKE person_ledger INCLUDING DEFAULTS, PRIMARY KEY (person_key, period))"
             )
-            var sample = BenchRecords(
-                topology: topology, agentID: credentials.agentID, secret: credentials.secretBytes, seed: 99)
+            var sample = BenchRecords(topology: topology, agentID: agent.agentID, signer: agent.signer, seed: 99)
             let naiveRecords = self.naiveRecords
             let naiveTime = try await clock.measure {
                 for index in 0..<naiveRecords {
@@ -270,16 +277,24 @@ extension BenchCommand {
                     try await StreamProcessor(configuration: configuration, logger: processorLogger).run()
                 }
                 // Once the processor has joined and committed a first record, the clock starts.
-                _ = try await producer.send(try generator.message(index: records, persons: records / months))
+                for message in try generator.messages(from: records, count: 1, persons: records / months) {
+                    _ = try await producer.send(message)
+                }
                 let joined = clock.now.advanced(by: .seconds(60))
                 while streamCollector.count < 1, clock.now < joined { try await Task.sleep(for: .milliseconds(50)) }
                 _ = streamCollector.take(clearing: true)
                 let started = clock.now
+                // Signed a submission at a time, as agents sign, and sent one by one at the stream's rate.
+                var signed: [KafkaProducerMessage] = []
                 for index in 0..<streamed {
+                    if index % BenchRecords.submission == 0 {
+                        signed = try generator.messages(
+                            from: records + 1 + index, count: min(BenchRecords.submission, streamed - index),
+                            persons: records / months)
+                    }
                     let due = started.advanced(by: .seconds(Double(index) / Double(streamRate)))
                     if clock.now < due { try await Task.sleep(until: due) }
-                    _ = try await producer.send(
-                        try generator.message(index: records + 1 + index, persons: records / months))
+                    _ = try await producer.send(signed[index % BenchRecords.submission])
                 }
                 try await producer.flush(timeout: .seconds(60))
                 let deadline = clock.now.advanced(by: .seconds(60))
@@ -501,25 +516,27 @@ private func recordTopicWatermarks(bootstrap: String, logger: Logger) async thro
 struct BenchRecords {
     let villages: [DivisionCode]
     let agentID: String
-    let signer: RecordSigner
+    let signer: AgentSigner
     var generator: SystemRandomNumberGenerator
     let seed: Int
+    /// Records signed together, as a village's monthly submission is (~600 persons).
+    static let submission = 600
 
-    init(topology: Topology, agentID: String, secret: [UInt8], seed: Int = 1) {
+    init(topology: Topology, agentID: String, signer: AgentSigner, seed: Int = 1) {
         villages = topology.allDivisions.filter { $0.tier == .village }.map(\.code)
         self.agentID = agentID
-        signer = RecordSigner(secret: secret)
+        self.signer = signer
         generator = SystemRandomNumberGenerator()
         self.seed = seed
     }
 
-    /// Record `index`: person `index % persons` in month `index / persons` (from 2024-01).
+    /// Record `index`: person `index % persons` in month `index / persons` (from 2024-01), unsigned.
     mutating func record(index: Int, persons: Int) -> PersonStatusRecord {
         let person = index % max(1, persons)
         let month = index / max(1, persons)
         let roll = Int.random(in: 0..<100, using: &generator)
         let status: EmploymentStatus = roll < 85 ? .employed : roll < 95 ? .unemployed : .notInLabourForce
-        var record = PersonStatusRecord(
+        return PersonStatusRecord(
             recordID: RecordID.random(using: &generator), unit: villages[(person * 7919) % villages.count],
             period: Period(year: 2024, month: 1)!.advanced(by: month), personKey: Self.key("p", seed, person),
             householdKey: Self.key("h", seed, person / 3), birthYear: 1960 + person % 40,
@@ -529,23 +546,26 @@ struct BenchRecords {
             registeredUnemployed: status == .unemployed && roll % 2 == 0, groups: person % 4 == 0 ? [.ruralLabour] : [],
             trained: roll % 10 == 0, reportedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
             agentID: agentID)
-        signer.sign(&record)
-        return record
     }
 
     /// Record ids of every village-month `message` produced, for the manifests that close them.
     var produced: [String: (unit: DivisionCode, period: Period, ids: [String])] = [:]
 
-    mutating func message(index: Int, persons: Int) throws -> KafkaProducerMessage {
-        let record = record(index: index, persons: persons)
-        produced["\(record.unit)/\(record.period)", default: (record.unit, record.period, [])].ids.append(
-            record.recordID.text)
-        return KafkaProducerMessage(
-            topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
-            headers: [
-                KafkaHeader(key: "empmon.kind", string: "person"), KafkaHeader(key: "empmon.agent", string: agentID),
-                KafkaHeader(key: "empmon.record", string: record.recordID.text),
-            ])
+    /// Records `start..<start + count`, signed together.
+    mutating func messages(from start: Int, count: Int, persons: Int) throws -> [KafkaProducerMessage] {
+        var records = (start..<start + count).map { record(index: $0, persons: persons) }
+        signer.sign(&records)
+        return try records.map { record in
+            produced["\(record.unit)/\(record.period)", default: (record.unit, record.period, [])].ids.append(
+                record.recordID.text)
+            return KafkaProducerMessage(
+                topic: WireTopics.personStatus, key: record.unit.countyKey, value: try Wire.encode(record),
+                headers: [
+                    KafkaHeader(key: "empmon.kind", string: "person"),
+                    KafkaHeader(key: "empmon.agent", string: agentID),
+                    KafkaHeader(key: "empmon.record", string: record.recordID.text),
+                ])
+        }
     }
 
     /// One signed manifest per village-month produced so far, declaring its records.
@@ -618,3 +638,35 @@ private struct BenchHousehold: Sendable {
         [LedgerColumns.date(period), unit, LedgerColumns.hexBytea(key), inLabourForce, employed]
     }
 }
+
+/// The bench's agent: one with a key pair (as every agent enrolled now), or one still on HMAC, as migration 14
+/// leaves an agent enrolled before key pairs, to compare the two checks side by side.
+struct BenchAgent {
+    let agentID: String
+    let signer: AgentSigner
+
+    static func enroll(
+        _ scheme: SignatureScheme, unit: Division, kafkaBootstrap: String, database: PostgresClient
+    ) async throws -> BenchAgent {
+        let registry = AgentRegistry(database: database)
+        switch scheme {
+        case .ed25519Merkle:
+            let key = AgentSigningKey()
+            let credentials = try await registry.enroll(
+                unit: unit, name: "bench", kafkaBootstrap: kafkaBootstrap, publicKey: key.publicKey)
+            return BenchAgent(agentID: credentials.agentID, signer: .ed25519(key, agentID: credentials.agentID))
+        case .hmacSHA256:
+            let credentials = try await registry.enroll(unit: unit, name: "bench", kafkaBootstrap: kafkaBootstrap)
+            var generator = SystemRandomNumberGenerator()
+            let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try await database.withConnection { connection in
+                try await connection.query(
+                    "INSERT INTO legacy_hmac_secrets (agent_id, secret) VALUES ($1, $2)",
+                    [credentials.agentID, PostgresBytes(secret)])
+            }
+            return BenchAgent(agentID: credentials.agentID, signer: .hmac(RecordSigner(secret: secret)))
+        }
+    }
+}
+
+extension SignatureScheme: ExpressibleByArgument {}

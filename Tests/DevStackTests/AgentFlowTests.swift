@@ -4,6 +4,8 @@ import Domain
 import Foundation
 import Kafka
 import Logging
+import Postgres
+import Storage
 import Testing
 import TopologyFiles
 import Wire
@@ -40,9 +42,16 @@ struct AgentSandbox {
     let directory: URL
     let home: String
     let agentID: String
-    let secret: [UInt8]
+    /// How the agent signs: with the key it made at `agent init`, which the city holds.
+    let signer: AgentSigner
 
-    static func make(unit: String, environment: [String: String] = [:]) throws -> AgentSandbox {
+    /// An enrolled agent whose key the city holds. The city registers the key the agent's announcement carries
+    /// through the registry call the processor makes on reading it, and the agent takes the confirmation as from
+    /// a receipt: tests that are not about enrolment start from an enrolled agent. `announce: false` leaves the
+    /// key announced and unconfirmed, as `agent init` leaves it.
+    static func make(unit: String, environment: [String: String] = [:], announce: Bool = true) async throws
+        -> AgentSandbox
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "empmon-flow-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,12 +61,21 @@ struct AgentSandbox {
         let home = directory.appendingPathComponent("home").path
         let initialize = try empmon(["agent", "init", "--credentials", credentials, "--home", home])
         guard initialize.status == 0 else { throw DevStackError("init failed: \(initialize.output)") }
-        let object =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: credentials)))
-            as? [String: Any]
+        let workspace = try AgentWorkspace(home: home)
+        if announce {
+            let keys = try workspace.keyring()
+            let payload = try #require(keys.announcement.flatMap { Data(base64Encoded: $0) })
+            let announcement = try Wire.decodeKeyAnnouncement(Array(payload))
+            let url = try #require(
+                environment["EMPMON_POSTGRES_URL"] ?? ProcessInfo.processInfo.environment["EMPMON_POSTGRES_URL"])
+            let connection = try await PostgresConnection.connect(url: url)
+            let confirmed = try await AgentRegistry.register([(announcement, nil)], overlap: .zero, on: connection)
+            guard try workspace.acceptConfirmation(of: Set(confirmed.map(\.keyID))) != nil else {
+                throw DevStackError("the city did not register the agent's key")
+            }
+        }
         return AgentSandbox(
-            directory: directory, home: home, agentID: object?["agentID"] as? String ?? "",
-            secret: Array(Data(base64Encoded: object?["secret"] as? String ?? "") ?? Data()))
+            directory: directory, home: home, agentID: workspace.credentials.agentID, signer: try workspace.signer())
     }
 
     func write(_ name: String, _ text: String) throws -> String {
@@ -115,7 +133,7 @@ func messages(from agentID: String, expecting count: Int) async throws -> [(id: 
 struct SharedStackTests {
     @Test("Brokers down: everything spooled; brokers up and flush: all delivered, signed, and no raw ID anywhere")
     func brokerOutage() async throws {
-        let sandbox = try AgentSandbox.make(unit: "140403001001")
+        let sandbox = try await AgentSandbox.make(unit: "140403001001")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let (csv, ids) = makeLedger(count: 300, seed: 1)
         let file = try sandbox.write("october.csv", csv)
@@ -136,7 +154,7 @@ struct SharedStackTests {
 
         let sent = try await messages(from: sandbox.agentID, expecting: 300)
         #expect(Set(sent.map(\.id)).count == 300)
-        let signer = RecordSigner(secret: sandbox.secret)
+        let signer = sandbox.signer
         var payloadText = ""
         for (id, payload) in sent {
             let record = try Wire.decodePersonStatus(payload)
@@ -155,7 +173,7 @@ struct SharedStackTests {
 
     @Test("SIGKILL during flush, then flush again: every record delivered at least once; record ids make it once")
     func killedDuringFlush() async throws {
-        let sandbox = try AgentSandbox.make(unit: "140400000000")
+        let sandbox = try await AgentSandbox.make(unit: "140400000000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         // One village in each county, so the records spread over partitions led by every broker.
         let villages = try TopologyFilesHelper.oneVillagePerCounty()
@@ -202,8 +220,8 @@ struct SharedStackTests {
     @Test(
         "A correction replaces the month record by record and names the persons missing from it; another village's file is no correction"
     )
-    func correction() throws {
-        let sandbox = try AgentSandbox.make(unit: "140403001000")
+    func correction() async throws {
+        let sandbox = try await AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let (csv, _) = makeLedger(count: 10, seed: 7)
         let first = try sandbox.write("first.csv", csv)
@@ -248,7 +266,7 @@ enum TopologyFilesHelper {
 extension SharedStackTests {
     @Test("A GBK ledger with bad rows: the exact errors and nothing sent; --skip-invalid sends only the good rows")
     func gbkLedgerThroughTheCommand() async throws {
-        let sandbox = try AgentSandbox.make(unit: "140403001001")
+        let sandbox = try await AgentSandbox.make(unit: "140403001001")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let good = residentID("14040319900307123")
         let other = residentID("14040319851231002")
@@ -281,8 +299,8 @@ extension SharedStackTests {
     }
 
     @Test("A township's activity report: counters in Chinese, spooled, delivered; a bad one is refused whole")
-    func activityReport() throws {
-        let sandbox = try AgentSandbox.make(unit: "140403001000")
+    func activityReport() async throws {
+        let sandbox = try await AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let good = try sandbox.write("activity.csv", "指标,数值\n岗位征集数,120\n招聘活动场次,2\nrecruitment_events_typo,1\n")
         let refused = try sandbox.agent(["report-activity", "--period", "2024-10", good])
@@ -301,7 +319,7 @@ extension SharedStackTests {
 extension SharedStackTests {
     @Test("simulate --publish sends every accepted record through a city agent")
     func simulatePublish() async throws {
-        let sandbox = try AgentSandbox.make(unit: "140400000000")
+        let sandbox = try await AgentSandbox.make(unit: "140400000000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let out = sandbox.directory.appendingPathComponent("sim").path
         let run = try empmon([

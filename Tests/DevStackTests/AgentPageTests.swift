@@ -21,7 +21,7 @@ extension SharedStackTests {
         let python = try #require(
             ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
             "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
-        let sandbox = try AgentSandbox.make(unit: "140403001000")
+        let sandbox = try await AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let village = "140403001001"
         let (csv, _) = makeLedger(count: 12, seed: 31)
@@ -138,7 +138,7 @@ extension SharedStackTests {
         "The page works offline: with every broker down a ledger is kept, and it leaves by itself once the brokers are back"
     )
     func agentPageDeliversWhenTheBrokerReturns() async throws {
-        let sandbox = try AgentSandbox.make(unit: "140403001000")
+        let sandbox = try await AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let page = try await AgentPageProcess.start(sandbox, extra: ["--timeout", "2"])
         defer { page.stop() }

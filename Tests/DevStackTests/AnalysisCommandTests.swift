@@ -121,7 +121,7 @@ func json(_ text: String) throws -> Any {
 extension SharedStackTests {
     @Test func analysisOnProcessedRecords() async throws {
         try await Pipeline.with { pipeline in
-            _ = try pipeline.simulate(seed: 31, months: 6)
+            _ = try await pipeline.simulate(seed: 31, months: 6)
             _ = try pipeline.processAll()
             let county = "140403000000"
 
@@ -182,7 +182,7 @@ extension SharedStackTests {
             try await Task.sleep(for: .seconds(1))
 
             // More records for the same months revise them; as of the earlier moment the old figures stand.
-            _ = try pipeline.simulate(seed: 32, months: 3)
+            _ = try await pipeline.simulate(seed: 32, months: 3)
             _ = try pipeline.processAll()
             let revised = try pipeline.run([
                 "query", "series", "--unit", county, "--indicator", "employed", "--from", "2024-01", "--to", "2024-06",

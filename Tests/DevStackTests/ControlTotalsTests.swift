@@ -34,7 +34,7 @@ extension SharedStackTests {
     )
     func controlTotalsNameLostRecords() async throws {
         try await Pipeline.with { pipeline in
-            let county = try pipeline.agent(for: "140403000000")
+            let county = try await pipeline.agent(for: "140403000000")
             defer { try? FileManager.default.removeItem(at: county.directory) }
             let villageA = try county.write("a.csv", makeLedger(count: 6, seed: 31).csv)
             let villageB = try county.write("b.csv", makeLedger(count: 5, seed: 32).csv)

@@ -58,7 +58,7 @@ extension SharedStackTests {
 
             // A processor logged in as the readers' role may not write: it stops with the reason, not retrying in
             // silence, and moves no offset.
-            let truth = try pipeline.simulate(seed: 21, months: 2, counties: "140403000000")
+            let truth = try await pipeline.simulate(seed: 21, months: 2, counties: "140403000000")
             let offsets = try await pipeline.committedOffsets()
             let refused = try empmon(
                 pipeline.processorArguments + ["--batch-size", "5000", "--stop-when-caught-up"],

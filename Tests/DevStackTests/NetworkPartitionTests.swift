@@ -109,7 +109,7 @@ extension SharedStackTests {
             // Records arrive while PostgreSQL cannot be reached: one village, or one in each county when several
             // processors share the partitions, so that each has work.
             let units = Array(try TopologyFilesHelper.oneVillagePerCounty().prefix(probe.processors == 1 ? 1 : 12))
-            let city = try pipeline.agent(for: "140400000000")
+            let city = try await pipeline.agent(for: "140400000000")
             defer { try? FileManager.default.removeItem(at: city.directory) }
             let month = recentMonth(1)
             for (index, unit) in units.enumerated() {

@@ -51,7 +51,9 @@ struct Pipeline {
         try empmon(arguments, environment: environment)
     }
 
-    func agent(for unit: String) throws -> AgentSandbox { try AgentSandbox.make(unit: unit, environment: environment) }
+    func agent(for unit: String) async throws -> AgentSandbox {
+        try await AgentSandbox.make(unit: unit, environment: environment)
+    }
 
     /// A new group on the shared broker: what other tests' runs left and the broker aged out is not this test's.
     var processorArguments: [String] {
@@ -96,9 +98,9 @@ struct Pipeline {
 
     /// Simulates months through a city agent enrolled in this pipeline's database; returns the ground truth.
     func simulate(seed: Int, months: Int = 3, counties: String = "140403000000,140427000000", scale: Double = 0.002)
-        throws -> Set<String>
+        async throws -> Set<String>
     {
-        let city = try agent(for: "140400000000")
+        let city = try await agent(for: "140400000000")
         let out = directory.appendingPathComponent("sim-\(seed)").path
         let run = try empmon([
             "simulate", "--months", String(months), "--scale", String(scale), "--seed", String(seed), "--counties",
@@ -130,7 +132,7 @@ extension SharedStackTests {
     )
     func pipelineEqualsGroundTruth() async throws {
         try await Pipeline.with { pipeline in
-            let truth = try pipeline.simulate(seed: 11)
+            let truth = try await pipeline.simulate(seed: 11)
             let output = try pipeline.processAll()
             let stored = try await pipeline.storedLines(periods: periods(of: truth))
             #expect(truth.count > 1000)
@@ -166,7 +168,7 @@ extension SharedStackTests {
     @Test("SIGKILL mid-batch three times, SIGTERM, brokers down and up, PostgreSQL connections cut: exactly once")
     func crashesAndOutages() async throws {
         try await Pipeline.with { pipeline in
-            let truth = try pipeline.simulate(seed: 12)
+            let truth = try await pipeline.simulate(seed: 12)
             var total: Int64 = 0
             for topic in [WireTopics.personStatus, WireTopics.unitActivity] { total += try await highWatermarks(topic) }
 
@@ -261,7 +263,8 @@ extension SharedStackTests {
     @Test("Three processors in one group: no deadlock, no double count, nothing lost")
     func threeProcessors() async throws {
         try await Pipeline.with { pipeline in
-            let truth = try pipeline.simulate(seed: 13, counties: "140403000000,140427000000,140404000000,140431000000")
+            let truth = try await pipeline.simulate(
+                seed: 13, counties: "140403000000,140427000000,140404000000,140431000000")
             var members: [(pid: Int32, log: String)] = []
             let metricsPort = Int.random(in: 20_000..<30_000)
             for index in 1...3 {

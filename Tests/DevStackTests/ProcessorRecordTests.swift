@@ -73,12 +73,12 @@ extension SharedStackTests {
     )
     func rejections() async throws {
         try await Pipeline.with { pipeline in
-            let luzhou = try pipeline.agent(for: "140403000000")
-            let other = try pipeline.agent(for: "140404000000")
+            let luzhou = try await pipeline.agent(for: "140403000000")
+            let other = try await pipeline.agent(for: "140404000000")
             #expect(try pipeline.run(["agent", "revoke", other.agentID]).status == 0)
             let village = "140403001001"
             let elsewhere = "140404100200"
-            let signer = RecordSigner(secret: luzhou.secret)
+            let signer = luzhou.signer
 
             var good: [PersonStatusRecord] = []
             for key in ["1", "2", "3", "4", "5"] {
@@ -93,8 +93,11 @@ extension SharedStackTests {
             tampered.registeredUnemployed = true
             var unknown = person("8", unit: village, period: "2024-10", .employed, agent: "agent-nobody")
             RecordSigner(secret: Array(repeating: 7, count: 32)).sign(&unknown)
-            var revoked = person("9", unit: elsewhere, period: "2024-10", .employed, agent: other.agentID)
-            RecordSigner(secret: other.secret).sign(&revoked)
+            // Signed after its agent's revocation (what it signed before stays good).
+            var revoked = person(
+                "9", unit: elsewhere, period: "2024-10", .employed, agent: other.agentID,
+                reportedAt: Int64(Date().timeIntervalSince1970 * 1000) + 1_000)
+            other.signer.sign(&revoked)
             var outOfScope = person("a", unit: elsewhere, period: "2024-10", .employed, agent: luzhou.agentID)
             signer.sign(&outOfScope)
             var invalid = person("b", unit: village, period: "2024-10", .employed, agent: luzhou.agentID)
@@ -150,8 +153,8 @@ extension SharedStackTests {
     @Test("A late October after November, then a corrected October: November's re-employment follows each")
     func lateAndCorrectedOctober() async throws {
         try await Pipeline.with { pipeline in
-            let agent = try pipeline.agent(for: "140403000000")
-            let signer = RecordSigner(secret: agent.secret)
+            let agent = try await pipeline.agent(for: "140403000000")
+            let signer = agent.signer
             // Person 1 moves village between October and November; re-employment counts where they are in November.
             let october = "140403001001"
             let november = "140403001002"
@@ -225,8 +228,8 @@ extension SharedStackTests {
     )
     func permanentErrorStopsTheProcessor() async throws {
         try await Pipeline.with { pipeline in
-            let luzhou = try pipeline.agent(for: "140403000000")
-            let signer = RecordSigner(secret: luzhou.secret)
+            let luzhou = try await pipeline.agent(for: "140403000000")
+            let signer = luzhou.signer
             let records = ["1", "2", "3"].map { key -> PersonStatusRecord in
                 var record = person(key, unit: "140403001001", period: "2024-10", .employed, agent: luzhou.agentID)
                 signer.sign(&record)
@@ -289,8 +292,8 @@ extension SharedStackTests {
     )
     func randomAndMutatedMessages() async throws {
         try await Pipeline.with { pipeline in
-            let luzhou = try pipeline.agent(for: "140403000000")
-            let signer = RecordSigner(secret: luzhou.secret)
+            let luzhou = try await pipeline.agent(for: "140403000000")
+            let signer = luzhou.signer
             let starts = Dictionary(
                 uniqueKeysWithValues: try await pipeline.query(
                     "SELECT partition::bigint * 10000000000 + next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2",

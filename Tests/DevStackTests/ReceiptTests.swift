@@ -64,7 +64,7 @@ extension SharedStackTests {
     )
     func lostRecordsComeBackByResending() async throws {
         try await Pipeline.with { pipeline in
-            let county = try pipeline.agent(for: "140403000000")
+            let county = try await pipeline.agent(for: "140403000000")
             defer { try? FileManager.default.removeItem(at: county.directory) }
             let month = recentMonth(1)
             let ledgers = [
@@ -131,8 +131,8 @@ extension SharedStackTests {
     )
     func aPersonReportedByTwoVillages() async throws {
         try await Pipeline.with { pipeline in
-            let earlier = try pipeline.agent(for: "140403001001")
-            let later = try pipeline.agent(for: "140403001002")
+            let earlier = try await pipeline.agent(for: "140403001001")
+            let later = try await pipeline.agent(for: "140403001002")
             defer {
                 try? FileManager.default.removeItem(at: earlier.directory)
                 try? FileManager.default.removeItem(at: later.directory)
@@ -181,7 +181,7 @@ extension SharedStackTests {
     @Test("Receipts: records the city rejects reach the agent's status with their ledger rows and the city's reason")
     func rejectedRowsReachTheAgent() async throws {
         try await Pipeline.with { pipeline in
-            let village = try pipeline.agent(for: "140403001003")
+            let village = try await pipeline.agent(for: "140403001003")
             defer { try? FileManager.default.removeItem(at: village.directory) }
             let month = recentMonth(2)
             let file = try village.write("c.csv", makeLedger(count: 4, seed: 43).csv)
@@ -206,7 +206,7 @@ extension SharedStackTests {
     @Test("A receipt is written in its batch's transaction: a batch killed before its commit leaves none to publish")
     func noReceiptForARolledBackBatch() async throws {
         try await Pipeline.with { pipeline in
-            let village = try pipeline.agent(for: "140403001004")
+            let village = try await pipeline.agent(for: "140403001004")
             defer { try? FileManager.default.removeItem(at: village.directory) }
             let month = recentMonth(1)
             let file = try village.write("d.csv", makeLedger(count: 3, seed: 44).csv)
@@ -245,7 +245,7 @@ extension SharedStackTests {
             ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
             "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
         try await Pipeline.with { pipeline in
-            let village = try pipeline.agent(for: "140403001007")
+            let village = try await pipeline.agent(for: "140403001007")
             defer { try? FileManager.default.removeItem(at: village.directory) }
             let stored = recentMonth(2)
             let refused = recentMonth(1)

@@ -140,8 +140,8 @@ extension SharedStackTests {
     )
     func recentPersonsAfterAnotherWriter() async throws {
         try await Pipeline.with { pipeline in
-            let agent = try pipeline.agent(for: "140403000000")
-            let signer = RecordSigner(secret: agent.secret)
+            let agent = try await pipeline.agent(for: "140403000000")
+            let signer = agent.signer
             func signed(_ key: String, _ period: String, _ status: EmploymentStatus, at: Int64) -> PersonStatusRecord {
                 var record = person(
                     key, unit: "140403001001", period: period, status, registered: status == .unemployed,

@@ -9,7 +9,7 @@ struct LedgerTests {
 
     let builder = SubmissionBuilder(
         unit: Fixtures.village, period: Period("2024-10")!, agentID: "agent-140403001001",
-        pseudonymizer: Pseudonymizer(cityKey: Array("city key".utf8)), signer: RecordSigner(secret: [7, 7, 7]),
+        pseudonymizer: Pseudonymizer(cityKey: Array("city key".utf8)), signer: .hmac(RecordSigner(secret: [7, 7, 7])),
         validator: RecordValidator(topology: Fixtures.topology, latestPeriod: Period("2024-11")!))
 
     /// A 花名册 as a clerk keeps it: extra columns (序号, 姓名, 电话, 现住地址), Chinese headers and values.

@@ -63,7 +63,7 @@ struct SimulatorTests {
             SubmissionBuilder(
                 unit: unit, period: period, agentID: "check",
                 pseudonymizer: Pseudonymizer(cityKey: Array("any key".utf8)),
-                signer: RecordSigner(secret: [1]),
+                signer: .hmac(RecordSigner(secret: [1])),
                 validator: RecordValidator(topology: Fixtures.topology, latestPeriod: Period("2099-12")!))
         }
         var persons: [Period: [String: PersonStatusRecord]] = [:]

@@ -457,11 +457,21 @@ public nonisolated struct Empmon_V1_PersonStatusRecord: @unchecked Sendable {
     set {_uniqueStorage()._agentID = newValue}
   }
 
-  /// HMAC-SHA256 of the canonical bytes under the agent's secret
+  /// HMAC-SHA256 of the canonical bytes under the agent's secret (legacy agents)
   public var signature: Data {
     get {_storage._signature}
     set {_uniqueStorage()._signature = newValue}
   }
+
+  /// Ed25519 seal of the submission (agents with key pairs); then signature is empty
+  public var seal: Empmon_V1_RecordSeal {
+    get {_storage._seal ?? Empmon_V1_RecordSeal()}
+    set {_uniqueStorage()._seal = newValue}
+  }
+  /// Returns true if `seal` has been explicitly set.
+  public var hasSeal: Bool {_storage._seal != nil}
+  /// Clears the value of `seal`. Subsequent reads from it will return its default value.
+  public mutating func clearSeal() {_uniqueStorage()._seal = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -471,119 +481,141 @@ public nonisolated struct Empmon_V1_PersonStatusRecord: @unchecked Sendable {
 }
 
 /// Monthly counters of a township or county service station. Absent counters were not reported.
-public nonisolated struct Empmon_V1_UnitActivityReport: Sendable {
+public nonisolated struct Empmon_V1_UnitActivityReport: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var recordID: String = String()
+  public var recordID: String {
+    get {_storage._recordID}
+    set {_uniqueStorage()._recordID = newValue}
+  }
 
-  public var schemaVersion: UInt32 = 0
+  public var schemaVersion: UInt32 {
+    get {_storage._schemaVersion}
+    set {_uniqueStorage()._schemaVersion = newValue}
+  }
 
-  public var unitCode: String = String()
+  public var unitCode: String {
+    get {_storage._unitCode}
+    set {_uniqueStorage()._unitCode = newValue}
+  }
 
-  public var period: String = String()
+  public var period: String {
+    get {_storage._period}
+    set {_uniqueStorage()._period = newValue}
+  }
 
   public var jobsCollected: Int64 {
-    get {_jobsCollected ?? 0}
-    set {_jobsCollected = newValue}
+    get {_storage._jobsCollected ?? 0}
+    set {_uniqueStorage()._jobsCollected = newValue}
   }
   /// Returns true if `jobsCollected` has been explicitly set.
-  public var hasJobsCollected: Bool {self._jobsCollected != nil}
+  public var hasJobsCollected: Bool {_storage._jobsCollected != nil}
   /// Clears the value of `jobsCollected`. Subsequent reads from it will return its default value.
-  public mutating func clearJobsCollected() {self._jobsCollected = nil}
+  public mutating func clearJobsCollected() {_uniqueStorage()._jobsCollected = nil}
 
   public var recruitmentEvents: Int64 {
-    get {_recruitmentEvents ?? 0}
-    set {_recruitmentEvents = newValue}
+    get {_storage._recruitmentEvents ?? 0}
+    set {_uniqueStorage()._recruitmentEvents = newValue}
   }
   /// Returns true if `recruitmentEvents` has been explicitly set.
-  public var hasRecruitmentEvents: Bool {self._recruitmentEvents != nil}
+  public var hasRecruitmentEvents: Bool {_storage._recruitmentEvents != nil}
   /// Clears the value of `recruitmentEvents`. Subsequent reads from it will return its default value.
-  public mutating func clearRecruitmentEvents() {self._recruitmentEvents = nil}
+  public mutating func clearRecruitmentEvents() {_uniqueStorage()._recruitmentEvents = nil}
 
   public var internshipPosts: Int64 {
-    get {_internshipPosts ?? 0}
-    set {_internshipPosts = newValue}
+    get {_storage._internshipPosts ?? 0}
+    set {_uniqueStorage()._internshipPosts = newValue}
   }
   /// Returns true if `internshipPosts` has been explicitly set.
-  public var hasInternshipPosts: Bool {self._internshipPosts != nil}
+  public var hasInternshipPosts: Bool {_storage._internshipPosts != nil}
   /// Clears the value of `internshipPosts`. Subsequent reads from it will return its default value.
-  public mutating func clearInternshipPosts() {self._internshipPosts = nil}
+  public mutating func clearInternshipPosts() {_uniqueStorage()._internshipPosts = nil}
 
   public var gigMarketServices: Int64 {
-    get {_gigMarketServices ?? 0}
-    set {_gigMarketServices = newValue}
+    get {_storage._gigMarketServices ?? 0}
+    set {_uniqueStorage()._gigMarketServices = newValue}
   }
   /// Returns true if `gigMarketServices` has been explicitly set.
-  public var hasGigMarketServices: Bool {self._gigMarketServices != nil}
+  public var hasGigMarketServices: Bool {_storage._gigMarketServices != nil}
   /// Clears the value of `gigMarketServices`. Subsequent reads from it will return its default value.
-  public mutating func clearGigMarketServices() {self._gigMarketServices = nil}
+  public mutating func clearGigMarketServices() {_uniqueStorage()._gigMarketServices = nil}
 
   public var entrepreneurshipTrainees: Int64 {
-    get {_entrepreneurshipTrainees ?? 0}
-    set {_entrepreneurshipTrainees = newValue}
+    get {_storage._entrepreneurshipTrainees ?? 0}
+    set {_uniqueStorage()._entrepreneurshipTrainees = newValue}
   }
   /// Returns true if `entrepreneurshipTrainees` has been explicitly set.
-  public var hasEntrepreneurshipTrainees: Bool {self._entrepreneurshipTrainees != nil}
+  public var hasEntrepreneurshipTrainees: Bool {_storage._entrepreneurshipTrainees != nil}
   /// Clears the value of `entrepreneurshipTrainees`. Subsequent reads from it will return its default value.
-  public mutating func clearEntrepreneurshipTrainees() {self._entrepreneurshipTrainees = nil}
+  public mutating func clearEntrepreneurshipTrainees() {_uniqueStorage()._entrepreneurshipTrainees = nil}
 
   public var jobsCreatedByEntrepreneurship: Int64 {
-    get {_jobsCreatedByEntrepreneurship ?? 0}
-    set {_jobsCreatedByEntrepreneurship = newValue}
+    get {_storage._jobsCreatedByEntrepreneurship ?? 0}
+    set {_uniqueStorage()._jobsCreatedByEntrepreneurship = newValue}
   }
   /// Returns true if `jobsCreatedByEntrepreneurship` has been explicitly set.
-  public var hasJobsCreatedByEntrepreneurship: Bool {self._jobsCreatedByEntrepreneurship != nil}
+  public var hasJobsCreatedByEntrepreneurship: Bool {_storage._jobsCreatedByEntrepreneurship != nil}
   /// Clears the value of `jobsCreatedByEntrepreneurship`. Subsequent reads from it will return its default value.
-  public mutating func clearJobsCreatedByEntrepreneurship() {self._jobsCreatedByEntrepreneurship = nil}
+  public mutating func clearJobsCreatedByEntrepreneurship() {_uniqueStorage()._jobsCreatedByEntrepreneurship = nil}
 
   public var trainingCompletions: Int64 {
-    get {_trainingCompletions ?? 0}
-    set {_trainingCompletions = newValue}
+    get {_storage._trainingCompletions ?? 0}
+    set {_uniqueStorage()._trainingCompletions = newValue}
   }
   /// Returns true if `trainingCompletions` has been explicitly set.
-  public var hasTrainingCompletions: Bool {self._trainingCompletions != nil}
+  public var hasTrainingCompletions: Bool {_storage._trainingCompletions != nil}
   /// Clears the value of `trainingCompletions`. Subsequent reads from it will return its default value.
-  public mutating func clearTrainingCompletions() {self._trainingCompletions = nil}
+  public mutating func clearTrainingCompletions() {_uniqueStorage()._trainingCompletions = nil}
 
   public var labourDisputesHandled: Int64 {
-    get {_labourDisputesHandled ?? 0}
-    set {_labourDisputesHandled = newValue}
+    get {_storage._labourDisputesHandled ?? 0}
+    set {_uniqueStorage()._labourDisputesHandled = newValue}
   }
   /// Returns true if `labourDisputesHandled` has been explicitly set.
-  public var hasLabourDisputesHandled: Bool {self._labourDisputesHandled != nil}
+  public var hasLabourDisputesHandled: Bool {_storage._labourDisputesHandled != nil}
   /// Clears the value of `labourDisputesHandled`. Subsequent reads from it will return its default value.
-  public mutating func clearLabourDisputesHandled() {self._labourDisputesHandled = nil}
+  public mutating func clearLabourDisputesHandled() {_uniqueStorage()._labourDisputesHandled = nil}
 
   public var wageArrearsCases: Int64 {
-    get {_wageArrearsCases ?? 0}
-    set {_wageArrearsCases = newValue}
+    get {_storage._wageArrearsCases ?? 0}
+    set {_uniqueStorage()._wageArrearsCases = newValue}
   }
   /// Returns true if `wageArrearsCases` has been explicitly set.
-  public var hasWageArrearsCases: Bool {self._wageArrearsCases != nil}
+  public var hasWageArrearsCases: Bool {_storage._wageArrearsCases != nil}
   /// Clears the value of `wageArrearsCases`. Subsequent reads from it will return its default value.
-  public mutating func clearWageArrearsCases() {self._wageArrearsCases = nil}
+  public mutating func clearWageArrearsCases() {_uniqueStorage()._wageArrearsCases = nil}
 
-  public var reportedAtMs: Int64 = 0
+  public var reportedAtMs: Int64 {
+    get {_storage._reportedAtMs}
+    set {_uniqueStorage()._reportedAtMs = newValue}
+  }
 
-  public var agentID: String = String()
+  public var agentID: String {
+    get {_storage._agentID}
+    set {_uniqueStorage()._agentID = newValue}
+  }
 
-  public var signature: Data = Data()
+  public var signature: Data {
+    get {_storage._signature}
+    set {_uniqueStorage()._signature = newValue}
+  }
+
+  public var seal: Empmon_V1_RecordSeal {
+    get {_storage._seal ?? Empmon_V1_RecordSeal()}
+    set {_uniqueStorage()._seal = newValue}
+  }
+  /// Returns true if `seal` has been explicitly set.
+  public var hasSeal: Bool {_storage._seal != nil}
+  /// Clears the value of `seal`. Subsequent reads from it will return its default value.
+  public mutating func clearSeal() {_uniqueStorage()._seal = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _jobsCollected: Int64? = nil
-  fileprivate var _recruitmentEvents: Int64? = nil
-  fileprivate var _internshipPosts: Int64? = nil
-  fileprivate var _gigMarketServices: Int64? = nil
-  fileprivate var _entrepreneurshipTrainees: Int64? = nil
-  fileprivate var _jobsCreatedByEntrepreneurship: Int64? = nil
-  fileprivate var _trainingCompletions: Int64? = nil
-  fileprivate var _labourDisputesHandled: Int64? = nil
-  fileprivate var _wageArrearsCases: Int64? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A control total (header empmon.kind = "manifest"), sent after each submission on the topic of its
@@ -613,6 +645,116 @@ public nonisolated struct Empmon_V1_SubmissionManifest: Sendable {
 
   public var agentID: String = String()
 
+  public var signature: Data = Data()
+
+  public var seal: Empmon_V1_RecordSeal {
+    get {_seal ?? Empmon_V1_RecordSeal()}
+    set {_seal = newValue}
+  }
+  /// Returns true if `seal` has been explicitly set.
+  public var hasSeal: Bool {self._seal != nil}
+  /// Clears the value of `seal`. Subsequent reads from it will return its default value.
+  public mutating func clearSeal() {self._seal = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _seal: Empmon_V1_RecordSeal? = nil
+}
+
+/// A record's share of its submission's Ed25519 signature: the submission's records are the leaves of a Merkle
+/// tree (RFC 6962 hashing over each record's canonical bytes); the agent signs the root once.
+public nonisolated struct Empmon_V1_RecordSeal: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// first 8 bytes of SHA-256 of the public key, 16 hex digits
+  public var keyID: String = String()
+
+  public var root: Data = Data()
+
+  /// Ed25519 over the canonical seal bytes (agent, key id, root, leaf count)
+  public var rootSignature: Data = Data()
+
+  public var leafCount: UInt32 = 0
+
+  public var leafIndex: UInt32 = 0
+
+  /// sibling hashes from the leaf up; a level where the node has none is skipped
+  public var path: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// An agent's new public key (header empmon.kind = "key", on the person-status topic, keyed by agent id).
+public nonisolated struct Empmon_V1_KeyAnnouncement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var recordID: String = String()
+
+  public var agentID: String = String()
+
+  /// Ed25519, 32 bytes
+  public var publicKey: Data = Data()
+
+  public var announcedAtMs: Int64 = 0
+
+  public var proof: Empmon_V1_KeyAnnouncement.OneOf_Proof? = nil
+
+  /// the one-time code of the agent's enrolment file
+  public var enrolmentCode: String {
+    get {
+      if case .enrolmentCode(let v)? = proof {return v}
+      return String()
+    }
+    set {proof = .enrolmentCode(newValue)}
+  }
+
+  public var previousKey: Empmon_V1_PreviousKeyProof {
+    get {
+      if case .previousKey(let v)? = proof {return v}
+      return Empmon_V1_PreviousKeyProof()
+    }
+    set {proof = .previousKey(newValue)}
+  }
+
+  /// an agent leaving HMAC: signed with its secret
+  public var hmacSignature: Data {
+    get {
+      if case .hmacSignature(let v)? = proof {return v}
+      return Data()
+    }
+    set {proof = .hmacSignature(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Proof: Equatable, Sendable {
+    /// the one-time code of the agent's enrolment file
+    case enrolmentCode(String)
+    case previousKey(Empmon_V1_PreviousKeyProof)
+    /// an agent leaving HMAC: signed with its secret
+    case hmacSignature(Data)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Empmon_V1_PreviousKeyProof: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var keyID: String = String()
+
+  /// Ed25519 by the previous key over the announcement's canonical bytes
   public var signature: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -724,7 +866,7 @@ nonisolated extension Empmon_V1_AlertState: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PersonStatusRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{3}person_key\0\u{3}household_key\0\u{3}birth_year\0\u{1}sex\0\u{1}status\0\u{3}employment_form\0\u{3}work_location\0\u{1}sector\0\u{3}registered_unemployed\0\u{1}groups\0\u{3}seeking_work\0\u{1}assisted\0\u{1}trained\0\u{3}income_band\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{3}person_key\0\u{3}household_key\0\u{3}birth_year\0\u{1}sex\0\u{1}status\0\u{3}employment_form\0\u{3}work_location\0\u{1}sector\0\u{3}registered_unemployed\0\u{1}groups\0\u{3}seeking_work\0\u{1}assisted\0\u{1}trained\0\u{3}income_band\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0\u{1}seal\0")
 
   fileprivate class _StorageClass {
     var _recordID: String = String()
@@ -748,6 +890,7 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
     var _reportedAtMs: Int64 = 0
     var _agentID: String = String()
     var _signature: Data = Data()
+    var _seal: Empmon_V1_RecordSeal? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -779,6 +922,7 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
       _reportedAtMs = source._reportedAtMs
       _agentID = source._agentID
       _signature = source._signature
+      _seal = source._seal
     }
   }
 
@@ -818,6 +962,7 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
         case 19: try { try decoder.decodeSingularInt64Field(value: &_storage._reportedAtMs) }()
         case 20: try { try decoder.decodeSingularStringField(value: &_storage._agentID) }()
         case 21: try { try decoder.decodeSingularBytesField(value: &_storage._signature) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._seal) }()
         default: break
         }
       }
@@ -826,6 +971,10 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
       if !_storage._recordID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._recordID, fieldNumber: 1)
       }
@@ -889,6 +1038,9 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
       if !_storage._signature.isEmpty {
         try visitor.visitSingularBytesField(value: _storage._signature, fieldNumber: 21)
       }
+      try { if let v = _storage._seal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -919,6 +1071,7 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
         if _storage._reportedAtMs != rhs_storage._reportedAtMs {return false}
         if _storage._agentID != rhs_storage._agentID {return false}
         if _storage._signature != rhs_storage._signature {return false}
+        if _storage._seal != rhs_storage._seal {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -930,108 +1083,181 @@ nonisolated extension Empmon_V1_PersonStatusRecord: SwiftProtobuf.Message, Swift
 
 nonisolated extension Empmon_V1_UnitActivityReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UnitActivityReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{3}jobs_collected\0\u{3}recruitment_events\0\u{3}internship_posts\0\u{3}gig_market_services\0\u{3}entrepreneurship_trainees\0\u{3}jobs_created_by_entrepreneurship\0\u{3}training_completions\0\u{3}labour_disputes_handled\0\u{3}wage_arrears_cases\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{3}jobs_collected\0\u{3}recruitment_events\0\u{3}internship_posts\0\u{3}gig_market_services\0\u{3}entrepreneurship_trainees\0\u{3}jobs_created_by_entrepreneurship\0\u{3}training_completions\0\u{3}labour_disputes_handled\0\u{3}wage_arrears_cases\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0\u{1}seal\0")
+
+  fileprivate class _StorageClass {
+    var _recordID: String = String()
+    var _schemaVersion: UInt32 = 0
+    var _unitCode: String = String()
+    var _period: String = String()
+    var _jobsCollected: Int64? = nil
+    var _recruitmentEvents: Int64? = nil
+    var _internshipPosts: Int64? = nil
+    var _gigMarketServices: Int64? = nil
+    var _entrepreneurshipTrainees: Int64? = nil
+    var _jobsCreatedByEntrepreneurship: Int64? = nil
+    var _trainingCompletions: Int64? = nil
+    var _labourDisputesHandled: Int64? = nil
+    var _wageArrearsCases: Int64? = nil
+    var _reportedAtMs: Int64 = 0
+    var _agentID: String = String()
+    var _signature: Data = Data()
+    var _seal: Empmon_V1_RecordSeal? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _recordID = source._recordID
+      _schemaVersion = source._schemaVersion
+      _unitCode = source._unitCode
+      _period = source._period
+      _jobsCollected = source._jobsCollected
+      _recruitmentEvents = source._recruitmentEvents
+      _internshipPosts = source._internshipPosts
+      _gigMarketServices = source._gigMarketServices
+      _entrepreneurshipTrainees = source._entrepreneurshipTrainees
+      _jobsCreatedByEntrepreneurship = source._jobsCreatedByEntrepreneurship
+      _trainingCompletions = source._trainingCompletions
+      _labourDisputesHandled = source._labourDisputesHandled
+      _wageArrearsCases = source._wageArrearsCases
+      _reportedAtMs = source._reportedAtMs
+      _agentID = source._agentID
+      _signature = source._signature
+      _seal = source._seal
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.recordID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.unitCode) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.period) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self._jobsCollected) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self._recruitmentEvents) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self._internshipPosts) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self._gigMarketServices) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self._entrepreneurshipTrainees) }()
-      case 10: try { try decoder.decodeSingularInt64Field(value: &self._jobsCreatedByEntrepreneurship) }()
-      case 11: try { try decoder.decodeSingularInt64Field(value: &self._trainingCompletions) }()
-      case 12: try { try decoder.decodeSingularInt64Field(value: &self._labourDisputesHandled) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self._wageArrearsCases) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.reportedAtMs) }()
-      case 15: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
-      case 16: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._recordID) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._schemaVersion) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._unitCode) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._period) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._jobsCollected) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._recruitmentEvents) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._internshipPosts) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._gigMarketServices) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._entrepreneurshipTrainees) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._jobsCreatedByEntrepreneurship) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._trainingCompletions) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._labourDisputesHandled) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._wageArrearsCases) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._reportedAtMs) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._agentID) }()
+        case 16: try { try decoder.decodeSingularBytesField(value: &_storage._signature) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._seal) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.recordID.isEmpty {
-      try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 1)
-    }
-    if self.schemaVersion != 0 {
-      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 2)
-    }
-    if !self.unitCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.unitCode, fieldNumber: 3)
-    }
-    if !self.period.isEmpty {
-      try visitor.visitSingularStringField(value: self.period, fieldNumber: 4)
-    }
-    try { if let v = self._jobsCollected {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._recruitmentEvents {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
-    } }()
-    try { if let v = self._internshipPosts {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 7)
-    } }()
-    try { if let v = self._gigMarketServices {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._entrepreneurshipTrainees {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._jobsCreatedByEntrepreneurship {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._trainingCompletions {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 11)
-    } }()
-    try { if let v = self._labourDisputesHandled {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 12)
-    } }()
-    try { if let v = self._wageArrearsCases {
-      try visitor.visitSingularInt64Field(value: v, fieldNumber: 13)
-    } }()
-    if self.reportedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.reportedAtMs, fieldNumber: 14)
-    }
-    if !self.agentID.isEmpty {
-      try visitor.visitSingularStringField(value: self.agentID, fieldNumber: 15)
-    }
-    if !self.signature.isEmpty {
-      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 16)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._recordID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recordID, fieldNumber: 1)
+      }
+      if _storage._schemaVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._schemaVersion, fieldNumber: 2)
+      }
+      if !_storage._unitCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unitCode, fieldNumber: 3)
+      }
+      if !_storage._period.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._period, fieldNumber: 4)
+      }
+      try { if let v = _storage._jobsCollected {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._recruitmentEvents {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._internshipPosts {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._gigMarketServices {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._entrepreneurshipTrainees {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._jobsCreatedByEntrepreneurship {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._trainingCompletions {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._labourDisputesHandled {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._wageArrearsCases {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 13)
+      } }()
+      if _storage._reportedAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._reportedAtMs, fieldNumber: 14)
+      }
+      if !_storage._agentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._agentID, fieldNumber: 15)
+      }
+      if !_storage._signature.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._signature, fieldNumber: 16)
+      }
+      try { if let v = _storage._seal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Empmon_V1_UnitActivityReport, rhs: Empmon_V1_UnitActivityReport) -> Bool {
-    if lhs.recordID != rhs.recordID {return false}
-    if lhs.schemaVersion != rhs.schemaVersion {return false}
-    if lhs.unitCode != rhs.unitCode {return false}
-    if lhs.period != rhs.period {return false}
-    if lhs._jobsCollected != rhs._jobsCollected {return false}
-    if lhs._recruitmentEvents != rhs._recruitmentEvents {return false}
-    if lhs._internshipPosts != rhs._internshipPosts {return false}
-    if lhs._gigMarketServices != rhs._gigMarketServices {return false}
-    if lhs._entrepreneurshipTrainees != rhs._entrepreneurshipTrainees {return false}
-    if lhs._jobsCreatedByEntrepreneurship != rhs._jobsCreatedByEntrepreneurship {return false}
-    if lhs._trainingCompletions != rhs._trainingCompletions {return false}
-    if lhs._labourDisputesHandled != rhs._labourDisputesHandled {return false}
-    if lhs._wageArrearsCases != rhs._wageArrearsCases {return false}
-    if lhs.reportedAtMs != rhs.reportedAtMs {return false}
-    if lhs.agentID != rhs.agentID {return false}
-    if lhs.signature != rhs.signature {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._recordID != rhs_storage._recordID {return false}
+        if _storage._schemaVersion != rhs_storage._schemaVersion {return false}
+        if _storage._unitCode != rhs_storage._unitCode {return false}
+        if _storage._period != rhs_storage._period {return false}
+        if _storage._jobsCollected != rhs_storage._jobsCollected {return false}
+        if _storage._recruitmentEvents != rhs_storage._recruitmentEvents {return false}
+        if _storage._internshipPosts != rhs_storage._internshipPosts {return false}
+        if _storage._gigMarketServices != rhs_storage._gigMarketServices {return false}
+        if _storage._entrepreneurshipTrainees != rhs_storage._entrepreneurshipTrainees {return false}
+        if _storage._jobsCreatedByEntrepreneurship != rhs_storage._jobsCreatedByEntrepreneurship {return false}
+        if _storage._trainingCompletions != rhs_storage._trainingCompletions {return false}
+        if _storage._labourDisputesHandled != rhs_storage._labourDisputesHandled {return false}
+        if _storage._wageArrearsCases != rhs_storage._wageArrearsCases {return false}
+        if _storage._reportedAtMs != rhs_storage._reportedAtMs {return false}
+        if _storage._agentID != rhs_storage._agentID {return false}
+        if _storage._signature != rhs_storage._signature {return false}
+        if _storage._seal != rhs_storage._seal {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1039,7 +1265,7 @@ nonisolated extension Empmon_V1_UnitActivityReport: SwiftProtobuf.Message, Swift
 
 nonisolated extension Empmon_V1_SubmissionManifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmissionManifest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{1}kind\0\u{1}records\0\u{3}record_digest\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}schema_version\0\u{3}unit_code\0\u{1}period\0\u{1}kind\0\u{1}records\0\u{3}record_digest\0\u{3}reported_at_ms\0\u{3}agent_id\0\u{1}signature\0\u{1}seal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1057,12 +1283,17 @@ nonisolated extension Empmon_V1_SubmissionManifest: SwiftProtobuf.Message, Swift
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.reportedAtMs) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
       case 10: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._seal) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.recordID.isEmpty {
       try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 1)
     }
@@ -1093,6 +1324,9 @@ nonisolated extension Empmon_V1_SubmissionManifest: SwiftProtobuf.Message, Swift
     if !self.signature.isEmpty {
       try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 10)
     }
+    try { if let v = self._seal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1106,6 +1340,191 @@ nonisolated extension Empmon_V1_SubmissionManifest: SwiftProtobuf.Message, Swift
     if lhs.recordDigest != rhs.recordDigest {return false}
     if lhs.reportedAtMs != rhs.reportedAtMs {return false}
     if lhs.agentID != rhs.agentID {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs._seal != rhs._seal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Empmon_V1_RecordSeal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordSeal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}root\0\u{3}root_signature\0\u{3}leaf_count\0\u{3}leaf_index\0\u{1}path\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.root) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.rootSignature) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.leafCount) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.leafIndex) }()
+      case 6: try { try decoder.decodeRepeatedBytesField(value: &self.path) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.keyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
+    }
+    if !self.root.isEmpty {
+      try visitor.visitSingularBytesField(value: self.root, fieldNumber: 2)
+    }
+    if !self.rootSignature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.rootSignature, fieldNumber: 3)
+    }
+    if self.leafCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.leafCount, fieldNumber: 4)
+    }
+    if self.leafIndex != 0 {
+      try visitor.visitSingularUInt32Field(value: self.leafIndex, fieldNumber: 5)
+    }
+    if !self.path.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.path, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Empmon_V1_RecordSeal, rhs: Empmon_V1_RecordSeal) -> Bool {
+    if lhs.keyID != rhs.keyID {return false}
+    if lhs.root != rhs.root {return false}
+    if lhs.rootSignature != rhs.rootSignature {return false}
+    if lhs.leafCount != rhs.leafCount {return false}
+    if lhs.leafIndex != rhs.leafIndex {return false}
+    if lhs.path != rhs.path {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Empmon_V1_KeyAnnouncement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyAnnouncement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}record_id\0\u{3}agent_id\0\u{3}public_key\0\u{3}announced_at_ms\0\u{3}enrolment_code\0\u{3}previous_key\0\u{3}hmac_signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.recordID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.publicKey) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.announcedAtMs) }()
+      case 5: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.proof != nil {try decoder.handleConflictingOneOf()}
+          self.proof = .enrolmentCode(v)
+        }
+      }()
+      case 6: try {
+        var v: Empmon_V1_PreviousKeyProof?
+        var hadOneofValue = false
+        if let current = self.proof {
+          hadOneofValue = true
+          if case .previousKey(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.proof = .previousKey(v)
+        }
+      }()
+      case 7: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.proof != nil {try decoder.handleConflictingOneOf()}
+          self.proof = .hmacSignature(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.recordID.isEmpty {
+      try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 1)
+    }
+    if !self.agentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.agentID, fieldNumber: 2)
+    }
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.publicKey, fieldNumber: 3)
+    }
+    if self.announcedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.announcedAtMs, fieldNumber: 4)
+    }
+    switch self.proof {
+    case .enrolmentCode?: try {
+      guard case .enrolmentCode(let v)? = self.proof else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    }()
+    case .previousKey?: try {
+      guard case .previousKey(let v)? = self.proof else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .hmacSignature?: try {
+      guard case .hmacSignature(let v)? = self.proof else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 7)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Empmon_V1_KeyAnnouncement, rhs: Empmon_V1_KeyAnnouncement) -> Bool {
+    if lhs.recordID != rhs.recordID {return false}
+    if lhs.agentID != rhs.agentID {return false}
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.announcedAtMs != rhs.announcedAtMs {return false}
+    if lhs.proof != rhs.proof {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Empmon_V1_PreviousKeyProof: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreviousKeyProof"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.keyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Empmon_V1_PreviousKeyProof, rhs: Empmon_V1_PreviousKeyProof) -> Bool {
+    if lhs.keyID != rhs.keyID {return false}
     if lhs.signature != rhs.signature {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
