@@ -551,10 +551,20 @@ struct BenchRecords {
     /// Record ids of every village-month `message` produced, for the manifests that close them.
     var produced: [String: (unit: DivisionCode, period: Period, ids: [String])] = [:]
 
-    /// Records `start..<start + count`, signed together.
+    /// Records `start..<start + count`, signed together by county (an agent's submission is one village's, so
+    /// its records share a partition and, compressed, the parts of their seals they have in common).
     mutating func messages(from start: Int, count: Int, persons: Int) throws -> [KafkaProducerMessage] {
-        var records = (start..<start + count).map { record(index: $0, persons: persons) }
-        signer.sign(&records)
+        var byCounty: [String: [PersonStatusRecord]] = [:]
+        for index in start..<start + count {
+            let record = record(index: index, persons: persons)
+            byCounty[record.unit.countyKey, default: []].append(record)
+        }
+        var records: [PersonStatusRecord] = []
+        for county in byCounty.keys.sorted() {
+            var submission = byCounty[county] ?? []
+            signer.sign(&submission)
+            records += submission
+        }
         return try records.map { record in
             produced["\(record.unit)/\(record.period)", default: (record.unit, record.period, [])].ids.append(
                 record.recordID.text)

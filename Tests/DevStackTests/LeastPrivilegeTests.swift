@@ -111,8 +111,8 @@ extension SharedStackTests {
 
             // What the roles are kept from: persons and agents' secrets for the API and the readers, tokens for the readers.
             for (name, table) in [
-                ("api", "person_ledger"), ("api", "agents"), ("api", "city_keys"), ("reader", "person_ledger"),
-                ("reader", "api_tokens"),
+                ("api", "person_ledger"), ("api", "agents"), ("api", "city_keys"), ("api", "legacy_hmac_secrets"),
+                ("reader", "person_ledger"), ("reader", "api_tokens"), ("reader", "agent_keys"),
             ] {
                 let connection = try await PostgresConnection.connect(url: roles.url(as: name))
                 do {

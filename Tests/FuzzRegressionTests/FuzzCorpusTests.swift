@@ -40,7 +40,7 @@ struct FuzzCorpusTests {
     func intakeSeedsReachTheChecks() throws {
         let harness = try #require(Self.harness)
         let seeds = Self.inputs(.intake).filter { $0.name.hasPrefix("Fuzz/corpus") }
-        #expect(seeds.count == 3)
+        #expect(seeds.count == 6)
         for seed in seeds {
             let verdict = harness.examine(seed.bytes)
             if case .rejected(let rejection) = verdict {
