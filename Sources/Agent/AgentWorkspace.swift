@@ -248,8 +248,18 @@ package struct AgentWorkspace: Sendable {
         if let payload = keys.announcement.flatMap({ Data(base64Encoded: $0) }), let id = keys.announcementID,
             let key = try AgentKeyring.key(keys.pending)
         {
-            try await delivery.announce(Array(payload), recordID: id, timeout: timeout)
-            announced.announcedKey = key.keyID
+            do {
+                try await delivery.announce(Array(payload), recordID: id, timeout: timeout)
+                announced.announcedKey = key.keyID
+            } catch {
+                // A broker that is down: as for records, the flush reports it and what waits stays pending.
+                announced.failed += 1
+                announced.lastError = "\(error)"
+            }
+            if try awaitsEnrolment(), announced.announcedKey == nil {
+                announced.awaitingEnrolment = true
+                return (pending, announced)
+            }
             if try awaitsEnrolment() {
                 // Nothing signed with the new key goes before the city holds it: wait a little for its receipt.
                 let deadline = ContinuousClock.now + min(timeout, .seconds(30))
@@ -270,6 +280,8 @@ package struct AgentWorkspace: Sendable {
         var outcome = try await delivery.deliverPending(timeout: timeout)
         outcome.announcedKey = announced.announcedKey
         outcome.confirmedKey = announced.confirmedKey
+        outcome.failed += announced.failed
+        outcome.lastError = outcome.lastError ?? announced.lastError
         // Receipts after delivering, and only from a broker that answered: one that is down would add its timeout
         // to every flush while the clerk waits.
         let brokerAnswered = outcome.failed == 0 || outcome.delivered + outcome.manifests > 0

@@ -36,7 +36,7 @@ package enum ReceiptOutbox {
         var keysByAgent: [String: [String]] = [:]
         for key in keys {
             keysByAgent[key.agentID, default: []].append(key.keyID)
-            byAgent[key.agentID, default: ([], [])].standings += []
+            if byAgent[key.agentID] == nil { byAgent[key.agentID] = ([], []) }
         }
         for manifest in manifests {
             let key = UnitMonthKind(unit: manifest.unit, period: manifest.period, kind: manifest.kind)
@@ -49,13 +49,16 @@ package enum ReceiptOutbox {
                         ? displaced[UnitMonth(unit: manifest.unit, period: manifest.period)] ?? [] : []))
         }
         for rejection in rejections {
-            // A message that names no agent or no record cannot be matched to anything an agent holds.
-            guard let agent = rejection.agentID, !agent.isEmpty, let record = rejection.recordID, !record.isEmpty
+            // A message that names no agent or no record cannot be matched to anything an agent holds; nor can one
+            // whose names hold a NUL (no agent's or record's does), which jsonb, where receipts wait, refuses.
+            guard let agent = rejection.agentID, !agent.isEmpty, !agent.contains("\u{0}"),
+                let record = rejection.recordID, !record.isEmpty, !record.contains("\u{0}")
             else { continue }
             byAgent[agent, default: ([], [])].rejections.append(
                 SubmissionReceipt.Rejection(
                     record: record, reasonCode: rejection.reason.code.rawValue, field: rejection.reason.field,
-                    chinese: rejection.chineseMessage))
+                    // The reason may quote what the message carried (a key id, a unit).
+                    chinese: String(rejection.chineseMessage.unicodeScalars.filter { $0 != "\u{0}" })))
         }
         // A large batch answers thousands of one agent's months: one receipt would outgrow what a broker takes in
         // one message (1 MB by default), so an agent's answer is split into receipts of at most `budget` bytes.

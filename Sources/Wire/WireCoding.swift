@@ -212,10 +212,12 @@ package enum Wire {
         return message
     }
 
-    /// A seal's shape: its hashes and signature have their sizes, and its path no more steps than a tree of its
-    /// count has levels (whether it leads to the root is the intake's check).
+    /// A seal's shape: a key id of 16 lowercase hex digits, hashes and signature of their sizes, and a path of no
+    /// more steps than a tree can have (whether it leads to the root is the intake's check).
     private static func seal(_ message: Empmon_V1_RecordSeal) throws(ValidationReason) -> RecordSeal {
-        guard message.root.count == 32, message.rootSignature.count == 64, message.leafCount >= 1,
+        guard message.keyID.utf8.count == 16,
+            message.keyID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+            message.root.count == 32, message.rootSignature.count == 64, message.leafCount >= 1,
             message.leafIndex < message.leafCount, message.path.count <= 32, message.path.allSatisfy({ $0.count == 32 })
         else { throw malformed("seal", "签名封印格式错误", "the record's seal is malformed") }
         return RecordSeal(

@@ -74,10 +74,7 @@ struct AgentCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let settings = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
-                home: connection.home)
-            let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+            let registry = try connection.agentRegistry()
             var from: Date?
             if let since {
                 guard let date = ISO8601DateFormatter().date(from: since) else {
@@ -100,10 +97,7 @@ struct AgentCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let settings = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
-                home: connection.home)
-            let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+            let registry = try connection.agentRegistry()
             for agent in try await registry.all() {
                 let signing =
                     switch agent.signatureScheme {
@@ -133,10 +127,7 @@ struct AgentCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let settings = try ConnectionSettings.resolve(
-                postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
-                home: connection.home)
-            let registry = AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+            let registry = try connection.agentRegistry()
             let left = try await registry.agentsOnHMAC()
             if !left.isEmpty, !evenIfNotMoved {
                 print("these active agents still sign with HMAC; have each run `empmon agent rotate-key` and flush:")
@@ -330,6 +321,15 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
+extension ConnectionOptions {
+    /// The city's registry of agents, in the database these options name.
+    func agentRegistry() throws -> AgentRegistry {
+        let settings = try ConnectionSettings.resolve(
+            postgresURL: postgresURL, kafkaBootstrap: kafkaBootstrap ?? "", home: home)
+        return AgentRegistry(database: try PostgresClient(url: settings.postgresURL, maxConnections: 1))
+    }
+}
+
 extension AgentCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -421,6 +421,12 @@ private func deliver(
     if let error = outcome.receiptsError { print("city receipts cannot be read (\(error)); delivering without them") }
     if let key = outcome.confirmedKey { print("the city confirmed key \(key): it signs from now on") }
     if outcome.awaitingEnrolment {
+        if let error = outcome.lastError, outcome.announcedKey == nil {
+            print(
+                "the new key could not be announced (\(error)); \(pending) records wait — run `empmon agent flush` later"
+            )
+            throw ExitCode(2)
+        }
         print(
             "key \(outcome.announcedKey ?? "") announced; the city has not confirmed it yet, so \(pending) records wait — run `empmon agent flush` later"
         )

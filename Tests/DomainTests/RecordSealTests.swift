@@ -66,6 +66,10 @@ struct RecordSealTests {
                 CanonicalBytes.of(record), agentID: "agent-x", key: key.publicKey))
         #expect(!seal.verifies(CanonicalBytes.of(record), agentID: "agent-y", key: key.publicKey))
         #expect(!seal.verifies(CanonicalBytes.of(record), agentID: "agent-x", key: AgentSigningKey().publicKey))
+        // A key id that is not 16 hex digits (what a receipt would quote back) does not decode.
+        var badKeyID = record
+        badKeyID.seal?.keyID = "\u{0}" + String(seal.keyID.dropFirst())
+        #expect(throws: ValidationReason.self) { try Wire.decodePersonStatus(try Wire.encode(badKeyID)) }
     }
 
     @Test("A key announcement round-trips with each kind of proof, and a rotation is signed by the key it replaces")
