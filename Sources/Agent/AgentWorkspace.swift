@@ -228,7 +228,8 @@ package struct AgentWorkspace: Sendable {
 
     /// Delivers everything pending, reads the city's receipts, sends again whatever it has not confirmed within
     /// `confirmWithin`, then compacts finished months older than `keepMonths` before `now`. With `confirmWithin`
-    /// nil, or when receipts cannot be read, the agent works as before receipts: delivered is done.
+    /// nil, or when receipts cannot be read, the agent works as before receipts: delivered is done. A new key
+    /// waiting for the city's confirmation is announced first (at enrolment, nothing else goes until it is confirmed).
     /// - Parameter beforeChunk: awaited before each chunk of 2,000 records, to pace delivery (the demo waits on
     ///   the consumer group's lag); without it, records go in the delivery's usual chunks.
     package func flush(
@@ -243,40 +244,8 @@ package struct AgentWorkspace: Sendable {
             delivery.beforeChunk = beforeChunk
         }
         let listener = ReceiptListener(spool: spool, kafka: kafka, agentID: credentials.agentID, logger: logger)
-        let keys = try keyring()
-        var announced = Delivery.Outcome()
-        if let payload = keys.announcement.flatMap({ Data(base64Encoded: $0) }), let id = keys.announcementID,
-            let key = try AgentKeyring.key(keys.pending)
-        {
-            do {
-                try await delivery.announce(Array(payload), recordID: id, timeout: timeout)
-                announced.announcedKey = key.keyID
-            } catch {
-                // A broker that is down: as for records, the flush reports it and what waits stays pending.
-                announced.failed += 1
-                announced.lastError = "\(error)"
-            }
-            if try awaitsEnrolment(), announced.announcedKey == nil {
-                announced.awaitingEnrolment = true
-                return (pending, announced)
-            }
-            if try awaitsEnrolment() {
-                // Nothing signed with the new key goes before the city holds it: wait a little for its receipt.
-                let deadline = ContinuousClock.now + min(timeout, .seconds(30))
-                while ContinuousClock.now < deadline {
-                    let read = try? await listener.collect(timeout: .seconds(5))
-                    if let confirmed = try acceptConfirmation(of: Set(read?.keys ?? [])) {
-                        announced.confirmedKey = confirmed
-                        break
-                    }
-                    try await Task.sleep(for: .seconds(1))
-                }
-                if announced.confirmedKey == nil {
-                    announced.awaitingEnrolment = true
-                    return (pending, announced)
-                }
-            }
-        }
+        let announced = try await announcePendingKey(through: delivery, confirmedBy: listener, timeout: timeout)
+        if announced.awaitingEnrolment { return (pending, announced) }
         var outcome = try await delivery.deliverPending(timeout: timeout)
         outcome.announcedKey = announced.announcedKey
         outcome.confirmedKey = announced.confirmedKey
@@ -311,6 +280,43 @@ package struct AgentWorkspace: Sendable {
         }
         try spool.compact(before: now.advanced(by: -keepMonths))
         return (pending, outcome)
+    }
+
+    /// Sends the announcement of a key not yet confirmed, if there is one. At enrolment nothing the agent signed
+    /// may go before the city holds its key, so it waits up to 30 s for a receipt naming it; the outcome says
+    /// `awaitingEnrolment` when it did not come (or the broker could not be reached).
+    private func announcePendingKey(
+        through delivery: Delivery, confirmedBy listener: ReceiptListener, timeout: Duration
+    )
+        async throws -> Delivery.Outcome
+    {
+        var announced = Delivery.Outcome()
+        let keys = try keyring()
+        guard let payload = keys.announcement.flatMap({ Data(base64Encoded: $0) }), let id = keys.announcementID,
+            let key = try AgentKeyring.key(keys.pending)
+        else { return announced }
+        do {
+            try await delivery.announce(Array(payload), recordID: id, timeout: timeout)
+            announced.announcedKey = key.keyID
+        } catch {
+            // A broker that is down: as for records, the flush reports it and what waits stays pending.
+            announced.failed += 1
+            announced.lastError = "\(error)"
+        }
+        guard try awaitsEnrolment() else { return announced }
+        if announced.announcedKey != nil {
+            let deadline = ContinuousClock.now + min(timeout, .seconds(30))
+            while ContinuousClock.now < deadline {
+                let read = try? await listener.collect(timeout: .seconds(5))
+                if let confirmed = try acceptConfirmation(of: Set(read?.keys ?? [])) {
+                    announced.confirmedKey = confirmed
+                    return announced
+                }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        announced.awaitingEnrolment = true
+        return announced
     }
 
     /// Pending, delivered and failing counts by kind and month.
