@@ -16,7 +16,7 @@ export EMPMON_TEST_PYTHON="$venv/bin/python"
 swift build --build-tests
 export EMPMON_BINARY="$PWD/.build/debug/empmon"
 export EMPMON_HOME="$PWD/.empmon-test"
-"$EMPMON_BINARY" dev up
+"$EMPMON_BINARY" dev up --secure
 trap '"$EMPMON_BINARY" dev down' EXIT
 "$EMPMON_BINARY" dev status
 eval "$("$EMPMON_BINARY" dev env)"

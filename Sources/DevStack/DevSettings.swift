@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Where the dev stack lives and how to reach it; written by `empmon dev up` to `<home>/dev.json` and read
 /// by every other subcommand by default.
 package struct DevSettings: Codable, Sendable, Equatable {
@@ -13,6 +17,8 @@ package struct DevSettings: Codable, Sendable, Equatable {
         package var port: Int
         package var pid: Int32?
         package var binDirectory: String
+        /// TLS and SCRAM (`dev up --secure`); absent in settings written before it existed.
+        package var secure: Bool? = nil
     }
 
     package struct KafkaInstance: Codable, Sendable, Equatable {
@@ -57,6 +63,8 @@ package struct DevHome: Sendable {
     package var kafkaLog: String { path + "/kafka.log" }
     package var kafkaReadyFile: String { path + "/kafka.ready" }
     package var kafkaControlSocket: String { path + "/kafka.sock" }
+    /// The stack's throwaway CA and the PostgreSQL superuser's password, when secure.
+    package var tlsDirectory: String { path + "/tls" }
 
     package func loadSettings() throws -> DevSettings? {
         guard let data = FileManager.default.contents(atPath: settingsFile) else { return nil }
@@ -72,6 +80,8 @@ package struct DevHome: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try encoder.encode(settings).write(to: URL(fileURLWithPath: settingsFile), options: .atomic)
+        // A secure stack's URL holds the superuser's password.
+        chmod(settingsFile, 0o600)
     }
 }
 

@@ -21,15 +21,22 @@ package struct DevStack: Sendable {
     private var runAsUser: String? { geteuid() == 0 ? "postgres" : nil }
 
     /// Starts whatever is not running yet and writes the settings file. Harmless to run twice.
+    ///
+    /// `secure`: PostgreSQL with TLS under a CA made for this stack and SCRAM passwords, and nothing without
+    /// them. Decided when the data folder is made; nil keeps what it was (plain for a new stack).
     @discardableResult
-    package func up(brokers: Int = 3, progress: (String) -> Void = { _ in }) async throws -> DevSettings {
+    package func up(brokers: Int = 3, secure: Bool? = nil, progress: (String) -> Void = { _ in }) async throws
+        -> DevSettings
+    {
         try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true)
         chmod(home.path, 0o755)
         let previous = try? home.loadSettings()
 
-        let postgres = try localPostgres(previous: previous)
+        let postgres = try localPostgres(previous: previous, secure: secure)
         if !postgres.isInitialized {
-            progress("initializing PostgreSQL in \(postgres.dataDirectory)")
+            progress(
+                "initializing PostgreSQL in \(postgres.dataDirectory)"
+                    + (postgres.security == nil ? "" : " (TLS under a CA made for this stack, SCRAM passwords)"))
             try postgres.initialize()
         }
         if postgres.pid == nil {
@@ -54,7 +61,7 @@ package struct DevStack: Sendable {
             postgresURL: postgres.url, kafkaBootstrap: String(bootstrap),
             postgres: .init(
                 dataDirectory: postgres.dataDirectory, port: postgres.port, pid: postgres.pid,
-                binDirectory: postgres.binDirectory),
+                binDirectory: postgres.binDirectory, secure: postgres.security != nil),
             kafka: kafka)
         try home.save(settings)
         return settings
@@ -114,10 +121,17 @@ package struct DevStack: Sendable {
         return stopped
     }
 
-    private func localPostgres(previous: DevSettings?) throws -> LocalPostgres {
+    private func localPostgres(previous: DevSettings?, secure: Bool? = nil) throws -> LocalPostgres {
         let runAsUser = self.runAsUser
         let dataDirectory =
             previous?.postgres.dataDirectory ?? LocalPostgres.dataDirectory(home: home, runAsUser: runAsUser)
+        let initialized = FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION")
+        let wasSecure = LocalPostgres.isSecure(dataDirectory: dataDirectory)
+        if initialized, secure == true, !wasSecure {
+            throw DevStackError(
+                "the dev stack in \(home.path) was made without --secure, and its PostgreSQL cannot become secure in "
+                    + "place: run `empmon dev down`, remove \(dataDirectory), and `empmon dev up --secure` again")
+        }
         let port: Int
         if let running = LocalPostgres.runningPort(dataDirectory: dataDirectory) {
             port = running
@@ -130,7 +144,35 @@ package struct DevStack: Sendable {
             dataDirectory: dataDirectory,
             logFile: (dataDirectory as NSString).deletingLastPathComponent + "/postgres.log",
             binDirectory: try previous?.postgres.binDirectory ?? LocalPostgres.findBinDirectory(), port: port,
-            runAsUser: runAsUser)
+            runAsUser: runAsUser,
+            security: (initialized ? wasSecure : secure ?? false) ? try postgresSecurity() : nil)
+    }
+
+    /// The stack's CA (made on first use), the superuser's password and how to issue the server's certificate,
+    /// all under `<home>/tls`, readable by this user only.
+    private func postgresSecurity() throws -> LocalPostgres.Security {
+        let folder = home.tlsDirectory
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        chmod(folder, 0o700)
+        let caFile = folder + "/" + ThrowawayCA.certificateFile
+        if !FileManager.default.fileExists(atPath: caFile) {
+            try ThrowawayCA.make(name: "empmon dev CA \(home.pathHash)").write(to: folder)
+        }
+        let passwordFile = folder + "/empmon.password"
+        if !FileManager.default.fileExists(atPath: passwordFile) {
+            try ServerCertificate.writePrivate(Self.randomPassword(), to: passwordFile)
+        }
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return LocalPostgres.Security(password: password, caFile: caFile) {
+            try ThrowawayCA.load(from: folder).issueServerCertificate(hosts: ["127.0.0.1", "localhost"])
+        }
+    }
+
+    /// 32 hex digits: safe in a URL without escaping.
+    static func randomPassword() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
     private func isOurMockKafka(_ pid: Int32) -> Bool {

@@ -15,11 +15,33 @@ struct LocalPostgres {
     let binDirectory: String
     let port: Int
     let runAsUser: String?
+    /// TLS and a SCRAM password, when the stack was set up with `dev up --secure`.
+    let security: Security?
+
+    /// What a secure instance needs: the superuser's password and the CA that signed the server's certificate.
+    struct Security {
+        let password: String
+        let caFile: String
+        /// The server's certificate, issued when the data folder is made; copied into it for the server's user.
+        let serverCertificate: () throws -> ServerCertificate
+    }
 
     static let database = "empmon"
     static let user = "empmon"
 
-    var url: String { "postgresql://\(Self.user)@127.0.0.1:\(port)/\(Self.database)" }
+    var url: String { url(database: Self.database) }
+
+    /// Over TLS with the host's name checked against the certificate (`verify-full`) when secure.
+    func url(database: String) -> String {
+        guard let security else { return "postgresql://\(Self.user)@127.0.0.1:\(port)/\(database)" }
+        return "postgresql://\(Self.user):\(security.password)@127.0.0.1:\(port)/\(database)"
+            + "?sslmode=verify-full&sslrootcert=\(security.caFile)"
+    }
+
+    /// Whether the data folder was made secure: its certificate is there.
+    static func isSecure(dataDirectory: String) -> Bool {
+        FileManager.default.fileExists(atPath: dataDirectory + "/server.crt")
+    }
 
     /// The newest installed server's `bin` folder, e.g. `/usr/lib/postgresql/15/bin`.
     static func findBinDirectory() throws -> String {
@@ -67,20 +89,44 @@ struct LocalPostgres {
             _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         }
         try chownToServerUser(logFile)
-        try Subprocess.run(
-            binDirectory + "/initdb",
-            ["-D", dataDirectory, "-U", Self.user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-            asUser: runAsUser)
+        var arguments = ["-D", dataDirectory, "-U", Self.user, "-E", "UTF8", "--locale=C.UTF-8"]
+        let passwordFile = (dataDirectory as NSString).deletingLastPathComponent + "/initdb.password"
+        if let security {
+            try ServerCertificate.writePrivate(security.password + "\n", to: passwordFile)
+            try chownToServerUser(passwordFile)
+            arguments += ["--auth=scram-sha-256", "--pwfile=\(passwordFile)"]
+        } else {
+            arguments += ["--auth=trust"]
+        }
+        defer { try? FileManager.default.removeItem(atPath: passwordFile) }
+        try Subprocess.run(binDirectory + "/initdb", arguments, asUser: runAsUser)
+        if let security { try installTLS(security) }
+    }
+
+    /// The server's certificate and key in the data folder, and a pg_hba.conf that lets nobody in without TLS
+    /// and a SCRAM password.
+    private func installTLS(_ security: Security) throws {
+        try security.serverCertificate().write(to: dataDirectory, name: "server")
+        let rules = """
+            # Written by empmon dev up --secure: TLS and a SCRAM password, or nothing.
+            hostssl all all 127.0.0.1/32 scram-sha-256
+            hostnossl all all 127.0.0.1/32 reject
+
+            """
+        try Data(rules.utf8).write(to: URL(fileURLWithPath: dataDirectory + "/pg_hba.conf"))
+        for file in ["server.crt", "server.key", "pg_hba.conf"] { try chownToServerUser(dataDirectory + "/" + file) }
     }
 
     func start() throws {
-        let options = [
-            "-c listen_addresses=127.0.0.1",
-            "-p \(port)",
-            "-c unix_socket_directories=''",
-            "-c max_connections=200",
-            "-c shared_buffers=256MB",
-        ].joined(separator: " ")
+        let settings: [String] =
+            [
+                "-c listen_addresses=127.0.0.1",
+                "-p \(port)",
+                "-c unix_socket_directories=''",
+                "-c max_connections=200",
+                "-c shared_buffers=256MB",
+            ] + (security == nil ? [] : ["-c ssl=on", "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key"])
+        let options = settings.joined(separator: " ")
         try Subprocess.run(
             binDirectory + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"],
             asUser: runAsUser)
@@ -93,7 +139,7 @@ struct LocalPostgres {
 
     /// Creates the project database once the server accepts connections.
     func createDatabase() async throws {
-        let admin = try await PostgresConnection.connect(url: "postgresql://\(Self.user)@127.0.0.1:\(port)/postgres")
+        let admin = try await PostgresConnection.connect(url: url(database: "postgres"))
         let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [Self.database])
         if exists.isEmpty {
             // Identifiers cannot be parameters; this one is a constant of ours, not input.

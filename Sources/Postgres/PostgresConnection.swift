@@ -54,13 +54,21 @@ public final class PostgresConnection: @unchecked Sendable {
                     let reason = libpqMessage(connection)
                     PQfinish(connection)
                     continuation.resume(
-                        throwing: PostgresError(.connection, "cannot connect to \(redacted): \(reason)"))
+                        throwing: PostgresError(
+                            .connection, "cannot connect to \(redacted): \(reason)\(tlsHint(for: reason))"))
                     return
                 }
                 continuation.resume(returning: UnsafeSendable(connection).value)
             }
         }
         return PostgresConnection(connection: connection, queue: queue, logger: logger, redactedURL: redacted)
+    }
+
+    /// libpq says only "certificate verify failed", whatever OpenSSL found; say what an operator can check.
+    private static func tlsHint(for reason: String) -> String {
+        guard reason.contains("certificate verify failed") else { return "" }
+        return " (the server's certificate does not chain to the CA in sslrootcert, or a certificate in the chain "
+            + "has expired or is not yet valid: compare them with `openssl verify -CAfile <sslrootcert> <server.crt>`)"
     }
 
     private init(connection: OpaquePointer, queue: DispatchQueue, logger: Logger, redactedURL: String) {

@@ -20,10 +20,15 @@ struct DevCommand: AsyncParsableCommand {
 
         @Option(help: "Dev stack folder (default: $EMPMON_HOME, then ./.empmon).") var home: String?
         @Option(help: "Brokers of the mock cluster.") var brokers = 3
+        @Flag(
+            help:
+                "PostgreSQL over TLS only (a CA made for this stack, checked with sslmode=verify-full) with SCRAM passwords. Chosen when the stack is first made."
+        )
+        var secure = false
 
         func run() async throws {
             let stack = DevStack(home: DevHome.resolve(home), logger: Empmon.logger("empmon.dev"))
-            let settings = try await stack.up(brokers: brokers) { print("• \($0)") }
+            let settings = try await stack.up(brokers: brokers, secure: secure ? true : nil) { print("• \($0)") }
             let connection = try await PostgresConnection.connect(url: settings.postgresURL)
             let applied = try await Schema.migrator().migrate(connection)
             if !applied.isEmpty { print("• applied migrations \(applied.map(String.init).joined(separator: ", "))") }
@@ -34,7 +39,7 @@ struct DevCommand: AsyncParsableCommand {
             }
             if failures > 0 { throw ExitCode(1) }
             print("dev stack ready; settings in \(stack.home.settingsFile)")
-            print("  PostgreSQL  \(settings.postgresURL)")
+            print("  PostgreSQL  \((try? PostgresURL.redact(settings.postgresURL)) ?? settings.postgresURL)")
             print("  Kafka       \(settings.kafkaBootstrap)")
         }
     }

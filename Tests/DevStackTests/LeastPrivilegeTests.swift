@@ -20,11 +20,15 @@ struct DeployedRoles {
         try await withCleanUp(DeployedRoles(pipeline: try await Pipeline.make()), cleanUp: { await $0.drop() }, body)
     }
 
+    /// Each role's password, set after roles.sql as its header says an operator does; SCRAM on the secure stack
+    /// refuses a role without one.
+    let password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+
     func role(_ name: String) -> String { "empmon_\(name)_\(suffix)" }
 
-    /// The pipeline's database URL, logging in as one of the roles.
+    /// The pipeline's database URL (with its TLS settings), logging in as one of the roles.
     func url(as name: String) -> String {
-        pipeline.database.url.replacing(/:\/\/[^@\/]*@/, with: "://\(role(name))@")
+        pipeline.database.url.replacing(/:\/\/[^@\/]*@/, with: "://\(role(name)):\(password)@")
     }
 
     func apply() async throws {
@@ -34,6 +38,10 @@ struct DeployedRoles {
             "empmon_\($0.output.1)_\(suffix)"
         }
         script = script.replacingOccurrences(of: "ON DATABASE empmon ", with: "ON DATABASE \(pipeline.database.name) ")
+        for name in ["owner", "processor", "api", "reader", "backup"] {
+            // A constant of ours, not input: identifiers and PASSWORD take no parameters.
+            script += "\nALTER ROLE \(role(name)) PASSWORD '\(password)';"
+        }
         let connection = try await pipeline.database.connect()
         try await connection.execute(script: script)
     }
