@@ -230,7 +230,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Domain"], swiftSettings: strictSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strictSettings),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "DevStack"], swiftSettings: strictSettings),
         // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).
         .target(
             name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),

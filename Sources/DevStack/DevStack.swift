@@ -79,7 +79,8 @@ package struct DevStack: Sendable {
             do {
                 let connection = try await PostgresConnection.connect(url: settings.postgresURL)
                 let version = try await connection.query("SHOW server_version").first?.decode(String.self, at: 0) ?? "?"
-                postgresLine = "running, pid \(pid), PostgreSQL \(version), \(settings.postgresURL)"
+                let shown = (try? PostgresURL.redact(settings.postgresURL)) ?? "(URL in \(home.settingsFile))"
+                postgresLine = "running, pid \(pid), PostgreSQL \(version), \(shown)"
             } catch {
                 postgresLine = "pid \(pid) is running but does not answer: \(error)"
             }

@@ -148,9 +148,19 @@ package struct RecordSeal: Sendable, Hashable {
 
     /// Whether this seal covers the record whose canonical bytes are `canonicalBytes`, signed by `key`.
     package func verifies(_ canonicalBytes: [UInt8], agentID: String, key: AgentPublicKey) -> Bool {
+        leadsToRoot(canonicalBytes) && rootSignatureIsValid(agentID: agentID, key: key)
+    }
+
+    /// The record's leaf, hashed up its path, gives the signed root.
+    package func leadsToRoot(_ canonicalBytes: [UInt8]) -> Bool {
         root(fromLeaf: Self.leafHash(canonicalBytes)) == root
-            && key.isValidSignature(
-                rootSignature, for: Self.signedBytes(agentID: agentID, keyID: keyID, root: root, leafCount: leafCount))
+    }
+
+    /// The agent signed this root, for this many leaves, with `key`: the one Ed25519 check, shared by a
+    /// submission's records.
+    package func rootSignatureIsValid(agentID: String, key: AgentPublicKey) -> Bool {
+        key.isValidSignature(
+            rootSignature, for: Self.signedBytes(agentID: agentID, keyID: keyID, root: root, leafCount: leafCount))
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }

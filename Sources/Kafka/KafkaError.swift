@@ -20,6 +20,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let mockCluster = Code("mock cluster")
         public static let closed = Code("closed")
         public static let timedOut = Code("timed out")
+        /// The brokers refused the client's TLS handshake or SASL credentials.
+        public static let security = Code("security")
     }
 
     public let code: Code

@@ -112,10 +112,19 @@ private func deliveryReportCallback(
     let id = KafkaMessageID(rawValue: UInt(bitPattern: message.pointee._private))
     let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
     let err = message.pointee.err
-    let result: Result<Int64, KafkaError> =
-        err == RD_KAFKA_RESP_ERR_NO_ERROR
-        ? .success(message.pointee.offset)
-        : .failure(KafkaError(.delivery, response: err, context: "delivering to \(topic)"))
+    let result: Result<Int64, KafkaError>
+    if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        result = .success(message.pointee.offset)
+    } else if err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
+        let refusal = context.refusal.withLock({ $0.reason })
+    {
+        result = .failure(
+            KafkaError(
+                .security, "not delivered to \(topic): every broker refused this client: \(refusal.message)",
+                rdkafkaCode: refusal.rdkafkaCode))
+    } else {
+        result = .failure(KafkaError(.delivery, response: err, context: "delivering to \(topic)"))
+    }
     context.deliveries?.yield(
         KafkaDeliveryReport(id: id, topic: topic, partition: message.pointee.partition, result: result))
 }
@@ -130,6 +139,14 @@ final class PollStopper: Sendable {
         thread.async {
             while !stopper.stopped.load(ordering: .acquiring) {
                 rd_kafka_poll(client.pointer, 100)
+                // Every broker refused the handshake: what waits would only wait out its delivery timeout.
+                let refused = client.context.refusal.withLock { refusal in
+                    defer { refusal.allBrokersDown = false }
+                    return refusal.allBrokersDown
+                }
+                if refused {
+                    rd_kafka_purge(client.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+                }
             }
             client.context.deliveries?.finish()
         }

@@ -8,10 +8,28 @@ final class CallbackContext: Sendable {
     let logger: Logger
     let deliveries: AsyncStream<KafkaDeliveryReport>.Continuation?
     let rebalance = Mutex(RebalanceInbox())
+    /// How the brokers last refused this client's TLS or SASL, and whether every broker has been down since:
+    /// a producer then gives up on what it holds at once, with this reason, rather than after its delivery timeout.
+    let refusal = Mutex(SecurityRefusal())
 
     init(logger: Logger, deliveries: AsyncStream<KafkaDeliveryReport>.Continuation? = nil) {
         self.logger = logger
         self.deliveries = deliveries
+    }
+}
+
+/// The brokers' refusals of this client's TLS or SASL, recorded by the error callback.
+struct SecurityRefusal {
+    var reason: KafkaError?
+    var refusedAt = ContinuousClock.now
+    /// Set when librdkafka reports every broker down after a refusal; cleared when the producer has acted on it.
+    var allBrokersDown = false
+
+    /// librdkafka's codes for a failed TLS handshake or SASL exchange; a broker without SASL (the mock cluster)
+    /// answers with a text that names SASL under another code.
+    static func isRefusal(_ code: rd_kafka_resp_err_t, reason: String) -> Bool {
+        [RD_KAFKA_RESP_ERR__SSL, RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED]
+            .contains(code) || reason.contains("SASL") || reason.contains("SSL handshake")
     }
 }
 
@@ -39,6 +57,7 @@ final class NativeClient: @unchecked Sendable {
         let conf = try makeNativeConfiguration(properties)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_log_cb(conf, nativeLogCallback)
+        rd_kafka_conf_set_error_cb(conf, nativeErrorCallback)
         configure(conf)
         var errorText = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(kind, conf, &errorText, errorText.count) else {
@@ -117,6 +136,29 @@ private func nativeLogCallback(
     case 4: context.logger.warning("\(message)", metadata: metadata)
     case 5...6: context.logger.info("\(message)", metadata: metadata)
     default: context.logger.debug("\(message)", metadata: metadata)
+    }
+}
+
+/// librdkafka's client-level errors (a broker refused the handshake, every broker down): logged as before, and a
+/// TLS or SASL refusal kept for the errors of what it holds up.
+private func nativeErrorCallback(
+    _ handle: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let opaque else { return }
+    let context = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    let err = rd_kafka_resp_err_t(rawValue: code)
+    let text = reason.map { String(cString: $0) } ?? ""
+    context.logger.error("\(text)", metadata: ["kafka.error": .string(String(cString: rd_kafka_err2name(err)))])
+    context.refusal.withLock { refusal in
+        if SecurityRefusal.isRefusal(err, reason: text) {
+            refusal.reason = KafkaError(.security, text, rdkafkaCode: code)
+            refusal.refusedAt = .now
+        } else if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, refusal.reason != nil,
+            ContinuousClock.now - refusal.refusedAt < .seconds(30)
+        {
+            // A refusal long past is not why the brokers are down now (a network outage is, and is waited out).
+            refusal.allBrokersDown = true
+        }
     }
 }
 

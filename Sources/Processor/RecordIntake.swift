@@ -33,9 +33,7 @@ final class VerifiedSeals: Sendable {
             agentID: agentID, keyID: seal.keyID, root: seal.root, leafCount: seal.leafCount,
             signature: seal.rootSignature)
         if verified.withLock({ $0.contains(entry) }) { return true }
-        let bytes = RecordSeal.signedBytes(
-            agentID: agentID, keyID: seal.keyID, root: seal.root, leafCount: seal.leafCount)
-        guard key.isValidSignature(seal.rootSignature, for: bytes) else { return false }
+        guard seal.rootSignatureIsValid(agentID: agentID, key: key) else { return false }
         verified.withLock { _ = $0.insert(entry) }
         return true
     }
@@ -167,7 +165,7 @@ package struct RecordIntake: Sendable {
         if let seal {
             guard let key = agent.key(seal.keyID) else { return [.unknownKey(seal.keyID)] }
             if let retires = key.retiresAtMilliseconds, retires <= nowMilliseconds { return [.retiredKey(seal.keyID)] }
-            guard seal.root(fromLeaf: RecordSeal.leafHash(canonical())) == seal.root,
+            guard seal.leadsToRoot(canonical()),
                 seals.isValid(seal, agentID: agentID, key: key.publicKey)
             else { return [.invalidSignature] }
         } else {

@@ -113,6 +113,8 @@ package struct AgentRegistry: Sendable {
             let agentID = announcement.agentID
             let key = announcement.publicKey
             if case .enrolmentCode(let code) = announcement.proof {
+                // The intake checked the code's expiry to give the clerk a reason; this statement is what decides:
+                // it consumes the code, so a second announcement with it in the same batch registers nothing.
                 try await connection.query(
                     """
                     WITH used AS (
@@ -185,10 +187,6 @@ package struct AgentRegistry: Sendable {
     /// Agents that still sign with HMAC: those with a secret and no key.
     package func agentsOnHMAC() async throws -> [String] {
         try await all().filter { $0.signatureScheme == .hmacSHA256 && !$0.isRevoked }.map(\.agentID)
-    }
-
-    package func agent(_ agentID: String) async throws -> RegisteredAgent? {
-        try await all().first { $0.agentID == agentID }
     }
 
     package func all() async throws -> [RegisteredAgent] {

@@ -43,9 +43,6 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 extension Empmon {
-    /// The deployment's Kafka security (TLS, SASL) from the properties file named by `EMPMON_KAFKA_PROPERTIES`
-    /// (Deploy/kafka/librdkafka-client.properties), `${NAME}` taken from the environment; plaintext when it is
-    /// unset. Read here, at the edge, and handed to the libraries as a typed value.
     /// The `Topology/` folder: `$EMPMON_TOPOLOGY`, else found from the working directory or the executable.
     static func topologyFiles() throws -> TopologyFiles {
         try TopologyFiles.locate(explicit: ProcessInfo.processInfo.environment["EMPMON_TOPOLOGY"])
@@ -58,6 +55,9 @@ extension Empmon {
         return AgentWorkspace.homeInWorkingDirectory
     }
 
+    /// The deployment's Kafka security (TLS, SASL) from the properties file named by `EMPMON_KAFKA_PROPERTIES`
+    /// (Deploy/kafka/librdkafka-client.properties), `${NAME}` taken from the environment; plaintext when it is
+    /// unset. Read here, at the edge, and handed to the libraries as a typed value.
     static func kafkaSecurity() throws -> KafkaSecurity {
         let environment = ProcessInfo.processInfo.environment
         guard let path = environment["EMPMON_KAFKA_PROPERTIES"], !path.isEmpty else { return .plaintext }
