@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs, if any is missing. Safe to run again.
 set -euo pipefail
 # chromium and the CJK fonts: the report test renders the Chinese report to PNG in headless Chromium.
-packages=(librdkafka-dev libpq-dev libsqlite3-dev postgresql pkg-config chromium fonts-noto-cjk fonts-liberation iptables socat)
+packages=(librdkafka-dev libpq-dev libsqlite3-dev postgresql pkg-config chromium fonts-noto-cjk fonts-liberation iptables socat openssl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
