@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "Serve",
             dependencies: [
-                "Domain", "Postgres", "Situation",
+                "Domain", "Postgres", "Situation", "Ledger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

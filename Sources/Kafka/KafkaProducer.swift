@@ -140,10 +140,7 @@ final class PollStopper: Sendable {
             while !stopper.stopped.load(ordering: .acquiring) {
                 rd_kafka_poll(client.pointer, 100)
                 // Every broker refused the handshake: what waits would only wait out its delivery timeout.
-                let refused = client.context.refusal.withLock { refusal in
-                    defer { refusal.allBrokersDown = false }
-                    return refusal.allBrokersDown
-                }
+                let refused = client.context.refusal.withLock { $0.takeAllRefused() }
                 if refused {
                     rd_kafka_purge(client.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
                 }

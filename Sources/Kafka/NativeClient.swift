@@ -21,9 +21,22 @@ final class CallbackContext: Sendable {
 /// The brokers' refusals of this client's TLS or SASL, recorded by the error callback.
 struct SecurityRefusal {
     var reason: KafkaError?
-    var refusedAt = ContinuousClock.now
-    /// Set when librdkafka reports every broker down after a refusal; cleared when the producer has acted on it.
-    var allBrokersDown = false
+    var refusedAt: ContinuousClock.Instant?
+    /// librdkafka reports every broker down once, when the last goes, and may do so just before or just after
+    /// the refusal that took it down: the two are matched by time, whichever came first.
+    var allBrokersDownAt: ContinuousClock.Instant?
+    /// The producer purged for the latest refusal; a new refusal (each reconnection brings one) clears it.
+    var actedOn = false
+
+    /// Every broker went down within 30 s of a refusal that has not been acted on. A refusal long past is not
+    /// why the brokers are down now (a network outage is, and is waited out).
+    mutating func takeAllRefused(now: ContinuousClock.Instant = .now) -> Bool {
+        guard !actedOn, let refusedAt, let allBrokersDownAt, now - refusedAt < .seconds(30),
+            now - allBrokersDownAt < .seconds(30)
+        else { return false }
+        actedOn = true
+        return true
+    }
 
     /// librdkafka's codes for a failed TLS handshake or SASL exchange; a broker without SASL (the mock cluster)
     /// answers with a text that names SASL under another code.
@@ -153,11 +166,9 @@ private func nativeErrorCallback(
         if SecurityRefusal.isRefusal(err, reason: text) {
             refusal.reason = KafkaError(.security, text, rdkafkaCode: code)
             refusal.refusedAt = .now
-        } else if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, refusal.reason != nil,
-            ContinuousClock.now - refusal.refusedAt < .seconds(30)
-        {
-            // A refusal long past is not why the brokers are down now (a network outage is, and is waited out).
-            refusal.allBrokersDown = true
+            refusal.actedOn = false
+        } else if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
+            refusal.allBrokersDownAt = .now
         }
     }
 }

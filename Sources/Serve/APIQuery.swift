@@ -77,17 +77,28 @@ package struct APIQuery: Sendable {
         return state
     }
 
-    package enum Format: Sendable { case json, csv }
+    /// JSON, or a table: CSV, CSV with a UTF-8 byte-order mark (`csv-excel`: without it Excel and WPS read the
+    /// Chinese as GBK and show it garbled), or an Excel workbook (`xlsx`).
+    package enum Format: String, Sendable, CaseIterable {
+        case json
+        case csv
+        case csvExcel = "csv-excel"
+        case xlsx
 
-    /// Throws unless `format` is absent, json or csv.
+        /// The handler lays its answer out as rows and columns.
+        package var isTable: Bool { self != .json }
+    }
+
+    /// Throws unless `format` is absent or one of `Format`.
     package func refuseUnknownFormat() throws(Problem) { _ = try format() }
 
     package func format() throws(Problem) -> Format {
-        switch text("format") {
-        case nil, "json": return .json
-        case "csv": return .csv
-        case let other?: throw Problem.badRequest("format must be json or csv, not '\(other)'")
+        guard let text = text("format") else { return .json }
+        guard let format = Format(rawValue: text) else {
+            throw Problem.badRequest(
+                "format must be \(Format.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
         }
+        return format
     }
 
     /// A unit the token may read: a division code, inside the token's scope, of this city. Scope is checked before

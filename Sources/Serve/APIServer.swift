@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Ledger
 import Logging
 import Postgres
 import Prometheus
@@ -58,7 +59,7 @@ package struct APIServer: Sendable {
             } catch {
                 throw Problem(.serviceUnavailable, "the database does not answer")
             }
-            return try render(.json(["status": "ok", "database": "ok"]))
+            return try render(.json(["status": "ok", "database": "ok"]), as: .json)
         }
         router.get("/") { _, _ in
             Response(
@@ -74,7 +75,7 @@ package struct APIServer: Sendable {
         router.get("/api/v1/open-data/situation") { request, _ in
             let parameters = APIQuery(request.uri)
             try parameters.refuseUnknownFormat()
-            return try render(try await openData(parameters))
+            return try render(try await openData(parameters), as: try parameters.format())
         }
         let api = router.group("/api/v1").add(middleware: TokenAuthentication(tokens: tokens)).group(
             context: AuthenticatedContext.self)
@@ -84,7 +85,7 @@ package struct APIServer: Sendable {
             api.get(path) { request, context in
                 let parameters = APIQuery(request.uri)
                 try parameters.refuseUnknownFormat()
-                return try render(try await handler(parameters, context))
+                return try render(try await handler(parameters, context), as: try parameters.format())
             }
         }
         read("meta") { _, context in try await meta(access: context.access) }
@@ -107,17 +108,28 @@ package struct APIServer: Sendable {
     /// A handler's answer: JSON, or CSV for the tables whose handler saw `format=csv`. Every route refuses an
     /// unknown format before its handler runs (`refuseUnknownFormat`), so that a handler without a CSV form
     /// does not quietly answer JSON to `format=xml`.
-    func render(_ output: Output) throws -> Response {
+    func render(_ output: Output, as format: APIQuery.Format) throws -> Response {
         switch output {
+        case .csv(let header, let rows, let name) where format == .xlsx:
+            let workbook = try WorkbookWriter.table(
+                title: name, header: header, rows: TableCell.typed(header: header, rows: rows))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: Self.xlsxContentType,
+                    .contentDisposition: "attachment; filename=\"\(name).xlsx\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: workbook)))
         case .csv(let header, let rows, let name):
             let text = CSVText.render(header: header, rows: rows, lineEnd: "\r\n", terminated: true)
+            let byteOrderMark = format == .csvExcel ? "\u{FEFF}" : ""
             return Response(
                 status: .ok,
                 headers: [
                     .contentType: "text/csv; charset=utf-8",
                     .contentDisposition: "attachment; filename=\"\(name).csv\"",
                 ],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+                body: .init(byteBuffer: ByteBuffer(string: byteOrderMark + text)))
         case .json(let value):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -130,6 +142,8 @@ package struct APIServer: Sendable {
     }
 
     static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+
+    static let xlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
     // MARK: - Endpoints
 
@@ -157,7 +171,7 @@ package struct APIServer: Sendable {
         let root = try parameters.scope(tier: tier, access: access, topology: topology)
         let table = try await query.situation(
             tier: tier, period: period, indicator: indicator.id, within: root, asOf: try parameters.asOf())
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: [
                     "unit", "name", "value", "mom", "yoy", "rank", "reporting_rate", "estimate", "estimated_villages",
@@ -189,7 +203,7 @@ package struct APIServer: Sendable {
             let status: String
         }
         let rows = table.rows.map { Row(unit: $0.unit, name: $0.name, rate: $0.value, status: $0.status.rawValue) }
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["unit", "name", "reporting_rate"],
                 rows: rows.map { [$0.unit, $0.name, Self.number($0.rate)] },
@@ -224,7 +238,7 @@ package struct APIServer: Sendable {
                     indicator: id.rawValue, name: indicator.chineseName, yearToDate: row.yearToDate, target: row.target,
                     progress: row.progress, yearElapsed: table.yearElapsed))
         }
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["indicator", "name", "ytd", "target", "progress", "year_elapsed"],
                 rows: rows.map {
@@ -253,7 +267,7 @@ package struct APIServer: Sendable {
         let points =
             first <= last
             ? try await query.series(unit: unit, indicator: indicator.id, from: first, through: last, asOf: asOf) : []
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["period", "value", "seasonally_adjusted", "trend", "mom", "yoy", "status"],
                 rows: points.map {
@@ -287,7 +301,7 @@ package struct APIServer: Sendable {
                 .notFound, "no stored forecast of \(indicator.id); run `empmon forecast --indicator \(indicator.id)`")
         }
         let points = stored.points[unit] ?? []
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["period", "model", "mean", "lo80", "hi80", "lo95", "hi95"],
                 rows: points.map {
@@ -312,7 +326,7 @@ package struct APIServer: Sendable {
         let state = try parameters.alertState()
         let limit = try parameters.limit(default: 1_000, most: 10_000)
         let records = try await AlertRecord.list(database: database, state: state, within: access.scope, limit: limit)
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
                 rows: records.map {
@@ -348,7 +362,7 @@ package struct APIServer: Sendable {
                     id: id, unit: unit, agent: agent, reason: reason, field: field, message: message, rejectedAt: at)
             }
         }
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["id", "unit", "agent", "reason", "field", "message", "rejected_at"],
                 rows: rows.map {
@@ -394,7 +408,7 @@ package struct APIServer: Sendable {
                 unit: row.unit, name: row.name, value: reason == nil ? row.value : nil, suppressed: reason != nil,
                 suppression: reason)
         }
-        if try parameters.format() == .csv {
+        if try parameters.format().isTable {
             return .csv(
                 header: ["unit", "name", indicator.id.rawValue, "suppressed"],
                 rows: cells.map { [$0.unit, $0.name, Self.number($0.value), $0.suppression?.rawValue ?? ""] },

@@ -17,7 +17,8 @@ package enum OpenAPIDocument {
         let indicators = IndicatorCatalogue.all.map { "\"\($0.id.rawValue)\"" }.joined(separator: ",")
         let problem = ##"{"$ref":"#/components/responses/problem"}"##
         func problems(_ codes: [Int]) -> String { codes.map { "\"\($0)\":\(problem)" }.joined(separator: ",") }
-        let table = #"{"description":"%@","content":{"application/json":{},"text/csv":{}}}"#
+        let table =
+            #"{"description":"%@","content":{"application/json":{},"text/csv":{},"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":{}}}"#
         func tableResponse(_ description: String) -> String { table.replacingOccurrences(of: "%@", with: description) }
         let json = #"{"description":"%@","content":{"application/json":{}}}"#
         func jsonResponse(_ description: String) -> String { json.replacingOccurrences(of: "%@", with: description) }
@@ -26,14 +27,14 @@ package enum OpenAPIDocument {
         return """
             {"openapi":"3.1.0",
              "info":{"title":"Changzhi employment monitor API","version":"1.0.0",
-                     "description":"Situation tables, series, forecasts, targets, completeness, alerts and rejections. Bearer tokens are scoped to a unit's subtree (empmon token create); analyst tokens also read rejections. Errors are RFC 9457 problem details. Table endpoints return CSV with format=csv. Every route answers GET and HEAD; other methods get 405 with an Allow header."},
+                     "description":"Situation tables, series, forecasts, targets, completeness, alerts and rejections. Bearer tokens are scoped to a unit's subtree (empmon token create); analyst tokens also read rejections. Errors are RFC 9457 problem details. Table endpoints return CSV with format=csv (csv-excel adds the byte-order mark Excel needs) and an Excel workbook with format=xlsx. Every route answers GET and HEAD; other methods get 405 with an Allow header."},
              "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer"}},
                "parameters":{
                  "period":{"name":"period","in":"query","required":true,"description":"month YYYY-MM","schema":{"type":"string","pattern":"\(periodPattern)"},"example":"2024-03"},
                  "tier":{"name":"tier","in":"query","required":true,"schema":{"type":"string","enum":["city","county","township","village"]}},
                  "indicator":{"name":"indicator","in":"query","schema":{"type":"string","enum":[\(indicators)]}},
                  "within":{"name":"within","in":"query","description":"a unit inside the token's subtree","schema":{"type":"string","pattern":"\(divisionCodePattern)"},"example":"140403000000"},
-                 "format":{"name":"format","in":"query","schema":{"type":"string","enum":["json","csv"]}},
+                 "format":{"name":"format","in":"query","description":"json; csv; csv-excel (CSV with a UTF-8 byte-order mark, for Excel and WPS); xlsx (an Excel workbook: typed numbers, codes as text)","schema":{"type":"string","enum":["json","csv","csv-excel","xlsx"]}},
                  "asOf":{"name":"as_of","in":"query","description":"the figures as they stood at this moment (RFC 3339)","schema":{"type":"string","format":"date-time"}},
                  "code":{"name":"code","in":"path","required":true,"schema":{"type":"string","pattern":"\(divisionCodePattern)"},"example":"140403001001"}},
                "responses":{"problem":{"description":"RFC 9457 problem","content":{"application/problem+json":{"schema":{"type":"object","required":["type","title","status","detail"],"properties":{"type":{"type":"string"},"title":{"type":"string"},"status":{"type":"integer"},"detail":{"type":"string"},"instance":{"type":"string"}}}}}}}},

@@ -2,6 +2,7 @@ import ArgumentParser
 import DevStack
 import Domain
 import Foundation
+import Ledger
 import Postgres
 import Situation
 import TopologyFiles
@@ -15,7 +16,12 @@ struct QueryCommand: AsyncParsableCommand {
 /// What the query commands share: where the data is, the format, and a past moment to see the figures as of.
 struct QueryOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "table, csv or json.") var format = "table"
+    @Option(
+        help:
+            "table, csv, csv-excel (CSV with the byte-order mark Excel and WPS need), xlsx (a workbook: needs --out) or json."
+    )
+    var format = "table"
+    @Option(help: "The file an xlsx workbook is written to.") var out: String?
     @Option(help: "Figures as they stood at this moment (ISO 8601, e.g. 2025-02-15 or 2025-02-15T08:00:00+08:00).")
     var asOf: String?
     @Option(
@@ -25,8 +31,11 @@ struct QueryOptions: ParsableArguments {
     var targetScale: Double?
 
     func validate() throws {
-        guard ["table", "csv", "json"].contains(format) else {
-            throw ValidationError("--format must be table, csv or json")
+        guard ["table", "csv", "csv-excel", "xlsx", "json"].contains(format) else {
+            throw ValidationError("--format must be table, csv, csv-excel, xlsx or json, not '\(format)'")
+        }
+        if format == "xlsx", out == nil {
+            throw ValidationError("--format xlsx writes a workbook: name its file with --out")
         }
         _ = try moment()
     }
@@ -46,6 +55,25 @@ struct QueryOptions: ParsableArguments {
             year: targets.year, city: targets.unit, targets: targets.targets,
             scale: targetScale ?? Empmon.environmentTargetScale)
         return (SituationQuery(database: database, topology: topology, targets: unitTargets), topology)
+    }
+
+    /// The table as asked for by `--format`: CSV to standard output (csv-excel with a byte-order mark first), or
+    /// a workbook to `--out`. False when the format is not a table of rows (table or json).
+    func emitRows(header: [String], rows: [[String]], title: String) throws -> Bool {
+        switch format {
+        case "csv", "csv-excel":
+            print(
+                (format == "csv-excel" ? "\u{FEFF}" : "") + CSVText.render(header: header, rows: rows), terminator: "")
+        case "xlsx":
+            guard let out else { throw ValidationError("--format xlsx needs --out") }
+            let workbook = try WorkbookWriter.table(
+                title: title, header: header, rows: TableCell.typed(header: header, rows: rows))
+            try Data(workbook).write(to: URL(fileURLWithPath: out))
+            print("wrote \(out) (\(rows.count) rows)")
+        default:
+            return false
+        }
+        return true
     }
 
     func printJSON(_ value: some Encodable) throws {
@@ -100,7 +128,7 @@ struct SituationCommand: AsyncParsableCommand {
                 Format.rate(row.progress), row.status.rawValue,
             ]
         }
-        if options.format == "csv" {
+        if options.format != "table" {
             let raw = table.rows.map { row -> [String] in
                 [
                     row.unit, row.name, row.value.map { "\($0)" } ?? "", row.monthOnMonth.map { "\($0)" } ?? "",
@@ -111,12 +139,11 @@ struct SituationCommand: AsyncParsableCommand {
                     row.progress.map { "\($0)" } ?? "", row.status.rawValue,
                 ]
             }
-            print(
-                CSVText.render(
-                    header: [
-                        "unit", "name", indicator, "mom", "yoy", "rank", "reported", "estimate", "ytd", "target",
-                        "progress", "status",
-                    ], rows: raw))
+            let header = [
+                "unit", "name", indicator, "mom", "yoy", "rank", "reported", "estimate", "ytd", "target", "progress",
+                "status",
+            ]
+            _ = try options.emitRows(header: header, rows: raw, title: "\(chosen.chineseName) · \(tier) · \(month)")
             return
         }
         print(
@@ -164,17 +191,14 @@ struct SeriesCommand: AsyncParsableCommand {
             return
         }
         let header = ["period", indicator, "seasonally_adjusted", "trend", "mom", "yoy", "status"]
-        if options.format == "csv" {
-            let text = { (value: Double?) in value.map { "\($0)" } ?? "" }
-            print(
-                CSVText.render(
-                    header: header,
-                    rows: points.map {
-                        [
-                            $0.period, text($0.value), text($0.seasonallyAdjusted), text($0.trend),
-                            text($0.monthOnMonth), text($0.yearOnYear), $0.status.rawValue,
-                        ]
-                    }))
+        let text = { (value: Double?) in value.map { "\($0)" } ?? "" }
+        let raw = points.map {
+            [
+                $0.period, text($0.value), text($0.seasonallyAdjusted), text($0.trend), text($0.monthOnMonth),
+                text($0.yearOnYear), $0.status.rawValue,
+            ]
+        }
+        if try options.emitRows(header: header, rows: raw, title: "\(division.name) \(division.code) · \(indicator)") {
             return
         }
         print("\(division.name) \(division.code) · \(chosen.chineseName) (\(chosen.id))")

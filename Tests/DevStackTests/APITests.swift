@@ -396,6 +396,59 @@ struct APIFixture {
     /// document with at least 100 generated requests, valid and invalid, under a city analyst token and a county viewer
     /// token, against all of schemathesis's checks. A failure names the request that broke the contract.
     @Test(
+        "Excel out: format=xlsx of the situation table opens in openpyxl with the JSON's numbers as numbers, codes as text, a title and a frozen header; csv-excel starts with a BOM"
+    )
+    func excelOut() async throws {
+        let python = try #require(
+            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
+            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with openpyxl")
+        try await APIFixture.with { api in
+            let city = try await api.cityAndLuzhouTokens().city
+            let path = "/api/v1/situation?tier=county&period=2024-03&indicator=employed"
+            let json = try await api.object(path, token: city)
+            let rows = try #require(json["rows"] as? [[String: Any]])
+            let workbook = try await api.get(path + "&format=xlsx", token: city)
+            #expect(workbook.status == 200 && workbook.type.hasPrefix("application/vnd.openxmlformats"))
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("situation-\(UUID()).xlsx")
+            defer { try? FileManager.default.removeItem(at: file) }
+            try workbook.body.write(to: file)
+            // What Excel would show, read by openpyxl: every cell with its Python type.
+            let script = """
+                import json, sys, openpyxl
+                sheet = openpyxl.load_workbook(sys.argv[1]).active
+                cells = [[[type(c.value).__name__, c.value] for c in row] for row in sheet.iter_rows()]
+                print(json.dumps({"frozen": sheet.freeze_panes, "cells": cells}, ensure_ascii=False))
+                """
+            let read = try ChildProcess.run(python, ["-c", script, file.path])
+            #expect(read.status == 0, "\(read.output)")
+            let sheet = try #require(
+                (try? JSONSerialization.jsonObject(with: Data(read.output.utf8))) as? [String: Any], "\(read.output)")
+            #expect(sheet["frozen"] as? String == "A3")
+            let cells = try #require(sheet["cells"] as? [[[Any]]])
+            #expect((cells.first?.first?[1] as? String)?.hasPrefix("situation-county-2024-03-employed") == true)
+            let header = cells[1].map { $0[1] as? String ?? "" }
+            #expect(header.prefix(3) == ["unit", "name", "value"])
+            #expect(cells.count == rows.count + 2)
+            for (row, expected) in zip(cells.dropFirst(2), rows) {
+                // Codes stay text (twelve digits would otherwise become 1.40403E+11); figures are numbers.
+                #expect(row[0][0] as? String == "str" && row[0][1] as? String == expected["unit"] as? String)
+                #expect(row[1][1] as? String == expected["name"] as? String)
+                let value = try #require(expected["value"] as? Double)
+                #expect(["int", "float"].contains(row[2][0] as? String), "\(row[2])")
+                #expect((row[2][1] as? NSNumber)?.doubleValue == value, "\(row) against \(expected)")
+            }
+
+            let excelCSV = try await api.get(path + "&format=csv-excel", token: city)
+            #expect(excelCSV.status == 200 && excelCSV.type.hasPrefix("text/csv"))
+            #expect(Array(excelCSV.body.prefix(3)) == [0xEF, 0xBB, 0xBF])
+            let plain = try await api.get(path + "&format=csv", token: city)
+            #expect(Array(excelCSV.body.dropFirst(3)) == Array(plain.body) && plain.body.first == UInt8(ascii: "u"))
+            let unknown = try await api.get(path + "&format=xls", token: city)
+            #expect(unknown.status == 400 && String(decoding: unknown.body, as: UTF8.self).contains("xlsx"))
+        }
+    }
+
+    @Test(
         "The OpenAPI document is the contract: schemathesis --checks all finds nothing, for an analyst and for a viewer"
     )
     func schemathesisFindsNoBreachOfTheContract() async throws {

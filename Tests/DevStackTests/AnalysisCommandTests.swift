@@ -1,5 +1,6 @@
 import DevStack
 import Foundation
+import Ledger
 import Postgres
 import Testing
 
@@ -154,6 +155,29 @@ extension SharedStackTests {
                 [county], as: Int64.self)
             #expect(row["monthOnMonth"] as? Double == Double((stored.first ?? 0) - (may.first ?? 0)))
             #expect(row["rank"] as? Int != nil && row["status"] as? String == "revised")
+            // The same table for Excel: CSV with a byte-order mark, and a workbook whose codes are text cells and
+            // whose figures are number cells, equal to the JSON's.
+            let excelCSV = try pipeline.run([
+                "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
+                "csv-excel",
+            ])
+            #expect(excelCSV.output.hasPrefix("\u{FEFF}unit,name,employed,"), "\(excelCSV.output.prefix(200))")
+            let workbookPath = pipeline.directory.appendingPathComponent("situation.xlsx").path
+            let written = try pipeline.run([
+                "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
+                "xlsx", "--out", workbookPath,
+            ])
+            #expect(written.status == 0, "\(written.output)")
+            let sheet = try Workbook.firstSheet(Array(try Data(contentsOf: URL(fileURLWithPath: workbookPath))))
+            #expect(sheet.count == 2 + 12 && sheet[1].cells[0]?.text == "unit")
+            let countyRow = try #require(sheet.first { $0.cells[0]?.text == county })
+            #expect(countyRow.cells[0]?.isNumber == false && countyRow.cells[2]?.isNumber == true)
+            #expect(Double(countyRow.cells[2]?.text ?? "") == row["value"] as? Double, "\(countyRow)")
+            let noFile = try pipeline.run([
+                "query", "situation", "--tier", "county", "--period", "2024-06", "--format", "xlsx",
+            ])
+            #expect(noFile.status != 0 && noFile.output.contains("--out"), "\(noFile.output)")
+
             let newUrban = try await pipeline.query(
                 "SELECT coalesce(sum(value), 0)::bigint FROM indicator_values WHERE unit_code = $1 AND indicator = 'new_urban_employment' AND period <= '2024-06-01'",
                 [county], as: Int64.self)

@@ -94,39 +94,36 @@ struct KafkaLinkSecurityTests {
     }
 }
 
-/// `openssl s_server` on a free loopback port, presenting one certificate, until stopped.
+/// `openssl s_server` on a free loopback port, presenting one certificate, until stopped. Started with
+/// posix_spawn (`ChildProcess`), not Foundation's Process, whose `waitUntilExit` spins a cooperative thread here.
 struct TLSServer {
-    let process: Process
+    let pid: Int32
     let port: Int
 
     static func start(certificate: String, key: String) throws -> TLSServer {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:0", "-cert", certificate, "-key", key]
-        // A file, not a pipe: it writes a line per connection, and librdkafka reconnects until it gives up.
+        // -www: it serves every connection until killed (reading commands from a stdin at EOF, it would end after
+        // the first). A file, not a pipe, for what it prints: librdkafka reconnects until it gives up.
         let log = certificate + ".server.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = Pipe()
-        try process.run()
+        let pid = try ChildProcess.start(
+            "/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:0", "-cert", certificate, "-key", key, "-www"],
+            logFile: log)
         // It prints "ACCEPT 127.0.0.1:<port>" once it listens.
         var text = ""
         for _ in 0..<100 where !text.contains("ACCEPT") {
-            Thread.sleep(forTimeInterval: 0.05)
+            usleep(50_000)
             text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         }
         guard let match = text.firstMatch(of: /ACCEPT [0-9.]+:([0-9]+)/), let port = Int(match.output.1) else {
-            process.terminate()
+            kill(pid, SIGKILL)
+            _ = ChildProcess.wait(pid)
             throw TLSServerError(output: text)
         }
-        return TLSServer(process: process, port: port)
+        return TLSServer(pid: pid, port: port)
     }
 
-    /// SIGKILL: the child inherits the test runner's blocked SIGTERM, and `waitUntilExit` would spin a
-    /// cooperative thread; Foundation reaps it.
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
+        kill(pid, SIGKILL)
+        _ = ChildProcess.wait(pid)
     }
 }
 
