@@ -157,11 +157,19 @@ extension SharedStackTests {
             #expect(row["rank"] as? Int != nil && row["status"] as? String == "revised")
             // The same table for Excel: CSV with a byte-order mark, and a workbook whose codes are text cells and
             // whose figures are number cells, equal to the JSON's.
-            let excelCSV = try pipeline.run([
-                "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
-                "csv-excel",
-            ])
-            #expect(excelCSV.output.hasPrefix("\u{FEFF}unit,name,employed,"), "\(excelCSV.output.prefix(200))")
+            // Through a shell's redirection: decoding the output as a String would drop the mark being checked.
+            let csvPath = pipeline.directory.appendingPathComponent("situation.csv").path
+            let binary = try #require(ProcessInfo.processInfo.environment["EMPMON_BINARY"])
+            let excelCSV = try ChildProcess.run(
+                "/bin/sh",
+                [
+                    "-c",
+                    "\"$0\" query situation --tier county --period 2024-06 --indicator employed --format csv-excel > \"$1\"",
+                    binary, csvPath,
+                ], environment: ProcessInfo.processInfo.environment.merging(pipeline.environment) { $1 })
+            #expect(excelCSV.status == 0, "\(excelCSV.output)")
+            let csvBytes = Array(try Data(contentsOf: URL(fileURLWithPath: csvPath)))
+            #expect(csvBytes.starts(with: [0xEF, 0xBB, 0xBF] + Array("unit,name,employed,".utf8)))
             let workbookPath = pipeline.directory.appendingPathComponent("situation.xlsx").path
             let written = try pipeline.run([
                 "query", "situation", "--tier", "county", "--period", "2024-06", "--indicator", "employed", "--format",
