@@ -14,8 +14,17 @@ import Testing
 /// a CA made for the test: the handshake is librdkafka's own, and what it must report is why it refused.
 @Suite("Kafka links: TLS and SASL refusals are reported at once, with their reason", .serialized)
 struct KafkaLinkSecurityTests {
-    /// Sends one message (with a delivery timeout of a minute unless told) and returns its report's error and how long it took.
-    func refusal(bootstrap: String, security: KafkaSecurity, timeout: Duration = .seconds(60)) async throws
+    /// Against the producer's default of a minute, "at once" is anything under this.
+    static let refusalBound = Duration.seconds(15)
+
+    /// Sends one message and returns its report's error and how long the test waited for it.
+    ///
+    /// "Within seconds" is judged by librdkafka's own clock, not the test's: the message's delivery timeout is the
+    /// bound, so a report that names the refusal (`.security`) can only have come from the purge before that
+    /// timeout, and one that waited it out reads "Message timed out" (`.delivery`). The test's wall clock is only
+    /// printed: on two cores, CPU-bound tests running beside this one can keep its task from being resumed for
+    /// a minute or more after the report has arrived (a CI run saw 115 s for a purge librdkafka made in seconds).
+    func refusal(bootstrap: String, security: KafkaSecurity, timeout: Duration = Self.refusalBound) async throws
         -> (KafkaError, Duration)
     {
         var configuration = KafkaProducerConfiguration(
@@ -43,8 +52,7 @@ struct KafkaLinkSecurityTests {
         security.saslUsername = "processor"
         security.saslPassword = "not-the-password"
         let (error, took) = try await refusal(bootstrap: cluster.bootstrapServers, security: security)
-        #expect(error.code == .security && error.message.contains("SASL"), "\(error)")
-        #expect(took < .seconds(20), "\(took)")
+        #expect(error.code == .security && error.message.contains("SASL"), "\(error) (seen after \(took))")
     }
 
     @Test(
@@ -87,9 +95,8 @@ struct KafkaLinkSecurityTests {
             security.securityProtocol = .ssl
             security.caLocation = "\(folder)/\(trusted)/ca.crt"
             let (error, took) = try await refusal(bootstrap: "127.0.0.1:\(server.port)", security: security)
-            #expect(error.code == .security, "\(certificate) under \(trusted): \(error)")
+            #expect(error.code == .security, "\(certificate) under \(trusted): \(error) (seen after \(took))")
             #expect(error.message.contains(reason), "\(certificate) under \(trusted): \(error)")
-            #expect(took < .seconds(20), "\(certificate): \(took)")
         }
     }
 }
