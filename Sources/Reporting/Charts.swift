@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Small, dependency-free SVG charts that print well: thin lines, grey bands, labelled axes.
@@ -108,6 +109,61 @@ enum SVGChart {
                 "<line x1=\"\(f(rx))\" x2=\"\(f(rx))\" y1=\"\(f(top - 4))\" y2=\"\(f(height - 20))\" stroke=\"#c0392b\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"/>"
             svg +=
                 "<text x=\"\(f(rx))\" y=\"\(f(height - 6))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#c0392b\">\(escape(reference.label))</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    /// The light-to-dark classes of a choropleth, the dashboard's too (`DashboardPage`).
+    static let choroplethPalette = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+
+    /// Which of the palette's equal-width classes between `low` and `high` a value falls in.
+    static func choroplethClass(_ value: Double, low: Double, high: Double) -> Int {
+        guard high > low else { return choroplethPalette.count / 2 }
+        let index = Int(((value - low) / (high - low) * Double(choroplethPalette.count)).rounded(.down))
+        return min(choroplethPalette.count - 1, max(0, index))
+    }
+
+    /// The counties coloured by `values` (by unit code) in five equal-width classes from the lowest value to the
+    /// highest, each labelled with its name and value; a county without a value (none of its villages reported) is grey. A legend gives the classes.
+    static func choropleth(drawing: CountyDrawing, values: [String: Double], percent: Bool, title: String) -> String {
+        let finite = values.values.filter(\.isFinite)
+        let low = finite.min() ?? 0
+        let high = finite.max() ?? 0
+        let format = { (value: Double) in
+            percent ? String(format: "%.1f%%", value * 100) : String(format: "%.0f", value)
+        }
+        let top = 24.0
+        let legend = 22.0
+        let height = drawing.height + top + legend
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(drawing.width)) \(f(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escape(title))\">"
+        svg += "<text x=\"8\" y=\"16\" font-size=\"13\" font-weight=\"600\">\(escape(title))</text>"
+        svg += "<g transform=\"translate(0 \(f(top)))\">"
+        for area in drawing.areas {
+            let value = values[area.unit].flatMap { $0.isFinite ? $0 : nil }
+            let fill = value.map { choroplethPalette[choroplethClass($0, low: low, high: high)] } ?? "#e0e0e0"
+            svg +=
+                "<path d=\"\(area.path)\" fill=\"\(fill)\" stroke=\"#fff\" stroke-width=\"1\" data-unit=\"\(area.unit)\"><title>\(escape(area.name))：\(value.map(format) ?? "未报送")</title></path>"
+        }
+        for area in drawing.areas {
+            let value = values[area.unit].flatMap { $0.isFinite ? $0 : nil }
+            let dark = value.map { choroplethClass($0, low: low, high: high) >= 3 } ?? false
+            let color = dark ? "#fff" : "#1d1d1f"
+            svg +=
+                "<text x=\"\(f(area.labelX))\" y=\"\(f(area.labelY - 2))\" font-size=\"10\" text-anchor=\"middle\" fill=\"\(color)\">\(escape(area.name))</text>"
+            svg +=
+                "<text x=\"\(f(area.labelX))\" y=\"\(f(area.labelY + 9))\" font-size=\"9\" text-anchor=\"middle\" fill=\"\(color)\">\(value.map(format) ?? "–")</text>"
+        }
+        svg += "</g>"
+        if !finite.isEmpty {
+            let step = (high - low) / Double(choroplethPalette.count)
+            let y = height - legend + 6
+            for (index, color) in choroplethPalette.enumerated() {
+                let x = 8 + Double(index) * 84
+                let from = low + step * Double(index)
+                svg +=
+                    "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"14\" height=\"10\" fill=\"\(color)\"/><text x=\"\(f(x + 18))\" y=\"\(f(y + 9))\" font-size=\"9\">\(format(from))–\(format(from + step))</text>"
+            }
         }
         return svg + "</svg>"
     }

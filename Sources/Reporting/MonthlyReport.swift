@@ -53,17 +53,21 @@ package struct MonthlyReport: Sendable {
     package let forecast: ForecastView?
     /// City rates over the last months: urban registered unemployment rate (城镇登记失业率) and placement rate.
     package let rates: [(period: Period, unemployment: Double?, placement: Double?)]
+    /// The counties drawn for the progress map; nil when no outlines were given.
+    package let countyDrawing: CountyDrawing?
 }
 
 package struct ReportBuilder: Sendable {
     package let database: PostgresClient
     package let topology: Topology
     package let targets: UnitTargets?
+    package let countyMap: CountyMap?
 
-    package init(database: PostgresClient, topology: Topology, targets: UnitTargets?) {
+    package init(database: PostgresClient, topology: Topology, targets: UnitTargets?, countyMap: CountyMap? = nil) {
         self.database = database
         self.topology = topology
         self.targets = targets
+        self.countyMap = countyMap
     }
 
     package static let headlineIndicators: [IndicatorID] = [
@@ -138,7 +142,9 @@ package struct ReportBuilder: Sendable {
             estimatedVillages: city?.estimatedVillages ?? 0,
             status: city?.status ?? .preliminary, headlines: headlines, counties: counties,
             movers: Array(movers.prefix(10)),
-            alerts: alerts, forecast: forecast, rates: rates.map { (period: $0.0, unemployment: $0.1, placement: $0.2) }
+            alerts: alerts, forecast: forecast,
+            rates: rates.map { (period: $0.0, unemployment: $0.1, placement: $0.2) },
+            countyDrawing: countyMap?.drawing(width: 440)
         )
     }
 

@@ -27,6 +27,7 @@ package enum ReportHTML {
             .good { color: #1e7b34; } .bad { color: #b03a2e; }
             section { page-break-inside: avoid; break-inside: avoid; }
             .chart { margin: 2mm 0 3mm; }
+            .chart.map { width: 70%; margin: 2mm auto 3mm; }
             .note { color: #666; font-size: 8.5pt; margin-top: 6mm; border-top: 1px solid #ddd; padding-top: 2mm; }
             .est { color: #8a5a00; font-style: italic; font-size: 8.5pt; }
             .sev-critical { color: #b03a2e; font-weight: 600; } .sev-warning { color: #b9770e; } .sev-info { color: #555; }
@@ -116,7 +117,22 @@ package enum ReportHTML {
             rows: rows.map { (label: $0.name, value: $0.progress ?? 0) },
             reference: (report.yearElapsed, "时间进度 \(percent(report.yearElapsed))"), percent: true,
             title: "各县区年度目标完成进度")
-        return html + "</div></section>\n"
+        html += "</div>\n"
+        if let drawing = report.countyDrawing {
+            // Progress where the counties have targets, else the month's figure.
+            let hasProgress = rows.contains { $0.progress != nil }
+            var values: [String: Double] = [:]
+            // A county none of whose villages reported has no figure to colour.
+            for row in rows where (row.reportingRate ?? 0) > 0 {
+                if let value = hasProgress ? row.progress : row.value { values[row.unit] = value }
+            }
+            html += "<div class=\"chart map\">"
+            html += SVGChart.choropleth(
+                drawing: drawing, values: values, percent: hasProgress,
+                title: hasProgress ? "各县区年度目标完成进度分布" : "各县区城镇新增就业人数分布（本月）")
+            html += "</div>\n"
+        }
+        return html + "</section>\n"
     }
 
     static func moverSection(_ report: MonthlyReport) -> String {

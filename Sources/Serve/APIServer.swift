@@ -18,12 +18,15 @@ package struct APIServer: Sendable {
     package let metrics = PrometheusCollectorRegistry()
     /// Where the causes of 500s go: the response itself names none.
     package let logger: Logger
+    /// The counties drawn for the dashboard's map (`/api/v1/map`); nil where no outlines were given.
+    package let countyDrawing: CountyDrawing?
 
     package init(
-        database: PostgresClient, topology: Topology, targets: UnitTargets?,
+        database: PostgresClient, topology: Topology, targets: UnitTargets?, countyMap: CountyMap? = nil,
         logger: Logger = Logger(label: "empmon.serve")
     ) {
         self.database = database
+        self.countyDrawing = countyMap?.drawing()
         self.logger = logger
         self.topology = topology
         self.query = SituationQuery(database: database, topology: topology, targets: targets)
@@ -40,7 +43,7 @@ package struct APIServer: Sendable {
     package static let routes = [
         "/health", "/", "/metrics", "/api/v1/meta", "/api/v1/openapi.json", "/api/v1/situation", "/api/v1/completeness",
         "/api/v1/targets", "/api/v1/units/{code}/series", "/api/v1/units/{code}/forecast", "/api/v1/alerts",
-        "/api/v1/rejections",
+        "/api/v1/rejections", "/api/v1/map",
         "/api/v1/open-data/situation",
     ]
 
@@ -100,6 +103,7 @@ package struct APIServer: Sendable {
         }
         read("alerts") { parameters, context in try await alerts(parameters, access: context.access) }
         read("rejections") { parameters, context in try await rejections(parameters, access: context.access) }
+        read("map") { _, _ in try countyMap() }
         return router
     }
 
@@ -146,6 +150,15 @@ package struct APIServer: Sendable {
     static let xlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
     // MARK: - Endpoints
+
+    /// The counties as SVG paths, for a choropleth. The outlines are the same for every token: which counties'
+    /// figures a token may read is the situation endpoint's business.
+    func countyMap() throws -> Output {
+        guard let countyDrawing else {
+            throw Problem(.notFound, "this server was started without county outlines (Topology/counties.geojson)")
+        }
+        return .json(countyDrawing)
+    }
 
     /// What the dashboard needs first: the token's unit and the latest month reported.
     func meta(access: APIAccess) async throws -> Output {

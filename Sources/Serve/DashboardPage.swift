@@ -23,6 +23,9 @@ enum DashboardPage {
         .good { color: #1e7b34; } .bad { color: #b03a2e; } .muted { color: #777; } .estimated { font-style: italic; color: #8a5a00; }
         .sev-critical { color: #b03a2e; font-weight: 600; } .sev-warning { color: #b9770e; }
         #login { display: none; }
+        #map svg path.drill { cursor: pointer; } #map svg path.drill:hover { stroke: #c0392b; stroke-width: 2; }
+        #map .legend { font-size: 12px; display: flex; gap: 10px; flex-wrap: wrap; margin-top: 4px; }
+        #map .legend i { display: inline-block; width: 14px; height: 10px; margin-right: 3px; vertical-align: -1px; }
         </style></head><body>
         <header>
           <h1>长治市就业监测平台</h1>
@@ -35,9 +38,10 @@ enum DashboardPage {
         <main>
           <section><h2 id="targets-title">年度目标完成情况</h2><table id="targets"></table></section>
           <section><h2 id="chart-title">指标走势与预测</h2><div id="chart"></div></section>
+          <section><h2 id="map-title">县区分布</h2><div id="map"></div></section>
+          <section><h2>触发中的预警</h2><table id="alerts"></table></section>
           <section class="wide"><h2 id="units-title">下级单位</h2><table id="units"></table></section>
           <section><h2>报送完整率</h2><table id="completeness"></table></section>
-          <section><h2>触发中的预警</h2><table id="alerts"></table></section>
         </main>
         <script>
         const names = {new_urban_employment: "城镇新增就业人数", employed: "就业人数", labour_force: "劳动力人数", registered_unemployed: "登记失业人数",
@@ -48,7 +52,9 @@ enum DashboardPage {
         const params = new URLSearchParams(location.hash.slice(1));
         if (params.get("token")) localStorage.setItem("empmon-token", params.get("token"));
         let token = localStorage.getItem("empmon-token") || "";
-        const state = {unit: params.get("unit"), trail: [], meta: null};
+        const state = {unit: params.get("unit"), trail: [], meta: null, map: null};
+        // The report's classes too (SVGChart.choroplethPalette): five of equal width from the lowest value to the highest.
+        const palette = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
         const $ = id => document.getElementById(id);
         const fmt = (v, rate) => v === null || v === undefined ? "–" : rate ? (v * 100).toFixed(1) + "%" : Math.round(v).toLocaleString("zh-CN");
         const esc = s => String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
@@ -68,6 +74,7 @@ enum DashboardPage {
           state.unit = state.unit || state.meta.scope;
           $("period").value = params.get("period") || state.meta.latestPeriod || "";
           state.trail = [{code: state.meta.scope, name: state.meta.scopeName, tier: state.meta.scopeTier}];
+          try { state.map = await api("/api/v1/map"); } catch (e) { state.map = null; }
           await show(state.unit);
         }
 
@@ -82,6 +89,10 @@ enum DashboardPage {
           const jobs = [targets(current, period), chart(current, indicator, period), alerts(current)];
           if (below) jobs.push(units(current, below, period, indicator), completeness(current, below, period));
           else { $("units").innerHTML = "<tr><td class='name muted'>村（社区）为最末一级</td></tr>"; $("completeness").innerHTML = ""; }
+          if (below !== "county") {
+            $("map-title").textContent = "县区分布";
+            $("map").innerHTML = `<p class="muted">${state.map ? "乡镇（街道）边界暂无公开数据，地图只到县区一级；请看下方表格。" : "服务未配置县区边界（Topology/counties.geojson）。"}</p>`;
+          }
           await Promise.all(jobs);
           document.body.dataset.ready = "yes";
         }
@@ -111,6 +122,41 @@ enum DashboardPage {
           document.querySelectorAll("#units tr.drill").forEach(row => row.onclick = () => {
             state.trail.push({code: row.dataset.unit, name: row.dataset.name, tier});
             show(row.dataset.unit);
+          });
+          if (tier === "county") countyMap(unit, body.rows, indicator, period);
+        }
+
+        // The counties coloured by the indicator, from the API's outlines (/api/v1/map); a click drills down as the table's rows do.
+        function countyMap(unit, rows, indicator, period) {
+          const rate = rates.has(indicator);
+          $("map-title").textContent = `${unit.name} 各县区${names[indicator]}（${period}）`;
+          if (!state.map) { $("map").innerHTML = "<p class='muted'>服务未配置县区边界（Topology/counties.geojson）。</p>"; return; }
+          // A county none of whose villages reported has no figure to colour (its table row reads 0).
+          const figure = r => r && r.reportingRate > 0 && r.value !== null && r.value !== undefined && isFinite(r.value) ? r.value : null;
+          const byUnit = new Map(rows.map(r => [r.unit, r]));
+          const values = rows.map(figure).filter(v => v !== null);
+          const lo = Math.min(...values), hi = Math.max(...values);
+          const step = (hi - lo) / palette.length;
+          const band = v => hi > lo ? Math.min(palette.length - 1, Math.max(0, Math.floor((v - lo) / (hi - lo) * palette.length))) : Math.floor(palette.length / 2);
+          let svg = `<svg viewBox="0 0 ${state.map.width} ${state.map.height}" width="100%">`;
+          for (const area of state.map.areas) {
+            const row = byUnit.get(area.unit), value = figure(row);
+            const cls = value === null ? -1 : band(value);
+            svg += `<path class="drill" d="${area.path}" fill="${value === null ? "#e0e0e0" : palette[cls]}" stroke="#fff" stroke-width="1" data-unit="${area.unit}" data-name="${esc(area.name)}" data-value="${value ?? ""}" data-class="${cls}">` +
+              `<title>${esc(area.name)}：${value === null ? "未报送" : fmt(value, rate)}${value !== null && row.rank ? `（第 ${row.rank} 名）` : ""}</title></path>`;
+          }
+          for (const area of state.map.areas) {
+            const value = figure(byUnit.get(area.unit));
+            const dark = value !== null && band(value) >= 3;
+            svg += `<text x="${area.labelX}" y="${area.labelY}" font-size="11" text-anchor="middle" pointer-events="none" fill="${dark ? "#fff" : "#1d1d1f"}">${esc(area.name)}</text>`;
+          }
+          svg += "</svg>";
+          const legend = values.length === 0 ? "<span class='muted'>本月无数据</span>" :
+            palette.map((color, i) => `<span><i style="background:${color}"></i>${fmt(lo + step * i, rate)}–${fmt(lo + step * (i + 1), rate)}</span>`).join("");
+          $("map").innerHTML = svg + `<div class="legend">${legend}</div>`;
+          document.querySelectorAll("#map path.drill").forEach(path => path.onclick = () => {
+            state.trail.push({code: path.dataset.unit, name: path.dataset.name, tier: "county"});
+            show(path.dataset.unit);
           });
         }
 

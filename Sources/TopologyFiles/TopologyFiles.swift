@@ -62,6 +62,21 @@ package struct TopologyFiles: Sendable {
         return targets
     }
 
+    /// The county outlines (`counties.geojson`), checked to be exactly `topology`'s counties; nil when the
+    /// folder has none (the maps are then left out), an error when the file is there but wrong.
+    package func loadCountyMap(for topology: Topology) throws -> CountyMap? {
+        let path = directory + "/counties.geojson"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyFilesError("cannot read \(path)")
+        }
+        do {
+            return try CountyMap(geoJSON: data).checked(against: topology)
+        } catch {
+            throw TopologyFilesError("\(path): \(error)")
+        }
+    }
+
     private func decode<T: Decodable>(_ type: T.Type, from file: String) throws -> T {
         let path = directory + "/" + file
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -46,10 +46,11 @@ struct EmpmonAPI: AsyncParsableCommand {
         logger.logLevel = environment["EMPMON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let files = try TopologyFiles.locate(explicit: environment["EMPMON_TOPOLOGY"])
         let targets = try files.loadTargets()
+        let topology = try files.loadTopology()
         let server = APIServer(
-            database: try PostgresClient(url: url, maxConnections: 8), topology: try files.loadTopology(),
+            database: try PostgresClient(url: url, maxConnections: 8), topology: topology,
             targets: UnitTargets(year: targets.year, city: targets.unit, targets: targets.targets, scale: scale),
-            logger: logger)
+            countyMap: try files.loadCountyMap(for: topology), logger: logger)
         let app = Application(
             router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         logger.info("API at http://\(host):\(port)/api/v1/openapi.json")

@@ -216,8 +216,10 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 8. The month's report.
         let reportPath = workRoot + "/report-\(last).html"
-        let report = try await ReportBuilder(database: database, topology: topology, targets: targets).build(
-            period: last)
+        let countyMap = try files.loadCountyMap(for: topology)
+        let report = try await ReportBuilder(
+            database: database, topology: topology, targets: targets, countyMap: countyMap
+        ).build(period: last)
         try writeOutput(ReportHTML.render(report), to: reportPath)
         step("wrote the \(last) situation report (就业形势分析): \(reportPath)")
 
@@ -239,7 +241,8 @@ struct DemoCommand: AsyncParsableCommand {
             scope: topology.city.code, role: .analyst, name: "demo")
         var serverLogger = Empmon.logger("empmon.serve")
         serverLogger.logLevel = .warning
-        let server = APIServer(database: database, topology: topology, targets: targets, logger: serverLogger)
+        let server = APIServer(
+            database: database, topology: topology, targets: targets, countyMap: countyMap, logger: serverLogger)
         let app = Application(
             router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: servePort)),
             logger: serverLogger)

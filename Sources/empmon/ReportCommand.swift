@@ -35,7 +35,8 @@ struct ReportCommand: AsyncParsableCommand {
             month = latest
         }
         let report = try await ReportBuilder(
-            database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale)
+            database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale),
+            countyMap: try files.loadCountyMap(for: topology)
         )
         .build(period: month)
         try writeOutput(ReportHTML.render(report), to: out)

@@ -31,9 +31,11 @@ struct ServeCommand: AsyncParsableCommand {
             postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 8)
         let logger = Empmon.logger("empmon.serve")
+        let topology = try files.loadTopology()
         let server = APIServer(
-            database: database, topology: try files.loadTopology(),
-            targets: try AlertSetup.targets(files: files, scale: targetScale), logger: logger)
+            database: database, topology: topology,
+            targets: try AlertSetup.targets(files: files, scale: targetScale),
+            countyMap: try files.loadCountyMap(for: topology), logger: logger)
         let app = Application(
             router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         logger.info("API at http://\(host):\(port)/api/v1/openapi.json")

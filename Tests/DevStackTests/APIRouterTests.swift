@@ -42,7 +42,7 @@ struct APIRouterTests {
         try await Application(router: server.router()).test(.router) { client in
             for path in [
                 "/api/v1/meta", "/api/v1/situation?tier=county&period=2024-03", "/api/v1/units/140400000000/series",
-                "/api/v1/alerts",
+                "/api/v1/alerts", "/api/v1/map",
             ] {
                 let response = try await client.execute(uri: path, method: .get)
                 #expect(response.status == .unauthorized, "\(path)")

@@ -10,6 +10,7 @@ import Situation
 import Synchronization
 import TestSupport
 import Testing
+import TopologyFiles
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -66,7 +67,8 @@ struct APIFixture {
             let server = APIServer(
                 database: fixture.client, topology: fixture.topology,
                 targets: UnitTargets(
-                    year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]))
+                    year: 2024, city: DivisionCode("140400000000")!, targets: ["new_urban_employment": 120]),
+                countyMap: try TopologyFiles.locate().loadCountyMap(for: fixture.topology))
             try await withTestServer(server.router()) { base in try await body(APIFixture(fixture: fixture, base: base))
             }
         }
@@ -167,6 +169,23 @@ struct APIFixture {
             let series = try await api.object(
                 "/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-03", token: luzhou.token)
             #expect((series["points"] as? [[String: Any]])?.map { $0["value"] as? Double } == [100, 110, 120])
+        }
+    }
+
+    @Test("The county map: every county's outline as an SVG path, for any token (its figures stay scoped); 401 without")
+    func countyMapOutlines() async throws {
+        try await APIFixture.with { api in
+            let (_, luzhou) = try await api.cityAndLuzhouTokens()
+            let map = try await api.object("/api/v1/map", token: luzhou.token)
+            let areas = try #require(map["areas"] as? [[String: Any]])
+            let counties = api.fixture.topology.children(of: api.fixture.topology.city.code)
+            #expect(areas.compactMap { $0["unit"] as? String }.sorted() == counties.map(\.code.description).sorted())
+            #expect(areas.compactMap { $0["name"] as? String }.sorted() == counties.map(\.name).sorted())
+            #expect(areas.allSatisfy { ($0["path"] as? String)?.hasPrefix("M") == true && $0["labelX"] is Double })
+            let width = try #require(map["width"] as? Double)
+            let height = try #require(map["height"] as? Double)
+            #expect(width == 560 && (0.75...0.95).contains(height / width), "\(width) × \(height)")
+            #expect(try await api.get("/api/v1/map", token: nil).status == 401)
         }
     }
 
@@ -399,9 +418,7 @@ struct APIFixture {
         "Excel out: format=xlsx of the situation table opens in openpyxl with the JSON's numbers as numbers, codes as text, a title and a frozen header; csv-excel starts with a BOM"
     )
     func excelOut() async throws {
-        let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
-            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with openpyxl")
+        let python = try testPython(with: "openpyxl")
         try await APIFixture.with { api in
             let city = try await api.cityAndLuzhouTokens().city
             let path = "/api/v1/situation?tier=county&period=2024-03&indicator=employed"
@@ -452,9 +469,7 @@ struct APIFixture {
         "The OpenAPI document is the contract: schemathesis --checks all finds nothing, for an analyst and for a viewer"
     )
     func schemathesisFindsNoBreachOfTheContract() async throws {
-        let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
-            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with schemathesis")
+        let python = try testPython(with: "schemathesis")
         let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("st").path
         try await APIFixture.with { api in
             let tokens = APITokens(database: api.fixture.client)
@@ -605,6 +620,46 @@ struct APIFixture {
 
 /// The web dashboard in headless Chromium: the figures it shows are the API's, and screenshots are kept.
 @Suite(.serialized) struct DashboardPageTests {
+    @Test("The county map in the browser: colours by class, hover titles with name and figure, a click drills down")
+    func countyMapClickDrillsDown() async throws {
+        let python = try testPython(with: "Playwright")
+        try await APIFixture.with { api in
+            let city = try await api.cityAndLuzhouTokens().city
+            let luzhou = "140403000000"
+            let run = try ChildProcess.run(
+                python,
+                [
+                    browserScript("dashboard_map.py"), "\(api.base)/#token=\(city)&period=2024-03&indicator=employed",
+                    luzhou, try artifactsDirectory().path,
+                ])
+            #expect(run.status == 0, "\(run.output.suffix(2000))")
+            let shown = try #require(
+                try JSONSerialization.jsonObject(with: Data((run.output.split(separator: "\n").last ?? "").utf8))
+                    as? [String: Any], "\(run.output.suffix(2000))")
+            let areas = try #require(shown["areas"] as? [[String: Any]])
+            #expect(areas.count == 12)
+            // 潞州区 has the lowest figure of the two reported (120 against 130): the lightest class; 上党区 the darkest;
+            // the counties none of whose villages reported are grey and say so when hovered.
+            let byUnit = Dictionary(
+                uniqueKeysWithValues: areas.compactMap { area in (area["unit"] as? String).map { ($0, area) } })
+            #expect(byUnit[luzhou]?["cls"] as? Int == 0 && byUnit[luzhou]?["fill"] as? String == "#deebf7")
+            #expect(
+                byUnit["140404000000"]?["cls"] as? Int == 4 && byUnit["140404000000"]?["fill"] as? String == "#08519c")
+            #expect((byUnit[luzhou]?["title"] as? String)?.hasPrefix("潞州区：120") == true, "\(byUnit[luzhou] ?? [:])")
+            #expect(
+                (byUnit["140431000000"]?["title"] as? String) == "沁源县：未报送"
+                    && byUnit["140431000000"]?["fill"] as? String == "#e0e0e0")
+            #expect((shown["legend"] as? String)?.contains("120–122") == true, "\(shown["legend"] ?? "")")
+            // The mouse lands on 潞州区 where its name is drawn, and the page goes down to its townships.
+            #expect(shown["hit"] as? String == luzhou)
+            #expect((shown["crumbs"] as? String)?.contains("潞州区") == true, "\(shown["crumbs"] ?? "")")
+            let after = try #require(shown["units_after"] as? [String])
+            let townships = api.fixture.topology.children(of: DivisionCode(luzhou)!).map(\.code.description)
+            #expect(Set(after) == Set(townships), "\(after.count) rows for \(townships.count) townships")
+            #expect((shown["map_after"] as? String)?.contains("乡镇（街道）边界暂无公开数据") == true)
+        }
+    }
+
     func chromium(_ arguments: [String]) throws -> (status: Int32, output: String) {
         try ChildProcess.run(
             "/usr/bin/chromium",
@@ -645,6 +700,29 @@ struct APIFixture {
                 }?["yearToDate"] as? Double
             #expect(dom.output.contains("data-indicator=\"new_urban_employment\" data-ytd=\"\(Int(newUrban ?? -1))\""))
             #expect(dom.output.contains("<svg") && dom.output.contains("data-points=\"3\""))
+
+            // The county map: every county outlined, those with a figure coloured by its class of five equal-width
+            // ones from the lowest figure to the highest, the rest grey.
+            // A county none of whose villages reported (the fixture's ten others) has no figure, though its row reads 0.
+            let figures = Dictionary(
+                uniqueKeysWithValues: rows.compactMap { row in
+                    (row["unit"] as? String).map {
+                        ($0, (row["reportingRate"] as? Double ?? 0) > 0 ? row["value"] as? Double : nil)
+                    }
+                })
+            let known = figures.values.compactMap { $0 }
+            let low = try #require(known.min())
+            let high = try #require(known.max())
+            #expect(known.count >= 2 && high > low, "the fixture needs two counties with different figures")
+            // (The page's own script holds the template, whose path data is a placeholder, not "M".)
+            #expect(dom.output.components(separatedBy: "<path class=\"drill\" d=\"M").count - 1 == 12)
+            for (unit, value) in figures {
+                let expected = value.map { min(4, Int(((($0 - low) / (high - low)) * 5).rounded(.down))) } ?? -1
+                #expect(
+                    dom.output.contains(
+                        "data-unit=\"\(unit)\" data-name=\"\(api.fixture.topology[DivisionCode(unit)!]?.name ?? "")\" data-value=\"\(value.map { String(Int($0)) } ?? "")\" data-class=\"\(expected)\""
+                    ), "\(unit) \(String(describing: value)) should be class \(expected)")
+            }
 
             // A county's token opens on its own townships.
             let county = try chromium(["--dump-dom", "\(api.base)/#token=\(luzhou)&period=2024-03"])

@@ -18,9 +18,7 @@ extension SharedStackTests {
         "The clerk's page in headless Chromium: a ledger with errors shows each one and sends nothing; the corrected one is delivered to Kafka"
     )
     func agentPageInTheBrowser() async throws {
-        let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
-            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
+        let python = try testPython(with: "Playwright")
         let sandbox = try await AgentSandbox.make(unit: "140403001000")
         defer { try? FileManager.default.removeItem(at: sandbox.directory) }
         let village = "140403001001"
@@ -45,8 +43,7 @@ extension SharedStackTests {
         let url = page.url
 
         let artifacts = try artifactsDirectory().path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Browser/agent_page.py").path
+        let script = browserScript("agent_page.py")
         let run = try ChildProcess.run(python, [script, url, village, bad, good, artifacts])
         #expect(run.status == 0, "\(run.output.suffix(2000))")
         let lastLine = String(run.output.split(separator: "\n").last ?? "")

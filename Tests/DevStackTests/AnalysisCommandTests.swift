@@ -254,6 +254,11 @@ extension SharedStackTests {
             #expect(report.status == 0, "\(report.output.suffix(500))")
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
+            // The county map of target progress: twelve outlines, each coloured or grey, each with its name.
+            let outlines = page.components(separatedBy: "<path d=\"M").dropFirst()
+            #expect(outlines.count == 12)
+            #expect(page.contains("各县区年度目标完成进度分布"))
+            #expect(outlines.allSatisfy { $0.contains("fill=\"#") && $0.contains("<title>") })
             let png = try artifactsDirectory().appendingPathComponent("report.png").path
             try? FileManager.default.removeItem(atPath: png)
             let chromium = try ChildProcess.run(

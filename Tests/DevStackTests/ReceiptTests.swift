@@ -243,9 +243,7 @@ extension SharedStackTests {
         "The clerk's page in headless Chromium shows 已入库 once the city stored a month, and each refused row with its line and the city's reason"
     )
     func agentPageShowsReceipts() async throws {
-        let python = try #require(
-            ProcessInfo.processInfo.environment["EMPMON_TEST_PYTHON"],
-            "scripts/test.sh sets EMPMON_TEST_PYTHON to a Python with Playwright")
+        let python = try testPython(with: "Playwright")
         try await Pipeline.with { pipeline in
             let village = try await pipeline.agent(for: "140403001007")
             defer { try? FileManager.default.removeItem(at: village.directory) }
@@ -263,8 +261,7 @@ extension SharedStackTests {
             let page = try await AgentPageProcess.start(village)
             defer { page.stop() }
             let artifacts = try artifactsDirectory().path
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Browser/agent_page_receipts.py").path
+            let script = browserScript("agent_page_receipts.py")
             let run = try ChildProcess.run(python, [script, page.url, artifacts])
             #expect(run.status == 0, "\(run.output.suffix(2000))")
             let lastLine = String(run.output.split(separator: "\n").last ?? "")
