@@ -136,6 +136,22 @@ package enum ChildProcess {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
+    /// Waits at most `timeout` for a child started with `start`; returns its exit status, or nil after killing
+    /// it when it was still running then.
+    package static func wait(_ pid: Int32, timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            if result < 0 && errno != EINTR { return -1 }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        kill(pid, SIGKILL)
+        _ = wait(pid)
+        return nil
+    }
+
     /// Waits for a child started with `start`; returns its exit status and its peak resident memory, for
     /// benchmarks that measure each process. The peak is the child's own VmHWM, read every 100 ms while it
     /// runs (wait4's ru_maxrss would not do: across posix_spawn's exec it keeps the parent's peak).

@@ -13,7 +13,8 @@ package enum ReportHTML {
             <!DOCTYPE html>
             <html lang="zh-CN"><head><meta charset="utf-8"><title>\(e(title))</title>
             <style>
-            @page { size: A4; margin: 14mm 12mm; }
+            @page { size: A4; margin: 14mm 12mm 16mm;
+                    @bottom-center { content: "\(e(title)) · 第 " counter(page) " 页，共 " counter(pages) " 页"; font-size: 8pt; color: #777; } }
             body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; color: #1d1d1f;
                    max-width: 186mm; margin: 0 auto; padding: 8mm 0; font-size: 10.5pt; line-height: 1.55; background: #fff; }
             h1 { font-size: 19pt; margin: 0 0 2mm; letter-spacing: 0.5pt; }
@@ -25,7 +26,10 @@ package enum ReportHTML {
             th { background: #e8eef5; font-weight: 600; text-align: center; }
             td.name, th.name { text-align: left; }
             .good { color: #1e7b34; } .bad { color: #b03a2e; }
-            section { page-break-inside: avoid; break-inside: avoid; }
+            /* Printed, a heading stays with what follows it, and a table, a chart or a row is not cut; a section may
+               break between them, so that a long one does not leave half a page empty before it. */
+            h2 { break-after: avoid; }
+            table, .chart, .summary, tr { break-inside: avoid; }
             .chart { margin: 2mm 0 3mm; }
             .chart.map { width: 70%; margin: 2mm auto 3mm; }
             .note { color: #666; font-size: 8.5pt; margin-top: 6mm; border-top: 1px solid #ddd; padding-top: 2mm; }

@@ -250,8 +250,18 @@ extension SharedStackTests {
 
             // The month's report renders, and headless Chromium turns it into a PNG a person can read.
             let html = try artifactsDirectory().appendingPathComponent("report.html").path
-            let report = try pipeline.run(["report", "--period", "2024-06", "--out", html, "--target-scale", "0.002"])
+            let report = try pipeline.run([
+                "report", "--period", "2024-06", "--out", html, "--target-scale", "0.002", "--pdf",
+            ])
             #expect(report.status == 0, "\(report.output.suffix(500))")
+            // --pdf prints it to A4 beside the page: every page 595 × 842 points, and more than one of them.
+            let pdf = try #require(FileManager.default.contents(atPath: String(html.dropLast(5)) + ".pdf"))
+            #expect(pdf.starts(with: Array("%PDF-".utf8)))
+            let pdfText = String(decoding: pdf, as: UTF8.self)
+            let boxes = pdfText.matches(of: /\/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]/).map {
+                (Double($0.output.1) ?? 0, Double($0.output.2) ?? 0)
+            }
+            #expect(boxes.count >= 3 && boxes.allSatisfy { abs($0.0 - 595) < 1 && abs($0.1 - 842) < 1 }, "\(boxes)")
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
             // The county map of target progress: twelve outlines, each coloured or grey, each with its name.
