@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, if any is missing. Safe to run again.
 set -euo pipefail
-# chromium and the CJK fonts: the report test renders the Chinese report to PNG in headless Chromium.
-packages=(librdkafka-dev libpq-dev libsqlite3-dev postgresql pkg-config chromium fonts-noto-cjk fonts-liberation iptables socat openssl)
+# chromium and the CJK fonts: the report test renders the Chinese report to PNG and PDF in headless Chromium;
+# poppler-utils: it reads the PDF back (pdfinfo) and keeps its first page as a PNG (pdftoppm).
+packages=(librdkafka-dev libpq-dev libsqlite3-dev postgresql pkg-config chromium fonts-noto-cjk fonts-liberation iptables socat openssl poppler-utils)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

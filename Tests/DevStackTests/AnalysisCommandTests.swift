@@ -254,14 +254,19 @@ extension SharedStackTests {
                 "report", "--period", "2024-06", "--out", html, "--target-scale", "0.002", "--pdf",
             ])
             #expect(report.status == 0, "\(report.output.suffix(500))")
-            // --pdf prints it to A4 beside the page: every page 595 × 842 points, and more than one of them.
-            let pdf = try #require(FileManager.default.contents(atPath: String(html.dropLast(5)) + ".pdf"))
-            #expect(pdf.starts(with: Array("%PDF-".utf8)))
-            let pdfText = String(decoding: pdf, as: UTF8.self)
-            let boxes = pdfText.matches(of: /\/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]/).map {
-                (Double($0.output.1) ?? 0, Double($0.output.2) ?? 0)
-            }
-            #expect(boxes.count >= 3 && boxes.allSatisfy { abs($0.0 - 595) < 1 && abs($0.1 - 842) < 1 }, "\(boxes)")
+            // --pdf prints it to A4 beside the page: every page A4 (poppler's pdfinfo reads it back), the title's text
+            // on page 1, and page 1 kept as a PNG a person can look at.
+            let pdf = String(html.dropLast(5)) + ".pdf"
+            let info = try ChildProcess.run("/usr/bin/pdfinfo", ["-f", "1", "-l", "99", pdf])
+            #expect(info.status == 0, "\(info.output)")
+            let sizes = info.output.split(separator: "\n").filter { $0.hasPrefix("Page ") && $0.contains(" size:") }
+            #expect(sizes.count >= 3 && sizes.allSatisfy { $0.hasSuffix("pts (A4)") }, "\(info.output)")
+            let firstPage = try ChildProcess.run("/usr/bin/pdftotext", ["-f", "1", "-l", "1", pdf, "-"])
+            #expect(firstPage.output.contains("长治市就业形势分析（2024年6月）"), "\(firstPage.output.prefix(300))")
+            let pagePNG = try artifactsDirectory().appendingPathComponent("report-page1").path
+            let render = try ChildProcess.run(
+                "/usr/bin/pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", pdf, pagePNG])
+            #expect(render.status == 0 && FileManager.default.fileExists(atPath: pagePNG + ".png"), "\(render.output)")
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
             // The county map of target progress: twelve outlines, each coloured or grey, each with its name.
