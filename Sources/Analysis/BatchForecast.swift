@@ -62,7 +62,8 @@ package struct BatchForecast: Sendable {
     }
 }
 
-/// Fits on all but the last months of every series and scores the held-out months.
+/// Fits on all but the last months of every series and scores the held-out months; with several origins
+/// (rolling origin), again from each of the `origins − 1` months before, and averages each series' scores.
 package struct Backtest: Sendable {
     package struct Score: Sendable {
         package let unit: String
@@ -94,36 +95,52 @@ package struct Backtest: Sendable {
 
     package init() {}
 
-    package func run(_ table: SeriesTable, holdout: Int) async -> Report {
+    package func run(_ table: SeriesTable, holdout: Int, origins: Int = 1) async -> Report {
         let forecaster = self.forecaster
         let period = self.period
         let inputs = table.series.keys.sorted().map { ($0, table.series[$0]?.values ?? []) }
         let outcomes = await inputs.concurrentMap { name, values -> (String, Result<Score, ForecastError>) in
-            guard values.count - holdout > period else {
-                return (
-                    name, .failure(ForecastError("\(values.count) months leave fewer than \(period + 1) to fit on"))
-                )
-            }
-            let training = Array(values.dropLast(holdout))
-            let actual = Array(values.suffix(holdout))
-            do throws(ForecastError) {
-                let model = try forecaster.fit(training)
-                let mean = model.pointForecast(horizon: holdout)
-                let naive = Forecaster.seasonalNaive(training, period: period).pointForecast(horizon: holdout)
+            guard values.count - holdout - (origins - 1) > period else {
                 return (
                     name,
-                    .success(
-                        Score(
-                            unit: name, months: values.count, model: model.name,
-                            mase: Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
-                            smape: Accuracy.smape(actual: actual, forecast: mean),
-                            naiveMASE: Accuracy.mase(
-                                actual: actual, forecast: naive, training: training, period: period),
-                            naiveSMAPE: Accuracy.smape(actual: actual, forecast: naive)))
+                    .failure(
+                        ForecastError(
+                            "\(values.count) months leave fewer than \(period + 1) to fit on at the earliest origin")
+                    )
                 )
-            } catch {
-                return (name, .failure(error))
             }
+            var scores: [(model: String, mase: Double?, smape: Double?, naiveMASE: Double?, naiveSMAPE: Double?)] = []
+            for back in 0..<origins {
+                let end = values.count - back
+                let training = Array(values[..<(end - holdout)])
+                let actual = Array(values[(end - holdout)..<end])
+                do throws(ForecastError) {
+                    let model = try forecaster.fit(training)
+                    let mean = model.pointForecast(horizon: holdout)
+                    let naive = Forecaster.seasonalNaive(training, period: period).pointForecast(horizon: holdout)
+                    scores.append(
+                        (
+                            model.name,
+                            Accuracy.mase(actual: actual, forecast: mean, training: training, period: period),
+                            Accuracy.smape(actual: actual, forecast: mean),
+                            Accuracy.mase(actual: actual, forecast: naive, training: training, period: period),
+                            Accuracy.smape(actual: actual, forecast: naive)
+                        ))
+                } catch {
+                    return (name, .failure(error))
+                }
+            }
+            let models = Set(scores.map(\.model))
+            return (
+                name,
+                .success(
+                    Score(
+                        unit: name, months: values.count,
+                        model: models.count == 1 ? scores[0].model : "\(models.count) models",
+                        mase: Report.mean(scores.compactMap(\.mase)), smape: Report.mean(scores.compactMap(\.smape)),
+                        naiveMASE: Report.mean(scores.compactMap(\.naiveMASE)),
+                        naiveSMAPE: Report.mean(scores.compactMap(\.naiveSMAPE))))
+            )
         }
         var report = Report(scores: [], skipped: [])
         for (name, outcome) in outcomes {

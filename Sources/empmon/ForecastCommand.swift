@@ -22,7 +22,10 @@ struct ForecastCommand: AsyncParsableCommand {
         String?
     @Option(help: "Months ahead, 1 to 12.") var horizon = 6
     @Option(help: "Output CSV (default: standard output).") var output: String?
-    @Option(help: "auto (ETS by AICc), snaive, or an ETS model such as AAdA or MNM.") var model = "auto"
+    @Option(
+        help: "comb (mean of auto and theta; the default), auto (ETS by AICc), snaive, theta, or an ETS model: AAdA."
+    )
+    var model = "comb"
     @Option(help: "Reconciliation of a hierarchy: mint-shrink or bottom-up.") var reconcile = "mint-shrink"
 
     func validate() throws {
@@ -30,7 +33,7 @@ struct ForecastCommand: AsyncParsableCommand {
             throw ValidationError("give either --input FILE.csv or --indicator ID")
         }
         guard (1...12).contains(horizon) else { throw ValidationError("--horizon must be 1 to 12 months") }
-        _ = try method(model)
+        _ = try Self.method(model)
         guard ReconciliationMethod(rawValue: reconcile) != nil else {
             throw ValidationError("--reconcile must be mint-shrink or bottom-up")
         }
@@ -38,7 +41,7 @@ struct ForecastCommand: AsyncParsableCommand {
 
     func run() async throws {
         var batch = BatchForecast()
-        batch.forecaster = Forecaster(method: try method(model))
+        batch.forecaster = Forecaster(method: try Self.method(model))
         batch.reconciliation = ReconciliationMethod(rawValue: reconcile) ?? .minTShrink
         if let input {
             let table = try readSeriesTable(input)
@@ -60,13 +63,15 @@ struct ForecastCommand: AsyncParsableCommand {
             indicator: indicator ?? "", horizon: horizon, batch: batch, connection: connection, output: output)
     }
 
-    func method(_ text: String) throws -> ForecastMethod {
+    static func method(_ text: String) throws -> ForecastMethod {
         switch text.lowercased() {
         case "auto": return .automatic
         case "snaive": return .seasonalNaive
+        case "theta": return .theta
+        case "comb": return .combination
         default:
             guard let spec = ETSSpec(text) else {
-                throw ValidationError("--model '\(text)' is not auto, snaive or an ETS model like AAdA")
+                throw ValidationError("--model '\(text)' is not auto, snaive, theta, comb or an ETS model like AAdA")
             }
             return .ets(spec)
         }
@@ -82,6 +87,12 @@ struct BacktestCommand: AsyncParsableCommand {
 
     @Option(help: "Long-format CSV: unit,period,value[,parent].") var input: String
     @Option(help: "Months held out at the end of every series.") var holdout = 12
+    @Option(help: "Forecast origins, one month apart, ending with the last (rolling origin); scores are averaged.")
+    var origins = 1
+    @Option(
+        help: "comb (mean of auto and theta; the default), auto (ETS by AICc), snaive, theta, or an ETS model: AAdA."
+    )
+    var model = "comb"
     @Option(help: "With a file that has an indicator column (the simulator's ground truth): that indicator's rows.")
     var indicator: String?
     @Option(help: "Only units whose name starts with this (e.g. 1404 for the counties' codes' prefix).") var unitPrefix:
@@ -91,6 +102,8 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...36).contains(holdout) else { throw ValidationError("--holdout must be 1 to 36 months") }
+        guard (1...60).contains(origins) else { throw ValidationError("--origins must be 1 to 60") }
+        _ = try ForecastCommand.method(model)
         guard ["table", "csv", "json"].contains(format) else {
             throw ValidationError("--format must be table, csv or json")
         }
@@ -99,7 +112,9 @@ struct BacktestCommand: AsyncParsableCommand {
     func run() async throws {
         var table = try readSeriesTable(input, indicator: indicator, missingAsZero: missingAsZero)
         if let unitPrefix { table.series = table.series.filter { $0.key.hasPrefix(unitPrefix) } }
-        let report = await Backtest().run(table, holdout: holdout)
+        var backtest = Backtest()
+        backtest.forecaster = Forecaster(method: try ForecastCommand.method(model))
+        let report = await backtest.run(table, holdout: holdout, origins: origins)
         let number = { (value: Double?) in value.map { String(format: "%.3f", $0) } ?? "" }
         let header = ["unit", "months", "model", "mase", "smape", "snaive_mase", "snaive_smape"]
         let rows = report.scores.map {

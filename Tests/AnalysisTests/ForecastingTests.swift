@@ -48,7 +48,7 @@ private func simulateAdditive(
         #expect(model.parameters.beta < 0.06, "β estimated as \(model.parameters.beta)")
         #expect(abs(model.sigma2.squareRoot() - 4) < 0.6)
         // Automatic selection by AICc settles on a model with a season.
-        let chosen = try Forecaster().fit(y)
+        let chosen = try Forecaster(method: .automatic).fit(y)
         guard case .ets(let best) = chosen else {
             Issue.record("no ETS model chosen")
             return

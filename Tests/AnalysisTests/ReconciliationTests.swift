@@ -32,12 +32,14 @@ import Testing
         return (hierarchy, series)
     }
 
-    @Test(arguments: ReconciliationMethod.allCases)
-    func reconciledForecastsAddUpExactlyAtEveryTier(method: ReconciliationMethod) throws {
+    @Test(arguments: ReconciliationMethod.allCases, [ForecastMethod.automatic, .theta, .combination])
+    func reconciledForecastsAddUpExactlyAtEveryTier(method: ReconciliationMethod, base baseMethod: ForecastMethod)
+        throws
+    {
         let (hierarchy, series) = try hierarchyData()
         var base: [String: SeriesForecast] = [:]
         var residuals: [String: [Double]] = [:]
-        let forecaster = Forecaster()
+        let forecaster = Forecaster(method: baseMethod)
         for node in hierarchy.nodes {
             let model = try forecaster.fit(series[node] ?? [])
             base[node] = forecaster.forecast(model, horizon: 6, seed: 1, nonNegative: true)
