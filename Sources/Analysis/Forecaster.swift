@@ -206,31 +206,28 @@ package struct Forecaster: Sendable {
 
     package func forecast(_ model: FittedModel, horizon: Int, seed: UInt64, nonNegative: Bool) -> SeriesForecast {
         let mean = model.pointForecast(horizon: horizon)
-        // The naive methods are random walks (per calendar month for the seasonal one): their h-step spread is
-        // σ·√k, k the number of steps of the walk, so their intervals need no simulation.
+        // Normal intervals of a given h-step spread, floored at zero for counts: the naive methods and Theta have
+        // a closed-form spread and need no simulation.
+        func gaussian(_ spread: [Double]) -> SeriesForecast {
+            let bound = { (value: Double) in nonNegative ? max(0, value) : value }
+            return SeriesForecast(
+                model: model.name, mean: mean,
+                lo80: (0..<horizon).map { bound(mean[$0] - 1.281552 * spread[$0]) },
+                hi80: (0..<horizon).map { bound(mean[$0] + 1.281552 * spread[$0]) },
+                lo95: (0..<horizon).map { bound(mean[$0] - 1.959964 * spread[$0]) },
+                hi95: (0..<horizon).map { bound(mean[$0] + 1.959964 * spread[$0]) })
+        }
         switch model {
         case .naive(_, let sigma, _), .seasonalNaive(_, let sigma, _):
+            // Random walks (per calendar month for the seasonal one): σ·√k, k the steps of the walk.
             var walkLength = { (step: Int) in Double(step + 1) }
             if case .seasonalNaive(let season, _, _) = model {
                 walkLength = { step in Double(step / season.count + 1) }
             }
-            let bound = { (value: Double) in nonNegative ? max(0, value) : value }
-            let spread = (0..<horizon).map { sigma * walkLength($0).squareRoot() }
-            return SeriesForecast(
-                model: model.name, mean: mean,
-                lo80: (0..<horizon).map { bound(mean[$0] - 1.281552 * spread[$0]) },
-                hi80: (0..<horizon).map { bound(mean[$0] + 1.281552 * spread[$0]) },
-                lo95: (0..<horizon).map { bound(mean[$0] - 1.959964 * spread[$0]) },
-                hi95: (0..<horizon).map { bound(mean[$0] + 1.959964 * spread[$0]) })
+            return gaussian((0..<horizon).map { sigma * walkLength($0).squareRoot() })
         case .theta(let theta):
-            let bound = { (value: Double) in nonNegative ? max(0, value) : value }
-            let spread = (0..<horizon).map { theta.standardDeviation(step: $0 + 1) }
-            return SeriesForecast(
-                model: model.name, mean: mean,
-                lo80: (0..<horizon).map { bound(mean[$0] - 1.281552 * spread[$0]) },
-                hi80: (0..<horizon).map { bound(mean[$0] + 1.281552 * spread[$0]) },
-                lo95: (0..<horizon).map { bound(mean[$0] - 1.959964 * spread[$0]) },
-                hi95: (0..<horizon).map { bound(mean[$0] + 1.959964 * spread[$0]) })
+            // Simple exponential smoothing's spread, σ·√(1 + α²(h − 1)), seasonally scaled.
+            return gaussian((0..<horizon).map { theta.standardDeviation(step: $0 + 1) })
         case .combination(let members):
             // The members' quantiles averaged (Vincentization): the interval of a forecaster whose errors move
             // with each member's, neither narrower than its members agree nor a mixture's wider tails.
