@@ -35,8 +35,17 @@ struct LocalPostgres {
     func url(database: String) -> String {
         guard let security else { return "postgresql://\(Self.user)@127.0.0.1:\(port)/\(database)" }
         return "postgresql://\(Self.user):\(security.password)@127.0.0.1:\(port)/\(database)"
-            + "?sslmode=verify-full&sslrootcert=\(security.caFile)"
+            + "?sslmode=verify-full&sslrootcert=\(Self.queryValue(security.caFile))"
     }
+
+    /// A path as a URI query value: a home folder with a space, `&` or `#` in its name must not end the value
+    /// (libpq percent-decodes it).
+    static func queryValue(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: unreserved) ?? path
+    }
+
+    private static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-._~")
 
     /// Whether the data folder was made secure: its certificate is there.
     static func isSecure(dataDirectory: String) -> Bool {

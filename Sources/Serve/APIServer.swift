@@ -114,26 +114,18 @@ package struct APIServer: Sendable {
     /// does not quietly answer JSON to `format=xml`.
     func render(_ output: Output, as format: APIQuery.Format) throws -> Response {
         switch output {
-        case .csv(let header, let rows, let name) where format == .xlsx:
-            let workbook = try WorkbookWriter.table(
-                title: name, header: header, rows: TableCell.typed(header: header, rows: rows))
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: Self.xlsxContentType,
-                    .contentDisposition: "attachment; filename=\"\(name).xlsx\"",
-                ],
-                body: .init(byteBuffer: ByteBuffer(bytes: workbook)))
         case .csv(let header, let rows, let name):
-            let text = CSVText.render(header: header, rows: rows, lineEnd: "\r\n", terminated: true)
-            let byteOrderMark = format == .csvExcel ? "\u{FEFF}" : ""
+            // A handler's rows in the file asked for (`format=csv` for a JSON-only answer is refused before).
+            let export = TableExport(rawValue: format.rawValue) ?? .csv
             return Response(
                 status: .ok,
                 headers: [
-                    .contentType: "text/csv; charset=utf-8",
-                    .contentDisposition: "attachment; filename=\"\(name).csv\"",
+                    .contentType: export.contentType,
+                    .contentDisposition: "attachment; filename=\"\(name).\(export.fileExtension)\"",
                 ],
-                body: .init(byteBuffer: ByteBuffer(string: byteOrderMark + text)))
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        bytes: try export.bytes(title: name, header: header, rows: rows, lineEnd: "\r\n"))))
         case .json(let value):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -146,8 +138,6 @@ package struct APIServer: Sendable {
     }
 
     static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
-
-    static let xlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
     // MARK: - Endpoints
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import DevStack
 import Domain
 import Foundation
+import Ledger
 import Postgres
 import Situation
 import TopologyFiles
@@ -58,15 +59,23 @@ struct AlertsListCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "pending, firing or resolved (default: all).") var state: String?
-    @Option(help: "table, csv or json.") var format = "table"
+    @Option(
+        help:
+            "table, csv, csv-excel (CSV with the byte-order mark Excel and WPS need), xlsx (a workbook: needs --out) or json."
+    )
+    var format = "table"
+    @Option(help: "The file an xlsx workbook is written to.") var out: String?
     @Option(help: "At most this many.") var limit = 100
 
     func validate() throws {
         if let state, !["pending", "firing", "resolved"].contains(state) {
             throw ValidationError("--state must be pending, firing or resolved")
         }
-        guard ["table", "csv", "json"].contains(format) else {
-            throw ValidationError("--format must be table, csv or json")
+        guard ["table", "json"].contains(format) || TableExport(rawValue: format) != nil else {
+            throw ValidationError("--format must be table, csv, csv-excel, xlsx or json, not '\(format)'")
+        }
+        if format == "xlsx", out == nil {
+            throw ValidationError("--format xlsx writes a workbook: name its file with --out")
         }
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1 to 10000") }
     }
@@ -86,8 +95,11 @@ struct AlertsListCommand: AsyncParsableCommand {
             let rows = alerts.map {
                 [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message]
             }
-            print(
-                format == "csv" ? CSVText.render(header: header, rows: rows) : Table.render(header: header, rows: rows))
+            if let export = TableExport(rawValue: format) {
+                try writeTable(export, header: header, rows: rows, title: "预警（\(state ?? "全部")）", to: out)
+            } else {
+                print(Table.render(header: header, rows: rows))
+            }
         }
     }
 }

@@ -60,19 +60,8 @@ struct QueryOptions: ParsableArguments {
     /// The table as asked for by `--format`: CSV to standard output (csv-excel with a byte-order mark first), or
     /// a workbook to `--out`. False when the format is not a table of rows (table or json).
     func emitRows(header: [String], rows: [[String]], title: String) throws -> Bool {
-        switch format {
-        case "csv", "csv-excel":
-            print(
-                (format == "csv-excel" ? "\u{FEFF}" : "") + CSVText.render(header: header, rows: rows), terminator: "")
-        case "xlsx":
-            guard let out else { throw ValidationError("--format xlsx needs --out") }
-            let workbook = try WorkbookWriter.table(
-                title: title, header: header, rows: TableCell.typed(header: header, rows: rows))
-            try Data(workbook).write(to: URL(fileURLWithPath: out))
-            print("wrote \(out) (\(rows.count) rows)")
-        default:
-            return false
-        }
+        guard let export = TableExport(rawValue: format) else { return false }
+        try writeTable(export, header: header, rows: rows, title: title, to: out)
         return true
     }
 

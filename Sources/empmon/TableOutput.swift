@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Ledger
 
 /// Aligned text tables for people, CSV for machines.
 enum Table {
@@ -20,4 +22,16 @@ enum Table {
             $0 + ($1.value >= 0x1100 && ($1.properties.isIdeographic || (0x3000...0xFFEF).contains($1.value)) ? 2 : 1)
         }
     }
+}
+
+/// A table as `export`: CSV to standard output, a workbook to `out` (which the caller's validation requires).
+func writeTable(_ export: TableExport, header: [String], rows: [[String]], title: String, to out: String?) throws {
+    let bytes = try export.bytes(title: title, header: header, rows: rows)
+    guard export == .xlsx else {
+        FileHandle.standardOutput.write(Data(bytes))
+        return
+    }
+    guard let out else { throw ValidationError("--format xlsx writes a workbook: name its file with --out") }
+    try Data(bytes).write(to: URL(fileURLWithPath: out))
+    print("wrote \(out) (\(rows.count) rows)")
 }

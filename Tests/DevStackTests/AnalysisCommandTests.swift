@@ -269,6 +269,23 @@ extension SharedStackTests {
             #expect(render.status == 0 && FileManager.default.fileExists(atPath: pagePNG + ".png"), "\(render.output)")
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
+            // The firing alerts as a workbook: one row each under the title and the header, as the JSON lists them.
+            let alertsJSON = try pipeline.run([
+                "alerts", "list", "--state", "firing", "--limit", "10000", "--format", "json",
+            ])
+            let listed = try #require(try JSONSerialization.jsonObject(with: Data(alertsJSON.output.utf8)) as? [Any])
+            let alertsBook = pipeline.directory.appendingPathComponent("alerts.xlsx").path
+            let alertsOut = try pipeline.run([
+                "alerts", "list", "--state", "firing", "--limit", "10000", "--format", "xlsx", "--out", alertsBook,
+            ])
+            #expect(alertsOut.status == 0, "\(alertsOut.output)")
+            let alertSheet = try Workbook.firstSheet(Array(try Data(contentsOf: URL(fileURLWithPath: alertsBook))))
+            #expect(
+                !listed.isEmpty && alertSheet.count == 2 + listed.count,
+                "\(alertSheet.count) rows, \(listed.count) alerts")
+            #expect(
+                alertSheet[1].cells[0]?.text == "id"
+                    && alertSheet.dropFirst(2).allSatisfy { $0.cells[4]?.isNumber == false })
             // The county map of target progress: twelve outlines, each coloured or grey, each with its name.
             let outlines = page.components(separatedBy: "<path d=\"M").dropFirst()
             #expect(outlines.count == 12)
