@@ -36,7 +36,8 @@ package struct APIServer: Sendable {
     /// What a handler returns: JSON, or CSV when the caller asked for `format=csv`.
     enum Output {
         case json(any Encodable & Sendable)
-        case csv(header: [String], rows: [[String]], name: String)
+        /// `name` names the file; `title` heads a workbook, in the analysts' words.
+        case csv(header: [String], rows: [[String]], name: String, title: String)
     }
 
     /// Every route below, for the 405 answer to other methods; a test requests each one.
@@ -114,7 +115,7 @@ package struct APIServer: Sendable {
     /// does not quietly answer JSON to `format=xml`.
     func render(_ output: Output, as format: APIQuery.Format) throws -> Response {
         switch output {
-        case .csv(let header, let rows, let name):
+        case .csv(let header, let rows, let name, let title):
             // A handler's rows in the file asked for (`format=csv` for a JSON-only answer is refused before).
             let export = TableExport(rawValue: format.rawValue) ?? .csv
             return Response(
@@ -125,7 +126,7 @@ package struct APIServer: Sendable {
                 ],
                 body: .init(
                     byteBuffer: ByteBuffer(
-                        bytes: try export.bytes(title: name, header: header, rows: rows, lineEnd: "\r\n"))))
+                        bytes: try export.bytes(title: title, header: header, rows: rows, lineEnd: "\r\n"))))
         case .json(let value):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -138,6 +139,11 @@ package struct APIServer: Sendable {
     }
 
     static func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+
+    /// The name of the unit a table is within.
+    static func scopeName(_ root: DivisionCode, _ topology: Topology) -> String {
+        topology[root]?.name ?? root.description
+    }
 
     // MARK: - Endpoints
 
@@ -189,7 +195,8 @@ package struct APIServer: Sendable {
                         Self.number($0.progress), $0.status.rawValue,
                     ]
                 },
-                name: "situation-\(tier.rawValue)-\(period)-\(indicator.id)")
+                name: "situation-\(tier.rawValue)-\(period)-\(indicator.id)",
+                title: "\(indicator.chineseName) · \(Self.scopeName(root, topology))各\(tier.chineseName) · \(period)")
         }
         return .json(table)
     }
@@ -210,7 +217,8 @@ package struct APIServer: Sendable {
             return .csv(
                 header: ["unit", "name", "reporting_rate"],
                 rows: rows.map { [$0.unit, $0.name, Self.number($0.rate)] },
-                name: "completeness-\(tier.rawValue)-\(period)")
+                name: "completeness-\(tier.rawValue)-\(period)",
+                title: "报送完整率 · \(Self.scopeName(root, topology))各\(tier.chineseName) · \(period)")
         }
         struct Body: Encodable, Sendable {
             let tier: String
@@ -250,7 +258,7 @@ package struct APIServer: Sendable {
                         Self.number($0.progress), Self.number($0.yearElapsed),
                     ]
                 },
-                name: "targets-\(root)-\(period)")
+                name: "targets-\(root)-\(period)", title: "年度目标完成情况 · \(Self.scopeName(root, topology)) · \(period)")
         }
         struct Body: Encodable, Sendable {
             let unit: String
@@ -279,7 +287,8 @@ package struct APIServer: Sendable {
                         Self.number($0.monthOnMonth), Self.number($0.yearOnYear), $0.status.rawValue,
                     ]
                 },
-                name: "series-\(unit)-\(indicator.id)")
+                name: "series-\(unit)-\(indicator.id)",
+                title: "\(topology[unit]?.name ?? unit.description) · \(indicator.chineseName) · \(first)至\(last)")
         }
         struct Body: Encodable, Sendable {
             let unit: String
@@ -313,7 +322,8 @@ package struct APIServer: Sendable {
                         Self.number($0.lo95), Self.number($0.hi95),
                     ]
                 },
-                name: "forecast-\(unit)-\(indicator.id)")
+                name: "forecast-\(unit)-\(indicator.id)",
+                title: "\(topology[unit]?.name ?? unit.description) · \(indicator.chineseName) · 预测")
         }
         struct Body: Encodable, Sendable {
             let unit: String
@@ -334,7 +344,7 @@ package struct APIServer: Sendable {
                 header: ["id", "state", "severity", "rule", "unit", "since", "last_period", "message"],
                 rows: records.map {
                     [String($0.id), $0.state, $0.severity, $0.rule, $0.unit, $0.since, $0.lastPeriod, $0.message]
-                }, name: "alerts")
+                }, name: "alerts", title: "预警")
         }
         return .json(records)
     }
@@ -370,7 +380,7 @@ package struct APIServer: Sendable {
                 header: ["id", "unit", "agent", "reason", "field", "message", "rejected_at"],
                 rows: rows.map {
                     [String($0.id), $0.unit ?? "", $0.agent ?? "", $0.reason, $0.field, $0.message, $0.rejectedAt]
-                }, name: "rejections")
+                }, name: "rejections", title: "被退回的记录")
         }
         return .json(rows)
     }
@@ -415,7 +425,8 @@ package struct APIServer: Sendable {
             return .csv(
                 header: ["unit", "name", indicator.id.rawValue, "suppressed"],
                 rows: cells.map { [$0.unit, $0.name, Self.number($0.value), $0.suppression?.rawValue ?? ""] },
-                name: "open-data-\(tier.rawValue)-\(period)-\(indicator.id)")
+                name: "open-data-\(tier.rawValue)-\(period)-\(indicator.id)",
+                title: "公开数据 · \(indicator.chineseName) · 各\(tier.chineseName) · \(period)")
         }
         struct Body: Encodable, Sendable {
             let tier: String

@@ -132,7 +132,8 @@ struct SituationCommand: AsyncParsableCommand {
                 "unit", "name", indicator, "mom", "yoy", "rank", "reported", "estimate", "ytd", "target", "progress",
                 "status",
             ]
-            _ = try options.emitRows(header: header, rows: raw, title: "\(chosen.chineseName) · \(tier) · \(month)")
+            _ = try options.emitRows(
+                header: header, rows: raw, title: "\(chosen.chineseName) · 各\(level.chineseName) · \(month)")
             return
         }
         print(

@@ -442,7 +442,10 @@ struct APIFixture {
                 (try? JSONSerialization.jsonObject(with: Data(read.output.utf8))) as? [String: Any], "\(read.output)")
             #expect(sheet["frozen"] as? String == "A3")
             let cells = try #require(sheet["cells"] as? [[[Any]]])
-            #expect((cells.first?.first?[1] as? String)?.hasPrefix("situation-county-2024-03-employed") == true)
+            // The title is in the analysts' words; the file keeps its machine name.
+            #expect(
+                (cells.first?.first?[1] as? String)?.hasPrefix("就业人数 · 长治市各县（区） · 2024-03") == true,
+                "\(cells.first ?? [])")
             let header = cells[1].map { $0[1] as? String ?? "" }
             #expect(header.prefix(3) == ["unit", "name", "value"])
             #expect(cells.count == rows.count + 2)
