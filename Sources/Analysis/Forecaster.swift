@@ -28,7 +28,7 @@ package struct SeriesForecast: Sendable {
 /// How a series is forecast.
 package enum ForecastMethod: Sendable, Hashable {
     /// What the pipeline forecasts with: the combination, chosen by rolling-origin backtest on real monthly series
-    /// (`Benchmarks/series/`, README "Forecasting"): it beat ETS alone and Theta alone there.
+    /// (`Benchmarks/series/`, README "Forecasting"): it beat each of its members there.
     package static let production = ForecastMethod.combination
 
     /// Every admissible ETS model, the one with the smallest AICc.
@@ -37,7 +37,11 @@ package enum ForecastMethod: Sendable, Hashable {
     case ets(ETSSpec)
     /// The standard Theta method (`ThetaModel`).
     case theta
-    /// The equal-weight mean of the automatic ETS and Theta forecasts, point and interval bounds alike.
+    /// A seasonal ARIMA chosen by AICc (`ARIMAModel`).
+    case arima
+    /// The equal-weight mean of the automatic ETS, Theta and automatic ARIMA forecasts (the M4 competition's
+    /// lesson), point and interval bounds alike; a member that cannot be fitted (ARIMA on very short series) is
+    /// left out.
     case combination
 }
 
@@ -49,6 +53,7 @@ package enum FittedModel: Sendable {
     /// Too short or constant: the last value, with the spread of its changes.
     case naive(last: Double, sigma: Double, residuals: [Double])
     case theta(ThetaModel)
+    case arima(ARIMAModel)
     /// The equal-weight mean of its members.
     indirect case combination([FittedModel])
 
@@ -58,6 +63,7 @@ package enum FittedModel: Sendable {
         case .seasonalNaive: "SNAIVE"
         case .naive: "NAIVE"
         case .theta: "THETA"
+        case .arima(let model): model.orders.description
         case .combination(let members): "COMB(" + members.map(\.name).joined(separator: "+") + ")"
         }
     }
@@ -68,6 +74,7 @@ package enum FittedModel: Sendable {
         case .ets(let model): model.residuals
         case .seasonalNaive(_, _, let residuals), .naive(_, _, let residuals): residuals
         case .theta(let model): model.residuals
+        case .arima(let model): model.residuals
         case .combination(let members):
             // The mean of the members' errors, over the months all of them have.
             Self.mean(members.map(\.residuals))
@@ -94,6 +101,7 @@ package enum FittedModel: Sendable {
         case .seasonalNaive(let season, _, _): return (0..<horizon).map { season[$0 % season.count] }
         case .naive(let last, _, _): return Array(repeating: last, count: horizon)
         case .theta(let model): return model.forecast(horizon: horizon)
+        case .arima(let model): return model.forecast(horizon: horizon)
         case .combination(let members): return Self.mean(members.map { $0.pointForecast(horizon: horizon) })
         }
     }
@@ -121,6 +129,8 @@ package enum FittedModel: Sendable {
                 }
             }
         case .theta(let model):
+            return model.samplePaths(horizon: horizon, paths: paths, generator: &generator)
+        case .arima(let model):
             return model.samplePaths(horizon: horizon, paths: paths, generator: &generator)
         case .combination(let members):
             // Each member draws from the same stream, so their paths share their shocks and the mean keeps the
@@ -180,10 +190,17 @@ package struct Forecaster: Sendable {
             guard varies else { return Self.naive(y) }
             guard let model = ThetaModel.fit(y, period: m) else { return Self.naive(y) }
             return .theta(model)
+        case .arima:
+            guard varies else { return Self.naive(y) }
+            guard let model = ARIMAModel.fit(y, period: m) else {
+                return y.count >= m + 2 ? Self.seasonalNaive(y, period: m) : Self.naive(y)
+            }
+            return .arima(model)
         case .combination:
             guard varies else { return Self.naive(y) }
             var members = [try Forecaster(method: .automatic, seasonalPeriod: m).fit(y)]
             if let theta = ThetaModel.fit(y, period: m) { members.append(.theta(theta)) }
+            if let arima = ARIMAModel.fit(y, period: m) { members.append(.arima(arima)) }
             return members.count == 1 ? members[0] : .combination(members)
         case .automatic:
             guard varies else { return Self.naive(y) }
@@ -228,6 +245,9 @@ package struct Forecaster: Sendable {
         case .theta(let theta):
             // Simple exponential smoothing's spread, σ·√(1 + α²(h − 1)), seasonally scaled.
             return gaussian((0..<horizon).map { theta.standardDeviation(step: $0 + 1) })
+        case .arima(let arima):
+            // The ψ-weights' spread: σ·√(Σ_{j<h} ψⱼ²).
+            return gaussian((0..<horizon).map { arima.standardDeviation(step: $0 + 1) })
         case .combination(let members):
             // The members' quantiles averaged (Vincentization): the interval of a forecaster whose errors move
             // with each member's, neither narrower than its members agree nor a mixture's wider tails.

@@ -30,7 +30,7 @@ struct ForecastAccuracyBench {
 
     static let methods: [(name: String, method: ForecastMethod)] = [
         ("seasonal naive", .seasonalNaive), ("ETS by AICc (before)", .automatic), ("Theta", .theta),
-        ("ETS+Theta combination (production)", .combination),
+        ("ARIMA", .arima), ("ETS+Theta+ARIMA combination (production)", .combination),
     ]
 
     func run(path: String) async throws -> SetResult {

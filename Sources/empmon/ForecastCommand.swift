@@ -68,6 +68,7 @@ struct ForecastCommand: AsyncParsableCommand {
         case "auto": return .automatic
         case "snaive": return .seasonalNaive
         case "theta": return .theta
+        case "arima": return .arima
         case "comb": return .combination
         default:
             guard let spec = ETSSpec(text) else {

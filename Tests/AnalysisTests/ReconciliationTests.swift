@@ -32,7 +32,7 @@ import Testing
         return (hierarchy, series)
     }
 
-    @Test(arguments: ReconciliationMethod.allCases, [ForecastMethod.automatic, .theta, .combination])
+    @Test(arguments: ReconciliationMethod.allCases, [ForecastMethod.automatic, .theta, .arima, .combination])
     func reconciledForecastsAddUpExactlyAtEveryTier(method: ReconciliationMethod, base baseMethod: ForecastMethod)
         throws
     {

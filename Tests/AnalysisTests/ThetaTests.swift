@@ -63,17 +63,19 @@ struct ThetaTests {
         #expect(try forecaster.forecast([3, 4, 6, 5], horizon: 2).mean.count == 2)
     }
 
-    @Test("The combination is the mean of ETS's and Theta's forecasts, point and bounds alike")
+    @Test("The combination is the mean of ETS's, Theta's and ARIMA's forecasts, point and bounds alike")
     func combinationIsTheMean() throws {
         let y = seasonalLine(n: 84, seed: 5, noise: 6)
-        let ets = try Forecaster(method: .automatic).forecast(y, horizon: 12)
-        let theta = try Forecaster(method: .theta).forecast(y, horizon: 12)
+        let members = try [Forecaster(method: .automatic), Forecaster(method: .theta), Forecaster(method: .arima)]
+            .map { try $0.forecast(y, horizon: 12) }
         let combined = try Forecaster(method: .combination).forecast(y, horizon: 12)
-        #expect(combined.model == "COMB(\(ets.model)+THETA)")
+        #expect(combined.model == "COMB(" + members.map(\.model).joined(separator: "+") + ")")
+        #expect(members[2].model.hasPrefix("ARIMA("), "\(members[2].model)")
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
         for step in 0..<12 {
-            #expect(abs(combined.mean[step] - (ets.mean[step] + theta.mean[step]) / 2) < 1e-9)
-            #expect(abs(combined.lo95[step] - (ets.lo95[step] + theta.lo95[step]) / 2) < 1e-9)
-            #expect(abs(combined.hi80[step] - (ets.hi80[step] + theta.hi80[step]) / 2) < 1e-9)
+            #expect(abs(combined.mean[step] - mean(members.map { $0.mean[step] })) < 1e-9)
+            #expect(abs(combined.lo95[step] - mean(members.map { $0.lo95[step] })) < 1e-9)
+            #expect(abs(combined.hi80[step] - mean(members.map { $0.hi80[step] })) < 1e-9)
         }
         // The production forecaster is the combination.
         #expect(try Forecaster().forecast(y, horizon: 3).model == combined.model)
