@@ -144,10 +144,11 @@ package struct AgentWorkspace: Sendable {
 
     /// Reads a person ledger for `unit` and `period`, and spools its signed records. With errors and
     /// without `skipInvalid`, nothing is spooled. `reportMissing` compares with the unit's previous submission
-    /// for the month (bulk publishers, which never correct, turn it off).
+    /// for the month (bulk publishers, which never correct, turn it off). `reportedAt` stamps the records and
+    /// their control total with another time than now (a simulation replaying its months).
     package func submitPersons(
         file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period,
-        skipInvalid: Bool, reportMissing: Bool = true
+        skipInvalid: Bool, reportMissing: Bool = true, reportedAt: Int64? = nil
     ) throws -> SubmitReport {
         let unit = try scopedUnit(unit)
         let ledger: PersonLedger
@@ -159,7 +160,7 @@ package struct AgentWorkspace: Sendable {
             pseudonymizer: Pseudonymizer(cityKey: credentials.cityKeyBytes),
             signer: try signer(),
             validator: RecordValidator(topology: topology, latestPeriod: latestPeriod))
-        let built = builder.build(ledger, reportedAtMilliseconds: Delivery.now)
+        let built = builder.build(ledger, reportedAtMilliseconds: reportedAt ?? Delivery.now)
         var report = SubmitReport(encoding: ledger.encoding)
         report.rows = ledger.entries.count + Set(ledger.errors.map(\.line)).count
         report.errors = built.errors
@@ -178,7 +179,8 @@ package struct AgentWorkspace: Sendable {
                     payload: try Wire.encode(record)))
         }
         try spool.append(submission, records: records) { current in
-            try manifest(.person, submission: submission, unit: unit, period: period, current: current)
+            try manifest(
+                .person, submission: submission, unit: unit, period: period, current: current, reportedAt: reportedAt)
         }
         report.spooled = built.records.count
         guard reportMissing else { return report }
@@ -191,7 +193,8 @@ package struct AgentWorkspace: Sendable {
 
     /// Reads a township's or county's counters for `period` and spools the signed report.
     package func submitActivity(
-        file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period
+        file: String, bytes: [UInt8], period: Period, unit: DivisionCode?, topology: Topology, latestPeriod: Period,
+        reportedAt: Int64? = nil
     ) throws -> SubmitReport {
         let unit = try scopedUnit(unit)
         let ledger: ActivityLedger
@@ -203,7 +206,7 @@ package struct AgentWorkspace: Sendable {
         report.errors = ledger.errors
         var record = UnitActivityReport(
             recordID: .random(), unit: unit, period: period, counters: ledger.counters,
-            reportedAtMilliseconds: Delivery.now, agentID: credentials.agentID)
+            reportedAtMilliseconds: reportedAt ?? Delivery.now, agentID: credentials.agentID)
         let problems = RecordValidator(topology: topology, latestPeriod: latestPeriod).problems(with: record)
         report.errors += problems.map { RowError(line: 0, column: $0.field, chinese: $0.chinese, english: $0.english) }
         guard report.errors.isEmpty else { return report }
@@ -217,7 +220,10 @@ package struct AgentWorkspace: Sendable {
                     submission: submission.id,
                     line: nil, personKey: nil, unit: unit.description, payload: try Wire.encode(record))
             ]
-        ) { current in try manifest(.activity, submission: submission, unit: unit, period: period, current: current) }
+        ) { current in
+            try manifest(
+                .activity, submission: submission, unit: unit, period: period, current: current, reportedAt: reportedAt)
+        }
         report.spooled = 1
         return report
     }
@@ -334,11 +340,11 @@ package struct AgentWorkspace: Sendable {
     /// The signed control total for a unit's month after `submission`, as the spool record that carries it.
     private func manifest(
         _ kind: SubmissionManifest.Kind, submission: SpoolSubmission, unit: DivisionCode, period: Period,
-        current: [String]
+        current: [String], reportedAt: Int64? = nil
     ) throws -> SpooledRecord {
         var manifest = SubmissionManifest(
             recordID: .random(), unit: unit, period: period, kind: kind, records: current.count,
-            digest: SubmissionManifest.digest(of: current), reportedAtMilliseconds: Delivery.now,
+            digest: SubmissionManifest.digest(of: current), reportedAtMilliseconds: reportedAt ?? Delivery.now,
             agentID: credentials.agentID)
         try signer().sign(&manifest)
         return SpooledRecord(

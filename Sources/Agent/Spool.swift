@@ -29,7 +29,11 @@ package struct SpooledRecord: Sendable, Equatable {
     }
 
     /// What a later submission replaces: the same person's (or, for activity, the same unit's) month.
-    var identity: String { personKey ?? unit }
+    /// What a newer pending record of the same kind and month replaces: a person's record of the same unit (a
+    /// correction), or a unit's report. Another unit's record of the same person is not a correction: both go,
+    /// and the city keeps the later (a person two villages reported), so that each unit's control total holds
+    /// what was sent for it.
+    var identity: String { personKey.map { "\(unit)/\($0)" } ?? unit }
 }
 
 /// One submission: a ledger file read for one unit and month.
@@ -179,6 +183,10 @@ package final class Spool: Sendable {
                     CREATE TABLE receipt_positions (partition INTEGER PRIMARY KEY, next INTEGER NOT NULL);
                     CREATE TABLE receipt_listening (id INTEGER PRIMARY KEY CHECK (id = 1), last_read_at INTEGER, last_error TEXT);
                     """)
+        }
+        migrator.registerMigration("v3: a person's identity within a unit") { db in
+            try db.execute(
+                sql: "UPDATE records SET identity = unit || '/' || person_key WHERE person_key IS NOT NULL")
         }
         return migrator
     }

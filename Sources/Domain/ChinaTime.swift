@@ -16,4 +16,19 @@ package enum ChinaTime {
         let parts = calendar.dateComponents([.year, .month], from: date)
         return Period(year: parts.year ?? 2020, month: parts.month ?? 1) ?? .earliest
     }
+
+    /// The China date (YYYY-MM-DD) of a moment in Unix milliseconds.
+    package static func dateText(milliseconds: Int64) -> String {
+        let parts = calendar.dateComponents(
+            [.year, .month, .day], from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        func pad(_ value: Int?) -> String { String(value ?? 0).leftPadded(to: 2) }
+        return "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day))"
+    }
+
+    /// The moment a month's reporting closes: 00:00 China time on the day after `closingDay` of the month after.
+    package static func closes(_ period: Period, closingDay: Int) -> Date {
+        let next = period.next
+        return calendar.date(from: DateComponents(year: next.year, month: next.month, day: closingDay + 1))
+            ?? .distantFuture
+    }
 }

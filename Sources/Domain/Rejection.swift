@@ -71,6 +71,8 @@ package struct RecordRejection: Sendable, Hashable {
     package var recordID: String?
     package var agentID: String?
     package var unit: String?
+    /// The month the record was for, when it could be read.
+    package var period: Period?
     package var reason: ValidationReason
     /// Every problem found, the first of which is `reason`.
     package var problems: [ValidationReason]
@@ -84,11 +86,12 @@ package struct RecordRejection: Sendable, Hashable {
     package init(
         recordID: String?, agentID: String?, unit: String?, problems: [ValidationReason], topic: String,
         partition: Int32,
-        offset: Int64, key: [UInt8]?, payload: [UInt8], rejectedAtMilliseconds: Int64
+        offset: Int64, key: [UInt8]?, payload: [UInt8], rejectedAtMilliseconds: Int64, period: Period? = nil
     ) {
         self.recordID = recordID
         self.agentID = agentID
         self.unit = unit
+        self.period = period
         let problems =
             problems.isEmpty
             ? [

@@ -62,7 +62,7 @@ struct BatchStore {
         guard !rejections.isEmpty else { return }
         try await connection.copyIn(
             """
-            COPY rejections (topic, partition, "offset", record_id, agent_id, unit_code, reason_code, field, message_zh, message_en, payload)
+            COPY rejections (topic, partition, "offset", record_id, agent_id, unit_code, reason_code, field, message_zh, message_en, payload, period)
             FROM STDIN
             """
         ) { writer in
@@ -76,7 +76,7 @@ struct BatchStore {
                     storable(rejection.unit), storable(rejection.reason.code.rawValue),
                     storable(rejection.reason.field),
                     storable(rejection.chineseMessage), storable(rejection.englishMessage),
-                    PostgresBytes(rejection.payload),
+                    PostgresBytes(rejection.payload), rejection.period.map { "\($0)-01" },
                 ])
             }
         }

@@ -64,13 +64,16 @@ package struct RecordIntake: Sendable {
     package func examine(_ message: KafkaMessage) -> Intake {
         let headerRecordID = message.header("empmon.record").flatMap { String(validating: $0, as: UTF8.self) }
         let headerAgent = message.header("empmon.agent").flatMap { String(validating: $0, as: UTF8.self) }
-        func reject(_ problems: [ValidationReason], recordID: String?, agentID: String?, unit: String?) -> Intake {
+        func reject(
+            _ problems: [ValidationReason], recordID: String?, agentID: String?, unit: String?, period: Period? = nil
+        ) -> Intake {
             .rejected(
                 RecordRejection(
                     recordID: recordID ?? headerRecordID, agentID: agentID ?? headerAgent, unit: unit,
                     problems: problems,
                     topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
-                    payload: message.value, rejectedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
+                    payload: message.value, rejectedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
+                    period: period))
         }
         let kind = message.header("empmon.kind").flatMap { String(validating: $0, as: UTF8.self) }
         if kind == WireKinds.manifest, [WireTopics.personStatus, WireTopics.unitActivity].contains(message.topic) {
@@ -97,7 +100,7 @@ package struct RecordIntake: Sendable {
                 ? .manifest(manifest)
                 : reject(
                     problems, recordID: manifest.recordID.text, agentID: manifest.agentID,
-                    unit: manifest.unit.description)
+                    unit: manifest.unit.description, period: manifest.period)
         }
         if kind == WireKinds.key, message.topic == WireTopics.personStatus {
             let announcement: KeyAnnouncement
@@ -127,7 +130,8 @@ package struct RecordIntake: Sendable {
             return problems.isEmpty
                 ? .person(record)
                 : reject(
-                    problems, recordID: record.recordID.text, agentID: record.agentID, unit: record.unit.description)
+                    problems, recordID: record.recordID.text, agentID: record.agentID, unit: record.unit.description,
+                    period: record.period)
         case WireTopics.unitActivity:
             let report: UnitActivityReport
             do { report = try Wire.decodeUnitActivity(message.value) } catch {
@@ -142,7 +146,8 @@ package struct RecordIntake: Sendable {
             return problems.isEmpty
                 ? .activity(report)
                 : reject(
-                    problems, recordID: report.recordID.text, agentID: report.agentID, unit: report.unit.description)
+                    problems, recordID: report.recordID.text, agentID: report.agentID, unit: report.unit.description,
+                    period: report.period)
         default:
             return reject(
                 [

@@ -14,8 +14,16 @@ package struct SimulationOptions: Sendable {
     package var malformedShare = 0.0
     /// Share of village-months submitted after the following month.
     package var lateShare = 0.0
-    /// Share of village-months that get a corrected second file.
+    /// Share of village-months that get a corrected second file. Not a data-quality fault: the agent replaces a
+    /// first version still waiting to be sent, so the city sees a correction only of what it had stored.
     package var correctionShare = 0.0
+    /// Data-quality faults (`faults.csv` names each one injected). Share of village-months whose clerk sends the
+    /// month before's ledger again unchanged: only villages whose residents are the same as in the month before,
+    /// so that the copy reports nobody another village reports too.
+    package var copyForwardShare = 0.0
+    /// Share of village-months whose ledger also lists a resident of another village of the same township (who
+    /// is in that village's ledger too): the ledger keeps the record of the village that reported later.
+    package var doubleReportShare = 0.0
     /// The day of the month after the last on which the run ends, or nil when every report has arrived. Reports are
     /// due by the 10th and trickle in until then (`ReportingSchedule`); villages whose day for the last month is
     /// later have not reported, so the last month is preliminary: its reported figures fall short, and the
@@ -63,6 +71,9 @@ package struct Simulation: Sendable {
     var paces: [Double] = []
     var generator: SeededGenerator
     package private(set) var period: Period
+    /// Each village's ledger of the month before as sent (its final version, before any double report), with its
+    /// residents and accepted records: what a copied-forward month sends again.
+    var lastLedgers: [Int: SentLedger] = [:]
 
     package init(topology: Topology, options: SimulationOptions) {
         self.topology = topology

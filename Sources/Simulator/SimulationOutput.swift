@@ -18,6 +18,24 @@ package struct SimulatedMonth: Sendable {
     package var activityReports: [DivisionCode: UnitActivityReport] = [:]
     /// Files (by path) that arrive late: after the next month's.
     package var late: Set<String> = []
+    /// The data-quality faults in this month's files, as the data-quality view should find them.
+    package var faults: [InjectedFault] = []
+}
+
+/// A data-quality fault the simulator put into a village's month (`faults.csv`).
+package struct InjectedFault: Sendable, Hashable {
+    package let period: Period
+    package let unit: DivisionCode
+    /// The `QualitySignal` raw value that should flag it.
+    package let signal: String
+    package let detail: String
+}
+
+/// A village's ledger as sent in a month.
+struct SentLedger {
+    let contents: String
+    let members: [Int]
+    let records: [String: PersonStatusRecord]
 }
 
 extension Simulation {
@@ -29,9 +47,38 @@ extension Simulation {
         var month = SimulatedMonth(period: period)
         var byVillage: [Int: [Int]] = [:]
         for person in persons where person.present { byVillage[person.village, default: []].append(person.index) }
+        var copied: Set<Int> = []
+        var villageFiles: [Int: Int] = [:]
+        var villageRecords: [Int: [String: PersonStatusRecord]] = [:]
         for (villageIndex, village) in villages.enumerated() {
             guard let members = byVillage[villageIndex] else { continue }
+            let base = "ledgers/\(period)/\(village.code)"
+            // Draws for faults only when asked for: the city of a seed stays the same without them.
+            if options.copyForwardShare > 0, let last = lastLedgers[villageIndex], last.members == members,
+                generator.chance(options.copyForwardShare)
+            {
+                copied.insert(villageIndex)
+                villageFiles[villageIndex] = month.files.count
+                month.files.append(
+                    .init(path: base + ".csv", unit: village.code, kind: "person", contents: last.contents))
+                var records: [String: PersonStatusRecord] = [:]
+                for (key, record) in last.records {
+                    var copy = record
+                    copy.period = period
+                    month.acceptedRecords[key] = copy
+                    records[key] = copy
+                }
+                villageRecords[villageIndex] = records
+                lastLedgers[villageIndex] = SentLedger(contents: last.contents, members: members, records: records)
+                month.faults.append(
+                    InjectedFault(
+                        period: period, unit: village.code, signal: "copied_forward",
+                        detail: "\(members.count) persons as in \(period.previous)"))
+                if generator.chance(options.lateShare) { month.late.insert(base + ".csv") }
+                continue
+            }
             let corrected = generator.chance(options.correctionShare)
+            var records: [String: PersonStatusRecord] = [:]
             var firstVersion: [String] = [Self.headers]
             var finalVersion: [String] = [Self.headers]
             for (row, index) in members.enumerated() {
@@ -47,6 +94,7 @@ extension Simulation {
                     if let key, let record = record(person, key: key, unit: village.code, pseudonymizer: pseudonymizer)
                     {
                         month.acceptedRecords[key] = record
+                        records[key] = record
                     } else {
                         broken = true
                     }
@@ -56,26 +104,35 @@ extension Simulation {
                 firstVersion.append(
                     corrected && !broken && generator.chance(0.1) ? flippedLine(row + 1, person) : written)
             }
-            let base = "ledgers/\(period)/\(village.code)"
+            let finalContents = finalVersion.joined(separator: "\n") + "\n"
+            lastLedgers[villageIndex] = SentLedger(contents: finalContents, members: members, records: records)
+            villageRecords[villageIndex] = records
             if corrected {
                 month.files.append(
                     .init(
                         path: base + ".csv", unit: village.code, kind: "person",
                         contents: firstVersion.joined(separator: "\n") + "\n"))
                 month.files.append(
-                    .init(
-                        path: base + ".v2.csv", unit: village.code, kind: "person",
-                        contents: finalVersion.joined(separator: "\n") + "\n"))
+                    .init(path: base + ".v2.csv", unit: village.code, kind: "person", contents: finalContents))
             } else {
+                villageFiles[villageIndex] = month.files.count
                 month.files.append(
-                    .init(
-                        path: base + ".csv", unit: village.code, kind: "person",
-                        contents: finalVersion.joined(separator: "\n") + "\n"))
+                    .init(path: base + ".csv", unit: village.code, kind: "person", contents: finalContents))
             }
             if generator.chance(options.lateShare) {
                 month.late.insert(base + ".csv")
                 if corrected { month.late.insert(base + ".v2.csv") }
             }
+        }
+        for file in month.files where month.late.contains(file.path) && file.kind == "person" {
+            guard !file.path.hasSuffix(".v2.csv") else { continue }
+            month.faults.append(
+                InjectedFault(period: period, unit: file.unit, signal: "late", detail: "sent after \(period.next)"))
+        }
+        if options.doubleReportShare > 0 {
+            injectDoubleReports(
+                into: &month, files: villageFiles, records: villageRecords, byVillage: byVillage, skip: copied,
+                pseudonymizer: pseudonymizer)
         }
         for station in topology.allDivisions
         where (station.tier == .township || station.tier == .county) && options.includes(station.code) {
@@ -92,6 +149,66 @@ extension Simulation {
                 reportedAtMilliseconds: 0, agentID: "simulator")
         }
         return month
+    }
+
+    /// Adds to some villages' ledgers a resident of another village of their township. Only villages with one
+    /// on-time file take part, each in one pair a month, so the later file (by `ReportingSchedule`, then by
+    /// position) is the one the ledger keeps, and no other fault hides the pair.
+    private mutating func injectDoubleReports(
+        into month: inout SimulatedMonth, files: [Int: Int], records: [Int: [String: PersonStatusRecord]],
+        byVillage: [Int: [Int]], skip: Set<Int>, pseudonymizer: Pseudonymizer
+    ) {
+        let lateUnits = Set(month.files.filter { month.late.contains($0.path) }.map(\.unit))
+        let eligible = Set(
+            files.keys.filter { !skip.contains($0) && !lateUnits.contains(villages[$0].code) && records[$0] != nil })
+        var paired: Set<Int> = []
+        for reporter in eligible.sorted() where !paired.contains(reporter) {
+            guard generator.chance(options.doubleReportShare) else { continue }
+            let township = villages[reporter].code.ancestor(at: .township)
+            let partners = eligible.sorted().filter { other in
+                other != reporter && !paired.contains(other)
+                    && villages[other].code.ancestor(at: .township) == township && !(records[other] ?? [:]).isEmpty
+            }
+            guard let home = partners.randomElement(using: &generator),
+                let members = byVillage[home], let fileIndex = files[reporter], let homeFile = files[home]
+            else { continue }
+            let candidates = members.filter { index in
+                personKeyOf(index, in: records[home] ?? [:], pseudonymizer: pseudonymizer) != nil
+            }
+            guard let index = candidates.randomElement(using: &generator),
+                let key = personKeyOf(index, in: records[home] ?? [:], pseudonymizer: pseudonymizer)
+            else { continue }
+            paired.formUnion([reporter, home])
+            let person = persons[index]
+            let file = month.files[fileIndex]
+            let rows = file.contents.split(separator: "\n").count
+            month.files[fileIndex] = .init(
+                path: file.path, unit: file.unit, kind: file.kind, contents: file.contents + line(rows, person) + "\n")
+            let reporterDay = ReportingSchedule.day(of: villages[reporter].code, for: period, seed: options.seed)
+            let homeDay = ReportingSchedule.day(of: villages[home].code, for: period, seed: options.seed)
+            if (reporterDay, fileIndex) > (homeDay, homeFile),
+                let record = record(person, key: key, unit: villages[reporter].code, pseudonymizer: pseudonymizer)
+            {
+                month.acceptedRecords[key] = record
+            }
+            let reporterCode = villages[reporter].code
+            let homeCode = villages[home].code
+            month.faults.append(
+                InjectedFault(period: period, unit: reporterCode, signal: "double_reported", detail: "with \(homeCode)")
+            )
+            month.faults.append(
+                InjectedFault(period: period, unit: homeCode, signal: "double_reported", detail: "with \(reporterCode)")
+            )
+        }
+    }
+
+    /// The person key of resident `index` when the village's accepted records hold it (the line was not broken).
+    private func personKeyOf(_ index: Int, in records: [String: PersonStatusRecord], pseudonymizer: Pseudonymizer)
+        -> String?
+    {
+        guard let id = try? ResidentID(persons[index].idNumber) else { return nil }
+        let key = pseudonymizer.personKey(for: id)
+        return records[key] != nil ? key : nil
     }
 
     /// Station counters sized so that at scale 1 the city's year lands near the plan's targets; small

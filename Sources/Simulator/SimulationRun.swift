@@ -4,14 +4,22 @@ import Foundation
 /// Runs a simulation into a folder: ledgers, activity reports, `schedule.csv` (the order agents submit
 /// the files in and the day each arrives: a month's reports over days 1–10 of the next month by
 /// `ReportingSchedule`, late months after the following month), `pending.csv` (the last month's ledgers not yet
-/// reported on `SimulationOptions.endsOnDay`) and `ground-truth.csv` (every non-zero count indicator of every
-/// unit and month, computed from what was reported; absent means zero).
+/// reported on `SimulationOptions.endsOnDay`), `ground-truth.csv` (every non-zero count indicator of every
+/// unit and month, computed from what was reported; absent means zero) and `faults.csv` (the data-quality faults
+/// injected, by month, village and the signal that should flag each).
 package enum SimulationRun {
+    /// When a file arrives: the day of a month, and its place in the whole run's submission order.
+    package struct Arrival: Sendable, Hashable {
+        package let month: Period
+        package let day: Int
+        package let order: Int
+    }
+
     /// - Parameter deliver: where each ledger and report goes, in submission order; by default a file
     ///   under `out`. `empmon simulate --publish` passes the agent's submit path instead.
     package static func run(
         topology: Topology, options: SimulationOptions, out: String, progress: (String) -> Void = { _ in },
-        deliver: ((SimulatedMonth.File) throws -> Void)? = nil
+        deliver: ((SimulatedMonth.File, Arrival) throws -> Void)? = nil
     ) throws {
         var simulation = Simulation(topology: topology, options: options)
         progress(
@@ -24,6 +32,7 @@ package enum SimulationRun {
         var schedule: [String] = ["order,period,kind,unit,reported_on,file"]
         var deferred: [SimulatedMonth.File] = []
         var truth = "unit,period,indicator,value\n"
+        var faults = "period,unit,signal,detail\n"
         let manager = FileManager.default
         try manager.createDirectory(atPath: out, withIntermediateDirectories: true)
         let write = { (file: SimulatedMonth.File) throws in
@@ -38,7 +47,11 @@ package enum SimulationRun {
             ReportingSchedule.day(of: file.unit, for: period, seed: options.seed)
         }
         let submit = { (file: SimulatedMonth.File, period: Period, on: (month: Period, day: Int)) throws in
-            try (deliver ?? write)(file)
+            if let deliver {
+                try deliver(file, Arrival(month: on.month, day: on.day, order: schedule.count))
+            } else {
+                try write(file)
+            }
             let date = "\(on.month)-" + String(on.day).leftPadded(to: 2)
             schedule.append("\(schedule.count),\(period),\(file.kind),\(file.unit),\(date),\(file.path)")
         }
@@ -49,6 +62,7 @@ package enum SimulationRun {
                 // A late file of these months would arrive after the run ends (the 11th of the month after next):
                 // with the clock stopped, they arrive on their own day like the others.
                 month.late = []
+                month.faults.removeAll { $0.signal == "late" }
             }
             if monthIndex == options.months - 1, let end = options.endsOnDay {
                 // The villages still to report the last month: their files are held back, and the truth is what
@@ -57,6 +71,9 @@ package enum SimulationRun {
                 pending = month.files.filter { $0.kind == "person" && missing.contains($0.unit) }
                 month.files.removeAll { $0.kind == "person" && missing.contains($0.unit) }
                 month.acceptedRecords = month.acceptedRecords.filter { !missing.contains($0.value.unit) }
+                month.faults.removeAll { fault in
+                    missing.contains(fault.unit) || missing.contains { fault.detail.hasSuffix($0.description) }
+                }
             }
             // This month's files on time, day by day over the next month (a corrected file after its first), then
             // last month's late files: after this month's reports, past their own month's close.
@@ -78,6 +95,7 @@ package enum SimulationRun {
                     truth += "\(unit),\(month.period),\(indicator),\(value)\n"
                 }
             }
+            for fault in month.faults { faults += "\(fault.period),\(fault.unit),\(fault.signal),\(fault.detail)\n" }
             let city = table[month.period]?[topology.city.code] ?? [:]
             progress(
                 "\(month.period): \(month.files.count) files, labour force \(city[.labourForce] ?? 0), employed \(city[.employed] ?? 0), registered unemployed \(city[.registeredUnemployed] ?? 0)"
@@ -102,5 +120,6 @@ package enum SimulationRun {
         }
         try Data((held.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/pending.csv"))
         try Data(truth.utf8).write(to: URL(fileURLWithPath: out + "/ground-truth.csv"))
+        try Data(faults.utf8).write(to: URL(fileURLWithPath: out + "/faults.csv"))
     }
 }

@@ -9,12 +9,7 @@ package struct ReportingCalendar: Sendable {
     package init(closingDay: Int = 10) { self.closingDay = closingDay }
 
     /// The moment a month's reporting closes: 00:00 CST on the day after `closingDay` of the next month.
-    package func closes(_ period: Period) -> Date {
-        let calendar = ChinaTime.calendar
-        let next = period.next
-        let components = DateComponents(year: next.year, month: next.month, day: closingDay + 1)
-        return calendar.date(from: components) ?? .distantFuture
-    }
+    package func closes(_ period: Period) -> Date { ChinaTime.closes(period, closingDay: closingDay) }
 
     package enum Status: String, Sendable, Codable {
         case preliminary, revised

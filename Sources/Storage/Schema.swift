@@ -543,6 +543,42 @@ package enum Schema {
                 INSERT INTO legacy_hmac_secrets (agent_id, secret) SELECT agent_id, secret FROM agents;
                 ALTER TABLE agents DROP COLUMN secret;
                 """),
+        PostgresMigration(
+            version: 15, name: "data quality of each village and month",
+            sql: """
+                -- The month a refused record was for, when it could be read: rejections counted by village and
+                -- month in the data-quality view. Rows refused before this migration keep NULL.
+                ALTER TABLE rejections ADD COLUMN period date;
+                CREATE INDEX rejections_unit_month ON rejections (period, unit_code) WHERE period IS NOT NULL;
+                -- What the ledger shows of each village's month (Situation.DataQualityView, Domain.VillageMonthMeasure):
+                -- computed per month in one statement over two months of the ledger, kept until the ledger or the
+                -- rejections change (quality_refreshes holds what they stood at).
+                CREATE TABLE village_month_quality (
+                    period date NOT NULL,
+                    unit_code char(12) NOT NULL,
+                    persons integer NOT NULL,
+                    first_reported_ms bigint,
+                    last_reported_ms bigint,
+                    corrected_persons integer NOT NULL,
+                    corrected_statuses integer NOT NULL,
+                    last_correction_ms bigint,
+                    reported_month_before boolean NOT NULL,
+                    -- Persons in the village's ledger both months, by their status the month before: how many, how
+                    -- many changed in some reported field, how many changed status.
+                    by_status jsonb NOT NULL,
+                    joined integer NOT NULL,
+                    left_ledger integer NOT NULL,
+                    double_reports jsonb NOT NULL,
+                    rejected jsonb NOT NULL,
+                    PRIMARY KEY (period, unit_code)
+                );
+                CREATE TABLE quality_refreshes (
+                    period date PRIMARY KEY,
+                    ledger_writes bigint NOT NULL,
+                    last_rejection bigint NOT NULL,
+                    refreshed_at timestamptz NOT NULL DEFAULT now()
+                );
+                """),
     ]
 
     package static func migrator() throws -> PostgresMigrator {

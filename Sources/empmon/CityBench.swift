@@ -99,7 +99,7 @@ struct CityBench: AsyncParsableCommand {
         let simulated = try clock.measure {
             try SimulationRun.run(
                 topology: topology, options: options, out: work + "/simulation", progress: { step("simulated " + $0) }
-            ) { file in
+            ) { file, _ in
                 spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology)
             }
             for workspace in agents.values { try workspace.spool.sync() }

@@ -35,18 +35,18 @@ func enrollCountyAgents(
 
 /// Sends one simulated file through `workspace`'s submit path, as a clerk's file would go: the month from the
 /// file's path, invalid rows skipped, no missing-persons note (bulk publishers never correct).
-func submitSimulated(_ file: SimulatedMonth.File, through workspace: AgentWorkspace, topology: Topology) throws
-    -> AgentWorkspace.SubmitReport
-{
+func submitSimulated(
+    _ file: SimulatedMonth.File, through workspace: AgentWorkspace, topology: Topology, reportedAt: Int64? = nil
+) throws -> AgentWorkspace.SubmitReport {
     let period = Period(String(file.path.split(separator: "/")[1])) ?? .earliest
     let latest = Period(year: 9999, month: 12) ?? .earliest
     return file.kind == "activity"
         ? try workspace.submitActivity(
             file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
-            latestPeriod: latest)
+            latestPeriod: latest, reportedAt: reportedAt)
         : try workspace.submitPersons(
             file: file.path, bytes: Array(file.contents.utf8), period: period, unit: file.unit, topology: topology,
-            latestPeriod: latest, skipInvalid: true, reportMissing: false)
+            latestPeriod: latest, skipInvalid: true, reportMissing: false, reportedAt: reportedAt)
 }
 
 /// Sends one simulated file through its county's agent; returns the records spooled.

@@ -85,7 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
         var spooled = 0
         try SimulationRun.run(
             topology: topology, options: options, out: workRoot + "/simulation", progress: { step("simulated " + $0) },
-            deliver: { file in spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology) })
+            deliver: { file, _ in spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology) })
         step("the county agents spooled \(spooled) signed records")
 
         // 3. The processor runs while the agents deliver. The agents wait whenever a partition holds more than a

@@ -13,7 +13,8 @@ struct Empmon: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, DatabaseCommand.self, TopologyCommand.self, AgentCommand.self, SimulateCommand.self,
             ProcessCommand.self,
-            VerifyCommand.self, IndicatorsCommand.self, QueryCommand.self, ForecastCommand.self, BacktestCommand.self,
+            VerifyCommand.self, IndicatorsCommand.self, QueryCommand.self, QualityCommand.self, ForecastCommand.self,
+            BacktestCommand.self,
             AlertsCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, DemoCommand.self,
             BenchCommand.self,
         ]

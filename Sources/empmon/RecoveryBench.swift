@@ -94,7 +94,7 @@ struct RecoveryBench: AsyncParsableCommand {
         var spooled = 0
         try SimulationRun.run(
             topology: topology, options: options, out: work + "/simulation", progress: { _ in },
-            deliver: { spooled += try submitThroughCountyAgent($0, agents: agents, topology: topology) })
+            deliver: { file, _ in spooled += try submitThroughCountyAgent(file, agents: agents, topology: topology) })
         try agent.spool.sync()
         results["spooled"] = Double(spooled)
         step("\(topology[countyCode]?.name ?? county): \(spooled) records spooled in its agent")

@@ -20,6 +20,10 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Share of rows written broken, as clerks sometimes do.") var malformed = 0.0
     @Option(help: "Share of village-months submitted after the following month.") var late = 0.0
     @Option(help: "Share of village-months corrected by a second file.") var corrections = 0.0
+    @Option(help: "Fault: share of village-months whose clerk sends the month before's ledger again unchanged.")
+    var copyForward = 0.0
+    @Option(help: "Fault: share of village-months that also list a resident of a neighbouring village.")
+    var doubleReport = 0.0
     @Option(
         help: """
             The day (1-31) of the month after the last on which the run ends. Reports arrive over days 1-10; the \
@@ -42,12 +46,20 @@ struct SimulateCommand: AsyncParsableCommand {
             "With --publish: the home of an agent enrolled for the city (140400000000), set up with `empmon agent init`."
     )
     var agentHome: String?
+    @Flag(
+        help: """
+            With --publish: stamp each ledger with the day the schedule delivers it (09:00 China time, in submission             order), as if the months were reported then, instead of the time it is sent. Timeliness reads the stamps.
+            """)
+    var stampSchedule = false
 
     func run() async throws {
         guard let first = Period(start) else { throw ValidationError("--start must be YYYY-MM") }
         guard months >= 1, months <= 120 else { throw ValidationError("--months must be 1 to 120") }
         guard scale > 0, scale <= 2 else { throw ValidationError("--scale must be above 0 and at most 2") }
-        for (name, share) in [("--malformed", malformed), ("--late", late), ("--corrections", corrections)]
+        for (name, share) in [
+            ("--malformed", malformed), ("--late", late), ("--corrections", corrections),
+            ("--copy-forward", copyForward), ("--double-report", doubleReport),
+        ]
         where !(0...1).contains(share) {
             throw ValidationError("\(name) is a share from 0 to 1")
         }
@@ -59,6 +71,8 @@ struct SimulateCommand: AsyncParsableCommand {
         options.malformedShare = malformed
         options.lateShare = late
         options.correctionShare = corrections
+        options.copyForwardShare = copyForward
+        options.doubleReportShare = doubleReport
         if let endsOnDay, !(1...31).contains(endsOnDay) {
             throw ValidationError("--ends-on-day must be a day of the month, 1 to 31")
         }
@@ -95,8 +109,9 @@ struct SimulateCommand: AsyncParsableCommand {
         // Everything is spooled first (in submission order, late months late), then delivered in one flush.
         try SimulationRun.run(
             topology: topology, options: options, out: out, progress: { print($0) },
-            deliver: { file in
-                let report = try submitSimulated(file, through: workspace, topology: topology)
+            deliver: { file, arrival in
+                let stamp = stampSchedule ? Self.milliseconds(of: arrival) : nil
+                let report = try submitSimulated(file, through: workspace, topology: topology, reportedAt: stamp)
                 spooled += report.spooled
                 rejected += Set(report.errors.map(\.line)).count
             })
@@ -109,6 +124,13 @@ struct SimulateCommand: AsyncParsableCommand {
                 + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
         print("wrote \(out)/schedule.csv, \(out)/ground-truth.csv")
         if outcome.failed > 0 { throw ExitCode(2) }
+    }
+
+    /// 09:00 China time on the arrival's day, plus a millisecond for each file before it: later files stay later.
+    static func milliseconds(of arrival: SimulationRun.Arrival) -> Int64 {
+        let morning = ChinaTime.calendar.date(
+            from: DateComponents(year: arrival.month.year, month: arrival.month.month, day: arrival.day, hour: 9))
+        return Int64((morning?.timeIntervalSince1970 ?? 0) * 1000) + Int64(arrival.order)
     }
 
     func printCalibration(topology: Topology, options: SimulationOptions) throws {

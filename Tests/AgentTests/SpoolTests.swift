@@ -66,6 +66,22 @@ struct SpoolTests {
         #expect(try spool.pending(after: first.position, limit: 10).isEmpty)
     }
 
+    @Test(
+        "Another village's record of the same person is no correction: both stay pending, for the city to see the double report"
+    )
+    func anotherVillagesPersonIsNotACorrection() throws {
+        let folder = try SpoolFolder()
+        let spool = try Spool(directory: folder.path)
+        try spool.append(submission("s1"), records: [spooled("r1", person: "p1", submission: "s1")])
+        try spool.append(
+            submission("s2", unit: "140403001002"),
+            records: [spooled("r2", unit: "140403001002", person: "p1", submission: "s2")])
+        #expect(try spool.pending(limit: 10).map(\.record.recordID) == ["r1", "r2"])
+        // The first village's own correction still replaces its pending record.
+        try spool.append(submission("s3"), records: [spooled("r3", person: "p1", submission: "s3")])
+        #expect(try spool.pending(limit: 10).map(\.record.recordID) == ["r2", "r3"])
+    }
+
     @Test("The missing-persons note compares a unit's month with the same unit's earlier submission")
     func previousSubmissionIsPerUnit() throws {
         let folder = try SpoolFolder()

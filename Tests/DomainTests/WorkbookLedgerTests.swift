@@ -21,7 +21,7 @@ func simulatedVillageLedger() throws -> String {
     defer { try? FileManager.default.removeItem(atPath: out) }
     try SimulationRun.run(
         topology: Fixtures.topology, options: options, out: out,
-        deliver: { file in
+        deliver: { file, _ in
             if file.kind == "person", file.contents.count > (found?.count ?? 0) { found = file.contents }
         })
     return try #require(found)
