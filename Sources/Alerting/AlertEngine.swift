@@ -65,6 +65,9 @@ package struct AlertEngine: Sendable {
         let shortfalls =
             configuration.rules.contains { $0.kind == .missingRecords }
             ? try await recordShortfalls(from: first, through: last) : [:]
+        let qualityScores =
+            configuration.rules.contains { $0.kind == .qualityScore }
+            ? try await closedMonthQualityScores(span: span, now: now) : [:]
         // Rules judge the reported-plus-estimated figure: a village not yet reported is estimated from its month
         // before, moved as its county's reporting villages moved (`NonResponseImputation`), so that a month still
         // trickling in does not read as a fall.
@@ -113,6 +116,18 @@ package struct AlertEngine: Sendable {
                             }
                             return (period, missing > 0 ? .breach(value: Double(missing), line: 0) : .clear(value: 0))
                         }, rule: rule)
+                case .qualityScore:
+                    let below = rule.below ?? 0
+                    let resolve = rule.resolveAbove ?? below
+                    status = AlertWalk.walk(
+                        span.map { period in
+                            guard let score = qualityScores[UnitMonth(unit: unit, period: period)] else {
+                                return (period, .unknown)
+                            }
+                            let value = Double(score)
+                            if value < below { return (period, .breach(value: value, line: below)) }
+                            return (period, value >= resolve ? .clear(value: value) : .hold(value: value))
+                        }, rule: rule)
                 case .targetAtRisk:
                     status = AlertWalk.walk(
                         AlertWalk.probabilitySignals(
@@ -140,6 +155,23 @@ package struct AlertEngine: Sendable {
             }
         }
         return missing
+    }
+
+    /// Every village's data-quality score of the closed months among the last `QualityAlerts.months` of `span`
+    /// (a month is judged once its reporting has closed, and computed once after that; later changes show at the
+    /// next refresh of the data-quality view).
+    func closedMonthQualityScores(span: [Period], now: Date) async throws -> [UnitMonth: Int] {
+        let view = DataQualityView(database: database, topology: topology)
+        let months = Array(span.suffix(QualityAlerts.months))
+        let measures = try await view.closedMonthMeasures(months, now: now)
+        var scores: [UnitMonth: Int] = [:]
+        for period in months where measures[period] != nil {
+            for village in view.assessment.assess(period: period, measures: measures) {
+                guard let unit = DivisionCode(village.unit) else { continue }
+                scores[UnitMonth(unit: unit, period: period)] = village.score
+            }
+        }
+        return scores
     }
 
     /// The deadline of a month's reports: 00:00 China time after day `day` of the following month.
@@ -171,6 +203,12 @@ package struct AlertEngine: Sendable {
                 seed: BatchForecast.seed(unit.description) &+ UInt64(index))
             return (period, outlook?.probability)
         }
+    }
+
+    /// How far back quality scores are judged: the year's signal of the earliest judged month needs the eleven
+    /// months before it, and every judged month costs a read of all villages' measures.
+    enum QualityAlerts {
+        static let months = 13
     }
 
     struct Outcome {
@@ -325,6 +363,9 @@ package struct AlertEngine: Sendable {
                 "\(name) \(indicator.chineseName) 年度目标完成概率 \(format(status.value))，低于 \(format(status.line))（\(period)）"
         case .missingReports:
             return "\(name) \(period) 报送率 \(format(status.value))，截至次月 \(outcome.rule.day ?? 10) 日仍未报齐"
+        case .qualityScore:
+            return
+                "\(name) \(period) 数据质量评分 \(Int(status.value ?? 0))，低于 \(Int(status.line ?? 0))（详见 empmon quality 或仪表盘“数据质量”）"
         case .missingRecords:
             return
                 "\(name) \(period) 有 \(Int(status.value ?? 0)) 条记录已由报送代理送达但未入库（与控制总数不符，自 \(status.since?.description ?? period) 起）"

@@ -18,6 +18,8 @@ package struct AlertRule: Sendable, Codable, Hashable {
         case missingReports = "missing_reports"
         /// A unit's ledger lacks records that its agents delivered: the control totals (manifests) disagree.
         case missingRecords = "missing_records"
+        /// A village's data-quality score (`QualityAssessment`) of a closed month falls below `below`.
+        case qualityScore = "quality_score"
     }
 
     package var id: String
@@ -63,7 +65,7 @@ package struct AlertRule: Sendable, Codable, Hashable {
     package var indicatorID: IndicatorID {
         switch kind {
         case .missingReports: .reportingRate
-        case .missingRecords: .reportingUnits
+        case .missingRecords, .qualityScore: .reportingUnits
         default: IndicatorID(rawValue: indicator ?? "")
         }
     }
@@ -111,7 +113,7 @@ package struct AlertConfiguration: Sendable, Codable {
             if let count = rule.keepFiringFor, count < 1 {
                 problems.append("\(name): keep_firing_for must be at least 1")
             }
-            if ![.missingReports, .missingRecords].contains(rule.kind) {
+            if ![.missingReports, .missingRecords, .qualityScore].contains(rule.kind) {
                 guard let indicator = rule.indicator,
                     IndicatorCatalogue.indicator(IndicatorID(rawValue: indicator)) != nil
                 else {
@@ -166,6 +168,17 @@ package struct AlertConfiguration: Sendable, Codable {
                 }
             case .missingRecords:
                 break
+            case .qualityScore:
+                guard let below = rule.below, below > 0, below <= 100 else {
+                    problems.append("\(name): a quality_score rule needs below, a score from 1 to 100")
+                    break
+                }
+                if let resolve = rule.resolveAbove, resolve < below || resolve > 100 {
+                    problems.append("\(name): resolve_above must be from below to 100")
+                }
+                if rule.tiers != [.village] {
+                    problems.append("\(name): quality scores are of villages: tiers must be [village]")
+                }
             }
         }
         for hook in configuration.webhooks ?? [] {

@@ -68,6 +68,16 @@ package struct APIQuery: Sendable {
         return value
     }
 
+    /// A yes-or-no parameter: true or 1, false or 0; `fallback` when absent.
+    package func flag(_ name: String, default fallback: Bool = false) throws(Problem) -> Bool {
+        guard let text = text(name) else { return fallback }
+        switch text {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw Problem.badRequest("\(name) must be true or false, not '\(text)'")
+        }
+    }
+
     /// An alert state to filter by, if any.
     package func alertState() throws(Problem) -> String? {
         guard let state = text("state") else { return nil }

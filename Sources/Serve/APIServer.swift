@@ -44,7 +44,7 @@ package struct APIServer: Sendable {
     package static let routes = [
         "/health", "/", "/metrics", "/api/v1/meta", "/api/v1/openapi.json", "/api/v1/situation", "/api/v1/completeness",
         "/api/v1/targets", "/api/v1/units/{code}/series", "/api/v1/units/{code}/forecast", "/api/v1/alerts",
-        "/api/v1/rejections", "/api/v1/map",
+        "/api/v1/rejections", "/api/v1/quality", "/api/v1/map",
         "/api/v1/open-data/situation",
     ]
 
@@ -104,6 +104,7 @@ package struct APIServer: Sendable {
         }
         read("alerts") { parameters, context in try await alerts(parameters, access: context.access) }
         read("rejections") { parameters, context in try await rejections(parameters, access: context.access) }
+        read("quality") { parameters, context in try await quality(parameters, access: context.access) }
         read("map") { _, _ in try countyMap() }
         return router
     }
@@ -383,6 +384,29 @@ package struct APIServer: Sendable {
                 }, name: "rejections", title: "被退回的记录")
         }
         return .json(rows)
+    }
+
+    func quality(_ parameters: APIQuery, access: APIAccess) async throws -> Output {
+        let root = try parameters.unit("within", access: access, topology: topology)
+        let flaggedOnly = try parameters.flag("flagged")
+        let period: Period
+        if parameters.text("period") != nil {
+            period = try parameters.period()
+        } else {
+            guard let latest = try await query.history.lastReportedPeriod() else {
+                throw Problem(.notFound, "nothing has been reported yet: there is no month to assess")
+            }
+            period = latest
+        }
+        var table = try await DataQualityView(database: database, topology: topology).table(
+            period: period, within: root == topology.city.code ? nil : root)
+        if flaggedOnly { table = table.keepingFlagged() }
+        if try parameters.format().isTable {
+            return .csv(
+                header: DataQualityTable.header, rows: table.rows, name: "quality-\(root)-\(period)",
+                title: table.title(unitName: Self.scopeName(root, topology)))
+        }
+        return .json(table)
     }
 
     /// Counts of fewer than 5 people are suppressed (and rates whose denominator is under 5), so that no

@@ -27,7 +27,7 @@ package enum OpenAPIDocument {
         return """
             {"openapi":"3.1.0",
              "info":{"title":"Changzhi employment monitor API","version":"1.0.0",
-                     "description":"Situation tables, series, forecasts, targets, completeness, alerts, rejections and the county map. Bearer tokens are scoped to a unit's subtree (empmon token create); analyst tokens also read rejections. Errors are RFC 9457 problem details. Table endpoints return CSV with format=csv (csv-excel adds the byte-order mark Excel needs) and an Excel workbook with format=xlsx. Every route answers GET and HEAD; other methods get 405 with an Allow header."},
+                     "description":"Situation tables, series, forecasts, targets, completeness, data quality, alerts, rejections and the county map. Bearer tokens are scoped to a unit's subtree (empmon token create); analyst tokens also read rejections. Errors are RFC 9457 problem details. Table endpoints return CSV with format=csv (csv-excel adds the byte-order mark Excel needs) and an Excel workbook with format=xlsx. Every route answers GET and HEAD; other methods get 405 with an Allow header."},
              "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer"}},
                "parameters":{
                  "period":{"name":"period","in":"query","required":true,"description":"month YYYY-MM","schema":{"type":"string","pattern":"\(periodPattern)"},"example":"2024-03"},
@@ -64,6 +64,9 @@ package enum OpenAPIDocument {
                  "responses":{"200":\(tableResponse("alerts")),\(problems([400, 401, 405]))}}},
                "/api/v1/rejections":{"get":{"summary":"Records the city refused (analyst tokens)","parameters":[{"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":10000,"default":200}},{"$ref":"#/components/parameters/format"}],
                  "responses":{"200":\(tableResponse("rejections")),\(problems(secured))}}},
+               "/api/v1/quality":{"get":{"summary":"Data quality of each village's month within a unit: timeliness, status-changing corrections, copied-forward ledgers, a year without a status change, persons two villages reported, refused records; each flag and a score (period defaults to the latest month reported; 404 when nothing was)",
+                 "parameters":[{"name":"period","in":"query","description":"month YYYY-MM","schema":{"type":"string","pattern":"\(periodPattern)"},"example":"2024-03"},{"$ref":"#/components/parameters/within"},{"name":"flagged","in":"query","description":"only villages with a flag","schema":{"type":"boolean"}},{"$ref":"#/components/parameters/format"}],
+                 "responses":{"200":\(tableResponse("data quality")),\(problems(secured + [404]))}}},
                "/api/v1/map":{"get":{"summary":"The city's counties as SVG paths (width, height, and per county its code, name, path and label point) for a choropleth; 404 when the server has no outlines",
                  "responses":{"200":\(jsonResponse("county outlines")),\(problems([400, 401, 404, 405]))}}},
                "/api/v1/open-data/situation":{"get":{"summary":"Open data: one indicator per unit; cells of fewer than 5 people suppressed (primary), and for counts a sibling with a lone suppressed cell (complementary)","security":[],

@@ -54,6 +54,39 @@ package struct DataQualityView: Sendable {
             villages: villages)
     }
 
+    /// The measures of `months` whose reporting has closed at `now`, each computed at least once after its close
+    /// (and the eleven months before each, for the year's signal, as stored): what alert rules judge.
+    package func closedMonthMeasures(_ months: [Period], now: Date) async throws -> [Period: [VillageMonthMeasure]] {
+        let closed = months.filter { ChinaTime.closes($0, closingDay: assessment.thresholds.closingDay) <= now }
+        guard let first = closed.first, let last = closed.last else { return [:] }
+        let computedAfterClose = try await database.withConnection { connection in
+            try await connection.query(
+                "SELECT to_char(period, 'YYYY-MM'), extract(epoch FROM refreshed_at)::float8 FROM quality_refreshes WHERE period BETWEEN $1::date AND $2::date",
+                ["\(first)-01", "\(last)-01"]
+            ).compactMap { row -> (Period, Double)? in
+                guard let period = Period(try row.decode(String.self, at: 0)) else { return nil }
+                return (period, try row.decode(Double.self, at: 1))
+            }
+        }
+        let refreshed = Dictionary(computedAfterClose, uniquingKeysWith: max)
+        // The two latest closed months still take late records and corrections: recomputed when the ledger changed,
+        // at most every `alertRefreshSeconds` (an evaluation follows every processor commit).
+        let recent = Array(closed.suffix(2))
+        let stale = Set(try await staleMonths(recent, recent: recent))
+        for month in closed {
+            let close = ChinaTime.closes(month, closingDay: assessment.thresholds.closingDay).timeIntervalSince1970
+            let last = refreshed[month] ?? 0
+            if last < close || (stale.contains(month) && last < now.timeIntervalSince1970 - Self.alertRefreshSeconds) {
+                try await refresh(month)
+            }
+        }
+        let span = first.advanced(by: -11).through(last)
+        for month in try await staleMonths(span, recent: []) { try await refresh(month) }
+        return try await read(span)
+    }
+
+    static let alertRefreshSeconds = 600.0
+
     /// Months never computed, and those of `recent` computed before the ledger's or the rejections' last change.
     func staleMonths(_ months: [Period], recent: [Period]) async throws -> [Period] {
         try await database.withConnection { connection in

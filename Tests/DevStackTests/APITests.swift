@@ -271,6 +271,64 @@ struct APIFixture {
         }
     }
 
+    @Test(
+        "Data quality: each village's flags and score within the token's subtree, the latest month by default, as CSV")
+    func dataQuality() async throws {
+        try await APIFixture.with { api in
+            let (city, luzhou) = try await api.cityAndLuzhouTokens()
+            // Measures as the view keeps them, stamped as computed at the ledger's present state, so that they
+            // are read as they are (the statement that computes them from a ledger is tested through the CLI).
+            func reportedOn(_ day: Int) -> Int64 {
+                let date = ChinaTime.calendar.date(from: DateComponents(year: 2024, month: 4, day: day, hour: 9))
+                return Int64((date?.timeIntervalSince1970 ?? 0) * 1000)
+            }
+            try await api.fixture.client.withConnection { connection in
+                for (unit, day, doubles) in [
+                    ("140403001001", 20, "[]"),
+                    ("140403001002", 3, #"[{"otherVillage":"140404001001","persons":1,"keptHere":1}]"#),
+                    ("140404001001", 4, #"[{"otherVillage":"140403001002","persons":1,"keptHere":0}]"#),
+                ] {
+                    try await connection.query(
+                        """
+                        INSERT INTO village_month_quality VALUES ('2024-03-01', $1, 20, $2, $2, 0, 0, NULL, true,
+                            '{"employed": {"compared": 20, "changed": 3, "statusChanges": 1}}', 0, 0, $3::jsonb, '{}')
+                        """, [unit, reportedOn(day), doubles])
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO quality_refreshes (period, ledger_writes, last_rejection)
+                    SELECT m::date, (SELECT last_value FROM ledger_writes), (SELECT coalesce(max(id), 0) FROM rejections)
+                    FROM generate_series('2023-04-01'::date, '2024-03-01', interval '1 month') AS m
+                    """)
+            }
+            let all = try await api.object("/api/v1/quality", token: city)
+            #expect(all["period"] as? String == "2024-03", "the latest month reported")
+            let villages = try #require(all["villages"] as? [[String: Any]])
+            let flags = Dictionary(
+                uniqueKeysWithValues: villages.map { ($0["unit"] as? String ?? "", $0["flags"] as? [String] ?? []) })
+            #expect(
+                flags == [
+                    "140403001001": ["late"], "140403001002": ["double_reported"],
+                    "140404001001": ["double_reported"],
+                ])
+            #expect(villages.first { $0["unit"] as? String == "140403001001" }?["daysLate"] as? Int == 10)
+            // A 潞州区 token sees 潞州区's villages only, and may not look elsewhere.
+            let scoped = try await api.object("/api/v1/quality?period=2024-03", token: luzhou.token)
+            #expect((scoped["villages"] as? [[String: Any]])?.count == 2)
+            #expect(
+                try await api.get("/api/v1/quality?period=2024-03&within=140404000000", token: luzhou.token).status
+                    == 403)
+            let flagged = try await api.object(
+                "/api/v1/quality?period=2024-03&flagged=true&within=140403001000", token: city)
+            #expect((flagged["villages"] as? [[String: Any]])?.count == 2)
+            #expect(try await api.get("/api/v1/quality?flagged=maybe", token: city).status == 400)
+            let csv = try await api.get("/api/v1/quality?period=2024-03&format=csv", token: city)
+            let lines = String(decoding: csv.body, as: UTF8.self).split(separator: "\r\n")
+            #expect(csv.status == 200 && lines.first == Substring(DataQualityTable.header.joined(separator: ",")))
+            #expect(lines.count == 4 && lines.contains { $0.hasPrefix("140403001001,") && $0.hasSuffix(",late,80") })
+        }
+    }
+
     @Test("Completeness, alerts and stored forecasts, each within the token's subtree")
     func completenessAlertsAndForecasts() async throws {
         try await APIFixture.with { api in

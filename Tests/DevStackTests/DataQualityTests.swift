@@ -168,6 +168,25 @@ extension SharedStackTests {
             let lines = csv.output.split(separator: "\n").filter { $0.hasPrefix("1404") }
             #expect(lines.count == 3)
             #expect(lines.contains { $0.hasPrefix(first) && $0.contains("corrected|double_reported|rejected") })
+
+            // A quality_score rule fires for the village whose score is under its line, and for no other.
+            let rules = pipeline.directory.appendingPathComponent("quality-alerts.yaml")
+            try Data(
+                """
+                rules:
+                  - id: quality-low
+                    kind: quality_score
+                    tiers: [village]
+                    below: \(one.score + 1)
+                    severity: info
+                """.utf8
+            ).write(to: rules)
+            let evaluation = try pipeline.run(["alerts", "eval", "--rules", rules.path])
+            #expect(evaluation.status == 0, "\(evaluation.output.suffix(600))")
+            let firing = try await pipeline.query(
+                "SELECT unit_code || ' ' || to_char(last_period, 'YYYY-MM') || ' ' || value::int FROM alerts WHERE state = 'firing' AND rule_id = 'quality-low'",
+                as: String.self)
+            #expect(firing == ["\(first) 2024-10 \(one.score)"], "\(firing)")
         }
     }
 }
