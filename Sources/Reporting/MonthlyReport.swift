@@ -55,6 +55,8 @@ package struct MonthlyReport: Sendable {
     package let rates: [(period: Period, unemployment: Double?, placement: Double?)]
     /// The counties drawn for the progress map; nil when no outlines were given.
     package let countyDrawing: CountyDrawing?
+    /// The villages' data quality of the month (the appendix).
+    package var quality: DataQualityTable? = nil
 }
 
 package struct ReportBuilder: Sendable {
@@ -136,6 +138,7 @@ package struct ReportBuilder: Sendable {
         let rates = zip(rateSeries, placement).compactMap { pair -> (Period, Double?, Double?)? in
             Period(pair.0.period).map { ($0, pair.0.value, pair.1.value) }
         }
+        let quality = try await DataQualityView(database: database, topology: topology).table(period: period)
         return MonthlyReport(
             period: period, city: topology.city, generatedAt: Date(), yearElapsed: Double(period.month) / 12,
             completeness: city?.value,
@@ -144,7 +147,7 @@ package struct ReportBuilder: Sendable {
             movers: Array(movers.prefix(10)),
             alerts: alerts, forecast: forecast,
             rates: rates.map { (period: $0.0, unemployment: $0.1, placement: $0.2) },
-            countyDrawing: countyMap?.drawing(width: 440)
+            countyDrawing: countyMap?.drawing(width: 440), quality: quality
         )
     }
 

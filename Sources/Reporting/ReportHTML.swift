@@ -47,6 +47,7 @@ package enum ReportHTML {
         html += alertSection(report)
         html += forecastSection(report)
         html += rateSection(report)
+        html += qualitySection(report)
         html += """
             <div class="note">说明：各项计数逐级汇总，率由汇总后的分子、分母计算，不做平均。年度目标为市级目标，县区目标按劳动力占比分解。\
             预测为指数平滑（ETS，按 AICc 选型）、Theta 方法与季节 ARIMA 三者的等权平均，预测区间取三者区间的平均；分层预测经 MinT（收缩协方差）调和，上下级相加一致。\
@@ -175,6 +176,40 @@ package enum ReportHTML {
         if report.alerts.count > shown.count {
             html +=
                 "<tr><td class=\"name\" colspan=\"3\">另有 \(report.alerts.count - shown.count) 条，见 empmon alerts list --state firing</td></tr>\n"
+        }
+        return html + "</table></section>\n"
+    }
+
+    /// The appendix: how many villages each data-quality signal flagged, by county, and the lowest scores.
+    static func qualitySection(_ report: MonthlyReport) -> String {
+        guard let quality = report.quality else { return "" }
+        var html = "<section><h2>附：数据质量</h2>"
+        let flagged = quality.villages.filter { !$0.flags.isEmpty }
+        html +=
+            "<p>本月已报送村（社区）\(quality.villages.count) 个，其中 \(flagged.count) 个有数据质量问题："
+            + QualitySignal.allCases.map { "\($0.chineseName) \(quality.flagged[$0.rawValue] ?? 0) 个" }
+            .joined(separator: "，") + "。判定口径见 empmon quality --help；评分满分 100，每项问题扣除相应分值。</p>"
+        guard !flagged.isEmpty else { return html + "</section>\n" }
+        var byCounty: [String: [VillageQuality]] = [:]
+        for village in quality.villages { byCounty[String(village.unit.prefix(6)), default: []].append(village) }
+        html += "<table><tr><th class=\"name\">县（区）</th><th>已报送</th><th>有问题</th><th>平均评分</th></tr>\n"
+        for county in report.counties.rows {
+            let villages = byCounty[String(county.unit.prefix(6))] ?? []
+            guard !villages.isEmpty else { continue }
+            let mean = Double(villages.reduce(0) { $0 + $1.score }) / Double(villages.count)
+            html +=
+                "<tr><td class=\"name\">\(e(county.name))</td><td>\(villages.count)</td><td>\(villages.count { !$0.flags.isEmpty })</td><td>\(String(format: "%.1f", mean))</td></tr>\n"
+        }
+        html += "</table>"
+        let lowest = flagged.sorted { ($0.score, $0.unit) < ($1.score, $1.unit) }.prefix(20)
+        html += "<table><tr><th>评分</th><th class=\"name\">村（社区）</th><th class=\"name\">问题</th></tr>\n"
+        for village in lowest {
+            html +=
+                "<tr><td>\(village.score)</td><td class=\"name\">\(e(village.name.isEmpty ? village.unit : village.name))（\(village.unit)）</td><td class=\"name\">\(village.flags.map(\.chineseName).joined(separator: "、"))</td></tr>\n"
+        }
+        if flagged.count > lowest.count {
+            html +=
+                "<tr><td class=\"name\" colspan=\"3\">另有 \(flagged.count - lowest.count) 个，见 empmon quality --period \(report.period) --flagged</td></tr>\n"
         }
         return html + "</table></section>\n"
     }

@@ -42,12 +42,14 @@ enum DashboardPage {
           <section><h2>触发中的预警</h2><table id="alerts"></table></section>
           <section class="wide"><h2 id="units-title">下级单位</h2><table id="units"></table></section>
           <section><h2>报送完整率</h2><table id="completeness"></table></section>
+          <section class="wide"><h2 id="quality-title">数据质量</h2><div id="quality-summary" class="muted"></div><table id="quality"></table></section>
         </main>
         <script>
         const names = {new_urban_employment: "城镇新增就业人数", employed: "就业人数", labour_force: "劳动力人数", registered_unemployed: "登记失业人数",
           reemployed: "失业人员再就业人数", registered_unemployment_rate: "登记失业率（全部劳动力）", urban_registered_unemployment_rate: "城镇登记失业率", placement_rate: "失业人员再就业率", reporting_rate: "报送率"};
         const rates = new Set(["registered_unemployment_rate", "urban_registered_unemployment_rate", "placement_rate", "reporting_rate", "assistance_rate", "graduate_employment_rate"]);
         const tierBelow = {city: "county", county: "township", township: "village"};
+        const signals = {late: "逾期报送", corrected: "更正改变就业状态", copied_forward: "照抄上月", no_change_in_year: "全年无状态变化", double_reported: "重复填报", rejected: "记录被拒"};
         const tierName = {city: "市", county: "县（区）", township: "乡镇（街道）", village: "村（社区）"};
         const params = new URLSearchParams(location.hash.slice(1));
         if (params.get("token")) localStorage.setItem("empmon-token", params.get("token"));
@@ -86,7 +88,7 @@ enum DashboardPage {
           document.querySelectorAll("#crumbs a").forEach(a => a.onclick = () => show(a.dataset.code));
           const period = $("period").value, indicator = $("indicator").value, below = tierBelow[current.tier];
           $("status").textContent = `${current.name} · ${period}`;
-          const jobs = [targets(current, period), chart(current, indicator, period), alerts(current)];
+          const jobs = [targets(current, period), chart(current, indicator, period), alerts(current), quality(current, period)];
           if (below) jobs.push(units(current, below, period, indicator), completeness(current, below, period));
           else { $("units").innerHTML = "<tr><td class='name muted'>村（社区）为最末一级</td></tr>"; $("completeness").innerHTML = ""; }
           if (below !== "county") {
@@ -166,6 +168,36 @@ enum DashboardPage {
           const reported = body.units.filter(u => u.rate === 1).length;
           $("completeness").innerHTML = `<tr><td class="name" colspan="2">${tierName[tier]}：${reported} 个报齐，${incomplete.length} 个未报齐</td></tr>` +
             incomplete.slice(0, 12).map(u => `<tr><td class="name">${esc(u.name)}</td><td class="bad">${fmt(u.rate, true)}</td></tr>`).join("");
+        }
+
+        // The villages under the unit whose month is flagged, lowest score first; the whole table goes out as Excel.
+        async function quality(unit, period) {
+          let body;
+          try { body = await api(`/api/v1/quality?period=${period}&within=${unit.code}`); }
+          catch (e) { $("quality-summary").textContent = "无数据质量信息：" + e.message; $("quality").innerHTML = ""; return; }
+          const flagged = body.villages.filter(v => v.flags.length > 0).sort((a, b) => a.score - b.score || a.unit.localeCompare(b.unit));
+          $("quality-title").innerHTML = `${esc(unit.name)} 村（社区）数据质量（${period}） <button id="quality-xlsx">导出 Excel</button>`;
+          $("quality-xlsx").onclick = async () => {
+            const response = await fetch(`/api/v1/quality?period=${period}&within=${unit.code}&format=xlsx`, {headers: {Authorization: "Bearer " + token}});
+            const link = document.createElement("a");
+            link.href = URL.createObjectURL(await response.blob());
+            link.download = `数据质量-${unit.name}-${period}.xlsx`;
+            link.click();
+          };
+          const counts = Object.entries(signals).map(([key, name]) => `${name} ${body.flagged[key] || 0}`).join("，");
+          $("quality-summary").textContent = `${body.villages.length} 个村（社区）已报送，${flagged.length} 个有问题：${counts}。全市本月记录变动率 ${fmt(body.changeRate, true)}。`;
+          const detail = v => [
+            v.daysLate ? `${v.firstReportedOn} 报送，逾期 ${v.daysLate} 天` : "",
+            v.correctedStatuses ? `更正 ${v.correctedStatuses} 人状态` : "",
+            v.flags.includes("copied_forward") ? `与上月完全相同（${v.persons} 人）` : "",
+            v.flags.includes("no_change_in_year") ? "12 个月无人状态变化" : "",
+            ...v.doubleReports.map(d => `与 ${esc(d.otherVillage)} 重复 ${d.persons} 人${d.keptHere ? "（以本村为准）" : "（以对方为准）"}`),
+            ...Object.entries(v.rejected).map(([reason, n]) => `被拒 ${n} 条（${esc(reason)}）`),
+          ].filter(Boolean).join("；");
+          $("quality").innerHTML = flagged.length === 0 ? "<tr><td class='name muted'>本月无数据质量问题</td></tr>" :
+            "<tr><th>评分</th><th>村（社区）</th><th>人数</th><th>问题</th><th>详情</th></tr>" +
+            flagged.slice(0, 50).map(v => `<tr data-quality-unit="${v.unit}" data-score="${v.score}"><td class="${v.score < 60 ? "bad" : ""}">${v.score}</td>` +
+              `<td class="name">${esc(v.name || v.unit)}</td><td>${v.persons}</td><td class="name">${v.flags.map(f => signals[f] || f).join("、")}</td><td class="name">${detail(v)}</td></tr>`).join("");
         }
 
         async function alerts(unit) {

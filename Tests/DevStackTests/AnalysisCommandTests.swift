@@ -269,6 +269,16 @@ extension SharedStackTests {
             #expect(render.status == 0 && FileManager.default.fileExists(atPath: pagePNG + ".png"), "\(render.output)")
             let page = try String(contentsOfFile: html, encoding: .utf8)
             #expect(page.contains("长治市就业形势分析（2024年6月）") && page.contains("潞州区") && page.contains("<svg"))
+            // The appendix counts the villages and their data-quality flags as `empmon quality` does.
+            let qualityRun = try pipeline.run(["quality", "--period", "2024-06", "--format", "json"])
+            let quality = try #require(
+                try JSONSerialization.jsonObject(with: Data(qualityRun.output.utf8)) as? [String: Any])
+            let assessed = try #require(quality["villages"] as? [[String: Any]])
+            let flaggedVillages = assessed.filter { !($0["flags"] as? [String] ?? []).isEmpty }.count
+            #expect(!assessed.isEmpty)
+            #expect(
+                page.contains("附：数据质量")
+                    && page.contains("本月已报送村（社区）\(assessed.count) 个，其中 \(flaggedVillages) 个有数据质量问题"))
             // The firing alerts as a workbook: one row each under the title and the header, as the JSON lists them.
             let alertsJSON = try pipeline.run([
                 "alerts", "list", "--state", "firing", "--limit", "10000", "--format", "json",
