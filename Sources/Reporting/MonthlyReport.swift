@@ -138,7 +138,8 @@ package struct ReportBuilder: Sendable {
         let rates = zip(rateSeries, placement).compactMap { pair -> (Period, Double?, Double?)? in
             Period(pair.0.period).map { ($0, pair.0.value, pair.1.value) }
         }
-        let quality = try await DataQualityView(database: database, topology: topology).table(period: period)
+        let quality = try await DataQualityView(database: database, topology: topology).table(
+            period: period, maxAge: 0)
         return MonthlyReport(
             period: period, city: topology.city, generatedAt: Date(), yearElapsed: Double(period.month) / 12,
             completeness: city?.value,

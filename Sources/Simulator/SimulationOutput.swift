@@ -105,8 +105,11 @@ extension Simulation {
                     corrected && !broken && generator.chance(0.1) ? flippedLine(row + 1, person) : written)
             }
             let finalContents = finalVersion.joined(separator: "\n") + "\n"
-            lastLedgers[villageIndex] = SentLedger(contents: finalContents, members: members, records: records)
-            villageRecords[villageIndex] = records
+            // Kept only for copies: a month of the city's ledgers is a quarter of a gigabyte of text.
+            if options.copyForwardShare > 0 {
+                lastLedgers[villageIndex] = SentLedger(contents: finalContents, members: members, records: records)
+            }
+            if options.doubleReportShare > 0 { villageRecords[villageIndex] = records }
             if corrected {
                 month.files.append(
                     .init(

@@ -6,6 +6,9 @@ import Postgres
 package struct DataQualityTable: Sendable, Codable {
     package let period: String
     package let within: String
+    /// When the month's measures were computed (they are kept until the ledger changes, and recomputed at most
+    /// every ten minutes while it does).
+    package let computedAt: String?
     /// The city's shares of persons whose record changed in any reported field, and in status, from the month
     /// before: what an unchanged ledger is judged against.
     package let changeRate: Double
@@ -28,14 +31,19 @@ package struct DataQualityView: Sendable {
         self.topology = topology
     }
 
-    /// The villages of `period` within `root` (the city when nil), assessed; `refreshAll` recomputes every month
-    /// of the year's signal, where otherwise only the month and the month before are recomputed when stale (older
-    /// months change rarely, and each costs a pass over two months of the ledger).
-    package func table(period: Period, within root: DivisionCode? = nil, refreshAll: Bool = false) async throws
-        -> DataQualityTable
-    {
+    /// The villages of `period` within `root` (the city when nil), assessed. The month and the month before are
+    /// recomputed when their counts or rejections changed since, once their measures are `maxAge` seconds old
+    /// (the API serves many readers during the reporting days, when the ledger changes with every batch and a
+    /// month costs seconds at the city's size: 6 s for 1.7 million persons; the CLI recomputes at once); older
+    /// months only when never computed. `refreshAll` recomputes every month of the year's signal now.
+    /// `computedAt` says when the month's measures were computed.
+    package func table(
+        period: Period, within root: DivisionCode? = nil, refreshAll: Bool = false,
+        maxAge: TimeInterval = DataQualityView.refreshInterval
+    ) async throws -> DataQualityTable {
         let months = period.advanced(by: -11).through(period)
-        let stale = try await staleMonths(months, recent: refreshAll ? months : [period.previous, period])
+        let stale =
+            refreshAll ? months : try await staleMonths(months, recent: [period.previous, period], olderThan: maxAge)
         for month in stale { try await refresh(month) }
         let measures = try await read(months)
         let names = Dictionary(
@@ -49,68 +57,90 @@ package struct DataQualityView: Sendable {
         var flagged: [String: Int] = [:]
         for village in villages { for flag in village.flags { flagged[flag.rawValue, default: 0] += 1 } }
         return DataQualityTable(
-            period: period.description, within: (root ?? topology.city.code).description, changeRate: rates.overallAny,
-            statusChangeRate: rates.overallStatus, thresholds: assessment.thresholds, flagged: flagged,
-            villages: villages)
+            period: period.description, within: (root ?? topology.city.code).description,
+            computedAt: try await refreshes([period])[period].map { IndicatorHistory.timestamp($0.at) },
+            changeRate: rates.overallAny, statusChangeRate: rates.overallStatus, thresholds: assessment.thresholds,
+            flagged: flagged, villages: villages)
     }
 
-    /// The measures of `months` whose reporting has closed at `now`, each computed at least once after its close
-    /// (and the eleven months before each, for the year's signal, as stored): what alert rules judge.
+    /// The measures of `months` whose reporting has closed at `now`, each computed at least once after its close,
+    /// the two latest again as `table` does, and the eleven months before each as stored (for the year's signal):
+    /// what alert rules judge.
     package func closedMonthMeasures(_ months: [Period], now: Date) async throws -> [Period: [VillageMonthMeasure]] {
         let closed = months.filter { ChinaTime.closes($0, closingDay: assessment.thresholds.closingDay) <= now }
         guard let first = closed.first, let last = closed.last else { return [:] }
-        let computedAfterClose = try await database.withConnection { connection in
-            try await connection.query(
-                "SELECT to_char(period, 'YYYY-MM'), extract(epoch FROM refreshed_at)::float8 FROM quality_refreshes WHERE period BETWEEN $1::date AND $2::date",
-                ["\(first)-01", "\(last)-01"]
-            ).compactMap { row -> (Period, Double)? in
-                guard let period = Period(try row.decode(String.self, at: 0)) else { return nil }
-                return (period, try row.decode(Double.self, at: 1))
-            }
-        }
-        let refreshed = Dictionary(computedAfterClose, uniquingKeysWith: max)
-        // The two latest closed months still take late records and corrections: recomputed when the ledger changed,
-        // at most every `alertRefreshSeconds` (an evaluation follows every processor commit).
+        let computed = try await refreshes(closed)
         let recent = Array(closed.suffix(2))
-        let stale = Set(try await staleMonths(recent, recent: recent))
+        let stale = Set(try await staleMonths(recent, recent: recent, olderThan: Self.refreshInterval))
         for month in closed {
-            let close = ChinaTime.closes(month, closingDay: assessment.thresholds.closingDay).timeIntervalSince1970
-            let last = refreshed[month] ?? 0
-            if last < close || (stale.contains(month) && last < now.timeIntervalSince1970 - Self.alertRefreshSeconds) {
-                try await refresh(month)
-            }
+            let close = ChinaTime.closes(month, closingDay: assessment.thresholds.closingDay)
+            if (computed[month]?.at ?? .distantPast) < close || stale.contains(month) { try await refresh(month) }
         }
         let span = first.advanced(by: -11).through(last)
         for month in try await staleMonths(span, recent: []) { try await refresh(month) }
         return try await read(span)
     }
 
-    static let alertRefreshSeconds = 600.0
+    /// How long a month's measures are served after its counts changed before they are recomputed.
+    package static let refreshInterval: TimeInterval = 600
 
-    /// Months never computed, and those of `recent` computed before the ledger's or the rejections' last change.
-    func staleMonths(_ months: [Period], recent: [Period]) async throws -> [Period] {
-        try await database.withConnection { connection in
-            let stamp = try await Self.stamp(connection)
-            let rows = try await connection.query(
-                "SELECT to_char(period, 'YYYY-MM'), ledger_writes, last_rejection FROM quality_refreshes WHERE period BETWEEN $1::date AND $2::date",
-                ["\(months[0])-01", "\(months[months.count - 1])-01"])
-            var computed: [Period: (Int64, Int64)] = [:]
-            for row in rows {
+    /// When each month was computed, and at what versions of its counts and rejections (`stamps`).
+    func refreshes(_ months: [Period]) async throws -> [Period: (at: Date, ledger: String, rejection: String)] {
+        guard let first = months.first, let last = months.last else { return [:] }
+        return try await database.withConnection { connection in
+            var result: [Period: (at: Date, ledger: String, rejection: String)] = [:]
+            for row in try await connection.query(
+                """
+                SELECT to_char(period, 'YYYY-MM'), extract(epoch FROM refreshed_at)::float8, counts_version::text, rejections_version::text
+                FROM quality_refreshes WHERE period BETWEEN $1::date AND $2::date
+                """, ["\(first)-01", "\(last)-01"])
+            {
                 guard let month = Period(try row.decode(String.self, at: 0)) else { continue }
-                computed[month] = (try row.decode(Int64.self, at: 1), try row.decode(Int64.self, at: 2))
+                result[month] = (
+                    Date(timeIntervalSince1970: try row.decode(Double.self, at: 1)), try row.decode(String.self, at: 2),
+                    try row.decode(String.self, at: 3)
+                )
             }
-            return months.filter { month in
-                guard let at = computed[month] else { return true }
-                return recent.contains(month) && (at.0 != stamp.ledger || at.1 != stamp.rejection)
-            }
+            return result
         }
     }
 
-    /// Where the ledger's writes (`ledger_writes`, drawn by every statement that writes it) and the rejections stand.
-    static func stamp(_ connection: PostgresConnection) async throws -> (ledger: Int64, rejection: Int64) {
-        let row = try await connection.query(
-            "SELECT (SELECT last_value FROM ledger_writes), (SELECT coalesce(max(id), 0) FROM rejections)")
-        return (try row[0].decode(Int64.self, at: 0), try row[0].decode(Int64.self, at: 1))
+    /// Months never computed, and those of `recent` computed more than `olderThan` seconds ago and before their
+    /// counts or rejections last changed.
+    func staleMonths(_ months: [Period], recent: [Period], olderThan age: TimeInterval = 0) async throws -> [Period] {
+        guard !months.isEmpty else { return [] }
+        let stamps = try await database.withConnection { try await Self.stamps(recent, on: $0) }
+        let computed = try await refreshes(months)
+        let now = Date()
+        return months.filter { month in
+            guard let at = computed[month] else { return true }
+            guard let stamp = stamps[month] else { return false }
+            return (at.ledger != stamp.counts || at.rejection != stamp.rejection) && now.timeIntervalSince(at.at) >= age
+        }
+    }
+
+    /// Where each month's inputs stand: a version of its and its month before's counts (every batch that changes
+    /// a person's record of the month changes some count of it) and one of its rejections. Sums of the rows'
+    /// transaction ids and of the rejections' ids: a write changes them whatever order writers commit in, where a
+    /// latest time or id would miss a writer that started earlier and committed later.
+    static func stamps(_ months: [Period], on connection: PostgresConnection) async throws
+        -> [Period: (counts: String, rejection: String)]
+    {
+        guard !months.isEmpty else { return [:] }
+        var result: [Period: (counts: String, rejection: String)] = [:]
+        for row in try await connection.query(
+            """
+            SELECT to_char(m, 'YYYY-MM'),
+                (SELECT coalesce(sum(xmin::text::bigint), 0) FROM unit_month_counts
+                 WHERE period IN (m, (m - interval '1 month')::date))::text,
+                (SELECT coalesce(sum(id), 0) FROM rejections WHERE period = m)::text
+            FROM unnest($1::date[]) AS m
+            """, [PostgresArray(months.map { "\($0)-01" })])
+        {
+            guard let month = Period(try row.decode(String.self, at: 0)) else { continue }
+            result[month] = (try row.decode(String.self, at: 1), try row.decode(String.self, at: 2))
+        }
+        return result
     }
 
     /// Recomputes one month's measures of every village.
@@ -120,15 +150,19 @@ package struct DataQualityView: Sendable {
             // refresh leaves the month stale for the next reader.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtext('empmon.quality'), $1)", [period.year * 12 + period.month])
-            let stamp = try await Self.stamp(connection)
+            let stamp = try await Self.stamps([period], on: connection)[period] ?? ("0", "0")
+            // The statement joins two months of the ledger (3.4 million rows at the city's size): with the default
+            // 4 MB its hashes spill to disk.
+            try await connection.query("SET LOCAL work_mem = '256MB'")
             try await connection.query("DELETE FROM village_month_quality WHERE period = $1::date", ["\(period)-01"])
             try await connection.query(Self.measureSQL, ["\(period)-01"])
             try await connection.query(
                 """
-                INSERT INTO quality_refreshes (period, ledger_writes, last_rejection) VALUES ($1::date, $2, $3)
-                ON CONFLICT (period) DO UPDATE SET ledger_writes = EXCLUDED.ledger_writes,
-                    last_rejection = EXCLUDED.last_rejection, refreshed_at = now()
-                """, ["\(period)-01", stamp.ledger, stamp.rejection])
+                INSERT INTO quality_refreshes (period, counts_version, rejections_version)
+                VALUES ($1::date, $2::numeric, $3::numeric)
+                ON CONFLICT (period) DO UPDATE SET counts_version = EXCLUDED.counts_version,
+                    rejections_version = EXCLUDED.rejections_version, refreshed_at = now()
+                """, ["\(period)-01", stamp.counts, stamp.rejection])
         }
     }
 
@@ -178,11 +212,12 @@ package struct DataQualityView: Sendable {
 
     /// One month's measures of every village that holds persons or refused records, from the ledger of the month
     /// ($1) and the month before, the versions it replaced, the records another village's displaced, and the
-    /// rejections.
+    /// rejections. The months are not materialised: each use is a scan of one partition or index probes (6 s for a
+    /// month of 1.7 million persons, against 10 s with them materialised).
     static let measureSQL = """
-        WITH cur AS (
+        WITH cur AS NOT MATERIALIZED (
             SELECT person_key, unit_code, reported_at_ms, \(fields("l")) FROM person_ledger AS l WHERE period = $1::date
-        ), prev AS (
+        ), prev AS NOT MATERIALIZED (
             SELECT person_key, unit_code, \(fields("l")) FROM person_ledger AS l
             WHERE period = ($1::date - interval '1 month')::date
         ), versions AS (
@@ -292,7 +327,8 @@ extension DataQualityTable {
     /// Only the villages with a flag.
     package func keepingFlagged() -> DataQualityTable {
         DataQualityTable(
-            period: period, within: within, changeRate: changeRate, statusChangeRate: statusChangeRate,
+            period: period, within: within, computedAt: computedAt, changeRate: changeRate,
+            statusChangeRate: statusChangeRate,
             thresholds: thresholds, flagged: flagged, villages: villages.filter { !$0.flags.isEmpty })
     }
 }

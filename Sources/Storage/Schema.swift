@@ -551,8 +551,10 @@ package enum Schema {
                 ALTER TABLE rejections ADD COLUMN period date;
                 CREATE INDEX rejections_unit_month ON rejections (period, unit_code) WHERE period IS NOT NULL;
                 -- What the ledger shows of each village's month (Situation.DataQualityView, Domain.VillageMonthMeasure):
-                -- computed per month in one statement over two months of the ledger, kept until the ledger or the
-                -- rejections change (quality_refreshes holds what they stood at).
+                -- computed per month in one statement over two months of the ledger, kept until the month's counts,
+                -- its month before's or its rejections change. quality_refreshes holds what they stood at: the sum of
+                -- the transaction ids (xmin) of the two months' unit_month_counts rows, which every write of a row
+                -- changes whatever order writers commit in, and the sum of the month's rejection ids.
                 CREATE TABLE village_month_quality (
                     period date NOT NULL,
                     unit_code char(12) NOT NULL,
@@ -574,8 +576,8 @@ package enum Schema {
                 );
                 CREATE TABLE quality_refreshes (
                     period date PRIMARY KEY,
-                    ledger_writes bigint NOT NULL,
-                    last_rejection bigint NOT NULL,
+                    counts_version numeric NOT NULL,
+                    rejections_version numeric NOT NULL,
                     refreshed_at timestamptz NOT NULL DEFAULT now()
                 );
                 """),

@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Benchmarks, each beside the raw limit measured in the same run.",
         subcommands: [
             Foundation.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self,
-            VerifyBench.self, CityBench.self, RecoveryBench.self,
+            VerifyBench.self, QualityBench.self, CityBench.self, RecoveryBench.self,
         ])
 
     struct Foundation: AsyncParsableCommand {

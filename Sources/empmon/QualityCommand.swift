@@ -39,7 +39,7 @@ struct QualityCommand: AsyncParsableCommand {
             month = latest
         }
         let view = DataQualityView(database: query.history.database, topology: topology)
-        var table = try await view.table(period: month, within: scope, refreshAll: refreshAll)
+        var table = try await view.table(period: month, within: scope, refreshAll: refreshAll, maxAge: 0)
         if flagged { table = table.keepingFlagged() }
         if options.format == "json" {
             try options.printJSON(table)

@@ -1,0 +1,94 @@
+import ArgumentParser
+import DevStack
+import Domain
+import Foundation
+import Postgres
+import Situation
+import Storage
+import TopologyFiles
+
+/// `empmon bench quality`: the data-quality view on two months of a ledger at the city's real size. One month's
+/// refresh (the statement over that month and the month before), then a read of the view as the API answers it,
+/// beside two raw limits: one grouped pass over the same two months' rows (the least any per-village measure of
+/// them costs) and the two months' person keys paired (the least any comparison of them costs). The ledger is written by PostgreSQL itself, in a database of the bench's own.
+struct QualityBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quality",
+        abstract: "The data-quality view on a city-sized ledger: a month's refresh and a read, beside one grouped pass."
+    )
+
+    @Option(help: "Persons per month (the city's labour force is ~1.7 million).") var persons = 1_700_000
+    @Option(help: "Write the figures as JSON to this file.") var json: String?
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        guard let dev = try DevHome.resolve(connection.home).loadSettings() else {
+            throw ValidationError("start the dev stack first: empmon dev up")
+        }
+        guard persons > 0 else { throw ValidationError("--persons must be positive") }
+        let topology = try Empmon.topologyFiles().loadTopology()
+        let url = try await freshBenchDatabase("empmon_bench_quality", devURL: dev.postgresURL)
+        let database = try await PostgresConnection.connect(url: url)
+        _ = try await Schema.migrator().migrate(database)
+        let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
+        let clock = ContinuousClock()
+        var results: [String: Double] = ["persons": Double(persons)]
+        let months = ["2024-01-01", "2024-02-01"]
+        print("writing \(persons) persons × \(months.count) months into the ledger …")
+        results["fill_s"] = try await clock.measure {
+            for (index, month) in months.enumerated() {
+                try await fillLedgerMonth(month, persons: persons, variant: index, villages: villages, on: database)
+                try await database.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", [month])
+            }
+            try await database.query("ANALYZE person_ledger")
+        }.seconds
+
+        print("raw limit: one grouped pass over both months …")
+        results["raw_grouped_pass_s"] = try await clock.measure {
+            _ = try await database.query(
+                "SELECT period, unit_code, count(*) FROM person_ledger WHERE period = ANY($1::date[]) GROUP BY 1, 2",
+                [PostgresArray(months)])
+        }.seconds
+
+        // The least a comparison of the two months costs: their persons' keys paired, and nothing else carried.
+        results["raw_key_join_s"] = try await clock.measure {
+            _ = try await database.query(
+                """
+                SELECT count(*) FROM (SELECT person_key, unit_code FROM person_ledger WHERE period = $1::date) AS a
+                FULL JOIN (SELECT person_key, unit_code FROM person_ledger WHERE period = $2::date) AS b USING (person_key, unit_code)
+                """, [months[1], months[0]])
+        }.seconds
+
+        let client = try PostgresClient(url: url, maxConnections: 2)
+        let view = DataQualityView(database: client, topology: topology)
+        guard let february = Period("2024-02") else { return }
+        print("refreshing February (compared with January) …")
+        results["refresh_month_s"] = try await clock.measure { try await view.refresh(february) }.seconds
+        // The first read computes the other eleven months of the year (empty here); the second is a read as the
+        // dashboard's next request makes it.
+        _ = try await view.table(period: february)
+        var villagesAssessed = 0
+        results["read_s"] = try await clock.measure {
+            villagesAssessed = try await view.table(period: february).villages.count
+        }.seconds
+        results["villages"] = Double(villagesAssessed)
+        try await PostgresConnection.connect(url: dev.postgresURL).query(
+            "DROP DATABASE IF EXISTS empmon_bench_quality WITH (FORCE)")
+
+        print("")
+        print(String(format: "ledger: %d persons × 2 months (written in %.0f s)", persons, results["fill_s"] ?? 0))
+        print(
+            String(
+                format: "  one grouped pass over both months (raw limit)  %6.2f s", results["raw_grouped_pass_s"] ?? 0))
+        print(
+            String(format: "  refresh of one month's measures                %6.2f s", results["refresh_month_s"] ?? 0))
+        print(
+            String(
+                format: "  read and assess (%d villages, 12 months)      %6.3f s", villagesAssessed,
+                results["read_s"] ?? 0))
+        if let json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
