@@ -1,9 +1,12 @@
 import ArgumentParser
 import DevStack
+import Domain
 import Foundation
 import Kafka
 import Logging
 import Postgres
+import Storage
+import TopologyFiles
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -151,6 +154,46 @@ func freshBenchDatabase(_ name: String, devURL: String) async throws -> String {
     try await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     try await admin.query("CREATE DATABASE \(name)")
     return url
+}
+
+/// Two months of a city-sized ledger written by PostgreSQL itself (`fillLedgerMonth`), in a fresh database of a
+/// bench's own beside the dev stack's (`bench verify`, `bench quality`).
+struct TwoMonthLedger {
+    static let months = ["2024-01-01", "2024-02-01"]
+    let devURL: String
+    let name: String
+    let url: String
+    let database: PostgresConnection
+    let topology: Topology
+    /// Seconds the two months took to write.
+    let writeSeconds: Double
+
+    static func write(_ name: String, persons: Int, home: String?) async throws -> TwoMonthLedger {
+        guard let dev = try DevHome.resolve(home).loadSettings() else {
+            throw ValidationError("start the dev stack first: empmon dev up")
+        }
+        guard persons > 0 else { throw ValidationError("--persons must be positive") }
+        let topology = try Empmon.topologyFiles().loadTopology()
+        let url = try await freshBenchDatabase(name, devURL: dev.postgresURL)
+        let database = try await PostgresConnection.connect(url: url)
+        _ = try await Schema.migrator().migrate(database)
+        let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
+        print("writing \(persons) persons × \(months.count) months into the ledger …")
+        let seconds = try await ContinuousClock().measure {
+            for (index, month) in months.enumerated() {
+                try await fillLedgerMonth(month, persons: persons, variant: index, villages: villages, on: database)
+                try await database.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", [month])
+            }
+            try await database.query("ANALYZE person_ledger")
+        }.seconds
+        return TwoMonthLedger(
+            devURL: dev.postgresURL, name: name, url: url, database: database, topology: topology,
+            writeSeconds: seconds)
+    }
+
+    func drop() async throws {
+        try await PostgresConnection.connect(url: devURL).query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
 }
 
 /// The process's peak resident memory, from /proc.

@@ -22,26 +22,10 @@ struct QualityBench: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        guard let dev = try DevHome.resolve(connection.home).loadSettings() else {
-            throw ValidationError("start the dev stack first: empmon dev up")
-        }
-        guard persons > 0 else { throw ValidationError("--persons must be positive") }
-        let topology = try Empmon.topologyFiles().loadTopology()
-        let url = try await freshBenchDatabase("empmon_bench_quality", devURL: dev.postgresURL)
-        let database = try await PostgresConnection.connect(url: url)
-        _ = try await Schema.migrator().migrate(database)
-        let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
+        let ledger = try await TwoMonthLedger.write("empmon_bench_quality", persons: persons, home: connection.home)
+        let (database, months) = (ledger.database, TwoMonthLedger.months)
         let clock = ContinuousClock()
-        var results: [String: Double] = ["persons": Double(persons)]
-        let months = ["2024-01-01", "2024-02-01"]
-        print("writing \(persons) persons × \(months.count) months into the ledger …")
-        results["fill_s"] = try await clock.measure {
-            for (index, month) in months.enumerated() {
-                try await fillLedgerMonth(month, persons: persons, variant: index, villages: villages, on: database)
-                try await database.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", [month])
-            }
-            try await database.query("ANALYZE person_ledger")
-        }.seconds
+        var results: [String: Double] = ["persons": Double(persons), "fill_s": ledger.writeSeconds]
 
         print("raw limit: one grouped pass over both months …")
         results["raw_grouped_pass_s"] = try await clock.measure {
@@ -59,8 +43,8 @@ struct QualityBench: AsyncParsableCommand {
                 """, [months[1], months[0]])
         }.seconds
 
-        let client = try PostgresClient(url: url, maxConnections: 2)
-        let view = DataQualityView(database: client, topology: topology)
+        let client = try PostgresClient(url: ledger.url, maxConnections: 2)
+        let view = DataQualityView(database: client, topology: ledger.topology)
         guard let february = Period("2024-02") else { return }
         print("refreshing February (compared with January) …")
         results["refresh_month_s"] = try await clock.measure { try await view.refresh(february) }.seconds
@@ -72,8 +56,7 @@ struct QualityBench: AsyncParsableCommand {
             villagesAssessed = try await view.table(period: february).villages.count
         }.seconds
         results["villages"] = Double(villagesAssessed)
-        try await PostgresConnection.connect(url: dev.postgresURL).query(
-            "DROP DATABASE IF EXISTS empmon_bench_quality WITH (FORCE)")
+        try await ledger.drop()
 
         print("")
         print(String(format: "ledger: %d persons × 2 months (written in %.0f s)", persons, results["fill_s"] ?? 0))

@@ -23,28 +23,10 @@ struct VerifyBench: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let home = DevHome.resolve(connection.home)
-        guard let dev = try home.loadSettings() else {
-            throw ValidationError("start the dev stack first: empmon dev up")
-        }
-        guard persons > 0 else { throw ValidationError("--persons must be positive") }
-        let topology = try Empmon.topologyFiles().loadTopology()
-        let url = try await freshBenchDatabase("empmon_bench_verify", devURL: dev.postgresURL)
-        let database = try await PostgresConnection.connect(url: url)
-        _ = try await Schema.migrator().migrate(database)
-        let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
+        let ledger = try await TwoMonthLedger.write("empmon_bench_verify", persons: persons, home: connection.home)
+        let (database, url, topology, months) = (ledger.database, ledger.url, ledger.topology, TwoMonthLedger.months)
         let clock = ContinuousClock()
-        var results: [String: Double] = ["persons": Double(persons)]
-        let months = ["2024-01-01", "2024-02-01"]
-        print("writing \(persons) persons × \(months.count) months into the ledger …")
-        let fill = try await clock.measure {
-            for (index, month) in months.enumerated() {
-                try await fillLedgerMonth(month, persons: persons, variant: index, villages: villages, on: database)
-                try await database.query("INSERT INTO monitored_periods (period) VALUES ($1::date)", [month])
-            }
-            try await database.query("ANALYZE person_ledger")
-        }
-        results["fill_s"] = fill.seconds
+        var results: [String: Double] = ["persons": Double(persons), "fill_s": ledger.writeSeconds]
 
         // The raw limit: every row of both months read once, row by row, and nothing computed.
         print("raw limit: reading the rows once …")
@@ -69,8 +51,7 @@ struct VerifyBench: AsyncParsableCommand {
         results["verify_rows_per_s"] = Double(persons * months.count) / verify.seconds
         results["verify_peak_memory_mib"] = peakMemoryMiB()
         results["values_compared"] = Double(compared)
-        try await PostgresConnection.connect(url: dev.postgresURL).query(
-            "DROP DATABASE IF EXISTS empmon_bench_verify WITH (FORCE)")
+        try await ledger.drop()
 
         print("")
         print(
