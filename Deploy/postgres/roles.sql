@@ -30,6 +30,17 @@ GRANT EXECUTE ON FUNCTION empmon_ensure_month(date) TO empmon_processor;
 ALTER FUNCTION empmon_ensure_month(date) SECURITY DEFINER;
 ALTER FUNCTION empmon_ensure_month(date) SET search_path = public;
 
+-- The villages' data-quality measures are recomputed by a function of the owner's, which reads the ledger and writes
+-- only per-village counts: the API, which may not read persons, has them recomputed through it (and reads the counts).
+ALTER FUNCTION empmon_refresh_village_quality(date) SECURITY DEFINER;
+ALTER FUNCTION empmon_refresh_village_quality(date) SET search_path = public;
+ALTER FUNCTION empmon_quality_versions(date) SECURITY DEFINER;
+ALTER FUNCTION empmon_quality_versions(date) SET search_path = public;
+REVOKE EXECUTE ON FUNCTION empmon_refresh_village_quality(date), empmon_quality_versions(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION empmon_refresh_village_quality(date), empmon_quality_versions(date)
+    TO empmon_processor, empmon_api;
+GRANT SELECT ON village_month_quality, quality_refreshes TO empmon_processor, empmon_api, empmon_reader;
+
 -- The API and the readers see indicators, forecasts, alerts; never persons, households, agents' secrets or keys.
 GRANT SELECT ON unit_month_counts, unit_month_count_history, indicator_values, monitored_periods, forecast_runs, forecasts,
     alerts TO empmon_api, empmon_reader;

@@ -119,10 +119,7 @@ package struct DataQualityView: Sendable {
         }
     }
 
-    /// Where each month's inputs stand: a version of its and its month before's counts (every batch that changes
-    /// a person's record of the month changes some count of it) and one of its rejections. Sums of the rows'
-    /// transaction ids and of the rejections' ids: a write changes them whatever order writers commit in, where a
-    /// latest time or id would miss a writer that started earlier and committed later.
+    /// Where each month's inputs stand (`empmon_quality_versions`, migration 15).
     static func stamps(_ months: [Period], on connection: PostgresConnection) async throws
         -> [Period: (counts: String, rejection: String)]
     {
@@ -130,11 +127,8 @@ package struct DataQualityView: Sendable {
         var result: [Period: (counts: String, rejection: String)] = [:]
         for row in try await connection.query(
             """
-            SELECT to_char(m, 'YYYY-MM'),
-                (SELECT coalesce(sum(xmin::text::bigint), 0) FROM unit_month_counts
-                 WHERE period IN (m, (m - interval '1 month')::date))::text,
-                (SELECT coalesce(sum(id), 0) FROM rejections WHERE period = m)::text
-            FROM unnest($1::date[]) AS m
+            SELECT to_char(m, 'YYYY-MM'), v.counts::text, v.rejections::text
+            FROM unnest($1::date[]) AS m CROSS JOIN LATERAL empmon_quality_versions(m) AS v
             """, [PostgresArray(months.map { "\($0)-01" })])
         {
             guard let month = Period(try row.decode(String.self, at: 0)) else { continue }
@@ -143,26 +137,11 @@ package struct DataQualityView: Sendable {
         return result
     }
 
-    /// Recomputes one month's measures of every village.
+    /// Recomputes one month's measures of every village (`empmon_refresh_village_quality`, migration 15: a function
+    /// of the schema's owner, so that the API, which may not read persons, can have them recomputed).
     package func refresh(_ period: Period) async throws {
-        try await database.withTransaction { connection in
-            // One refresher per month at a time; the stamp is read before the ledger, so a write during the
-            // refresh leaves the month stale for the next reader.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtext('empmon.quality'), $1)", [period.year * 12 + period.month])
-            let stamp = try await Self.stamps([period], on: connection)[period] ?? ("0", "0")
-            // The statement joins two months of the ledger (3.4 million rows at the city's size): with the default
-            // 4 MB its hashes spill to disk.
-            try await connection.query("SET LOCAL work_mem = '256MB'")
-            try await connection.query("DELETE FROM village_month_quality WHERE period = $1::date", ["\(period)-01"])
-            try await connection.query(Self.measureSQL, ["\(period)-01"])
-            try await connection.query(
-                """
-                INSERT INTO quality_refreshes (period, counts_version, rejections_version)
-                VALUES ($1::date, $2::numeric, $3::numeric)
-                ON CONFLICT (period) DO UPDATE SET counts_version = EXCLUDED.counts_version,
-                    rejections_version = EXCLUDED.rejections_version, refreshed_at = now()
-                """, ["\(period)-01", stamp.counts, stamp.rejection])
+        try await database.withConnection { connection in
+            _ = try await connection.query("SELECT empmon_refresh_village_quality($1::date)", ["\(period)-01"])
         }
     }
 
@@ -201,98 +180,6 @@ package struct DataQualityView: Sendable {
             return result
         }
     }
-
-    /// Every reported field of a person's month: a change in any of them is a change.
-    private static func fields(_ alias: String) -> String {
-        [
-            "status", "employment_form", "work_location", "sector", "registered_unemployed", "groups",
-            "seeking_work", "assisted", "trained", "income_band", "household_key",
-        ].map { "\(alias).\($0)" }.joined(separator: ", ")
-    }
-
-    /// One month's measures of every village that holds persons or refused records, from the ledger of the month
-    /// ($1) and the month before, the versions it replaced, the records another village's displaced, and the
-    /// rejections. The months are not materialised: each use is a scan of one partition or index probes (6 s for a
-    /// month of 1.7 million persons, against 10 s with them materialised).
-    static let measureSQL = """
-        WITH cur AS NOT MATERIALIZED (
-            SELECT person_key, unit_code, reported_at_ms, \(fields("l")) FROM person_ledger AS l WHERE period = $1::date
-        ), prev AS NOT MATERIALIZED (
-            SELECT person_key, unit_code, \(fields("l")) FROM person_ledger AS l
-            WHERE period = ($1::date - interval '1 month')::date
-        ), versions AS (
-            SELECT unit_code, min(reported_at_ms) AS first_ms, max(reported_at_ms) AS last_ms FROM (
-                SELECT unit_code, reported_at_ms FROM cur
-                UNION ALL SELECT unit_code, reported_at_ms FROM person_ledger_superseded WHERE period = $1::date
-                UNION ALL SELECT unit_code, reported_at_ms FROM person_ledger_displaced WHERE period = $1::date
-            ) AS v GROUP BY unit_code
-        ), corrections AS (
-            SELECT c.unit_code, count(DISTINCT c.person_key) AS persons,
-                count(DISTINCT c.person_key) FILTER (WHERE s.status <> c.status) AS statuses,
-                max(c.reported_at_ms) AS last_ms
-            FROM cur AS c JOIN person_ledger_superseded AS s
-                ON s.period = $1::date AND s.person_key = c.person_key AND s.unit_code = c.unit_code
-            WHERE ROW(\(fields("s"))) IS DISTINCT FROM ROW(\(fields("c")))
-            GROUP BY c.unit_code
-        ), pairs AS (
-            SELECT coalesce(c.unit_code, p.unit_code) AS unit_code, c.person_key IS NOT NULL AS now_here,
-                p.person_key IS NOT NULL AS before_here, p.status AS status_before,
-                c.status IS DISTINCT FROM p.status AS status_changed,
-                ROW(\(fields("c"))) IS DISTINCT FROM ROW(\(fields("p"))) AS changed
-            FROM cur AS c FULL JOIN prev AS p ON p.person_key = c.person_key AND p.unit_code = c.unit_code
-        ), changes AS (
-            SELECT unit_code,
-                count(*) FILTER (WHERE now_here) AS persons,
-                count(*) FILTER (WHERE before_here) AS persons_before,
-                count(*) FILTER (WHERE now_here AND NOT before_here) AS joined,
-                count(*) FILTER (WHERE before_here AND NOT now_here) AS left_ledger
-            FROM pairs GROUP BY unit_code
-        ), by_status AS (
-            SELECT unit_code, jsonb_object_agg(status_before, jsonb_build_object(
-                'compared', compared, 'changed', changed, 'statusChanges', status_changes)) AS changes
-            FROM (
-                SELECT unit_code, status_before, count(*) AS compared, count(*) FILTER (WHERE changed) AS changed,
-                    count(*) FILTER (WHERE status_changed) AS status_changes
-                FROM pairs WHERE now_here AND before_here GROUP BY unit_code, status_before
-            ) AS s GROUP BY unit_code
-        ), pairs_reported_twice AS (
-            SELECT d.unit_code, c.unit_code AS other, false AS kept_here
-            FROM person_ledger_displaced AS d JOIN cur AS c ON c.person_key = d.person_key
-            WHERE d.period = $1::date AND d.unit_code <> c.unit_code
-            UNION ALL
-            SELECT c.unit_code, d.unit_code AS other, true AS kept_here
-            FROM person_ledger_displaced AS d JOIN cur AS c ON c.person_key = d.person_key
-            WHERE d.period = $1::date AND d.unit_code <> c.unit_code
-        ), doubles AS (
-            SELECT unit_code, jsonb_agg(jsonb_build_object('otherVillage', other, 'persons', persons, 'keptHere', kept)
-                ORDER BY other) AS reports
-            FROM (
-                SELECT unit_code, other, count(*) AS persons, count(*) FILTER (WHERE kept_here) AS kept
-                FROM pairs_reported_twice GROUP BY unit_code, other
-            ) AS g GROUP BY unit_code
-        ), refused AS (
-            SELECT unit_code, jsonb_object_agg(reason_code, records) AS reasons FROM (
-                SELECT unit_code::char(12) AS unit_code, reason_code, count(*) AS records FROM rejections
-                WHERE period = $1::date AND unit_code ~ '^[0-9]{12}$' GROUP BY 1, 2
-            ) AS r GROUP BY unit_code
-        ), units AS (
-            SELECT unit_code FROM changes WHERE persons > 0 UNION SELECT unit_code FROM refused
-        )
-        INSERT INTO village_month_quality (period, unit_code, persons, first_reported_ms, last_reported_ms,
-            corrected_persons, corrected_statuses, last_correction_ms, reported_month_before, by_status, joined,
-            left_ledger, double_reports, rejected)
-        SELECT $1::date, u.unit_code, coalesce(ch.persons, 0), v.first_ms, v.last_ms, coalesce(co.persons, 0),
-            coalesce(co.statuses, 0), co.last_ms, coalesce(ch.persons_before, 0) > 0,
-            coalesce(bs.changes, '{}'::jsonb), coalesce(ch.joined, 0), coalesce(ch.left_ledger, 0),
-            coalesce(d.reports, '[]'::jsonb), coalesce(r.reasons, '{}'::jsonb)
-        FROM units AS u
-        LEFT JOIN changes AS ch USING (unit_code)
-        LEFT JOIN by_status AS bs USING (unit_code)
-        LEFT JOIN versions AS v USING (unit_code)
-        LEFT JOIN corrections AS co USING (unit_code)
-        LEFT JOIN doubles AS d USING (unit_code)
-        LEFT JOIN refused AS r USING (unit_code)
-        """
 }
 
 extension DataQualityTable {

@@ -102,7 +102,7 @@ extension SharedStackTests {
                     "/api/v1/completeness?tier=township&period=2024-02",
                     "/api/v1/targets?period=2024-02",
                     "/api/v1/units/140403000000/series?indicator=employed&from=2024-01&to=2024-02",
-                    "/api/v1/alerts", "/api/v1/rejections",
+                    "/api/v1/alerts", "/api/v1/rejections", "/api/v1/quality?period=2024-02",
                     "/api/v1/open-data/situation?tier=village&period=2024-02&indicator=employed",
                     "/api/v1/units/140403000000/forecast",
                 ]
