@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "empmon", targets: ["empmon"]),
         .executable(name: "empmon-api", targets: ["empmon-api"]),
+        .executable(name: "empmon-bench", targets: ["empmon-bench"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Postgres", targets: ["Postgres"]),
     ],
@@ -203,9 +204,48 @@ let package = Package(
             dependencies: ["Fuzzing", "Domain", "TopologyFiles"],
             swiftSettings: strictSettings
         ),
+        // What empmon and empmon-bench read at the edge: connection options, the environment, the files beside them.
+        .target(
+            name: "CommandEdge",
+            dependencies: [
+                "Agent", "Alerting", "Analysis", "Domain", "Kafka", "Ledger", "Processor", "Situation", "TopologyFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The city run on the dev stack, shared by the demo and the benches: county agents, the group's lag, the
+        // progress line, memory figures, fresh databases.
+        .target(
+            name: "Harness",
+            dependencies: [
+                "Agent", "Domain", "Kafka", "Postgres", "Processor", "Simulator", "Storage", "TopologyFiles", "Wire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Every benchmark, each beside the raw limit measured in the same run (`empmon-bench`, or `empmon bench`).
+        .target(
+            name: "Bench",
+            dependencies: [
+                "CommandEdge", "Harness",
+                "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "Ledger",
+                "Simulator", "Processor", "Analysis", "Situation", "Alerting", "Reporting", "Serve",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "empmon-bench",
+            dependencies: ["Bench", "CommandEdge"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "empmon",
             dependencies: [
+                "CommandEdge", "Harness",
                 "Kafka", "Postgres", "Storage", "DevStack", "Domain", "Wire", "TopologyFiles", "Agent", "AgentPage",
                 "Ledger", "Simulator",
                 "Processor", "Analysis", "Situation", "Alerting", "Reporting", "Serve",

@@ -6,3 +6,6 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 swift-format lint --strict --recursive Sources Tests Package.swift
 echo "swift-format lint --strict: no findings"
+# The command-line tool stays a thin shell over the libraries.
+python3 scripts/function-lengths.py 80 Sources/empmon/*.swift
+echo "Sources/empmon: no function over 80 lines"

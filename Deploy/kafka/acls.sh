@@ -2,7 +2,7 @@
 # ACLs of the employment monitor's Kafka cluster. Run once per new principal with an admin client config.
 # Agents may only write records (never read them) and read the city's receipts; each agent is its own SCRAM user, so a leaked credential
 # is revoked alone. Which unit an agent may report for is enforced by the city side (HMAC signature and the
-# agent's enrolled subtree, DESIGN.md invariant 4): Kafka ACLs cannot look inside a record.
+# agent's enrolled subtree, docs/design.md invariant 4): Kafka ACLs cannot look inside a record.
 set -euo pipefail
 admin=(--bootstrap-server "${KAFKA_BOOTSTRAP:-kafka-1.empmon.internal:9094}" --command-config "${ADMIN_CONFIG:-/etc/kafka/admin.properties}")
 records=(empmon.person-status.records.v1 empmon.unit-activity.records.v1)

@@ -23,7 +23,7 @@ GRANT UPDATE (enrolment_code_sha256, enrolment_expires_at) ON agents TO empmon_p
 -- Until `empmon agent end-hmac` drops it (then this grant goes with the table).
 GRANT SELECT ON legacy_hmac_secrets TO empmon_processor;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO empmon_processor;
--- It reads where the count of ledger writes stands (its cache of recent persons, see the README).
+-- It reads where the count of ledger writes stands (its cache of recent persons, see docs/architecture.md).
 GRANT SELECT ON SEQUENCE ledger_writes TO empmon_processor;
 GRANT EXECUTE ON FUNCTION empmon_ensure_month(date) TO empmon_processor;
 -- Monthly partitions are created by empmon_ensure_month, which must own them: make it SECURITY DEFINER.

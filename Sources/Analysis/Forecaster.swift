@@ -28,7 +28,7 @@ package struct SeriesForecast: Sendable {
 /// How a series is forecast.
 package enum ForecastMethod: Sendable, Hashable {
     /// What the pipeline forecasts with: the combination, chosen by rolling-origin backtest on real monthly series
-    /// (`Benchmarks/series/`, README "Forecasting"): it beat each of its members there.
+    /// (`Benchmarks/series/`, docs/benchmarks.md "Forecasting"): it beat each of its members there.
     package static let production = ForecastMethod.combination
 
     /// Every admissible ETS model, the one with the smallest AICc.

@@ -88,8 +88,8 @@ package struct VillageMonthMeasure: Sendable, Codable, Hashable {
     }
 }
 
-/// The data-quality signals of a village's month. Each has a definition and a threshold (`docs` in the README's
-/// data-quality section); a signal over its threshold is a flag, and every flag lowers the village's score.
+/// The data-quality signals of a village's month. Each has a definition and a threshold (docs/analysis.md, "Data
+/// quality"); a signal over its threshold is a flag, and every flag lowers the village's score.
 package enum QualitySignal: String, Sendable, Codable, CaseIterable, Comparable {
     /// The village's first record of the month arrived after the month closed (the 10th of the month after).
     case late

@@ -1,5 +1,5 @@
 /// Records of one unit that the ledger does not hold because another unit's newer record of the same person and
-/// month is current: a person two villages reported in one month, of whom the later report counts (DESIGN.md).
+/// month is current: a person two villages reported in one month, of whom the later report counts (docs/design.md).
 /// Such a record is neither lost nor refused. A unit-month's control total counts it beside the stored ones, so
 /// that the month still balances, and the receipt names it, so that the agent stops waiting for it.
 package struct Displacement: Sendable, Equatable {

@@ -5,7 +5,7 @@ package typealias IndicatorCounts = [IndicatorID: Int64]
 /// the latest record of each person (and unit) per month. This is the definition the processor's
 /// incremental aggregates must equal.
 ///
-/// Definitions (DESIGN.md, "Indicators"), for a unit U and month P, over persons whose month-P record
+/// Definitions (docs/design.md, "Indicators"), for a unit U and month P, over persons whose month-P record
 /// is from a village in U:
 /// - labour force = employed + unemployed; registered unemployed counts the flag. Their urban parts (urban labour
 ///   force, urban registered unemployed) count persons of urban communities (`Division.isUrban`): the bureau's

@@ -58,7 +58,7 @@ extension IndicatorID {
     package static let reportingRate = IndicatorID(rawValue: "reporting_rate")
 }
 
-/// One indicator of the catalogue (DESIGN.md, "Indicators").
+/// One indicator of the catalogue (docs/design.md, "Indicators").
 package struct Indicator: Sendable, Hashable {
     package let id: IndicatorID
     package let chineseName: String

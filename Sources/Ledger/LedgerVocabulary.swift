@@ -12,7 +12,7 @@ package struct VocabularyEntry: Sendable {
 }
 
 /// The one list of the words the agent accepts in a ledger's coded columns (sectors aside: letters A–T or
-/// the GB/T 4754 names). The README's "Ledger vocabulary" table is printed from it by `empmon agent
+/// the GB/T 4754 names). The "Ledger vocabulary" table of docs/operations.md is printed from it by `empmon agent
 /// vocabulary`, and a test keeps the two equal.
 package enum LedgerVocabulary {
     package static let table: [VocabularyEntry] = [
@@ -61,7 +61,7 @@ package enum LedgerVocabulary {
         VocabularyEntry(column: column, value: value.rawValue, words: words)
     }
 
-    /// The table as Markdown, for the README.
+    /// The table as Markdown, for docs/operations.md.
     package static var markdown: String {
         var lines = ["| column | value | accepted words |", "|---|---|---|"]
         for entry in table {

@@ -16,6 +16,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     private let queue: DispatchQueue
     private let logger: Logger
+    private let noticeSink: NoticeSink
     /// The URL with its password masked, for messages.
     public let redactedURL: String
 
@@ -76,8 +77,17 @@ public final class PostgresConnection: @unchecked Sendable {
         self.queue = queue
         self.logger = logger
         self.redactedURL = redactedURL
-        // Server notices (e.g. "relation already exists, skipping") go to the log, not to stderr.
-        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        // Server notices (e.g. "relation already exists, skipping") go to the log at debug, not to stderr. The sink
+        // lives as long as the connection, which libpq calls it from.
+        noticeSink = NoticeSink(logger: logger)
+        PQsetNoticeProcessor(
+            connection,
+            { sink, message in
+                guard let sink, let message else { return }
+                let notice = String(cString: message).split(separator: "\n").joined(separator: " ")
+                Unmanaged<NoticeSink>.fromOpaque(sink).takeUnretainedValue().logger.debug(
+                    "server notice", metadata: ["db.notice": "\(notice)"])
+            }, Unmanaged.passUnretained(noticeSink).toOpaque())
     }
 
     deinit {
@@ -352,4 +362,10 @@ extension String {
         while text.last?.isNewline == true { text.removeLast() }
         return text
     }
+}
+
+/// Where libpq's notice processor finds the connection's logger.
+private final class NoticeSink: Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
 }

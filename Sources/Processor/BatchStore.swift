@@ -1,6 +1,7 @@
 import Domain
 import Kafka
 import Postgres
+import Storage
 
 /// Another member owns a partition now: its stored offset moved on, or was never where this member thought.
 struct StaleAssignment: Error, CustomStringConvertible {
@@ -36,21 +37,10 @@ struct BatchStore {
         async throws
     {
         for move in moves.sorted(by: { $0.partition < $1.partition }) {
-            let rows: PostgresRows
-            if let expected = move.expected {
-                rows = try await connection.query(
-                    """
-                    UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
-                    WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $4
-                    """, [group, move.partition.topic, Int(move.partition.partition), expected, move.next])
-            } else {
-                rows = try await connection.query(
-                    """
-                    INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT DO NOTHING
-                    """, [group, move.partition.topic, Int(move.partition.partition), move.next])
-            }
-            if rows.affectedRows != 1 { throw StaleAssignment(partition: move.partition) }
+            let moved = try await ConsumerOffsets.advance(
+                group: group, topic: move.partition.topic, partition: Int(move.partition.partition),
+                from: move.expected, to: move.next, on: connection)
+            if !moved { throw StaleAssignment(partition: move.partition) }
         }
     }
 

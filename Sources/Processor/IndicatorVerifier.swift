@@ -4,7 +4,7 @@ import Storage
 import Synchronization
 
 /// `empmon verify`: recomputes every indicator from the ledger from scratch (`IndicatorComputation`) and
-/// compares it with what the processor stored (DESIGN.md invariant 2).
+/// compares it with what the processor stored (docs/design.md invariant 2).
 ///
 /// It streams: per month, one query joins each person's records of the month before and the month (PostgreSQL
 /// does the join, rows arrive one at a time), and one reads the month's households in order. What it holds is

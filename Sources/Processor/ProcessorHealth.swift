@@ -122,9 +122,9 @@ package final class ProcessorHealth: Sendable {
             logger.info(
                 "processor progress",
                 metadata: [
-                    "records_per_second": "\(progress.recordsPerSecond)", "batches": "\(progress.batches)",
+                    "batch.records_per_second": "\(progress.recordsPerSecond)", "batches": "\(progress.batches)",
                     "batch_p50": "\(progress.median.map { "\($0.milliseconds) ms" } ?? "-")", "lag": "\(progress.lag)",
-                    "last_commit_age_s": "\(Int(lastCommitAge()))",
+                    "batch.last_commit_age_s": "\(Int(lastCommitAge()))",
                 ])
             if let stall, wasStalled { logger.error("processor stalled: \(stall)") }
         }

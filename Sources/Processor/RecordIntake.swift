@@ -41,7 +41,7 @@ final class VerifiedSeals: Sendable {
 
 /// The city's checks on a message: it decodes, it comes from an enrolled agent that had not been revoked when it
 /// signed, the signature verifies under a key the city accepts for that agent now (or, until the HMAC transition
-/// ends, under its secret), the unit lies in the agent's subtree, and the record is valid (DESIGN.md invariants 3
+/// ends, under its secret), the unit lies in the agent's subtree, and the record is valid (docs/design.md invariants 3
 /// and 4). Pure given the agents and the time it is handed.
 package struct RecordIntake: Sendable {
     let topology: Topology

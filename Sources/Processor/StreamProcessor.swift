@@ -101,7 +101,7 @@ package struct AgedOutRecords: Error, CustomStringConvertible {
 
 /// `empmon process`: reads the record topics as a member of a consumer group and, batch by batch, in one
 /// PostgreSQL transaction each: checks and stores the records, updates the indicators of every affected
-/// unit at all tiers, and moves the group's stored offsets (DESIGN.md invariants 1–3). On graceful
+/// unit at all tiers, and moves the group's stored offsets (docs/design.md invariants 1–3). On graceful
 /// shutdown (SIGTERM) it commits the batch in hand and leaves the group.
 package struct StreamProcessor: Service {
     package let configuration: ProcessorConfiguration
@@ -407,7 +407,7 @@ struct ProcessorRun {
             do { low = try await consumer.watermarks(of: partition, timeout: .seconds(10)).low } catch {
                 logger.warning(
                     "a batch skips offsets, and the partition's oldest offset cannot be read to tell why",
-                    metadata: ["partition": "\(partition)", "stored_offset": "\(from)", "error": "\(error)"])
+                    metadata: ["partition": "\(partition)", "kafka.offset.stored": "\(from)", "error": "\(error)"])
                 continue
             }
             if low > from { lost.append(.init(partition: partition, from: from, to: low)) }
@@ -424,7 +424,8 @@ struct ProcessorRun {
             logger.error(
                 "the broker no longer holds records this group has not read",
                 metadata: [
-                    "partition": "\(gap.partition)", "stored_offset": "\(gap.from)", "earliest_available": "\(gap.to)",
+                    "partition": "\(gap.partition)", "kafka.offset.stored": "\(gap.from)",
+                    "kafka.offset.earliest": "\(gap.to)",
                     "records": "\(gap.to - gap.from)",
                 ])
         }
@@ -434,14 +435,11 @@ struct ProcessorRun {
         async throws
         -> [KafkaTopicPartition: Int64]
     {
-        let rows = try await connection.query(
-            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group])
         var result: [KafkaTopicPartition: Int64] = [:]
         let wanted = Set(partitions)
-        for row in rows {
-            let (topic, partition, next) = try row.decode((String, Int32, Int64).self)
-            let key = KafkaTopicPartition(topic: topic, partition: partition)
-            if wanted.contains(key) { result[key] = next }
+        for offset in try await ConsumerOffsets.stored(group: group, on: connection) {
+            let key = KafkaTopicPartition(topic: offset.topic, partition: Int32(offset.partition))
+            if wanted.contains(key) { result[key] = offset.next }
         }
         return result
     }
@@ -817,7 +815,8 @@ struct ProcessorRun {
                 logger.error(
                     "records were deleted by the broker's retention before this group processed them",
                     metadata: [
-                        "partition": "\(partition)", "stored_offset": "\(stored)", "earliest_available": "\(marks.low)",
+                        "partition": "\(partition)", "kafka.offset.stored": "\(stored)",
+                        "kafka.offset.earliest": "\(marks.low)",
                     ])
             }
             let lag = Self.lag(stored: stored, marks: marks)

@@ -354,28 +354,8 @@ package struct APIServer: Sendable {
         guard access.role == .analyst else { throw Problem(.forbidden, "rejections are for analyst tokens") }
         let scope = access.scope
         let limit = try parameters.limit(default: 200, most: 10_000)
-        struct Row: Encodable, Sendable {
-            let id: Int64
-            let unit: String?
-            let agent: String?
-            let reason: String
-            let field: String
-            let message: String
-            let rejectedAt: String
-        }
-        let rows = try await database.withConnection { connection in
-            try await connection.query(
-                """
-                SELECT id, unit_code, agent_id, reason_code, field, message_zh, to_char(rejected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')
-                FROM rejections WHERE $1 OR unit_code LIKE $2 ORDER BY id DESC LIMIT $3
-                """, [scope == topology.city.code, scope.subtreePrefix + "%", limit]
-            ).map { row in
-                let (id, unit, agent, reason, field, message, at) = try row.decode(
-                    (Int64, String?, String?, String, String, String, String).self)
-                return Row(
-                    id: id, unit: unit, agent: agent, reason: reason, field: field, message: message, rejectedAt: at)
-            }
-        }
+        let rows = try await RejectionRecord.list(
+            database: database, scope: scope, isCity: scope == topology.city.code, limit: limit)
         if try parameters.format().isTable {
             return .csv(
                 header: ["id", "unit", "agent", "reason", "field", "message", "rejected_at"],

@@ -17,6 +17,40 @@ package enum ConsumerOffsets {
         }
     }
 
+    /// The group's stored offsets: where each of its partitions resumes.
+    package static func stored(group: String, on connection: PostgresConnection) async throws -> [Start] {
+        try await connection.query(
+            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group]
+        ).map { row in
+            let (topic, partition, next) = try row.decode((String, Int, Int64).self)
+            return Start(topic: topic, partition: partition, next: next)
+        }
+    }
+
+    /// Moves one partition's stored offset to `next` if it still stands at `expected` (or, with no `expected`,
+    /// if the group has no row for it yet); false when another member moved it first. The caller's transaction
+    /// holds the row from here to its commit, so two members cannot both move it.
+    package static func advance(
+        group: String, topic: String, partition: Int, from expected: Int64?, to next: Int64,
+        on connection: PostgresConnection
+    ) async throws -> Bool {
+        let rows: PostgresRows
+        if let expected {
+            rows = try await connection.query(
+                """
+                UPDATE consumer_offsets SET next_offset = $5, updated_at = now()
+                WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $4
+                """, [group, topic, partition, expected, next])
+        } else {
+            rows = try await connection.query(
+                """
+                INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+                ON CONFLICT DO NOTHING
+                """, [group, topic, partition, next])
+        }
+        return rows.affectedRows == 1
+    }
+
     package static func preset(group: String, _ starts: [Start], on connection: PostgresConnection) async throws {
         for start in starts.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
             try await connection.query(

@@ -25,6 +25,18 @@ struct EmpmonAPI: AsyncParsableCommand {
     @Option(help: "Port (0: any free port; the log names the one taken).") var port = 8080
     @Option(help: "Scale of the count targets (default: $EMPMON_TARGET_SCALE, then 1).") var targetScale: Double?
 
+    /// Every logger logs to standard error at `EMPMON_LOG_LEVEL` (default info): set once, before anything logs.
+    static func main() async {
+        let level =
+            ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        await main(nil)
+    }
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         if let targetScale, !(targetScale > 0) { throw ValidationError("--target-scale must be above 0") }
@@ -42,8 +54,7 @@ struct EmpmonAPI: AsyncParsableCommand {
                 }
                 return value
             } ?? 1
-        var logger = Logger(label: "empmon.api")
-        logger.logLevel = environment["EMPMON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let logger = Logger(label: "empmon.api")
         let files = try TopologyFiles.locate(explicit: environment["EMPMON_TOPOLOGY"])
         let targets = try files.loadTargets()
         let topology = try files.loadTopology()

@@ -1,9 +1,11 @@
 import Agent
 import AgentPage
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Hummingbird
 import Ledger
 import Logging
@@ -35,7 +37,7 @@ struct AgentCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let topology = try Empmon.topologyFiles().loadTopology()
+            let topology = try Edge.topologyFiles().loadTopology()
             let division = try resolveUnit(unit, in: topology)
             let settings = try ConnectionSettings.resolve(
                 postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
@@ -152,7 +154,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let workspace = try AgentWorkspace(home: Edge.agentHome(home))
             let keyID = try workspace.rotateKey()
             print("new key \(keyID) made; announcing it to the city")
             try await deliver(workspace, timeout: timeout)
@@ -166,7 +168,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home (default: $EMPMON_AGENT_HOME, then ./.empmon-agent).") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace.initialize(home: Empmon.agentHome(home), credentialsFile: credentials)
+            let workspace = try AgentWorkspace.initialize(home: Edge.agentHome(home), credentialsFile: credentials)
             print(
                 "agent \(workspace.credentials.agentID) for \(workspace.credentials.unit) \(workspace.credentials.name) ready in \(workspace.home)"
             )
@@ -194,7 +196,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let workspace = try AgentWorkspace(home: Edge.agentHome(home))
             let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
             guard let bytes = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
@@ -241,7 +243,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let workspace = try AgentWorkspace(home: Edge.agentHome(home))
             let (period, unitCode, topology) = try parseCommon(period: period, unit: unit)
             guard let bytes = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
@@ -273,7 +275,7 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             guard keepMonths >= 1 else { throw ValidationError("--keep-months must be at least 1") }
             guard confirmWithin >= 0 else { throw ValidationError("--confirm-within must be 0 or more seconds") }
-            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let workspace = try AgentWorkspace(home: Edge.agentHome(home))
             try await deliver(
                 workspace, timeout: timeout, keepMonths: keepMonths, confirmWithin: confirmationGrace(confirmWithin))
         }
@@ -285,7 +287,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Agent home.") var home: String?
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
+            let workspace = try AgentWorkspace(home: Edge.agentHome(home))
             print(
                 "agent \(workspace.credentials.agentID)  unit \(workspace.credentials.unit) \(workspace.credentials.name)"
             )
@@ -355,15 +357,15 @@ extension AgentCommand {
         }
 
         func run() async throws {
-            let workspace = try AgentWorkspace(home: Empmon.agentHome(home))
-            let topology = try Empmon.topologyFiles().loadTopology()
-            var logger = Empmon.logger("empmon.agent.serve")
+            let workspace = try AgentWorkspace(home: Edge.agentHome(home))
+            let topology = try Edge.topologyFiles().loadTopology()
+            var logger = Logger(label: "empmon.agent.serve")
             if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .notice }
             var kafkaLogger = logger
             kafkaLogger.logLevel = .critical
             let desk = DeliveryDesk(
                 workspace: workspace, timeout: .seconds(timeout), keepMonths: keepMonths,
-                security: try Empmon.kafkaSecurity(), confirmWithin: confirmationGrace(confirmWithin),
+                security: try Edge.kafkaSecurity(), confirmWithin: confirmationGrace(confirmWithin),
                 currentPeriod: { currentPeriod() }, logger: kafkaLogger)
             let page = AgentPageServer(workspace: workspace, topology: topology, desk: desk, logger: logger)
             let app = Application(
@@ -391,15 +393,13 @@ extension AgentCommand {
 
 private func parseCommon(period text: String, unit: String?) throws -> (Period, DivisionCode?, Topology) {
     guard let period = Period(text) else { throw ValidationError("--period must be YYYY-MM, not '\(text)'") }
-    let topology = try Empmon.topologyFiles().loadTopology()
+    let topology = try Edge.topologyFiles().loadTopology()
     let code = try unit.map { try resolveUnit($0, in: topology).code }
     return (period, code, topology)
 }
 
 /// The month it is now in China.
-func currentPeriod() -> Period {
-    ChinaTime.period()
-}
+func currentPeriod() -> Period { ChinaTime.period() }
 
 /// `--confirm-within` in seconds as the workspace takes it: 0 turns receipts off.
 func confirmationGrace(_ seconds: Int) -> Duration? { seconds > 0 ? .seconds(seconds) : nil }
@@ -408,11 +408,11 @@ private func deliver(
     _ workspace: AgentWorkspace, timeout: Int, keepMonths: Int = 13,
     confirmWithin: Duration? = AgentWorkspace.defaultConfirmWithin
 ) async throws {
-    var logger = Empmon.logger("empmon.agent")
+    var logger = Logger(label: "empmon.agent")
     if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { logger.logLevel = .critical }
     let (pending, outcome) = try await workspace.flush(
         timeout: .seconds(max(1, timeout)), keepMonths: keepMonths, now: currentPeriod(),
-        security: try Empmon.kafkaSecurity(), logger: logger, confirmWithin: confirmWithin)
+        security: try Edge.kafkaSecurity(), logger: logger, confirmWithin: confirmWithin)
     if let receipts = outcome.receipts, receipts.receipts > 0 {
         print(
             "city receipts: \(receipts.confirmed) unit-months stored, \(receipts.rejected) records rejected, \(receipts.incomplete) unit-months incomplete"

@@ -1,9 +1,12 @@
 import Alerting
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Ledger
+import Logging
 import Postgres
 import Situation
 import TopologyFiles
@@ -31,20 +34,20 @@ struct AlertsEvalCommand: AsyncParsableCommand {
     ) var now: String?
 
     func run() async throws {
-        let files = try Empmon.topologyFiles()
-        let configuration = try AlertSetup.rules(rules, files: files)
+        let files = try Edge.topologyFiles()
+        let configuration = try Edge.alertRules(rules, files: files)
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
         let engine = AlertEngine(
             database: database, topology: try files.loadTopology(), configuration: configuration,
-            targets: try AlertSetup.targets(files: files, scale: targetScale), logger: Empmon.logger("empmon.alerts"))
+            targets: try Edge.targets(files: files, scale: targetScale), logger: Logger(label: "empmon.alerts"))
         let summary = try await engine.evaluate(now: try now.map { try parseMoment($0, option: "--now") } ?? Date())
         print(
             "evaluated \(configuration.rules.count) rules over \(summary.evaluated) rule-units: \(summary.fired) fired, \(summary.resolved) resolved, "
                 + "\(summary.stillFiring) still firing, \(summary.pending) pending")
         let delivery = try await AlertDispatcher(
-            database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap), logger: Empmon.logger("empmon.alerts")
+            database: database, kafka: try Edge.kafka(settings.kafkaBootstrap), logger: Logger(label: "empmon.alerts")
         )
         .deliver(patience: .seconds(patience))
         print(
@@ -101,24 +104,5 @@ struct AlertsListCommand: AsyncParsableCommand {
                 print(Table.render(header: header, rows: rows))
             }
         }
-    }
-}
-
-enum AlertSetup {
-    static func rules(_ path: String?, files: TopologyFiles) throws -> AlertConfiguration {
-        let file = path ?? files.alertRulesPath
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read the alert rules \(file)")
-        }
-        do { return try AlertConfiguration.parse(String(decoding: data, as: UTF8.self), source: file) } catch {
-            throw ValidationError(error.description)
-        }
-    }
-
-    static func targets(files: TopologyFiles, scale: Double?) throws -> UnitTargets {
-        let targets = try files.loadTargets()
-        return UnitTargets(
-            year: targets.year, city: targets.unit, targets: targets.targets,
-            scale: scale ?? Empmon.environmentTargetScale)
     }
 }

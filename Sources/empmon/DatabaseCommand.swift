@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Postgres
 import Storage

@@ -1,8 +1,10 @@
 import Analysis
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Postgres
 import Situation
 import TopologyFiles
@@ -18,7 +20,7 @@ enum DatabaseForecast {
                 "--indicator '\(indicator)' is not in the catalogue; one of: \(IndicatorCatalogue.all.map(\.id.rawValue).joined(separator: ", "))"
             )
         }
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
@@ -49,28 +51,5 @@ enum DatabaseForecast {
             print("\(city.name):")
             print(Table.render(header: ["month", "mean", "lo80", "hi80", "lo95", "hi95"], rows: rows))
         }
-    }
-}
-
-enum Format {
-    static func number(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "–" }
-        return abs(value) >= 100 || value == value.rounded()
-            ? String(format: "%.0f", value) : String(format: "%.2f", value)
-    }
-
-    static func rate(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "–" }
-        return String(format: "%.1f%%", value * 100)
-    }
-
-    static func value(_ value: Double?, of indicator: Indicator) -> String {
-        indicator.unit == .rate ? rate(value) : number(value)
-    }
-
-    static func change(_ value: Double?, of indicator: Indicator) -> String {
-        guard let value, value.isFinite else { return "–" }
-        if indicator.unit == .rate { return String(format: "%+.1f pt", value * 100) }
-        return String(format: "%+.0f", value)
     }
 }

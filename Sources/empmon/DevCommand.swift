@@ -27,7 +27,7 @@ struct DevCommand: AsyncParsableCommand {
         var secure = false
 
         func run() async throws {
-            let stack = DevStack(home: DevHome.resolve(home), logger: Empmon.logger("empmon.dev"))
+            let stack = DevStack(home: DevHome.resolve(home), logger: Logger(label: "empmon.dev"))
             let settings = try await stack.up(brokers: brokers, secure: secure ? true : nil) { print("• \($0)") }
             let connection = try await PostgresConnection.connect(url: settings.postgresURL)
             let applied = try await Schema.migrator().migrate(connection)
@@ -99,7 +99,7 @@ struct DevCommand: AsyncParsableCommand {
         func run() async throws {
             try await MockKafkaProcess.run(
                 brokers: brokers, controlSocket: controlSocket, readyFile: readyFile,
-                logger: Empmon.logger("empmon.kafka"))
+                logger: Logger(label: "empmon.kafka"))
         }
     }
 

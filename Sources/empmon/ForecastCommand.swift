@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import CommandEdge
 import Domain
 import Foundation
 
@@ -174,26 +175,6 @@ struct BacktestCommand: AsyncParsableCommand {
         if report.scores.isEmpty {
             throw ValidationError("no series is long enough for a holdout of \(holdout) months")
         }
-    }
-}
-
-func readSeriesTable(_ path: String, indicator: String? = nil, missingAsZero: Bool = false) throws -> SeriesTable {
-    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-    do {
-        return try SeriesTable(
-            csv: String(decoding: data, as: UTF8.self), indicator: indicator, missingAsZero: missingAsZero)
-    } catch {
-        throw ValidationError("\(path):\n\(error.description)")
-    }
-}
-
-func writeOutput(_ text: String, to path: String?) throws {
-    guard let path else {
-        print(text, terminator: "")
-        return
-    }
-    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch {
-        throw ValidationError("cannot write \(path): \(error.localizedDescription)")
     }
 }
 

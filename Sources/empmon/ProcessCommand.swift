@@ -1,8 +1,10 @@
 import Alerting
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Hummingbird
 import Logging
 import Postgres
@@ -72,9 +74,9 @@ struct ProcessCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         var configuration = ProcessorConfiguration(
-            kafka: try Empmon.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
+            kafka: try Edge.kafka(settings.kafkaBootstrap), databaseURL: settings.postgresURL, topology: topology)
         configuration.group = group
         configuration.batchSize = batchSize
         configuration.recentPersons = recentPersons
@@ -84,22 +86,22 @@ struct ProcessCommand: AsyncParsableCommand {
         configuration.acceptAgedOutRecords = acceptAgedOutRecords
         configuration.receipts = receipts
         configuration.statementTimeout = .seconds(statementTimeout)
-        let logger = Empmon.logger("empmon.process")
+        let logger = Logger(label: "empmon.process")
         let metrics = ProcessorMetrics(health: ProcessorHealth(stallAfter: .seconds(stallSeconds)))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if alertRules != "none" {
-            let files = try Empmon.topologyFiles()
-            let rules = try AlertSetup.rules(alertRules, files: files)
+            let files = try Edge.topologyFiles()
+            let rules = try Edge.alertRules(alertRules, files: files)
             let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
             let alerts = AlertService(
                 engine: AlertEngine(
                     database: database, topology: topology, configuration: rules,
-                    targets: try AlertSetup.targets(files: files, scale: targetScale),
-                    logger: Empmon.logger("empmon.alerts")),
+                    targets: try Edge.targets(files: files, scale: targetScale),
+                    logger: Logger(label: "empmon.alerts")),
                 dispatcher: AlertDispatcher(
-                    database: database, kafka: try Empmon.kafka(settings.kafkaBootstrap),
-                    logger: Empmon.logger("empmon.alerts")),
-                logger: Empmon.logger("empmon.alerts"))
+                    database: database, kafka: try Edge.kafka(settings.kafkaBootstrap),
+                    logger: Logger(label: "empmon.alerts")),
+                logger: Logger(label: "empmon.alerts"))
             configuration.onCommit = { report in alerts.touch(report.touchedUnits) }
             services.append(.init(service: alerts))
             logger.info("alert rules: \(rules.rules.count), evaluated after each commit")
@@ -159,7 +161,7 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         let verifier = IndicatorVerifier(topology: topology, databaseURL: settings.postgresURL)
         let outcome = try await verifier.verify(periods: periods.isEmpty ? nil : periods) { period in
             FileHandle.standardError.write(Data("checking \(period)…\n".utf8))
@@ -208,7 +210,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
     func run() async throws {
         guard let month = Period(period) else { throw ValidationError("--period '\(period)' is not YYYY-MM") }
         guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         let division = try resolveUnit(unit, in: topology)
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
@@ -255,12 +257,5 @@ struct IndicatorsCommand: AsyncParsableCommand {
 extension String {
     func leftAligned(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}
-
-/// `--batch-size` of `process` and of the benches that run the processor.
-func validateBatchSize(_ batchSize: Int) throws {
-    guard (1...ProcessorConfiguration.largestBatchSize).contains(batchSize) else {
-        throw ValidationError("--batch-size must be 1 to \(ProcessorConfiguration.largestBatchSize)")
     }
 }

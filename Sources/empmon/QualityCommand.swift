@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandEdge
 import Domain
 import Foundation
 import Postgres

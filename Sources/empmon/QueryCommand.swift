@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
@@ -45,7 +46,7 @@ struct QueryOptions: ParsableArguments {
     }
 
     func query() throws -> (SituationQuery, Topology) {
-        let files = try Empmon.topologyFiles()
+        let files = try Edge.topologyFiles()
         let topology = try files.loadTopology()
         let targets = try files.loadTargets()
         let settings = try ConnectionSettings.resolve(
@@ -53,7 +54,7 @@ struct QueryOptions: ParsableArguments {
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 2)
         let unitTargets = UnitTargets(
             year: targets.year, city: targets.unit, targets: targets.targets,
-            scale: targetScale ?? Empmon.environmentTargetScale)
+            scale: targetScale ?? Edge.environmentTargetScale)
         return (SituationQuery(database: database, topology: topology, targets: unitTargets), topology)
     }
 

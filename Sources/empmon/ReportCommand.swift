@@ -1,7 +1,9 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Postgres
 import Reporting
 import Situation
@@ -26,7 +28,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Flag(help: "Also print the report to an A4 PDF beside the HTML, with headless Chromium.") var pdf = false
 
     func run() async throws {
-        let files = try Empmon.topologyFiles()
+        let files = try Edge.topologyFiles()
         let topology = try files.loadTopology()
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
@@ -42,7 +44,7 @@ struct ReportCommand: AsyncParsableCommand {
             month = latest
         }
         let report = try await ReportBuilder(
-            database: database, topology: topology, targets: try AlertSetup.targets(files: files, scale: targetScale),
+            database: database, topology: topology, targets: try Edge.targets(files: files, scale: targetScale),
             countyMap: try files.loadCountyMap(for: topology)
         )
         .build(period: month)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
@@ -26,15 +27,15 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let files = try Empmon.topologyFiles()
+        let files = try Edge.topologyFiles()
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)
         let database = try PostgresClient(url: settings.postgresURL, maxConnections: 8)
-        let logger = Empmon.logger("empmon.serve")
+        let logger = Logger(label: "empmon.serve")
         let topology = try files.loadTopology()
         let server = APIServer(
             database: database, topology: topology,
-            targets: try AlertSetup.targets(files: files, scale: targetScale),
+            targets: try Edge.targets(files: files, scale: targetScale),
             countyMap: try files.loadCountyMap(for: topology), logger: logger)
         let app = Application(
             router: server.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
@@ -60,7 +61,7 @@ struct TokenCommand: AsyncParsableCommand {
             guard let parsed = APIAccess.Role(rawValue: role) else {
                 throw ValidationError("--role must be analyst or viewer")
             }
-            let topology = try Empmon.topologyFiles().loadTopology()
+            let topology = try Edge.topologyFiles().loadTopology()
             let unit = try resolveUnit(scope, in: topology)
             let settings = try ConnectionSettings.resolve(
                 postgresURL: connection.postgresURL, kafkaBootstrap: "-", home: connection.home)

@@ -1,7 +1,9 @@
 import Agent
 import ArgumentParser
+import CommandEdge
 import Domain
 import Foundation
+import Harness
 import Ledger
 import Logging
 import Simulator
@@ -77,7 +79,7 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("--ends-on-day must be a day of the month, 1 to 31")
         }
         options.endsOnDay = endsOnDay
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         for text in (counties ?? "").split(separator: ",") {
             guard let code = DivisionCode(text.trimmingCharacters(in: .whitespaces)), code.tier == .county,
                 topology.contains(code)
@@ -96,13 +98,13 @@ struct SimulateCommand: AsyncParsableCommand {
             print("wrote \(out)/ledgers, \(out)/activity, \(out)/schedule.csv, \(out)/ground-truth.csv")
             return
         }
-        let workspace = try AgentWorkspace(home: Empmon.agentHome(agentHome), durable: false)
+        let workspace = try AgentWorkspace(home: Edge.agentHome(agentHome), durable: false)
         guard workspace.credentials.unit == topology.city.code else {
             throw ValidationError(
                 "--publish needs an agent enrolled for the city \(topology.city.code), not \(workspace.credentials.unit)"
             )
         }
-        var logger = Empmon.logger("empmon.simulate")
+        var logger = Logger(label: "empmon.simulate")
         logger.logLevel = .critical
         var spooled = 0
         var rejected = 0
@@ -118,7 +120,7 @@ struct SimulateCommand: AsyncParsableCommand {
         try workspace.spool.sync()
         print("spooled \(spooled) records through the agent (\(rejected) rows refused); delivering …")
         let (pending, outcome) = try await workspace.flush(
-            timeout: .seconds(120), now: currentPeriod(), security: try Empmon.kafkaSecurity(), logger: logger)
+            timeout: .seconds(120), now: currentPeriod(), security: try Edge.kafkaSecurity(), logger: logger)
         print(
             "delivered \(outcome.delivered) of \(pending)"
                 + (outcome.failed > 0 ? "; \(outcome.failed) still pending — run `empmon agent flush`" : ""))
@@ -134,7 +136,7 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     func printCalibration(topology: Topology, options: SimulationOptions) throws {
-        let targets = try Empmon.topologyFiles().loadTargets().targets
+        let targets = try Edge.topologyFiles().loadTargets().targets
         let result = SimulationCalibration.measure(topology: topology, options: options, targets: targets)
         let scope =
             options.counties.isEmpty

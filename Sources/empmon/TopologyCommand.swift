@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
@@ -18,7 +19,7 @@ struct TopologyCommand: AsyncParsableCommand {
         @Option(help: "Tiers of the tree to print below the unit.") var depth = 1
 
         func run() async throws {
-            let topology = try Empmon.topologyFiles().loadTopology()
+            let topology = try Edge.topologyFiles().loadTopology()
             let root = try resolveUnit(unit, in: topology)
             print(line(root, topology: topology, indent: ""))
             printChildren(of: root, topology: topology, indent: "  ", levels: depth)
@@ -46,7 +47,7 @@ struct TopologyCommand: AsyncParsableCommand {
             abstract: "Check the division list (parents exist, tiers match codes), topics and targets.")
 
         func run() async throws {
-            let files = try Empmon.topologyFiles()
+            let files = try Edge.topologyFiles()
             let topology = try files.loadTopology()
             let topics = try files.loadTopics()
             let targets = try files.loadTargets()
@@ -85,32 +86,13 @@ struct TopologyCommand: AsyncParsableCommand {
     }
 }
 
-/// A unit given by code or by exact name; names that repeat must be given by code.
-func resolveUnit(_ text: String?, in topology: Topology) throws -> Division {
-    guard let text else { return topology.city }
-    if let code = DivisionCode(text) {
-        guard let division = topology[code] else { throw ValidationError("no unit \(code) in \(topology.city.name)") }
-        return division
-    }
-    let matches = topology.units(named: text)
-    switch matches.count {
-    case 1: return matches[0]
-    case 0: throw ValidationError("no unit named '\(text)'; give a 12-digit code or an exact name")
-    default:
-        throw ValidationError(
-            "'\(text)' names \(matches.count) units; give one of their codes: "
-                + matches.map { "\($0.code) (\($0.code.ancestor(at: .county).flatMap { topology[$0]?.name } ?? ""))" }
-                .joined(separator: ", "))
-    }
-}
-
 /// Creates the topics of Topology/topics.json that the cluster lacks. On the dev mock cluster (which does
 /// not answer CreateTopics) it asks the mock's own process. Returns the number of failures.
 func applyTopics(
     bootstrap: String, dev: DevSettings?, replicationFactor: Int32?, report: (String) -> Void
 ) async throws -> Int {
-    let definitions = try Empmon.topologyFiles().loadTopics()
-    var logger = Empmon.logger("empmon.topology")
+    let definitions = try Edge.topologyFiles().loadTopics()
+    var logger = Logger(label: "empmon.topology")
     logger.logLevel = .critical
     let admin = try KafkaAdmin(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap), logger: logger)
     let existing = Dictionary(

@@ -619,9 +619,9 @@ struct APIFixture {
                 separator: ",", omittingEmptySubsequences: false
             ).map(String.init)
             #expect(header.contains("estimate") && header.contains("estimated_villages"))
-            if let column = header.firstIndex(of: "estimate"), row.indices.contains(column) {
-                #expect(Double(row[column]) == 35)
-            }
+            let column = try #require(header.firstIndex(of: "estimate"))
+            try #require(row.indices.contains(column))
+            #expect(Double(row[column]) == 35)
             // Re-employment is estimated from the missing village's own registered unemployed of last month (known
             // in full) at the county's reporting villages' rate: 2 reported + 5 × 2/10.
             try await api.fixture.put(

@@ -50,7 +50,7 @@ func healthStatus(port: Int) async -> Int? {
 
 /// How long the suite's partition lasts and how many processors it cuts off: 60 s and one by default, so that
 /// the suite stays short; `EMPMON_PARTITION_SECONDS=240 EMPMON_PARTITION_PROCESSORS=2` is the longer probe the
-/// README reports.
+/// docs/testing.md reports.
 struct PartitionProbe {
     let seconds: Int
     let processors: Int

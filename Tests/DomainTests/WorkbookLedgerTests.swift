@@ -188,11 +188,12 @@ struct VocabularyTests {
         }
     }
 
-    @Test("The README's vocabulary table is the code's table")
-    func readmeShowsTheTable() throws {
-        let readme = try String(contentsOfFile: Fixtures.topologyDirectory + "/../README.md", encoding: .utf8)
+    @Test("The operations guide's vocabulary table is the code's table")
+    func operationsGuideShowsTheTable() throws {
+        let guide = try String(
+            contentsOfFile: Fixtures.topologyDirectory + "/../docs/operations.md", encoding: .utf8)
         #expect(
-            readme.contains(LedgerVocabulary.markdown),
-            "run `empmon agent vocabulary` and paste its output into README.md")
+            guide.contains(LedgerVocabulary.markdown),
+            "run `empmon agent vocabulary` and paste its output into docs/operations.md")
     }
 }

@@ -2,9 +2,11 @@ import Agent
 import Alerting
 import Analysis
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Kafka
 import Logging
 import Postgres
@@ -61,7 +63,7 @@ struct CityBench: AsyncParsableCommand {
         guard let dev = try home.loadSettings() else {
             throw ValidationError("start the dev stack first: empmon dev up")
         }
-        let files = try Empmon.topologyFiles()
+        let files = try Edge.topologyFiles()
         let topology = try files.loadTopology()
         let clock = ContinuousClock()
         let began = clock.now
@@ -69,7 +71,7 @@ struct CityBench: AsyncParsableCommand {
         var results: [String: Double] = ["scale": scale, "months": Double(months), "processors": Double(processors)]
         var stages: [(name: String, seconds: Double)] = []
 
-        let url = try await freshBenchDatabase("empmon_city", devURL: dev.postgresURL)
+        let url = try await FreshDatabase.create("empmon_city", on: dev.postgresURL)
         let database = try PostgresClient(url: url, maxConnections: 2)
         _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
         let work = home.path + "/bench-city"
@@ -80,7 +82,9 @@ struct CityBench: AsyncParsableCommand {
             root: work + "/agents",
             note: "基准")
         let group = "empmon-city"
-        let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
+        let starts = try await RecordTopics(
+            bootstrap: dev.kafkaBootstrap, topics: try Edge.topologyFiles().loadTopics()
+        ).ends(logger: quiet)
         try await presetGroupOffsets(starts, group: group, database: database)
         step(
             "database empmon_city, \(agents.count) county agents enrolled; the group \(group) starts at the topics' current ends"
@@ -95,7 +99,7 @@ struct CityBench: AsyncParsableCommand {
         options.lateShare = 0.03
         options.correctionShare = 0.03
         var spooled = 0
-        resetPeakMemory()
+        ProcessMemory.resetPeak()
         let simulated = try clock.measure {
             try SimulationRun.run(
                 topology: topology, options: options, out: work + "/simulation", progress: { step("simulated " + $0) }
@@ -107,14 +111,14 @@ struct CityBench: AsyncParsableCommand {
         stages.append(("simulate_and_spool", simulated.seconds))
         results["spooled"] = Double(spooled)
         results["spool_per_s"] = Double(spooled) / simulated.seconds
-        results["simulator_and_agents_peak_memory_mib"] = peakMemoryMiB()
+        results["simulator_and_agents_peak_memory_mib"] = ProcessMemory.peakMiB()
         step(
             "spooled \(spooled) signed records in the county agents (simulation included): \(Int(Double(spooled) / simulated.seconds)) records/s"
         )
 
         // 2. The processors start, then every agent delivers at once, paced by the group's lag.
         let watch = LagWatch(starts: starts)
-        let executable = ChildProcess.currentExecutable
+        let executable = Edge.empmonExecutable
         var pids: [Int32] = []
         for index in 0..<processors {
             pids.append(
@@ -200,7 +204,7 @@ struct CityBench: AsyncParsableCommand {
         )
 
         // 4. What analysts and the report read, on the stored months.
-        resetPeakMemory()
+        ProcessMemory.resetPeak()
         let last = options.start.advanced(by: months - 1)
         let targetFile = try files.loadTargets()
         let targets = UnitTargets(
@@ -228,7 +232,7 @@ struct CityBench: AsyncParsableCommand {
         }
         var alertLogger = quiet
         alertLogger.logLevel = .error
-        let rules = try AlertSetup.rules(nil, files: files)
+        let rules = try Edge.alertRules(nil, files: files)
         let alerts = try await AlertEngine(
             database: database, topology: topology, configuration: rules, targets: targets, logger: alertLogger
         )
@@ -239,7 +243,7 @@ struct CityBench: AsyncParsableCommand {
             period: last)
         try writeOutput(ReportHTML.render(report), to: work + "/report-\(last).html")
         lap("monthly_report")
-        results["analysis_peak_memory_mib"] = peakMemoryMiB()
+        results["analysis_peak_memory_mib"] = ProcessMemory.peakMiB()
         step("situation, series, \(forecastNote), \(alerts.evaluated) rule-units and the \(last) report")
 
         print("")
@@ -286,7 +290,7 @@ struct CityBench: AsyncParsableCommand {
         let outcome = try await withThrowingTaskGroup(of: Delivery.Outcome.self) { tasks in
             for workspace in agents.values {
                 var delivery = Delivery(
-                    spool: workspace.spool, kafka: try Empmon.kafka(workspace.credentials.kafkaBootstrap),
+                    spool: workspace.spool, kafka: try Edge.kafka(workspace.credentials.kafkaBootstrap),
                     agentID: workspace.credentials.agentID,
                     logger: logger)
                 // Small chunks bound how far past the limit a partition can go (agents that share it add up).
@@ -305,7 +309,8 @@ struct CityBench: AsyncParsableCommand {
         guard outcome.failed == 0 else {
             throw ValidationError("the agents could not deliver \(outcome.failed) records: \(outcome.lastError ?? "")")
         }
-        let ends = try await recordTopicEnds(bootstrap: bootstrap, logger: logger)
+        let ends = try await RecordTopics(bootstrap: bootstrap, topics: try Edge.topologyFiles().loadTopics()).ends(
+            logger: logger)
         try await watch.waitUntilCommitted(ends, stall: .seconds(300))
         let seconds = (clock.now - started).seconds
         let cpu = StageCPU(
@@ -335,114 +340,6 @@ struct CityBench: AsyncParsableCommand {
             totals.contains("every unit-month") ? 0 : Int(totals.split(separator: " ").dropFirst(2).first ?? "")
         guard let differences, let disagreements else { return nil }
         return (differences, disagreements)
-    }
-}
-
-/// The group's lag per partition, from the brokers' watermarks and the offsets the processors committed
-/// (in PostgreSQL, with the ledger). Refreshed continuously; agents wait on it before each chunk.
-final class LagWatch: Sendable {
-    private struct State {
-        var committed: [KafkaTopicPartition: Int64]
-        var lags: [KafkaTopicPartition: Int64] = [:]
-        /// Per partition, the most records seen deleted (low watermark) ahead of the group's committed offset.
-        var lost: [KafkaTopicPartition: Int64] = [:]
-        var largestLag: Int64 = 0
-        var refreshedAt: ContinuousClock.Instant?
-    }
-    private let starts: [KafkaTopicPartition: Int64]
-    private let state: Mutex<State>
-
-    init(starts: [KafkaTopicPartition: Int64]) {
-        self.starts = starts
-        state = Mutex(State(committed: starts))
-    }
-
-    var lost: Int64 { state.withLock { $0.lost.values.reduce(0, +) } }
-    /// The group's committed offsets as last read.
-    var committed: [KafkaTopicPartition: Int64] { state.withLock { $0.committed } }
-    var largestLagSeen: Int64 { state.withLock { $0.largestLag } }
-    /// Records the group has committed since the start, over both record topics.
-    var consumed: Int64 {
-        state.withLock { state in state.committed.reduce(0) { $0 + $1.value - (starts[$1.key] ?? $1.value) } }
-    }
-
-    func run(bootstrap: String, database: PostgresClient, group: String) async throws {
-        var quiet = Logger(label: "empmon.bench.lag")
-        quiet.logLevel = .critical
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-city-watch"),
-            logger: quiet)
-        while !Task.isCancelled {
-            let began = ContinuousClock.now
-            let rows = try await database.withConnection { connection in
-                try await connection.query(
-                    "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", [group])
-            }
-            var committed: [KafkaTopicPartition: Int64] = [:]
-            for row in rows {
-                let partition = KafkaTopicPartition(
-                    topic: try row.decode(String.self, at: 0), partition: Int32(try row.decode(Int.self, at: 1)))
-                committed[partition] = Int64(try row.decode(Int.self, at: 2))
-            }
-            var marks: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
-            for partition in starts.keys { marks[partition] = try await consumer.watermarks(of: partition) }
-            state.withLock { state in
-                for (partition, mark) in marks {
-                    let stored = committed[partition] ?? state.committed[partition] ?? 0
-                    state.committed[partition] = stored
-                    let lag = max(0, mark.high - stored)
-                    state.lags[partition] = lag
-                    state.largestLag = max(state.largestLag, lag)
-                    if mark.low > stored { state.lost[partition] = max(state.lost[partition] ?? 0, mark.low - stored) }
-                }
-                state.refreshedAt = began
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        try await consumer.close()
-    }
-
-    /// Returns once a refresh that began after this call shows each of `partitions` (every partition, when none
-    /// is named) under `limit`.
-    func waitForRoom(limit: Int64, on partitions: Set<KafkaTopicPartition> = []) async throws {
-        let called = ContinuousClock.now
-        while true {
-            let ready = state.withLock { state in
-                guard let refreshed = state.refreshedAt, refreshed > called else { return false }
-                let watched = partitions.isEmpty ? Array(state.lags.values) : partitions.map { state.lags[$0] ?? 0 }
-                return (watched.max() ?? 0) < limit
-            }
-            if ready { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    /// Returns once the group has committed up to `ends` everywhere; throws if nothing moves for `stall`.
-    func waitUntilCommitted(_ ends: [KafkaTopicPartition: Int64], stall: Duration) async throws {
-        var last = consumed
-        var moved = ContinuousClock.now
-        while true {
-            let behind = state.withLock { state in ends.contains { (state.committed[$0.key] ?? 0) < $0.value } }
-            if !behind { return }
-            let now = consumed
-            if now != last { (last, moved) = (now, .now) }
-            if ContinuousClock.now - moved > stall {
-                throw ValidationError("the processors committed nothing for \(stall); \(now) records committed so far")
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-}
-
-/// Where a consumer group starts: one row per partition in consumer_offsets, as the processor reads it.
-func presetGroupOffsets(_ offsets: [KafkaTopicPartition: Int64], group: String, database: PostgresClient) async throws {
-    try await database.withConnection { connection in
-        try await ConsumerOffsets.preset(
-            group: group,
-            offsets.map {
-                ConsumerOffsets.Start(topic: $0.key.topic, partition: Int($0.key.partition), next: $0.value)
-            },
-            on: connection)
     }
 }
 

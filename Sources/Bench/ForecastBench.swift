@@ -1,7 +1,9 @@
 import Analysis
 import ArgumentParser
+import CommandEdge
 import Domain
 import Foundation
+import Harness
 import Simulator
 import TopologyFiles
 
@@ -54,7 +56,7 @@ extension BenchCommand {
                 }
                 return
             }
-            let topology = try Empmon.topologyFiles().loadTopology()
+            let topology = try Edge.topologyFiles().loadTopology()
             let chosen: [Indicator] =
                 indicators == "all"
                 ? IndicatorCatalogue.counts + IndicatorCatalogue.activity
@@ -126,7 +128,7 @@ extension BenchCommand {
                     header: ["indicator", "series", "snaive s", "snaive/s", "comb+mint s", "comb+mint/s", "λ"],
                     rows: rows
                 ))
-            let peak = peakMemoryMiB()
+            let peak = ProcessMemory.peakMiB()
             print(
                 String(
                     format: "\n(a) seasonal naive, no reconciliation: %d series in %.1f s = %.0f series/s",

@@ -1,8 +1,10 @@
 import Agent
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Kafka
 import Logging
 import Postgres
@@ -59,7 +61,7 @@ struct RecoveryBench: AsyncParsableCommand {
         guard let dev = try home.loadSettings() else {
             throw ValidationError("start the dev stack first: empmon dev up")
         }
-        let files = try Empmon.topologyFiles()
+        let files = try Edge.topologyFiles()
         let topology = try files.loadTopology()
         guard let countyCode = DivisionCode(county), topology[countyCode]?.tier == .county else {
             throw ValidationError("--county \(county) is no county of \(topology.city.name)")
@@ -69,7 +71,7 @@ struct RecoveryBench: AsyncParsableCommand {
         func step(_ text: String) { say("[\(String(format: "%6.1f", (clock.now - began).seconds))s] \(text)") }
         var results: [String: Double] = ["scale": scale, "months": Double(months)]
 
-        let url = try await freshBenchDatabase("empmon_recover", devURL: dev.postgresURL)
+        let url = try await FreshDatabase.create("empmon_recover", on: dev.postgresURL)
         let database = try PostgresClient(url: url, maxConnections: 2)
         _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
         let work = home.path + "/bench-recover"
@@ -80,7 +82,9 @@ struct RecoveryBench: AsyncParsableCommand {
             root: work + "/agents", note: "恢复")
         guard let agent = agents[countyCode] else { throw ValidationError("no agent for \(county)") }
         let group = "empmon-recover"
-        let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
+        let starts = try await RecordTopics(
+            bootstrap: dev.kafkaBootstrap, topics: try Edge.topologyFiles().loadTopics()
+        ).ends(logger: quiet)
         try await presetGroupOffsets(starts, group: group, database: database)
 
         // 1. The county's months into its agent's spool. No late months or corrections: every record is current,
@@ -100,15 +104,16 @@ struct RecoveryBench: AsyncParsableCommand {
         step("\(topology[countyCode]?.name ?? county): \(spooled) records spooled in its agent")
 
         // 2. Delivered at full speed while no processor runs.
-        let security = try Empmon.kafkaSecurity()
+        let security = try Edge.kafkaSecurity()
         let delivery = Delivery(
-            spool: agent.spool, kafka: try Empmon.kafka(dev.kafkaBootstrap), agentID: agent.credentials.agentID,
+            spool: agent.spool, kafka: try Edge.kafka(dev.kafkaBootstrap), agentID: agent.credentials.agentID,
             logger: quiet)
         let delivered = try await delivery.deliverPending(timeout: .seconds(300))
         guard delivered.failed == 0 else {
             throw ValidationError("the agent could not deliver \(delivered.failed): \(delivered.lastError ?? "")")
         }
-        let lows = try await recordTopicStarts(bootstrap: dev.kafkaBootstrap, logger: quiet)
+        let lows = try await RecordTopics(bootstrap: dev.kafkaBootstrap, topics: try Edge.topologyFiles().loadTopics())
+            .starts(logger: quiet)
         let deleted = starts.reduce(Int64(0)) { $0 + max(0, (lows[$1.key] ?? $1.value) - $1.value) }
         results["deleted_by_retention"] = Double(deleted)
         step(
@@ -121,7 +126,7 @@ struct RecoveryBench: AsyncParsableCommand {
             try await watch.run(bootstrap: dev.kafkaBootstrap, database: database, group: group)
         }
         let processor = try ChildProcess.start(
-            ChildProcess.currentExecutable,
+            Edge.empmonExecutable,
             [
                 "process", "--postgres-url", url, "--kafka", dev.kafkaBootstrap, "--group", group,
                 "--client-id", "empmon-recover", "--metrics-port", "0", "--alert-rules", "none",
@@ -135,7 +140,8 @@ struct RecoveryBench: AsyncParsableCommand {
         }
         let recoveryStarted = clock.now
         try await watch.waitUntilCommitted(
-            try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet), stall: .seconds(120))
+            try await RecordTopics(bootstrap: dev.kafkaBootstrap, topics: try Edge.topologyFiles().loadTopics()).ends(
+                logger: quiet), stall: .seconds(120))
         let before = try await verifyManifests(url: url, log: work + "/verify-before.log")
         results["ledger_rows_before"] = Double(try await ledgerRows(database))
         results["verify_disagreements_before"] = Double(before.disagreements)
@@ -175,7 +181,8 @@ struct RecoveryBench: AsyncParsableCommand {
             }
         }
         try await resending.waitUntilCommitted(
-            try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet), stall: .seconds(120))
+            try await RecordTopics(bootstrap: dev.kafkaBootstrap, topics: try Edge.topologyFiles().loadTopics()).ends(
+                logger: quiet), stall: .seconds(120))
         let recovered = (clock.now - recoveryStarted).seconds
         results["recovery_seconds"] = recovered
         results["resent_unit_months"] = Double(resent)
@@ -242,7 +249,7 @@ struct RecoveryBench: AsyncParsableCommand {
 
     private func verifyManifests(url: String, log: String) async throws -> (differences: Int, disagreements: Int) {
         let pid = try ChildProcess.start(
-            ChildProcess.currentExecutable, ["verify", "--manifests", "--postgres-url", url, "--limit", "10"],
+            Edge.empmonExecutable, ["verify", "--manifests", "--postgres-url", url, "--limit", "10"],
             logFile: log)
         let status = ChildProcess.wait(pid)
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""

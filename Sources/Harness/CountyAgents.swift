@@ -7,7 +7,7 @@ import Storage
 
 /// One agent per county, as the counties' service centres run them: enrolled in `registry`, each with its
 /// credentials file and its home (spool) under `root`. Used by the demo and the city bench.
-func enrollCountyAgents(
+package func enrollCountyAgents(
     topology: Topology, registry: AgentRegistry, kafkaBootstrap: String, root: String, note: String
 ) async throws -> [DivisionCode: AgentWorkspace] {
     try? FileManager.default.removeItem(atPath: root)
@@ -35,7 +35,7 @@ func enrollCountyAgents(
 
 /// Sends one simulated file through `workspace`'s submit path, as a clerk's file would go: the month from the
 /// file's path, invalid rows skipped, no missing-persons note (bulk publishers never correct).
-func submitSimulated(
+package func submitSimulated(
     _ file: SimulatedMonth.File, through workspace: AgentWorkspace, topology: Topology, reportedAt: Int64? = nil
 ) throws -> AgentWorkspace.SubmitReport {
     let period = Period(String(file.path.split(separator: "/")[1])) ?? .earliest
@@ -50,7 +50,7 @@ func submitSimulated(
 }
 
 /// Sends one simulated file through its county's agent; returns the records spooled.
-func submitThroughCountyAgent(
+package func submitThroughCountyAgent(
     _ file: SimulatedMonth.File, agents: [DivisionCode: AgentWorkspace], topology: Topology
 ) throws -> Int {
     guard let county = file.unit.ancestor(at: .county), let workspace = agents[county] else { return 0 }
@@ -59,7 +59,7 @@ func submitThroughCountyAgent(
 
 /// Stored non-zero indicator values of the simulated months that differ from the simulator's ground truth
 /// (`ground-truth.csv`: unit,period,indicator,value; absent means zero), counted both ways.
-func groundTruthDifferences(csv: String, database: PostgresClient) async throws -> Int {
+package func groundTruthDifferences(csv: String, database: PostgresClient) async throws -> Int {
     let truth = Set(csv.split(separator: "\n").dropFirst().map(String.init))
     let months = Set(truth.compactMap { $0.split(separator: ",").dropFirst().first.map(String.init) })
     let stored = try await database.withConnection { connection in

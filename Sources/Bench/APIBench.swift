@@ -1,7 +1,9 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Hummingbird
 import Logging
 import Postgres
@@ -50,13 +52,13 @@ extension BenchCommand {
             guard let dev = try home.loadSettings() else {
                 throw ValidationError("start the dev stack first: empmon dev up")
             }
-            let files = try Empmon.topologyFiles()
+            let files = try Edge.topologyFiles()
             let topology = try files.loadTopology()
             let clock = ContinuousClock()
 
             print("simulating \(months) months of the whole city at scale \(scale) …")
             let history = SimulatedHistory(topology: topology, months: months, scale: scale)
-            let url = try await freshBenchDatabase("empmon_bench_api", devURL: dev.postgresURL)
+            let url = try await FreshDatabase.create("empmon_bench_api", on: dev.postgresURL)
             let database = try PostgresClient(url: url, maxConnections: pool)
             let stored = try await clock.measure { try await Self.store(history, topology: topology, in: database) }
             print(
@@ -66,7 +68,7 @@ extension BenchCommand {
             let token = try await APITokens(database: database).create(
                 scope: topology.city.code, role: .analyst, name: "bench"
             ).token
-            let targets = try AlertSetup.targets(files: files, scale: scale)
+            let targets = try Edge.targets(files: files, scale: scale)
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
             let server = APIServer(database: database, topology: topology, targets: targets, logger: quiet)
@@ -110,7 +112,7 @@ extension BenchCommand {
                     figures["\(index)_p99_ms"] = load.p99 * 1000
                 }
             }
-            let peak = peakMemoryMiB()
+            let peak = ProcessMemory.peakMiB()
             print("")
             print(Table.render(header: ["endpoint", "requests/s", "p50 ms", "p99 ms"], rows: rows))
             print(

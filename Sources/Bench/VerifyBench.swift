@@ -1,7 +1,9 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Postgres
 import Processor
 import Storage
@@ -41,15 +43,15 @@ struct VerifyBench: AsyncParsableCommand {
         results["raw_read_rows_per_s"] = Double(rows.load(ordering: .relaxed)) / read.seconds
 
         print("verify …")
-        resetPeakMemory()
-        results["memory_before_verify_mib"] = currentMemoryMiB()
+        ProcessMemory.resetPeak()
+        results["memory_before_verify_mib"] = ProcessMemory.currentMiB()
         var compared = 0
         let verify = try await clock.measure {
             compared = try await IndicatorVerifier(topology: topology, databaseURL: url).verify().valuesCompared
         }
         results["verify_s"] = verify.seconds
         results["verify_rows_per_s"] = Double(persons * months.count) / verify.seconds
-        results["verify_peak_memory_mib"] = peakMemoryMiB()
+        results["verify_peak_memory_mib"] = ProcessMemory.peakMiB()
         results["values_compared"] = Double(compared)
         try await ledger.drop()
 

@@ -1,4 +1,6 @@
+import CommandEdge
 import Domain
+import Harness
 import Simulator
 
 /// Every count indicator of every unit for each simulated month, computed from scratch as the verifier does:

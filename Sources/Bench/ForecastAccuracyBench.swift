@@ -1,7 +1,9 @@
 import Analysis
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Foundation
+import Harness
 import TopologyFiles
 
 /// The methods' accuracy on real series: a rolling-origin backtest of each of our methods and, when a Python
@@ -63,7 +65,7 @@ struct ForecastAccuracyBench {
 
     /// statsforecast's scores on the same file and origins, from the script's JSON.
     func statsforecast(python: String, path: String) throws -> [MethodScore] {
-        let script = URL(fileURLWithPath: try Empmon.topologyFiles().directory).deletingLastPathComponent()
+        let script = URL(fileURLWithPath: try Edge.topologyFiles().directory).deletingLastPathComponent()
             .appendingPathComponent("scripts/statsforecast-backtest.py").path
         print("  statsforecast (AutoETS, AutoARIMA, AutoTheta) on the same origins …")
         let run = try ChildProcess.run(python, [script, path, String(holdout), String(origins)])

@@ -1,7 +1,9 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Kafka
 import Logging
 import Postgres
@@ -67,14 +69,14 @@ extension BenchCommand {
             guard let dev = try home.loadSettings() else {
                 throw ValidationError("start the dev stack first: empmon dev up")
             }
-            let topology = try Empmon.topologyFiles().loadTopology()
+            let topology = try Edge.topologyFiles().loadTopology()
             let clock = ContinuousClock()
             var results: [String: Double] = [
                 "records": Double(records), "batch_size": Double(batchSize), "recent_persons": Double(recentPersons),
             ]
 
             // A database of the bench's own on the dev server, with one city agent to sign with.
-            let url = try await freshBenchDatabase("empmon_bench", devURL: dev.postgresURL)
+            let url = try await FreshDatabase.create("empmon_bench", on: dev.postgresURL)
             let database = try PostgresClient(url: url, maxConnections: 2)
             _ = try await database.withConnection { try await Schema.migrator().migrate($0) }
             let agent = try await BenchAgent.enroll(
@@ -108,7 +110,9 @@ extension BenchCommand {
                 results["prefill_s"] = (clock.now - started).seconds
             }
             let group = "empmon-bench"
-            let starts = try await recordTopicEnds(bootstrap: dev.kafkaBootstrap, logger: quiet)
+            let starts = try await RecordTopics(
+                bootstrap: dev.kafkaBootstrap, topics: try Edge.topologyFiles().loadTopics()
+            ).ends(logger: quiet)
             try await presetGroupOffsets(starts, group: group, database: database)
 
             // The records: persons × months, every village, signed as an agent signs.
@@ -152,7 +156,7 @@ extension BenchCommand {
             results["a_raw_consume_per_s"] = Double(rawCount) / rawTime.seconds
 
             var configuration = ProcessorConfiguration(
-                kafka: try Empmon.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
+                kafka: try Edge.kafka(dev.kafkaBootstrap), databaseURL: url, topology: topology)
             configuration.group = group
             configuration.batchSize = batchSize
             configuration.recentPersons = max(0, recentPersons)
@@ -161,7 +165,7 @@ extension BenchCommand {
             // run's, so starting from the oldest kept is intended.
             configuration.acceptAgedOutRecords = true
             configuration.receipts = receipts
-            var processorLogger = Empmon.logger("empmon.process")
+            var processorLogger = Logger(label: "empmon.process")
             if ProcessInfo.processInfo.environment["EMPMON_LOG_LEVEL"] == nil { processorLogger.logLevel = .warning }
 
             if compareReceipts > 0 {
@@ -173,13 +177,13 @@ extension BenchCommand {
 
             // (b) The processor, from the topic into committed indicators.
             print("(b) processor end to end …")
-            resetPeakMemory()
-            results["memory_before_processor_mib"] = currentMemoryMiB()
+            ProcessMemory.resetPeak()
+            results["memory_before_processor_mib"] = ProcessMemory.currentMiB()
             let run = try await processorRun(configuration: configuration, logger: processorLogger)
             results["b_processor_per_s"] = run.perSecond
             results["b_batches"] = Double(run.batches)
             results["b_batch_p50_ms"] = run.batchP50Milliseconds
-            results["processor_peak_memory_mib"] = peakMemoryMiB()
+            results["processor_peak_memory_mib"] = ProcessMemory.peakMiB()
 
             // (d) The storage limit: COPY of the processor's own ledger rows (the same persons, and the household rows it
             // wrote) into tables of the same shape and indexes, from records in memory, encoded inside the clock as
@@ -483,34 +487,6 @@ extension BenchCommand {
     }
 }
 
-/// The end (high watermark) of every partition of the two record topics.
-func recordTopicEnds(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
-    try await recordTopicWatermarks(bootstrap: bootstrap, logger: logger).mapValues(\.high)
-}
-
-/// Each record topic partition's oldest kept offset.
-func recordTopicStarts(bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
-    try await recordTopicWatermarks(bootstrap: bootstrap, logger: logger).mapValues(\.low)
-}
-
-private func recordTopicWatermarks(bootstrap: String, logger: Logger) async throws
-    -> [KafkaTopicPartition: (low: Int64, high: Int64)]
-{
-    let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "empmon-watermarks"),
-        logger: logger)
-    var marks: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
-    for topic in try Empmon.topologyFiles().loadTopics().topics
-    where [WireTopics.personStatus, WireTopics.unitActivity].contains(topic.name) {
-        for partition in 0..<topic.partitions {
-            let key = KafkaTopicPartition(topic: topic.name, partition: partition)
-            marks[key] = try await consumer.watermarks(of: key)
-        }
-    }
-    try await consumer.close()
-    return marks
-}
-
 /// Signed person records for benchmarks: `persons` people spread over every village, month after month,
 /// with a little churn between employment, unemployment and registration.
 struct BenchRecords {
@@ -620,13 +596,6 @@ func percentile(_ values: [Double], _ fraction: Double) -> Double {
     return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]
 }
 
-/// Resets the kernel's peak-RSS mark of this process (Linux: clear_refs 5).
-func resetPeakMemory() {
-    try? Data("5".utf8).write(to: URL(fileURLWithPath: "/proc/self/clear_refs"))
-}
-
-func currentMemoryMiB() -> Double { memoryMiB("VmRSS:") }
-
 /// A household row of the bench's database, held for (d)'s COPY.
 private struct BenchHousehold: Sendable {
     let period: Period
@@ -669,7 +638,7 @@ struct BenchAgent {
             let credentials = try await registry.enroll(unit: unit, name: "bench", kafkaBootstrap: kafkaBootstrap)
             var generator = SystemRandomNumberGenerator()
             let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            try await database.withConnection { connection in
+            _ = try await database.withConnection { connection in
                 try await connection.query(
                     "INSERT INTO legacy_hmac_secrets (agent_id, secret) VALUES ($1, $2)",
                     [credentials.agentID, PostgresBytes(secret)])

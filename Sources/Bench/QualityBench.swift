@@ -1,7 +1,9 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Postgres
 import Situation
 import Storage

@@ -1,23 +1,31 @@
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Kafka
 import Logging
 import Postgres
 import Storage
 import TopologyFiles
 
+/// The entry of `empmon-bench`.
+package enum BenchMain {
+    package static func run() async { await BenchCommand.main(nil) }
+}
+
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks, each beside the raw limit measured in the same run.",
+        commandName: "empmon-bench", abstract: "Benchmarks, each beside the raw limit measured in the same run.",
         subcommands: [
-            Foundation.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self,
+            FoundationBench.self, Pipeline.self, Forecast.self, API.self, AgentBench.self, AgentCountyBench.self,
             VerifyBench.self, QualityBench.self, CityBench.self, RecoveryBench.self,
         ])
 
-    struct Foundation: AsyncParsableCommand {
+    struct FoundationBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "foundation",
             abstract:
                 "Kafka and PostgreSQL layers: Swift consumer vs librdkafka's own loop, COPY vs row-by-row upserts.")
 
@@ -110,7 +118,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             results["pg_naive_upserts_per_s"] = Double(naiveRows) / naiveTime.seconds
             try await database.execute(script: "DROP TABLE bench_copy, bench_naive")
-            results["peak_memory_mib"] = peakMemoryMiB()
+            results["peak_memory_mib"] = ProcessMemory.peakMiB()
 
             let rate = { (key: String) in String(format: "%12.0f /s", results[key] ?? 0) }
             print("")
@@ -138,24 +146,6 @@ struct BenchCommand: AsyncParsableCommand {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
-/// Drops and creates the database `name` on the dev server at `devURL`, for a bench of its own; returns its URL.
-func freshBenchDatabase(_ name: String, devURL: String) async throws -> String {
-    guard let url = PostgresURL.replacingDatabase(of: devURL, with: name) else {
-        throw ValidationError("the dev URL \(devURL) names no database")
-    }
-    let admin = try await PostgresConnection.connect(url: devURL)
-    try await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-    try await admin.query("CREATE DATABASE \(name)")
-    return url
-}
-
 /// Two months of a city-sized ledger written by PostgreSQL itself (`fillLedgerMonth`), in a fresh database of a
 /// bench's own beside the dev stack's (`bench verify`, `bench quality`).
 struct TwoMonthLedger {
@@ -173,8 +163,8 @@ struct TwoMonthLedger {
             throw ValidationError("start the dev stack first: empmon dev up")
         }
         guard persons > 0 else { throw ValidationError("--persons must be positive") }
-        let topology = try Empmon.topologyFiles().loadTopology()
-        let url = try await freshBenchDatabase(name, devURL: dev.postgresURL)
+        let topology = try Edge.topologyFiles().loadTopology()
+        let url = try await FreshDatabase.create(name, on: dev.postgresURL)
         let database = try await PostgresConnection.connect(url: url)
         _ = try await Schema.migrator().migrate(database)
         let villages = PostgresArray(topology.allDivisions.filter { $0.tier == .village }.map(\.code.description))
@@ -192,20 +182,8 @@ struct TwoMonthLedger {
     }
 
     func drop() async throws {
-        try await PostgresConnection.connect(url: devURL).query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await FreshDatabase.drop(name, on: devURL)
     }
-}
-
-/// The process's peak resident memory, from /proc.
-func peakMemoryMiB() -> Double { memoryMiB("VmHWM:") }
-
-/// A memory figure of this process from /proc/self/status (kB there), in MiB.
-func memoryMiB(_ field: String) -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
-        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
-    else { return 0 }
-    return kib / 1024
 }
 
 /// Writes one month of `persons` ledger rows with PostgreSQL's own generate_series: households of three

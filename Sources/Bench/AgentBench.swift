@@ -1,8 +1,10 @@
 import Agent
 import ArgumentParser
+import CommandEdge
 import DevStack
 import Domain
 import Foundation
+import Harness
 import Kafka
 import Logging
 import Postgres
@@ -29,7 +31,7 @@ struct AgentBench: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         let settings = try ConnectionSettings.resolve(
             postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap, home: connection.home)
         let counties = topology.children(of: topology.city.code)
@@ -115,7 +117,7 @@ struct AgentBench: AsyncParsableCommand {
         let worker = try ChildProcess.run(
             ChildProcess.currentExecutable,
             [
-                "bench", "agent-county", "--home", countyHome, "--ledgers", ledgers, "--period", "2024-03", "--json",
+                "agent-county", "--home", countyHome, "--ledgers", ledgers, "--period", "2024-03", "--json",
                 output,
             ])
         guard worker.status == 0, let data = FileManager.default.contents(atPath: output),
@@ -175,7 +177,7 @@ struct AgentBench: AsyncParsableCommand {
             var output = ""
             let elapsed = try clock.measure {
                 (status, output) = try ChildProcess.run(
-                    ChildProcess.currentExecutable,
+                    Edge.empmonExecutable,
                     [
                         "agent", "submit", "--period", period, file, "--unit", unit.description, "--offline", "--home",
                         home,
@@ -221,7 +223,7 @@ struct AgentBench: AsyncParsableCommand {
         let deliverTime = try await clock.measure {
             // Retention is long enough here that nothing of the fill is compacted: the probe meets the full spool.
             (_, outcome) = try await workspace.flush(
-                timeout: .seconds(120), keepMonths: 1200, now: latest, security: try Empmon.kafkaSecurity(),
+                timeout: .seconds(120), keepMonths: 1200, now: latest, security: try Edge.kafkaSecurity(),
                 logger: logger)
         }
         guard outcome.failed == 0 else {
@@ -262,7 +264,7 @@ struct AgentCountyBench: AsyncParsableCommand {
 
     func run() async throws {
         guard let period = Period(period) else { throw ValidationError("--period must be YYYY-MM") }
-        let topology = try Empmon.topologyFiles().loadTopology()
+        let topology = try Edge.topologyFiles().loadTopology()
         let workspace = try AgentWorkspace(home: home)
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical
@@ -287,13 +289,13 @@ struct AgentCountyBench: AsyncParsableCommand {
         var outcome = Delivery.Outcome()
         let deliverTime = try await clock.measure {
             (_, outcome) = try await workspace.flush(
-                timeout: .seconds(120), now: period, security: try Empmon.kafkaSecurity(), logger: quiet)
+                timeout: .seconds(120), now: period, security: try Edge.kafkaSecurity(), logger: quiet)
         }
         let results: [String: Double] = [
             "county_month_records": Double(records), "county_month_rejected_rows": Double(rejected),
             "county_month_spool_s": spoolTime.seconds, "county_month_deliver_s": deliverTime.seconds,
             "county_month_delivered": Double(outcome.delivered), "county_month_payload_bytes": Double(payloadBytes),
-            "peak_memory_mib": peakMemoryMiB(),
+            "peak_memory_mib": ProcessMemory.peakMiB(),
         ]
         try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]).write(
             to: URL(fileURLWithPath: json))

@@ -1,0 +1,5 @@
+import Bench
+import CommandEdge
+
+Edge.bootstrapLogging()
+await BenchMain.run()
