@@ -115,9 +115,13 @@ let package = Package(
             dependencies: ["Domain"],
             swiftSettings: strictSettings
         ),
+        // The schema: one .sql file per migration (Migrations/), compiled into the binary; schema.sql is the schema
+        // they make, for reading (a test keeps it current).
         .target(
             name: "Storage",
             dependencies: ["Postgres", "Domain"],
+            exclude: ["schema.sql"],
+            resources: [.embedInCode("Migrations")],
             swiftSettings: strictSettings
         ),
         // The city's stream processor: checks, ledger, incremental four-tier indicators, offsets in one
@@ -275,7 +279,7 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),
         .testTarget(
-            name: "PostgresTests", dependencies: ["Postgres", "Storage", "Domain", "TestSupport"],
+            name: "PostgresTests", dependencies: ["Postgres", "Storage", "Domain", "TestSupport", "DevStack"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "DevStackTests",

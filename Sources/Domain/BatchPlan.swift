@@ -47,12 +47,6 @@ package struct BatchPlan: Sendable {
         households.filter { storedVillages[UnitMonth(unit: $0.unit, period: $0.period)] != nil }
     }
 
-    /// What the batch changes, given every stored row the two reads asked for: `acceptance`, then
-    /// `personCounts`, then the rest, as one call.
-    package func effect(of delta: IndicatorDelta, state: BatchState) -> BatchEffect {
-        delta.effect(persons: persons, activity: activity, state: state)
-    }
-
     /// After the first read: which records are stored, and which they replace. The ledger's rows need nothing
     /// more.
     package func acceptance(stored: [PersonMonthKey: PersonStatusRecord]) -> PersonAcceptance {
@@ -65,13 +59,6 @@ package struct BatchPlan: Sendable {
         of delta: IndicatorDelta, _ acceptance: PersonAcceptance, stored: [PersonMonthKey: PersonStatusRecord]
     ) -> PersonCountChanges {
         delta.personCounts(acceptance, stored: stored)
-    }
-
-    /// After the second read: the whole effect, from the two parts computed before.
-    package func effect(
-        of delta: IndicatorDelta, _ acceptance: PersonAcceptance, personCounts: PersonCountChanges, state: BatchState
-    ) -> BatchEffect {
-        delta.effect(acceptance, personCounts: personCounts, activity: activity, state: state)
     }
 
     /// The indicator changes to store: the effect's, plus every village's expected report in each month the

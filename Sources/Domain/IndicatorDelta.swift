@@ -1,148 +1,3 @@
-/// A person's record for one month, addressed by person and month.
-package struct PersonMonthKey: Hashable, Sendable, Comparable {
-    package let personKey: String
-    package let period: Period
-
-    package init(personKey: String, period: Period) {
-        self.personKey = personKey
-        self.period = period
-    }
-
-    package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.personKey, lhs.period) < (rhs.personKey, rhs.period) }
-}
-
-/// One unit in one month.
-package struct UnitMonth: Hashable, Sendable, Comparable {
-    package let unit: DivisionCode
-    package let period: Period
-
-    package init(unit: DivisionCode, period: Period) {
-        self.unit = unit
-        self.period = period
-    }
-
-    package static func < (lhs: Self, rhs: Self) -> Bool { (lhs.period, lhs.unit) < (rhs.period, rhs.unit) }
-}
-
-/// One household as seen from one village in one month (zero-employment households are counted per unit).
-package struct HouseholdMonth: Hashable, Sendable {
-    package let unit: DivisionCode
-    package let period: Period
-    package let householdKey: String
-
-    package init(unit: DivisionCode, period: Period, householdKey: String) {
-        self.unit = unit
-        self.period = period
-        self.householdKey = householdKey
-    }
-}
-
-/// What a village's person records for one month add up to, beyond each person's own counts: whether the village
-/// reported (any records), and how many of its employed persons have no record in the month before.
-///
-/// The second number is the new-entrant rule of new employment (`IndicatorComputation`): such a person counts as
-/// newly employed when the village reported in the month before, since the person is then really new to it. The
-/// count is kept per village and month so that a late report of the month before, which turns these persons into new
-/// employment, changes the indicators without reading them one by one.
-package struct VillageMonthCounts: Hashable, Sendable {
-    /// Person records of the village in the month: it has reported when this is above zero.
-    package var persons: Int
-    /// Of them, employed persons with no record (anywhere) in the month before.
-    package var employedNewToLedger: Int
-
-    package init(persons: Int = 0, employedNewToLedger: Int = 0) {
-        self.persons = persons
-        self.employedNewToLedger = employedNewToLedger
-    }
-
-    package var hasReported: Bool { persons > 0 }
-}
-
-/// How many of a household's reported members are in the labour force and employed.
-package struct HouseholdMembers: Hashable, Sendable {
-    package var inLabourForce: Int
-    package var employed: Int
-
-    package init(inLabourForce: Int = 0, employed: Int = 0) {
-        self.inLabourForce = inLabourForce
-        self.employed = employed
-    }
-
-    package var isZeroEmployment: Bool { inLabourForce > 0 && employed == 0 }
-}
-
-/// Which version of a record wins: the later report, and between reports of the same instant the larger id,
-/// so that every processor and every replay picks the same one.
-package enum RecordVersion {
-    package static func isNewer(_ candidate: PersonStatusRecord, than current: PersonStatusRecord) -> Bool {
-        (candidate.reportedAtMilliseconds, candidate.recordID) > (current.reportedAtMilliseconds, current.recordID)
-    }
-
-    package static func isNewer(_ candidate: UnitActivityReport, than current: UnitActivityReport) -> Bool {
-        (candidate.reportedAtMilliseconds, candidate.recordID) > (current.reportedAtMilliseconds, current.recordID)
-    }
-}
-
-/// What stored state a batch needs to see before its effect can be computed.
-package struct BatchState: Sendable {
-    /// Stored person records for the batch's persons in the months around the batch's months
-    /// (every key of `IndicatorDelta.neighbourKeys`); absent keys have no record.
-    package var persons: [PersonMonthKey: PersonStatusRecord]
-    /// Stored member counts of every household the batch touches (`IndicatorDelta.householdsTouched`).
-    package var households: [HouseholdMonth: HouseholdMembers]
-    /// Stored counts of the villages and months the batch touches, and of the months on either side
-    /// (`IndicatorDelta.householdsTouched`); absent keys have no records.
-    package var villages: [UnitMonth: VillageMonthCounts]
-    /// Stored activity reports of the units and months the batch reports for.
-    package var activity: [UnitMonth: UnitActivityReport]
-
-    package init(
-        persons: [PersonMonthKey: PersonStatusRecord] = [:], households: [HouseholdMonth: HouseholdMembers] = [:],
-        villages: [UnitMonth: VillageMonthCounts] = [:], activity: [UnitMonth: UnitActivityReport] = [:]
-    ) {
-        self.persons = persons
-        self.households = households
-        self.villages = villages
-        self.activity = activity
-    }
-}
-
-/// The change a batch makes: the records that replace stored ones, the new derived state to store, and
-/// the change of every indicator of every unit at all four tiers.
-package struct BatchEffect: Sendable {
-    /// Person records newer than what is stored (at most one per person and month).
-    package var acceptedPersons: [PersonStatusRecord] = []
-    /// The stored records they replace.
-    package var supersededPersons: [PersonStatusRecord] = []
-    /// Records that were not newer than the stored or another version in the batch (replays, stale corrections).
-    package var ignoredPersons = 0
-    package var acceptedActivity: [UnitActivityReport] = []
-    package var ignoredActivity = 0
-    /// New member counts of every household whose counts changed.
-    package var households: [HouseholdMonth: HouseholdMembers] = [:]
-    /// New counts of every village and month whose counts changed.
-    package var villages: [UnitMonth: VillageMonthCounts] = [:]
-    /// Non-zero changes, rolled up to every ancestor.
-    package var indicatorChanges: [UnitMonth: IndicatorCounts] = [:]
-    /// The months the accepted records are for, and the months their changes reach.
-    package var periods: Set<Period> = []
-}
-
-/// Of a batch's newest person records, those newer than the stored version (at most one per person and month),
-/// the stored records they replace, and how many lost.
-package struct PersonAcceptance: Sendable {
-    package var accepted: [PersonStatusRecord] = []
-    package var superseded: [PersonStatusRecord] = []
-    package var ignored = 0
-}
-
-/// What the accepted person records change, before households and villages: each unit-month's own counts
-/// (not yet rolled up) and each village-month's change in employed persons new to the ledger.
-package struct PersonCountChanges: Sendable {
-    var own: [UnitMonth: IndicatorCounts] = [:]
-    var employedNewToLedger: [UnitMonth: Int] = [:]
-}
-
 /// The incremental form of `IndicatorComputation`: what a batch of records changes in the stored
 /// indicators. Applying the effects of any sequence of batches to empty indicators gives exactly what
 /// `IndicatorComputation` computes from the final ledger (tests hold it to that).
@@ -239,16 +94,8 @@ package struct IndicatorDelta: Sendable {
         return (households, villages)
     }
 
-    /// The effect of a batch on stored state. `persons` and `activity` are the batch's newest versions
-    /// (`newestPerKey`); `state` is what is stored for them.
-    package func effect(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState) -> BatchEffect
-    {
-        let acceptance = Self.acceptance(of: persons, stored: state.persons)
-        return effect(
-            acceptance, personCounts: personCounts(acceptance, stored: state.persons), activity: activity, state: state)
-    }
-
-    /// Which of the batch's newest records beat the stored ones: the first step of `effect`, and all that the
+    /// Which of the batch's newest records beat the stored ones: the first of the three steps of a batch's effect
+    /// (`acceptance`, `personCounts`, `effect`), and all that the
     /// ledger's rows depend on, so the processor writes them while the counts are being computed.
     package static func acceptance(of persons: [PersonStatusRecord], stored: [PersonMonthKey: PersonStatusRecord])
         -> PersonAcceptance
@@ -266,7 +113,7 @@ package struct IndicatorDelta: Sendable {
         return acceptance
     }
 
-    /// The second step of `effect`, its costly one: every changed person slot's contribution taken out as
+    /// The second step, the costly one: every changed person slot's contribution taken out as
     /// stored and put back as accepted, and the new entrants that moves. It reads the stored persons only (no
     /// household or village row), so the processor runs it while PostgreSQL reads those and writes the ledger.
     package func personCounts(_ acceptance: PersonAcceptance, stored: [PersonMonthKey: PersonStatusRecord])
@@ -311,8 +158,9 @@ package struct IndicatorDelta: Sendable {
         return changes
     }
 
-    /// The rest of `effect`, once the households, villages and activity reports are read: household and
-    /// village counts, reporting units, new employment, activity, and the roll-up to every ancestor.
+    /// What a batch changes: the last step, once the households, villages and activity reports are read (household
+    /// and village counts, reporting units, new employment, activity, and the roll-up to every ancestor), from the
+    /// two steps before. The one definition of a batch's effect; the processor and the property test both call it.
     package func effect(
         _ acceptance: PersonAcceptance, personCounts: PersonCountChanges, activity: [UnitActivityReport],
         state: BatchState

@@ -116,7 +116,7 @@ struct IndicatorComputationTests {
 
         // The incremental form: October first, then the late September in its own batch.
         let delta = IndicatorDelta(topology: Fixtures.topology)
-        let first = delta.effect(persons: [a09, e10, f10, g10], activity: [], state: BatchState())
+        let first = delta.effectInOneCall(persons: [a09, e10, f10, g10], activity: [], state: BatchState())
         let cityOctober = UnitMonth(unit: Fixtures.topology.city.code, period: october)
         #expect(first.indicatorChanges[cityOctober]?[.newEmployment] == 1)
         #expect(
@@ -128,7 +128,7 @@ struct IndicatorComputationTests {
         #expect(
             touched.villages.contains(UnitMonth(unit: otherRural, period: october)),
             "the late month reads the next month's entrants")
-        let second = delta.effect(persons: [h09], activity: [], state: state)
+        let second = delta.effectInOneCall(persons: [h09], activity: [], state: state)
         #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: october)]?[.newEmployment] == 1)
         #expect(second.indicatorChanges[cityOctober]?[.newEmployment] == 1)
         #expect(second.indicatorChanges[UnitMonth(unit: otherRural, period: september)]?[.reportingUnits] == 1)

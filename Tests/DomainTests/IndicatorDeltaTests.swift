@@ -39,7 +39,7 @@ struct IndicatorDeltaTests {
             for household in touched.households { state.households[household] = households[household] }
             for village in touched.villages { state.villages[village] = villages[village] }
             for key in plan.activityKeys { state.activity[key] = self.activity[key] }
-            let effect = plan.effect(of: delta, acceptance, personCounts: personCounts, state: state)
+            let effect = delta.effect(acceptance, personCounts: personCounts, activity: plan.activity, state: state)
             let displacement = Displacement.of(batch: batchPersons, stored: state.persons)
             for entry in displacement.restored { displaced[entry] = nil }
             for record in displacement.displaced {
@@ -229,7 +229,7 @@ struct IndicatorDeltaTests {
         #expect(months(newer.personKey) == ["2024-09", "2024-10", "2024-11"])
         #expect(months(other.personKey) == ["2024-10", "2024-11", "2024-12"])
         let delta = IndicatorDelta(topology: Self.topology)
-        let effect = plan.effect(of: delta, state: BatchState())
+        let effect = delta.effectInOneCall(persons: plan.persons, activity: plan.activity, state: BatchState())
         #expect(effect.acceptedPersons.count == 2)
         let opened = BatchPlan.changes(of: effect, opened: [Period("2024-11")!], delta: delta)
         let notOpened = BatchPlan.changes(of: effect, opened: [], delta: delta)
@@ -237,5 +237,17 @@ struct IndicatorDeltaTests {
         let villages = Int64(Self.topology.allDivisions.count { $0.tier == .village })
         #expect(opened[UnitMonth(unit: city, period: Period("2024-11")!)]?[.expectedUnits] == villages)
         #expect(notOpened[UnitMonth(unit: city, period: Period("2024-11")!)]?[.expectedUnits, default: 0] == 0)
+    }
+}
+
+extension IndicatorDelta {
+    /// A batch's three steps (`acceptance`, `personCounts`, `effect`) in the processor's order, for tests that need
+    /// only the result.
+    func effectInOneCall(persons: [PersonStatusRecord], activity: [UnitActivityReport], state: BatchState)
+        -> BatchEffect
+    {
+        let acceptance = Self.acceptance(of: persons, stored: state.persons)
+        return effect(
+            acceptance, personCounts: personCounts(acceptance, stored: state.persons), activity: activity, state: state)
     }
 }
