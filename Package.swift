@@ -261,28 +261,50 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Tests by subject. Those below IntegrationTests need no service: `scripts/test.sh --fast` runs them alone.
         .testTarget(
             name: "DomainTests",
             dependencies: [
-                "Domain", "Wire", "TopologyFiles", "Ledger", "Simulator", "DevStack",
+                "Domain", "Wire", "TopologyFiles", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerTests", dependencies: ["Ledger", "Domain", "Simulator", "DevStack", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SimulatorTests", dependencies: ["Simulator", "Domain", "Ledger", "TopologyFiles", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Domain"], swiftSettings: strictSettings),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AlertingTests", dependencies: ["Alerting", "Domain", "Simulator", "TopologyFiles"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: [
+                "Serve", "Domain", "Postgres", "TopologyFiles",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "FuzzRegressionTests", dependencies: ["Fuzzing", "Processor", "Domain", "TopologyFiles", "DevStack"],
             swiftSettings: strictSettings),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Domain"], swiftSettings: strictSettings),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Domain"], swiftSettings: strictSettings),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "DevStack"], swiftSettings: strictSettings),
-        // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL).
+        // A fresh database per test on the test server (EMPMON_TEST_POSTGRES_URL); the project's own fixtures.
         .target(
-            name: "TestSupport", dependencies: ["Postgres"], path: "Sources/TestSupport", swiftSettings: strictSettings),
+            name: "TestSupport", dependencies: ["Postgres", "Domain", "TopologyFiles"], path: "Sources/TestSupport",
+            swiftSettings: strictSettings),
+        // Tests that need the shared stack: PostgreSQL, librdkafka's mock brokers, the empmon binary.
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "DevStack"], swiftSettings: strictSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "Storage", "Domain", "TestSupport", "DevStack"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "DevStackTests",
+            name: "IntegrationTests",
             dependencies: [
                 "DevStack", "Kafka", "Postgres", "Domain", "Wire", "TopologyFiles", "TestSupport", "Storage",
                 "Alerting", "Situation", "Analysis", "Serve", "Processor",

@@ -1,5 +1,6 @@
 import Domain
 import PropertyBased
+import TestSupport
 import Testing
 
 /// The incremental indicators a processor keeps must equal the from-scratch computation, whatever order,

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import PropertyBased
+import TestSupport
 import Testing
 import TopologyFiles
 

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Ledger
+import TestSupport
 import Testing
 
 @Suite("Reading grassroots ledgers")

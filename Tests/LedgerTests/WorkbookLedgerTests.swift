@@ -2,6 +2,7 @@ import DevStack
 import Domain
 import Foundation
 import Simulator
+import TestSupport
 import Testing
 
 @testable import Ledger

@@ -2,9 +2,10 @@ import Domain
 import Foundation
 import TopologyFiles
 
-enum Fixtures {
+/// The project's own topology and hand-made records, for the test targets.
+package enum Fixtures {
     /// The real Changzhi topology from the project's Topology/ folder.
-    static let topology: Topology = {
+    package static let topology: Topology = {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Topology").path
         do {
@@ -14,20 +15,20 @@ enum Fixtures {
         }
     }()
 
-    static let topologyDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    package static let topologyDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Topology").path
 
     /// A valid 18-character ID number for the given 17 leading digits (GB 11643 check digit appended).
-    static func residentID(_ body: String) -> String {
+    package static func residentID(_ body: String) -> String {
         ResidentID.appendingCheckCharacter(to: body) ?? body
     }
 
-    static let village = DivisionCode("140403001001")!  // 和平社区居委会, 潞州区
-    static let township = DivisionCode("140403001000")!
-    static let key = String(repeating: "ab", count: 32)
+    package static let village = DivisionCode("140403001001")!  // 和平社区居委会, 潞州区
+    package static let township = DivisionCode("140403001000")!
+    package static let key = String(repeating: "ab", count: 32)
 
-    static func person(
+    package static func person(
         status: EmploymentStatus = .employed, form: EmploymentForm? = .employee, location: WorkLocation? = .local,
         sector: Sector? = .c, unit: DivisionCode = village, period: Period = Period("2024-10")!
     ) -> PersonStatusRecord {
@@ -39,7 +40,9 @@ enum Fixtures {
             agentID: "agent-140403001001")
     }
 
-    static func activity(counters: [UnitActivityReport.Counter: Int64] = [.jobsCollected: 120, .recruitmentEvents: 2])
+    package static func activity(
+        counters: [UnitActivityReport.Counter: Int64] = [.jobsCollected: 120, .recruitmentEvents: 2]
+    )
         -> UnitActivityReport
     {
         UnitActivityReport(

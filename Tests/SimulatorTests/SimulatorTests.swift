@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import Ledger
 import Simulator
+import TestSupport
 import Testing
 import TopologyFiles
 
