@@ -48,12 +48,8 @@ extension BenchCommand {
             else {
                 throw ValidationError("the load generator wrk is not installed: apt-get install wrk")
             }
-            let home = DevHome.resolve(connection.home)
-            guard let dev = try home.loadSettings() else {
-                throw ValidationError("start the dev stack first: empmon dev up")
-            }
-            let files = try Edge.topologyFiles()
-            let topology = try files.loadTopology()
+            let stack = try BenchStack(home: connection.home)
+            let (dev, files, topology) = (stack.dev, stack.files, stack.topology)
             let clock = ContinuousClock()
 
             print("simulating \(months) months of the whole city at scale \(scale) …")

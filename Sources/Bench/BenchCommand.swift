@@ -159,11 +159,9 @@ struct TwoMonthLedger {
     let writeSeconds: Double
 
     static func write(_ name: String, persons: Int, home: String?) async throws -> TwoMonthLedger {
-        guard let dev = try DevHome.resolve(home).loadSettings() else {
-            throw ValidationError("start the dev stack first: empmon dev up")
-        }
         guard persons > 0 else { throw ValidationError("--persons must be positive") }
-        let topology = try Edge.topologyFiles().loadTopology()
+        let stack = try BenchStack(home: home)
+        let (dev, topology) = (stack.dev, stack.topology)
         let url = try await FreshDatabase.create(name, on: dev.postgresURL)
         let database = try await PostgresConnection.connect(url: url)
         _ = try await Schema.migrator().migrate(database)
@@ -210,4 +208,22 @@ func fillLedgerMonth(
             (SELECT $4::text[] AS v, cardinality($4::text[]) AS n) codes
         """,
         [month, persons, variant, villages])
+}
+
+/// The dev stack a bench runs on, and the topology beside it.
+struct BenchStack {
+    let home: DevHome
+    let dev: DevSettings
+    let files: TopologyFiles
+    let topology: Topology
+
+    init(home: String?) throws {
+        self.home = DevHome.resolve(home)
+        guard let dev = try self.home.loadSettings() else {
+            throw ValidationError("start the dev stack first: empmon dev up")
+        }
+        self.dev = dev
+        files = try Edge.topologyFiles()
+        topology = try files.loadTopology()
+    }
 }

@@ -59,12 +59,8 @@ struct CityBench: AsyncParsableCommand {
     func run() async throws {
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical
-        let home = DevHome.resolve(connection.home)
-        guard let dev = try home.loadSettings() else {
-            throw ValidationError("start the dev stack first: empmon dev up")
-        }
-        let files = try Edge.topologyFiles()
-        let topology = try files.loadTopology()
+        let stack = try BenchStack(home: connection.home)
+        let (home, dev, files, topology) = (stack.home, stack.dev, stack.files, stack.topology)
         let clock = ContinuousClock()
         let began = clock.now
         func step(_ text: String) { say("[\(String(format: "%6.1f", (clock.now - began).seconds))s] \(text)") }

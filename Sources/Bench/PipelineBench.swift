@@ -65,11 +65,8 @@ extension BenchCommand {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
             try validateBatchSize(batchSize)
-            let home = DevHome.resolve(connection.home)
-            guard let dev = try home.loadSettings() else {
-                throw ValidationError("start the dev stack first: empmon dev up")
-            }
-            let topology = try Edge.topologyFiles().loadTopology()
+            let stack = try BenchStack(home: connection.home)
+            let (dev, topology) = (stack.dev, stack.topology)
             let clock = ContinuousClock()
             var results: [String: Double] = [
                 "records": Double(records), "batch_size": Double(batchSize), "recent_persons": Double(recentPersons),

@@ -57,12 +57,8 @@ struct RecoveryBench: AsyncParsableCommand {
     func run() async throws {
         var quiet = Logger(label: "empmon.bench")
         quiet.logLevel = .critical
-        let home = DevHome.resolve(connection.home)
-        guard let dev = try home.loadSettings() else {
-            throw ValidationError("start the dev stack first: empmon dev up")
-        }
-        let files = try Edge.topologyFiles()
-        let topology = try files.loadTopology()
+        let stack = try BenchStack(home: connection.home)
+        let (home, dev, topology) = (stack.home, stack.dev, stack.topology)
         guard let countyCode = DivisionCode(county), topology[countyCode]?.tier == .county else {
             throw ValidationError("--county \(county) is no county of \(topology.city.name)")
         }

@@ -7,6 +7,11 @@ import Prometheus
 /// The label is the route the router matched (`/api/v1/units/{code}/series`), never the path that was sent:
 /// a caller inventing paths or unit codes must not grow the label set (and the scrape) without bound. Every
 /// path that matches no route counts under the one label `NotFound`.
+///
+/// Hummingbird's `MetricsMiddleware` labels by route pattern too, but it records through the process-wide
+/// `MetricsSystem` under its own names (`http.server.requests`): every server in a process (the tests run several)
+/// would share one set of counters, and the dashboards and alert rules in Deploy/ and Dashboards/ read
+/// `empmon_api_requests_total`. This one writes to the server's own registry.
 struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
     let registry: PrometheusCollectorRegistry
 
