@@ -212,7 +212,8 @@ let package = Package(
         .target(
             name: "CommandEdge",
             dependencies: [
-                "Agent", "Alerting", "Analysis", "Domain", "Kafka", "Ledger", "Processor", "Situation", "TopologyFiles",
+                "Agent", "Alerting", "Analysis", "DevStack", "Domain", "Kafka", "Ledger", "Processor", "Situation",
+                "TopologyFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

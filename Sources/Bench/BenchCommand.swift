@@ -35,6 +35,16 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Write the figures as JSON to this file.") var json: String?
         @OptionGroup var connection: ConnectionOptions
 
+        /// The figures `--json` writes.
+        struct Figures: Codable {
+            var kafkaProducePerS = 0.0
+            var kafkaConsumeSwiftPerS = 0.0
+            var kafkaConsumeRawPerS = 0.0
+            var pgCopyRowsPerS = 0.0
+            var pgNaiveUpsertsPerS = 0.0
+            var peakMemoryMib = 0.0
+        }
+
         func run() async throws {
             var quiet = Logger(label: "empmon.bench")
             quiet.logLevel = .critical
@@ -42,7 +52,7 @@ struct BenchCommand: AsyncParsableCommand {
                 postgresURL: connection.postgresURL, kafkaBootstrap: connection.kafkaBootstrap ?? "",
                 home: connection.home
             ).postgresURL
-            var results: [String: Double] = [:]
+            var results = Figures()
             let clock = ContinuousClock()
 
             // Kafka: produce, then the Swift group consumer, then librdkafka's bare loop, on one mock cluster.
@@ -60,7 +70,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
                 try await producer.flush(timeout: .seconds(120))
             }
-            results["kafka_produce_per_s"] = Double(messages) / produceTime.seconds
+            results.kafkaProducePerS = Double(messages) / produceTime.seconds
 
             print("consuming with the Swift group consumer …")
             let consumer = try KafkaConsumer(
@@ -80,7 +90,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let swiftConsumeTime = (started.map { clock.now - $0 }) ?? .zero
             try await consumer.close()
-            results["kafka_consume_swift_per_s"] = Double(consumed) / swiftConsumeTime.seconds
+            results.kafkaConsumeSwiftPerS = Double(consumed) / swiftConsumeTime.seconds
 
             print("consuming with librdkafka's bare loop …")
             var rawCount = 0
@@ -89,7 +99,7 @@ struct BenchCommand: AsyncParsableCommand {
                     bootstrapServers: cluster.bootstrapServers, topic: topic, partitions: 12, expected: messages,
                     timeout: .seconds(300))
             }
-            results["kafka_consume_raw_per_s"] = Double(rawCount) / rawTime.seconds
+            results.kafkaConsumeRawPerS = Double(rawCount) / rawTime.seconds
 
             // PostgreSQL: COPY against one autocommitted upsert per row.
             let database = try await PostgresConnection.connect(url: url)
@@ -106,7 +116,7 @@ struct BenchCommand: AsyncParsableCommand {
                     for id in 0..<rowCount { try writer.append([id, "140403001001", id % 1000]) }
                 }
             }
-            results["pg_copy_rows_per_s"] = Double(rows) / copyTime.seconds
+            results.pgCopyRowsPerS = Double(rows) / copyTime.seconds
             print("writing \(naiveRows) rows one upsert at a time …")
             let naiveTime = try await clock.measure {
                 for id in 0..<naiveRows {
@@ -116,32 +126,29 @@ struct BenchCommand: AsyncParsableCommand {
                         [id, "140403001001", id % 1000])
                 }
             }
-            results["pg_naive_upserts_per_s"] = Double(naiveRows) / naiveTime.seconds
+            results.pgNaiveUpsertsPerS = Double(naiveRows) / naiveTime.seconds
             try await database.execute(script: "DROP TABLE bench_copy, bench_naive")
-            results["peak_memory_mib"] = ProcessMemory.peakMiB()
+            results.peakMemoryMib = ProcessMemory.peakMiB()
 
-            let rate = { (key: String) in String(format: "%12.0f /s", results[key] ?? 0) }
+            let rate = { (value: Double) in String(format: "%12.0f /s", value) }
             print("")
             print("Kafka (mock cluster, 3 brokers, 12 partitions, \(messages) × \(payload.count) B)")
-            print("  produce, idempotent, acks=all   \(rate("kafka_produce_per_s"))")
-            print("  consume, Swift group consumer   \(rate("kafka_consume_swift_per_s"))")
-            print("  consume, librdkafka bare loop   \(rate("kafka_consume_raw_per_s"))   (raw limit)")
+            print("  produce, idempotent, acks=all   \(rate(results.kafkaProducePerS))")
+            print("  consume, Swift group consumer   \(rate(results.kafkaConsumeSwiftPerS))")
+            print("  consume, librdkafka bare loop   \(rate(results.kafkaConsumeRawPerS))   (raw limit)")
             print(
                 String(
                     format: "  Swift / raw                     %12.2f",
-                    (results["kafka_consume_swift_per_s"] ?? 0) / max(1, results["kafka_consume_raw_per_s"] ?? 1)))
+                    (results.kafkaConsumeSwiftPerS) / max(1, results.kafkaConsumeRawPerS)))
             print("PostgreSQL")
-            print("  COPY FROM STDIN                 \(rate("pg_copy_rows_per_s"))")
-            print("  one upsert per row (naive)      \(rate("pg_naive_upserts_per_s"))")
+            print("  COPY FROM STDIN                 \(rate(results.pgCopyRowsPerS))")
+            print("  one upsert per row (naive)      \(rate(results.pgNaiveUpsertsPerS))")
             print(
                 String(
                     format: "  COPY / naive                    %12.0f",
-                    (results["pg_copy_rows_per_s"] ?? 0) / max(1, results["pg_naive_upserts_per_s"] ?? 1)))
-            print(String(format: "peak memory (VmHWM)               %9.0f MiB", results["peak_memory_mib"] ?? 0))
-            if let json {
-                let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
-                try data.write(to: URL(fileURLWithPath: json))
-            }
+                    (results.pgCopyRowsPerS) / max(1, results.pgNaiveUpsertsPerS)))
+            print(String(format: "peak memory (VmHWM)               %9.0f MiB", results.peakMemoryMib))
+            try writeFigures(results, to: json)
         }
     }
 }
@@ -226,4 +233,14 @@ struct BenchStack {
         files = try Edge.topologyFiles()
         topology = try files.loadTopology()
     }
+}
+
+/// Writes a bench's figures to `path` as JSON, when one is given: keys in snake case (`refreshMonthS` is
+/// `refresh_month_s`), as earlier runs' files and docs/benchmarks.md name them.
+func writeFigures(_ figures: some Encodable, to path: String?) throws {
+    guard let path else { return }
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(figures).write(to: URL(fileURLWithPath: path))
 }

@@ -23,21 +23,32 @@ struct QualityBench: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @OptionGroup var connection: ConnectionOptions
 
+    /// The figures `--json` writes.
+    struct Figures: Codable {
+        var persons: Int
+        var fillS: Double
+        var rawGroupedPassS = 0.0
+        var rawKeyJoinS = 0.0
+        var refreshMonthS = 0.0
+        var readS = 0.0
+        var villages = 0
+    }
+
     func run() async throws {
         let ledger = try await TwoMonthLedger.write("empmon_bench_quality", persons: persons, home: connection.home)
         let (database, months) = (ledger.database, TwoMonthLedger.months)
         let clock = ContinuousClock()
-        var results: [String: Double] = ["persons": Double(persons), "fill_s": ledger.writeSeconds]
+        var figures = Figures(persons: persons, fillS: ledger.writeSeconds)
 
         print("raw limit: one grouped pass over both months …")
-        results["raw_grouped_pass_s"] = try await clock.measure {
+        figures.rawGroupedPassS = try await clock.measure {
             _ = try await database.query(
                 "SELECT period, unit_code, count(*) FROM person_ledger WHERE period = ANY($1::date[]) GROUP BY 1, 2",
                 [PostgresArray(months)])
         }.seconds
 
         // The least a comparison of the two months costs: their persons' keys paired, and nothing else carried.
-        results["raw_key_join_s"] = try await clock.measure {
+        figures.rawKeyJoinS = try await clock.measure {
             _ = try await database.query(
                 """
                 SELECT count(*) FROM (SELECT person_key, unit_code FROM person_ledger WHERE period = $1::date) AS a
@@ -49,31 +60,25 @@ struct QualityBench: AsyncParsableCommand {
         let view = DataQualityView(database: client, topology: ledger.topology)
         guard let february = Period("2024-02") else { return }
         print("refreshing February (compared with January) …")
-        results["refresh_month_s"] = try await clock.measure { try await view.refresh(february) }.seconds
+        figures.refreshMonthS = try await clock.measure { try await view.refresh(february) }.seconds
         // The first read computes the other eleven months of the year (empty here); the second is a read as the
         // dashboard's next request makes it.
         _ = try await view.table(period: february)
         var villagesAssessed = 0
-        results["read_s"] = try await clock.measure {
+        figures.readS = try await clock.measure {
             villagesAssessed = try await view.table(period: february).villages.count
         }.seconds
-        results["villages"] = Double(villagesAssessed)
+        figures.villages = villagesAssessed
         try await ledger.drop()
 
         print("")
-        print(String(format: "ledger: %d persons × 2 months (written in %.0f s)", persons, results["fill_s"] ?? 0))
+        print(String(format: "ledger: %d persons × 2 months (written in %.0f s)", persons, figures.fillS))
+        print(String(format: "  one grouped pass over both months (raw limit)  %6.2f s", figures.rawGroupedPassS))
+        print(String(format: "  the two months' keys paired (raw limit)        %6.2f s", figures.rawKeyJoinS))
+        print(String(format: "  refresh of one month's measures                %6.2f s", figures.refreshMonthS))
         print(
             String(
-                format: "  one grouped pass over both months (raw limit)  %6.2f s", results["raw_grouped_pass_s"] ?? 0))
-        print(
-            String(format: "  refresh of one month's measures                %6.2f s", results["refresh_month_s"] ?? 0))
-        print(
-            String(
-                format: "  read and assess (%d villages, 12 months)      %6.3f s", villagesAssessed,
-                results["read_s"] ?? 0))
-        if let json {
-            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: json))
-        }
+                format: "  read and assess (%d villages, 12 months)      %6.3f s", villagesAssessed, figures.readS))
+        try writeFigures(figures, to: json)
     }
 }

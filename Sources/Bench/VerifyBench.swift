@@ -24,11 +24,23 @@ struct VerifyBench: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @OptionGroup var connection: ConnectionOptions
 
+    /// The figures `--json` writes.
+    struct Figures: Codable {
+        var persons: Int
+        var fillS: Double
+        var rawReadRowsPerS = 0.0
+        var memoryBeforeVerifyMib = 0.0
+        var verifyS = 0.0
+        var verifyRowsPerS = 0.0
+        var verifyPeakMemoryMib = 0.0
+        var valuesCompared = 0
+    }
+
     func run() async throws {
         let ledger = try await TwoMonthLedger.write("empmon_bench_verify", persons: persons, home: connection.home)
         let (database, url, topology, months) = (ledger.database, ledger.url, ledger.topology, TwoMonthLedger.months)
         let clock = ContinuousClock()
-        var results: [String: Double] = ["persons": Double(persons), "fill_s": ledger.writeSeconds]
+        var figures = Figures(persons: persons, fillS: ledger.writeSeconds)
 
         // The raw limit: every row of both months read once, row by row, and nothing computed.
         print("raw limit: reading the rows once …")
@@ -40,38 +52,32 @@ struct VerifyBench: AsyncParsableCommand {
                 rows.wrappingAdd(1, ordering: .relaxed)
             }
         }
-        results["raw_read_rows_per_s"] = Double(rows.load(ordering: .relaxed)) / read.seconds
+        figures.rawReadRowsPerS = Double(rows.load(ordering: .relaxed)) / read.seconds
 
         print("verify …")
         ProcessMemory.resetPeak()
-        results["memory_before_verify_mib"] = ProcessMemory.currentMiB()
-        var compared = 0
+        figures.memoryBeforeVerifyMib = ProcessMemory.currentMiB()
         let verify = try await clock.measure {
-            compared = try await IndicatorVerifier(topology: topology, databaseURL: url).verify().valuesCompared
+            figures.valuesCompared = try await IndicatorVerifier(topology: topology, databaseURL: url).verify()
+                .valuesCompared
         }
-        results["verify_s"] = verify.seconds
-        results["verify_rows_per_s"] = Double(persons * months.count) / verify.seconds
-        results["verify_peak_memory_mib"] = ProcessMemory.peakMiB()
-        results["values_compared"] = Double(compared)
+        figures.verifyS = verify.seconds
+        figures.verifyRowsPerS = Double(persons * months.count) / verify.seconds
+        figures.verifyPeakMemoryMib = ProcessMemory.peakMiB()
         try await ledger.drop()
 
         print("")
         print(
-            String(
-                format: "ledger: %d persons × %d months, written in %.0f s", persons, months.count,
-                results["fill_s"] ?? 0))
-        print(String(format: "  read once, row by row (raw limit)  %10.0f rows/s", results["raw_read_rows_per_s"] ?? 0))
+            String(format: "ledger: %d persons × %d months, written in %.0f s", persons, months.count, figures.fillS))
+        print(String(format: "  read once, row by row (raw limit)  %10.0f rows/s", figures.rawReadRowsPerS))
         print(
             String(
-                format: "  verify                             %10.0f rows/s   %.1f s, %.0f values compared",
-                results["verify_rows_per_s"] ?? 0, results["verify_s"] ?? 0, results["values_compared"] ?? 0))
+                format: "  verify                             %10.0f rows/s   %.1f s, %d values compared",
+                figures.verifyRowsPerS, figures.verifyS, figures.valuesCompared))
         print(
             String(
                 format: "  verify peak memory (VmHWM)         %10.0f MiB (%.0f before it started; target ≤ 2 GiB)",
-                results["verify_peak_memory_mib"] ?? 0, results["memory_before_verify_mib"] ?? 0))
-        if let json {
-            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: json))
-        }
+                figures.verifyPeakMemoryMib, figures.memoryBeforeVerifyMib))
+        try writeFigures(figures, to: json)
     }
 }

@@ -1,6 +1,7 @@
 import Agent
 import Alerting
 import ArgumentParser
+import DevStack
 import Foundation
 import Kafka
 import Logging
@@ -86,8 +87,12 @@ package enum Edge {
     /// one beside the running executable.
     package static var empmonExecutable: String {
         if let binary = ProcessInfo.processInfo.environment["EMPMON_BINARY"], !binary.isEmpty { return binary }
-        let running =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: running).deletingLastPathComponent().appendingPathComponent("empmon").path
+        return sibling("empmon")
+    }
+
+    /// An executable built beside the running one (`empmon`, `empmon-bench`).
+    package static func sibling(_ name: String) -> String {
+        URL(fileURLWithPath: ChildProcess.currentExecutable).deletingLastPathComponent().appendingPathComponent(name)
+            .path
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandEdge
 import Foundation
 
 #if canImport(Glibc)
@@ -15,10 +16,7 @@ struct BenchAlias: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let running =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let bench = URL(fileURLWithPath: running).deletingLastPathComponent().appendingPathComponent("empmon-bench")
-            .path
+        let bench = Edge.sibling("empmon-bench")
         guard FileManager.default.isExecutableFile(atPath: bench) else {
             throw ValidationError("no empmon-bench beside this empmon (\(bench)): swift build --product empmon-bench")
         }
