@@ -62,22 +62,98 @@ package struct AgentPublicKey: Sendable, Hashable {
 /// submission and a few hashes per record: one signature per record would cost ~60 µs of the city's CPU each,
 /// more than all its other work on a record together.
 package struct RecordSeal: Sendable, Hashable {
-    package var keyID: String
-    package var root: [UInt8]
-    package var rootSignature: [UInt8]
-    package var leafCount: Int
-    package var leafIndex: Int
-    package var path: [[UInt8]]
+    /// The seal's parts in one shared box: a record is copied several times on its way through a batch, and as
+    /// four separately counted references (key id, root, signature, path) the seal was most of that copy's cost.
+    private final class Parts: Sendable {
+        let keyID: String
+        let root: [UInt8]
+        let rootSignature: [UInt8]
+        let leafCount: Int
+        let leafIndex: Int
+        let path: [[UInt8]]
+
+        init(keyID: String, root: [UInt8], rootSignature: [UInt8], leafCount: Int, leafIndex: Int, path: [[UInt8]]) {
+            self.keyID = keyID
+            self.root = root
+            self.rootSignature = rootSignature
+            self.leafCount = leafCount
+            self.leafIndex = leafIndex
+            self.path = path
+        }
+    }
+
+    private var parts: Parts
+
+    package var keyID: String {
+        get { parts.keyID }
+        set {
+            self = Self(
+                keyID: newValue, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
+                path: path)
+        }
+    }
+    package var root: [UInt8] {
+        get { parts.root }
+        set {
+            self = Self(
+                keyID: keyID, root: newValue, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
+                path: path)
+        }
+    }
+    package var rootSignature: [UInt8] {
+        get { parts.rootSignature }
+        set {
+            self = Self(
+                keyID: keyID, root: root, rootSignature: newValue, leafCount: leafCount, leafIndex: leafIndex,
+                path: path)
+        }
+    }
+    package var leafCount: Int {
+        get { parts.leafCount }
+        set {
+            self = Self(
+                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: newValue, leafIndex: leafIndex,
+                path: path)
+        }
+    }
+    package var leafIndex: Int {
+        get { parts.leafIndex }
+        set {
+            self = Self(
+                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: newValue,
+                path: path)
+        }
+    }
+    package var path: [[UInt8]] {
+        get { parts.path }
+        set {
+            self = Self(
+                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
+                path: newValue)
+        }
+    }
 
     package init(
         keyID: String, root: [UInt8], rootSignature: [UInt8], leafCount: Int, leafIndex: Int, path: [[UInt8]]
     ) {
-        self.keyID = keyID
-        self.root = root
-        self.rootSignature = rootSignature
-        self.leafCount = leafCount
-        self.leafIndex = leafIndex
-        self.path = path
+        parts = Parts(
+            keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
+            path: path)
+    }
+
+    package static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.parts === rhs.parts
+            || (lhs.keyID == rhs.keyID && lhs.root == rhs.root && lhs.rootSignature == rhs.rootSignature
+                && lhs.leafCount == rhs.leafCount && lhs.leafIndex == rhs.leafIndex && lhs.path == rhs.path)
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(keyID)
+        hasher.combine(root)
+        hasher.combine(rootSignature)
+        hasher.combine(leafCount)
+        hasher.combine(leafIndex)
+        hasher.combine(path)
     }
 
     /// What the root's signature covers: the agent and key with it, so that no seal can be moved to another.
@@ -87,17 +163,22 @@ package struct RecordSeal: Sendable, Hashable {
 
     package static func leafHash(_ canonicalBytes: [UInt8]) -> [UInt8] {
         var hash = SHA256()
-        hash.update(data: [0])
-        hash.update(data: canonicalBytes)
-        return Array(hash.finalize())
+        withUnsafeBytes(of: UInt8(0)) { hash.update(bufferPointer: $0) }
+        canonicalBytes.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        return digestBytes(hash)
     }
 
     static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
         var hash = SHA256()
-        hash.update(data: [1])
-        hash.update(data: left)
-        hash.update(data: right)
-        return Array(hash.finalize())
+        withUnsafeBytes(of: UInt8(1)) { hash.update(bufferPointer: $0) }
+        left.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        right.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        return digestBytes(hash)
+    }
+
+    /// The digest as bytes in one copy (through `Array(digest)`, a byte at a time, it cost as much as the hash).
+    private static func digestBytes(_ hash: SHA256) -> [UInt8] {
+        hash.finalize().withUnsafeBytes { Array($0) }
     }
 
     /// The root this record's path leads to from `leaf`, or nil when the path does not fit its index and count.

@@ -51,7 +51,7 @@ package struct SubmissionBuilder: Sendable {
                 continue
             }
             firstLineOfPerson[personKey] = entry.line
-            var record = PersonStatusRecord(
+            let record = PersonStatusRecord(
                 recordID: .random(), unit: unit, period: period, personKey: personKey, householdKey: household,
                 birthYear: entry.id.birthYear, sex: entry.id.sex, status: entry.status,
                 employmentForm: entry.employmentForm,

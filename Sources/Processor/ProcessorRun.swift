@@ -27,6 +27,8 @@ struct ProcessorRun {
     var database: ProcessorDatabase
     var agents: AgentCache
     var recent: RecentPersons
+    /// Submissions' root signatures this member has verified.
+    let seals = VerifiedSeals()
     /// Where each assigned partition stands in PostgreSQL; a partition not assigned has no entry.
     var positions: [KafkaTopicPartition: PartitionPosition] = [:]
     /// How many times the consumer was assigned and seeked: a read that overlapped one is discarded.
@@ -88,7 +90,8 @@ struct ProcessorRun {
                     // The next batch is read and checked (decoding, HMAC: CPU work) while this one commits
                     // (mostly PostgreSQL's work): the two cores were idle in turn before. Only reading: the
                     // next batch's offsets move in its own transaction, after this one's.
-                    let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+                    let intake = RecordIntake(
+                        topology: configuration.topology, agents: try await currentAgents(), seals: seals)
                     let committing = CommitInProgress()
                     async let ahead = Self.readAhead(
                         consumer, limit: configuration.batchSize, linger: configuration.linger, intake: intake,
@@ -321,7 +324,8 @@ struct ProcessorRun {
             outcomes = examined
         } else {
             outcomes = await Self.examine(
-                messages, with: RecordIntake(topology: configuration.topology, agents: try await currentAgents()))
+                messages,
+                with: RecordIntake(topology: configuration.topology, agents: try await currentAgents(), seals: seals))
         }
         let contents = BatchContents(try await recheckUnknownKeys(outcomes, of: messages), of: messages)
         try await publishDeadLetters(contents.rejections)
@@ -329,11 +333,13 @@ struct ProcessorRun {
             "batch intake",
             metadata: ["ms": "\((ContinuousClock.now - intakeStarted).milliseconds)", "messages": "\(messages.count)"])
         try await refuseSkippedRecords(in: messages)
+        let planStarted = ContinuousClock.now
         let transaction = BatchTransaction(
             contents: contents, plan: BatchPlan(persons: contents.persons, activity: contents.activity),
             offsetMoves: contents.moves.map { (partition: $0.key, expected: positions[$0.key]?.next, next: $0.value) },
             delta: delta, group: configuration.group, receipts: configuration.receipts,
             keyOverlap: configuration.keyOverlap)
+        let planned = ContinuousClock.now - planStarted
         let recent = self.recent
         // Whatever happens to this batch, the next starts from the ledger unless this one commits.
         self.recent.removeAll()
@@ -347,9 +353,7 @@ struct ProcessorRun {
             try await resynchronize()
             return
         }
-        logger.debug(
-            "batch phases",
-            metadata: ["ms": "\(outcome.phases.summary)", "persons.from_memory": "\(outcome.learned.fromMemory)"])
+        let settleStarted = ContinuousClock.now
         if let writes = outcome.learned.writesAtEnd {
             // `consume`: the snapshot's storage passes to `self.recent` whole, so `settle` mutates it in place
             // instead of copying every remembered pair.
@@ -360,6 +364,13 @@ struct ProcessorRun {
                 connection: outcome.learned.connection, writes: writes)
         }
         settle(contents)
+        logger.debug(
+            "batch phases",
+            metadata: [
+                "ms":
+                    "plan=\(planned.milliseconds) \(outcome.phases.summary) settle=\((ContinuousClock.now - settleStarted).milliseconds)",
+                "persons.from_memory": "\(outcome.learned.fromMemory)",
+            ])
         let report = account(
             outcome, of: contents, messages: messages, droppedWithinBatch: transaction.plan.droppedWithinBatch,
             startedAt: startedAt)
@@ -541,7 +552,7 @@ struct ProcessorRun {
         }
         guard !unknown.isEmpty else { return outcomes }
         agents.invalidate()
-        let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents())
+        let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents(), seals: seals)
         var outcomes = outcomes
         for index in unknown { outcomes[index] = intake.examine(messages[index]) }
         return outcomes

@@ -15,26 +15,34 @@ package enum Intake: Sendable {
     case rejected(RecordRejection)
 }
 
-/// Root signatures already verified by this batch's intake: a submission's records share one, so the Ed25519
-/// check is made once per submission, not once per record.
-final class VerifiedSeals: Sendable {
+/// Root signatures already verified: a submission's records share one, so the Ed25519 check is made once per
+/// submission, not once per record, and a submission split across batches is not checked again. The processor
+/// keeps one for its life; it forgets everything once it holds `capacity` seals.
+package final class VerifiedSeals: Sendable {
     struct Seal: Hashable {
         let agentID: String
-        let keyID: String
+        let publicKey: [UInt8]
         let root: [UInt8]
         let leafCount: Int
         let signature: [UInt8]
     }
 
     private let verified = Mutex<Set<Seal>>([])
+    let capacity: Int
+
+    package init(capacity: Int = 50_000) { self.capacity = capacity }
 
     func isValid(_ seal: RecordSeal, agentID: String, key: AgentPublicKey) -> Bool {
+        // The key's bytes, not its id: what was verified is this signature under this key.
         let entry = Seal(
-            agentID: agentID, keyID: seal.keyID, root: seal.root, leafCount: seal.leafCount,
+            agentID: agentID, publicKey: key.bytes, root: seal.root, leafCount: seal.leafCount,
             signature: seal.rootSignature)
         if verified.withLock({ $0.contains(entry) }) { return true }
         guard seal.rootSignatureIsValid(agentID: agentID, key: key) else { return false }
-        verified.withLock { _ = $0.insert(entry) }
+        verified.withLock {
+            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
+            $0.insert(entry)
+        }
         return true
     }
 }
@@ -50,10 +58,14 @@ package struct RecordIntake: Sendable {
     let signers: [String: RecordSigner]
     let validator: RecordValidator
     let nowMilliseconds: Int64
-    let seals = VerifiedSeals()
+    let seals: VerifiedSeals
 
-    package init(topology: Topology, agents: [String: RegisteredAgent], now: Date = Date()) {
+    package init(
+        topology: Topology, agents: [String: RegisteredAgent], now: Date = Date(),
+        seals: VerifiedSeals = VerifiedSeals()
+    ) {
         self.topology = topology
+        self.seals = seals
         self.agents = agents
         self.signers = agents.compactMapValues { $0.legacySecret.map(RecordSigner.init(secret:)) }
         nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
