@@ -62,99 +62,71 @@ package struct AgentPublicKey: Sendable, Hashable {
 /// submission and a few hashes per record: one signature per record would cost ~60 µs of the city's CPU each,
 /// more than all its other work on a record together.
 package struct RecordSeal: Sendable, Hashable {
-    /// The seal's parts in one shared box: a record is copied several times on its way through a batch, and as
-    /// four separately counted references (key id, root, signature, path) the seal was most of that copy's cost.
-    private final class Parts: Sendable {
-        let keyID: String
-        let root: [UInt8]
-        let rootSignature: [UInt8]
-        let leafCount: Int
-        let leafIndex: Int
-        let path: [[UInt8]]
+    private struct Fields: Hashable {
+        var keyID: String
+        var root: [UInt8]
+        var rootSignature: [UInt8]
+        var leafCount: Int
+        var leafIndex: Int
+        var path: [[UInt8]]
+    }
 
-        init(keyID: String, root: [UInt8], rootSignature: [UInt8], leafCount: Int, leafIndex: Int, path: [[UInt8]]) {
-            self.keyID = keyID
-            self.root = root
-            self.rootSignature = rootSignature
-            self.leafCount = leafCount
-            self.leafIndex = leafIndex
-            self.path = path
-        }
+    /// The seal's parts in one shared box, never changed once made: a record is copied several times on its way
+    /// through a batch, and as four separately counted references (key id, root, signature, path) the seal was
+    /// most of that copy's cost.
+    private final class Parts: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
     }
 
     private var parts: Parts
 
     package var keyID: String {
-        get { parts.keyID }
-        set {
-            self = Self(
-                keyID: newValue, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
-                path: path)
-        }
+        get { parts.fields.keyID }
+        set { change { $0.keyID = newValue } }
     }
     package var root: [UInt8] {
-        get { parts.root }
-        set {
-            self = Self(
-                keyID: keyID, root: newValue, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
-                path: path)
-        }
+        get { parts.fields.root }
+        set { change { $0.root = newValue } }
     }
     package var rootSignature: [UInt8] {
-        get { parts.rootSignature }
-        set {
-            self = Self(
-                keyID: keyID, root: root, rootSignature: newValue, leafCount: leafCount, leafIndex: leafIndex,
-                path: path)
-        }
+        get { parts.fields.rootSignature }
+        set { change { $0.rootSignature = newValue } }
     }
     package var leafCount: Int {
-        get { parts.leafCount }
-        set {
-            self = Self(
-                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: newValue, leafIndex: leafIndex,
-                path: path)
-        }
+        get { parts.fields.leafCount }
+        set { change { $0.leafCount = newValue } }
     }
     package var leafIndex: Int {
-        get { parts.leafIndex }
-        set {
-            self = Self(
-                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: newValue,
-                path: path)
-        }
+        get { parts.fields.leafIndex }
+        set { change { $0.leafIndex = newValue } }
     }
     package var path: [[UInt8]] {
-        get { parts.path }
-        set {
-            self = Self(
-                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
-                path: newValue)
-        }
+        get { parts.fields.path }
+        set { change { $0.path = newValue } }
     }
 
     package init(
         keyID: String, root: [UInt8], rootSignature: [UInt8], leafCount: Int, leafIndex: Int, path: [[UInt8]]
     ) {
         parts = Parts(
-            keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
-            path: path)
+            Fields(
+                keyID: keyID, root: root, rootSignature: rootSignature, leafCount: leafCount, leafIndex: leafIndex,
+                path: path))
+    }
+
+    /// A new box for a changed seal: a box other copies share stays as it is.
+    private mutating func change(_ body: (inout Fields) -> Void) {
+        var fields = parts.fields
+        body(&fields)
+        parts = Parts(fields)
     }
 
     package static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.parts === rhs.parts
-            || (lhs.keyID == rhs.keyID && lhs.root == rhs.root && lhs.rootSignature == rhs.rootSignature
-                && lhs.leafCount == rhs.leafCount && lhs.leafIndex == rhs.leafIndex && lhs.path == rhs.path)
+        lhs.parts === rhs.parts || lhs.parts.fields == rhs.parts.fields
     }
 
-    package func hash(into hasher: inout Hasher) {
-        hasher.combine(keyID)
-        hasher.combine(root)
-        hasher.combine(rootSignature)
-        hasher.combine(leafCount)
-        hasher.combine(leafIndex)
-        hasher.combine(path)
-    }
+    package func hash(into hasher: inout Hasher) { hasher.combine(parts.fields) }
 
     /// What the root's signature covers: the agent and key with it, so that no seal can be moved to another.
     package static func signedBytes(agentID: String, keyID: String, root: [UInt8], leafCount: Int) -> [UInt8] {
