@@ -73,32 +73,133 @@ package enum IncomeBand: String, Sendable, Hashable, Codable, CaseIterable {
 package struct PersonStatusRecord: Sendable, Hashable {
     package static let currentSchemaVersion = 1
 
-    package var recordID: RecordID
-    package var schemaVersion: Int
-    package var unit: DivisionCode
-    package var period: Period
+    private struct Fields: Hashable {
+        var recordID: RecordID
+        var schemaVersion: Int
+        var unit: DivisionCode
+        var period: Period
+        var personKey: String
+        var householdKey: String
+        var birthYear: Int
+        var sex: Sex
+        var status: EmploymentStatus
+        var employmentForm: EmploymentForm?
+        var workLocation: WorkLocation?
+        var sector: Sector?
+        var registeredUnemployed: Bool
+        var groups: Set<PersonGroup>
+        var seekingWork: Bool
+        var assisted: Bool
+        var trained: Bool
+        var incomeBand: IncomeBand?
+        var reportedAtMilliseconds: Int64
+        var agentID: String
+        var signature: [UInt8]
+        var seal: RecordSeal?
+    }
+
+    /// The fields in one shared box, never changed once made. A batch copies each record several times (into its
+    /// plan, its maps, the ledger's rows, the members' memory), and as ~10 separately counted references (ids,
+    /// keys, groups, signature, seal) those copies were about a seventh of the processor's CPU; one box is one.
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    package var recordID: RecordID {
+        get { box.fields.recordID }
+        set { change { $0.recordID = newValue } }
+    }
+    package var schemaVersion: Int {
+        get { box.fields.schemaVersion }
+        set { change { $0.schemaVersion = newValue } }
+    }
+    package var unit: DivisionCode {
+        get { box.fields.unit }
+        set { change { $0.unit = newValue } }
+    }
+    package var period: Period {
+        get { box.fields.period }
+        set { change { $0.period = newValue } }
+    }
     /// 64 lowercase hex digits.
-    package var personKey: String
-    package var householdKey: String
-    package var birthYear: Int
-    package var sex: Sex
-    package var status: EmploymentStatus
-    package var employmentForm: EmploymentForm?
-    package var workLocation: WorkLocation?
-    package var sector: Sector?
-    package var registeredUnemployed: Bool
-    package var groups: Set<PersonGroup>
-    package var seekingWork: Bool
-    package var assisted: Bool
-    package var trained: Bool
-    package var incomeBand: IncomeBand?
+    package var personKey: String {
+        get { box.fields.personKey }
+        set { change { $0.personKey = newValue } }
+    }
+    package var householdKey: String {
+        get { box.fields.householdKey }
+        set { change { $0.householdKey = newValue } }
+    }
+    package var birthYear: Int {
+        get { box.fields.birthYear }
+        set { change { $0.birthYear = newValue } }
+    }
+    package var sex: Sex {
+        get { box.fields.sex }
+        set { change { $0.sex = newValue } }
+    }
+    package var status: EmploymentStatus {
+        get { box.fields.status }
+        set { change { $0.status = newValue } }
+    }
+    package var employmentForm: EmploymentForm? {
+        get { box.fields.employmentForm }
+        set { change { $0.employmentForm = newValue } }
+    }
+    package var workLocation: WorkLocation? {
+        get { box.fields.workLocation }
+        set { change { $0.workLocation = newValue } }
+    }
+    package var sector: Sector? {
+        get { box.fields.sector }
+        set { change { $0.sector = newValue } }
+    }
+    package var registeredUnemployed: Bool {
+        get { box.fields.registeredUnemployed }
+        set { change { $0.registeredUnemployed = newValue } }
+    }
+    package var groups: Set<PersonGroup> {
+        get { box.fields.groups }
+        set { change { $0.groups = newValue } }
+    }
+    package var seekingWork: Bool {
+        get { box.fields.seekingWork }
+        set { change { $0.seekingWork = newValue } }
+    }
+    package var assisted: Bool {
+        get { box.fields.assisted }
+        set { change { $0.assisted = newValue } }
+    }
+    package var trained: Bool {
+        get { box.fields.trained }
+        set { change { $0.trained = newValue } }
+    }
+    package var incomeBand: IncomeBand? {
+        get { box.fields.incomeBand }
+        set { change { $0.incomeBand = newValue } }
+    }
     /// Milliseconds since 1970 when the agent accepted the row.
-    package var reportedAtMilliseconds: Int64
-    package var agentID: String
+    package var reportedAtMilliseconds: Int64 {
+        get { box.fields.reportedAtMilliseconds }
+        set { change { $0.reportedAtMilliseconds = newValue } }
+    }
+    package var agentID: String {
+        get { box.fields.agentID }
+        set { change { $0.agentID = newValue } }
+    }
     /// HMAC-SHA256 of `canonicalBytes` under the agent's secret; empty before signing and when sealed.
-    package var signature: [UInt8]
+    package var signature: [UInt8] {
+        get { box.fields.signature }
+        set { change { $0.signature = newValue } }
+    }
     /// The Ed25519 seal of the submission the record belongs to; nil for an HMAC-signed record.
-    package var seal: RecordSeal? = nil
+    package var seal: RecordSeal? {
+        get { box.fields.seal }
+        set { change { $0.seal = newValue } }
+    }
     package var signatureScheme: SignatureScheme { seal == nil ? .hmacSHA256 : .ed25519Merkle }
 
     package init(
@@ -107,30 +208,28 @@ package struct PersonStatusRecord: Sendable, Hashable {
         employmentForm: EmploymentForm? = nil, workLocation: WorkLocation? = nil, sector: Sector? = nil,
         registeredUnemployed: Bool = false, groups: Set<PersonGroup> = [], seekingWork: Bool = false,
         assisted: Bool = false, trained: Bool = false, incomeBand: IncomeBand? = nil, reportedAtMilliseconds: Int64,
-        agentID: String, signature: [UInt8] = []
+        agentID: String, signature: [UInt8] = [], seal: RecordSeal? = nil
     ) {
-        self.recordID = recordID
-        self.schemaVersion = schemaVersion
-        self.unit = unit
-        self.period = period
-        self.personKey = personKey
-        self.householdKey = householdKey
-        self.birthYear = birthYear
-        self.sex = sex
-        self.status = status
-        self.employmentForm = employmentForm
-        self.workLocation = workLocation
-        self.sector = sector
-        self.registeredUnemployed = registeredUnemployed
-        self.groups = groups
-        self.seekingWork = seekingWork
-        self.assisted = assisted
-        self.trained = trained
-        self.incomeBand = incomeBand
-        self.reportedAtMilliseconds = reportedAtMilliseconds
-        self.agentID = agentID
-        self.signature = signature
+        box = Box(
+            Fields(
+                recordID: recordID, schemaVersion: schemaVersion, unit: unit, period: period, personKey: personKey,
+                householdKey: householdKey, birthYear: birthYear, sex: sex, status: status,
+                employmentForm: employmentForm, workLocation: workLocation, sector: sector,
+                registeredUnemployed: registeredUnemployed, groups: groups, seekingWork: seekingWork,
+                assisted: assisted, trained: trained, incomeBand: incomeBand,
+                reportedAtMilliseconds: reportedAtMilliseconds, agentID: agentID, signature: signature, seal: seal))
     }
+
+    /// A new box for a changed record: a box other copies share stays as it is.
+    private mutating func change(_ body: (inout Fields) -> Void) {
+        var fields = box.fields
+        body(&fields)
+        box = Box(fields)
+    }
+
+    package static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.fields == rhs.box.fields }
+
+    package func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 }
 
 /// The monthly counters of a township or county service station.

@@ -60,7 +60,7 @@ package enum Wire {
             case .failure(let reason): throw reason
             }
         }
-        var record = PersonStatusRecord(
+        return PersonStatusRecord(
             recordID: try recordID(message.recordID), schemaVersion: Int(message.schemaVersion),
             unit: try unit(message.unitCode), period: try period(message.period), personKey: message.personKey,
             householdKey: message.householdKey, birthYear: Int(message.birthYear), sex: sex, status: status,
@@ -69,9 +69,8 @@ package enum Wire {
             sector: sector, registeredUnemployed: message.registeredUnemployed, groups: groups,
             seekingWork: message.seekingWork, assisted: message.assisted, trained: message.trained,
             incomeBand: try optionalCase(message.incomeBand, Self.income, field: "income_band"),
-            reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature))
-        if message.hasSeal { record.seal = try seal(message.seal) }
-        return record
+            reportedAtMilliseconds: message.reportedAtMs, agentID: message.agentID, signature: Array(message.signature),
+            seal: message.hasSeal ? try seal(message.seal) : nil)
     }
 
     package static func encode(_ report: UnitActivityReport) throws -> [UInt8] {
