@@ -30,7 +30,7 @@ package struct Displacement: Sendable, Equatable {
         first.reserveCapacity(batch.count)
         var mixed: Set<PersonMonthKey> = []
         for record in batch {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            let key = PersonMonthKey(person: record.person, period: record.period)
             if let unit = first[key] {
                 if unit != record.unit { mixed.insert(key) }
             } else {
@@ -41,7 +41,7 @@ package struct Displacement: Sendable, Equatable {
         guard !mixed.isEmpty else { return Displacement() }
         var versions: [PersonMonthKey: [PersonStatusRecord]] = [:]
         for record in batch {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            let key = PersonMonthKey(person: record.person, period: record.period)
             if mixed.contains(key) { versions[key, default: []].append(record) }
         }
         var result = Displacement()

@@ -18,23 +18,15 @@ package struct IndicatorDelta: Sendable {
 
     /// Of the records of a batch, the newest per person and month (a batch may carry several versions).
     package static func newestPerKey(_ records: [PersonStatusRecord]) -> (newest: [PersonStatusRecord], dropped: Int) {
-        // Positions, not records: a record is costly to copy, and each is copied once, into the result.
+        // Positions, not records: each record is copied once, into the result.
         var newest: [PersonMonthKey: Int] = [:]
         newest.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            let key = PersonMonthKey(person: record.person, period: record.period)
             if let held = newest[key], !RecordVersion.isNewer(record, than: records[held]) { continue }
             newest[key] = index
         }
-        // In key order, compared by the keys' first 24 bytes as integers and in full only where those agree:
-        // comparing 64-character keys as strings was most of the sort.
-        let order = newest.values.map { (prefix: PersonMonthKey.orderPrefix(records[$0].personKey), index: $0) }
-            .sorted { lhs, rhs in
-                if lhs.prefix != rhs.prefix { return lhs.prefix < rhs.prefix }
-                let (left, right) = (records[lhs.index], records[rhs.index])
-                return PersonMonthKey(personKey: left.personKey, period: left.period)
-                    < PersonMonthKey(personKey: right.personKey, period: right.period)
-            }
+        let order = newest.map { (key: $0.key, index: $0.value) }.sorted { $0.key < $1.key }
         return (order.map { records[$0.index] }, records.count - newest.count)
     }
 
@@ -57,9 +49,9 @@ package struct IndicatorDelta: Sendable {
     package static func neighbourKeys(of records: [PersonStatusRecord]) -> Set<PersonMonthKey> {
         var keys = Set<PersonMonthKey>(minimumCapacity: records.count * 3)
         for record in records {
-            keys.insert(PersonMonthKey(personKey: record.personKey, period: record.period.previous))
-            keys.insert(PersonMonthKey(personKey: record.personKey, period: record.period))
-            keys.insert(PersonMonthKey(personKey: record.personKey, period: record.period.next))
+            keys.insert(PersonMonthKey(person: record.person, period: record.period.previous))
+            keys.insert(PersonMonthKey(person: record.person, period: record.period))
+            keys.insert(PersonMonthKey(person: record.person, period: record.period.next))
         }
         return keys
     }
@@ -81,12 +73,12 @@ package struct IndicatorDelta: Sendable {
             households.insert(
                 HouseholdMonth(unit: record.unit, period: record.period, householdKey: record.householdKey))
             versionMonths.insert(UnitMonth(unit: record.unit, period: record.period))
-            if let replaced = stored[PersonMonthKey(personKey: record.personKey, period: record.period)] {
+            if let replaced = stored[PersonMonthKey(person: record.person, period: record.period)] {
                 households.insert(
                     HouseholdMonth(unit: replaced.unit, period: replaced.period, householdKey: replaced.householdKey))
                 versionMonths.insert(UnitMonth(unit: replaced.unit, period: replaced.period))
             }
-            if let next = stored[PersonMonthKey(personKey: record.personKey, period: record.period.next)] {
+            if let next = stored[PersonMonthKey(person: record.person, period: record.period.next)] {
                 versionMonths.insert(UnitMonth(unit: next.unit, period: next.period))
             }
         }
@@ -107,7 +99,7 @@ package struct IndicatorDelta: Sendable {
     {
         var acceptance = PersonAcceptance()
         for record in persons {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            let key = PersonMonthKey(person: record.person, period: record.period)
             if let stored = stored[key], !RecordVersion.isNewer(record, than: stored) {
                 acceptance.ignored += 1
                 continue
@@ -129,16 +121,16 @@ package struct IndicatorDelta: Sendable {
         accepted.reserveCapacity(acceptance.accepted.count)
         var changedSlots = Set<PersonMonthKey>(minimumCapacity: acceptance.accepted.count * 2)
         for record in acceptance.accepted {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            let key = PersonMonthKey(person: record.person, period: record.period)
             accepted[key] = record
             changedSlots.insert(key)
-            changedSlots.insert(PersonMonthKey(personKey: record.personKey, period: record.period.next))
+            changedSlots.insert(PersonMonthKey(person: record.person, period: record.period.next))
         }
         var tallies: [UnitMonth: PersonTally] = [:]
         var changes = PersonCountChanges()
         for slot in changedSlots {
             // Each key is looked up once: a person key is 64 characters, and hashing it was most of this loop.
-            let previousKey = PersonMonthKey(personKey: slot.personKey, period: slot.period.previous)
+            let previousKey = PersonMonthKey(person: slot.person, period: slot.period.previous)
             let storedPrevious = stored[previousKey]
             let storedCurrent = stored[slot]
             let afterPrevious = accepted[previousKey] ?? storedPrevious

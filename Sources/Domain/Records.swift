@@ -79,6 +79,7 @@ package struct PersonStatusRecord: Sendable, Hashable {
         var unit: DivisionCode
         var period: Period
         var personKey: String
+        var person: PersonKey
         var householdKey: String
         var birthYear: Int
         var sex: Sex
@@ -127,8 +128,15 @@ package struct PersonStatusRecord: Sendable, Hashable {
     /// 64 lowercase hex digits.
     package var personKey: String {
         get { box.fields.personKey }
-        set { change { $0.personKey = newValue } }
+        set {
+            change {
+                $0.personKey = newValue
+                $0.person = PersonKey(newValue)
+            }
+        }
     }
+    /// `personKey` as the batch's maps hold it, made once with the record.
+    package var person: PersonKey { box.fields.person }
     package var householdKey: String {
         get { box.fields.householdKey }
         set { change { $0.householdKey = newValue } }
@@ -213,7 +221,8 @@ package struct PersonStatusRecord: Sendable, Hashable {
         box = Box(
             Fields(
                 recordID: recordID, schemaVersion: schemaVersion, unit: unit, period: period, personKey: personKey,
-                householdKey: householdKey, birthYear: birthYear, sex: sex, status: status,
+                person: PersonKey(personKey), householdKey: householdKey, birthYear: birthYear, sex: sex,
+                status: status,
                 employmentForm: employmentForm, workLocation: workLocation, sector: sector,
                 registeredUnemployed: registeredUnemployed, groups: groups, seekingWork: seekingWork,
                 assisted: assisted, trained: trained, incomeBand: incomeBand,

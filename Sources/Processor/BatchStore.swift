@@ -80,7 +80,7 @@ struct BatchStore {
     /// batch holds at most 1,024 locks whatever its size.)
     func lockPersons(_ keys: Set<PersonMonthKey>) async throws {
         guard !keys.isEmpty else { return }
-        let buckets = Set(keys.lazy.map { Self.lockBucket($0.personKey) }).sorted()
+        let buckets = Set(keys.lazy.map(\.person.lockBucket)).sorted()
         try await connection.query(
             "SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, b) FROM unnest($2::int[]) AS b) AS locked",
             [Self.personLockClass, PostgresArray(describing: buckets)])
@@ -107,7 +107,7 @@ struct BatchStore {
         let records = try await Array(rows).concurrentMap(minimumSlice: 2_000) { try LedgerColumns.personRecord($0) }
         var result: [PersonMonthKey: PersonStatusRecord] = [:]
         result.reserveCapacity(records.count)
-        for record in records { result[PersonMonthKey(personKey: record.personKey, period: record.period)] = record }
+        for record in records { result[PersonMonthKey(person: record.person, period: record.period)] = record }
         return result
     }
 
@@ -157,8 +157,6 @@ struct BatchStore {
     /// stored month once the batch had a few hundred keys: household counts of 150 keys took 21 ms with four
     /// months stored (1.2 ms as probes), and that cost grew with each month stored.
     static let probeOnce = "LIMIT 1"
-
-    static func lockBucket(_ personKey: String) -> Int { (Int(personKey.prefix(3), radix: 16) ?? 0) % 1024 }
 
     static func textArray(_ values: some Sequence<String>) -> PostgresArray { PostgresArray(values) }
 
@@ -306,12 +304,12 @@ struct BatchStore {
     /// Stores the batch's accepted person records. Rows that did not exist go straight in by COPY; rows that
     /// did are kept in `person_ledger_superseded` and replaced through the staging table.
     func writeLedger(_ acceptance: PersonAcceptance) async throws {
-        let replaced = Set(acceptance.superseded.map { PersonMonthKey(personKey: $0.personKey, period: $0.period) })
+        let replaced = Set(acceptance.superseded.map { PersonMonthKey(person: $0.person, period: $0.period) })
         let fresh = acceptance.accepted.filter {
-            !replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
+            !replaced.contains(PersonMonthKey(person: $0.person, period: $0.period))
         }
         let replacing = acceptance.accepted.filter {
-            replaced.contains(PersonMonthKey(personKey: $0.personKey, period: $0.period))
+            replaced.contains(PersonMonthKey(person: $0.person, period: $0.period))
         }
         if !fresh.isEmpty {
             try await connection.copyInBinary("COPY person_ledger (\(LedgerColumns.person)) FROM STDIN (FORMAT binary)")

@@ -23,7 +23,7 @@ struct LedgerWrites: Sendable, Equatable {
 /// database may be another), and any rebalance drop everything.
 struct RecentPersons {
     /// A stored record, or `nil`: known absent from the ledger.
-    private var months: [Period: [String: PersonStatusRecord?]] = [:]
+    private var months: [Period: [PersonKey: PersonStatusRecord?]] = [:]
     private(set) var count = 0
     /// The `LedgerWrites.others` every entry is current at, and the connection it was read on; nil when empty.
     private var fence: (connection: Int, writes: Int64)?
@@ -47,7 +47,7 @@ struct RecentPersons {
         var unknown: [PersonMonthKey] = []
         unknown.reserveCapacity(count == 0 ? keys.count : keys.count / 2)
         for key in keys {
-            guard let entry = months[key.period]?[key.personKey] else {
+            guard let entry = months[key.period]?[key.person] else {
                 unknown.append(key)
                 continue
             }
@@ -68,7 +68,7 @@ struct RecentPersons {
         guard capacity > 0 else { return }
         for key in batch.read { insert(batch.found[key], at: key) }
         for record in batch.written {
-            insert(record, at: PersonMonthKey(personKey: record.personKey, period: record.period))
+            insert(record, at: PersonMonthKey(person: record.person, period: record.period))
         }
         // The batch's own draws are in `drawn`: with them, the next batch sees this count unless someone else wrote.
         fence = (connection, writes.drawn)
@@ -82,7 +82,7 @@ struct RecentPersons {
     }
 
     private mutating func insert(_ record: PersonStatusRecord?, at key: PersonMonthKey) {
-        if months[key.period, default: [:]].updateValue(record, forKey: key.personKey) == nil { count += 1 }
+        if months[key.period, default: [:]].updateValue(record, forKey: key.person) == nil { count += 1 }
     }
 
     private mutating func evictOldestMonths() {

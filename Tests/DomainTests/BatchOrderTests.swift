@@ -34,14 +34,55 @@ struct BatchOrderTests {
         // The definition: per key, the record no other record of that key is newer than; sorted by the key.
         var expected: [PersonMonthKey: PersonStatusRecord] = [:]
         for record in records {
-            let key = PersonMonthKey(personKey: record.personKey, period: record.period)
+            let key = PersonMonthKey(person: record.person, period: record.period)
             if let held = expected[key], !RecordVersion.isNewer(record, than: held) { continue }
             expected[key] = record
         }
         let expectedOrder = expected.keys.sorted()
-        #expect(newest.map { PersonMonthKey(personKey: $0.personKey, period: $0.period) } == expectedOrder)
+        #expect(newest.map { PersonMonthKey(person: $0.person, period: $0.period) } == expectedOrder)
         #expect(newest == expectedOrder.compactMap { expected[$0] })
         #expect(dropped == records.count - expected.count)
+    }
+
+    @Test(
+        "Person keys as words: ordered and equal as their hex texts, the text given back, the lock bucket its first digits"
+    )
+    func personKeysAsWords() {
+        var generator = SeededGenerator(seed: 41)
+        let digits = Array("0123456789abcdef")
+        func randomKey() -> String { String((0..<64).map { _ in digits[Int.random(in: 0..<16, using: &generator)] }) }
+        // Keys differing only in one word each, so that every word's comparison decides some pair.
+        let base = randomKey()
+        var texts =
+            (0..<200).map { _ in randomKey() } + [String(repeating: "0", count: 64), String(repeating: "f", count: 64)]
+        for position in [0, 15, 16, 31, 32, 47, 48, 63] {
+            for digit in digits {
+                var characters = Array(base)
+                characters[position] = digit
+                texts.append(String(characters))
+            }
+        }
+        let keys = texts.map(PersonKey.init)
+        for (text, key) in zip(texts, keys) {
+            #expect(key.text == text)
+            #expect(key.lockBucket == Int(text.prefix(3), radix: 16))
+        }
+        for _ in 0..<2_000 {
+            let (left, right) = (
+                Int.random(in: 0..<texts.count, using: &generator), Int.random(in: 0..<texts.count, using: &generator)
+            )
+            #expect((keys[left] < keys[right]) == (texts[left] < texts[right]))
+            #expect((keys[left] == keys[right]) == (texts[left] == texts[right]))
+            if texts[left] == texts[right] { #expect(keys[left].hashValue == keys[right].hashValue) }
+        }
+        // Not 64 lowercase hex digits: too short, too long, upper case, other characters. Each stays its own key.
+        let malformed = [
+            "", "a", String(base.dropLast()), base + "0", base.uppercased(), "g" + base.dropFirst(), "p1", "p2",
+        ]
+        let malformedKeys = malformed.map(PersonKey.init)
+        #expect(Set(malformedKeys).count == malformed.count)
+        #expect(Set(malformedKeys).isDisjoint(with: Set(keys)))
+        #expect(malformed.map(PersonKey.init) == malformedKeys)
     }
 
     @Test("Record ids: either case accepted and kept lower-case; a wrong length, dash or character refused")

@@ -45,12 +45,12 @@ struct IndicatorDeltaTests {
             for entry in displacement.restored { displaced[entry] = nil }
             for record in displacement.displaced {
                 let entry = Displacement.UnitPerson(
-                    unit: record.unit, key: PersonMonthKey(personKey: record.personKey, period: record.period))
+                    unit: record.unit, key: PersonMonthKey(person: record.person, period: record.period))
                 if let held = displaced[entry], !RecordVersion.isNewer(record, than: held) { continue }
                 displaced[entry] = record
             }
             for record in effect.acceptedPersons {
-                self.persons[PersonMonthKey(personKey: record.personKey, period: record.period)] = record
+                self.persons[PersonMonthKey(person: record.person, period: record.period)] = record
             }
             for report in effect.acceptedActivity {
                 self.activity[UnitMonth(unit: report.unit, period: report.period)] = report
@@ -153,7 +153,7 @@ struct IndicatorDeltaTests {
             }
             // Displaced, from scratch: per person-month, each unit's newest record where another unit's is current.
             var expected: [Displacement.UnitPerson: PersonStatusRecord] = [:]
-            let byKey = Dictionary(grouping: sent) { PersonMonthKey(personKey: $0.personKey, period: $0.period) }
+            let byKey = Dictionary(grouping: sent) { PersonMonthKey(person: $0.person, period: $0.period) }
             for (key, records) in byKey {
                 guard let winner = records.max(by: { RecordVersion.isNewer($1, than: $0) }) else { continue }
                 for record in records where record.unit != winner.unit {

@@ -92,8 +92,8 @@ import Wire
 
         let stored = Self.record("a", october)
         let read = [
-            PersonMonthKey(personKey: stored.personKey, period: october),
-            PersonMonthKey(personKey: stored.personKey, period: october.next),
+            PersonMonthKey(person: stored.person, period: october),
+            PersonMonthKey(person: stored.person, period: october.next),
         ]
         let written = Self.record("b", october.next)
         recent.settle((read, [read[0]: stored], [written]), current: true, connection: 1, writes: writes)
@@ -103,17 +103,17 @@ import Wire
         #expect(!recent.isCurrent(connection: 1, writes: LedgerWrites(drawn: 11, own: 0)), "someone else wrote")
 
         let wanted: Set<PersonMonthKey> = [
-            PersonMonthKey(personKey: stored.personKey, period: october),
-            PersonMonthKey(personKey: stored.personKey, period: october.next),
-            PersonMonthKey(personKey: written.personKey, period: october.next),
-            PersonMonthKey(personKey: written.personKey, period: october),
+            PersonMonthKey(person: stored.person, period: october),
+            PersonMonthKey(person: stored.person, period: october.next),
+            PersonMonthKey(person: written.person, period: october.next),
+            PersonMonthKey(person: written.person, period: october),
         ]
         let split = recent.split(wanted)
         #expect(
             split.known.count == 2
-                && split.known[PersonMonthKey(personKey: stored.personKey, period: october)] == stored)
+                && split.known[PersonMonthKey(person: stored.person, period: october)] == stored)
         #expect(split.absent == 1)
-        #expect(split.unknown == [PersonMonthKey(personKey: written.personKey, period: october)])
+        #expect(split.unknown == [PersonMonthKey(person: written.person, period: october)])
 
         // A batch during which someone else wrote keeps only its own entries.
         let next = Self.record("c", october.next)
