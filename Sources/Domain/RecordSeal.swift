@@ -232,10 +232,7 @@ package enum AgentSigner: Sendable {
             for index in records.indices { signer.sign(&records[index]) }
         case .ed25519(let key, let agentID):
             let seals = RecordSeal.seals(for: records.map(CanonicalBytes.of), agentID: agentID, key: key)
-            for (index, seal) in zip(records.indices, seals) {
-                records[index].signature = []
-                records[index].seal = seal
-            }
+            for (index, seal) in zip(records.indices, seals) { records[index].seal(with: seal) }
         }
     }
 

@@ -229,6 +229,14 @@ package struct PersonStatusRecord: Sendable, Hashable {
                 reportedAtMilliseconds: reportedAtMilliseconds, agentID: agentID, signature: signature, seal: seal))
     }
 
+    /// Gives the record its submission's seal in place of any HMAC signature (one new box, not two).
+    package mutating func seal(with seal: RecordSeal) {
+        change {
+            $0.signature = []
+            $0.seal = seal
+        }
+    }
+
     /// A new box for a changed record: a box other copies share stays as it is.
     private mutating func change(_ body: (inout Fields) -> Void) {
         var fields = box.fields

@@ -90,8 +90,7 @@ struct ProcessorRun {
                     // The next batch is read and checked (decoding, HMAC: CPU work) while this one commits
                     // (mostly PostgreSQL's work): the two cores were idle in turn before. Only reading: the
                     // next batch's offsets move in its own transaction, after this one's.
-                    let intake = RecordIntake(
-                        topology: configuration.topology, agents: try await currentAgents(), seals: seals)
+                    let intake = try await makeIntake()
                     let committing = CommitInProgress()
                     async let ahead = Self.readAhead(
                         consumer, limit: configuration.batchSize, linger: configuration.linger, intake: intake,
@@ -323,9 +322,7 @@ struct ProcessorRun {
         if let examined, examined.count == messages.count {
             outcomes = examined
         } else {
-            outcomes = await Self.examine(
-                messages,
-                with: RecordIntake(topology: configuration.topology, agents: try await currentAgents(), seals: seals))
+            outcomes = await Self.examine(messages, with: try await makeIntake())
         }
         let contents = BatchContents(try await recheckUnknownKeys(outcomes, of: messages), of: messages)
         try await publishDeadLetters(contents.rejections)
@@ -552,10 +549,15 @@ struct ProcessorRun {
         }
         guard !unknown.isEmpty else { return outcomes }
         agents.invalidate()
-        let intake = RecordIntake(topology: configuration.topology, agents: try await currentAgents(), seals: seals)
+        let intake = try await makeIntake()
         var outcomes = outcomes
         for index in unknown { outcomes[index] = intake.examine(messages[index]) }
         return outcomes
+    }
+
+    /// The checks with the registry as it stands now, and the root signatures this member has verified.
+    mutating func makeIntake() async throws -> RecordIntake {
+        RecordIntake(topology: configuration.topology, agents: try await currentAgents(), seals: seals)
     }
 
     /// The registry of agents, re-read at most every two seconds so that enrolments and revocations

@@ -131,6 +131,31 @@ struct PostgresIntegrationTests {
             } throws: { error in
                 "\(error)".contains("70000 does not fit a smallint")
             }
+            // Hex and UUIDs are checked before a byte of them is written: odd counts, non-hex digits, misplaced dashes.
+            try await connection.query("CREATE TABLE keyed (key bytea, id uuid)")
+            for (key, id, named) in [
+                ("0aF", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "'0aF' is not whole bytes of hex"),
+                ("0g", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "'0g' is not whole bytes of hex"),
+                (
+                    "0aff", "0f1e2d3c4b5a-6978-8796-a5b4c3d2e1f0-",
+                    "'0f1e2d3c4b5a-6978-8796-a5b4c3d2e1f0-' is not a UUID"
+                ),
+                ("0aff", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fg", "is not a UUID"),
+            ] {
+                await #expect {
+                    try await connection.copyInBinary("COPY keyed (key, id) FROM STDIN (FORMAT binary)") { writer in
+                        try writer.beginRow(fields: 2)
+                        try writer.appendBytes(hex: "00ff")
+                        try writer.appendUUID("00000000-0000-4000-8000-000000000000")
+                        try writer.beginRow(fields: 2)
+                        try writer.appendBytes(hex: key)
+                        try writer.appendUUID(id)
+                    }
+                } throws: { error in
+                    "\(error)".contains(named)
+                }
+            }
+            #expect(try await connection.query("SELECT count(*) FROM keyed").first?.decode(Int.self, at: 0) == 0)
             await #expect {
                 try await connection.copyInBinary("COPY counts (unit, value) FROM STDIN") { writer in
                     try writer.beginRow(fields: 2)
