@@ -319,15 +319,22 @@ package final class Spool: Sendable {
     /// Up to `limit` records still to send, in the order they were spooled, after position `after`.
     package func pending(after: Int64 = 0, limit: Int) throws -> [(position: Int64, record: SpooledRecord)] {
         try database.read { db in
-            try Row.fetchAll(db, sql: Self.pendingSQL, arguments: [after, limit]).map { row in
-                let payload: Data = row[8]
-                return (
-                    row[0],
-                    SpooledRecord(
-                        recordID: row[1], recordKind: row[2], period: row[3], submission: row[4], line: row[5],
-                        personKey: row[6], unit: row[7], payload: Array(payload))
-                )
+            // A cursor reads each row in place; `fetchAll` copied every row (with its column names) first, and
+            // that copy was a tenth of a bulk agent's CPU.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.pendingSQL), arguments: [after, limit])
+            var pending: [(position: Int64, record: SpooledRecord)] = []
+            pending.reserveCapacity(limit)
+            while let row = try rows.next() {
+                pending.append(
+                    (
+                        row[0],
+                        SpooledRecord(
+                            recordID: row[1], recordKind: row[2], period: row[3], submission: row[4], line: row[5],
+                            personKey: row[6], unit: row[7],
+                            payload: try row.withUnsafeData(atIndex: 8) { $0.map { Array($0) } ?? [] })
+                    ))
             }
+            return pending
         }
     }
 

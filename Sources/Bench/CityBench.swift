@@ -42,6 +42,8 @@ struct CityBench: AsyncParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 2024
     @Option(help: "Records a partition may hold that the group has not committed before the agents wait.")
     var lagLimit = 10_000
+    @Option(help: "The processors' --recent-persons (0: every batch reads all its persons from PostgreSQL).")
+    var recentPersons = ProcessorConfiguration.defaultRecentPersons
     @Option(help: "Write the figures as JSON to this file.") var json: String?
     @OptionGroup var connection: ConnectionOptions
 
@@ -124,6 +126,7 @@ struct CityBench: AsyncParsableCommand {
                         "process", "--postgres-url", url, "--kafka", dev.kafkaBootstrap, "--group", group,
                         "--client-id", "empmon-city-\(index)",
                         "--metrics-port", "0", "--alert-rules", "none", "--accept-aged-out-records",
+                        "--recent-persons", "\(recentPersons)",
                     ],
                     logFile: work + "/processor-\(index).log"))
         }

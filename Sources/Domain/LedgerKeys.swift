@@ -47,14 +47,19 @@ package struct PersonKey: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// The 64 lowercase hex digits.
     package var text: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: 64) { buffer in
-            for (index, word) in [high.0, high.1, low.0, low.1].enumerated() {
-                for nibble in 0..<16 {
-                    buffer[index * 16 + nibble] = digits[Int(word >> UInt64(60 - 4 * nibble) & 0xF)]
-                }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(64)
+        appendHex(to: &digits)
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// Appends the 64 lowercase hex digits to `bytes`: many keys go into one text without a string each.
+    package func appendHex(to bytes: inout [UInt8]) {
+        for word in [high.0, high.1, low.0, low.1] {
+            for nibble in 0..<16 {
+                let value = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * nibble) & 0xF)
+                bytes.append(value < 10 ? value + 48 : value + 87)
             }
-            return 64
         }
     }
 

@@ -90,16 +90,20 @@ struct BatchStore {
     func readPersons(_ keys: some Collection<PersonMonthKey>) async throws -> [PersonMonthKey: PersonStatusRecord] {
         guard !keys.isEmpty else { return [:] }
         // One index probe per wanted (person, month): a subquery per month, each with that month's persons.
-        var byPeriod: [Period: [String]] = [:]
-        for key in keys { byPeriod[key.period, default: []].append(key.personKey) }
+        var byPeriod: [Period: [PersonKey]] = [:]
+        for key in keys { byPeriod[key.period, default: []].append(key.person) }
         var parameters: [any PostgresEncodable] = []
         var parts: [String] = []
         for (period, wanted) in byPeriod.sorted(by: { $0.key < $1.key }) {
-            parameters += [LedgerColumns.date(period), Self.textArray(wanted)]
+            parameters += [LedgerColumns.date(period), Self.keyBytes(wanted)]
+            let keys = "$\(parameters.count)::bytea"
+            // The keys as one bytea, cut into 32-byte pieces: PostgreSQL parsed a text array of as many hex strings
+            // (and decoded each) in three times as long (25 against 80 ms for 60,000 keys).
             parts.append(
                 """
                 (SELECT \(LedgerColumns.person) FROM person_ledger WHERE period = $\(parameters.count - 1)::date
-                AND person_key = ANY(ARRAY(SELECT decode(k, 'hex') FROM unnest($\(parameters.count)::text[]) AS k)))
+                AND person_key = ANY(ARRAY(SELECT substring(\(keys) FROM i * 32 + 1 FOR 32)
+                    FROM generate_series(0, length(\(keys)) / 32 - 1) AS i)))
                 """)
         }
         let rows = try await connection.query(parts.joined(separator: " UNION ALL "), parameters)
@@ -159,6 +163,14 @@ struct BatchStore {
     static let probeOnce = "LIMIT 1"
 
     static func textArray(_ values: some Sequence<String>) -> PostgresArray { PostgresArray(values) }
+
+    /// Person keys as one bytea's text form, 32 bytes each.
+    static func keyBytes(_ keys: [PersonKey]) -> String {
+        var text = Array("\\x".utf8)
+        text.reserveCapacity(2 + 64 * keys.count)
+        for key in keys { key.appendHex(to: &text) }
+        return String(decoding: text, as: UTF8.self)
+    }
 
     /// Stored member counts (the caller holds the counties' locks). Unit codes go as bpchar, the column's type:
     /// as text they would be compared after a cast, which turns each keyed lookup into a scan of the month.

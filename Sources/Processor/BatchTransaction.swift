@@ -59,7 +59,7 @@ struct BatchTransaction: Sendable {
 
     /// Runs the batch in one transaction on `connection` (the `generation`th the processor opened), taking what
     /// `recent` remembers of the ledger where it is still current.
-    func commit(on connection: PostgresConnection, generation: Int, recent: RecentPersons) async throws -> Outcome {
+    func commit(on connection: PostgresConnection, generation: Int, recent: RememberedPersons) async throws -> Outcome {
         try await BatchStore.ensureMonths(plan.personMonths, on: connection)
         var phases = PhaseTimer()
         var outcome = try await connection.withTransaction { connection in
@@ -71,7 +71,7 @@ struct BatchTransaction: Sendable {
     }
 
     private func run(
-        on connection: PostgresConnection, generation: Int, recent: RecentPersons, phases: inout PhaseTimer
+        on connection: PostgresConnection, generation: Int, recent: RememberedPersons, phases: inout PhaseTimer
     ) async throws -> Outcome {
         let store = BatchStore(connection: connection)
         try await store.advanceOffsets(group: group, offsetMoves)
@@ -127,19 +127,14 @@ struct BatchTransaction: Sendable {
     /// rest read. A month with no ledger row at all (the month after the one reported, mostly) holds none of the
     /// batch's persons: any row of theirs was committed before the batch took their locks.
     private func readPersons(
-        _ personKeys: Set<PersonMonthKey>, store: BatchStore, recent: RecentPersons, generation: Int,
+        _ personKeys: Set<PersonMonthKey>, store: BatchStore, recent: RememberedPersons, generation: Int,
         writesAtStart: LedgerWrites
     ) async throws -> LearnedPersons {
-        var learned = LearnedPersons(
-            current: recent.isCurrent(connection: generation, writes: writesAtStart), connection: generation)
-        if learned.current {
-            let split = recent.split(personKeys)
-            learned.read = split.unknown
-            learned.remembered = split.known
-            learned.fromMemory = split.known.count + split.absent
-        } else {
-            learned.read = Array(personKeys)
-        }
+        let split = await recent.split(personKeys, connection: generation, writes: writesAtStart)
+        var learned = LearnedPersons(current: split.current, connection: generation)
+        learned.read = split.unknown
+        learned.remembered = split.known
+        learned.fromMemory = split.known.count + split.absent
         let filled = try await store.monthsWithPersons(Set(learned.read.lazy.map(\.period)))
         learned.found = try await store.readPersons(learned.read.filter { filled.contains($0.period) })
         return learned

@@ -26,7 +26,7 @@ struct ProcessorRun {
     let delta: IndicatorDelta
     var database: ProcessorDatabase
     var agents: AgentCache
-    var recent: RecentPersons
+    let recent: RememberedPersons
     /// Submissions' root signatures this member has verified.
     let seals = VerifiedSeals()
     /// Where each assigned partition stands in PostgreSQL; a partition not assigned has no entry.
@@ -58,7 +58,7 @@ struct ProcessorRun {
             url: configuration.databaseURL, applicationName: configuration.clientID,
             statementTimeout: configuration.statementTimeout, logger: logger)
         agents = AgentCache()
-        recent = RecentPersons(capacity: configuration.recentPersons)
+        recent = RememberedPersons(capacity: configuration.recentPersons)
     }
 
     static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
@@ -151,7 +151,7 @@ struct ProcessorRun {
 
     mutating func handle(_ rebalance: KafkaRebalance, pending: inout [KafkaMessage]) async throws {
         // Another member may have joined or left, and written the persons this member knows about meanwhile.
-        recent.removeAll()
+        await recent.forget()
         switch rebalance {
         case .revoked(let partitions):
             let revoked = Set(partitions)
@@ -337,28 +337,29 @@ struct ProcessorRun {
             delta: delta, group: configuration.group, receipts: configuration.receipts,
             keyOverlap: configuration.keyOverlap)
         let planned = ContinuousClock.now - planStarted
-        let recent = self.recent
         // Whatever happens to this batch, the next starts from the ledger unless this one commits.
-        self.recent.removeAll()
         let outcome: BatchTransaction.Outcome
         do {
-            outcome = try await withDatabaseRetries("committing a batch") { connection, generation in
+            outcome = try await withDatabaseRetries("committing a batch") { [recent] connection, generation in
                 try await transaction.commit(on: connection, generation: generation, recent: recent)
             }
         } catch let stale as StaleAssignment {
+            await recent.forget()
             logger.warning("batch dropped: \(stale)")
             try await resynchronize()
             return
+        } catch {
+            await recent.forget()
+            throw error
         }
         let settleStarted = ContinuousClock.now
         if let writes = outcome.learned.writesAtEnd {
-            // `consume`: the snapshot's storage passes to `self.recent` whole, so `settle` mutates it in place
-            // instead of copying every remembered pair.
-            self.recent = consume recent
-            self.recent.settle(
+            await recent.settle(
                 (outcome.learned.read, outcome.learned.found, outcome.learned.written),
                 current: outcome.learned.current,
                 connection: outcome.learned.connection, writes: writes)
+        } else {
+            await recent.forget()
         }
         settle(contents)
         logger.debug(

@@ -132,6 +132,34 @@ import Wire
         recent.removeAll()
         #expect(recent.count == 0 && !recent.isCurrent(connection: 1, writes: LedgerWrites(drawn: 15, own: 0)))
     }
+
+    @Test(
+        "After a commit the memory settles behind the next batch, which waits for it before it reads; forgetting empties it"
+    )
+    func settleRunsBehind() async {
+        let remembered = RememberedPersons(capacity: 1_000_000)
+        // Enough pairs that the settle still runs when the split asks: a split that did not wait would find nothing.
+        let keys = (0..<200_000).map {
+            PersonMonthKey(personKey: String(format: "%064x", $0), period: Self.october)
+        }
+        let stored = Self.record(String(format: "%064x", 200_000))
+        let storedKey = PersonMonthKey(person: stored.person, period: Self.october)
+        await remembered.settle(
+            (keys + [storedKey], [storedKey: stored], []), current: true, connection: 1,
+            writes: LedgerWrites(drawn: 7, own: 3))
+        let wanted = Set(keys.suffix(10) + [storedKey])
+        let split = await remembered.split(wanted, connection: 1, writes: LedgerWrites(drawn: 7, own: 0))
+        #expect(split.current)
+        #expect(split.absent == 10 && split.known == [storedKey: stored] && split.unknown.isEmpty)
+        #expect(await remembered.count() == 200_001)
+
+        let elsewhere = await remembered.split(wanted, connection: 2, writes: LedgerWrites(drawn: 7, own: 0))
+        #expect(!elsewhere.current && Set(elsewhere.unknown) == wanted, "another connection reads everything")
+
+        await remembered.forget()
+        let after = await remembered.split(wanted, connection: 1, writes: LedgerWrites(drawn: 7, own: 0))
+        #expect(!after.current && Set(after.unknown) == wanted && after.known.isEmpty)
+    }
 }
 
 extension SharedStackTests {
