@@ -323,7 +323,6 @@ package final class Spool: Sendable {
             // that copy was a tenth of a bulk agent's CPU.
             let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.pendingSQL), arguments: [after, limit])
             var pending: [(position: Int64, record: SpooledRecord)] = []
-            pending.reserveCapacity(limit)
             while let row = try rows.next() {
                 pending.append(
                     (

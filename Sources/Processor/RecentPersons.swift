@@ -93,8 +93,8 @@ struct RecentPersons {
             evicted.append(month)
         }
         if months.isEmpty { fence = nil }
-        // Releasing a month of a quarter of a million records took up to 660 ms between two batches of the city
-        // bench, time in which nothing was committed: another thread lets them go.
+        // Releasing a month of a quarter of a million records took up to 660 ms in the city bench, and the next
+        // batch waits for the settle before it reads its persons: another thread lets them go.
         if !evicted.isEmpty { Task.detached(priority: .utility) { withExtendedLifetime(evicted) {} } }
     }
 }
@@ -149,7 +149,7 @@ final class RememberedPersons: Sendable {
         await task.value
     }
 
-    /// Pairs held now (for tests and metrics), once the last settle is done.
+    /// Pairs held now (for tests), once the last settle is done.
     func count() async -> Int {
         await settled()
         return memory.withLock { $0.count }
